@@ -1,0 +1,10 @@
+package dev.offload.cli;
+
+/** Bad command-line usage: exit code 2, one line on stderr. */
+final class UsageException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    UsageException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,140 @@
+package dev.offload.runtime;
+
+import dev.offload.OffloadException;
+import dev.offload.internal.Native;
+import dev.offload.internal.NativeLibrary;
+import dev.offload.internal.NativeResource;
+import dev.offload.internal.ffi.offload_h;
+import dev.offload.internal.ffi.ofl_device_info;
+import java.lang.System.Logger.Level;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Set;
+
+/**
+ * An opened device: the factory of pinned and device buffers, streams and events.
+ *
+ * <p>Objects made here keep working after the runtime is closed (each holds the native device
+ * alive); close them on their own. Device buffers count against the budget given at open; going
+ * over it fails with OUT_OF_DEVICE_MEMORY and changes nothing.
+ */
+public final class DeviceRuntime extends NativeResource {
+    private static final System.Logger LOG = System.getLogger("dev.offload.runtime");
+    private final String deviceName;
+
+    private DeviceRuntime(MemorySegment handle, String deviceName) {
+        super(handle, "runtime '" + deviceName + "'");
+        this.deviceName = deviceName;
+    }
+
+    /**
+     * Opens "auto", "host", "cuda" or "cuda:N" with a device budget in bytes (0 = the device's free
+     * memory minus a reserve).
+     */
+    public static DeviceRuntime open(String device, long budgetBytes) {
+        NativeLibrary.load();  // every other owner is made by a runtime, so this is the one gate
+        if (device == null) throw OffloadException.invalid("device name is null");
+        if (budgetBytes < 0) {
+            throw OffloadException.invalid("device budget must be >= 0 bytes (0 = default), got " + budgetBytes);
+        }
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment out = Native.outPointer(temp);
+            Native.check(offload_h.ofl_runtime_open(temp.allocateFrom(device), budgetBytes, out),
+                    "opening device '" + device + "'");
+            DeviceRuntime runtime = new DeviceRuntime(Native.pointer(out), device);
+            DeviceInfo info = runtime.info();
+            if (!info.note().isEmpty()) {
+                LOG.log(info.backend() == Backend.HOST ? Level.INFO : Level.DEBUG, info.note());
+            }
+            return runtime;
+        }
+    }
+
+    /** Backends compiled into the loaded library. */
+    public static Set<Backend> compiledBackends() {
+        return Backend.fromBits(Native.compiledBackends());
+    }
+
+    /** The native core's version. */
+    public static String version() {
+        return Native.version();
+    }
+
+    public String deviceName() {
+        return deviceName;
+    }
+
+    public DeviceInfo info() {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment s = temp.allocate(ofl_device_info.layout());
+            ofl_device_info.struct_size(s, (int) ofl_device_info.sizeof());
+            Native.check(offload_h.ofl_runtime_info(handle(), s), "reading device info of " + this);
+            return new DeviceInfo(
+                    Backend.of(ofl_device_info.backend(s)),
+                    ofl_device_info.device_index(s),
+                    Backend.fromBits(ofl_device_info.compiled_backends(s)),
+                    ofl_device_info.name(s).getString(0),
+                    ofl_device_info.total_bytes(s),
+                    ofl_device_info.free_bytes(s),
+                    ofl_device_info.budget_bytes(s),
+                    ofl_device_info.used_bytes(s),
+                    ofl_device_info.peak_bytes(s),
+                    ofl_device_info.note(s).getString(0));
+        }
+    }
+
+    public PinnedBuffer allocatePinned(long bytes) {
+        requirePositive(bytes, "pinned buffer size");
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment out = Native.outPointer(temp);
+            Native.check(offload_h.ofl_host_buffer_create(handle(), bytes, out),
+                    "allocating " + bytes + " pinned bytes on " + this);
+            return new PinnedBuffer(Native.pointer(out), bytes);
+        }
+    }
+
+    public DeviceBuffer allocateDevice(long bytes) {
+        requirePositive(bytes, "device buffer size");
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment out = Native.outPointer(temp);
+            Native.check(offload_h.ofl_device_buffer_create(handle(), bytes, out),
+                    "allocating " + bytes + " device bytes on " + this);
+            return new DeviceBuffer(Native.pointer(out), bytes);
+        }
+    }
+
+    public Stream createStream(StreamKind kind) {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment out = Native.outPointer(temp);
+            Native.check(offload_h.ofl_stream_create(handle(), kind.code, out), "creating a " + kind + " stream on " + this);
+            return new Stream(Native.pointer(out), kind.name().toLowerCase(java.util.Locale.ROOT) + " stream");
+        }
+    }
+
+    /** Wraps a caller-owned cudaStream_t; closing the wrapper leaves the CUDA stream alone. */
+    public Stream wrapStream(MemorySegment cudaStream) {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment out = Native.outPointer(temp);
+            Native.check(offload_h.ofl_stream_wrap(handle(), cudaStream, out), "wrapping a CUDA stream on " + this);
+            return new Stream(Native.pointer(out), "wrapped stream");
+        }
+    }
+
+    public Event createEvent(boolean timing) {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment out = Native.outPointer(temp);
+            Native.check(offload_h.ofl_event_create(handle(), timing ? offload_h.OFL_EVENT_TIMING() : 0, out),
+                    "creating an event on " + this);
+            return new Event(Native.pointer(out), timing);
+        }
+    }
+
+    static void requirePositive(long bytes, String what) {
+        if (bytes <= 0) throw OffloadException.invalid(what + " must be positive, got " + bytes);
+    }
+
+    @Override
+    protected int destroy(MemorySegment handle) {
+        return offload_h.ofl_runtime_destroy(handle);
+    }
+}

@@ -1,0 +1,39 @@
+package dev.offload.runtime;
+
+import dev.offload.internal.Native;
+import dev.offload.internal.NativeResource;
+import dev.offload.internal.ffi.offload_h;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/** Page-locked host memory: the source of fully asynchronous host-to-device copies. */
+public final class PinnedBuffer extends NativeResource {
+    private final long byteSize;
+    private final MemorySegment segment;
+
+    PinnedBuffer(MemorySegment handle, long byteSize) {
+        super(handle, "pinned buffer (" + byteSize + " bytes)");
+        this.byteSize = byteSize;
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment out = Native.outPointer(temp);
+            Native.check(offload_h.ofl_host_buffer_address(handle, out), "reading the address of " + this);
+            // Bound to this owner's arena: closing the buffer invalidates the segment before the memory is freed.
+            this.segment = Native.pointer(out).reinterpret(byteSize, arena(), null);
+        }
+    }
+
+    /** The buffer's bytes; valid until this buffer is closed. */
+    public MemorySegment segment() {
+        handle();
+        return segment;
+    }
+
+    public long byteSize() {
+        return byteSize;
+    }
+
+    @Override
+    protected int destroy(MemorySegment handle) {
+        return offload_h.ofl_host_buffer_destroy(handle);
+    }
+}

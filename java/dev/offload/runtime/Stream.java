@@ -1,0 +1,97 @@
+package dev.offload.runtime;
+
+import dev.offload.OffloadException;
+import dev.offload.internal.Native;
+import dev.offload.internal.NativeResource;
+import dev.offload.internal.ffi.offload_h;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+
+/**
+ * An in-order queue of device work. Every method only queues (except {@link #synchronize()}).
+ *
+ * <p>Host memory passed to a copy must stay alive until the stream has passed the copy (as with
+ * cudaMemcpyAsync); pinned memory makes the copy fully asynchronous, ordinary native memory works
+ * too. Ranges are checked here against the Java objects and again natively against live buffers.
+ */
+public final class Stream extends NativeResource {
+    Stream(MemorySegment handle, String description) {
+        super(handle, description);
+    }
+
+    public void copyToDevice(MemorySegment src, DeviceBuffer dst, long dstOffset, long bytes) {
+        requireHost(src, bytes, "copy source");
+        requireRange(dst, dstOffset, bytes, "copy destination");
+        Native.check(offload_h.ofl_copy_async(handle(), dst.devicePointer(dstOffset), src, bytes,
+                offload_h.OFL_COPY_HOST_TO_DEVICE()), "queueing a host-to-device copy of " + bytes + " bytes on " + this);
+    }
+
+    public void copyToHost(DeviceBuffer src, long srcOffset, MemorySegment dst, long bytes) {
+        requireRange(src, srcOffset, bytes, "copy source");
+        requireHost(dst, bytes, "copy destination");
+        Native.check(offload_h.ofl_copy_async(handle(), dst, src.devicePointer(srcOffset), bytes,
+                offload_h.OFL_COPY_DEVICE_TO_HOST()), "queueing a device-to-host copy of " + bytes + " bytes on " + this);
+    }
+
+    public void copyOnDevice(DeviceBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long bytes) {
+        requireRange(src, srcOffset, bytes, "copy source");
+        requireRange(dst, dstOffset, bytes, "copy destination");
+        Native.check(offload_h.ofl_copy_async(handle(), dst.devicePointer(dstOffset), src.devicePointer(srcOffset), bytes,
+                offload_h.OFL_COPY_DEVICE_TO_DEVICE()), "queueing a device-to-device copy of " + bytes + " bytes on " + this);
+    }
+
+    public void fill(DeviceBuffer dst, long offset, long bytes, byte value) {
+        requireRange(dst, offset, bytes, "fill destination");
+        Native.check(offload_h.ofl_device_fill_async(handle(), dst.devicePointer(offset), value, bytes),
+                "queueing a fill of " + bytes + " bytes on " + this);
+    }
+
+    /** Holds the stream for a while (a spin kernel on cuda, a sleep on host). */
+    public void delay(Duration duration) {
+        long micros = duration.toNanos() / 1000;
+        if (micros < 0 || micros > 0xFFFF_FFFFL) {
+            throw OffloadException.invalid("stream delay must be between 0 and 4294967295 microseconds, got " + micros);
+        }
+        Native.check(offload_h.ofl_stream_delay(handle(), (int) micros), "queueing a delay on " + this);
+    }
+
+    /** Later work on this stream waits for the event's latest record; the calling thread does not wait. */
+    public void waitFor(Event event) {
+        Native.check(offload_h.ofl_stream_wait_event(handle(), event.handle()), "making " + this + " wait for " + event);
+    }
+
+    /** Blocks until everything queued so far is done. */
+    public void synchronize() {
+        Native.check(offload_h.ofl_stream_synchronize(handle()), "synchronizing " + this);
+    }
+
+    /** The cudaStream_t to launch kernels on; NULL on the host backend. */
+    public MemorySegment nativeHandle() {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment out = Native.outPointer(temp);
+            Native.check(offload_h.ofl_stream_native_handle(handle(), out), "reading the native handle of " + this);
+            return Native.pointer(out);
+        }
+    }
+
+    private static void requireHost(MemorySegment segment, long bytes, String what) {
+        if (segment == null) throw OffloadException.invalid(what + " is null");
+        if (!segment.isNative()) throw OffloadException.invalid(what + " must be native memory, not a heap segment");
+        if (bytes < 0 || bytes > segment.byteSize()) {
+            throw OffloadException.invalid(what + ": " + bytes + " bytes asked of a segment of " + segment.byteSize());
+        }
+    }
+
+    private static void requireRange(DeviceBuffer buffer, long offset, long bytes, String what) {
+        if (buffer == null) throw OffloadException.invalid(what + " is null");
+        if (offset < 0 || bytes < 0 || offset > buffer.byteSize() - bytes) {
+            throw OffloadException.invalid(what + ": range [" + offset + ", +" + bytes + ") is outside " + buffer);
+        }
+    }
+
+    @Override
+    protected int destroy(MemorySegment handle) {
+        return offload_h.ofl_stream_destroy(handle);
+    }
+}

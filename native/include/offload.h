@@ -1,0 +1,160 @@
+/*
+ * offload.h: the flat C API of the offload native core.
+ *
+ * This is the one header jextract reads (see jextract/). Conventions:
+ *  - every function returns an ofl_status; results come back through out-parameters;
+ *  - on failure ofl_last_error() gives a thread-local message that names what failed and its
+ *    numbers; it is never NULL (empty until a call on this thread fails; a success leaves it);
+ *  - handles are opaque; each has a create/destroy pair; destroying a handle twice, or using a
+ *    destroyed one, returns OFL_ERR_CLOSED and never touches freed memory;
+ *  - no C++ exception crosses this boundary.
+ *
+ * Device pointers are plain addresses: on the cuda backend they are CUDA device addresses, on the
+ * host backend they are addresses in the emulated device arena. Copies check that the device side of
+ * a copy lies inside a live device buffer of the same runtime.
+ */
+#ifndef OFFLOAD_H
+#define OFFLOAD_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define OFL_API __declspec(dllexport)
+#else
+#define OFL_API __attribute__((visibility("default")))
+#endif
+
+/* ---- status ---------------------------------------------------------------------------------- */
+
+typedef int32_t ofl_status;
+#define OFL_OK 0
+#define OFL_ERR_INVALID_ARGUMENT 1
+#define OFL_ERR_OUT_OF_DEVICE_MEMORY 2
+#define OFL_ERR_OUT_OF_HOST_MEMORY 3
+#define OFL_ERR_NOT_SUPPORTED 4
+#define OFL_ERR_BACKEND_UNAVAILABLE 5
+#define OFL_ERR_IO 6
+#define OFL_ERR_CLOSED 7
+#define OFL_ERR_INTERNAL 8
+#define OFL_ERR_NOT_READY 9
+#define OFL_ERR_DEVICE 10
+
+/* "OFL_OK", "OFL_ERR_INVALID_ARGUMENT", ...; "OFL_ERR_UNKNOWN" for a code outside the list. */
+OFL_API const char* ofl_status_name(ofl_status status);
+/* The message of the last failed call on this thread; never NULL, empty if none failed. */
+OFL_API const char* ofl_last_error(void);
+/* "major.minor.patch". */
+OFL_API const char* ofl_version(void);
+
+/* ---- backends and runtime -------------------------------------------------------------------- */
+
+#define OFL_BACKEND_HOST 1
+#define OFL_BACKEND_CUDA 2
+
+/* Bit set of the backends compiled into this library (OFL_BACKEND_HOST | OFL_BACKEND_CUDA). */
+OFL_API uint32_t ofl_compiled_backends(void);
+
+typedef struct ofl_runtime ofl_runtime;
+
+/*
+ * Opens a runtime on "auto", "host", "cuda" or "cuda:N". "auto" is cuda:0 where a CUDA device
+ * answers and host otherwise (ofl_device_info.note says why). budget_bytes is the number of device
+ * bytes this runtime may hold; 0 means the device's free memory minus a reserve.
+ */
+OFL_API ofl_status ofl_runtime_open(const char* device, uint64_t budget_bytes, ofl_runtime** out);
+OFL_API ofl_status ofl_runtime_destroy(ofl_runtime* runtime);
+
+#define OFL_NAME_CAPACITY 256
+
+typedef struct ofl_device_info {
+    uint32_t struct_size;        /* set by the caller to sizeof(ofl_device_info) */
+    int32_t backend;             /* OFL_BACKEND_HOST or OFL_BACKEND_CUDA */
+    int32_t device_index;        /* CUDA ordinal; 0 on host */
+    uint32_t compiled_backends;  /* as ofl_compiled_backends() */
+    uint64_t total_bytes;        /* device memory in all */
+    uint64_t free_bytes;         /* device memory free now */
+    uint64_t budget_bytes;       /* what this runtime may hold */
+    uint64_t used_bytes;         /* device buffers held now */
+    uint64_t peak_bytes;         /* most device buffer bytes held at once since open */
+    char name[OFL_NAME_CAPACITY];
+    char note[OFL_NAME_CAPACITY]; /* why "auto" chose what it chose; empty otherwise */
+} ofl_device_info;
+
+OFL_API ofl_status ofl_runtime_info(ofl_runtime* runtime, ofl_device_info* out);
+
+/* ---- memory ---------------------------------------------------------------------------------- */
+
+typedef struct ofl_host_buffer ofl_host_buffer;
+typedef struct ofl_device_buffer ofl_device_buffer;
+
+/* Page-locked host memory (portable pinned memory on cuda), aligned to at least 4096 bytes. */
+OFL_API ofl_status ofl_host_buffer_create(ofl_runtime* runtime, uint64_t bytes, ofl_host_buffer** out);
+OFL_API ofl_status ofl_host_buffer_address(ofl_host_buffer* buffer, void** out);
+OFL_API ofl_status ofl_host_buffer_destroy(ofl_host_buffer* buffer);
+
+/* Device memory counted against the runtime's budget; over it fails with
+ * OFL_ERR_OUT_OF_DEVICE_MEMORY and changes nothing. Aligned to at least 256 bytes. */
+OFL_API ofl_status ofl_device_buffer_create(ofl_runtime* runtime, uint64_t bytes, ofl_device_buffer** out);
+OFL_API ofl_status ofl_device_buffer_address(ofl_device_buffer* buffer, void** out);
+OFL_API ofl_status ofl_device_buffer_destroy(ofl_device_buffer* buffer);
+
+/* ---- streams and events ---------------------------------------------------------------------- */
+
+typedef struct ofl_stream ofl_stream;
+typedef struct ofl_event ofl_event;
+
+#define OFL_STREAM_COMPUTE 0
+#define OFL_STREAM_COPY 1
+
+/* A stream that runs its work in order. COPY streams are dedicated to transfers. */
+OFL_API ofl_status ofl_stream_create(ofl_runtime* runtime, int32_t kind, ofl_stream** out);
+/* Wraps a caller-owned cudaStream_t (cuda only); destroying the wrapper leaves the stream alone. */
+OFL_API ofl_status ofl_stream_wrap(ofl_runtime* runtime, void* cuda_stream, ofl_stream** out);
+/* The cudaStream_t behind a cuda stream; NULL for the host backend. */
+OFL_API ofl_status ofl_stream_native_handle(ofl_stream* stream, void** out);
+/* Blocks the calling thread until all work queued on the stream is done. */
+OFL_API ofl_status ofl_stream_synchronize(ofl_stream* stream);
+/* Work queued on the stream after this call starts only after the event's latest record is done.
+ * The calling thread does not wait. An event never recorded is complete. */
+OFL_API ofl_status ofl_stream_wait_event(ofl_stream* stream, ofl_event* event);
+/* Queues a busy wait of the given length (tests, benchmarks: holds a stream behind a slow step). */
+OFL_API ofl_status ofl_stream_delay(ofl_stream* stream, uint32_t microseconds);
+/* Destroys the stream once its queued work is done. */
+OFL_API ofl_status ofl_stream_destroy(ofl_stream* stream);
+
+#define OFL_EVENT_DEFAULT 0
+#define OFL_EVENT_TIMING 1
+
+OFL_API ofl_status ofl_event_create(ofl_runtime* runtime, uint32_t flags, ofl_event** out);
+/* Captures the work queued on the stream so far; the event completes when that work is done. */
+OFL_API ofl_status ofl_event_record(ofl_event* event, ofl_stream* stream);
+/* *done = 1 when the latest record is complete (or the event was never recorded). Never blocks. */
+OFL_API ofl_status ofl_event_query(ofl_event* event, int32_t* done);
+OFL_API ofl_status ofl_event_synchronize(ofl_event* event);
+/* Milliseconds between two completed events created with OFL_EVENT_TIMING;
+ * OFL_ERR_NOT_READY while either is pending. */
+OFL_API ofl_status ofl_event_elapsed_ms(ofl_event* start, ofl_event* end, float* ms);
+OFL_API ofl_status ofl_event_destroy(ofl_event* event);
+
+/* ---- copies ---------------------------------------------------------------------------------- */
+
+#define OFL_COPY_HOST_TO_DEVICE 1
+#define OFL_COPY_DEVICE_TO_HOST 2
+#define OFL_COPY_DEVICE_TO_DEVICE 3
+
+/* Queues a copy of bytes from src to dst on the stream. The host side may be pinned (fully
+ * asynchronous) or ordinary memory; the device side must lie inside one live device buffer. */
+OFL_API ofl_status ofl_copy_async(ofl_stream* stream, void* dst, const void* src, uint64_t bytes, int32_t kind);
+/* Queues setting bytes of device memory to value. */
+OFL_API ofl_status ofl_device_fill_async(ofl_stream* stream, void* dst, uint8_t value, uint64_t bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OFFLOAD_H */

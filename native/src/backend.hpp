@@ -1,0 +1,70 @@
+// backend.hpp: the interface both backends implement (host and cuda).
+//
+// A Backend owns no bookkeeping of its own beyond the device it talks to: budgets and the table of
+// live device buffers live in Device (device.hpp), so both backends enforce them identically.
+// Semantics every implementation must keep (the conformance suite checks them on both):
+//  - a Stream runs its work in the order it was queued;
+//  - Event::record captures the work queued on that stream so far; Stream::wait_event makes later
+//    work on a stream wait for the event's latest record at the time of the call, without blocking
+//    the calling thread; an event never recorded counts as complete;
+//  - Event::query never blocks; copies really copy.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "offload.h"
+
+namespace ofl {
+
+class Event;
+
+class Stream {
+public:
+    virtual ~Stream() = default;
+    virtual void copy(void* dst, const void* src, std::size_t bytes, int kind) = 0;
+    virtual void fill(void* dst, std::uint8_t value, std::size_t bytes) = 0;
+    virtual void delay(std::uint32_t microseconds) = 0;
+    virtual void wait_event(Event& event) = 0;
+    virtual void synchronize() = 0;
+    virtual void* native_handle() noexcept = 0;
+};
+
+class Event {
+public:
+    virtual ~Event() = default;
+    virtual void record(Stream& stream) = 0;
+    virtual bool query() = 0;
+    virtual void synchronize() = 0;
+    // Milliseconds from this event to end; throws OFL_ERR_NOT_READY while either is pending.
+    virtual float elapsed_ms_until(Event& end) = 0;
+};
+
+struct MemoryInfo {
+    std::uint64_t total_bytes = 0;
+    std::uint64_t free_bytes = 0;
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual int kind() const noexcept = 0;  // OFL_BACKEND_*
+    virtual int device_index() const noexcept = 0;
+    virtual std::string name() const = 0;
+    virtual MemoryInfo memory() = 0;
+    // The budget used when the caller gives 0.
+    virtual std::uint64_t default_budget() = 0;
+
+    virtual void* host_alloc(std::size_t bytes) = 0;
+    virtual void host_free(void* p) noexcept = 0;
+    virtual void* device_alloc(std::size_t bytes) = 0;
+    virtual void device_free(void* p) noexcept = 0;
+
+    virtual std::unique_ptr<Stream> create_stream(int kind) = 0;
+    virtual std::unique_ptr<Stream> wrap_stream(void* native) = 0;
+    virtual std::unique_ptr<Event> create_event(bool timing) = 0;
+};
+
+}  // namespace ofl

@@ -1,0 +1,106 @@
+#include "device.hpp"
+
+#include <cstdlib>
+
+#include "error.hpp"
+#include "host/host_backend.hpp"
+#ifdef OFL_WITH_CUDA
+#include "cuda/cuda_backend.hpp"
+#endif
+
+namespace ofl {
+
+std::uint32_t compiled_backends() noexcept {
+    std::uint32_t bits = OFL_BACKEND_HOST;
+#ifdef OFL_WITH_CUDA
+    bits |= OFL_BACKEND_CUDA;
+#endif
+    return bits;
+}
+
+namespace {
+
+#ifdef OFL_WITH_CUDA
+int parse_cuda_index(const std::string& name) {
+    if (name == "cuda") return 0;
+    std::string digits = name.substr(5);
+    OFL_EXPECT(!digits.empty() && digits.size() <= 4 && digits.find_first_not_of("0123456789") == std::string::npos,
+               OFL_ERR_INVALID_ARGUMENT, "device name '", name, "': expected cuda:N with N a device ordinal");
+    return std::atoi(digits.c_str());
+}
+#endif
+
+bool is_cuda_name(const std::string& name) {
+    return name == "cuda" || name.rfind("cuda:", 0) == 0;
+}
+
+}  // namespace
+
+std::shared_ptr<Device> Device::open(const std::string& name, std::uint64_t budget) {
+    std::unique_ptr<Backend> backend;
+    std::string note;
+    if (name == "host") {
+        backend = make_host_backend();
+    } else if (name == "auto") {
+#ifdef OFL_WITH_CUDA
+        std::string why;
+        if (cuda_device_count(why) > 0) {
+            backend = make_cuda_backend(0);
+            note = "auto: chose cuda:0";
+        } else {
+            backend = make_host_backend();
+            note = "auto: chose host because cuda is unavailable: " + why;
+        }
+#else
+        backend = make_host_backend();
+        note = "auto: chose host because the cuda backend is not compiled into this library";
+#endif
+    } else if (is_cuda_name(name)) {
+#ifdef OFL_WITH_CUDA
+        int index = parse_cuda_index(name);
+        std::string why;
+        int count = cuda_device_count(why);
+        OFL_EXPECT(count > 0, OFL_ERR_BACKEND_UNAVAILABLE, "device '", name, "' is unavailable: ", why);
+        OFL_EXPECT(index < count, OFL_ERR_BACKEND_UNAVAILABLE, "device '", name, "' is unavailable: only ", count,
+                   " CUDA device(s) present");
+        backend = make_cuda_backend(index);
+#else
+        fail(OFL_ERR_BACKEND_UNAVAILABLE, "device '", name,
+             "' is unavailable: the cuda backend is not compiled into this library (built without nvcc)");
+#endif
+    } else {
+        fail(OFL_ERR_INVALID_ARGUMENT, "unknown device name '", name, "': expected auto, host, cuda or cuda:N");
+    }
+    if (budget == 0) budget = backend->default_budget();
+    return std::make_shared<Device>(std::move(backend), budget, std::move(note));
+}
+
+Device::Device(std::unique_ptr<Backend> backend, std::uint64_t budget, std::string note)
+    : backend_(std::move(backend)), ledger_(budget), note_(std::move(note)) {}
+
+void* Device::allocate(std::uint64_t bytes) {
+    OFL_EXPECT(bytes > 0, OFL_ERR_INVALID_ARGUMENT, "device buffer size must be positive, got 0");
+    ledger_.claim(bytes);
+    void* p = nullptr;
+    try {
+        p = backend_->device_alloc(bytes);
+    } catch (...) {
+        ledger_.unclaim(bytes);
+        throw;
+    }
+    ledger_.add(p, bytes);
+    return p;
+}
+
+void Device::deallocate(void* p) noexcept {
+    ledger_.remove(p);
+    backend_->device_free(p);
+}
+
+void Device::check_device_range(const void* p, std::uint64_t bytes, const char* what) const {
+    OFL_EXPECT(p != nullptr, OFL_ERR_INVALID_ARGUMENT, what, " is NULL");
+    OFL_EXPECT(ledger_.contains(p, bytes), OFL_ERR_INVALID_ARGUMENT, what, " [", p, ", +", bytes,
+               ") does not lie inside one live device buffer of this runtime");
+}
+
+}  // namespace ofl

@@ -1,0 +1,43 @@
+// device.hpp: one opened runtime: a backend, its budget ledger, and how it was chosen.
+//
+// Device is what every handle of a runtime shares (through shared_ptr), so buffers, streams and
+// events stay valid after the runtime handle itself is destroyed, and objects of two runtimes can
+// be told apart (mixing them is an invalid argument).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "backend.hpp"
+#include "memory/device_ledger.hpp"
+
+namespace ofl {
+
+class Device {
+public:
+    // name: "auto", "host", "cuda", "cuda:N". budget 0 = the backend's default.
+    static std::shared_ptr<Device> open(const std::string& name, std::uint64_t budget);
+
+    Backend& backend() noexcept { return *backend_; }
+    DeviceLedger& ledger() noexcept { return ledger_; }
+    const std::string& note() const noexcept { return note_; }
+
+    // Device memory counted against the budget.
+    void* allocate(std::uint64_t bytes);
+    void deallocate(void* p) noexcept;
+    // Throws OFL_ERR_INVALID_ARGUMENT unless [p, p + bytes) lies inside one live device buffer.
+    void check_device_range(const void* p, std::uint64_t bytes, const char* what) const;
+
+    Device(std::unique_ptr<Backend> backend, std::uint64_t budget, std::string note);
+
+private:
+    std::unique_ptr<Backend> backend_;
+    DeviceLedger ledger_;
+    std::string note_;
+};
+
+// Backends compiled into this library, as OFL_BACKEND_* bits.
+std::uint32_t compiled_backends() noexcept;
+
+}  // namespace ofl

@@ -1,0 +1,183 @@
+#include "host/host_stream.hpp"
+
+#include <cstring>
+
+#include "error.hpp"
+
+namespace ofl {
+
+void HostEventState::complete(std::uint64_t generation) {
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (generation > completed) {
+            completed = generation;
+            completed_at = std::chrono::steady_clock::now();
+        }
+    }
+    changed.notify_all();
+}
+
+void HostEventState::wait_for(std::uint64_t generation) {
+    std::unique_lock<std::mutex> lock(mutex);
+    changed.wait(lock, [&] { return completed >= generation; });
+}
+
+HostStream::HostStream() : ring_(16) { worker_ = std::thread([this] { run(); }); }
+
+HostStream::~HostStream() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    work_ready_.notify_all();
+    if (worker_.joinable()) worker_.join();
+}
+
+void HostStream::push(HostOp&& op) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (count_ == ring_.size()) {  // grow: only while deeper than ever before
+            std::vector<HostOp> bigger(ring_.size() * 2);
+            for (std::size_t i = 0; i < count_; ++i) bigger[i] = std::move(ring_[(head_ + i) % ring_.size()]);
+            ring_.swap(bigger);
+            head_ = 0;
+        }
+        ring_[(head_ + count_) % ring_.size()] = std::move(op);
+        ++count_;
+        ++queued_;
+    }
+    work_ready_.notify_one();
+}
+
+void HostStream::run() {
+    HostOp op;
+    for (;;) {
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            work_ready_.wait(lock, [&] { return count_ > 0 || stopping_; });
+            if (count_ == 0) return;  // stopping and drained
+            op = std::move(ring_[head_]);
+            head_ = (head_ + 1) % ring_.size();
+            --count_;
+        }
+        execute(op);
+        op.event.reset();
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            ++finished_;
+        }
+        work_done_.notify_all();
+    }
+}
+
+void HostStream::execute(HostOp& op) {
+    switch (op.kind) {
+        case HostOp::Kind::Copy: std::memmove(op.dst, op.src, op.bytes); break;
+        case HostOp::Kind::Fill: std::memset(op.dst, op.value, op.bytes); break;
+        case HostOp::Kind::Delay: std::this_thread::sleep_for(std::chrono::microseconds(op.micros)); break;
+        case HostOp::Kind::Record: op.event->complete(op.generation); break;
+        case HostOp::Kind::Wait: op.event->wait_for(op.generation); break;
+        case HostOp::Kind::Task: op.task(op.args); break;
+    }
+}
+
+void HostStream::copy(void* dst, const void* src, std::size_t bytes, int) {
+    HostOp op;
+    op.kind = HostOp::Kind::Copy;
+    op.dst = dst;
+    op.src = src;
+    op.bytes = bytes;
+    push(std::move(op));
+}
+
+void HostStream::fill(void* dst, std::uint8_t value, std::size_t bytes) {
+    HostOp op;
+    op.kind = HostOp::Kind::Fill;
+    op.dst = dst;
+    op.value = value;
+    op.bytes = bytes;
+    push(std::move(op));
+}
+
+void HostStream::delay(std::uint32_t microseconds) {
+    HostOp op;
+    op.kind = HostOp::Kind::Delay;
+    op.micros = microseconds;
+    push(std::move(op));
+}
+
+void HostStream::wait_event(Event& event) {
+    auto& state = static_cast<HostEvent&>(event).state();
+    HostOp op;
+    op.kind = HostOp::Kind::Wait;
+    {
+        std::lock_guard<std::mutex> lock(state->mutex);
+        op.generation = state->recorded;
+    }
+    op.event = state;
+    push(std::move(op));
+}
+
+void HostStream::record(const std::shared_ptr<HostEventState>& event, std::uint64_t generation) {
+    HostOp op;
+    op.kind = HostOp::Kind::Record;
+    op.event = event;
+    op.generation = generation;
+    push(std::move(op));
+}
+
+void HostStream::enqueue_task(HostTaskFn fn, const void* args, std::size_t args_bytes) {
+    OFL_EXPECT(args_bytes <= kHostTaskArgBytes, OFL_ERR_INTERNAL, "host task arguments of ", args_bytes,
+               " bytes exceed ", kHostTaskArgBytes);
+    HostOp op;
+    op.kind = HostOp::Kind::Task;
+    op.task = fn;
+    std::memcpy(op.args, args, args_bytes);
+    push(std::move(op));
+}
+
+void HostStream::synchronize() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    std::uint64_t target = queued_;
+    work_done_.wait(lock, [&] { return finished_ >= target; });
+}
+
+HostEvent::HostEvent(bool timing) : state_(std::make_shared<HostEventState>()) { state_->timing = timing; }
+
+void HostEvent::record(Stream& stream) {
+    // The generation is taken and queued under the event's lock so that two threads recording the
+    // same event cannot queue their generations out of order on one stream.
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    std::uint64_t generation = ++state_->recorded;
+    static_cast<HostStream&>(stream).record(state_, generation);
+}
+
+bool HostEvent::query() {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->completed >= state_->recorded;
+}
+
+void HostEvent::synchronize() {
+    std::uint64_t target;
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        target = state_->recorded;
+    }
+    state_->wait_for(target);
+}
+
+float HostEvent::elapsed_ms_until(Event& end_event) {
+    auto& end = static_cast<HostEvent&>(end_event).state_;
+    OFL_EXPECT(state_->timing && end->timing, OFL_ERR_INVALID_ARGUMENT,
+               "elapsed time needs two events created with OFL_EVENT_TIMING");
+    std::chrono::steady_clock::time_point from, to;
+    for (auto* s : {state_.get(), end.get()}) {
+        std::lock_guard<std::mutex> lock(s->mutex);
+        OFL_EXPECT(s->recorded > 0, OFL_ERR_INVALID_ARGUMENT, "elapsed time of an event that was never recorded");
+        OFL_EXPECT(s->completed >= s->recorded, OFL_ERR_NOT_READY, "elapsed time: an event is still pending");
+        (s == state_.get() ? from : to) = s->completed_at;
+    }
+    return std::chrono::duration<float, std::milli>(to - from).count();
+}
+
+}  // namespace ofl

@@ -1,0 +1,101 @@
+// host_stream.hpp: streams and events of the host backend.
+//
+// Each HostStream is one worker thread that runs its queue in order. The queue is a ring of
+// fixed-size operations that grows only while it is deeper than ever before, so the steady state
+// allocates nothing. Events follow CUDA: record() bumps the event's "recorded" generation at call
+// time and queues an operation that marks that generation complete when the worker reaches it;
+// wait_event() captures the generation recorded so far and the worker blocks on it, never the
+// caller. Lock order: a stream's mutex is never held while an operation runs or while an event's
+// mutex is taken.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "backend.hpp"
+
+namespace ofl {
+
+struct HostEventState {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::uint64_t recorded = 0;   // generations handed out by record()
+    std::uint64_t completed = 0;  // highest generation a worker has reached
+    std::chrono::steady_clock::time_point completed_at{};
+    bool timing = false;
+
+    void complete(std::uint64_t generation);
+    void wait_for(std::uint64_t generation);
+};
+
+// A kernel of the host backend: a plain function over an argument block copied into the queue.
+using HostTaskFn = void (*)(const void* args);
+constexpr std::size_t kHostTaskArgBytes = 128;
+
+struct HostOp {
+    enum class Kind : std::uint8_t { Copy, Fill, Delay, Record, Wait, Task };
+    Kind kind = Kind::Copy;
+    void* dst = nullptr;
+    const void* src = nullptr;
+    std::size_t bytes = 0;
+    std::uint8_t value = 0;
+    std::uint32_t micros = 0;
+    std::shared_ptr<HostEventState> event;
+    std::uint64_t generation = 0;
+    HostTaskFn task = nullptr;
+    alignas(16) unsigned char args[kHostTaskArgBytes];
+};
+
+class HostStream final : public Stream {
+public:
+    HostStream();
+    ~HostStream() override;  // runs what is queued, then stops the worker
+
+    void copy(void* dst, const void* src, std::size_t bytes, int kind) override;
+    void fill(void* dst, std::uint8_t value, std::size_t bytes) override;
+    void delay(std::uint32_t microseconds) override;
+    void wait_event(Event& event) override;
+    void synchronize() override;
+    void* native_handle() noexcept override { return nullptr; }
+
+    void record(const std::shared_ptr<HostEventState>& event, std::uint64_t generation);
+    // Queues fn(args) with args_bytes (at most kHostTaskArgBytes) copied into the queue.
+    void enqueue_task(HostTaskFn fn, const void* args, std::size_t args_bytes);
+
+private:
+    void push(HostOp&& op);
+    void run();
+    static void execute(HostOp& op);
+
+    std::mutex mutex_;
+    std::condition_variable work_ready_;
+    std::condition_variable work_done_;
+    std::vector<HostOp> ring_;
+    std::size_t head_ = 0;
+    std::size_t count_ = 0;
+    std::uint64_t queued_ = 0;
+    std::uint64_t finished_ = 0;
+    bool stopping_ = false;
+    std::thread worker_;
+};
+
+class HostEvent final : public Event {
+public:
+    explicit HostEvent(bool timing);
+    void record(Stream& stream) override;
+    bool query() override;
+    void synchronize() override;
+    float elapsed_ms_until(Event& end) override;
+    const std::shared_ptr<HostEventState>& state() const noexcept { return state_; }
+
+private:
+    std::shared_ptr<HostEventState> state_;
+};
+
+}  // namespace ofl

@@ -81,6 +81,8 @@ typedef struct ofl_device_info {
     uint64_t budget_bytes;       /* what this runtime may hold */
     uint64_t used_bytes;         /* device buffers held now */
     uint64_t peak_bytes;         /* most device buffer bytes held at once since open */
+    uint64_t host_used_bytes;    /* pinned host buffer bytes held now */
+    uint64_t host_peak_bytes;    /* most pinned host buffer bytes held at once since open */
     char name[OFL_NAME_CAPACITY];
     char note[OFL_NAME_CAPACITY]; /* why "auto" chose what it chose; empty otherwise */
 } ofl_device_info;
@@ -152,6 +154,75 @@ OFL_API ofl_status ofl_event_destroy(ofl_event* event);
 OFL_API ofl_status ofl_copy_async(ofl_stream* stream, void* dst, const void* src, uint64_t bytes, int32_t kind);
 /* Queues setting bytes of device memory to value. */
 OFL_API ofl_status ofl_device_fill_async(ofl_stream* stream, void* dst, uint8_t value, uint64_t bytes);
+
+/* ---- the prefetch engine --------------------------------------------------------------------- */
+
+/*
+ * An engine streams one component's groups through the device, step after step. Groups run in a
+ * fixed order 0..n-1; a step is one pass; the caller calls acquire(g) and release(g) for each group
+ * in order. A resident group is copied once into a permanent region at creation; a streamed group
+ * is copied into a ring of `slots` slots sized for the largest streamed group, `prefetch_depth`
+ * streamed groups ahead of the one computing, wrapping around into the next step. The engine's
+ * device memory is one buffer (permanent region + ring), counted against the runtime's budget.
+ *
+ * Waiting happens on the device: acquire() makes the compute stream wait on the slot's "ready"
+ * event (recorded after its copy); a copy into a slot waits on the slot's "free" event (recorded at
+ * release of the group that used it before). Nothing is copied back at release. The calling thread
+ * blocks only when it is a whole ring ahead of the device (that time is counted as host_blocked_ms)
+ * and, with timing on, at the end of each step to read that step's timing events.
+ */
+typedef struct ofl_engine ofl_engine;
+
+typedef struct ofl_group_desc {
+    const void* host_address; /* the group's packed bytes in host memory (pinned for asynchronous copies) */
+    uint64_t bytes;
+    uint32_t resident;        /* 1: copied once into the permanent region and kept there */
+    uint32_t reserved;        /* 0 */
+} ofl_group_desc;
+
+typedef struct ofl_engine_config {
+    uint32_t struct_size;     /* sizeof(ofl_engine_config) */
+    uint32_t slots;           /* ring slots for streamed groups (>= 1 when any group is streamed) */
+    uint32_t prefetch_depth;  /* streamed groups queued ahead of the computing one; < slots */
+    uint32_t timing;          /* 1: time every copy and every group's compute (see ofl_step_metrics) */
+} ofl_engine_config;
+
+typedef struct ofl_step_metrics {
+    uint32_t struct_size;     /* sizeof(ofl_step_metrics), set by the caller */
+    uint32_t timed;           /* 1 when the engine records timing events */
+    uint64_t step;            /* index of the step these figures are for (0-based) */
+    uint64_t h2d_bytes;       /* bytes copied host-to-device for this step's groups */
+    double step_ms;           /* device time from the step's start on the compute stream to its last release */
+    double compute_ms;        /* sum over groups of acquire-to-release time on the compute stream, waits excluded */
+    double copy_ms;           /* sum of this step's copy durations on the copy stream */
+    double host_blocked_ms;   /* time the calling thread waited in acquire because it was a ring ahead */
+} ofl_step_metrics;
+
+/* The engine keeps the streams alive; the host memory of every group must outlive the engine. */
+OFL_API ofl_status ofl_engine_create(ofl_runtime* runtime, const ofl_group_desc* groups, uint32_t group_count,
+                                     const ofl_engine_config* config, ofl_stream* compute, ofl_stream* copy,
+                                     ofl_engine** out);
+/* Makes group's weights available to work queued on the compute stream from now on and gives their
+ * device address. Groups are acquired in order, one at a time. */
+OFL_API ofl_status ofl_engine_acquire(ofl_engine* engine, uint32_t group, void** device_address);
+/* Ends the group's use: work queued on the compute stream so far is the last to read its slot. */
+OFL_API ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group);
+/* Figures of the last completed step; OFL_ERR_NOT_READY before the first step completes. */
+OFL_API ofl_status ofl_engine_last_step(ofl_engine* engine, ofl_step_metrics* out);
+/* Waits for queued work on both streams, then frees the engine's device memory. */
+OFL_API ofl_status ofl_engine_destroy(ofl_engine* engine);
+
+/* ---- the reference workload's kernel ---------------------------------------------------------- */
+
+/*
+ * One layer of the reference workload (docs/WORKLOAD.md): mixes `bytes` bytes of weights at
+ * `weights` into the state of `tokens` x `hidden` uint32 words at `state`, using `scratch` (the
+ * same size as the state) on the stream. Integer arithmetic, so every backend and the Java
+ * reference agree bit for bit, and every byte of the weights changes the result. All three
+ * pointers are device pointers.
+ */
+OFL_API ofl_status ofl_workload_mix_async(ofl_stream* stream, void* state, void* scratch, uint32_t tokens,
+                                          uint32_t hidden, const void* weights, uint64_t bytes);
 
 #ifdef __cplusplus
 }

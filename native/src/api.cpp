@@ -13,6 +13,8 @@
 #include "error.hpp"
 #include "handles.hpp"
 #include "offload.h"
+#include "prefetch/engine.hpp"
+#include "workload/mix.hpp"
 
 #define OFL_VERSION_STRING "0.1.0"
 
@@ -145,6 +147,8 @@ ofl_status ofl_runtime_info(ofl_runtime* runtime, ofl_device_info* out) {
         out->budget_bytes = device.ledger().budget();
         out->used_bytes = device.ledger().used();
         out->peak_bytes = device.ledger().peak();
+        out->host_used_bytes = device.host_usage().used();
+        out->host_peak_bytes = device.host_usage().peak();
         std::string name = device.backend().name();
         std::snprintf(out->name, sizeof out->name, "%s", name.c_str());
         std::snprintf(out->note, sizeof out->note, "%s", device.note().c_str());
@@ -158,6 +162,7 @@ ofl_status ofl_host_buffer_create(ofl_runtime* runtime, uint64_t bytes, ofl_host
         auto rt = live(runtime);
         OFL_EXPECT(bytes > 0, OFL_ERR_INVALID_ARGUMENT, "host buffer size must be positive, got 0");
         void* address = rt->device->backend().host_alloc(bytes);
+        rt->device->host_usage().claim(bytes);
         auto buffer = std::make_shared<ofl_host_buffer>();
         buffer->device = rt->device;
         buffer->address = address;
@@ -337,6 +342,70 @@ ofl_status ofl_device_fill_async(ofl_stream* stream, void* dst, uint8_t value, u
         auto s = live(stream);
         s->device->check_device_range(dst, bytes, "fill destination");
         if (bytes > 0) s->impl->fill(dst, value, bytes);
+    });
+}
+
+ofl_status ofl_engine_create(ofl_runtime* runtime, const ofl_group_desc* groups, uint32_t group_count,
+                             const ofl_engine_config* config, ofl_stream* compute, ofl_stream* copy, ofl_engine** out) {
+    return guarded([&] {
+        require_out(out, "engine");
+        *out = nullptr;
+        auto rt = live(runtime);
+        auto compute_stream = live(compute);
+        auto copy_stream = live(copy);
+        ofl::same_runtime(rt->device, compute_stream->device, "runtime and compute stream");
+        ofl::same_runtime(rt->device, copy_stream->device, "runtime and copy stream");
+        OFL_EXPECT(compute_stream != copy_stream, OFL_ERR_INVALID_ARGUMENT,
+                   "the compute and copy streams must be two different streams");
+        OFL_EXPECT(groups != nullptr, OFL_ERR_INVALID_ARGUMENT, "groups is NULL");
+        OFL_EXPECT(config != nullptr, OFL_ERR_INVALID_ARGUMENT, "config is NULL");
+        OFL_EXPECT(config->struct_size >= sizeof(ofl_engine_config), OFL_ERR_INVALID_ARGUMENT,
+                   "ofl_engine_config.struct_size is ", config->struct_size, ", expected ", sizeof(ofl_engine_config));
+        auto engine = std::make_shared<ofl_engine>();
+        engine->impl = std::make_unique<ofl::Engine>(rt->device, groups, group_count, *config, compute_stream, copy_stream);
+        *out = HandleRegistry::instance().add(std::move(engine));
+    });
+}
+
+ofl_status ofl_engine_acquire(ofl_engine* engine, uint32_t group, void** device_address) {
+    return guarded([&] {
+        auto e = live(engine);
+        require_out(device_address, "device address");
+        *device_address = e->impl->acquire(group);
+    });
+}
+
+ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group) {
+    return guarded([&] { live(engine)->impl->release(group); });
+}
+
+ofl_status ofl_engine_last_step(ofl_engine* engine, ofl_step_metrics* out) {
+    return guarded([&] {
+        auto e = live(engine);
+        require_out(out, "metrics");
+        OFL_EXPECT(out->struct_size >= sizeof(ofl_step_metrics), OFL_ERR_INVALID_ARGUMENT,
+                   "ofl_step_metrics.struct_size is ", out->struct_size, ", expected ", sizeof(ofl_step_metrics));
+        *out = e->impl->last_step();
+    });
+}
+
+ofl_status ofl_engine_destroy(ofl_engine* engine) {
+    return guarded([&] { HandleRegistry::instance().take(engine); });
+}
+
+ofl_status ofl_workload_mix_async(ofl_stream* stream, void* state, void* scratch, uint32_t tokens, uint32_t hidden,
+                                  const void* weights, uint64_t bytes) {
+    return guarded([&] {
+        auto s = live(stream);
+        OFL_EXPECT(tokens >= 1 && tokens <= 65536, OFL_ERR_INVALID_ARGUMENT, "tokens must be in 1..65536, got ", tokens);
+        OFL_EXPECT(hidden >= 1 && hidden <= 65536, OFL_ERR_INVALID_ARGUMENT, "hidden must be in 1..65536, got ", hidden);
+        std::uint64_t state_bytes = std::uint64_t{tokens} * hidden * 4;
+        s->device->check_device_range(state, state_bytes, "workload state");
+        s->device->check_device_range(scratch, state_bytes, "workload scratch");
+        if (bytes > 0) s->device->check_device_range(weights, bytes, "workload weights");
+        ofl::MixLaunch launch{static_cast<std::uint32_t*>(state), static_cast<std::uint32_t*>(scratch), tokens, hidden,
+                              static_cast<const unsigned char*>(weights), bytes};
+        s->impl->mix(launch);
     });
 }
 

@@ -20,6 +20,7 @@
 namespace ofl {
 
 class Event;
+struct MixLaunch;
 
 class Stream {
 public:
@@ -27,6 +28,8 @@ public:
     virtual void copy(void* dst, const void* src, std::size_t bytes, int kind) = 0;
     virtual void fill(void* dst, std::uint8_t value, std::size_t bytes) = 0;
     virtual void delay(std::uint32_t microseconds) = 0;
+    // The reference workload's kernel (workload/mix.hpp).
+    virtual void mix(const MixLaunch& launch) = 0;
     virtual void wait_event(Event& event) = 0;
     virtual void synchronize() = 0;
     virtual void* native_handle() noexcept = 0;

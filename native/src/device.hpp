@@ -5,6 +5,7 @@
 // be told apart (mixing them is an invalid argument).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -14,6 +15,24 @@
 
 namespace ofl {
 
+// Pinned host bytes held now and at most, for the peak-host-bytes metric.
+class HostUsage {
+public:
+    void claim(std::uint64_t bytes) noexcept {
+        std::uint64_t now = used_.fetch_add(bytes) + bytes;
+        std::uint64_t peak = peak_.load();
+        while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
+        }
+    }
+    void release(std::uint64_t bytes) noexcept { used_.fetch_sub(bytes); }
+    std::uint64_t used() const noexcept { return used_.load(); }
+    std::uint64_t peak() const noexcept { return peak_.load(); }
+
+private:
+    std::atomic<std::uint64_t> used_{0};
+    std::atomic<std::uint64_t> peak_{0};
+};
+
 class Device {
 public:
     // name: "auto", "host", "cuda", "cuda:N". budget 0 = the backend's default.
@@ -22,6 +41,7 @@ public:
     Backend& backend() noexcept { return *backend_; }
     DeviceLedger& ledger() noexcept { return ledger_; }
     const std::string& note() const noexcept { return note_; }
+    HostUsage& host_usage() noexcept { return host_usage_; }
 
     // Device memory counted against the budget.
     void* allocate(std::uint64_t bytes);
@@ -34,6 +54,7 @@ public:
 private:
     std::unique_ptr<Backend> backend_;
     DeviceLedger ledger_;
+    HostUsage host_usage_;
     std::string note_;
 };
 

@@ -24,7 +24,10 @@ struct ofl_host_buffer {
     std::shared_ptr<ofl::Device> device;
     void* address = nullptr;
     std::uint64_t bytes = 0;
-    ~ofl_host_buffer() { device->backend().host_free(address); }
+    ~ofl_host_buffer() {
+        device->backend().host_free(address);
+        device->host_usage().release(bytes);
+    }
 };
 
 struct ofl_device_buffer {
@@ -52,6 +55,7 @@ template <> struct HandleName<ofl_host_buffer> { static constexpr const char* va
 template <> struct HandleName<ofl_device_buffer> { static constexpr const char* value = "device buffer"; };
 template <> struct HandleName<ofl_stream> { static constexpr const char* value = "stream"; };
 template <> struct HandleName<ofl_event> { static constexpr const char* value = "event"; };
+template <> struct HandleName<ofl_engine> { static constexpr const char* value = "engine"; };
 
 class HandleRegistry {
 public:

@@ -13,6 +13,7 @@
 #include <atomic>
 
 #include "cuda/cuda_check.hpp"
+#include "workload/mix_cuda.hpp"
 
 namespace ofl {
 namespace {
@@ -55,6 +56,10 @@ public:
         OFL_CUDA_CHECK(cudaSetDevice(device_));
         spin_kernel<<<1, 1, 0, stream_>>>(1000ull * microseconds);
         OFL_CUDA_CHECK(cudaGetLastError());
+    }
+    void mix(const MixLaunch& launch) override {
+        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        mix_on_cuda(launch, stream_);
     }
     void wait_event(Event& event) override;
     void synchronize() override {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "error.hpp"
+#include "workload/mix.hpp"
 
 namespace ofl {
 
@@ -104,6 +105,10 @@ void HostStream::delay(std::uint32_t microseconds) {
     op.kind = HostOp::Kind::Delay;
     op.micros = microseconds;
     push(std::move(op));
+}
+
+void HostStream::mix(const MixLaunch& launch) {
+    enqueue_task([](const void* args) { mix_on_host(*static_cast<const MixLaunch*>(args)); }, &launch, sizeof launch);
 }
 
 void HostStream::wait_event(Event& event) {

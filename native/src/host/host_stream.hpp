@@ -60,6 +60,7 @@ public:
     void copy(void* dst, const void* src, std::size_t bytes, int kind) override;
     void fill(void* dst, std::uint8_t value, std::size_t bytes) override;
     void delay(std::uint32_t microseconds) override;
+    void mix(const MixLaunch& launch) override;
     void wait_event(Event& event) override;
     void synchronize() override;
     void* native_handle() noexcept override { return nullptr; }

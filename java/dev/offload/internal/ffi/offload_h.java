@@ -1921,5 +1921,381 @@ public class offload_h extends offload_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class ofl_engine_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_create(ofl_runtime *runtime, const ofl_group_desc *groups, uint32_t group_count, const ofl_engine_config *config, ofl_stream *compute, ofl_stream *copy, ofl_engine **out)
+     * }
+     */
+    public static FunctionDescriptor ofl_engine_create$descriptor() {
+        return ofl_engine_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_create(ofl_runtime *runtime, const ofl_group_desc *groups, uint32_t group_count, const ofl_engine_config *config, ofl_stream *compute, ofl_stream *copy, ofl_engine **out)
+     * }
+     */
+    public static MethodHandle ofl_engine_create$handle() {
+        return ofl_engine_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_create(ofl_runtime *runtime, const ofl_group_desc *groups, uint32_t group_count, const ofl_engine_config *config, ofl_stream *compute, ofl_stream *copy, ofl_engine **out)
+     * }
+     */
+    public static MemorySegment ofl_engine_create$address() {
+        return ofl_engine_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_create(ofl_runtime *runtime, const ofl_group_desc *groups, uint32_t group_count, const ofl_engine_config *config, ofl_stream *compute, ofl_stream *copy, ofl_engine **out)
+     * }
+     */
+    public static int ofl_engine_create(MemorySegment runtime, MemorySegment groups, int group_count, MemorySegment config, MemorySegment compute, MemorySegment copy, MemorySegment out) {
+        var mh$ = ofl_engine_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_engine_create", runtime, groups, group_count, config, compute, copy, out);
+            }
+            return (int)mh$.invokeExact(runtime, groups, group_count, config, compute, copy, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ofl_engine_acquire {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_INT,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_acquire");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_acquire(ofl_engine *engine, uint32_t group, void **device_address)
+     * }
+     */
+    public static FunctionDescriptor ofl_engine_acquire$descriptor() {
+        return ofl_engine_acquire.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_acquire(ofl_engine *engine, uint32_t group, void **device_address)
+     * }
+     */
+    public static MethodHandle ofl_engine_acquire$handle() {
+        return ofl_engine_acquire.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_acquire(ofl_engine *engine, uint32_t group, void **device_address)
+     * }
+     */
+    public static MemorySegment ofl_engine_acquire$address() {
+        return ofl_engine_acquire.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_acquire(ofl_engine *engine, uint32_t group, void **device_address)
+     * }
+     */
+    public static int ofl_engine_acquire(MemorySegment engine, int group, MemorySegment device_address) {
+        var mh$ = ofl_engine_acquire.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_engine_acquire", engine, group, device_address);
+            }
+            return (int)mh$.invokeExact(engine, group, device_address);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ofl_engine_release {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_release");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_release(ofl_engine *engine, uint32_t group)
+     * }
+     */
+    public static FunctionDescriptor ofl_engine_release$descriptor() {
+        return ofl_engine_release.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_release(ofl_engine *engine, uint32_t group)
+     * }
+     */
+    public static MethodHandle ofl_engine_release$handle() {
+        return ofl_engine_release.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_release(ofl_engine *engine, uint32_t group)
+     * }
+     */
+    public static MemorySegment ofl_engine_release$address() {
+        return ofl_engine_release.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_release(ofl_engine *engine, uint32_t group)
+     * }
+     */
+    public static int ofl_engine_release(MemorySegment engine, int group) {
+        var mh$ = ofl_engine_release.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_engine_release", engine, group);
+            }
+            return (int)mh$.invokeExact(engine, group);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ofl_engine_last_step {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_last_step");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_last_step(ofl_engine *engine, ofl_step_metrics *out)
+     * }
+     */
+    public static FunctionDescriptor ofl_engine_last_step$descriptor() {
+        return ofl_engine_last_step.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_last_step(ofl_engine *engine, ofl_step_metrics *out)
+     * }
+     */
+    public static MethodHandle ofl_engine_last_step$handle() {
+        return ofl_engine_last_step.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_last_step(ofl_engine *engine, ofl_step_metrics *out)
+     * }
+     */
+    public static MemorySegment ofl_engine_last_step$address() {
+        return ofl_engine_last_step.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_last_step(ofl_engine *engine, ofl_step_metrics *out)
+     * }
+     */
+    public static int ofl_engine_last_step(MemorySegment engine, MemorySegment out) {
+        var mh$ = ofl_engine_last_step.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_engine_last_step", engine, out);
+            }
+            return (int)mh$.invokeExact(engine, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ofl_engine_destroy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_destroy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_destroy(ofl_engine *engine)
+     * }
+     */
+    public static FunctionDescriptor ofl_engine_destroy$descriptor() {
+        return ofl_engine_destroy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_destroy(ofl_engine *engine)
+     * }
+     */
+    public static MethodHandle ofl_engine_destroy$handle() {
+        return ofl_engine_destroy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_destroy(ofl_engine *engine)
+     * }
+     */
+    public static MemorySegment ofl_engine_destroy$address() {
+        return ofl_engine_destroy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_destroy(ofl_engine *engine)
+     * }
+     */
+    public static int ofl_engine_destroy(MemorySegment engine) {
+        var mh$ = ofl_engine_destroy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_engine_destroy", engine);
+            }
+            return (int)mh$.invokeExact(engine);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ofl_workload_mix_async {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_INT,
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_workload_mix_async");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_workload_mix_async(ofl_stream *stream, void *state, void *scratch, uint32_t tokens, uint32_t hidden, const void *weights, uint64_t bytes)
+     * }
+     */
+    public static FunctionDescriptor ofl_workload_mix_async$descriptor() {
+        return ofl_workload_mix_async.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_workload_mix_async(ofl_stream *stream, void *state, void *scratch, uint32_t tokens, uint32_t hidden, const void *weights, uint64_t bytes)
+     * }
+     */
+    public static MethodHandle ofl_workload_mix_async$handle() {
+        return ofl_workload_mix_async.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_workload_mix_async(ofl_stream *stream, void *state, void *scratch, uint32_t tokens, uint32_t hidden, const void *weights, uint64_t bytes)
+     * }
+     */
+    public static MemorySegment ofl_workload_mix_async$address() {
+        return ofl_workload_mix_async.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_workload_mix_async(ofl_stream *stream, void *state, void *scratch, uint32_t tokens, uint32_t hidden, const void *weights, uint64_t bytes)
+     * }
+     */
+    public static int ofl_workload_mix_async(MemorySegment stream, MemorySegment state, MemorySegment scratch, int tokens, int hidden, MemorySegment weights, long bytes) {
+        var mh$ = ofl_workload_mix_async.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_workload_mix_async", stream, state, scratch, tokens, hidden, weights, bytes);
+            }
+            return (int)mh$.invokeExact(stream, state, scratch, tokens, hidden, weights, bytes);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }
 

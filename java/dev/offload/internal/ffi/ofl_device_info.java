@@ -24,6 +24,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     uint64_t budget_bytes;
  *     uint64_t used_bytes;
  *     uint64_t peak_bytes;
+ *     uint64_t host_used_bytes;
+ *     uint64_t host_peak_bytes;
  *     char name[256];
  *     char note[256];
  * }
@@ -45,6 +47,8 @@ public class ofl_device_info {
         offload_h.C_LONG.withName("budget_bytes"),
         offload_h.C_LONG.withName("used_bytes"),
         offload_h.C_LONG.withName("peak_bytes"),
+        offload_h.C_LONG.withName("host_used_bytes"),
+        offload_h.C_LONG.withName("host_peak_bytes"),
         MemoryLayout.sequenceLayout(256, offload_h.C_CHAR).withName("name"),
         MemoryLayout.sequenceLayout(256, offload_h.C_CHAR).withName("note")
     ).withName("ofl_device_info");
@@ -450,6 +454,94 @@ public class ofl_device_info {
      */
     public static void peak_bytes(MemorySegment struct, long fieldValue) {
         struct.set(peak_bytes$LAYOUT, peak_bytes$OFFSET, fieldValue);
+    }
+
+    private static final OfLong host_used_bytes$LAYOUT = (OfLong)$LAYOUT.select(groupElement("host_used_bytes"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint64_t host_used_bytes
+     * }
+     */
+    public static final OfLong host_used_bytes$layout() {
+        return host_used_bytes$LAYOUT;
+    }
+
+    private static final long host_used_bytes$OFFSET = $LAYOUT.byteOffset(groupElement("host_used_bytes"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint64_t host_used_bytes
+     * }
+     */
+    public static final long host_used_bytes$offset() {
+        return host_used_bytes$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint64_t host_used_bytes
+     * }
+     */
+    public static long host_used_bytes(MemorySegment struct) {
+        return struct.get(host_used_bytes$LAYOUT, host_used_bytes$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint64_t host_used_bytes
+     * }
+     */
+    public static void host_used_bytes(MemorySegment struct, long fieldValue) {
+        struct.set(host_used_bytes$LAYOUT, host_used_bytes$OFFSET, fieldValue);
+    }
+
+    private static final OfLong host_peak_bytes$LAYOUT = (OfLong)$LAYOUT.select(groupElement("host_peak_bytes"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint64_t host_peak_bytes
+     * }
+     */
+    public static final OfLong host_peak_bytes$layout() {
+        return host_peak_bytes$LAYOUT;
+    }
+
+    private static final long host_peak_bytes$OFFSET = $LAYOUT.byteOffset(groupElement("host_peak_bytes"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint64_t host_peak_bytes
+     * }
+     */
+    public static final long host_peak_bytes$offset() {
+        return host_peak_bytes$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint64_t host_peak_bytes
+     * }
+     */
+    public static long host_peak_bytes(MemorySegment struct) {
+        return struct.get(host_peak_bytes$LAYOUT, host_peak_bytes$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint64_t host_peak_bytes
+     * }
+     */
+    public static void host_peak_bytes(MemorySegment struct, long fieldValue) {
+        struct.set(host_peak_bytes$LAYOUT, host_peak_bytes$OFFSET, fieldValue);
     }
 
     private static final SequenceLayout name$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("name"));

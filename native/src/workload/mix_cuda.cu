@@ -1,0 +1,62 @@
+// mix_cuda.cu: the reference workload's kernel on the GPU (see mix.hpp for the arithmetic).
+// One warp per (token, row): lanes read consecutive words (coalesced) and a shuffle reduction sums
+// them; rows fold into the scratch with atomicXor, which is order-free, so the result is the same
+// bit for bit as the host's.
+#include <cuda_runtime.h>
+
+#include "cuda/cuda_check.hpp"
+#include "workload/mix.hpp"
+#include "workload/mix_cuda.hpp"
+
+namespace ofl {
+namespace {
+
+constexpr int kWarpsPerBlock = 8;
+
+__global__ void mix_rows(const std::uint32_t* state, std::uint32_t* scratch, std::uint32_t tokens, std::uint32_t hidden,
+                         const unsigned char* weights, std::uint64_t bytes, std::uint64_t rows) {
+    std::uint64_t warp = (static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+    unsigned lane = threadIdx.x % 32;
+    if (warp >= rows * tokens) return;
+    std::uint32_t t = static_cast<std::uint32_t>(warp / rows);
+    std::uint64_t r = warp % rows;
+    std::uint64_t words = (bytes + 3) / 4;
+    std::uint64_t base = r * hidden;
+    const std::uint32_t* x = state + static_cast<std::uint64_t>(t) * hidden;
+    std::uint32_t acc = 0;
+    for (std::uint64_t c = lane; c < hidden && base + c < words; c += 32) {
+        std::uint64_t i = base + c;
+        std::uint32_t w = 4 * i + 4 <= bytes ? *reinterpret_cast<const std::uint32_t*>(weights + 4 * i)
+                                             : mix::word_at(weights, bytes, i);
+        acc += w * (x[c] | 1u);
+    }
+    for (int offset = 16; offset > 0; offset /= 2) acc += __shfl_down_sync(0xffffffffu, acc, offset);
+    if (lane == 0) atomicXor(scratch + static_cast<std::uint64_t>(t) * hidden + r % hidden, mix::contribution(acc, r));
+}
+
+__global__ void mix_update(std::uint32_t* state, const std::uint32_t* scratch, std::uint32_t tokens, std::uint32_t hidden) {
+    std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (i >= static_cast<std::uint64_t>(tokens) * hidden) return;
+    std::uint32_t c = static_cast<std::uint32_t>(i % hidden);
+    state[i] = mix::update(state[i], scratch[i], c);
+}
+
+}  // namespace
+
+void mix_on_cuda(const MixLaunch& m, cudaStream_t stream) {
+    std::uint64_t cells = static_cast<std::uint64_t>(m.tokens) * m.hidden;
+    OFL_CUDA_CHECK(cudaMemsetAsync(m.scratch, 0, cells * 4, stream));
+    std::uint64_t words = (m.bytes + 3) / 4;
+    std::uint64_t rows = (words + m.hidden - 1) / m.hidden;
+    std::uint64_t warps = rows * m.tokens;
+    if (warps > 0) {
+        unsigned blocks = static_cast<unsigned>((warps + kWarpsPerBlock - 1) / kWarpsPerBlock);
+        mix_rows<<<blocks, kWarpsPerBlock * 32, 0, stream>>>(m.state, m.scratch, m.tokens, m.hidden, m.weights, m.bytes, rows);
+        OFL_CUDA_CHECK(cudaGetLastError());
+    }
+    unsigned blocks = static_cast<unsigned>((cells + 255) / 256);
+    mix_update<<<blocks, 256, 0, stream>>>(m.state, m.scratch, m.tokens, m.hidden);
+    OFL_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace ofl

@@ -192,7 +192,8 @@ typedef struct ofl_step_metrics {
     uint32_t timed;           /* 1 when the engine records timing events */
     uint64_t step;            /* index of the step these figures are for (0-based) */
     uint64_t h2d_bytes;       /* bytes copied host-to-device for this step's groups */
-    double step_ms;           /* device time from the step's start on the compute stream to its last release */
+    double step_ms;           /* compute-stream time from the previous step's last release (step 0: from its first
+                                 acquire) to this step's last release: the step's period */
     double compute_ms;        /* sum over groups of acquire-to-release time on the compute stream, waits excluded */
     double copy_ms;           /* sum of this step's copy durations on the copy stream */
     double host_blocked_ms;   /* time the calling thread waited in acquire because it was a ring ahead */

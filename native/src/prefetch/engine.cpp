@@ -60,6 +60,8 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         resident_loaded_ = make_event(false);
         if (timing_) {
             step_start_ = make_event(true);
+            step_end_[0] = make_event(true);
+            step_end_[1] = make_event(true);
             for (std::uint32_t g = 0; g < count; ++g) {
                 compute_start_.push_back(make_event(true));
                 compute_end_.push_back(make_event(true));
@@ -138,6 +140,7 @@ void Engine::release(std::uint32_t group) {
                holding_ ? concat(" but group ", next_group_, " is the one held") : std::string(" but no group is held"));
     Stream& compute = *compute_->impl;
     if (timing_) compute_end_[group]->record(compute);
+    if (timing_ && group + 1 == groups_.size()) step_end_[step_ % 2]->record(compute);
     const Group& g = groups_[group];
     if (!g.resident) {
         const std::uint64_t visit = step_ * streamed_.size() + g.ordinal;
@@ -154,9 +157,12 @@ void Engine::finish_step() {
     m.timed = timing_ ? 1 : 0;
     for (std::uint32_t g : streamed_) m.h2d_bytes += groups_[g].bytes;
     if (timing_) {
-        compute_end_.back()->synchronize();  // the step's compute is done, so its copies are too
         const int parity = static_cast<int>(step_ % 2);
-        m.step_ms = step_start_->elapsed_ms_until(*compute_end_.back());
+        step_end_[parity]->synchronize();  // the step's compute is done, so its copies are too
+        // After the first step, a step's time is the period from the previous step's end, so host
+        // time between steps counts, and copies prefetched before this step's first group do too.
+        Event& from = step_ == 0 ? *step_start_ : *step_end_[1 - parity];
+        m.step_ms = from.elapsed_ms_until(*step_end_[parity]);
         for (std::size_t g = 0; g < groups_.size(); ++g) {
             m.compute_ms += compute_start_[g]->elapsed_ms_until(*compute_end_[g]);
             if (!groups_[g].resident) m.copy_ms += copy_start_[parity][g]->elapsed_ms_until(*copy_end_[parity][g]);

@@ -67,6 +67,7 @@ private:
     std::unique_ptr<Event> resident_loaded_;
     // Timing (only when timing_): per group, and per step parity for copies that run a step early.
     std::unique_ptr<Event> step_start_;
+    std::unique_ptr<Event> step_end_[2];  // by step parity: a step's time runs from the previous step's end
     std::vector<std::unique_ptr<Event>> compute_start_, compute_end_;
     std::vector<std::unique_ptr<Event>> copy_start_[2], copy_end_[2];
 

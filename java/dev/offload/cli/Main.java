@@ -14,7 +14,10 @@ public final class Main {
     private static final String USAGE = String.join("\n",
             "usage: ./offload <command> [options]",
             "commands:",
+            "  " + DemoCommand.USAGE,
             "  " + InfoCommand.USAGE,
+            "  " + InspectCommand.USAGE,
+            "  " + RunCommand.USAGE,
             "options for every command: --debug (stack traces on errors), --help");
 
     private Main() {}
@@ -39,6 +42,9 @@ public final class Main {
             }
             return switch (command) {
                 case "info" -> InfoCommand.run(args, out);
+                case "inspect" -> InspectCommand.run(args, out);
+                case "run" -> RunCommand.run(args, out);
+                case "demo" -> DemoCommand.run(args, out, err);
                 default -> throw new UsageException("unknown command '" + command + "'\n" + USAGE);
             };
         } catch (UsageException e) {

@@ -5,7 +5,7 @@ import java.util.Set;
 /**
  * What a runtime runs on. {@code note} says why "auto" chose its backend (empty otherwise).
  * Bytes: {@code total} and {@code free} are the device's; {@code budget}, {@code used} and
- * {@code peak} are this runtime's.
+ * {@code peak} are this runtime's; {@code hostUsed} and {@code hostPeak} count its pinned host bytes.
  */
 public record DeviceInfo(
         Backend backend,
@@ -17,4 +17,6 @@ public record DeviceInfo(
         long budgetBytes,
         long usedBytes,
         long peakBytes,
+        long hostUsedBytes,
+        long hostPeakBytes,
         String note) {}

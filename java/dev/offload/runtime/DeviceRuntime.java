@@ -20,6 +20,7 @@ import java.util.Set;
  */
 public final class DeviceRuntime extends NativeResource {
     private static final System.Logger LOG = System.getLogger("dev.offload.runtime");
+    private static final java.util.concurrent.atomic.AtomicBoolean NOTED_AUTO = new java.util.concurrent.atomic.AtomicBoolean();
     private final String deviceName;
 
     private DeviceRuntime(MemorySegment handle, String deviceName) {
@@ -44,7 +45,9 @@ public final class DeviceRuntime extends NativeResource {
             DeviceRuntime runtime = new DeviceRuntime(Native.pointer(out), device);
             DeviceInfo info = runtime.info();
             if (!info.note().isEmpty()) {
-                LOG.log(info.backend() == Backend.HOST ? Level.INFO : Level.DEBUG, info.note());
+                // Once per process at INFO (a CLI run or a test suite opens many runtimes), then DEBUG.
+                boolean first = NOTED_AUTO.compareAndSet(false, true);
+                LOG.log(info.backend() == Backend.HOST && first ? Level.INFO : Level.DEBUG, info.note());
             }
             return runtime;
         }
@@ -79,6 +82,8 @@ public final class DeviceRuntime extends NativeResource {
                     ofl_device_info.budget_bytes(s),
                     ofl_device_info.used_bytes(s),
                     ofl_device_info.peak_bytes(s),
+                    ofl_device_info.host_used_bytes(s),
+                    ofl_device_info.host_peak_bytes(s),
                     ofl_device_info.note(s).getString(0));
         }
     }

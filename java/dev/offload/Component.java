@@ -1,0 +1,113 @@
+package dev.offload;
+
+import dev.offload.graph.BlockGraph;
+import dev.offload.graph.GroupSpec;
+import dev.offload.internal.HostPacking;
+import dev.offload.internal.NativeEngine;
+import dev.offload.plan.ComponentPlan;
+import dev.offload.plan.PackedGroup;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A registered component: its groups in execution order, their pinned host copy, its plan, and the
+ * native engine that streams them. At most one step is open at a time.
+ */
+public final class Component implements AutoCloseable {
+    private final Offloader owner;
+    private final String name;
+    private final BlockGraph graph;
+    private final ComponentPlan plan;
+    private final HostPacking host;
+    private final NativeEngine engine;
+    private Step open;
+    private StepMetrics last;
+    private boolean closed;
+
+    private Component(Offloader owner, String name, BlockGraph graph, ComponentPlan plan, HostPacking host, NativeEngine engine) {
+        this.owner = owner;
+        this.name = name;
+        this.graph = graph;
+        this.plan = plan;
+        this.host = host;
+        this.engine = engine;
+    }
+
+    static Component create(Offloader owner, String name, BlockGraph graph, long availableDeviceBytes) {
+        OffloadConfig config = owner.config();
+        var grouping = config.strategy() == Strategy.LAYERWISE ? dev.offload.graph.Grouping.blocks(1) : config.grouping();
+        List<PackedGroup> packed = new ArrayList<>();
+        for (GroupSpec spec : graph.groups(grouping)) packed.add(PackedGroup.of(spec));
+        ComponentPlan plan = ComponentPlan.make(name, config.strategy(), packed, config.window(), availableDeviceBytes);
+        HostPacking host = HostPacking.pack(owner.runtime(), packed, config.slabBytes());
+        try {
+            NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[packed.size()];
+            for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
+            NativeEngine engine = NativeEngine.create(owner.runtime(), sources, plan.slots(), plan.prefetchDepth(), config.timing(),
+                    owner.computeStream(), owner.copyStream(), "component '" + name + "'");
+            return new Component(owner, name, graph, plan, host, engine);
+        } catch (RuntimeException e) {
+            host.close();
+            throw e;
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public BlockGraph graph() {
+        return graph;
+    }
+
+    public ComponentPlan plan() {
+        return plan;
+    }
+
+    public int groupCount() {
+        return plan.groups().size();
+    }
+
+    /** Pinned host bytes holding this component's weights. */
+    public long hostBytes() {
+        return host.pinnedBytes();
+    }
+
+    /** Metrics of the last closed step, or null before the first. */
+    public synchronized StepMetrics lastMetrics() {
+        return last;
+    }
+
+    synchronized Step step() {
+        if (closed) throw new OffloadException(Status.CLOSED, "component '" + name + "' is closed");
+        owner.ensureOpen();
+        if (open != null) {
+            throw OffloadException.invalid("component '" + name + "' already has an open step; close it before starting another");
+        }
+        open = new Step(this, engine, owner.computeStream());
+        return open;
+    }
+
+    synchronized void stepClosed(Step step, StepMetrics metrics) {
+        if (open == step) open = null;
+        if (metrics != null) last = metrics;
+    }
+
+    StepMetrics metricsOf(NativeEngine.Step s) {
+        var info = owner.runtime().info();
+        double nan = Double.NaN;
+        return new StepMetrics(s.step(), s.h2dBytes(), s.timed() ? s.copyMs() : nan, s.timed() ? s.computeMs() : nan,
+                s.hostBlockedMs(), s.timed() ? s.stepMs() : nan, info.peakBytes(), info.hostPeakBytes());
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            engine.close();
+        } finally {
+            host.close();
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package dev.offload;
+
+import dev.offload.graph.Grouping;
+
+/**
+ * What {@link Offloader#open(OffloadConfig)} needs, validated when built.
+ *
+ * @param device       "auto", "host", "cuda" or "cuda:N"
+ * @param deviceBudget device bytes the runtime may hold; 0 = the device's free memory minus a reserve
+ * @param strategy     how groups share the device
+ * @param grouping     block level (n blocks per group) or leaf level; LAYERWISE uses one block per group
+ * @param window       LAYERWISE: blocks on the device at once (ring slots)
+ * @param timing       record timing events per group, so each step reports its metrics; the step's
+ *                     end then waits for that step's compute (once per step)
+ * @param slabBytes    target size of the pinned host slabs the groups are packed into
+ */
+public record OffloadConfig(String device, long deviceBudget, Strategy strategy, Grouping grouping, int window,
+                            boolean timing, long slabBytes) {
+    public OffloadConfig {
+        if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
+        if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
+        if (strategy == null) throw OffloadException.invalid("config: strategy is null");
+        if (grouping == null) throw OffloadException.invalid("config: grouping is null");
+        if (window < 1) throw OffloadException.invalid("config: LAYERWISE window must be at least 1 block, got " + window);
+        if (slabBytes < (1 << 20)) throw OffloadException.invalid("config: slab size must be at least 1 MiB, got " + slabBytes);
+        if (strategy == Strategy.LAYERWISE && grouping instanceof Grouping.Leaf) {
+            throw OffloadException.invalid("config: LAYERWISE slides over blocks; leaf-level grouping belongs to GROUP_OFFLOAD");
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public static final class Builder {
+        private String device = "auto";
+        private long deviceBudget;
+        private Strategy strategy = Strategy.GROUP_OFFLOAD;
+        private Grouping grouping = Grouping.blocks(1);
+        private int window = 2;
+        private boolean timing = true;
+        private long slabBytes = Size.mib(256);
+
+        public Builder device(String device) { this.device = device; return this; }
+        public Builder deviceBudget(long bytes) { this.deviceBudget = bytes; return this; }
+        public Builder strategy(Strategy strategy) { this.strategy = strategy; return this; }
+        public Builder blocksPerGroup(int n) { this.grouping = Grouping.blocks(n); return this; }
+        public Builder leafLevel() { this.grouping = Grouping.leaf(); return this; }
+        public Builder grouping(Grouping grouping) { this.grouping = grouping; return this; }
+        public Builder window(int blocks) { this.window = blocks; return this; }
+        public Builder timing(boolean on) { this.timing = on; return this; }
+        public Builder slabBytes(long bytes) { this.slabBytes = bytes; return this; }
+
+        public OffloadConfig build() {
+            return new OffloadConfig(device, deviceBudget, strategy, grouping, window, timing, slabBytes);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package dev.offload;
+
+import dev.offload.internal.NativeEngine;
+import dev.offload.runtime.Stream;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+
+/**
+ * One pass over a component's groups in execution order. Iterating acquires each group (its
+ * weights are then on the device for work queued on {@link #computeStream()}); moving to the next
+ * group, or closing the step, releases the current one on the device side. Nothing is copied back.
+ *
+ * <p>Closing a step early runs the remaining groups through without compute, so the prefetch ring
+ * stays in order for the next step. With timing on, close waits for this step's compute to finish
+ * and records its {@link StepMetrics}. A step belongs to the thread that opened it.
+ */
+public final class Step implements AutoCloseable, Iterable<Group> {
+    private final Component component;
+    private final NativeEngine engine;
+    private final Stream compute;
+    private final Thread owner = Thread.currentThread();
+    private int next;
+    private Group held;
+    private int visits;
+    private boolean iterated;
+    private boolean closed;
+    private StepMetrics metrics;
+
+    Step(Component component, NativeEngine engine, Stream compute) {
+        this.component = component;
+        this.engine = engine;
+        this.compute = compute;
+    }
+
+    public Stream computeStream() {
+        return compute;
+    }
+
+    public Component component() {
+        return component;
+    }
+
+    @Override
+    public Iterator<Group> iterator() {
+        checkOpen();
+        if (iterated) throw OffloadException.invalid("a step of component '" + component.name() + "' can be iterated once");
+        iterated = true;
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return !closed && next < component.groupCount();
+            }
+
+            @Override
+            public Group next() {
+                checkOpen();
+                if (next >= component.groupCount()) throw new NoSuchElementException("the step has run every group");
+                return advance();
+            }
+        };
+    }
+
+    private Group advance() {
+        releaseHeld();
+        int g = next++;
+        long base = engine.acquire(g);
+        held = new Group(g, component.plan().groups().get(g), base, this, ++visits);
+        return held;
+    }
+
+    private void releaseHeld() {
+        if (held != null) {
+            Group h = held;
+            held = null;
+            engine.release(h.index());
+        }
+    }
+
+    void checkHeld(Group group, int visit) {
+        if (closed || held != group || visits != visit) {
+            throw new OffloadException(Status.CLOSED, "group '" + group.name() + "' of component '" + component.name()
+                    + "' is no longer held by its step");
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) throw new OffloadException(Status.CLOSED, "the step of component '" + component.name() + "' is closed");
+        if (Thread.currentThread() != owner) {
+            throw OffloadException.invalid("the step of component '" + component.name() + "' belongs to thread '" + owner.getName() + "'");
+        }
+    }
+
+    /** Metrics of this step, once closed (null before, or when timing is off and nothing was recorded). */
+    public StepMetrics metrics() {
+        return metrics;
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        checkOpen();
+        try {
+            releaseHeld();
+            while (next < component.groupCount()) {
+                engine.acquire(next);
+                engine.release(next);
+                next++;
+            }
+            metrics = component.metricsOf(engine.lastStep());
+        } finally {
+            closed = true;
+            component.stepClosed(this, metrics);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package dev.offload.cli;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.offload.OffloadConfig;
+import dev.offload.Size;
+import dev.offload.Strategy;
+import dev.offload.checkpoint.Checkpoint;
+import dev.offload.workload.ReferenceWorkload;
+import dev.offload.workload.SyntheticModel;
+import dev.offload.workload.WorkloadRun;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * {@code ./offload demo [--json] [--steps N] [--tokens N] [--dim N]}: writes a Flux-shaped synthetic
+ * checkpoint of a few hundred MiB to a temporary folder, runs it under each strategy with a device
+ * budget well below its size (NO_OFFLOAD, the baseline, gets room for the whole model), verifies every
+ * step against the unoffloaded Java reference, and prints one row per run. Exit 1 if any run
+ * differs from the reference.
+ */
+final class DemoCommand {
+    static final String USAGE = "demo [--steps N] [--tokens N] [--dim N] [--budget-fraction F] [--device NAME] [--json]";
+
+    private DemoCommand() {}
+
+    static int run(List<String> argv, PrintStream out, PrintStream err) {
+        Args args = new Args(argv, Set.of("--json"), Set.of("--steps", "--tokens", "--dim", "--budget-fraction", "--device"));
+        if (!args.positional().isEmpty()) throw new UsageException("demo takes no arguments: " + args.positional());
+        int steps = Main.parseInt(args.option("--steps", "4"), "--steps", 1, 1000);
+        int tokens = Main.parseInt(args.option("--tokens", "1"), "--tokens", 1, 65536);
+        int dim = Main.parseInt(args.option("--dim", "1024"), "--dim", 64, 8192);
+        double fraction;
+        try {
+            fraction = Double.parseDouble(args.option("--budget-fraction", "0.3"));
+        } catch (NumberFormatException e) {
+            throw new UsageException("--budget-fraction must be a number, got '" + args.option("--budget-fraction", "") + "'");
+        }
+        if (!(fraction > 0 && fraction < 1)) throw new UsageException("--budget-fraction must be between 0 and 1");
+        String device = args.option("--device", "auto");
+        int hidden = ReferenceWorkload.DEFAULT_HIDDEN;
+
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory("offload-demo-");
+            Path file = dir.resolve("model.safetensors");
+            SyntheticModel.write(file, dim, 8, 4, 42);
+            List<WorkloadRun.Result> results = new ArrayList<>();
+            try (Checkpoint checkpoint = Checkpoint.open(file)) {
+                long model = checkpoint.totalBytes();
+                long budget = (long) (model * fraction) + ReferenceWorkload.deviceBytes(tokens, hidden);
+                if (!args.flag("--json")) {
+                    err.printf(Locale.ROOT, "demo: synthetic checkpoint of %s at %s; offloaded runs get a device budget of %s%n",
+                            Size.format(model), file, Size.format(budget));
+                }
+                WorkloadRun.Expected expected = new WorkloadRun.Expected();
+                List<OffloadConfig> configs = List.of(
+                        OffloadConfig.builder().device(device).strategy(Strategy.NO_OFFLOAD).build(),
+                        OffloadConfig.builder().device(device).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).blocksPerGroup(1).build(),
+                        OffloadConfig.builder().device(device).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).leafLevel().build(),
+                        OffloadConfig.builder().device(device).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(2).build(),
+                        OffloadConfig.builder().device(device).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(3).build());
+                for (OffloadConfig config : configs) {
+                    results.add(WorkloadRun.run(checkpoint, config, steps, tokens, hidden, true, expected));
+                }
+            }
+            boolean allVerified = results.stream().allMatch(r -> Boolean.TRUE.equals(r.verified()));
+            if (args.flag("--json")) {
+                JsonObject json = new JsonObject();
+                json.addProperty("backend", results.get(0).backend());
+                json.addProperty("model_bytes", results.get(0).modelBytes());
+                json.addProperty("all_verified", allVerified);
+                JsonArray runs = new JsonArray();
+                results.forEach(r -> runs.add(RunCommand.toJson(r)));
+                json.add("runs", runs);
+                out.println(json);
+            } else {
+                printTable(out, results);
+            }
+            return allVerified ? 0 : 1;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            if (dir != null) deleteTree(dir);
+        }
+    }
+
+    private static void printTable(PrintStream out, List<WorkloadRun.Result> results) {
+        WorkloadRun.Result first = results.get(0);
+        if (first.backend().equals("host")) {
+            out.println("backend: host (no CUDA device here: the emulated device runs on the CPU; copies are memcpy)");
+        } else {
+            out.println("backend: " + first.backend());
+        }
+        String header = String.format(Locale.ROOT, "%-34s %10s %9s %8s %9s %11s %11s %11s %9s", "strategy", "step ms", "H2D GB/s",
+                "overlap", "stall ms", "budget", "peak dev", "peak host", "verified");
+        out.println(header);
+        for (WorkloadRun.Result r : results) {
+            out.println(String.format(Locale.ROOT, "%-34s %10.2f %9.2f %8.3f %9.2f %11s %11s %11s %9s", r.strategy(), r.stepMsMedian(),
+                    r.h2dGbps(), r.overlapEfficiency(), r.stallMsMedian(), Size.format(r.budgetBytes()), Size.format(r.peakDeviceBytes()),
+                    Size.format(r.peakHostBytes()), r.verified()));
+        }
+        out.printf(Locale.ROOT, "model: %s; %d steps each, %d token(s); medians leave out the first step%n",
+                Size.format(first.modelBytes()), first.steps(), first.tokens());
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // a temporary folder left behind is not worth failing the demo for
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package dev.offload.cli;
+
+import com.google.gson.JsonObject;
+import dev.offload.OffloadConfig;
+import dev.offload.Size;
+import dev.offload.Strategy;
+import dev.offload.checkpoint.Checkpoint;
+import dev.offload.workload.ReferenceWorkload;
+import dev.offload.workload.WorkloadRun;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * {@code ./offload run PATH... [--budget SIZE] [--strategy S] [--steps N] [--verify] [--json] ...}:
+ * streams a checkpoint through the reference workload. {@code --verify} compares every step's output
+ * bit for bit with the unoffloaded Java reference. JSON fields: strategy, steps, verified
+ * (true/false/null), budget_bytes, peak_device_bytes, peak_host_bytes, h2d_bytes, step_ms_median,
+ * overlap_efficiency, and more.
+ */
+final class RunCommand {
+    static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|group_offload|layerwise] [--steps N] [--verify]"
+            + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--device NAME] [--json]";
+
+    private RunCommand() {}
+
+    static int run(List<String> argv, PrintStream out) {
+        Args args = new Args(argv, Set.of("--json", "--verify", "--leaf"),
+                Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device"));
+        if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
+        if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
+        OffloadConfig.Builder config = OffloadConfig.builder()
+                .device(args.option("--device", "auto"))
+                .deviceBudget(args.has("--budget") ? Size.parse(args.option("--budget", "0")) : 0)
+                .strategy(Strategy.parse(args.option("--strategy", "group_offload")))
+                .window(Main.parseInt(args.option("--window", "2"), "--window", 1, 1 << 16));
+        if (args.flag("--leaf")) config.leafLevel();
+        else config.blocksPerGroup(Main.parseInt(args.option("--blocks-per-group", "1"), "--blocks-per-group", 1, 1 << 16));
+        int steps = Main.parseInt(args.option("--steps", "5"), "--steps", 1, 1_000_000);
+        int tokens = Main.parseInt(args.option("--tokens", "1"), "--tokens", 1, 65536);
+        int hidden = Main.parseInt(args.option("--hidden", String.valueOf(ReferenceWorkload.DEFAULT_HIDDEN)), "--hidden", 1, 65536);
+        List<Path> paths = args.positional().stream().map(Path::of).toList();
+        WorkloadRun.Result r;
+        try (Checkpoint checkpoint = Checkpoint.open(paths)) {
+            r = WorkloadRun.run(checkpoint, config.build(), steps, tokens, hidden, args.flag("--verify"), null);
+        }
+        if (args.flag("--json")) {
+            out.println(toJson(r));
+        } else {
+            out.print(r.plan());
+            out.printf(Locale.ROOT, "%s: %d steps, step %.2f ms (median), H2D %.2f GB/s, overlap %.3f, stall %.2f ms, "
+                            + "peak device %s of %s budget, peak host %s, verified %s%n",
+                    r.strategy(), r.steps(), r.stepMsMedian(), r.h2dGbps(), r.overlapEfficiency(), r.stallMsMedian(),
+                    Size.format(r.peakDeviceBytes()), Size.format(r.budgetBytes()), Size.format(r.peakHostBytes()),
+                    r.verified() == null ? "no (--verify not given)" : r.verified());
+        }
+        return Boolean.FALSE.equals(r.verified()) ? 1 : 0;
+    }
+
+    static JsonObject toJson(WorkloadRun.Result r) {
+        JsonObject json = new JsonObject();
+        json.addProperty("strategy", r.strategy());
+        json.addProperty("steps", r.steps());
+        if (r.verified() == null) json.add("verified", com.google.gson.JsonNull.INSTANCE);
+        else json.addProperty("verified", r.verified());
+        json.addProperty("budget_bytes", r.budgetBytes());
+        json.addProperty("peak_device_bytes", r.peakDeviceBytes());
+        json.addProperty("peak_host_bytes", r.peakHostBytes());
+        json.addProperty("model_bytes", r.modelBytes());
+        json.addProperty("h2d_bytes", r.h2dBytes());
+        json.addProperty("step_ms_median", r.stepMsMedian());
+        json.addProperty("copy_ms_median", r.copyMsMedian());
+        json.addProperty("compute_ms_median", r.computeMsMedian());
+        json.addProperty("stall_ms_median", r.stallMsMedian());
+        json.addProperty("h2d_gbps", r.h2dGbps());
+        json.addProperty("overlap_efficiency", r.overlapEfficiency());
+        json.addProperty("backend", r.backend());
+        json.addProperty("groups", r.groups());
+        json.addProperty("slots", r.slots());
+        json.addProperty("tokens", r.tokens());
+        return json;
+    }
+}

@@ -1,0 +1,83 @@
+package dev.offload.internal;
+
+import dev.offload.OffloadException;
+import dev.offload.Status;
+import dev.offload.internal.ffi.offload_h;
+import dev.offload.internal.ffi.ofl_engine_config;
+import dev.offload.internal.ffi.ofl_group_desc;
+import dev.offload.internal.ffi.ofl_step_metrics;
+import dev.offload.runtime.DeviceRuntime;
+import dev.offload.runtime.Stream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Owner of a native prefetch engine (offload.h documents the protocol). acquire and release are
+ * one downcall each and allocate nothing: their out-parameters live in this owner's arena. One
+ * thread drives an engine at a time (Step enforces it).
+ */
+public final class NativeEngine extends NativeResource {
+    private final MemorySegment addressOut;
+    private final MemorySegment metrics;
+
+    private NativeEngine(MemorySegment handle, String description) {
+        super(handle, description);
+        this.addressOut = arena().allocate(ValueLayout.ADDRESS);
+        this.metrics = arena().allocate(ofl_step_metrics.layout());
+    }
+
+    /** Group g: its packed host bytes and whether it stays resident. */
+    public record GroupSource(MemorySegment host, boolean resident) {}
+
+    public static NativeEngine create(DeviceRuntime runtime, GroupSource[] groups, int slots, int prefetchDepth, boolean timing,
+                                      Stream compute, Stream copy, String description) {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment desc = ofl_group_desc.allocateArray(groups.length, temp);
+            for (int g = 0; g < groups.length; g++) {
+                MemorySegment d = ofl_group_desc.asSlice(desc, g);
+                ofl_group_desc.host_address(d, groups[g].host());
+                ofl_group_desc.bytes(d, groups[g].host().byteSize());
+                ofl_group_desc.resident(d, groups[g].resident() ? 1 : 0);
+                ofl_group_desc.reserved(d, 0);
+            }
+            MemorySegment config = temp.allocate(ofl_engine_config.layout());
+            ofl_engine_config.struct_size(config, (int) ofl_engine_config.sizeof());
+            ofl_engine_config.slots(config, slots);
+            ofl_engine_config.prefetch_depth(config, prefetchDepth);
+            ofl_engine_config.timing(config, timing ? 1 : 0);
+            MemorySegment out = Native.outPointer(temp);
+            Native.check(offload_h.ofl_engine_create(runtime.handle(), desc, groups.length, config, compute.handle(),
+                    copy.handle(), out), "creating the prefetch engine of " + description);
+            return new NativeEngine(Native.pointer(out), description);
+        }
+    }
+
+    /** Device address of group g's packed bytes, usable by work queued on the compute stream from now on. */
+    public long acquire(int group) {
+        Native.check(offload_h.ofl_engine_acquire(handle(), group, addressOut), "acquiring group " + group + " of " + this);
+        return addressOut.get(ValueLayout.ADDRESS, 0).address();
+    }
+
+    public void release(int group) {
+        Native.check(offload_h.ofl_engine_release(handle(), group), "releasing group " + group + " of " + this);
+    }
+
+    /** The last completed step: {step, h2dBytes, timed, stepMs, computeMs, copyMs, hostBlockedMs}. */
+    public record Step(long step, long h2dBytes, boolean timed, double stepMs, double computeMs, double copyMs, double hostBlockedMs) {}
+
+    public Step lastStep() {
+        ofl_step_metrics.struct_size(metrics, (int) ofl_step_metrics.sizeof());
+        int status = offload_h.ofl_engine_last_step(handle(), metrics);
+        if (status == Status.NOT_READY.code()) throw new OffloadException(Status.NOT_READY, this + ": no step has completed yet");
+        Native.check(status, "reading the last step of " + this);
+        return new Step(ofl_step_metrics.step(metrics), ofl_step_metrics.h2d_bytes(metrics), ofl_step_metrics.timed(metrics) != 0,
+                ofl_step_metrics.step_ms(metrics), ofl_step_metrics.compute_ms(metrics), ofl_step_metrics.copy_ms(metrics),
+                ofl_step_metrics.host_blocked_ms(metrics));
+    }
+
+    @Override
+    protected int destroy(MemorySegment handle) {
+        return offload_h.ofl_engine_destroy(handle);
+    }
+}

@@ -74,7 +74,7 @@ final class SafetensorsHeader {
             in.endObject();
             if (in.peek() != JsonToken.END_DOCUMENT) throw bad(file, "header", "text after the header's JSON object");
         } catch (IOException | IllegalStateException e) {
-            throw bad(file, "header", "not a valid JSON object: " + e.getMessage());
+            throw bad(file, "header", "not a valid JSON object: " + jsonProblem(e));
         }
         checkLayout(file, tensors, dataBytes);
         return new SafetensorsHeader(List.copyOf(tensors), metadata);
@@ -190,6 +190,15 @@ final class SafetensorsHeader {
             throw bad(file, "data", "the tensors end at byte " + expected + " of the data section but the file holds "
                     + dataBytes + " bytes after the header");
         }
+    }
+
+    /** Gson's message without its advice to parse leniently: "malformed JSON at line 1 column 5". */
+    private static String jsonProblem(Exception e) {
+        String m = String.valueOf(e.getMessage());
+        var at = java.util.regex.Pattern.compile("at line \\d+ column \\d+").matcher(m);
+        if (m.contains("setStrictness") && at.find()) return "malformed JSON " + at.group();
+        int newline = m.indexOf('\n');
+        return newline < 0 ? m : m.substring(0, newline);
     }
 
     static OffloadException bad(Path file, String what, String rule) {

@@ -18,7 +18,8 @@ import java.util.List;
  *       prefetching window - 1 ahead; the window shrinks to what fits; head and tail are streamed
  *       too when even one slot does not fit beside them.</li>
  * </ul>
- * A budget that cannot hold one slot of the largest streamed group fails with both numbers.
+ * A budget that cannot hold one slot of the largest streamed group is a configuration error
+ * (INVALID_ARGUMENT) that gives both numbers.
  */
 public record ComponentPlan(String component, Strategy strategy, List<PackedGroup> groups, boolean[] resident, int slots,
                             int prefetchDepth, long slotBytes, long residentBytes, List<String> reasons) {
@@ -35,7 +36,7 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
                 java.util.Arrays.fill(resident, true);
                 long need = residentBytes(groups, resident);
                 if (need > available) {
-                    throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + component + "': NO_OFFLOAD needs "
+                    throw new OffloadException(Status.INVALID_ARGUMENT, "component '" + component + "': NO_OFFLOAD needs "
                             + need + " device bytes (" + Size.format(need) + ") but the budget leaves " + available + " ("
                             + Size.format(available) + ")");
                 }
@@ -73,7 +74,7 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
         }
         long room = available - pinned;
         if (room < slot) {
-            throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + component + "': the device budget leaves "
+            throw new OffloadException(Status.INVALID_ARGUMENT, "component '" + component + "': the device budget leaves "
                     + available + " bytes" + (pinned > 0 ? " (" + pinned + " of them for resident groups)" : "")
                     + ", smaller than the largest group '" + groups.get(largest).spec().name() + "' of " + slot + " bytes");
         }

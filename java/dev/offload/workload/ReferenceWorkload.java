@@ -76,14 +76,17 @@ public final class ReferenceWorkload implements AutoCloseable {
         compute.synchronize();  // hostState is reused by read()
     }
 
+    /** Queues one layer with this tensor's weights on the stream (a step's compute stream). */
+    public void layer(Stream stream, DeviceTensor weights) {
+        Kernels.referenceMix(stream, state, scratch, tokens, hidden, weights.devicePointer(), weights.byteSize());
+    }
+
     /** Runs one step of a component; returns its metrics (null without timing). */
     public StepMetrics step(String component) {
         try (Step step = offloader.step(component)) {
             Stream compute = step.computeStream();
             for (Group group : step) {
-                for (DeviceTensor t : group.tensors()) {
-                    Kernels.referenceMix(compute, state, scratch, tokens, hidden, t.devicePointer(), t.byteSize());
-                }
+                for (DeviceTensor t : group.tensors()) layer(compute, t);
             }
             step.close();
             return step.metrics();

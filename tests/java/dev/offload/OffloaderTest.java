@@ -1,0 +1,250 @@
+package dev.offload;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.offload.checkpoint.Checkpoint;
+import dev.offload.graph.GroupSpec;
+import dev.offload.graph.Grouping;
+import dev.offload.graph.TensorRef;
+import dev.offload.plan.PackedGroup;
+import dev.offload.workload.ReferenceWorkload;
+import dev.offload.workload.SyntheticModel;
+import dev.offload.workload.WorkloadRun;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The streaming engine end to end on the host backend: every strategy and grouping, at budgets
+ * down to the smallest legal one, gives the unoffloaded reference's output bit for bit; the ring
+ * survives slow compute with deep prefetch and early-closed steps; misuse gets clear errors.
+ */
+class OffloaderTest {
+    static final int TOKENS = 2, HIDDEN = 32, STEPS = 3;
+    @TempDir
+    static Path dir;
+    static Checkpoint model;
+    static WorkloadRun.Expected expected = new WorkloadRun.Expected();
+
+    @BeforeAll
+    static void writeModel() {
+        Path file = dir.resolve("model.safetensors");
+        SyntheticModel.write(file, 64, 4, 3, 11);
+        model = Checkpoint.open(file);
+    }
+
+    @AfterAll
+    static void closeModel() {
+        model.close();
+    }
+
+    static long largestGroup(Grouping grouping) {
+        return dev.offload.graph.BlockGraph.discover(model).groups(grouping).stream()
+                .mapToLong(g -> PackedGroup.alignUp(PackedGroup.of(g).bytes())).max().orElseThrow();
+    }
+
+    static long workloadBytes() {
+        return ReferenceWorkload.deviceBytes(TOKENS, HIDDEN);
+    }
+
+    static OffloadConfig.Builder host() {
+        return OffloadConfig.builder().device("host");
+    }
+
+    static Stream<Arguments> configurations() {
+        List<Arguments> out = new ArrayList<>();
+        out.add(Arguments.of("no_offload", host().strategy(Strategy.NO_OFFLOAD).build()));
+        for (Grouping grouping : List.of(Grouping.blocks(1), Grouping.blocks(2), Grouping.blocks(3), Grouping.leaf())) {
+            long slot = largestGroup(grouping);
+            for (long budget : new long[] {slot + workloadBytes(), 2 * slot + workloadBytes(), model.totalBytes() / 2 + 3 * slot}) {
+                out.add(Arguments.of("group_offload " + grouping + " budget " + budget,
+                        host().strategy(Strategy.GROUP_OFFLOAD).grouping(grouping).deviceBudget(budget).build()));
+            }
+        }
+        long block = largestGroup(Grouping.blocks(1));
+        for (int window : new int[] {1, 2, 3, 5}) {
+            for (long budget : new long[] {block + workloadBytes(), window * block + workloadBytes(), model.totalBytes()}) {
+                out.add(Arguments.of("layerwise window " + window + " budget " + budget,
+                        host().strategy(Strategy.LAYERWISE).window(window).deviceBudget(budget).build()));
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("configurations")
+    void everyStrategyGroupingAndBudgetMatchesTheUnoffloadedReferenceBitForBit(String label, OffloadConfig config) {
+        WorkloadRun.Result r = WorkloadRun.run(model, config, STEPS, TOKENS, HIDDEN, true, expected);
+        assertEquals(Boolean.TRUE, r.verified(), label);
+        assertTrue(r.peakDeviceBytes() <= r.budgetBytes(), label + ": peak " + r.peakDeviceBytes() + " > budget " + r.budgetBytes());
+        // One host copy: the model's bytes plus alignment padding, never twice the model.
+        long padding = 4096L * r.groups() + 256L * model.tensors().size();
+        assertTrue(r.peakHostBytes() >= model.totalBytes() && r.peakHostBytes() <= model.totalBytes() + padding,
+                label + ": host " + r.peakHostBytes() + " for a model of " + model.totalBytes());
+        assertEquals(STEPS, r.perStep().size());
+        for (StepMetrics m : r.perStep()) {
+            assertTrue(m.stepMs() > 0 && m.computeMs() > 0, label);
+            if (config.strategy() != Strategy.NO_OFFLOAD) assertTrue(m.h2dBytes() > 0 && m.copyMs() > 0, label);
+        }
+    }
+
+    @Test
+    void theReferenceDependsOnEveryByte() {
+        List<TensorRef> order = dev.offload.graph.BlockGraph.discover(model).tensors();
+        int[] base = ReferenceWorkload.initialState(TOKENS, HIDDEN, 7);
+        int[] a = base.clone();
+        ReferenceWorkload.referenceStep(a, TOKENS, HIDDEN, order);
+        try (var arena = java.lang.foreign.Arena.ofConfined()) {
+            TensorRef first = order.get(0);
+            var changed = arena.allocate(first.byteSize());
+            changed.copyFrom(first.data());
+            long last = first.byteSize() - 1;
+            changed.set(java.lang.foreign.ValueLayout.JAVA_BYTE, last, (byte) (changed.get(java.lang.foreign.ValueLayout.JAVA_BYTE, last) ^ 0x10));
+            List<TensorRef> altered = new ArrayList<>(order);
+            altered.set(0, new TensorRef(first.name(), first.dtype(), first.shape(), changed));
+            int[] b = base.clone();
+            ReferenceWorkload.referenceStep(b, TOKENS, HIDDEN, altered);
+            assertFalse(java.util.Arrays.equals(a, b), "flipping one bit of the first tensor's last byte must change the output");
+        }
+    }
+
+    /** Runs steps with a delay queued before each group's compute, so each kernel reads its slot late. */
+    int[] runWithSlowCompute(OffloadConfig config, int steps, int delayMicros) {
+        try (Offloader off = Offloader.open(config); ReferenceWorkload w = new ReferenceWorkload(off, TOKENS, HIDDEN)) {
+            off.register("m", model);
+            w.load(ReferenceWorkload.initialState(TOKENS, HIDDEN, 7));
+            for (int s = 0; s < steps; s++) {
+                try (Step step = off.step("m")) {
+                    for (Group g : step) {
+                        step.computeStream().delay(Duration.ofNanos(delayMicros * 1000L));
+                        for (DeviceTensor t : g.tensors()) w.layer(step.computeStream(), t);
+                    }
+                }
+            }
+            return w.read();
+        }
+    }
+
+    int[] referenceAfter(int steps) {
+        List<TensorRef> order = dev.offload.graph.BlockGraph.discover(model).tensors();
+        int[] s = ReferenceWorkload.initialState(TOKENS, HIDDEN, 7);
+        for (int i = 0; i < steps; i++) ReferenceWorkload.referenceStep(s, TOKENS, HIDDEN, order);
+        return s;
+    }
+
+    @Test
+    void aSlotIsNeverOverwrittenWhileItsComputeIsPendingUnderSlowComputeAndDeepPrefetch() {
+        long block = largestGroup(Grouping.blocks(1));
+        OffloadConfig deep = host().strategy(Strategy.LAYERWISE).window(6).deviceBudget(6 * block + workloadBytes() + (1 << 20)).build();
+        assertArrayEquals(referenceAfter(2), runWithSlowCompute(deep, 2, 3000));
+        OffloadConfig leaf = host().strategy(Strategy.GROUP_OFFLOAD).leafLevel().deviceBudget(1 << 20).build();
+        assertArrayEquals(referenceAfter(1), runWithSlowCompute(leaf, 1, 300));
+    }
+
+    @Test
+    void aStepClosedEarlyKeepsTheRingInOrder() {
+        OffloadConfig config = host().strategy(Strategy.LAYERWISE).window(3).deviceBudget(model.totalBytes() / 2).build();
+        List<GroupSpec> groups = dev.offload.graph.BlockGraph.discover(model).groups(Grouping.blocks(1));
+        int[] expect = ReferenceWorkload.initialState(TOKENS, HIDDEN, 7);
+        for (int g = 0; g < 3; g++) ReferenceWorkload.referenceStep(expect, TOKENS, HIDDEN, groups.get(g).tensors());
+        ReferenceWorkload.referenceStep(expect, TOKENS, HIDDEN, dev.offload.graph.BlockGraph.discover(model).tensors());
+        try (Offloader off = Offloader.open(config); ReferenceWorkload w = new ReferenceWorkload(off, TOKENS, HIDDEN)) {
+            off.register("m", model);
+            w.load(ReferenceWorkload.initialState(TOKENS, HIDDEN, 7));
+            try (Step step = off.step("m")) {
+                int n = 0;
+                for (Group g : step) {
+                    for (DeviceTensor t : g.tensors()) w.layer(step.computeStream(), t);
+                    if (++n == 3) break;
+                }
+            }
+            w.step("m");
+            assertArrayEquals(expect, w.read());
+        }
+    }
+
+    @Test
+    void misuseGetsClearErrors() {
+        long block = largestGroup(Grouping.blocks(1));
+        OffloadConfig tooSmall = host().strategy(Strategy.GROUP_OFFLOAD).deviceBudget(block - 256).build();
+        try (Offloader off = Offloader.open(tooSmall)) {
+            OffloadException e = assertThrows(OffloadException.class, () -> off.register("m", model));
+            assertEquals(Status.INVALID_ARGUMENT, e.status());
+            assertTrue(e.getMessage().contains(String.valueOf(block - 256)) && e.getMessage().contains(String.valueOf(block)), e.getMessage());
+            assertTrue(e.getMessage().contains("smaller than the largest group"), e.getMessage());
+        }
+        OffloadConfig noRoom = host().strategy(Strategy.NO_OFFLOAD).deviceBudget(model.totalBytes() / 2).build();
+        try (Offloader off = Offloader.open(noRoom)) {
+            OffloadException e = assertThrows(OffloadException.class, () -> off.register("m", model));
+            assertTrue(e.getMessage().contains("NO_OFFLOAD needs"), e.getMessage());
+        }
+
+        Offloader off = Offloader.open(host().deviceBudget(model.totalBytes()).build());
+        off.register("m", model);
+        assertEquals(Status.INVALID_ARGUMENT, assertThrows(OffloadException.class, () -> off.register("m", model)).status());
+        OffloadException unknown = assertThrows(OffloadException.class, () -> off.step("vae"));
+        assertTrue(unknown.getMessage().contains("no component named 'vae'") && unknown.getMessage().contains("[m]"), unknown.getMessage());
+
+        Step step = off.step("m");
+        OffloadException nested = assertThrows(OffloadException.class, () -> off.step("m"));
+        assertTrue(nested.getMessage().contains("already has an open step"), nested.getMessage());
+        var it = step.iterator();
+        Group first = it.next();
+        assertNotNull(first.tensors());
+        Group second = it.next();
+        assertEquals(Status.CLOSED, assertThrows(OffloadException.class, first::tensors).status());
+        assertThrows(OffloadException.class, step::iterator);
+        AtomicReference<Throwable> fromOtherThread = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                it.next();
+            } catch (Throwable x) {
+                fromOtherThread.set(x);
+            }
+        });
+        t.start();
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        assertTrue(fromOtherThread.get() instanceof OffloadException && fromOtherThread.get().getMessage().contains("belongs to thread"));
+        step.close();
+        assertEquals(Status.CLOSED, assertThrows(OffloadException.class, second::tensors).status());
+        assertEquals(Status.CLOSED, assertThrows(OffloadException.class, it::next).status());
+        try (Step again = off.step("m")) {
+            assertNotNull(again);
+        }
+        off.close();
+        off.close();
+        assertEquals(Status.CLOSED, assertThrows(OffloadException.class, () -> off.step("m")).status());
+        assertEquals(Status.CLOSED, assertThrows(OffloadException.class, off::computeStream).status());
+    }
+
+    @Test
+    void configsAreValidatedWhenBuilt() {
+        assertThrows(OffloadException.class, () -> host().deviceBudget(-1).build());
+        assertThrows(OffloadException.class, () -> host().window(0).build());
+        assertThrows(OffloadException.class, () -> host().strategy(Strategy.LAYERWISE).leafLevel().build());
+        assertThrows(OffloadException.class, () -> host().device(" ").build());
+        assertThrows(OffloadException.class, () -> host().blocksPerGroup(0));
+        assertEquals(Strategy.LAYERWISE, Strategy.parse("layerwise"));
+        assertEquals(Strategy.GROUP_OFFLOAD, Strategy.parse("group-offload"));
+        assertThrows(OffloadException.class, () -> Strategy.parse("block_pin"));
+    }
+}

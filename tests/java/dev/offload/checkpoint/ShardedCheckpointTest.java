@@ -1,0 +1,87 @@
+package dev.offload.checkpoint;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.offload.OffloadException;
+import java.io.IOException;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ShardedCheckpointTest {
+    @TempDir
+    Path dir;
+
+    void shard(String file, String... names) {
+        List<SafetensorsWriter.Spec> specs = java.util.Arrays.stream(names)
+                .map(n -> new SafetensorsWriter.Spec(n, DType.F32, new long[] {4})).toList();
+        SafetensorsWriter.write(dir.resolve(file), specs, Map.of(), (spec, t) -> t.fill((byte) spec.name().hashCode()));
+    }
+
+    @Test
+    void anIndexOpensAsOneCheckpoint() throws IOException {
+        shard("model-00001-of-00002.safetensors", "layers.0.w", "layers.1.w");
+        shard("model-00002-of-00002.safetensors", "layers.2.w", "lm_head.weight");
+        Files.writeString(dir.resolve("model.safetensors.index.json"), """
+                {"metadata": {"total_size": 64}, "weight_map": {
+                  "layers.0.w": "model-00001-of-00002.safetensors", "layers.1.w": "model-00001-of-00002.safetensors",
+                  "layers.2.w": "model-00002-of-00002.safetensors", "lm_head.weight": "model-00002-of-00002.safetensors"}}
+                """);
+        for (Path p : List.of(dir, dir.resolve("model.safetensors.index.json"))) {
+            try (Checkpoint c = Checkpoint.open(p)) {
+                assertEquals(4, c.tensors().size());
+                assertEquals(64, c.totalBytes());
+                assertEquals("64", c.metadata().get("total_size"));
+                TensorInfo t = c.tensor("layers.2.w");
+                assertTrue(t.file().toString().endsWith("model-00002-of-00002.safetensors"));
+                byte[] expected = new byte[16];
+                java.util.Arrays.fill(expected, (byte) "layers.2.w".hashCode());
+                assertArrayEquals(expected, c.data(t).toArray(ValueLayout.JAVA_BYTE));
+            }
+        }
+    }
+
+    @Test
+    void aDirectoryWithoutIndexOpensItsFilesAndSeveralPathsToo() {
+        shard("a.safetensors", "x.0.w");
+        shard("b.safetensors", "x.1.w");
+        try (Checkpoint c = Checkpoint.open(dir)) {
+            assertEquals(List.of("x.0.w", "x.1.w"), c.tensors().stream().map(TensorInfo::name).toList());
+        }
+        try (Checkpoint c = Checkpoint.open(List.of(dir.resolve("b.safetensors"), dir.resolve("a.safetensors")))) {
+            assertEquals(List.of("x.1.w", "x.0.w"), c.tensors().stream().map(TensorInfo::name).toList());
+        }
+    }
+
+    @Test
+    void disagreementsAreClearErrors() throws IOException {
+        shard("a.safetensors", "w", "v");
+        shard("b.safetensors", "w");
+        OffloadException dup = assertThrows(OffloadException.class, () -> Checkpoint.open(dir));
+        assertTrue(dup.getMessage().contains("tensor 'w' appears in both"), dup.getMessage());
+
+        Files.delete(dir.resolve("b.safetensors"));
+        Files.writeString(dir.resolve("model.safetensors.index.json"), "{\"weight_map\": {\"w\": \"a.safetensors\"}}");
+        OffloadException unlisted = assertThrows(OffloadException.class, () -> Checkpoint.open(dir));
+        assertTrue(unlisted.getMessage().contains("holds 'v', which weight_map does not list"), unlisted.getMessage());
+
+        Files.writeString(dir.resolve("model.safetensors.index.json"),
+                "{\"weight_map\": {\"w\": \"a.safetensors\", \"v\": \"a.safetensors\", \"u\": \"a.safetensors\"}}");
+        OffloadException missing = assertThrows(OffloadException.class, () -> Checkpoint.open(dir));
+        assertTrue(missing.getMessage().contains("puts 'u' in a.safetensors but that shard does not hold it"), missing.getMessage());
+
+        Files.writeString(dir.resolve("model.safetensors.index.json"), "{\"weight_map\": {\"w\": \"../elsewhere.safetensors\"}}");
+        assertTrue(assertThrows(OffloadException.class, () -> Checkpoint.open(dir)).getMessage().contains("outside"));
+
+        Files.writeString(dir.resolve("model.safetensors.index.json"), "{\"weight_map\": 3}");
+        assertTrue(assertThrows(OffloadException.class, () -> Checkpoint.open(dir)).getMessage().contains("weight_map: missing or not an object"));
+        assertTrue(assertThrows(OffloadException.class, () -> Checkpoint.open(dir.resolve("nope"))).getMessage().contains("no such file"));
+    }
+}

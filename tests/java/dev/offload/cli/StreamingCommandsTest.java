@@ -1,0 +1,108 @@
+package dev.offload.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.offload.workload.SyntheticModel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** inspect, run and demo: their JSON contracts and exit codes. */
+class StreamingCommandsTest {
+    @TempDir
+    static Path dir;
+    static Path model;
+
+    @BeforeAll
+    static void writeModel() {
+        model = dir.resolve("model.safetensors");
+        SyntheticModel.write(model, 64, 3, 2, 5);
+    }
+
+    static JsonObject json(InfoCommandTest.Result r) {
+        assertEquals(0, r.exit(), r.err());
+        return JsonParser.parseString(r.out()).getAsJsonObject();
+    }
+
+    @Test
+    void inspectReportsTensorsBytesAndBlockLists() {
+        JsonObject j = json(InfoCommandTest.run("inspect", model.toString(), "--json"));
+        assertEquals(SyntheticModel.specs(64, 3, 2).size(), j.get("tensors").getAsInt());
+        assertEquals(SyntheticModel.bytes(SyntheticModel.specs(64, 3, 2)), j.get("total_bytes").getAsLong());
+        var lists = j.getAsJsonArray("block_lists");
+        assertEquals(2, lists.size());
+        JsonObject first = lists.get(0).getAsJsonObject();
+        assertEquals("transformer_blocks", first.get("prefix").getAsString());
+        assertEquals(3, first.get("count").getAsInt());
+        assertTrue(first.get("bytes_per_block").getAsLong() > 0);
+        assertEquals("single_transformer_blocks", lists.get(1).getAsJsonObject().get("prefix").getAsString());
+        assertTrue(InfoCommandTest.run("inspect", model.toString()).out().contains("block list transformer_blocks"));
+    }
+
+    @Test
+    void runVerifiesAndReportsTheContractFields() {
+        JsonObject j = json(InfoCommandTest.run("run", model.toString(), "--device", "host", "--budget", "256KiB", "--strategy",
+                "layerwise", "--steps", "3", "--verify", "--json"));
+        assertTrue(j.get("strategy").getAsString().startsWith("layerwise"));
+        assertEquals(3, j.get("steps").getAsInt());
+        assertTrue(j.get("verified").getAsBoolean());
+        assertEquals(256 * 1024, j.get("budget_bytes").getAsLong());
+        assertTrue(j.get("peak_device_bytes").getAsLong() <= 256 * 1024);
+        assertTrue(j.get("peak_host_bytes").getAsLong() >= j.get("model_bytes").getAsLong());
+        assertTrue(j.get("h2d_bytes").getAsLong() > 0);
+        assertTrue(j.get("step_ms_median").getAsDouble() > 0);
+        assertTrue(j.get("overlap_efficiency").getAsDouble() > 0);
+
+        JsonObject unverified = json(InfoCommandTest.run("run", model.toString(), "--device", "host", "--strategy", "no_offload",
+                "--steps", "1", "--json"));
+        assertTrue(unverified.get("verified").isJsonNull());
+    }
+
+    @Test
+    void badInputExitsTwoWithOneLine() {
+        var tooSmall = InfoCommandTest.run("run", model.toString(), "--device", "host", "--budget", "8KiB");
+        assertEquals(2, tooSmall.exit());
+        assertTrue(tooSmall.err().contains("smaller than the largest group"), tooSmall.err());
+        var badStrategy = InfoCommandTest.run("run", model.toString(), "--strategy", "magic");
+        assertEquals(2, badStrategy.exit());
+        assertTrue(badStrategy.err().contains("unknown strategy 'magic'"), badStrategy.err());
+        var missing = InfoCommandTest.run("inspect", dir.resolve("nope.safetensors").toString());
+        assertEquals(2, missing.exit());
+        assertTrue(missing.err().contains("nope.safetensors: no such file"), missing.err());
+        var noPath = InfoCommandTest.run("run");
+        assertEquals(2, noPath.exit());
+        assertEquals(1, noPath.err().strip().lines().count());
+    }
+
+    @Test
+    void aCorruptFileIsBadInput() throws Exception {
+        Path bad = dir.resolve("bad.safetensors");
+        Files.write(bad, new byte[] {1, 0, 0, 0, 0, 0, 0, 0, '{'});
+        var r = InfoCommandTest.run("inspect", bad.toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().startsWith("offload: " + bad), r.err());
+        assertTrue(!r.err().contains("\tat "));
+    }
+
+    @Test
+    void demoVerifiesEveryStrategy() {
+        JsonObject j = json(InfoCommandTest.run("demo", "--dim", "128", "--steps", "2", "--device", "host", "--json"));
+        assertTrue(j.get("all_verified").getAsBoolean());
+        assertEquals("host", j.get("backend").getAsString());
+        var runs = j.getAsJsonArray("runs");
+        assertEquals(5, runs.size());
+        for (var run : runs) {
+            JsonObject r = run.getAsJsonObject();
+            assertTrue(r.get("verified").getAsBoolean(), r.toString());
+            if (!r.get("strategy").getAsString().equals("no_offload")) {
+                assertTrue(r.get("budget_bytes").getAsLong() < j.get("model_bytes").getAsLong() / 2, r.toString());
+                assertTrue(r.get("peak_device_bytes").getAsLong() <= r.get("budget_bytes").getAsLong(), r.toString());
+            }
+        }
+    }
+}

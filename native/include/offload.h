@@ -168,8 +168,9 @@ OFL_API ofl_status ofl_device_fill_async(ofl_stream* stream, void* dst, uint8_t 
  * Waiting happens on the device: acquire() makes the compute stream wait on the slot's "ready"
  * event (recorded after its copy); a copy into a slot waits on the slot's "free" event (recorded at
  * release of the group that used it before). Nothing is copied back at release. The calling thread
- * blocks only when it is a whole ring ahead of the device (that time is counted as host_blocked_ms)
- * and, with timing on, at the end of each step to read that step's timing events.
+ * blocks only when it runs ahead of the device: a whole ring ahead in acquire, or a whole step
+ * ahead when, with timing on, the end of step s reads the timing events of step s - 1. That time is
+ * counted as host_blocked_ms.
  */
 typedef struct ofl_engine ofl_engine;
 
@@ -208,8 +209,10 @@ OFL_API ofl_status ofl_engine_create(ofl_runtime* runtime, const ofl_group_desc*
 OFL_API ofl_status ofl_engine_acquire(ofl_engine* engine, uint32_t group, void** device_address);
 /* Ends the group's use: work queued on the compute stream so far is the last to read its slot. */
 OFL_API ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group);
-/* Figures of the last completed step; OFL_ERR_NOT_READY before the first step completes. */
-OFL_API ofl_status ofl_engine_last_step(ofl_engine* engine, ofl_step_metrics* out);
+/* Figures of a completed step. Step s is read without waiting when step s + 1 completes; asking
+ * for it sooner gives OFL_ERR_NOT_READY unless wait is 1, which waits for its compute. A step not
+ * completed yet is OFL_ERR_NOT_READY; only the last 16 steps are kept (older: invalid argument). */
+OFL_API ofl_status ofl_engine_step_metrics(ofl_engine* engine, uint64_t step, int32_t wait, ofl_step_metrics* out);
 /* Waits for queued work on both streams, then frees the engine's device memory. */
 OFL_API ofl_status ofl_engine_destroy(ofl_engine* engine);
 

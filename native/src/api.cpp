@@ -379,13 +379,13 @@ ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group) {
     return guarded([&] { live(engine)->impl->release(group); });
 }
 
-ofl_status ofl_engine_last_step(ofl_engine* engine, ofl_step_metrics* out) {
+ofl_status ofl_engine_step_metrics(ofl_engine* engine, uint64_t step, int32_t wait, ofl_step_metrics* out) {
     return guarded([&] {
         auto e = live(engine);
         require_out(out, "metrics");
         OFL_EXPECT(out->struct_size >= sizeof(ofl_step_metrics), OFL_ERR_INVALID_ARGUMENT,
                    "ofl_step_metrics.struct_size is ", out->struct_size, ", expected ", sizeof(ofl_step_metrics));
-        *out = e->impl->last_step();
+        *out = e->impl->metrics(step, wait != 0);
     });
 }
 

@@ -65,9 +65,16 @@ std::vector<std::uint32_t> run_engine(Fixture& f, const std::vector<std::vector<
         }
         ofl_step_metrics m{};
         m.struct_size = sizeof m;
-        CHECK_OK(ofl_engine_last_step(engine, &m));
-        CHECK(m.step == static_cast<std::uint64_t>(s) && m.timed == 1 && m.step_ms > 0 && m.compute_ms > 0);
+        if (s >= 1) {  // step s - 1 was read when step s completed, without waiting
+            CHECK_OK(ofl_engine_step_metrics(engine, s - 1, 0, &m));
+            CHECK(m.step == static_cast<std::uint64_t>(s - 1) && m.timed == 1 && m.step_ms > 0 && m.compute_ms > 0);
+        }
+        CHECK_STATUS(ofl_engine_step_metrics(engine, s + 1, 1, &m), OFL_ERR_NOT_READY);
     }
+    ofl_step_metrics last{};
+    last.struct_size = sizeof last;
+    CHECK_OK(ofl_engine_step_metrics(engine, steps - 1, 1, &last));
+    CHECK(last.step == static_cast<std::uint64_t>(steps - 1) && last.step_ms > 0);
     CHECK_OK(ofl_copy_async(f.compute, state.data(), f.state, state.size() * 4, OFL_COPY_DEVICE_TO_HOST));
     CHECK_OK(ofl_stream_synchronize(f.compute));
     CHECK_OK(ofl_engine_destroy(engine));
@@ -128,7 +135,7 @@ int main() {
         void* p = nullptr;
         ofl_step_metrics m{};
         m.struct_size = sizeof m;
-        CHECK_STATUS(ofl_engine_last_step(engine, &m), OFL_ERR_NOT_READY);
+        CHECK_STATUS(ofl_engine_step_metrics(engine, 0, 1, &m), OFL_ERR_NOT_READY);
         CHECK_STATUS(ofl_engine_acquire(engine, 1, &p), OFL_ERR_INVALID_ARGUMENT);
         CHECK(std::strstr(ofl_last_error(), "expected group 0") != nullptr);
         CHECK_STATUS(ofl_engine_release(engine, 0), OFL_ERR_INVALID_ARGUMENT);

@@ -21,7 +21,7 @@ public final class Component implements AutoCloseable {
     private final HostPacking host;
     private final NativeEngine engine;
     private Step open;
-    private StepMetrics last;
+    private long stepsStarted;
     private boolean closed;
 
     private Component(Offloader owner, String name, BlockGraph graph, ComponentPlan plan, HostPacking host, NativeEngine engine) {
@@ -73,9 +73,23 @@ public final class Component implements AutoCloseable {
         return host.pinnedBytes();
     }
 
-    /** Metrics of the last closed step, or null before the first. */
-    public synchronized StepMetrics lastMetrics() {
-        return last;
+    /** Steps started so far; the next step's index. */
+    public synchronized long stepsStarted() {
+        return stepsStarted;
+    }
+
+    /**
+     * Figures of a closed step. Step s is read without waiting when step s + 1 closes; asking for it
+     * sooner returns null unless {@code wait}, which waits for that step's compute to finish. Only
+     * the last 16 steps are kept; a step not closed yet is a NOT_READY error.
+     */
+    public StepMetrics metrics(long step, boolean wait) {
+        NativeEngine.Step s;
+        synchronized (this) {
+            if (closed) throw new OffloadException(Status.CLOSED, "component '" + name + "' is closed");
+            s = engine.stepMetrics(step, wait);
+        }
+        return s == null ? null : metricsOf(s);
     }
 
     synchronized Step step() {
@@ -84,13 +98,12 @@ public final class Component implements AutoCloseable {
         if (open != null) {
             throw OffloadException.invalid("component '" + name + "' already has an open step; close it before starting another");
         }
-        open = new Step(this, engine, owner.computeStream());
+        open = new Step(this, engine, owner.computeStream(), stepsStarted++);
         return open;
     }
 
-    synchronized void stepClosed(Step step, StepMetrics metrics) {
+    synchronized void stepClosed(Step step) {
         if (open == step) open = null;
-        if (metrics != null) last = metrics;
     }
 
     StepMetrics metricsOf(NativeEngine.Step s) {

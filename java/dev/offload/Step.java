@@ -10,9 +10,10 @@ import java.util.NoSuchElementException;
  * weights are then on the device for work queued on {@link #computeStream()}); moving to the next
  * group, or closing the step, releases the current one on the device side. Nothing is copied back.
  *
- * <p>Closing a step early runs the remaining groups through without compute, so the prefetch ring
- * stays in order for the next step. With timing on, close waits for this step's compute to finish
- * and records its {@link StepMetrics}. A step belongs to the thread that opened it.
+ * <p>Closing a step never waits for the device. Closing it early runs the remaining groups through
+ * without compute, so the prefetch ring stays in order for the next step. A step's
+ * {@link StepMetrics} are read when the next step closes (or on request, by {@link #metrics()}).
+ * A step belongs to the thread that opened it.
  */
 public final class Step implements AutoCloseable, Iterable<Group> {
     private final Component component;
@@ -23,13 +24,19 @@ public final class Step implements AutoCloseable, Iterable<Group> {
     private Group held;
     private int visits;
     private boolean iterated;
+    private final long index;
     private boolean closed;
-    private StepMetrics metrics;
 
-    Step(Component component, NativeEngine engine, Stream compute) {
+    Step(Component component, NativeEngine engine, Stream compute, long index) {
         this.component = component;
         this.engine = engine;
         this.compute = compute;
+        this.index = index;
+    }
+
+    /** 0 for a component's first step, then 1, 2, ... */
+    public long index() {
+        return index;
     }
 
     public Stream computeStream() {
@@ -90,9 +97,10 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         }
     }
 
-    /** Metrics of this step, once closed (null before, or when timing is off and nothing was recorded). */
+    /** This step's figures, once closed; waits for the step's compute if the next step has not closed yet. */
     public StepMetrics metrics() {
-        return metrics;
+        if (!closed) throw OffloadException.invalid("the step of component '" + component.name() + "' is still open: close it first");
+        return component.metrics(index, true);
     }
 
     @Override
@@ -106,10 +114,9 @@ public final class Step implements AutoCloseable, Iterable<Group> {
                 engine.release(next);
                 next++;
             }
-            metrics = component.metricsOf(engine.lastStep());
         } finally {
             closed = true;
-            component.stepClosed(this, metrics);
+            component.stepClosed(this);
         }
     }
 }

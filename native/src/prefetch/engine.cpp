@@ -33,6 +33,7 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         } else {
             group.ordinal = static_cast<std::uint32_t>(streamed_.size());
             streamed_.push_back(g);
+            streamed_bytes_ += d.bytes;
             slot_bytes_ = std::max(slot_bytes_, align_up(d.bytes));
         }
         groups_.push_back(group);
@@ -59,15 +60,14 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         }
         resident_loaded_ = make_event(false);
         if (timing_) {
-            step_start_ = make_event(true);
-            step_end_[0] = make_event(true);
-            step_end_[1] = make_event(true);
-            for (std::uint32_t g = 0; g < count; ++g) {
-                compute_start_.push_back(make_event(true));
-                compute_end_.push_back(make_event(true));
-                for (auto parity : {0, 1}) {
-                    copy_start_[parity].push_back(make_event(true));
-                    copy_end_[parity].push_back(make_event(true));
+            first_step_start_ = make_event(true);
+            for (TimingSet& set : sets_) {
+                set.step_end = make_event(true);
+                for (std::uint32_t g = 0; g < count; ++g) {
+                    set.compute_start.push_back(make_event(true));
+                    set.compute_end.push_back(make_event(true));
+                    set.copy_start.push_back(make_event(true));
+                    set.copy_end.push_back(make_event(true));
                 }
             }
         }
@@ -98,12 +98,12 @@ void Engine::issue_copy(std::uint64_t visit) {
     const std::uint64_t per_step = streamed_.size();
     const std::uint32_t g = streamed_[visit % per_step];
     const std::uint32_t slot = static_cast<std::uint32_t>(visit % slots_);
-    const int parity = static_cast<int>((visit / per_step) % 2);
+    TimingSet& set = sets_[(visit / per_step) % 3];
     Stream& copy = *copy_->impl;
     if (visit >= slots_) copy.wait_event(*free_[slot]);
-    if (timing_) copy_start_[parity][g]->record(copy);
+    if (timing_) set.copy_start[g]->record(copy);
     if (groups_[g].bytes > 0) copy.copy(region_ + ring_offset_ + slot * slot_bytes_, groups_[g].host, groups_[g].bytes, OFL_COPY_HOST_TO_DEVICE);
-    if (timing_) copy_end_[parity][g]->record(copy);
+    if (timing_) set.copy_end[g]->record(copy);
     ready_[slot]->record(copy);
 }
 
@@ -113,7 +113,7 @@ void* Engine::acquire(std::uint32_t group) {
     OFL_EXPECT(group == next_group_, OFL_ERR_INVALID_ARGUMENT, "groups run in order: expected group ", next_group_,
                " of ", groups_.size(), ", got ", group);
     Stream& compute = *compute_->impl;
-    if (timing_ && group == 0) step_start_->record(compute);
+    if (timing_ && group == 0 && step_ == 0) first_step_start_->record(compute);
     const Group& g = groups_[group];
     void* address;
     if (g.resident) {
@@ -130,7 +130,7 @@ void* Engine::acquire(std::uint32_t group) {
         compute.wait_event(*ready_[slot]);
         address = region_ + ring_offset_ + slot * slot_bytes_;
     }
-    if (timing_) compute_start_[group]->record(compute);
+    if (timing_) sets_[step_ % 3].compute_start[group]->record(compute);
     holding_ = true;
     return address;
 }
@@ -139,8 +139,9 @@ void Engine::release(std::uint32_t group) {
     OFL_EXPECT(holding_ && group == next_group_, OFL_ERR_INVALID_ARGUMENT, "release of group ", group,
                holding_ ? concat(" but group ", next_group_, " is the one held") : std::string(" but no group is held"));
     Stream& compute = *compute_->impl;
-    if (timing_) compute_end_[group]->record(compute);
-    if (timing_ && group + 1 == groups_.size()) step_end_[step_ % 2]->record(compute);
+    TimingSet& set = sets_[step_ % 3];
+    if (timing_) set.compute_end[group]->record(compute);
+    if (timing_ && group + 1 == groups_.size()) set.step_end->record(compute);
     const Group& g = groups_[group];
     if (!g.resident) {
         const std::uint64_t visit = step_ * streamed_.size() + g.ordinal;
@@ -151,34 +152,51 @@ void Engine::release(std::uint32_t group) {
 }
 
 void Engine::finish_step() {
-    ofl_step_metrics m{};
-    m.struct_size = sizeof m;
-    m.step = step_;
-    m.timed = timing_ ? 1 : 0;
-    for (std::uint32_t g : streamed_) m.h2d_bytes += groups_[g].bytes;
-    if (timing_) {
-        const int parity = static_cast<int>(step_ % 2);
-        step_end_[parity]->synchronize();  // the step's compute is done, so its copies are too
-        // After the first step, a step's time is the period from the previous step's end, so host
-        // time between steps counts, and copies prefetched before this step's first group do too.
-        Event& from = step_ == 0 ? *step_start_ : *step_end_[1 - parity];
-        m.step_ms = from.elapsed_ms_until(*step_end_[parity]);
-        for (std::size_t g = 0; g < groups_.size(); ++g) {
-            m.compute_ms += compute_start_[g]->elapsed_ms_until(*compute_end_[g]);
-            if (!groups_[g].resident) m.copy_ms += copy_start_[parity][g]->elapsed_ms_until(*copy_end_[parity][g]);
-        }
-    }
-    m.host_blocked_ms = std::chrono::duration<double, std::milli>(blocked_).count();
+    sets_[step_ % 3].host_blocked_ms = std::chrono::duration<double, std::milli>(blocked_).count();
     blocked_ = {};
-    last_ = m;
-    have_last_ = true;
     next_group_ = 0;
     ++step_;
+    // Read the step before this one: its events are complete unless the host is a whole step
+    // ahead of the device, and they stay intact until the step after this one starts.
+    if (step_ >= 2 && read_ < step_ - 1) {
+        auto t0 = std::chrono::steady_clock::now();
+        read_step(step_ - 2);
+        blocked_ += std::chrono::steady_clock::now() - t0;  // counts as the next step's stall
+    }
 }
 
-ofl_step_metrics Engine::last_step() const {
-    OFL_EXPECT(have_last_, OFL_ERR_NOT_READY, "no step has completed yet");
-    return last_;
+void Engine::read_step(std::uint64_t step) {
+    TimingSet& set = sets_[step % 3];
+    ofl_step_metrics m{};
+    m.struct_size = sizeof m;
+    m.step = step;
+    m.timed = timing_ ? 1 : 0;
+    m.h2d_bytes = streamed_bytes_;
+    m.host_blocked_ms = set.host_blocked_ms;
+    if (timing_) {
+        set.step_end->synchronize();  // the step's compute is done, so its copies are too
+        // After the first step, a step's time is the period from the previous step's end, so host
+        // time between steps counts, and so do copies prefetched before its first group.
+        Event& from = step == 0 ? *first_step_start_ : *sets_[(step - 1) % 3].step_end;
+        m.step_ms = from.elapsed_ms_until(*set.step_end);
+        for (std::size_t g = 0; g < groups_.size(); ++g) {
+            m.compute_ms += set.compute_start[g]->elapsed_ms_until(*set.compute_end[g]);
+            if (!groups_[g].resident) m.copy_ms += set.copy_start[g]->elapsed_ms_until(*set.copy_end[g]);
+        }
+    }
+    history_[step % kHistory] = m;
+    read_ = step + 1;
+}
+
+ofl_step_metrics Engine::metrics(std::uint64_t step, bool wait) {
+    OFL_EXPECT(step < step_, OFL_ERR_NOT_READY, "step ", step, " has not completed (", step_, " completed so far)");
+    if (step >= read_) {
+        OFL_EXPECT(wait, OFL_ERR_NOT_READY, "the figures of step ", step, " are not read yet (ask with wait)");
+        while (read_ <= step) read_step(read_);
+    }
+    OFL_EXPECT(step + kHistory >= read_, OFL_ERR_INVALID_ARGUMENT, "the figures of step ", step, " are gone: only the last ",
+               kHistory, " steps are kept");
+    return history_[step % kHistory];
 }
 
 }  // namespace ofl

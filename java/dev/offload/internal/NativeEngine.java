@@ -1,6 +1,5 @@
 package dev.offload.internal;
 
-import dev.offload.OffloadException;
 import dev.offload.Status;
 import dev.offload.internal.ffi.offload_h;
 import dev.offload.internal.ffi.ofl_engine_config;
@@ -63,14 +62,21 @@ public final class NativeEngine extends NativeResource {
         Native.check(offload_h.ofl_engine_release(handle(), group), "releasing group " + group + " of " + this);
     }
 
-    /** The last completed step: {step, h2dBytes, timed, stepMs, computeMs, copyMs, hostBlockedMs}. */
+    /** Figures of one completed step, as the native engine reports them. */
     public record Step(long step, long h2dBytes, boolean timed, double stepMs, double computeMs, double copyMs, double hostBlockedMs) {}
 
-    public Step lastStep() {
+    /**
+     * Figures of a completed step: null when {@code wait} is false and they are not read yet (step s
+     * is read when step s + 1 completes); with {@code wait}, waits for the step's compute. Throws
+     * NOT_READY for a step not completed.
+     */
+    public Step stepMetrics(long step, boolean wait) {
         ofl_step_metrics.struct_size(metrics, (int) ofl_step_metrics.sizeof());
-        int status = offload_h.ofl_engine_last_step(handle(), metrics);
-        if (status == Status.NOT_READY.code()) throw new OffloadException(Status.NOT_READY, this + ": no step has completed yet");
-        Native.check(status, "reading the last step of " + this);
+        int status = offload_h.ofl_engine_step_metrics(handle(), step, wait ? 1 : 0, metrics);
+        if (status == Status.NOT_READY.code() && !wait) {
+            return null;
+        }
+        Native.check(status, "reading the figures of step " + step + " of " + this);
         return new Step(ofl_step_metrics.step(metrics), ofl_step_metrics.h2d_bytes(metrics), ofl_step_metrics.timed(metrics) != 0,
                 ofl_step_metrics.step_ms(metrics), ofl_step_metrics.compute_ms(metrics), ofl_step_metrics.copy_ms(metrics),
                 ofl_step_metrics.host_blocked_ms(metrics));

@@ -5,7 +5,6 @@ import dev.offload.Group;
 import dev.offload.OffloadException;
 import dev.offload.Offloader;
 import dev.offload.Step;
-import dev.offload.StepMetrics;
 import dev.offload.graph.TensorRef;
 import dev.offload.runtime.DeviceBuffer;
 import dev.offload.runtime.Kernels;
@@ -81,15 +80,14 @@ public final class ReferenceWorkload implements AutoCloseable {
         Kernels.referenceMix(stream, state, scratch, tokens, hidden, weights.devicePointer(), weights.byteSize());
     }
 
-    /** Runs one step of a component; returns its metrics (null without timing). */
-    public StepMetrics step(String component) {
+    /** Queues one step of a component (does not wait for the device); returns the step's index. */
+    public long step(String component) {
         try (Step step = offloader.step(component)) {
             Stream compute = step.computeStream();
             for (Group group : step) {
                 for (DeviceTensor t : group.tensors()) layer(compute, t);
             }
-            step.close();
-            return step.metrics();
+            return step.index();
         }
     }
 

@@ -49,9 +49,11 @@ public final class WorkloadRun {
             long stateBytes = 4L * tokens * hidden;
             MemorySegment outputs = snapshots.allocate(verify ? stateBytes * steps : 1, 64);
             for (int s = 0; s < steps; s++) {
-                metrics.add(workload.step("model"));
+                workload.step("model");
                 if (verify) workload.snapshot(outputs.asSlice(s * stateBytes, stateBytes));
+                if (s >= 1) metrics.add(component.metrics(s - 1, false));  // read when step s closed
             }
+            metrics.add(component.metrics(steps - 1, true));
             workload.read();
             for (int s = 0; verify && s < steps; s++) {
                 while (cache.states.size() <= s) {

@@ -179,6 +179,33 @@ class OffloaderTest {
     }
 
     @Test
+    void closingAStepNeverWaitsForTheDeviceAndFiguresArriveOneStepLater() {
+        OffloadConfig config = host().strategy(Strategy.NO_OFFLOAD).build();
+        try (Offloader off = Offloader.open(config); ReferenceWorkload w = new ReferenceWorkload(off, TOKENS, HIDDEN)) {
+            Component c = off.register("m", model);
+            long usedAfterRegister = off.deviceInfo().usedBytes();
+            long t0 = System.nanoTime();
+            try (Step step = off.step("m")) {
+                for (Group g : step) {
+                    if (g.index() == 0) step.computeStream().delay(Duration.ofMillis(400));
+                    for (DeviceTensor t : g.tensors()) w.layer(step.computeStream(), t);
+                }
+            }
+            double closeMs = (System.nanoTime() - t0) / 1e6;
+            assertTrue(closeMs < 300, "the step took " + closeMs + " ms to queue and close: it waited for the device");
+            assertEquals(null, c.metrics(0, false), "step 0 is read when step 1 closes");
+            w.step("m");
+            StepMetrics first = c.metrics(0, false);
+            assertNotNull(first);
+            assertTrue(first.stepMs() >= 390 && first.computeMs() >= 390, first.toString());
+            StepMetrics second = c.metrics(1, true);
+            assertEquals(1, second.step());
+            assertEquals(Status.NOT_READY, assertThrows(OffloadException.class, () -> c.metrics(2, true)).status());
+            assertEquals(usedAfterRegister, off.deviceInfo().usedBytes(), "no device allocation in the steady state");
+        }
+    }
+
+    @Test
     void misuseGetsClearErrors() {
         long block = largestGroup(Grouping.blocks(1));
         OffloadConfig tooSmall = host().strategy(Strategy.GROUP_OFFLOAD).deviceBudget(block - 256).build();

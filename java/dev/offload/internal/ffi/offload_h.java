@@ -2111,14 +2111,16 @@ public class offload_h extends offload_h$shared {
         }
     }
 
-    private static class ofl_engine_last_step {
+    private static class ofl_engine_step_metrics {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             offload_h.C_INT,
             offload_h.C_POINTER,
+            offload_h.C_LONG,
+            offload_h.C_INT,
             offload_h.C_POINTER
         );
 
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_last_step");
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_step_metrics");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2126,45 +2128,45 @@ public class offload_h extends offload_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * ofl_status ofl_engine_last_step(ofl_engine *engine, ofl_step_metrics *out)
+     * ofl_status ofl_engine_step_metrics(ofl_engine *engine, uint64_t step, int32_t wait, ofl_step_metrics *out)
      * }
      */
-    public static FunctionDescriptor ofl_engine_last_step$descriptor() {
-        return ofl_engine_last_step.DESC;
+    public static FunctionDescriptor ofl_engine_step_metrics$descriptor() {
+        return ofl_engine_step_metrics.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * ofl_status ofl_engine_last_step(ofl_engine *engine, ofl_step_metrics *out)
+     * ofl_status ofl_engine_step_metrics(ofl_engine *engine, uint64_t step, int32_t wait, ofl_step_metrics *out)
      * }
      */
-    public static MethodHandle ofl_engine_last_step$handle() {
-        return ofl_engine_last_step.HANDLE;
+    public static MethodHandle ofl_engine_step_metrics$handle() {
+        return ofl_engine_step_metrics.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * ofl_status ofl_engine_last_step(ofl_engine *engine, ofl_step_metrics *out)
+     * ofl_status ofl_engine_step_metrics(ofl_engine *engine, uint64_t step, int32_t wait, ofl_step_metrics *out)
      * }
      */
-    public static MemorySegment ofl_engine_last_step$address() {
-        return ofl_engine_last_step.ADDR;
+    public static MemorySegment ofl_engine_step_metrics$address() {
+        return ofl_engine_step_metrics.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * ofl_status ofl_engine_last_step(ofl_engine *engine, ofl_step_metrics *out)
+     * ofl_status ofl_engine_step_metrics(ofl_engine *engine, uint64_t step, int32_t wait, ofl_step_metrics *out)
      * }
      */
-    public static int ofl_engine_last_step(MemorySegment engine, MemorySegment out) {
-        var mh$ = ofl_engine_last_step.HANDLE;
+    public static int ofl_engine_step_metrics(MemorySegment engine, long step, int wait, MemorySegment out) {
+        var mh$ = ofl_engine_step_metrics.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("ofl_engine_last_step", engine, out);
+                traceDowncall("ofl_engine_step_metrics", engine, step, wait, out);
             }
-            return (int)mh$.invokeExact(engine, out);
+            return (int)mh$.invokeExact(engine, step, wait, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

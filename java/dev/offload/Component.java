@@ -38,7 +38,8 @@ public final class Component implements AutoCloseable {
         var grouping = config.strategy() == Strategy.LAYERWISE ? dev.offload.graph.Grouping.blocks(1) : config.grouping();
         List<PackedGroup> packed = new ArrayList<>();
         for (GroupSpec spec : graph.groups(grouping)) packed.add(PackedGroup.of(spec));
-        ComponentPlan plan = ComponentPlan.make(name, config.strategy(), packed, config.window(), availableDeviceBytes);
+        ComponentPlan plan = ComponentPlan.make(name, config.strategy(), packed, grouping instanceof dev.offload.graph.Grouping.Leaf,
+                config.window(), availableDeviceBytes);
         HostPacking host = HostPacking.pack(owner.runtime(), packed, config.slabBytes());
         try {
             NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[packed.size()];

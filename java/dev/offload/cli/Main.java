@@ -18,6 +18,7 @@ public final class Main {
             "  " + InfoCommand.USAGE,
             "  " + InspectCommand.USAGE,
             "  " + RunCommand.USAGE,
+            "  " + SynthCommand.USAGE,
             "options for every command: --debug (stack traces on errors), --help");
 
     private Main() {}
@@ -45,6 +46,7 @@ public final class Main {
                 case "inspect" -> InspectCommand.run(args, out);
                 case "run" -> RunCommand.run(args, out);
                 case "demo" -> DemoCommand.run(args, out, err);
+                case "synth" -> SynthCommand.run(args, out);
                 default -> throw new UsageException("unknown command '" + command + "'\n" + USAGE);
             };
         } catch (UsageException e) {

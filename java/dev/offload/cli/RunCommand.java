@@ -50,13 +50,25 @@ final class RunCommand {
             out.println(toJson(r));
         } else {
             out.print(r.plan());
-            out.printf(Locale.ROOT, "%s: %d steps, step %.2f ms (median), H2D %.2f GB/s, overlap %.3f, stall %.2f ms, "
+            out.printf(Locale.ROOT, "%s: %d steps, step %s ms (median), H2D %s GB/s, overlap %s, stall %s ms, "
                             + "peak device %s of %s budget, peak host %s, verified %s%n",
-                    r.strategy(), r.steps(), r.stepMsMedian(), r.h2dGbps(), r.overlapEfficiency(), r.stallMsMedian(),
+                    r.strategy(), r.steps(), figure(r.stepMsMedian(), 2), figure(r.h2dGbps(), 2), figure(r.overlapEfficiency(), 3),
+                    figure(r.stallMsMedian(), 2),
                     Size.format(r.peakDeviceBytes()), Size.format(r.budgetBytes()), Size.format(r.peakHostBytes()),
                     r.verified() == null ? "no (--verify not given)" : r.verified());
         }
         return Boolean.FALSE.equals(r.verified()) ? 1 : 0;
+    }
+
+    /** JSON has no NaN: a figure that does not apply (H2D GB/s when nothing streams) is null. */
+    static void number(JsonObject json, String key, double value) {
+        if (Double.isFinite(value)) json.addProperty(key, value);
+        else json.add(key, com.google.gson.JsonNull.INSTANCE);
+    }
+
+    /** "12.34", or "-" for a figure that does not apply. */
+    static String figure(double value, int decimals) {
+        return Double.isFinite(value) ? String.format(Locale.ROOT, "%." + decimals + "f", value) : "-";
     }
 
     static JsonObject toJson(WorkloadRun.Result r) {
@@ -70,12 +82,12 @@ final class RunCommand {
         json.addProperty("peak_host_bytes", r.peakHostBytes());
         json.addProperty("model_bytes", r.modelBytes());
         json.addProperty("h2d_bytes", r.h2dBytes());
-        json.addProperty("step_ms_median", r.stepMsMedian());
-        json.addProperty("copy_ms_median", r.copyMsMedian());
-        json.addProperty("compute_ms_median", r.computeMsMedian());
-        json.addProperty("stall_ms_median", r.stallMsMedian());
-        json.addProperty("h2d_gbps", r.h2dGbps());
-        json.addProperty("overlap_efficiency", r.overlapEfficiency());
+        number(json, "step_ms_median", r.stepMsMedian());
+        number(json, "copy_ms_median", r.copyMsMedian());
+        number(json, "compute_ms_median", r.computeMsMedian());
+        number(json, "stall_ms_median", r.stallMsMedian());
+        number(json, "h2d_gbps", r.h2dGbps());
+        number(json, "overlap_efficiency", r.overlapEfficiency());
         json.addProperty("backend", r.backend());
         json.addProperty("groups", r.groups());
         json.addProperty("slots", r.slots());

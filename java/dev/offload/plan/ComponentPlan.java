@@ -13,7 +13,9 @@ import java.util.List;
  * <ul>
  *   <li>NO_OFFLOAD: every group resident; the budget must hold them all.</li>
  *   <li>GROUP_OFFLOAD: every group streamed through 2 slots (the next group prefetched while one
- *       computes, as diffusers does); 1 slot (no overlap) when only one fits.</li>
+ *       computes, as diffusers does); 1 slot (no overlap) when only one fits. At leaf level, where
+ *       a group is one tensor and many are tiny, up to 8 slots (7 groups in flight) when they fit,
+ *       so a run of small copies does not leave compute waiting on each one's latency.</li>
  *   <li>LAYERWISE: head and tail resident and a window of {@code window} slots for the blocks,
  *       prefetching window - 1 ahead; the window shrinks to what fits; head and tail are streamed
  *       too when even one slot does not fit beside them.</li>
@@ -28,7 +30,13 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
         return residentBytes + slotBytes * slots;
     }
 
-    public static ComponentPlan make(String component, Strategy strategy, List<PackedGroup> groups, int window, long available) {
+    /**
+     * @param leaf      whether groups are single tensors (GROUP_OFFLOAD at leaf level)
+     * @param window    LAYERWISE's window
+     * @param available device bytes left in the budget
+     */
+    public static ComponentPlan make(String component, Strategy strategy, List<PackedGroup> groups, boolean leaf, int window,
+                                     long available) {
         List<String> reasons = new ArrayList<>();
         boolean[] resident = new boolean[groups.size()];
         switch (strategy) {
@@ -44,7 +52,7 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
                 return new ComponentPlan(component, strategy, groups, resident, 0, 0, 0, need, reasons);
             }
             case GROUP_OFFLOAD -> {
-                return streamed(component, strategy, groups, resident, 2, available, reasons);
+                return streamed(component, strategy, groups, resident, leaf ? 8 : 2, available, reasons);
             }
             case LAYERWISE -> {
                 resident[0] = groups.get(0).spec().name().equals("head");

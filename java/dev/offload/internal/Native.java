@@ -43,13 +43,20 @@ public final class Native {
         return cString.equals(MemorySegment.NULL) ? "" : cString.reinterpret(Long.MAX_VALUE).getString(0);
     }
 
+    /**
+     * Calls a native function whose result is one pointer out-parameter: {@code call} gets the
+     * out-parameter's address and returns the status; "what" names the call in errors.
+     */
+    public static MemorySegment pointerResult(java.util.function.ToIntFunction<MemorySegment> call, String what) {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment out = temp.allocate(ValueLayout.ADDRESS);
+            check(call.applyAsInt(out), what);
+            return pointer(out);
+        }
+    }
+
     /** Reads a pointer out-parameter. */
     public static MemorySegment pointer(MemorySegment out) {
         return out.get(ValueLayout.ADDRESS, 0);
-    }
-
-    /** A one-pointer out-parameter in a confined arena of the caller. */
-    public static MemorySegment outPointer(Arena arena) {
-        return arena.allocate(ValueLayout.ADDRESS);
     }
 }

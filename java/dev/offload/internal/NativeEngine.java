@@ -45,10 +45,8 @@ public final class NativeEngine extends NativeResource {
             ofl_engine_config.slots(config, slots);
             ofl_engine_config.prefetch_depth(config, prefetchDepth);
             ofl_engine_config.timing(config, timing ? 1 : 0);
-            MemorySegment out = Native.outPointer(temp);
-            Native.check(offload_h.ofl_engine_create(runtime.handle(), desc, groups.length, config, compute.handle(),
-                    copy.handle(), out), "creating the prefetch engine of " + description);
-            return new NativeEngine(Native.pointer(out), description);
+            return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create(runtime.handle(), desc, groups.length, config,
+                    compute.handle(), copy.handle(), out), "creating the prefetch engine of " + description), description);
         }
     }
 

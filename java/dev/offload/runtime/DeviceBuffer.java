@@ -3,7 +3,6 @@ package dev.offload.runtime;
 import dev.offload.internal.Native;
 import dev.offload.internal.NativeResource;
 import dev.offload.internal.ffi.offload_h;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -17,11 +16,8 @@ public final class DeviceBuffer extends NativeResource {
     DeviceBuffer(MemorySegment handle, long byteSize) {
         super(handle, "device buffer (" + byteSize + " bytes)");
         this.byteSize = byteSize;
-        try (Arena temp = Arena.ofConfined()) {
-            MemorySegment out = Native.outPointer(temp);
-            Native.check(offload_h.ofl_device_buffer_address(handle, out), "reading the address of " + this);
-            this.address = Native.pointer(out).address();
-        }
+        this.address = Native.pointerResult(out -> offload_h.ofl_device_buffer_address(handle, out), "reading the address of " + this)
+                .address();
     }
 
     /** The device address of the first byte. */

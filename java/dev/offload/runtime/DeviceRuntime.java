@@ -39,10 +39,9 @@ public final class DeviceRuntime extends NativeResource {
             throw OffloadException.invalid("device budget must be >= 0 bytes (0 = default), got " + budgetBytes);
         }
         try (Arena temp = Arena.ofConfined()) {
-            MemorySegment out = Native.outPointer(temp);
-            Native.check(offload_h.ofl_runtime_open(temp.allocateFrom(device), budgetBytes, out),
-                    "opening device '" + device + "'");
-            DeviceRuntime runtime = new DeviceRuntime(Native.pointer(out), device);
+            MemorySegment name = temp.allocateFrom(device);
+            DeviceRuntime runtime = new DeviceRuntime(Native.pointerResult(out -> offload_h.ofl_runtime_open(name, budgetBytes, out),
+                    "opening device '" + device + "'"), device);
             DeviceInfo info = runtime.info();
             if (!info.note().isEmpty()) {
                 // Once per process at INFO (a CLI run or a test suite opens many runtimes), then DEBUG.
@@ -90,48 +89,35 @@ public final class DeviceRuntime extends NativeResource {
 
     public PinnedBuffer allocatePinned(long bytes) {
         requirePositive(bytes, "pinned buffer size");
-        try (Arena temp = Arena.ofConfined()) {
-            MemorySegment out = Native.outPointer(temp);
-            Native.check(offload_h.ofl_host_buffer_create(handle(), bytes, out),
-                    "allocating " + bytes + " pinned bytes on " + this);
-            return new PinnedBuffer(Native.pointer(out), bytes);
-        }
+        MemorySegment rt = handle();
+        return new PinnedBuffer(Native.pointerResult(out -> offload_h.ofl_host_buffer_create(rt, bytes, out),
+                "allocating " + bytes + " pinned bytes on " + this), bytes);
     }
 
     public DeviceBuffer allocateDevice(long bytes) {
         requirePositive(bytes, "device buffer size");
-        try (Arena temp = Arena.ofConfined()) {
-            MemorySegment out = Native.outPointer(temp);
-            Native.check(offload_h.ofl_device_buffer_create(handle(), bytes, out),
-                    "allocating " + bytes + " device bytes on " + this);
-            return new DeviceBuffer(Native.pointer(out), bytes);
-        }
+        MemorySegment rt = handle();
+        return new DeviceBuffer(Native.pointerResult(out -> offload_h.ofl_device_buffer_create(rt, bytes, out),
+                "allocating " + bytes + " device bytes on " + this), bytes);
     }
 
     public Stream createStream(StreamKind kind) {
-        try (Arena temp = Arena.ofConfined()) {
-            MemorySegment out = Native.outPointer(temp);
-            Native.check(offload_h.ofl_stream_create(handle(), kind.code, out), "creating a " + kind + " stream on " + this);
-            return new Stream(Native.pointer(out), kind.name().toLowerCase(java.util.Locale.ROOT) + " stream");
-        }
+        MemorySegment rt = handle();
+        return new Stream(Native.pointerResult(out -> offload_h.ofl_stream_create(rt, kind.code, out),
+                "creating a " + kind + " stream on " + this), kind.name().toLowerCase(java.util.Locale.ROOT) + " stream");
     }
 
     /** Wraps a caller-owned cudaStream_t; closing the wrapper leaves the CUDA stream alone. */
     public Stream wrapStream(MemorySegment cudaStream) {
-        try (Arena temp = Arena.ofConfined()) {
-            MemorySegment out = Native.outPointer(temp);
-            Native.check(offload_h.ofl_stream_wrap(handle(), cudaStream, out), "wrapping a CUDA stream on " + this);
-            return new Stream(Native.pointer(out), "wrapped stream");
-        }
+        MemorySegment rt = handle();
+        return new Stream(Native.pointerResult(out -> offload_h.ofl_stream_wrap(rt, cudaStream, out),
+                "wrapping a CUDA stream on " + this), "wrapped stream");
     }
 
     public Event createEvent(boolean timing) {
-        try (Arena temp = Arena.ofConfined()) {
-            MemorySegment out = Native.outPointer(temp);
-            Native.check(offload_h.ofl_event_create(handle(), timing ? offload_h.OFL_EVENT_TIMING() : 0, out),
-                    "creating an event on " + this);
-            return new Event(Native.pointer(out), timing);
-        }
+        MemorySegment rt = handle();
+        int flags = timing ? offload_h.OFL_EVENT_TIMING() : 0;
+        return new Event(Native.pointerResult(out -> offload_h.ofl_event_create(rt, flags, out), "creating an event on " + this), timing);
     }
 
     static void requirePositive(long bytes, String what) {

@@ -3,7 +3,6 @@ package dev.offload.runtime;
 import dev.offload.internal.Native;
 import dev.offload.internal.NativeResource;
 import dev.offload.internal.ffi.offload_h;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /** Page-locked host memory: the source of fully asynchronous host-to-device copies. */
@@ -14,12 +13,9 @@ public final class PinnedBuffer extends NativeResource {
     PinnedBuffer(MemorySegment handle, long byteSize) {
         super(handle, "pinned buffer (" + byteSize + " bytes)");
         this.byteSize = byteSize;
-        try (Arena temp = Arena.ofConfined()) {
-            MemorySegment out = Native.outPointer(temp);
-            Native.check(offload_h.ofl_host_buffer_address(handle, out), "reading the address of " + this);
-            // Bound to this owner's arena: closing the buffer invalidates the segment before the memory is freed.
-            this.segment = Native.pointer(out).reinterpret(byteSize, arena(), null);
-        }
+        MemorySegment address = Native.pointerResult(out -> offload_h.ofl_host_buffer_address(handle, out), "reading the address of " + this);
+        // Bound to this owner's arena: closing the buffer invalidates the segment before the memory is freed.
+        this.segment = address.reinterpret(byteSize, arena(), null);
     }
 
     /** The buffer's bytes; valid until this buffer is closed. */

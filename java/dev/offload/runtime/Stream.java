@@ -4,7 +4,6 @@ import dev.offload.OffloadException;
 import dev.offload.internal.Native;
 import dev.offload.internal.NativeResource;
 import dev.offload.internal.ffi.offload_h;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 
@@ -68,11 +67,8 @@ public final class Stream extends NativeResource {
 
     /** The cudaStream_t to launch kernels on; NULL on the host backend. */
     public MemorySegment nativeHandle() {
-        try (Arena temp = Arena.ofConfined()) {
-            MemorySegment out = Native.outPointer(temp);
-            Native.check(offload_h.ofl_stream_native_handle(handle(), out), "reading the native handle of " + this);
-            return Native.pointer(out);
-        }
+        MemorySegment stream = handle();
+        return Native.pointerResult(out -> offload_h.ofl_stream_native_handle(stream, out), "reading the native handle of " + this);
     }
 
     private static void requireHost(MemorySegment segment, long bytes, String what) {

@@ -4,6 +4,8 @@
 // bit for bit as the host's.
 #include <cuda_runtime.h>
 
+#include <cstdint>
+
 #include "cuda/cuda_check.hpp"
 #include "workload/mix.hpp"
 #include "workload/mix_cuda.hpp"
@@ -14,7 +16,7 @@ namespace {
 constexpr int kWarpsPerBlock = 8;
 
 __global__ void mix_rows(const std::uint32_t* state, std::uint32_t* scratch, std::uint32_t tokens, std::uint32_t hidden,
-                         const unsigned char* weights, std::uint64_t bytes, std::uint64_t rows) {
+                         const unsigned char* weights, std::uint64_t bytes, std::uint64_t rows, bool aligned) {
     std::uint64_t warp = (static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
     unsigned lane = threadIdx.x % 32;
     if (warp >= rows * tokens) return;
@@ -26,8 +28,8 @@ __global__ void mix_rows(const std::uint32_t* state, std::uint32_t* scratch, std
     std::uint32_t acc = 0;
     for (std::uint64_t c = lane; c < hidden && base + c < words; c += 32) {
         std::uint64_t i = base + c;
-        std::uint32_t w = 4 * i + 4 <= bytes ? *reinterpret_cast<const std::uint32_t*>(weights + 4 * i)
-                                             : mix::word_at(weights, bytes, i);
+        std::uint32_t w = aligned && 4 * i + 4 <= bytes ? *reinterpret_cast<const std::uint32_t*>(weights + 4 * i)
+                                                        : mix::word_at(weights, bytes, i);
         acc += w * (x[c] | 1u);
     }
     for (int offset = 16; offset > 0; offset /= 2) acc += __shfl_down_sync(0xffffffffu, acc, offset);
@@ -51,7 +53,9 @@ void mix_on_cuda(const MixLaunch& m, cudaStream_t stream) {
     std::uint64_t warps = rows * m.tokens;
     if (warps > 0) {
         unsigned blocks = static_cast<unsigned>((warps + kWarpsPerBlock - 1) / kWarpsPerBlock);
-        mix_rows<<<blocks, kWarpsPerBlock * 32, 0, stream>>>(m.state, m.scratch, m.tokens, m.hidden, m.weights, m.bytes, rows);
+        bool aligned = reinterpret_cast<std::uintptr_t>(m.weights) % 4 == 0;  // packed tensors are; a caller's may not be
+        mix_rows<<<blocks, kWarpsPerBlock * 32, 0, stream>>>(m.state, m.scratch, m.tokens, m.hidden, m.weights, m.bytes, rows,
+                                                             aligned);
         OFL_CUDA_CHECK(cudaGetLastError());
     }
     unsigned blocks = static_cast<unsigned>((cells + 255) / 256);

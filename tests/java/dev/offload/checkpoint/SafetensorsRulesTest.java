@@ -113,6 +113,31 @@ class SafetensorsRulesTest {
     }
 
     @Test
+    void offsetsPastTwoGibibytesAreLongs() throws IOException {
+        long big = (1L << 31) + 16;
+        String header = "{\"big\":{\"dtype\":\"U8\",\"shape\":[" + big + "],\"data_offsets\":[0," + big + "]},"
+                + "\"tail\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[" + big + "," + (big + 4) + "]}}";
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        Path p = dir.resolve("big.safetensors");
+        try (var ch = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ByteBuffer head = ByteBuffer.allocate(8 + h.length).order(ByteOrder.LITTLE_ENDIAN);
+            head.putLong(h.length).put(h).flip();
+            ch.write(head, 0);
+            // A sparse file: only the last tensor's bytes are written.
+            ch.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 123456789), 8 + h.length + big);
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            assertEquals(big, f.tensor("big").byteSize());
+            assertEquals(big, f.data(f.tensor("big")).byteSize());
+            assertEquals(0, f.data(f.tensor("big")).get(java.lang.foreign.ValueLayout.JAVA_BYTE, big - 1));
+            assertEquals(123456789, f.data(f.tensor("tail")).get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0));
+        } finally {
+            Files.delete(p);
+        }
+    }
+
+    @Test
     void writerOutputReadsBack() throws IOException {
         Path p = dir.resolve("w.safetensors");
         var specs = java.util.List.of(new SafetensorsWriter.Spec("x", DType.BF16, new long[] {3, 5}),

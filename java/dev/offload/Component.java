@@ -99,8 +99,18 @@ public final class Component implements AutoCloseable {
         if (open != null) {
             throw OffloadException.invalid("component '" + name + "' already has an open step; close it before starting another");
         }
-        open = new Step(this, engine, owner.computeStream(), stepsStarted++);
+        open = new Step(this, owner.computeStream(), stepsStarted++);
         return open;
+    }
+
+    // The engine is driven by one step at a time; these locks only keep metrics(), asked from any
+    // thread, from racing the step's thread inside the engine. They are never contended in a loop.
+    synchronized long acquire(int group) {
+        return engine.acquire(group);
+    }
+
+    synchronized void release(int group) {
+        engine.release(group);
     }
 
     synchronized void stepClosed(Step step) {

@@ -1,6 +1,5 @@
 package dev.offload;
 
-import dev.offload.internal.NativeEngine;
 import dev.offload.runtime.Stream;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
@@ -17,7 +16,6 @@ import java.util.NoSuchElementException;
  */
 public final class Step implements AutoCloseable, Iterable<Group> {
     private final Component component;
-    private final NativeEngine engine;
     private final Stream compute;
     private final Thread owner = Thread.currentThread();
     private int next;
@@ -27,9 +25,8 @@ public final class Step implements AutoCloseable, Iterable<Group> {
     private final long index;
     private boolean closed;
 
-    Step(Component component, NativeEngine engine, Stream compute, long index) {
+    Step(Component component, Stream compute, long index) {
         this.component = component;
-        this.engine = engine;
         this.compute = compute;
         this.index = index;
     }
@@ -70,7 +67,7 @@ public final class Step implements AutoCloseable, Iterable<Group> {
     private Group advance() {
         releaseHeld();
         int g = next++;
-        long base = engine.acquire(g);
+        long base = component.acquire(g);
         held = new Group(g, component.plan().groups().get(g), base, this, ++visits);
         return held;
     }
@@ -79,7 +76,7 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         if (held != null) {
             Group h = held;
             held = null;
-            engine.release(h.index());
+            component.release(h.index());
         }
     }
 
@@ -110,8 +107,8 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         try {
             releaseHeld();
             while (next < component.groupCount()) {
-                engine.acquire(next);
-                engine.release(next);
+                component.acquire(next);
+                component.release(next);
                 next++;
             }
         } finally {

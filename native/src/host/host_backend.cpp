@@ -2,7 +2,8 @@
 //
 // "Device memory" is ordinary page-aligned host memory, kept apart from the caller's host buffers
 // and capped by the runtime's budget (Device's ledger). Pinned host buffers are page-aligned host
-// memory too. Streams and events are in host_stream.cpp. The default budget is half of the memory
+// memory too. Freeing either waits for every stream of the backend first, as cudaFree and
+// cudaFreeHost synchronize the device. Streams and events are in host_stream.cpp. The default budget is half of the memory
 // available now, since the emulated device shares RAM with the host copy of the weights.
 #include "host/host_backend.hpp"
 
@@ -56,17 +57,26 @@ public:
     std::uint64_t default_budget() override { return memory().free_bytes / 2; }
 
     void* host_alloc(std::size_t bytes) override { return page_aligned(bytes, OFL_ERR_OUT_OF_HOST_MEMORY, "pinned host memory"); }
-    void host_free(void* p) noexcept override { std::free(p); }
+    void host_free(void* p) noexcept override {
+        streams_.synchronize_all();
+        std::free(p);
+    }
     void* device_alloc(std::size_t bytes) override {
         return page_aligned(bytes, OFL_ERR_OUT_OF_DEVICE_MEMORY, "emulated device memory");
     }
-    void device_free(void* p) noexcept override { std::free(p); }
+    void device_free(void* p) noexcept override {
+        streams_.synchronize_all();
+        std::free(p);
+    }
 
-    std::unique_ptr<Stream> create_stream(int) override { return std::make_unique<HostStream>(); }
+    std::unique_ptr<Stream> create_stream(int) override { return std::make_unique<HostStream>(streams_); }
     std::unique_ptr<Stream> wrap_stream(void*) override {
         fail(OFL_ERR_NOT_SUPPORTED, "wrapping a CUDA stream needs the cuda backend; this runtime is on host");
     }
     std::unique_ptr<Event> create_event(bool timing) override { return std::make_unique<HostEvent>(timing); }
+
+private:
+    HostStreamRegistry streams_;
 };
 
 }  // namespace

@@ -23,7 +23,32 @@ void HostEventState::wait_for(std::uint64_t generation) {
     changed.wait(lock, [&] { return completed >= generation; });
 }
 
-HostStream::HostStream() : ring_(16) { worker_ = std::thread([this] { run(); }); }
+void HostStreamRegistry::add(HostStream* stream) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.push_back(stream);
+}
+
+void HostStreamRegistry::remove(HostStream* stream) noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = live_.begin(); it != live_.end(); ++it) {
+        if (*it == stream) {
+            live_.erase(it);
+            return;
+        }
+    }
+}
+
+void HostStreamRegistry::synchronize_all() noexcept {
+    // Workers never take this mutex, so waiting for them under it cannot deadlock; a stream being
+    // destroyed has drained already and answers at once.
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (HostStream* s : live_) s->synchronize();
+}
+
+HostStream::HostStream(HostStreamRegistry& registry) : ring_(16), registry_(registry) {
+    worker_ = std::thread([this] { run(); });
+    registry_.add(this);
+}
 
 HostStream::~HostStream() {
     {
@@ -32,6 +57,7 @@ HostStream::~HostStream() {
     }
     work_ready_.notify_all();
     if (worker_.joinable()) worker_.join();
+    registry_.remove(this);
 }
 
 void HostStream::push(HostOp&& op) {

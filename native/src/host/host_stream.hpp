@@ -52,9 +52,24 @@ struct HostOp {
     alignas(16) unsigned char args[kHostTaskArgBytes];
 };
 
+class HostStream;
+
+// The live streams of one host backend. Freeing memory waits for all of them first, as cudaFree
+// and cudaFreeHost synchronize the device: work still queued never touches freed memory.
+class HostStreamRegistry {
+public:
+    void add(HostStream* stream);
+    void remove(HostStream* stream) noexcept;
+    void synchronize_all() noexcept;
+
+private:
+    std::mutex mutex_;
+    std::vector<HostStream*> live_;
+};
+
 class HostStream final : public Stream {
 public:
-    HostStream();
+    explicit HostStream(HostStreamRegistry& registry);
     ~HostStream() override;  // runs what is queued, then stops the worker
 
     void copy(void* dst, const void* src, std::size_t bytes, int kind) override;
@@ -83,6 +98,7 @@ private:
     std::uint64_t queued_ = 0;
     std::uint64_t finished_ = 0;
     bool stopping_ = false;
+    HostStreamRegistry& registry_;
     std::thread worker_;
 };
 

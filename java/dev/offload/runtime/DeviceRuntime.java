@@ -42,7 +42,13 @@ public final class DeviceRuntime extends NativeResource {
             MemorySegment name = temp.allocateFrom(device);
             DeviceRuntime runtime = new DeviceRuntime(Native.pointerResult(out -> offload_h.ofl_runtime_open(name, budgetBytes, out),
                     "opening device '" + device + "'"), device);
-            DeviceInfo info = runtime.info();
+            DeviceInfo info;
+            try {
+                info = runtime.info();
+            } catch (RuntimeException e) {
+                runtime.close();
+                throw e;
+            }
             if (!info.note().isEmpty()) {
                 // Once per process at INFO (a CLI run or a test suite opens many runtimes), then DEBUG.
                 boolean first = NOTED_AUTO.compareAndSet(false, true);

@@ -294,6 +294,24 @@ abstract class BackendConformance {
     }
 
     @Test
+    void freeingMemoryWaitsForQueuedWorkThatUsesIt() {
+        int n = 1 << 20;
+        Stream s = runtime.createStream(StreamKind.COPY);
+        Event done = runtime.createEvent(false);
+        PinnedBuffer src = runtime.allocatePinned(n);
+        DeviceBuffer dst = runtime.allocateDevice(n);
+        s.delay(Duration.ofMillis(200));
+        s.copyToDevice(src.segment(), dst, 0, n);
+        done.record(s);
+        assertFalse(done.query());
+        dst.close();  // as cudaFree does, waits for the device before the memory goes
+        assertTrue(done.query(), "the copy into the freed buffer had finished before the free returned");
+        src.close();
+        s.close();
+        done.close();
+    }
+
+    @Test
     void infoDescribesTheDevice() {
         DeviceInfo info = runtime.info();
         assertEquals(device(), info.backend().id());

@@ -25,6 +25,11 @@ public final class Group {
         this.visit = visit;
     }
 
+    /** The stream to launch this group's compute on (the step's compute stream). */
+    public dev.offload.runtime.Stream computeStream() {
+        return step.computeStream();
+    }
+
     public int index() {
         return index;
     }

@@ -2,6 +2,7 @@ package dev.offload;
 
 import dev.offload.graph.BlockGraph;
 import dev.offload.graph.GroupSpec;
+import dev.offload.graph.Grouping;
 import dev.offload.internal.HostPacking;
 import dev.offload.internal.NativeEngine;
 import dev.offload.plan.ComponentPlan;
@@ -35,10 +36,10 @@ public final class Component implements AutoCloseable {
 
     static Component create(Offloader owner, String name, BlockGraph graph, long availableDeviceBytes) {
         OffloadConfig config = owner.config();
-        var grouping = config.strategy() == Strategy.LAYERWISE ? dev.offload.graph.Grouping.blocks(1) : config.grouping();
+        Grouping grouping = config.strategy() == Strategy.LAYERWISE ? Grouping.blocks(1) : config.grouping();
         List<PackedGroup> packed = new ArrayList<>();
         for (GroupSpec spec : graph.groups(grouping)) packed.add(PackedGroup.of(spec));
-        ComponentPlan plan = ComponentPlan.make(name, config.strategy(), packed, grouping instanceof dev.offload.graph.Grouping.Leaf,
+        ComponentPlan plan = ComponentPlan.make(name, config.strategy(), packed, grouping instanceof Grouping.Leaf,
                 config.window(), availableDeviceBytes);
         HostPacking host = HostPacking.pack(owner.runtime(), packed, config.slabBytes());
         try {

@@ -15,14 +15,12 @@ public final class Group {
     private final PackedGroup packed;
     private final long base;
     private final Step step;
-    private final int visit;
 
-    Group(int index, PackedGroup packed, long base, Step step, int visit) {
+    Group(int index, PackedGroup packed, long base, Step step) {
         this.index = index;
         this.packed = packed;
         this.base = base;
         this.step = step;
-        this.visit = visit;
     }
 
     /** The stream to launch this group's compute on (the step's compute stream). */
@@ -44,7 +42,7 @@ public final class Group {
     }
 
     public List<DeviceTensor> tensors() {
-        step.checkHeld(this, visit);
+        step.checkHeld(this);
         List<TensorRef> refs = packed.spec().tensors();
         List<DeviceTensor> out = new ArrayList<>(refs.size());
         for (int i = 0; i < refs.size(); i++) out.add(device(i));
@@ -52,7 +50,7 @@ public final class Group {
     }
 
     public DeviceTensor tensor(String name) {
-        step.checkHeld(this, visit);
+        step.checkHeld(this);
         List<TensorRef> refs = packed.spec().tensors();
         for (int i = 0; i < refs.size(); i++) {
             if (refs.get(i).name().equals(name)) return device(i);

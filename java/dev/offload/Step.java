@@ -19,10 +19,9 @@ public final class Step implements AutoCloseable, Iterable<Group> {
     private final Stream compute;
     private final Thread owner = Thread.currentThread();
     private int next;
-    private Group held;
-    private int visits;
-    private boolean iterated;
     private final long index;
+    private Group held;
+    private boolean iterated;
     private boolean closed;
 
     Step(Component component, Stream compute, long index) {
@@ -68,7 +67,7 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         releaseHeld();
         int g = next++;
         long base = component.acquire(g);
-        held = new Group(g, component.plan().groups().get(g), base, this, ++visits);
+        held = new Group(g, component.plan().groups().get(g), base, this);
         return held;
     }
 
@@ -80,8 +79,8 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         }
     }
 
-    void checkHeld(Group group, int visit) {
-        if (closed || held != group || visits != visit) {
+    void checkHeld(Group group) {
+        if (closed || held != group) {
             throw new OffloadException(Status.CLOSED, "group '" + group.name() + "' of component '" + component.name()
                     + "' is no longer held by its step");
         }

@@ -206,6 +206,31 @@ class OffloaderTest {
     }
 
     @Test
+    void twoComponentsShareTheStreamsAndTheBudget() {
+        Path second = dir.resolve("second.safetensors");
+        SyntheticModel.write(second, 96, 2, 2, 99);
+        try (Checkpoint other = Checkpoint.open(second);
+             Offloader off = Offloader.open(host().strategy(Strategy.LAYERWISE).window(2).deviceBudget(2 << 20).build());
+             ReferenceWorkload w = new ReferenceWorkload(off, TOKENS, HIDDEN)) {
+            Component a = off.register("a", model);
+            Component b = off.register("b", other);
+            assertTrue(off.deviceInfo().usedBytes() <= 2 << 20);
+            assertEquals(a.plan().deviceBytes() + b.plan().deviceBytes() + ReferenceWorkload.deviceBytes(TOKENS, HIDDEN),
+                    off.deviceInfo().usedBytes());
+            int[] expect = ReferenceWorkload.initialState(TOKENS, HIDDEN, 7);
+            w.load(expect);
+            for (int s = 0; s < 3; s++) {  // alternate, as a text encoder and a transformer would
+                w.step("a");
+                w.step("b");
+                ReferenceWorkload.referenceStep(expect, TOKENS, HIDDEN, a.graph().tensors());
+                ReferenceWorkload.referenceStep(expect, TOKENS, HIDDEN, b.graph().tensors());
+            }
+            assertArrayEquals(expect, w.read());
+            assertEquals(off.components(), List.of(a, b));
+        }
+    }
+
+    @Test
     void misuseGetsClearErrors() {
         long block = largestGroup(Grouping.blocks(1));
         OffloadConfig tooSmall = host().strategy(Strategy.GROUP_OFFLOAD).deviceBudget(block - 256).build();

@@ -89,6 +89,11 @@ public final class Component implements AutoCloseable {
         NativeEngine.Step s;
         synchronized (this) {
             if (closed) throw new OffloadException(Status.CLOSED, "component '" + name + "' is closed");
+            // The engine is driven by one thread: during a step only that thread may read it.
+            if (open != null && !open.ownedByCurrentThread()) {
+                throw OffloadException.invalid("component '" + name + "' is running a step on another thread; read its metrics "
+                        + "from that thread or between steps");
+            }
             s = engine.stepMetrics(step, wait);
         }
         return s == null ? null : metricsOf(s);
@@ -104,13 +109,13 @@ public final class Component implements AutoCloseable {
         return open;
     }
 
-    // The engine is driven by one step at a time; these locks only keep metrics(), asked from any
-    // thread, from racing the step's thread inside the engine. They are never contended in a loop.
-    synchronized long acquire(int group) {
+    // Called by the open step, on its thread only (Step checks), so no lock is held around the
+    // engine's device calls.
+    long acquire(int group) {
         return engine.acquire(group);
     }
 
-    synchronized void release(int group) {
+    void release(int group) {
         engine.release(group);
     }
 

@@ -86,6 +86,10 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         }
     }
 
+    boolean ownedByCurrentThread() {
+        return Thread.currentThread() == owner;
+    }
+
     private void checkOpen() {
         if (closed) throw new OffloadException(Status.CLOSED, "the step of component '" + component.name() + "' is closed");
         if (Thread.currentThread() != owner) {

@@ -276,6 +276,21 @@ class OffloaderTest {
             throw new AssertionError(e);
         }
         assertTrue(fromOtherThread.get() instanceof OffloadException && fromOtherThread.get().getMessage().contains("belongs to thread"));
+        Component m = off.component("m");
+        Thread reader = new Thread(() -> {
+            try {
+                m.metrics(0, false);
+            } catch (Throwable x) {
+                fromOtherThread.set(x);
+            }
+        });
+        reader.start();
+        try {
+            reader.join();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        assertTrue(fromOtherThread.get().getMessage().contains("running a step on another thread"), fromOtherThread.get().getMessage());
         step.close();
         assertEquals(Status.CLOSED, assertThrows(OffloadException.class, second::tensors).status());
         assertEquals(Status.CLOSED, assertThrows(OffloadException.class, it::next).status());

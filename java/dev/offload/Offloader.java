@@ -71,7 +71,8 @@ public final class Offloader implements AutoCloseable {
         ensureOpen();
         if (name == null || name.isBlank()) throw OffloadException.invalid("component name is empty");
         if (components.containsKey(name)) throw OffloadException.invalid("component '" + name + "' is registered already");
-        long available = runtime.info().budgetBytes() - runtime.info().usedBytes();
+        DeviceInfo info = runtime.info();
+        long available = info.budgetBytes() - info.usedBytes();
         Component c = Component.create(this, name, graph, available);
         components.put(name, c);
         return c;

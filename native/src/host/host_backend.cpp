@@ -3,8 +3,9 @@
 // "Device memory" is ordinary page-aligned host memory, kept apart from the caller's host buffers
 // and capped by the runtime's budget (Device's ledger). Pinned host buffers are page-aligned host
 // memory too. Freeing either waits for every stream of the backend first, as cudaFree and
-// cudaFreeHost synchronize the device. Streams and events are in host_stream.cpp. The default budget is half of the memory
-// available now, since the emulated device shares RAM with the host copy of the weights.
+// cudaFreeHost synchronize the device. Streams and events are in host_stream.cpp. The default
+// budget is half of the memory available now, since the emulated device shares RAM with the host
+// copy of the weights.
 #include "host/host_backend.hpp"
 
 #include <unistd.h>

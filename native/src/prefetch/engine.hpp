@@ -41,7 +41,6 @@ public:
     // Figures of a completed step: NOT_READY while it runs (or, without wait, until it has been
     // read); INVALID_ARGUMENT once it is older than the kept history.
     ofl_step_metrics metrics(std::uint64_t step, bool wait);
-    std::uint64_t steps_completed() const noexcept { return step_; }
 
 private:
     static constexpr std::size_t kHistory = 16;

@@ -67,12 +67,11 @@ public final class WorkloadRun {
             var info = off.deviceInfo();
             List<StepMetrics> steady = metrics.size() > 1 ? metrics.subList(1, metrics.size()) : metrics;
             StepMetrics last = metrics.get(metrics.size() - 1);
-            double copyMs = median(steady, StepMetrics::copyMs);
-            double h2dGbps = copyMs > 0 ? last.h2dBytes() / (copyMs / 1e3) / 1e9 : Double.NaN;
             return new Result(config.strategy().name().toLowerCase(java.util.Locale.ROOT) + grouping(config), info.backend().id(),
                     steps, verified, info.budgetBytes(), info.peakBytes(), info.hostPeakBytes(), checkpoint.totalBytes(),
-                    last.h2dBytes(), median(steady, StepMetrics::stepMs), copyMs, median(steady, StepMetrics::computeMs),
-                    median(steady, StepMetrics::stallMs), h2dGbps, median(steady, StepMetrics::overlapEfficiency),
+                    last.h2dBytes(), median(steady, StepMetrics::stepMs), median(steady, StepMetrics::copyMs),
+                    median(steady, StepMetrics::computeMs), median(steady, StepMetrics::stallMs), median(steady, StepMetrics::h2dGbps),
+                    median(steady, StepMetrics::overlapEfficiency),
                     component.groupCount(), component.plan().slots(), tokens, component.plan().describe(), List.copyOf(metrics));
         }
     }

@@ -126,6 +126,19 @@ OFL_API ofl_status ofl_stream_synchronize(ofl_stream* stream);
 OFL_API ofl_status ofl_stream_wait_event(ofl_stream* stream, ofl_event* event);
 /* Queues a busy wait of the given length (tests, benchmarks: holds a stream behind a slow step). */
 OFL_API ofl_status ofl_stream_delay(ofl_stream* stream, uint32_t microseconds);
+
+/* A host function run in stream order: cudaLaunchHostFunc's semantics. */
+typedef void (*ofl_host_fn)(void* user_data);
+
+/*
+ * Queues fn(user_data) on the stream: it runs on a thread of the runtime after the work queued
+ * before it, and work queued after it starts only when it returns. This is how a workload (or a
+ * user) puts its own host code in stream order; on the host backend it is how code reads and
+ * writes "device" memory, since that memory is host memory there. fn must not call offload or
+ * CUDA functions that wait on the device (as with cudaLaunchHostFunc) and must not throw or
+ * unwind; user_data must stay valid until fn has run.
+ */
+OFL_API ofl_status ofl_stream_launch_host_func(ofl_stream* stream, ofl_host_fn fn, void* user_data);
 /* Destroys the stream once its queued work is done. */
 OFL_API ofl_status ofl_stream_destroy(ofl_stream* stream);
 
@@ -149,8 +162,11 @@ OFL_API ofl_status ofl_event_destroy(ofl_event* event);
 #define OFL_COPY_DEVICE_TO_HOST 2
 #define OFL_COPY_DEVICE_TO_DEVICE 3
 
-/* Queues a copy of bytes from src to dst on the stream. The host side may be pinned (fully
- * asynchronous) or ordinary memory; the device side must lie inside one live device buffer. */
+/* Queues a copy of bytes from src to dst on the stream; the device side must lie inside one live
+ * device buffer. The host side should be pinned memory (ofl_host_buffer_create): then the copy is
+ * fully asynchronous. Ordinary (pageable) host memory works too, but on cuda a copy from pageable
+ * memory may return only once the data is staged, and a device-to-host copy into pageable memory
+ * returns only once it is done, so the calling thread waits for the stream. */
 OFL_API ofl_status ofl_copy_async(ofl_stream* stream, void* dst, const void* src, uint64_t bytes, int32_t kind);
 /* Queues setting bytes of device memory to value. */
 OFL_API ofl_status ofl_device_fill_async(ofl_stream* stream, void* dst, uint8_t value, uint64_t bytes);
@@ -165,39 +181,58 @@ OFL_API ofl_status ofl_device_fill_async(ofl_stream* stream, void* dst, uint8_t 
  * streamed groups ahead of the one computing, wrapping around into the next step. The engine's
  * device memory is one buffer (permanent region + ring), counted against the runtime's budget.
  *
- * Waiting happens on the device: acquire() makes the compute stream wait on the slot's "ready"
- * event (recorded after its copy); a copy into a slot waits on the slot's "free" event (recorded at
- * release of the group that used it before). Nothing is copied back at release. The calling thread
- * blocks only when it runs ahead of the device: a whole ring ahead in acquire, or a whole step
- * ahead when, with timing on, the end of step s reads the timing events of step s - 1. That time is
- * counted as host_blocked_ms.
+ * Waiting happens on the device: acquire() makes the compute stream wait on the event recorded
+ * after the group's copy; the copy into a slot waits on the event recorded at the release of the
+ * group that used the slot before. Nothing is copied back at release. The calling thread may run
+ * up to `steps_ahead` steps ahead of the device: acquire and release never block, except that the
+ * first acquire of step s waits, as back-pressure, until the device has finished step
+ * s - 1 - steps_ahead. That is at most one wait per step, counted in host_waits and
+ * host_blocked_ms.
+ *
+ * On cuda, every streamed or resident group's host memory must be pinned (page-locked): a copy
+ * from pageable memory would block the calling thread, so the engine refuses it.
  */
 typedef struct ofl_engine ofl_engine;
 
 typedef struct ofl_group_desc {
-    const void* host_address; /* the group's packed bytes in host memory (pinned for asynchronous copies) */
+    const void* host_address; /* the group's packed bytes in host memory (pinned on cuda) */
     uint64_t bytes;
     uint32_t resident;        /* 1: copied once into the permanent region and kept there */
     uint32_t reserved;        /* 0 */
 } ofl_group_desc;
 
+#define OFL_MAX_STEPS_AHEAD 8
+
 typedef struct ofl_engine_config {
     uint32_t struct_size;     /* sizeof(ofl_engine_config) */
-    uint32_t slots;           /* ring slots for streamed groups (>= 1 when any group is streamed) */
+    uint32_t slots;           /* ring slots for streamed groups (>= 1 when any group is streamed; more
+                                 than the streamed groups of one step are not used) */
     uint32_t prefetch_depth;  /* streamed groups queued ahead of the computing one; < slots */
-    uint32_t timing;          /* 1: time every copy and every group's compute (see ofl_step_metrics) */
+    uint32_t timing;          /* 1: the engine's events keep timestamps, so step figures have times */
+    uint32_t steps_ahead;     /* steps the calling thread may run ahead of the device, 0..OFL_MAX_STEPS_AHEAD */
+    uint32_t reserved;        /* 0 */
 } ofl_engine_config;
 
+/*
+ * One step's figures. Times are device times in milliseconds, NaN when the engine does not time.
+ * They come from the events the protocol records anyway (one per copy, one per release) plus two
+ * per step, so timing adds no per-group work to the calling thread.
+ */
 typedef struct ofl_step_metrics {
     uint32_t struct_size;     /* sizeof(ofl_step_metrics), set by the caller */
-    uint32_t timed;           /* 1 when the engine records timing events */
+    uint32_t timed;           /* 1 when the times below were measured */
     uint64_t step;            /* index of the step these figures are for (0-based) */
     uint64_t h2d_bytes;       /* bytes copied host-to-device for this step's groups */
-    double step_ms;           /* compute-stream time from the previous step's last release (step 0: from its first
-                                 acquire) to this step's last release: the step's period */
-    double compute_ms;        /* sum over groups of acquire-to-release time on the compute stream, waits excluded */
+    uint64_t host_waits;      /* back-pressure waits of the calling thread in this step: 0 or 1 */
+    double host_blocked_ms;   /* how long the calling thread waited in them (wall clock) */
+    double step_ms;           /* compute-stream time from the previous step's end (step 0: its start) to this
+                                 step's end: the step's period */
+    double compute_ms;        /* compute-stream time from the step's first acquire to its end, less compute_idle_ms */
+    double compute_idle_ms;   /* time the compute stream waited for this step's copies */
     double copy_ms;           /* sum of this step's copy durations on the copy stream */
-    double host_blocked_ms;   /* time the calling thread waited in acquire because it was a ring ahead */
+    double copy_busy_ms;      /* copy-stream span from the start of the step's first copy to the end of its last */
+    uint64_t peak_device_bytes; /* the runtime's device peak since open, when the figures were read */
+    uint64_t peak_host_bytes;   /* the runtime's pinned host peak since open, when the figures were read */
 } ofl_step_metrics;
 
 /* The engine keeps the streams alive; the host memory of every group must outlive the engine. */
@@ -209,24 +244,16 @@ OFL_API ofl_status ofl_engine_create(ofl_runtime* runtime, const ofl_group_desc*
 OFL_API ofl_status ofl_engine_acquire(ofl_engine* engine, uint32_t group, void** device_address);
 /* Ends the group's use: work queued on the compute stream so far is the last to read its slot. */
 OFL_API ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group);
-/* Figures of a completed step. Step s is read without waiting when step s + 1 completes; asking
- * for it sooner gives OFL_ERR_NOT_READY unless wait is 1, which waits for its compute. A step not
- * completed yet is OFL_ERR_NOT_READY; only the last 16 steps are kept (older: invalid argument). */
+/*
+ * Figures of a step whose last group was released. Never blocks unless wait is 1: while the
+ * device is still running the step, it gives OFL_ERR_NOT_READY (wait 0) or waits for the step's
+ * compute (wait 1; that wait is not counted as host_blocked). The engine reads a step's times by
+ * itself once back-pressure has shown the step done; the last 64 steps are kept (older: invalid
+ * argument). A step not completed yet is OFL_ERR_NOT_READY.
+ */
 OFL_API ofl_status ofl_engine_step_metrics(ofl_engine* engine, uint64_t step, int32_t wait, ofl_step_metrics* out);
 /* Waits for queued work on both streams, then frees the engine's device memory. */
 OFL_API ofl_status ofl_engine_destroy(ofl_engine* engine);
-
-/* ---- the reference workload's kernel ---------------------------------------------------------- */
-
-/*
- * One layer of the reference workload (docs/WORKLOAD.md): mixes `bytes` bytes of weights at
- * `weights` into the state of `tokens` x `hidden` uint32 words at `state`, using `scratch` (the
- * same size as the state) on the stream. Integer arithmetic, so every backend and the Java
- * reference agree bit for bit, and every byte of the weights changes the result. All three
- * pointers are device pointers.
- */
-OFL_API ofl_status ofl_workload_mix_async(ofl_stream* stream, void* state, void* scratch, uint32_t tokens,
-                                          uint32_t hidden, const void* weights, uint64_t bytes);
 
 #ifdef __cplusplus
 }

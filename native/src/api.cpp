@@ -14,7 +14,6 @@
 #include "handles.hpp"
 #include "offload.h"
 #include "prefetch/engine.hpp"
-#include "workload/mix.hpp"
 
 #define OFL_VERSION_STRING "0.1.0"
 
@@ -260,6 +259,14 @@ ofl_status ofl_stream_delay(ofl_stream* stream, uint32_t microseconds) {
     return guarded([&] { live(stream)->impl->delay(microseconds); });
 }
 
+ofl_status ofl_stream_launch_host_func(ofl_stream* stream, ofl_host_fn fn, void* user_data) {
+    return guarded([&] {
+        auto s = live(stream);
+        OFL_EXPECT(fn != nullptr, OFL_ERR_INVALID_ARGUMENT, "host function is NULL");
+        s->impl->launch_host_func(fn, user_data);
+    });
+}
+
 ofl_status ofl_stream_destroy(ofl_stream* stream) {
     return guarded([&] { HandleRegistry::instance().take(stream); });
 }
@@ -391,22 +398,6 @@ ofl_status ofl_engine_step_metrics(ofl_engine* engine, uint64_t step, int32_t wa
 
 ofl_status ofl_engine_destroy(ofl_engine* engine) {
     return guarded([&] { HandleRegistry::instance().take(engine); });
-}
-
-ofl_status ofl_workload_mix_async(ofl_stream* stream, void* state, void* scratch, uint32_t tokens, uint32_t hidden,
-                                  const void* weights, uint64_t bytes) {
-    return guarded([&] {
-        auto s = live(stream);
-        OFL_EXPECT(tokens >= 1 && tokens <= 65536, OFL_ERR_INVALID_ARGUMENT, "tokens must be in 1..65536, got ", tokens);
-        OFL_EXPECT(hidden >= 1 && hidden <= 65536, OFL_ERR_INVALID_ARGUMENT, "hidden must be in 1..65536, got ", hidden);
-        std::uint64_t state_bytes = std::uint64_t{tokens} * hidden * 4;
-        s->device->check_device_range(state, state_bytes, "workload state");
-        s->device->check_device_range(scratch, state_bytes, "workload scratch");
-        if (bytes > 0) s->device->check_device_range(weights, bytes, "workload weights");
-        ofl::MixLaunch launch{static_cast<std::uint32_t*>(state), static_cast<std::uint32_t*>(scratch), tokens, hidden,
-                              static_cast<const unsigned char*>(weights), bytes};
-        s->impl->mix(launch);
-    });
 }
 
 }  // extern "C"

@@ -20,7 +20,6 @@
 namespace ofl {
 
 class Event;
-struct MixLaunch;
 
 class Stream {
 public:
@@ -28,8 +27,8 @@ public:
     virtual void copy(void* dst, const void* src, std::size_t bytes, int kind) = 0;
     virtual void fill(void* dst, std::uint8_t value, std::size_t bytes) = 0;
     virtual void delay(std::uint32_t microseconds) = 0;
-    // The reference workload's kernel (workload/mix.hpp).
-    virtual void mix(const MixLaunch& launch) = 0;
+    // Runs fn(user_data) in stream order on a thread of the backend (cudaLaunchHostFunc).
+    virtual void launch_host_func(ofl_host_fn fn, void* user_data) = 0;
     virtual void wait_event(Event& event) = 0;
     virtual void synchronize() = 0;
     virtual void* native_handle() noexcept = 0;
@@ -68,6 +67,11 @@ public:
     virtual std::unique_ptr<Stream> create_stream(int kind) = 0;
     virtual std::unique_ptr<Stream> wrap_stream(void* native) = 0;
     virtual std::unique_ptr<Event> create_event(bool timing) = 0;
+
+    // Whether a copy from pageable host memory would block the caller (cuda), so that the engine
+    // refuses group memory that is not pinned; and whether [p, p + bytes) is pinned.
+    virtual bool requires_pinned_sources() const noexcept { return false; }
+    virtual bool is_pinned(const void* p, std::size_t bytes) = 0;
 };
 
 }  // namespace ofl

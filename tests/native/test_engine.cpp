@@ -1,11 +1,15 @@
 // The prefetch engine on the host backend: outputs equal a direct computation bit for bit, under
-// slow compute and deep prefetch too; the protocol's misuse gets clear errors; budgets hold.
+// slow compute, deep prefetch and a host running steps ahead; at most one host wait per step;
+// figures that measure what happened; the protocol's misuse gets clear errors; budgets hold.
+// Compute is the mix workload's host function (liboffload_workload), queued in stream order with
+// ofl_stream_launch_host_func, as any user's code would be.
+#include <chrono>
 #include <cstring>
 #include <random>
 #include <vector>
 
 #include "check.hpp"
-#include "workload/mix.hpp"
+#include "offload_workload.h"
 
 namespace {
 
@@ -44,47 +48,67 @@ std::vector<std::uint32_t> initial_state() {
     return s;
 }
 
-// Runs `steps` steps through an engine; returns the final state.
-std::vector<std::uint32_t> run_engine(Fixture& f, const std::vector<std::vector<unsigned char>>& groups,
-                                      const std::vector<std::uint32_t>& resident, std::uint32_t slots, std::uint32_t depth,
-                                      int steps, std::uint32_t delay_us) {
+struct Shape {
+    std::uint32_t slots, depth, ahead = 1;
+    std::uint32_t compute_delay_us = 0;  // a slow compute stream: reads its slot late
+    std::uint32_t copy_delay_us = 0;     // the copy stream held back before the first step
+};
+
+struct Run {
+    std::vector<std::uint32_t> state;
+    std::vector<ofl_step_metrics> metrics;
+};
+
+// Runs `steps` steps through an engine; returns the final state and every step's figures.
+Run run_engine(Fixture& f, const std::vector<std::vector<unsigned char>>& groups, const std::vector<std::uint32_t>& resident,
+               Shape shape, int steps) {
     std::vector<ofl_group_desc> desc(groups.size());
     for (std::size_t g = 0; g < groups.size(); ++g) desc[g] = {groups[g].data(), groups[g].size(), resident[g], 0};
-    ofl_engine_config config{sizeof(ofl_engine_config), slots, depth, 1};
+    ofl_engine_config config{sizeof(ofl_engine_config), shape.slots, shape.depth, 1, shape.ahead, 0};
     ofl_engine* engine = nullptr;
     CHECK_OK(ofl_engine_create(f.rt, desc.data(), static_cast<std::uint32_t>(desc.size()), &config, f.compute, f.copy, &engine));
-    std::vector<std::uint32_t> state = initial_state();
-    CHECK_OK(ofl_copy_async(f.compute, f.state, state.data(), state.size() * 4, OFL_COPY_HOST_TO_DEVICE));
+    Run run;
+    run.state = initial_state();
+    // One argument block per launch: a host function's user data must live until it has run.
+    std::vector<oflw_mix_args> args(static_cast<std::size_t>(steps) * groups.size());
+    CHECK_OK(ofl_copy_async(f.compute, f.state, run.state.data(), run.state.size() * 4, OFL_COPY_HOST_TO_DEVICE));
+    if (shape.copy_delay_us) CHECK_OK(ofl_stream_delay(f.copy, shape.copy_delay_us));
     for (int s = 0; s < steps; ++s) {
         for (std::uint32_t g = 0; g < groups.size(); ++g) {
             void* weights = nullptr;
             CHECK_OK(ofl_engine_acquire(engine, g, &weights));
-            if (delay_us) CHECK_OK(ofl_stream_delay(f.compute, delay_us));  // slow compute: reads its slot late
-            CHECK_OK(ofl_workload_mix_async(f.compute, f.state, f.scratch, kTokens, kHidden, weights, groups[g].size()));
+            if (shape.compute_delay_us) CHECK_OK(ofl_stream_delay(f.compute, shape.compute_delay_us));
+            oflw_mix_args& a = args[s * groups.size() + g];
+            a = {static_cast<std::uint32_t*>(f.state), static_cast<std::uint32_t*>(f.scratch), kTokens, kHidden,
+                 static_cast<const unsigned char*>(weights), groups[g].size()};
+            CHECK_OK(ofl_stream_launch_host_func(f.compute, oflw_mix_host, &a));
             CHECK_OK(ofl_engine_release(engine, g));
         }
         ofl_step_metrics m{};
         m.struct_size = sizeof m;
-        if (s >= 1) {  // step s - 1 was read when step s completed, without waiting
-            CHECK_OK(ofl_engine_step_metrics(engine, s - 1, 0, &m));
-            CHECK(m.step == static_cast<std::uint64_t>(s - 1) && m.timed == 1 && m.step_ms > 0 && m.compute_ms > 0);
-        }
         CHECK_STATUS(ofl_engine_step_metrics(engine, s + 1, 1, &m), OFL_ERR_NOT_READY);
     }
-    ofl_step_metrics last{};
-    last.struct_size = sizeof last;
-    CHECK_OK(ofl_engine_step_metrics(engine, steps - 1, 1, &last));
-    CHECK(last.step == static_cast<std::uint64_t>(steps - 1) && last.step_ms > 0);
-    CHECK_OK(ofl_copy_async(f.compute, state.data(), f.state, state.size() * 4, OFL_COPY_DEVICE_TO_HOST));
+    for (int s = 0; s < steps; ++s) {
+        ofl_step_metrics m{};
+        m.struct_size = sizeof m;
+        CHECK_OK(ofl_engine_step_metrics(engine, s, 1, &m));
+        CHECK(m.step == static_cast<std::uint64_t>(s) && m.timed == 1 && m.step_ms > 0 && m.compute_ms > 0);
+        CHECK(m.host_waits <= 1);
+        run.metrics.push_back(m);
+    }
+    CHECK_OK(ofl_copy_async(f.compute, run.state.data(), f.state, run.state.size() * 4, OFL_COPY_DEVICE_TO_HOST));
     CHECK_OK(ofl_stream_synchronize(f.compute));
     CHECK_OK(ofl_engine_destroy(engine));
-    return state;
+    return run;
 }
 
 std::vector<std::uint32_t> run_direct(const std::vector<std::vector<unsigned char>>& groups, int steps) {
     std::vector<std::uint32_t> state = initial_state(), scratch(state.size());
     for (int s = 0; s < steps; ++s)
-        for (const auto& g : groups) ofl::mix_on_host({state.data(), scratch.data(), kTokens, kHidden, g.data(), g.size()});
+        for (const auto& g : groups) {
+            oflw_mix_args a{state.data(), scratch.data(), kTokens, kHidden, g.data(), g.size()};
+            oflw_mix_host(&a);
+        }
     return state;
 }
 
@@ -98,21 +122,53 @@ int main() {
         for (auto& b : g) b = static_cast<unsigned char>(rng());
         groups.push_back(std::move(g));
     }
-    const int steps = 3;
+    const int steps = 4;
     const auto expected = run_direct(groups, steps);
-    std::vector<std::uint32_t> none(groups.size(), 0), some = {1, 0, 0, 1, 0, 1};
+    std::vector<std::uint32_t> none(groups.size(), 0), some = {1, 0, 0, 1, 0, 1}, all(groups.size(), 1);
 
-    {  // several ring shapes, with and without resident groups
+    {  // several ring shapes, with and without resident groups, the host 0, 1 or 3 steps ahead
         Fixture f(8 << 20);
-        CHECK(run_engine(f, groups, none, 1, 0, steps, 0) == expected);
-        CHECK(run_engine(f, groups, none, 2, 1, steps, 0) == expected);
-        CHECK(run_engine(f, groups, some, 3, 2, steps, 0) == expected);
-        CHECK(run_engine(f, groups, {1, 1, 1, 1, 1, 1}, 0, 0, steps, 0) == expected);
+        CHECK(run_engine(f, groups, none, {1, 0}, steps).state == expected);
+        CHECK(run_engine(f, groups, none, {2, 1}, steps).state == expected);
+        CHECK(run_engine(f, groups, some, {3, 2}, steps).state == expected);
+        CHECK(run_engine(f, groups, all, {0, 0}, steps).state == expected);
+        CHECK(run_engine(f, groups, none, {2, 1, 0}, steps).state == expected);
+        CHECK(run_engine(f, groups, some, {3, 2, 3}, steps).state == expected);
     }
-    {  // slow compute with deep prefetch: a copy that did not wait for its slot's release would corrupt the output
+    {  // Two slots, slow compute, the host a step ahead: every copy of step s + 1 is queued while the
+       // device still computes step s from the same two slots. A wait that named another record than
+       // the slot's last release would let a copy overwrite weights still in use: the output differs.
         Fixture f(8 << 20);
-        CHECK(run_engine(f, groups, none, 4, 3, steps, 20000) == expected);
-        CHECK(run_engine(f, groups, none, 2, 1, steps, 20000) == expected);
+        const std::uint32_t delay = 15000;
+        Run run = run_engine(f, groups, none, {2, 1, 1, delay}, steps);
+        CHECK(run.state == expected);
+        // At most one wait per step, and only back-pressure: steps 0 and 1 never wait (the host may be
+        // one step ahead), later ones do, since compute is far slower than queueing.
+        std::uint64_t waits = 0;
+        for (const ofl_step_metrics& m : run.metrics) {
+            CHECK(m.host_waits <= 1);
+            waits += m.host_waits;
+            // compute holds each of the 6 groups for `delay`: the step's compute reflects it
+            CHECK(m.compute_ms >= 6 * delay / 1000.0 * 0.9);
+            CHECK(m.step_ms >= m.compute_ms * 0.99);
+        }
+        CHECK(run.metrics[0].host_waits == 0 && run.metrics[1].host_waits == 0);
+        CHECK(waits >= 1);
+        CHECK(run.metrics[2].host_waits == 1 && run.metrics[2].host_blocked_ms > 0);
+        // deep prefetch, three steps ahead
+        CHECK(run_engine(f, groups, none, {4, 3, 3, delay / 3}, steps).state == expected);
+    }
+    {  // the copy stream held back 60 ms before the first step: compute waits for copies, and says so
+        Fixture f(8 << 20);
+        Run run = run_engine(f, groups, none, {2, 1, 1, 0, 60000}, steps);
+        CHECK(run.state == expected);
+        const ofl_step_metrics& first = run.metrics[0];
+        CHECK(first.compute_idle_ms >= 50);
+        CHECK(first.step_ms >= first.compute_idle_ms);
+        CHECK(first.copy_busy_ms >= first.copy_ms * 0.99);
+        CHECK(first.copy_ms > 0);
+        CHECK(first.h2d_bytes == 70000u + 131072u + 99999u + 4096u + 150001u + 3u);
+        for (std::size_t s = 1; s < run.metrics.size(); ++s) CHECK(run.metrics[s].compute_idle_ms < first.compute_idle_ms);
     }
     {  // one changed byte changes the output
         auto changed = groups;
@@ -120,16 +176,21 @@ int main() {
         CHECK(run_direct(changed, steps) != expected);
     }
     {  // misuse
-        Fixture f(1 << 20);
+        Fixture f(768 << 10);
         std::vector<ofl_group_desc> desc;
         for (const auto& g : groups) desc.push_back({g.data(), g.size(), 0, 0});
-        ofl_engine_config config{sizeof(ofl_engine_config), 2, 2, 0};
+        ofl_engine_config config{sizeof(ofl_engine_config), 2, 2, 0, 1, 0};
         ofl_engine* engine = nullptr;
         CHECK_STATUS(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.copy, &engine), OFL_ERR_INVALID_ARGUMENT);
         config.prefetch_depth = 1;
-        config.slots = 8;  // 8 slots of 150272 bytes exceed the 1 MiB budget
+        config.steps_ahead = OFL_MAX_STEPS_AHEAD + 1;
+        CHECK_STATUS(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.copy, &engine), OFL_ERR_INVALID_ARGUMENT);
+        CHECK(std::strstr(ofl_last_error(), "steps_ahead") != nullptr);
+        config.steps_ahead = 1;
+        config.slots = 6;  // 6 slots of 150272 bytes exceed the 768 KiB budget
         CHECK_STATUS(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.copy, &engine), OFL_ERR_OUT_OF_DEVICE_MEMORY);
         CHECK_STATUS(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.compute, &engine), OFL_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(ofl_stream_launch_host_func(f.compute, nullptr, nullptr), OFL_ERR_INVALID_ARGUMENT);
         config.slots = 2;
         CHECK_OK(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.copy, &engine));
         void* p = nullptr;
@@ -142,6 +203,13 @@ int main() {
         CHECK_OK(ofl_engine_acquire(engine, 0, &p));
         CHECK_STATUS(ofl_engine_acquire(engine, 1, &p), OFL_ERR_INVALID_ARGUMENT);
         CHECK_OK(ofl_engine_release(engine, 0));
+        // without timing the figures carry counters and NaN times
+        for (std::uint32_t g = 1; g < 6; ++g) {
+            CHECK_OK(ofl_engine_acquire(engine, g, &p));
+            CHECK_OK(ofl_engine_release(engine, g));
+        }
+        CHECK_OK(ofl_engine_step_metrics(engine, 0, 1, &m));
+        CHECK(m.timed == 0 && m.step_ms != m.step_ms && m.host_waits == 0 && m.h2d_bytes > 0);
         CHECK_OK(ofl_engine_destroy(engine));
         CHECK_STATUS(ofl_engine_destroy(engine), OFL_ERR_CLOSED);
         ofl_device_info info;

@@ -13,6 +13,11 @@ import java.util.List;
 /**
  * A registered component: its groups in execution order, their pinned host copy, its plan, and the
  * native engine that streams them. At most one step is open at a time.
+ *
+ * <p>Group views: a group lands in one of a few device places (its resident region, or one of the
+ * ring's slots). The view of (group, place), with its device tensors, is made the first time the
+ * group lands there and reused afterwards, so after the first pass over the ring nothing is
+ * allocated per group.
  */
 public final class Component implements AutoCloseable {
     private final Offloader owner;
@@ -21,6 +26,7 @@ public final class Component implements AutoCloseable {
     private final ComponentPlan plan;
     private final HostPacking host;
     private final NativeEngine engine;
+    private final Group[][] views;
     private Step open;
     private long stepsStarted;
     private boolean closed;
@@ -32,6 +38,8 @@ public final class Component implements AutoCloseable {
         this.plan = plan;
         this.host = host;
         this.engine = engine;
+        this.views = new Group[plan.groups().size()][];
+        for (int g = 0; g < views.length; g++) views[g] = new Group[plan.resident()[g] ? 1 : Math.max(1, plan.slots())];
     }
 
     static Component create(Offloader owner, String name, BlockGraph graph, long availableDeviceBytes) {
@@ -46,7 +54,7 @@ public final class Component implements AutoCloseable {
             NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[packed.size()];
             for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
             NativeEngine engine = NativeEngine.create(owner.runtime(), sources, plan.slots(), plan.prefetchDepth(), config.timing(),
-                    owner.computeStream(), owner.copyStream(), "component '" + name + "'");
+                    config.stepsAhead(), owner.computeStream(), owner.copyStream(), "component '" + name + "'");
             return new Component(owner, name, graph, plan, host, engine);
         } catch (RuntimeException e) {
             host.close();
@@ -81,9 +89,10 @@ public final class Component implements AutoCloseable {
     }
 
     /**
-     * Figures of a closed step. Step s is read without waiting when step s + 1 closes; asking for it
-     * sooner returns null unless {@code wait}, which waits for that step's compute to finish. Only
-     * the last 16 steps are kept; a step not closed yet is a NOT_READY error.
+     * Figures of a closed step. Without {@code wait} this never blocks: it returns null while the
+     * device is still running the step (step s is surely done once step s + 1 + stepsAhead has
+     * started); with {@code wait} it waits for the step's compute. Only the last 64 steps are kept;
+     * a step not closed yet is a NOT_READY error.
      */
     public StepMetrics metrics(long step, boolean wait) {
         NativeEngine.Step s;
@@ -93,6 +102,11 @@ public final class Component implements AutoCloseable {
             if (open != null && !open.ownedByCurrentThread()) {
                 throw OffloadException.invalid("component '" + name + "' is running a step on another thread; read its metrics "
                         + "from that thread or between steps");
+            }
+            long closedSteps = open != null ? stepsStarted - 1 : stepsStarted;
+            if (step < 0 || step >= closedSteps) {
+                throw new OffloadException(Status.NOT_READY, "component '" + name + "': step " + step + " has not closed ("
+                        + closedSteps + " closed so far)");
             }
             s = engine.stepMetrics(step, wait);
         }
@@ -111,8 +125,30 @@ public final class Component implements AutoCloseable {
 
     // Called by the open step, on its thread only (Step checks), so no lock is held around the
     // engine's device calls.
-    long acquire(int group) {
-        return engine.acquire(group);
+    Group acquire(int group) {
+        long base = engine.acquire(group);
+        Group[] places = views[group];
+        for (Group v : places) {
+            if (v == null) break;
+            if (v.base() == base) return v;
+        }
+        for (int i = 0; i < places.length; i++) {
+            if (places[i] == null) return places[i] = new Group(group, plan.groups().get(group), base, this);
+        }
+        // More places than the plan said: keep the newest (never expected; correctness over reuse).
+        return places[places.length - 1] = new Group(group, plan.groups().get(group), base, this);
+    }
+
+    dev.offload.runtime.Stream computeStream() {
+        return owner.computeStream();
+    }
+
+    void checkHeld(Group group) {
+        Step s = open;
+        if (s == null || !s.holds(group)) {
+            throw new OffloadException(Status.CLOSED, "group '" + group.name() + "' of component '" + name
+                    + "' is no longer held by its step");
+        }
     }
 
     void release(int group) {
@@ -123,11 +159,9 @@ public final class Component implements AutoCloseable {
         if (open == step) open = null;
     }
 
-    StepMetrics metricsOf(NativeEngine.Step s) {
-        var info = owner.runtime().info();
-        double nan = Double.NaN;
-        return new StepMetrics(s.step(), s.h2dBytes(), s.timed() ? s.copyMs() : nan, s.timed() ? s.computeMs() : nan,
-                s.hostBlockedMs(), s.timed() ? s.stepMs() : nan, info.peakBytes(), info.hostPeakBytes());
+    static StepMetrics metricsOf(NativeEngine.Step s) {
+        return new StepMetrics(s.step(), s.h2dBytes(), s.hostWaits(), s.hostBlockedMs(), s.stepMs(), s.computeMs(), s.computeIdleMs(),
+                s.copyMs(), s.copyBusyMs(), s.peakDeviceBytes(), s.peakHostBytes());
     }
 
     @Override

@@ -9,23 +9,35 @@ import java.util.List;
 /**
  * A group while its step holds it: its tensors on the device. Pointers are valid for work queued on
  * the step's compute stream until the step moves on to the next group.
+ *
+ * <p>A Group is a view of one group in one device place (its resident region, or one ring slot):
+ * the component makes each view once, the first time the group lands there, and hands the same
+ * object out on every later visit, so the steady state allocates nothing per group.
  */
 public final class Group {
     private final int index;
     private final PackedGroup packed;
     private final long base;
-    private final Step step;
+    private final Component component;
+    private final List<DeviceTensor> tensors;
 
-    Group(int index, PackedGroup packed, long base, Step step) {
+    Group(int index, PackedGroup packed, long base, Component component) {
         this.index = index;
         this.packed = packed;
         this.base = base;
-        this.step = step;
+        this.component = component;
+        List<TensorRef> refs = packed.spec().tensors();
+        List<DeviceTensor> list = new ArrayList<>(refs.size());
+        for (int i = 0; i < refs.size(); i++) {
+            TensorRef t = refs.get(i);
+            list.add(new DeviceTensor(t.name(), t.dtype(), t.shape(), t.byteSize(), MemorySegment.ofAddress(base + packed.offsets()[i])));
+        }
+        this.tensors = List.copyOf(list);
     }
 
     /** The stream to launch this group's compute on (the step's compute stream). */
     public dev.offload.runtime.Stream computeStream() {
-        return step.computeStream();
+        return component.computeStream();
     }
 
     public int index() {
@@ -41,25 +53,23 @@ public final class Group {
         return packed.bytes();
     }
 
+    /** Device address of the group's packed bytes. */
+    long base() {
+        return base;
+    }
+
+    /** The group's tensors on the device, in packing order. */
     public List<DeviceTensor> tensors() {
-        step.checkHeld(this);
-        List<TensorRef> refs = packed.spec().tensors();
-        List<DeviceTensor> out = new ArrayList<>(refs.size());
-        for (int i = 0; i < refs.size(); i++) out.add(device(i));
-        return out;
+        component.checkHeld(this);
+        return tensors;
     }
 
     public DeviceTensor tensor(String name) {
-        step.checkHeld(this);
-        List<TensorRef> refs = packed.spec().tensors();
-        for (int i = 0; i < refs.size(); i++) {
-            if (refs.get(i).name().equals(name)) return device(i);
+        component.checkHeld(this);
+        for (int i = 0; i < tensors.size(); i++) {
+            DeviceTensor t = tensors.get(i);
+            if (t.name().equals(name)) return t;
         }
         throw OffloadException.invalid("group '" + name() + "' has no tensor '" + name + "'");
-    }
-
-    private DeviceTensor device(int i) {
-        TensorRef t = packed.spec().tensors().get(i);
-        return new DeviceTensor(t.name(), t.dtype(), t.shape(), t.byteSize(), MemorySegment.ofAddress(base + packed.offsets()[i]));
     }
 }

@@ -10,12 +10,15 @@ import dev.offload.graph.Grouping;
  * @param strategy     how groups share the device
  * @param grouping     block level (n blocks per group) or leaf level; LAYERWISE uses one block per group
  * @param window       LAYERWISE: blocks on the device at once (ring slots)
- * @param timing       record timing events per group, so each step reports its metrics; the step's
- *                     end then waits for that step's compute (once per step)
+ * @param timing       keep timestamps in the engine's events, so each step reports its times
+ *                     (no extra work per group; see {@link StepMetrics})
  * @param slabBytes    target size of the pinned host slabs the groups are packed into
+ * @param stepsAhead   steps the calling thread may queue ahead of the device (0..8, default 1):
+ *                     acquire and release never block within that bound; past it, the first
+ *                     acquire of a step waits once for the device
  */
 public record OffloadConfig(String device, long deviceBudget, Strategy strategy, Grouping grouping, int window,
-                            boolean timing, long slabBytes) {
+                            boolean timing, long slabBytes, int stepsAhead) {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
@@ -23,10 +26,16 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         if (grouping == null) throw OffloadException.invalid("config: grouping is null");
         if (window < 1) throw OffloadException.invalid("config: LAYERWISE window must be at least 1 block, got " + window);
         if (slabBytes < (1 << 20)) throw OffloadException.invalid("config: slab size must be at least 1 MiB, got " + slabBytes);
+        if (stepsAhead < 0 || stepsAhead > MAX_STEPS_AHEAD) {
+            throw OffloadException.invalid("config: steps ahead must be between 0 and " + MAX_STEPS_AHEAD + ", got " + stepsAhead);
+        }
         if (strategy == Strategy.LAYERWISE && grouping instanceof Grouping.Leaf) {
             throw OffloadException.invalid("config: LAYERWISE slides over blocks; leaf-level grouping belongs to GROUP_OFFLOAD");
         }
     }
+
+    /** The most steps the host may run ahead (offload.h: OFL_MAX_STEPS_AHEAD). */
+    public static final int MAX_STEPS_AHEAD = 8;
 
     public static Builder builder() {
         return new Builder();
@@ -40,6 +49,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private int window = 2;
         private boolean timing = true;
         private long slabBytes = Size.mib(256);
+        private int stepsAhead = 1;
 
         public Builder device(String device) { this.device = device; return this; }
         public Builder deviceBudget(long bytes) { this.deviceBudget = bytes; return this; }
@@ -50,9 +60,10 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         public Builder window(int blocks) { this.window = blocks; return this; }
         public Builder timing(boolean on) { this.timing = on; return this; }
         public Builder slabBytes(long bytes) { this.slabBytes = bytes; return this; }
+        public Builder stepsAhead(int steps) { this.stepsAhead = steps; return this; }
 
         public OffloadConfig build() {
-            return new OffloadConfig(device, deviceBudget, strategy, grouping, window, timing, slabBytes);
+            return new OffloadConfig(device, deviceBudget, strategy, grouping, window, timing, slabBytes, stepsAhead);
         }
     }
 }

@@ -9,10 +9,12 @@ import java.util.NoSuchElementException;
  * weights are then on the device for work queued on {@link #computeStream()}); moving to the next
  * group, or closing the step, releases the current one on the device side. Nothing is copied back.
  *
- * <p>Closing a step never waits for the device. Closing it early runs the remaining groups through
- * without compute, so the prefetch ring stays in order for the next step. A step's
- * {@link StepMetrics} are read when the next step closes (or on request, by {@link #metrics()}).
- * A step belongs to the thread that opened it.
+ * <p>Nothing here waits for the device except, at most once per step, the first acquire when the
+ * thread has queued more than {@code stepsAhead} steps ahead of it (back-pressure). Closing a step
+ * early runs the remaining groups through without compute, so the prefetch ring stays in order for
+ * the next step. A step's {@link StepMetrics} are read once the device has finished it (or on
+ * request, by {@link #metrics()}). A step belongs to the thread that opened it. Per group, a step
+ * allocates nothing: the {@link Group} views are made once per device place and reused.
  */
 public final class Step implements AutoCloseable, Iterable<Group> {
     private final Component component;
@@ -23,6 +25,7 @@ public final class Step implements AutoCloseable, Iterable<Group> {
     private Group held;
     private boolean iterated;
     private boolean closed;
+    private long hostNanos;
 
     Step(Component component, Stream compute, long index) {
         this.component = component;
@@ -41,6 +44,14 @@ public final class Step implements AutoCloseable, Iterable<Group> {
 
     public Component component() {
         return component;
+    }
+
+    /**
+     * Wall-clock nanoseconds this step's thread spent inside acquire and release so far (the
+     * back-pressure wait included; {@link StepMetrics#hostBlockedMs()} says how much of it that was).
+     */
+    public long hostNanos() {
+        return hostNanos;
     }
 
     @Override
@@ -64,10 +75,11 @@ public final class Step implements AutoCloseable, Iterable<Group> {
     }
 
     private Group advance() {
+        long t0 = System.nanoTime();
         releaseHeld();
         int g = next++;
-        long base = component.acquire(g);
-        held = new Group(g, component.plan().groups().get(g), base, this);
+        held = component.acquire(g);
+        hostNanos += System.nanoTime() - t0;
         return held;
     }
 
@@ -79,11 +91,8 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         }
     }
 
-    void checkHeld(Group group) {
-        if (closed || held != group) {
-            throw new OffloadException(Status.CLOSED, "group '" + group.name() + "' of component '" + component.name()
-                    + "' is no longer held by its step");
-        }
+    boolean holds(Group group) {
+        return !closed && held == group;
     }
 
     boolean ownedByCurrentThread() {
@@ -97,7 +106,7 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         }
     }
 
-    /** This step's figures, once closed; waits for the step's compute if the next step has not closed yet. */
+    /** This step's figures, once closed; waits for the step's compute if the device has not finished it. */
     public StepMetrics metrics() {
         if (!closed) throw OffloadException.invalid("the step of component '" + component.name() + "' is still open: close it first");
         return component.metrics(index, true);
@@ -107,6 +116,7 @@ public final class Step implements AutoCloseable, Iterable<Group> {
     public void close() {
         if (closed) return;
         checkOpen();
+        long t0 = System.nanoTime();
         try {
             releaseHeld();
             while (next < component.groupCount()) {
@@ -115,6 +125,7 @@ public final class Step implements AutoCloseable, Iterable<Group> {
                 next++;
             }
         } finally {
+            hostNanos += System.nanoTime() - t0;
             closed = true;
             component.stepClosed(this);
         }

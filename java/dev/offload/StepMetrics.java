@@ -1,14 +1,23 @@
 package dev.offload;
 
 /**
- * One step's figures. Times are device times read from events (milliseconds); {@code stallMs} is
- * the time the host thread blocked because it ran a whole ring ahead of the device.
- * {@code overlapEfficiency = max(computeMs, copyMs) / stepMs}: 1.0 when copies hide entirely behind
- * compute (or compute behind copies). Peaks are the runtime's since it opened. Without timing the
- * times are NaN.
+ * One step's figures. Times are device times read from the engine's events (milliseconds), NaN
+ * without timing:
+ * <ul>
+ *   <li>{@code stepMs}: the step's period on the compute stream (from the previous step's end);</li>
+ *   <li>{@code computeMs}: the compute stream's time in the step less {@code computeIdleMs}, the
+ *       time it waited for this step's copies;</li>
+ *   <li>{@code copyMs}: the sum of the step's copies; {@code copyBusyMs}: the copy stream's span from
+ *       the start of the step's first copy to the end of its last (waits for free slots included).</li>
+ * </ul>
+ * {@code hostWaits} (0 or 1) and {@code hostBlockedMs} are the calling thread's back-pressure wait
+ * at the step's start, when it ran more than {@code stepsAhead} steps ahead of the device (wall
+ * clock); nothing else blocks it. {@code overlapEfficiency = max(computeMs, copyMs) / stepMs}: 1.0
+ * when copies hide entirely behind compute (or compute behind copies). Peaks are the runtime's
+ * since it opened, as of when the figures were read.
  */
-public record StepMetrics(long step, long h2dBytes, double copyMs, double computeMs, double stallMs, double stepMs,
-                          long peakDeviceBytes, long peakHostBytes) {
+public record StepMetrics(long step, long h2dBytes, long hostWaits, double hostBlockedMs, double stepMs, double computeMs,
+                          double computeIdleMs, double copyMs, double copyBusyMs, long peakDeviceBytes, long peakHostBytes) {
     public double overlapEfficiency() {
         return stepMs > 0 ? Math.max(computeMs, copyMs) / stepMs : Double.NaN;
     }

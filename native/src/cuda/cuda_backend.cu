@@ -1,10 +1,13 @@
 // cuda_backend.cu: the thin cuda backend.
 //
-// Every CUDA call is checked (cuda_check.hpp). Each entry point sets the device first, since the
-// calling thread may have used another one. Streams are non-blocking (they never synchronize with
-// the legacy default stream). Events without OFL_EVENT_TIMING are created with timing disabled, the
-// cheap kind used on the steady-state path. cudart is linked statically, so this library loads on a
-// machine without a driver; cuda_device_count() then reports why there is no device.
+// Every CUDA call is checked (cuda_check.hpp). Each entry point makes the runtime's device current
+// first (use_device: cudaSetDevice only when the calling thread's current device differs, so the
+// steady state pays one cheap cudaGetDevice). Streams are non-blocking (they never synchronize
+// with the legacy default stream). Events without OFL_EVENT_TIMING are created with timing
+// disabled, the cheap kind. The backend's kernels are loaded when it opens (CUDA loads modules
+// lazily by default, which would put a module load inside the first step). cudart is linked
+// statically where the toolkit has it, so this library loads on a machine without a driver;
+// cuda_device_count() then reports why there is no device.
 #include "cuda/cuda_backend.hpp"
 
 #include <cuda_runtime.h>
@@ -13,7 +16,6 @@
 #include <atomic>
 
 #include "cuda/cuda_check.hpp"
-#include "workload/mix_cuda.hpp"
 
 namespace ofl {
 namespace {
@@ -24,6 +26,18 @@ __global__ void spin_kernel(unsigned long long nanoseconds) {
     do {
         asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
     } while (now - start < nanoseconds);
+}
+
+// Makes device current on the calling thread, calling cudaSetDevice only when another one is.
+void use_device(int device) {
+    int current = -1;
+    OFL_CUDA_CHECK(cudaGetDevice(&current));
+    if (current != device) OFL_CUDA_CHECK(cudaSetDevice(device));
+}
+
+void use_device_nothrow(int device) noexcept {
+    int current = -1;
+    if (cudaGetDevice(&current) != cudaSuccess || current != device) OFL_CUDA_CHECK_NOTHROW(cudaSetDevice(device));
 }
 
 cudaMemcpyKind to_cuda_kind(int kind) {
@@ -41,29 +55,29 @@ public:
     CudaStream(int device, cudaStream_t stream, bool owned) : device_(device), stream_(stream), owned_(owned) {}
     ~CudaStream() override {
         if (!owned_) return;
-        OFL_CUDA_CHECK_NOTHROW(cudaSetDevice(device_));
+        use_device_nothrow(device_);
         OFL_CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream_));
     }
     void copy(void* dst, const void* src, std::size_t bytes, int kind) override {
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        use_device(device_);
         OFL_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, to_cuda_kind(kind), stream_));
     }
     void fill(void* dst, std::uint8_t value, std::size_t bytes) override {
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        use_device(device_);
         OFL_CUDA_CHECK(cudaMemsetAsync(dst, value, bytes, stream_));
     }
     void delay(std::uint32_t microseconds) override {
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        use_device(device_);
         spin_kernel<<<1, 1, 0, stream_>>>(1000ull * microseconds);
         OFL_CUDA_CHECK(cudaGetLastError());
     }
-    void mix(const MixLaunch& launch) override {
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
-        mix_on_cuda(launch, stream_);
+    void launch_host_func(ofl_host_fn fn, void* user_data) override {
+        use_device(device_);
+        OFL_CUDA_CHECK(cudaLaunchHostFunc(stream_, fn, user_data));
     }
     void wait_event(Event& event) override;
     void synchronize() override {
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        use_device(device_);
         OFL_CUDA_CHECK(cudaStreamSynchronize(stream_));
     }
     void* native_handle() noexcept override { return stream_; }
@@ -78,20 +92,20 @@ private:
 class CudaEvent final : public Event {
 public:
     CudaEvent(int device, bool timing) : device_(device), timing_(timing) {
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        use_device(device_);
         OFL_CUDA_CHECK(cudaEventCreateWithFlags(&event_, timing ? cudaEventDefault : cudaEventDisableTiming));
     }
     ~CudaEvent() override {
-        OFL_CUDA_CHECK_NOTHROW(cudaSetDevice(device_));
+        use_device_nothrow(device_);
         OFL_CUDA_CHECK_NOTHROW(cudaEventDestroy(event_));
     }
     void record(Stream& stream) override {
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        use_device(device_);
         OFL_CUDA_CHECK(cudaEventRecord(event_, static_cast<CudaStream&>(stream).get()));
         recorded_ = true;
     }
     bool query() override {
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        use_device(device_);
         cudaError_t err = cudaEventQuery(event_);
         if (err == cudaErrorNotReady) {
             (void)cudaGetLastError();
@@ -101,7 +115,7 @@ public:
         return true;
     }
     void synchronize() override {
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        use_device(device_);
         OFL_CUDA_CHECK(cudaEventSynchronize(event_));
     }
     float elapsed_ms_until(Event& end_event) override {
@@ -110,7 +124,7 @@ public:
         OFL_EXPECT(timing_ && end.timing_, OFL_ERR_INVALID_ARGUMENT,
                    "elapsed time needs two events created with OFL_EVENT_TIMING");
         OFL_EXPECT(recorded_ && end.recorded_, OFL_ERR_INVALID_ARGUMENT, "elapsed time of an event that was never recorded");
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        use_device(device_);
         float ms = 0;
         cudaError_t err = cudaEventElapsedTime(&ms, event_, end.event_);
         if (err == cudaErrorNotReady) {
@@ -130,7 +144,7 @@ private:
 };
 
 void CudaStream::wait_event(Event& event) {
-    OFL_CUDA_CHECK(cudaSetDevice(device_));
+    use_device(device_);
     OFL_CUDA_CHECK(cudaStreamWaitEvent(stream_, static_cast<CudaEvent&>(event).get(), 0));
 }
 
@@ -139,12 +153,15 @@ public:
     explicit CudaBackend(int device) : device_(device) {
         OFL_CUDA_CHECK(cudaSetDevice(device_));
         OFL_CUDA_CHECK(cudaGetDeviceProperties(&props_, device_));
+        // Loads the module now rather than at the first launch (lazy loading is CUDA's default).
+        cudaFuncAttributes attributes{};
+        OFL_CUDA_CHECK(cudaFuncGetAttributes(&attributes, spin_kernel));
     }
     int kind() const noexcept override { return OFL_BACKEND_CUDA; }
     int device_index() const noexcept override { return device_; }
     std::string name() const override { return props_.name; }
     MemoryInfo memory() override {
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        use_device(device_);
         std::size_t free_bytes = 0, total_bytes = 0;
         OFL_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
         return MemoryInfo{total_bytes, free_bytes};
@@ -155,7 +172,7 @@ public:
         return info.free_bytes > reserve ? info.free_bytes - reserve : info.free_bytes / 2;
     }
     void* host_alloc(std::size_t bytes) override {
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        use_device(device_);
         void* p = nullptr;
         cudaError_t err = cudaHostAlloc(&p, bytes, cudaHostAllocPortable);
         if (err == cudaErrorMemoryAllocation) {
@@ -167,17 +184,25 @@ public:
     }
     void host_free(void* p) noexcept override { OFL_CUDA_CHECK_NOTHROW(cudaFreeHost(p)); }
     void* device_alloc(std::size_t bytes) override {
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        use_device(device_);
         void* p = nullptr;
-        OFL_CUDA_CHECK(cudaMalloc(&p, bytes));
+        cudaError_t err = cudaMalloc(&p, bytes);
+        if (err == cudaErrorMemoryAllocation) {
+            (void)cudaGetLastError();
+            std::size_t free_bytes = 0, total_bytes = 0;
+            OFL_CUDA_CHECK_NOTHROW(cudaMemGetInfo(&free_bytes, &total_bytes));
+            fail(OFL_ERR_OUT_OF_DEVICE_MEMORY, "cudaMalloc of ", bytes, " bytes on cuda:", device_,
+                 " failed: cudaErrorMemoryAllocation (", free_bytes, " of ", total_bytes, " bytes free)");
+        }
+        OFL_CUDA_CHECK(err);
         return p;
     }
     void device_free(void* p) noexcept override {
-        OFL_CUDA_CHECK_NOTHROW(cudaSetDevice(device_));
+        use_device_nothrow(device_);
         OFL_CUDA_CHECK_NOTHROW(cudaFree(p));
     }
     std::unique_ptr<Stream> create_stream(int kind) override {
-        OFL_CUDA_CHECK(cudaSetDevice(device_));
+        use_device(device_);
         int least = 0, greatest = 0;
         OFL_CUDA_CHECK(cudaDeviceGetStreamPriorityRange(&least, &greatest));
         cudaStream_t stream = nullptr;
@@ -187,9 +212,44 @@ public:
         return std::make_unique<CudaStream>(device_, stream, true);
     }
     std::unique_ptr<Stream> wrap_stream(void* native) override {
-        return std::make_unique<CudaStream>(device_, static_cast<cudaStream_t>(native), false);
+        auto stream = static_cast<cudaStream_t>(native);
+        OFL_EXPECT(stream != nullptr && stream != cudaStreamLegacy, OFL_ERR_INVALID_ARGUMENT,
+                   "cannot wrap the legacy NULL stream: it synchronizes with every other stream, so copies could not "
+                   "overlap compute; pass a stream made with cudaStreamCreate");
+        use_device(device_);
+#if CUDART_VERSION >= 12080
+        int owner = -1;
+        OFL_CUDA_CHECK(cudaStreamGetDevice(stream, &owner));
+        OFL_EXPECT(owner == device_, OFL_ERR_INVALID_ARGUMENT, "the stream to wrap belongs to cuda:", owner,
+                   ", but this runtime is on cuda:", device_);
+#else
+        // No cudaStreamGetDevice before CUDA 12.8: an event of this device recorded on a stream of
+        // another device fails, which tells the two apart.
+        cudaEvent_t probe = nullptr;
+        OFL_CUDA_CHECK(cudaEventCreateWithFlags(&probe, cudaEventDisableTiming));
+        cudaError_t err = cudaEventRecord(probe, stream);
+        OFL_CUDA_CHECK_NOTHROW(cudaEventDestroy(probe));
+        if (err != cudaSuccess) (void)cudaGetLastError();
+        OFL_EXPECT(err == cudaSuccess, OFL_ERR_INVALID_ARGUMENT, "the stream to wrap does not belong to cuda:", device_,
+                   " (cudaEventRecord: ", cudaGetErrorName(err), ")");
+#endif
+        return std::make_unique<CudaStream>(device_, stream, false);
     }
     std::unique_ptr<Event> create_event(bool timing) override { return std::make_unique<CudaEvent>(device_, timing); }
+    bool requires_pinned_sources() const noexcept override { return true; }
+    bool is_pinned(const void* p, std::size_t bytes) override {
+        // Both ends: a range that starts in pinned memory may run past it.
+        for (const char* at : {static_cast<const char*>(p), static_cast<const char*>(p) + bytes - 1}) {
+            cudaPointerAttributes attributes{};
+            cudaError_t err = cudaPointerGetAttributes(&attributes, at);
+            if (err != cudaSuccess) {
+                (void)cudaGetLastError();
+                return false;
+            }
+            if (attributes.type != cudaMemoryTypeHost) return false;
+        }
+        return true;
+    }
 
 private:
     int device_;

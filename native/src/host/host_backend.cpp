@@ -75,6 +75,8 @@ public:
         fail(OFL_ERR_NOT_SUPPORTED, "wrapping a CUDA stream needs the cuda backend; this runtime is on host");
     }
     std::unique_ptr<Event> create_event(bool timing) override { return std::make_unique<HostEvent>(timing); }
+    // Copies are memcpy on a stream worker: no host memory makes the caller wait.
+    bool is_pinned(const void*, std::size_t) override { return true; }
 
 private:
     HostStreamRegistry streams_;

@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "error.hpp"
-#include "workload/mix.hpp"
 
 namespace ofl {
 
@@ -105,6 +104,7 @@ void HostStream::execute(HostOp& op) {
         case HostOp::Kind::Record: op.event->complete(op.generation); break;
         case HostOp::Kind::Wait: op.event->wait_for(op.generation); break;
         case HostOp::Kind::Task: op.task(op.args); break;
+        case HostOp::Kind::HostFunc: op.host_fn(op.user_data); break;
     }
 }
 
@@ -133,8 +133,12 @@ void HostStream::delay(std::uint32_t microseconds) {
     push(std::move(op));
 }
 
-void HostStream::mix(const MixLaunch& launch) {
-    enqueue_task([](const void* args) { mix_on_host(*static_cast<const MixLaunch*>(args)); }, &launch, sizeof launch);
+void HostStream::launch_host_func(ofl_host_fn fn, void* user_data) {
+    HostOp op;
+    op.kind = HostOp::Kind::HostFunc;
+    op.host_fn = fn;
+    op.user_data = user_data;
+    push(std::move(op));
 }
 
 void HostStream::wait_event(Event& event) {

@@ -39,7 +39,7 @@ using HostTaskFn = void (*)(const void* args);
 constexpr std::size_t kHostTaskArgBytes = 128;
 
 struct HostOp {
-    enum class Kind : std::uint8_t { Copy, Fill, Delay, Record, Wait, Task };
+    enum class Kind : std::uint8_t { Copy, Fill, Delay, Record, Wait, Task, HostFunc };
     Kind kind = Kind::Copy;
     void* dst = nullptr;
     const void* src = nullptr;
@@ -49,6 +49,8 @@ struct HostOp {
     std::shared_ptr<HostEventState> event;
     std::uint64_t generation = 0;
     HostTaskFn task = nullptr;
+    ofl_host_fn host_fn = nullptr;
+    void* user_data = nullptr;
     alignas(16) unsigned char args[kHostTaskArgBytes];
 };
 
@@ -75,7 +77,7 @@ public:
     void copy(void* dst, const void* src, std::size_t bytes, int kind) override;
     void fill(void* dst, std::uint8_t value, std::size_t bytes) override;
     void delay(std::uint32_t microseconds) override;
-    void mix(const MixLaunch& launch) override;
+    void launch_host_func(ofl_host_fn fn, void* user_data) override;
     void wait_event(Event& event) override;
     void synchronize() override;
     void* native_handle() noexcept override { return nullptr; }

@@ -1,6 +1,8 @@
 #include "prefetch/engine.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "error.hpp"
 
@@ -11,21 +13,36 @@ constexpr std::uint64_t kAlign = 256;
 
 std::uint64_t align_up(std::uint64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
+double ms_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
-std::unique_ptr<Event> Engine::make_event(bool timing) { return device_->backend().create_event(timing); }
+std::unique_ptr<Event> Engine::make_event() { return device_->backend().create_event(timing_); }
 
 Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std::uint32_t count,
                const ofl_engine_config& config, std::shared_ptr<ofl_stream> compute, std::shared_ptr<ofl_stream> copy)
     : device_(std::move(device)), compute_(std::move(compute)), copy_(std::move(copy)),
-      slots_(config.slots), depth_(config.prefetch_depth), timing_(config.timing != 0) {
+      slots_(config.slots), depth_(config.prefetch_depth), ahead_(config.steps_ahead), timing_(config.timing != 0) {
     OFL_EXPECT(count > 0, OFL_ERR_INVALID_ARGUMENT, "an engine needs at least one group");
+    OFL_EXPECT(config.timing <= 1 && config.reserved == 0, OFL_ERR_INVALID_ARGUMENT,
+               "ofl_engine_config: timing must be 0 or 1 and reserved 0");
+    OFL_EXPECT(ahead_ <= OFL_MAX_STEPS_AHEAD, OFL_ERR_INVALID_ARGUMENT, "steps_ahead ", ahead_, " is above the limit of ",
+               OFL_MAX_STEPS_AHEAD);
+    const bool pinned_required = device_->backend().requires_pinned_sources();
     std::uint64_t resident_bytes = 0;
     for (std::uint32_t g = 0; g < count; ++g) {
         const ofl_group_desc& d = groups[g];
         OFL_EXPECT(d.host_address != nullptr || d.bytes == 0, OFL_ERR_INVALID_ARGUMENT, "group ", g, " has a NULL host address");
         OFL_EXPECT(d.resident <= 1 && d.reserved == 0, OFL_ERR_INVALID_ARGUMENT, "group ", g,
                    ": resident must be 0 or 1 and reserved 0");
+        if (pinned_required && d.bytes > 0) {
+            OFL_EXPECT(device_->backend().is_pinned(d.host_address, d.bytes), OFL_ERR_INVALID_ARGUMENT, "group ", g, " (",
+                       d.bytes, " bytes at ", d.host_address, ") is pageable host memory: on ", device_->backend().name(),
+                       " a copy from it would block the calling thread; pack groups into pinned memory "
+                       "(ofl_host_buffer_create)");
+        }
         Group group{d.host_address, d.bytes, d.resident == 1, 0, 0};
         if (group.resident) {
             group.offset = resident_bytes;
@@ -38,14 +55,16 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         }
         groups_.push_back(group);
     }
-    if (!streamed_.empty()) {
+    const auto per_step = static_cast<std::uint32_t>(streamed_.size());
+    if (per_step > 0) {
         OFL_EXPECT(slots_ >= 1, OFL_ERR_INVALID_ARGUMENT, "streamed groups need at least one ring slot, got 0");
         OFL_EXPECT(depth_ < slots_, OFL_ERR_INVALID_ARGUMENT, "prefetch depth ", depth_, " must be smaller than the ",
                    slots_, " ring slots");
         slot_bytes_ = std::max<std::uint64_t>(slot_bytes_, kAlign);
-        // Prefetch reaches at most into the next step, so per-step timing events are never
-        // re-recorded before their step is read.
-        depth_ = std::min<std::uint32_t>(depth_, static_cast<std::uint32_t>(streamed_.size()));
+        // More slots than a step's streamed groups would hold no copy that fewer do not; prefetch
+        // reaches at most into the next step, which keeps the event sets' reasoning (engine.hpp).
+        slots_ = std::min(slots_, per_step);
+        depth_ = std::min(depth_, slots_ - 1);
     } else {
         slots_ = 0;
         depth_ = 0;
@@ -54,23 +73,17 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
     std::uint64_t total = resident_bytes + slot_bytes_ * slots_;
     region_ = static_cast<unsigned char*>(device_->allocate(std::max<std::uint64_t>(total, kAlign)));
     try {
-        for (std::uint32_t s = 0; s < slots_; ++s) {
-            ready_.push_back(make_event(false));
-            free_.push_back(make_event(false));
-        }
-        resident_loaded_ = make_event(false);
-        if (timing_) {
-            first_step_start_ = make_event(true);
-            for (TimingSet& set : sets_) {
-                set.step_end = make_event(true);
-                for (std::uint32_t g = 0; g < count; ++g) {
-                    set.compute_start.push_back(make_event(true));
-                    set.compute_end.push_back(make_event(true));
-                    set.copy_start.push_back(make_event(true));
-                    set.copy_end.push_back(make_event(true));
-                }
+        sets_.resize(ahead_ + 4);
+        for (EventSet& set : sets_) {
+            for (std::uint32_t i = 0; i < per_step; ++i) set.ready.push_back(make_event());
+            for (std::uint32_t g = 0; g < count; ++g) set.done.push_back(make_event());
+            if (timing_) {
+                set.begin = make_event();
+                set.copy_begin = make_event();
             }
         }
+        ready_at_.resize(per_step);
+        resident_loaded_ = device_->backend().create_event(false);
         // Resident groups: copied once; the compute stream waits for them on the device.
         for (const Group& g : groups_) {
             if (g.resident && g.bytes > 0) copy_->impl->copy(region_ + g.offset, g.host, g.bytes, OFL_COPY_HOST_TO_DEVICE);
@@ -78,7 +91,11 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         resident_loaded_->record(*copy_->impl);
         compute_->impl->wait_event(*resident_loaded_);
     } catch (...) {
-        copy_->impl->synchronize();
+        try {
+            copy_->impl->synchronize();
+        } catch (...) {
+            // the memory goes back regardless
+        }
         device_->deallocate(region_);
         throw;
     }
@@ -96,93 +113,132 @@ Engine::~Engine() {
 
 void Engine::issue_copy(std::uint64_t visit) {
     const std::uint64_t per_step = streamed_.size();
-    const std::uint32_t g = streamed_[visit % per_step];
-    const std::uint32_t slot = static_cast<std::uint32_t>(visit % slots_);
-    TimingSet& set = sets_[(visit / per_step) % 3];
+    const std::uint64_t step = visit / per_step;
+    const auto ordinal = static_cast<std::uint32_t>(visit % per_step);
+    const std::uint32_t g = streamed_[ordinal];
+    const auto slot = static_cast<std::uint32_t>(visit % slots_);
+    EventSet& set = set_of(step);
     Stream& copy = *copy_->impl;
-    if (visit >= slots_) copy.wait_event(*free_[slot]);
-    if (timing_) set.copy_start[g]->record(copy);
-    if (groups_[g].bytes > 0) copy.copy(region_ + ring_offset_ + slot * slot_bytes_, groups_[g].host, groups_[g].bytes, OFL_COPY_HOST_TO_DEVICE);
-    if (timing_) set.copy_end[g]->record(copy);
-    ready_[slot]->record(copy);
+    if (visit >= slots_) {  // the slot's previous user must have released it on the device
+        const std::uint64_t before = visit - slots_;
+        copy.wait_event(*set_of(before / per_step).done[streamed_[before % per_step]]);
+    }
+    if (timing_ && ordinal == 0) set.copy_begin->record(copy);
+    if (groups_[g].bytes > 0) {
+        copy.copy(region_ + ring_offset_ + slot * slot_bytes_, groups_[g].host, groups_[g].bytes, OFL_COPY_HOST_TO_DEVICE);
+    }
+    set.ready[ordinal]->record(copy);
+}
+
+void Engine::back_pressure(std::uint64_t step) {
+    Counters& c = counters_[step % kHistory];
+    c = Counters{};
+    if (step < ahead_ + 1ull) return;
+    const std::uint64_t behind = step - 1 - ahead_;
+    Event& end = *set_of(behind).done.back();
+    if (!end.query()) {
+        auto t0 = std::chrono::steady_clock::now();
+        end.synchronize();
+        c.host_waits = 1;
+        c.host_blocked_ms = ms_since(t0);
+    }
+    // That step is done on the device: its figures read without waiting, before its events are reused.
+    while (read_ <= behind) read_step(read_);
 }
 
 void* Engine::acquire(std::uint32_t group) {
-    OFL_EXPECT(!holding_, OFL_ERR_INVALID_ARGUMENT, "acquire of group ", group, " while group ", next_group_,
-               " is still held: release it first");
-    OFL_EXPECT(group == next_group_, OFL_ERR_INVALID_ARGUMENT, "groups run in order: expected group ", next_group_,
-               " of ", groups_.size(), ", got ", group);
+    if (holding_ || group != next_group_) {
+        OFL_EXPECT(!holding_, OFL_ERR_INVALID_ARGUMENT, "acquire of group ", group, " while group ", next_group_,
+                   " is still held: release it first");
+        fail(OFL_ERR_INVALID_ARGUMENT, "groups run in order: expected group ", next_group_, " of ", groups_.size(), ", got ",
+             group);
+    }
     Stream& compute = *compute_->impl;
-    if (timing_ && group == 0 && step_ == 0) first_step_start_->record(compute);
+    if (group == 0) {
+        back_pressure(step_);
+        if (timing_) set_of(step_).begin->record(compute);
+    }
     const Group& g = groups_[group];
     void* address;
     if (g.resident) {
         address = region_ + g.offset;
     } else {
         const std::uint64_t visit = step_ * streamed_.size() + g.ordinal;
-        const std::uint32_t slot = static_cast<std::uint32_t>(visit % slots_);
-        if (visit >= slots_ && !free_[slot]->query()) {  // a whole ring ahead of the device
-            auto t0 = std::chrono::steady_clock::now();
-            free_[slot]->synchronize();
-            blocked_ += std::chrono::steady_clock::now() - t0;
-        }
         while (issued_ <= visit + depth_) issue_copy(issued_++);
-        compute.wait_event(*ready_[slot]);
-        address = region_ + ring_offset_ + slot * slot_bytes_;
+        compute.wait_event(*set_of(step_).ready[g.ordinal]);
+        address = region_ + ring_offset_ + (visit % slots_) * slot_bytes_;
     }
-    if (timing_) sets_[step_ % 3].compute_start[group]->record(compute);
     holding_ = true;
     return address;
 }
 
 void Engine::release(std::uint32_t group) {
-    OFL_EXPECT(holding_ && group == next_group_, OFL_ERR_INVALID_ARGUMENT, "release of group ", group,
-               holding_ ? concat(" but group ", next_group_, " is the one held") : std::string(" but no group is held"));
-    Stream& compute = *compute_->impl;
-    TimingSet& set = sets_[step_ % 3];
-    if (timing_) set.compute_end[group]->record(compute);
-    if (timing_ && group + 1 == groups_.size()) set.step_end->record(compute);
-    const Group& g = groups_[group];
-    if (!g.resident) {
-        const std::uint64_t visit = step_ * streamed_.size() + g.ordinal;
-        free_[visit % slots_]->record(compute);
+    if (!holding_ || group != next_group_) {
+        fail(OFL_ERR_INVALID_ARGUMENT, "release of group ", group,
+             holding_ ? concat(" but group ", next_group_, " is the one held") : std::string(" but no group is held"));
     }
+    const bool last = group + 1 == groups_.size();
+    // done orders slot reuse (streamed groups) and ends the step (the last group); with timing,
+    // every group's done also marks where the next group's wait begins.
+    if (!groups_[group].resident || last || timing_) set_of(step_).done[group]->record(*compute_->impl);
     holding_ = false;
-    if (++next_group_ == groups_.size()) finish_step();
-}
-
-void Engine::finish_step() {
-    sets_[step_ % 3].host_blocked_ms = std::chrono::duration<double, std::milli>(blocked_).count();
-    blocked_ = {};
-    next_group_ = 0;
-    ++step_;
-    // Read the step before this one: its events are complete unless the host is a whole step
-    // ahead of the device, and they stay intact until the step after this one starts.
-    if (step_ >= 2 && read_ < step_ - 1) {
-        auto t0 = std::chrono::steady_clock::now();
-        read_step(step_ - 2);
-        blocked_ += std::chrono::steady_clock::now() - t0;  // counts as the next step's stall
+    if (last) {
+        next_group_ = 0;
+        ++step_;
+    } else {
+        ++next_group_;
     }
 }
 
 void Engine::read_step(std::uint64_t step) {
-    TimingSet& set = sets_[step % 3];
+    const Counters& c = counters_[step % kHistory];
     ofl_step_metrics m{};
     m.struct_size = sizeof m;
     m.step = step;
-    m.timed = timing_ ? 1 : 0;
     m.h2d_bytes = streamed_bytes_;
-    m.host_blocked_ms = set.host_blocked_ms;
+    m.host_waits = c.host_waits;
+    m.host_blocked_ms = c.host_blocked_ms;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    m.step_ms = m.compute_ms = m.compute_idle_ms = m.copy_ms = m.copy_busy_ms = nan;
     if (timing_) {
-        set.step_end->synchronize();  // the step's compute is done, so its copies are too
-        // After the first step, a step's time is the period from the previous step's end, so host
-        // time between steps counts, and so do copies prefetched before its first group.
-        Event& from = step == 0 ? *first_step_start_ : *sets_[(step - 1) % 3].step_end;
-        m.step_ms = from.elapsed_ms_until(*set.step_end);
-        for (std::size_t g = 0; g < groups_.size(); ++g) {
-            m.compute_ms += set.compute_start[g]->elapsed_ms_until(*set.compute_end[g]);
-            if (!groups_[g].resident) m.copy_ms += set.copy_start[g]->elapsed_ms_until(*set.copy_end[g]);
+        m.timed = 1;
+        EventSet& set = set_of(step);
+        Event& begin = *set.begin;
+        // Times relative to this step's begin (small numbers keep float precision; copies
+        // prefetched before the step began come out negative).
+        auto at = [&](Event& e) { return static_cast<double>(begin.elapsed_ms_until(e)); };
+        const double end = at(*set.done.back());
+        m.step_ms = step == 0 ? end : static_cast<double>(set_of(step - 1).done.back()->elapsed_ms_until(*set.done.back()));
+        const std::uint64_t per_step = streamed_.size();
+        double idle = 0, copy_sum = 0;
+        double reached = 0;  // when the compute stream reached the current acquire
+        for (std::uint32_t g = 0; g < groups_.size(); ++g) {
+            if (!groups_[g].resident) {
+                const std::uint32_t i = groups_[g].ordinal;
+                const double ready = at(*set.ready[i]);
+                ready_at_[i] = ready;
+                idle += std::max(0.0, ready - reached);
+            }
+            reached = at(*set.done[g]);
         }
+        for (std::uint32_t i = 0; i < per_step; ++i) {
+            const std::uint64_t visit = step * per_step + i;
+            double start;
+            if (i == 0) {
+                start = at(*set.copy_begin);
+            } else {
+                start = ready_at_[i - 1];  // the copy stream finished the copy before
+                if (visit >= slots_) {
+                    const std::uint64_t before = visit - slots_;
+                    start = std::max(start, at(*set_of(before / per_step).done[streamed_[before % per_step]]));
+                }
+            }
+            copy_sum += std::max(0.0, ready_at_[i] - start);
+        }
+        m.compute_idle_ms = idle;
+        m.compute_ms = std::max(0.0, end - idle);
+        m.copy_ms = copy_sum;
+        m.copy_busy_ms = per_step > 0 ? ready_at_[per_step - 1] - at(*set.copy_begin) : 0.0;
     }
     history_[step % kHistory] = m;
     read_ = step + 1;
@@ -190,13 +246,20 @@ void Engine::read_step(std::uint64_t step) {
 
 ofl_step_metrics Engine::metrics(std::uint64_t step, bool wait) {
     OFL_EXPECT(step < step_, OFL_ERR_NOT_READY, "step ", step, " has not completed (", step_, " completed so far)");
+    OFL_EXPECT(step >= read_ || read_ - step <= kHistory, OFL_ERR_INVALID_ARGUMENT, "the figures of step ", step,
+               " are gone: only the last ", kHistory, " steps are kept");
     if (step >= read_) {
-        OFL_EXPECT(wait, OFL_ERR_NOT_READY, "the figures of step ", step, " are not read yet (ask with wait)");
-        while (read_ <= step) read_step(read_);
+        Event& end = *set_of(step).done.back();
+        if (!end.query()) {
+            OFL_EXPECT(wait, OFL_ERR_NOT_READY, "step ", step, " is still running on the device (ask with wait to wait for it)");
+            end.synchronize();
+        }
+        while (read_ <= step) read_step(read_);  // earlier steps are done too: the compute stream is in order
     }
-    OFL_EXPECT(step + kHistory >= read_, OFL_ERR_INVALID_ARGUMENT, "the figures of step ", step, " are gone: only the last ",
-               kHistory, " steps are kept");
-    return history_[step % kHistory];
+    ofl_step_metrics m = history_[step % kHistory];
+    m.peak_device_bytes = device_->ledger().peak();
+    m.peak_host_bytes = device_->host_usage().peak();
+    return m;
 }
 
 }  // namespace ofl

@@ -1,19 +1,33 @@
 // engine.hpp: the prefetch loop of one component (the protocol is documented in offload.h).
 //
-// Invariants:
-//  - streamed visits are numbered v = 0, 1, 2, ... across steps; visit v uses slot v % slots;
-//  - the copy for visit w is queued only after release of visit w - slots was called, and it waits
-//    (on the copy stream) for that release's "free" event; compute of visit v waits (on the compute
-//    stream) for the "ready" event of its copy. prefetch_depth < slots keeps both events' latest
-//    record the one meant when a wait is queued;
-//  - acquire blocks the calling thread only when the device has not finished visit v - slots (a
-//    whole ring behind); that time is the step's host_blocked time;
-//  - timing events come in three sets, by step % 3: prefetch reaches at most one step ahead, so
-//    while step s runs, the events of step s - 1 are intact and are read when step s ends (they are
-//    complete by then unless the host is a whole step ahead, and then waiting is back-pressure too);
-//    the last step is read on request (metrics(s, wait));
-//  - every event and the device buffer are made in the constructor; acquire, release and the
-//    reading of metrics allocate nothing. One thread drives an engine (the Java Step enforces it).
+// Visits. Streamed groups are visited v = 0, 1, 2, ... across steps (n streamed groups per step:
+// visit v is step v / n, streamed ordinal v % n) and visit v uses ring slot v % slots. The copy for
+// visit w is queued during the acquire of visit w - depth, so w - slots (< w - depth) has been
+// released already and w has not.
+//
+// Events. Every event that orders work is per visit, not per slot: set[step % kSets] holds, for
+// that step, ready[i] (recorded on the copy stream after streamed ordinal i's copy) and done[g]
+// (recorded on the compute stream at group g's release). A set is re-recorded only kSets steps
+// later, and the calling thread is at most steps_ahead + 1 steps ahead of the device, so:
+//  - the compute stream's wait in acquire(visit v) names ready of v, recorded earlier in this call
+//    or an earlier one, and no later record of that event exists until step(v) + kSets;
+//  - the copy for visit w waits on done of visit w - slots, whose release came before w's copy
+//    was queued (see above), and which is not recorded again for kSets steps.
+// Stream waits capture an event's latest record at the time of the call (CUDA's rule, which the
+// host backend keeps), so each wait sees the one record it means however far ahead the host runs,
+// without the host ever waiting for a slot. The per-slot scheme of earlier versions needed the
+// host to stay within one ring of the device, i.e. a blocking wait per group with two slots.
+//
+// Back-pressure. The first acquire of step s waits (host side) for done[last] of step
+// s - 1 - steps_ahead: the one blocking wait a step may have. kSets = steps_ahead + 4 keeps every
+// event a wait or a figure needs intact: while step s is issued, sets of steps s - 2 - steps_ahead
+// .. s + 1 are live (s + 1: copies prefetched into the next step).
+//
+// Figures. With timing on the same events keep timestamps, plus begin (compute stream, first
+// acquire) and copy_begin (copy stream, before the step's first copy). A step's figures are read
+// at the first acquire of step s + 1 + steps_ahead, right after back-pressure showed it done, so
+// reading never blocks; the last kHistory steps are kept. Nothing here allocates after the
+// constructor. One thread drives an engine (the Java Step enforces it).
 #pragma once
 
 #include <array>
@@ -38,12 +52,11 @@ public:
 
     void* acquire(std::uint32_t group);
     void release(std::uint32_t group);
-    // Figures of a completed step: NOT_READY while it runs (or, without wait, until it has been
-    // read); INVALID_ARGUMENT once it is older than the kept history.
+    // Figures of a completed step (offload.h: ofl_engine_step_metrics).
     ofl_step_metrics metrics(std::uint64_t step, bool wait);
 
 private:
-    static constexpr std::size_t kHistory = 16;
+    static constexpr std::size_t kHistory = 64;
 
     struct Group {
         const void* host;
@@ -53,16 +66,23 @@ private:
         std::uint32_t ordinal;  // streamed: position among the streamed groups
     };
 
-    struct TimingSet {
-        std::vector<std::unique_ptr<Event>> compute_start, compute_end, copy_start, copy_end;
-        std::unique_ptr<Event> step_end;
+    struct EventSet {
+        std::vector<std::unique_ptr<Event>> ready;  // per streamed ordinal
+        std::vector<std::unique_ptr<Event>> done;   // per group
+        std::unique_ptr<Event> begin;               // timing only
+        std::unique_ptr<Event> copy_begin;          // timing only
+    };
+
+    struct Counters {
+        std::uint64_t host_waits = 0;
         double host_blocked_ms = 0;
     };
 
+    EventSet& set_of(std::uint64_t step) { return sets_[step % sets_.size()]; }
     void issue_copy(std::uint64_t visit);
-    void finish_step();
-    void read_step(std::uint64_t step);  // fills history_ for a completed step
-    std::unique_ptr<Event> make_event(bool timing);
+    void back_pressure(std::uint64_t step);
+    void read_step(std::uint64_t step);  // fills history_ for a step whose device work is done
+    std::unique_ptr<Event> make_event();
 
     std::shared_ptr<Device> device_;
     std::shared_ptr<ofl_stream> compute_;
@@ -71,24 +91,23 @@ private:
     std::vector<std::uint32_t> streamed_;  // group indices of streamed groups, in order
     std::uint32_t slots_;
     std::uint32_t depth_;
+    std::uint32_t ahead_;
     bool timing_;
     std::uint64_t slot_bytes_ = 0;
     std::uint64_t streamed_bytes_ = 0;     // copied per step
     unsigned char* region_ = nullptr;      // permanent region, then the ring
     std::uint64_t ring_offset_ = 0;
 
-    std::vector<std::unique_ptr<Event>> ready_;  // per slot
-    std::vector<std::unique_ptr<Event>> free_;   // per slot
+    std::vector<EventSet> sets_;
     std::unique_ptr<Event> resident_loaded_;
-    std::unique_ptr<Event> first_step_start_;    // timing only
-    std::array<TimingSet, 3> sets_;              // timing only, by step % 3
+    std::vector<double> ready_at_;         // read_step scratch: ready times of a step's copies
 
     std::uint32_t next_group_ = 0;
     bool holding_ = false;
     std::uint64_t step_ = 0;    // steps completed (release of their last group called)
-    std::uint64_t read_ = 0;    // steps whose metrics are in history_
+    std::uint64_t read_ = 0;    // steps whose figures are in history_
     std::uint64_t issued_ = 0;  // streamed visits whose copy is queued
-    std::chrono::steady_clock::duration blocked_{};
+    std::array<Counters, kHistory> counters_{};
     std::array<ofl_step_metrics, kHistory> history_{};
 };
 

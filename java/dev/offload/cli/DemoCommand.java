@@ -101,12 +101,12 @@ final class DemoCommand {
             out.println("backend: " + first.backend());
         }
         String header = String.format(Locale.ROOT, "%-34s %10s %9s %8s %9s %11s %11s %11s %9s", "strategy", "step ms", "H2D GB/s",
-                "overlap", "stall ms", "budget", "peak dev", "peak host", "verified");
+                "overlap", "waits/st", "budget", "peak dev", "peak host", "verified");
         out.println(header);
         for (WorkloadRun.Result r : results) {
             out.println(String.format(Locale.ROOT, "%-34s %10s %9s %8s %9s %11s %11s %11s %9s", r.strategy(),
                     RunCommand.figure(r.stepMsMedian(), 2), RunCommand.figure(r.h2dGbps(), 2), RunCommand.figure(r.overlapEfficiency(), 3),
-                    RunCommand.figure(r.stallMsMedian(), 2), Size.format(r.budgetBytes()), Size.format(r.peakDeviceBytes()),
+                    RunCommand.figure(r.hostWaitsPerStep(), 2), Size.format(r.budgetBytes()), Size.format(r.peakDeviceBytes()),
                     Size.format(r.peakHostBytes()), r.verified()));
         }
         out.printf(Locale.ROOT, "model: %s; %d steps each, %d token(s); medians leave out the first step%n",

@@ -22,20 +22,23 @@ import java.util.Set;
  */
 final class RunCommand {
     static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|group_offload|layerwise] [--steps N] [--verify]"
-            + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--device NAME] [--json]";
+            + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|none] [--steps-ahead N]"
+            + " [--device NAME] [--json]";
 
     private RunCommand() {}
 
     static int run(List<String> argv, PrintStream out) {
         Args args = new Args(argv, Set.of("--json", "--verify", "--leaf"),
-                Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device"));
+                Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device",
+                        "--workload", "--steps-ahead"));
         if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         OffloadConfig.Builder config = OffloadConfig.builder()
                 .device(args.option("--device", "auto"))
                 .deviceBudget(args.has("--budget") ? Size.parse(args.option("--budget", "0")) : 0)
                 .strategy(Strategy.parse(args.option("--strategy", "group_offload")))
-                .window(Main.parseInt(args.option("--window", "2"), "--window", 1, 1 << 16));
+                .window(Main.parseInt(args.option("--window", "2"), "--window", 1, 1 << 16))
+                .stepsAhead(Main.parseInt(args.option("--steps-ahead", "1"), "--steps-ahead", 0, OffloadConfig.MAX_STEPS_AHEAD));
         if (args.flag("--leaf")) config.leafLevel();
         else config.blocksPerGroup(Main.parseInt(args.option("--blocks-per-group", "1"), "--blocks-per-group", 1, 1 << 16));
         int steps = Main.parseInt(args.option("--steps", "5"), "--steps", 1, 1_000_000);
@@ -44,18 +47,22 @@ final class RunCommand {
         List<Path> paths = args.positional().stream().map(Path::of).toList();
         WorkloadRun.Result r;
         try (Checkpoint checkpoint = Checkpoint.open(paths)) {
-            r = WorkloadRun.run(checkpoint, config.build(), steps, tokens, hidden, args.flag("--verify"), null);
+            r = WorkloadRun.run(checkpoint, config.build(), args.option("--workload", "mix"), steps, tokens, hidden, args.flag("--verify"),
+                    null);
         }
         if (args.flag("--json")) {
             out.println(toJson(r));
         } else {
             out.print(r.plan());
-            out.printf(Locale.ROOT, "%s: %d steps, step %s ms (median), H2D %s GB/s, overlap %s, stall %s ms, "
-                            + "peak device %s of %s budget, peak host %s, verified %s%n",
-                    r.strategy(), r.steps(), figure(r.stepMsMedian(), 2), figure(r.h2dGbps(), 2), figure(r.overlapEfficiency(), 3),
-                    figure(r.stallMsMedian(), 2),
+            out.printf(Locale.ROOT, "%s, workload %s: %d steps, step %s ms (median), compute %s ms (idle %s), copy %s ms (busy %s),"
+                            + " H2D %s GB/s, overlap %s, host waits %s per step (%s ms), host %s us per group,"
+                            + " peak device %s of %s budget, peak host %s, verified %s%n",
+                    r.strategy(), r.workload(), r.steps(), figure(r.stepMsMedian(), 2), figure(r.computeMsMedian(), 2),
+                    figure(r.computeIdleMsMedian(), 2), figure(r.copyMsMedian(), 2), figure(r.copyBusyMsMedian(), 2),
+                    figure(r.h2dGbps(), 2), figure(r.overlapEfficiency(), 3), figure(r.hostWaitsPerStep(), 2),
+                    figure(r.hostBlockedMsMedian(), 2), figure(r.hostUsPerGroup(), 2),
                     Size.format(r.peakDeviceBytes()), Size.format(r.budgetBytes()), Size.format(r.peakHostBytes()),
-                    r.verified() == null ? "no (--verify not given)" : r.verified());
+                    r.verified() == null ? "no (--verify not given)" : r.verified() + (r.verifyNote() != null ? " (" + r.verifyNote() + ")" : ""));
         }
         return Boolean.FALSE.equals(r.verified()) ? 1 : 0;
     }
@@ -74,6 +81,7 @@ final class RunCommand {
     static JsonObject toJson(WorkloadRun.Result r) {
         JsonObject json = new JsonObject();
         json.addProperty("strategy", r.strategy());
+        json.addProperty("workload", r.workload());
         json.addProperty("steps", r.steps());
         if (r.verified() == null) json.add("verified", com.google.gson.JsonNull.INSTANCE);
         else json.addProperty("verified", r.verified());
@@ -85,13 +93,19 @@ final class RunCommand {
         number(json, "step_ms_median", r.stepMsMedian());
         number(json, "copy_ms_median", r.copyMsMedian());
         number(json, "compute_ms_median", r.computeMsMedian());
-        number(json, "stall_ms_median", r.stallMsMedian());
+        number(json, "compute_idle_ms", r.computeIdleMsMedian());
+        number(json, "copy_busy_ms", r.copyBusyMsMedian());
+        number(json, "host_waits_per_step", r.hostWaitsPerStep());
+        number(json, "host_blocked_ms", r.hostBlockedMsMedian());
+        number(json, "host_us_per_group", r.hostUsPerGroup());
         number(json, "h2d_gbps", r.h2dGbps());
         number(json, "overlap_efficiency", r.overlapEfficiency());
         json.addProperty("backend", r.backend());
         json.addProperty("groups", r.groups());
         json.addProperty("slots", r.slots());
         json.addProperty("tokens", r.tokens());
+        json.addProperty("steps_ahead", r.stepsAhead());
+        if (r.verifyNote() != null) json.addProperty("verify_note", r.verifyNote());
         return json;
     }
 }

@@ -1,5 +1,6 @@
 package dev.offload.internal;
 
+import dev.offload.OffloadException;
 import dev.offload.Status;
 import dev.offload.internal.ffi.offload_h;
 import dev.offload.internal.ffi.ofl_engine_config;
@@ -13,8 +14,9 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Owner of a native prefetch engine (offload.h documents the protocol). acquire and release are
- * one downcall each and allocate nothing: their out-parameters live in this owner's arena. One
- * thread drives an engine at a time (Step enforces it).
+ * one downcall each and allocate nothing: their out-parameter lives in this owner's arena, the
+ * device address is read as a plain long, and error text is built only once a call has failed.
+ * One thread drives an engine at a time (Step enforces it).
  */
 public final class NativeEngine extends NativeResource {
     private final MemorySegment addressOut;
@@ -30,7 +32,7 @@ public final class NativeEngine extends NativeResource {
     public record GroupSource(MemorySegment host, boolean resident) {}
 
     public static NativeEngine create(DeviceRuntime runtime, GroupSource[] groups, int slots, int prefetchDepth, boolean timing,
-                                      Stream compute, Stream copy, String description) {
+                                      int stepsAhead, Stream compute, Stream copy, String description) {
         try (Arena temp = Arena.ofConfined()) {
             MemorySegment desc = ofl_group_desc.allocateArray(groups.length, temp);
             for (int g = 0; g < groups.length; g++) {
@@ -45,6 +47,8 @@ public final class NativeEngine extends NativeResource {
             ofl_engine_config.slots(config, slots);
             ofl_engine_config.prefetch_depth(config, prefetchDepth);
             ofl_engine_config.timing(config, timing ? 1 : 0);
+            ofl_engine_config.steps_ahead(config, stepsAhead);
+            ofl_engine_config.reserved(config, 0);
             return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create(runtime.handle(), desc, groups.length, config,
                     compute.handle(), copy.handle(), out), "creating the prefetch engine of " + description), description);
         }
@@ -52,21 +56,29 @@ public final class NativeEngine extends NativeResource {
 
     /** Device address of group g's packed bytes, usable by work queued on the compute stream from now on. */
     public long acquire(int group) {
-        Native.check(offload_h.ofl_engine_acquire(handle(), group, addressOut), "acquiring group " + group + " of " + this);
-        return addressOut.get(ValueLayout.ADDRESS, 0).address();
+        int status = offload_h.ofl_engine_acquire(handle(), group, addressOut);
+        if (status != 0) throw failure(status, "acquiring group ", group);
+        return addressOut.get(ValueLayout.JAVA_LONG, 0);
     }
 
     public void release(int group) {
-        Native.check(offload_h.ofl_engine_release(handle(), group), "releasing group " + group + " of " + this);
+        int status = offload_h.ofl_engine_release(handle(), group);
+        if (status != 0) throw failure(status, "releasing group ", group);
     }
 
-    /** Figures of one completed step, as the native engine reports them. */
-    public record Step(long step, long h2dBytes, boolean timed, double stepMs, double computeMs, double copyMs, double hostBlockedMs) {}
+    private OffloadException failure(int status, String what, int group) {
+        return new OffloadException(Status.of(status), what + group + " of " + this + ": " + Native.lastError());
+    }
+
+    /** Figures of one completed step, as the native engine reports them (times NaN when not timed). */
+    public record Step(long step, long h2dBytes, long hostWaits, double hostBlockedMs, double stepMs, double computeMs,
+                       double computeIdleMs, double copyMs, double copyBusyMs, long peakDeviceBytes, long peakHostBytes) {}
 
     /**
-     * Figures of a completed step: null when {@code wait} is false and they are not read yet (step s
-     * is read when step s + 1 completes); with {@code wait}, waits for the step's compute. Throws
-     * NOT_READY for a step not completed.
+     * Figures of a completed step: null when {@code wait} is false and they are not ready (the
+     * device is still running the step, or its last group was not released yet: the caller tells
+     * the two apart); with {@code wait}, waits for the step's compute. INVALID_ARGUMENT for a step
+     * older than the kept history.
      */
     public Step stepMetrics(long step, boolean wait) {
         ofl_step_metrics.struct_size(metrics, (int) ofl_step_metrics.sizeof());
@@ -75,9 +87,10 @@ public final class NativeEngine extends NativeResource {
             return null;
         }
         Native.check(status, "reading the figures of step " + step + " of " + this);
-        return new Step(ofl_step_metrics.step(metrics), ofl_step_metrics.h2d_bytes(metrics), ofl_step_metrics.timed(metrics) != 0,
-                ofl_step_metrics.step_ms(metrics), ofl_step_metrics.compute_ms(metrics), ofl_step_metrics.copy_ms(metrics),
-                ofl_step_metrics.host_blocked_ms(metrics));
+        return new Step(ofl_step_metrics.step(metrics), ofl_step_metrics.h2d_bytes(metrics), ofl_step_metrics.host_waits(metrics),
+                ofl_step_metrics.host_blocked_ms(metrics), ofl_step_metrics.step_ms(metrics), ofl_step_metrics.compute_ms(metrics),
+                ofl_step_metrics.compute_idle_ms(metrics), ofl_step_metrics.copy_ms(metrics), ofl_step_metrics.copy_busy_ms(metrics),
+                ofl_step_metrics.peak_device_bytes(metrics), ofl_step_metrics.peak_host_bytes(metrics));
     }
 
     @Override

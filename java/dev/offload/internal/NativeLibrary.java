@@ -13,64 +13,96 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Loads liboffload once per class loader, before any generated binding runs.
+ * Loads liboffload (the core) and liboffload_workload (the reference workloads' kernels, a user of
+ * the core) once per class loader, before any binding runs.
  *
- * <p>Order: the system property {@code offload.library} (a path to the library), then the copy inside
- * the jar at {@code native/<os>-<arch>/liboffload.so} (copied to a temporary folder, since a library
- * cannot be loaded from inside a jar), then {@code java.library.path}. The bindings look symbols up
- * in the libraries of this class loader, so loading here is all they need.
+ * <p>Order for each: its system property ({@code offload.library}, {@code offload.workload.library}:
+ * a path), then, for the workload library, the folder of an {@code offload.library} override, then
+ * the copy inside the jar at {@code native/<os>-<arch>/} (copied to a temporary folder, since a
+ * library cannot be loaded from inside a jar), then {@code java.library.path}. Bindings look
+ * symbols up in the libraries of this class loader, so loading here is all they need.
  */
 public final class NativeLibrary {
     public static final String PROPERTY = "offload.library";
+    public static final String WORKLOAD_PROPERTY = "offload.workload.library";
     private static final System.Logger LOG = System.getLogger("dev.offload.native");
     private static volatile String loadedFrom;
+    private static volatile String workloadLoadedFrom;
 
     private NativeLibrary() {}
 
-    /** Loads the library if it is not loaded yet; returns where it came from. */
+    /** Loads the core library if it is not loaded yet; returns where it came from. */
     public static String load() {
         String from = loadedFrom;
-        return from != null ? from : loadOnce();
+        if (from != null) return from;
+        synchronized (NativeLibrary.class) {
+            if (loadedFrom == null) loadedFrom = loadOnce("offload", PROPERTY, null);
+            return loadedFrom;
+        }
     }
 
-    private static synchronized String loadOnce() {
-        if (loadedFrom != null) return loadedFrom;
+    /** Loads liboffload_workload (and the core) if not loaded yet; returns where it came from. */
+    public static String loadWorkload() {
+        load();
+        String from = workloadLoadedFrom;
+        if (from != null) return from;
+        synchronized (NativeLibrary.class) {
+            if (workloadLoadedFrom == null) {
+                String core = System.getProperty(PROPERTY);
+                Path sibling = core == null || core.isBlank() ? null
+                        : Path.of(core).toAbsolutePath().resolveSibling(System.mapLibraryName("offload_workload"));
+                workloadLoadedFrom = loadOnce("offload_workload", WORKLOAD_PROPERTY, sibling);
+            }
+            return workloadLoadedFrom;
+        }
+    }
+
+    private static String loadOnce(String name, String property, Path sibling) {
+        String lib = "lib" + name;
         List<String> tried = new ArrayList<>();
-        String override = System.getProperty(PROPERTY);
+        String override = System.getProperty(property);
         if (override != null && !override.isBlank()) {
             Path path = Path.of(override).toAbsolutePath();
             try {
                 System.load(path.toString());
             } catch (UnsatisfiedLinkError e) {
                 throw new OffloadException(Status.BACKEND_UNAVAILABLE,
-                        "cannot load liboffload from -D" + PROPERTY + "=" + override + ": " + e.getMessage(), e);
+                        "cannot load " + lib + " from -D" + property + "=" + override + ": " + e.getMessage(), e);
             }
-            return loadedFrom = path.toString();
+            return path.toString();
         }
-        String resource = "/native/" + platform() + "/" + System.mapLibraryName("offload");
+        if (sibling != null && Files.isRegularFile(sibling)) {
+            try {
+                System.load(sibling.toString());
+                return sibling.toString();
+            } catch (UnsatisfiedLinkError e) {
+                tried.add(sibling + " (" + e.getMessage() + ")");
+            }
+        }
+        String resource = "/native/" + platform() + "/" + System.mapLibraryName(name);
         try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
             if (in != null) {
                 Path dir = Files.createTempDirectory("offload-native-");
-                Path file = dir.resolve(System.mapLibraryName("offload"));
+                Path file = dir.resolve(System.mapLibraryName(name));
                 Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
                 file.toFile().deleteOnExit();
                 dir.toFile().deleteOnExit();
                 System.load(file.toString());
-                LOG.log(Level.DEBUG, "loaded liboffload from resource {0}", resource);
-                return loadedFrom = "jar:" + resource;
+                LOG.log(Level.DEBUG, "loaded {0} from resource {1}", lib, resource);
+                return "jar:" + resource;
             }
             tried.add("resource " + resource + " (absent)");
         } catch (IOException | UnsatisfiedLinkError e) {
             tried.add("resource " + resource + " (" + e.getMessage() + ")");
         }
         try {
-            System.loadLibrary("offload");
-            return loadedFrom = "java.library.path";
+            System.loadLibrary(name);
+            return "java.library.path";
         } catch (UnsatisfiedLinkError e) {
             tried.add("java.library.path (" + e.getMessage() + ")");
         }
         throw new OffloadException(Status.BACKEND_UNAVAILABLE,
-                "cannot load liboffload; tried -D" + PROPERTY + " (unset), " + String.join(", ", tried));
+                "cannot load " + lib + "; tried -D" + property + " (unset), " + String.join(", ", tried));
     }
 
     /** "linux-x86_64", "linux-aarch64", ... */

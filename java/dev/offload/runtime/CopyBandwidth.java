@@ -2,7 +2,6 @@ package dev.offload.runtime;
 
 import dev.offload.OffloadException;
 import dev.offload.Status;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,7 +29,7 @@ public final class CopyBandwidth {
         List<Event> events = new ArrayList<>();
         try (DeviceBuffer dst = runtime.allocateDevice(bytes);
              Stream stream = runtime.createStream(StreamKind.COPY);
-             Arena arena = Arena.ofConfined()) {
+             PinnedBuffer check = runtime.allocatePinned(bytes)) {
             for (int i = 0; i < 2 * repeats; i++) events.add(runtime.createEvent(true));
             stream.delay(Duration.ofMillis(5));
             stream.copyToDevice(src, dst, 0, bytes);  // warm-up
@@ -45,7 +44,7 @@ public final class CopyBandwidth {
                 double seconds = events.get(2 * i).elapsedMillis(events.get(2 * i + 1)) / 1e3;
                 samples[i] = bytes / Math.max(seconds, 1e-9) / 1e9;
             }
-            MemorySegment back = arena.allocate(bytes, 4096);
+            MemorySegment back = check.segment();  // pinned: the read-back never waits on a pageable copy
             stream.copyToHost(dst, 0, back, bytes);
             stream.synchronize();
             long mismatch = back.mismatch(src);

@@ -11,8 +11,11 @@ import java.time.Duration;
  * An in-order queue of device work. Every method only queues (except {@link #synchronize()}).
  *
  * <p>Host memory passed to a copy must stay alive until the stream has passed the copy (as with
- * cudaMemcpyAsync); pinned memory makes the copy fully asynchronous, ordinary native memory works
- * too. Ranges are checked here against the Java objects and again natively against live buffers.
+ * cudaMemcpyAsync). Use pinned memory ({@link DeviceRuntime#allocatePinned}): then copies are fully
+ * asynchronous. Ordinary native memory works too, but on cuda a copy from it may return only once
+ * the data is staged, and a device-to-host copy into it returns only once it is done: the calling
+ * thread then waits for the stream. Ranges are checked here against the Java objects and again
+ * natively against live buffers.
  */
 public final class Stream extends NativeResource {
     Stream(MemorySegment handle, String description) {
@@ -53,6 +56,17 @@ public final class Stream extends NativeResource {
             throw OffloadException.invalid("stream delay must be between 0 and 4294967295 microseconds, got " + micros);
         }
         Native.check(offload_h.ofl_stream_delay(handle(), (int) micros), "queueing a delay on " + this);
+    }
+
+    /**
+     * Queues a native host function {@code fn(userData)} in stream order (cudaLaunchHostFunc's
+     * semantics): it runs after the work queued before it, and later work waits for it. For Java
+     * code use {@link HostFunction}.
+     */
+    public void launchHostFunc(MemorySegment fn, MemorySegment userData) {
+        if (fn == null || fn.equals(MemorySegment.NULL)) throw OffloadException.invalid("host function is NULL");
+        int status = offload_h.ofl_stream_launch_host_func(handle(), fn, userData == null ? MemorySegment.NULL : userData);
+        if (status != 0) Native.check(status, "queueing a host function on " + this);
     }
 
     /** Later work on this stream waits for the event's latest record; the calling thread does not wait. */

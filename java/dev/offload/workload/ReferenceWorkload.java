@@ -7,42 +7,60 @@ import dev.offload.Offloader;
 import dev.offload.Step;
 import dev.offload.graph.TensorRef;
 import dev.offload.runtime.DeviceBuffer;
-import dev.offload.runtime.Kernels;
+import dev.offload.runtime.PinnedBuffer;
 import dev.offload.runtime.Stream;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.List;
 
 /**
- * The reference workload: a transformer-like stack run through the public API. Its state is
+ * The mix workload: a transformer-like stack run through the public API. Its state is
  * {@code tokens x hidden} uint32 words; each tensor of each group, in execution order, is one layer
  * ({@link ReferenceMix}) applied on the compute stream, so the output depends on every byte of every
  * weight and a stale or wrong slot changes it. Compute per group grows with {@code tokens}, which
- * sweeps the compute/copy ratio. It is a user of the API, not part of it.
+ * sweeps the compute/copy ratio. Integer arithmetic: every backend agrees with the Java reference
+ * bit for bit. Device-to-host copies land in pinned memory, so reading back never makes the
+ * calling thread wait for the stream on cuda.
  */
-public final class ReferenceWorkload implements AutoCloseable {
+public final class ReferenceWorkload implements Workload {
     public static final int DEFAULT_HIDDEN = 256;
     private final Offloader offloader;
     private final int tokens;
     private final int hidden;
     private final DeviceBuffer state;
     private final DeviceBuffer scratch;
-    private final Arena arena = Arena.ofConfined();
-    private final MemorySegment hostState;
+    private final PinnedBuffer host;       // the initial state, then the final read
+    private final PinnedBuffer snapshots;  // one state per verified step
+    private final MixKernels kernels;
+    private int[] initial;
 
-    /** Allocates the state on the device; do this before registering components so the plan sees it. */
-    public ReferenceWorkload(Offloader offloader, int tokens, int hidden) {
+    /**
+     * Allocates the state on the device (do this before registering components so the plan sees it)
+     * and room for {@code snapshotSteps} snapshots in pinned memory.
+     */
+    public ReferenceWorkload(Offloader offloader, int tokens, int hidden, int snapshotSteps) {
         if (tokens < 1 || tokens > 65536 || hidden < 1 || hidden > 65536) {
             throw OffloadException.invalid("workload: tokens and hidden must be in 1..65536, got " + tokens + " and " + hidden);
         }
         this.offloader = offloader;
         this.tokens = tokens;
         this.hidden = hidden;
-        long bytes = 4L * tokens * hidden;
+        long bytes = stateBytes();
         this.state = offloader.runtime().allocateDevice(bytes);
         this.scratch = offloader.runtime().allocateDevice(bytes);
-        this.hostState = arena.allocate(bytes, 64);
+        this.host = offloader.runtime().allocatePinned(bytes);
+        this.snapshots = offloader.runtime().allocatePinned(bytes * Math.max(1, snapshotSteps));
+        this.kernels = new MixKernels(offloader.computeStream(), state, scratch, tokens, hidden);
+    }
+
+    public ReferenceWorkload(Offloader offloader, int tokens, int hidden) {
+        this(offloader, tokens, hidden, 0);
+    }
+
+    @Override
+    public String name() {
+        return "mix";
     }
 
     public int tokens() {
@@ -51,6 +69,10 @@ public final class ReferenceWorkload implements AutoCloseable {
 
     public int hidden() {
         return hidden;
+    }
+
+    private long stateBytes() {
+        return 4L * tokens * hidden;
     }
 
     /** Device bytes the workload holds (state and scratch). */
@@ -66,46 +88,78 @@ public final class ReferenceWorkload implements AutoCloseable {
         return s;
     }
 
-    /** Copies a state to the device (queued on the compute stream). */
-    public void load(int[] values) {
-        if (values.length != tokens * hidden) throw OffloadException.invalid("workload: state must hold " + tokens * hidden + " words");
-        MemorySegment.copy(values, 0, hostState, ValueLayout.JAVA_INT, 0, values.length);
-        Stream compute = offloader.computeStream();
-        compute.copyToDevice(hostState, state, 0, hostState.byteSize());
-        compute.synchronize();  // hostState is reused by read()
+    @Override
+    public void start(List<TensorRef> order) {
+        initial = initialState(tokens, hidden, 7);
+        load(initial);
     }
 
-    /** Queues one layer with this tensor's weights on the stream (a step's compute stream). */
-    public void layer(Stream stream, DeviceTensor weights) {
-        Kernels.referenceMix(stream, state, scratch, tokens, hidden, weights.devicePointer(), weights.byteSize());
+    /** Copies a state to the device (queued on the compute stream; waits, since the buffer is reused). */
+    public void load(int[] values) {
+        if (values.length != tokens * hidden) throw OffloadException.invalid("workload: state must hold " + tokens * hidden + " words");
+        MemorySegment.copy(values, 0, host.segment(), ValueLayout.JAVA_INT, 0, values.length);
+        Stream compute = offloader.computeStream();
+        compute.copyToDevice(host.segment(), state, 0, stateBytes());
+        compute.synchronize();
+    }
+
+    /** Queues one layer with this tensor's weights on the compute stream. */
+    public void layer(DeviceTensor weights) {
+        kernels.layer(weights);
+    }
+
+    @Override
+    public void group(Group group) {
+        List<DeviceTensor> tensors = group.tensors();
+        for (int i = 0; i < tensors.size(); i++) kernels.layer(tensors.get(i));
     }
 
     /** Queues one step of a component (does not wait for the device); returns the step's index. */
     public long step(String component) {
         try (Step step = offloader.step(component)) {
-            Stream compute = step.computeStream();
-            for (Group group : step) {
-                for (DeviceTensor t : group.tensors()) layer(compute, t);
-            }
+            for (Group group : step) group(group);
             return step.index();
         }
     }
 
-    /**
-     * Queues a copy of the state as it will be after the work queued so far into {@code target}
-     * (native memory of {@code 4 * tokens * hidden} bytes) without waiting; read it after
-     * {@link #read()} or a synchronize of the compute stream.
-     */
-    public void snapshot(MemorySegment target) {
-        offloader.computeStream().copyToHost(state, 0, target, 4L * tokens * hidden);
+    @Override
+    public void snapshot(int step) {
+        long bytes = stateBytes();
+        if ((step + 1) * bytes > snapshots.byteSize()) {
+            throw OffloadException.invalid("workload: no room for a snapshot of step " + step + " (made for "
+                    + snapshots.byteSize() / bytes + ")");
+        }
+        offloader.computeStream().copyToHost(state, 0, snapshots.segment().asSlice(step * bytes, bytes), bytes);
+    }
+
+    /** The snapshot of a step, once the compute stream has passed it. */
+    public int[] snapshotOf(int step) {
+        long bytes = stateBytes();
+        return snapshots.segment().asSlice(step * bytes, bytes).toArray(ValueLayout.JAVA_INT);
     }
 
     /** Waits for the compute stream and reads the state back. */
     public int[] read() {
         Stream compute = offloader.computeStream();
-        compute.copyToHost(state, 0, hostState, hostState.byteSize());
+        compute.copyToHost(state, 0, host.segment(), stateBytes());
         compute.synchronize();
-        return hostState.toArray(ValueLayout.JAVA_INT);
+        return host.segment().toArray(ValueLayout.JAVA_INT);
+    }
+
+    @Override
+    public String verify(int steps, List<TensorRef> order, Expected expected) {
+        offloader.computeStream().synchronize();
+        List<Object> cache = expected.statesFor("mix " + tokens + "x" + hidden + " " + order.size() + " @"
+                + (order.isEmpty() ? 0 : order.get(0).data().address()));
+        for (int s = 0; s < steps; s++) {
+            while (cache.size() <= s) {
+                int[] next = (cache.isEmpty() ? initial : (int[]) cache.get(cache.size() - 1)).clone();
+                referenceStep(next, tokens, hidden, order);
+                cache.add(next);
+            }
+            if (!Arrays.equals(snapshotOf(s), (int[]) cache.get(s))) return "mix: step " + s + " differs from the unoffloaded reference";
+        }
+        return null;
     }
 
     /** One step of the unoffloaded Java reference over tensors in execution order. */
@@ -115,8 +169,11 @@ public final class ReferenceWorkload implements AutoCloseable {
 
     @Override
     public void close() {
+        offloader.computeStream().synchronize();  // every launch has run before its arguments go
+        kernels.close();
         state.close();
         scratch.close();
-        arena.close();
+        host.close();
+        snapshots.close();
     }
 }

@@ -1,78 +1,88 @@
 package dev.offload.workload;
 
 import dev.offload.Component;
+import dev.offload.Group;
 import dev.offload.OffloadConfig;
 import dev.offload.Offloader;
+import dev.offload.Step;
 import dev.offload.StepMetrics;
 import dev.offload.checkpoint.Checkpoint;
 import dev.offload.graph.TensorRef;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 /**
- * Runs a checkpoint through the reference workload for some steps under one configuration, and
- * optionally verifies every step's output bit for bit against the unoffloaded Java reference.
- * Medians leave out the first step (it includes the cold start) when there is more than one.
+ * Runs a checkpoint through a {@link Workload} for some steps under one configuration, and
+ * optionally verifies every step's output against the unoffloaded reference. The loop is the one a
+ * user writes: open a step, launch each group's compute, close it; it never waits for the device
+ * (verification snapshots are queued copies into pinned memory, checked after the last step), so
+ * the host runs up to {@code stepsAhead} steps ahead. Figures of step s are read once step
+ * s + 1 + stepsAhead has started (they are ready then), the rest after the last step. Medians
+ * leave out the first step (it includes the cold start) when there is more than one.
  */
 public final class WorkloadRun {
-    public record Result(String strategy, String backend, int steps, Boolean verified, long budgetBytes, long peakDeviceBytes,
-                         long peakHostBytes, long modelBytes, long h2dBytes, double stepMsMedian, double copyMsMedian,
-                         double computeMsMedian, double stallMsMedian, double h2dGbps, double overlapEfficiency, int groups,
-                         int slots, int tokens, String plan, List<StepMetrics> perStep) {}
+    public record Result(String strategy, String workload, String backend, int steps, Boolean verified, String verifyNote,
+                         long budgetBytes, long peakDeviceBytes, long peakHostBytes, long modelBytes, long h2dBytes,
+                         double stepMsMedian, double copyMsMedian, double computeMsMedian, double computeIdleMsMedian,
+                         double copyBusyMsMedian, double hostBlockedMsMedian, double hostWaitsPerStep, double hostUsPerGroup,
+                         double h2dGbps, double overlapEfficiency, int groups, int slots, int tokens, int stepsAhead, String plan,
+                         List<StepMetrics> perStep) {}
 
-    /** Expected states after each step, shared by runs of the same model, tokens and hidden size. */
+    /** Reference states shared by runs of the same model (see {@link Workload.Expected}). */
     public static final class Expected {
-        final List<int[]> states = new ArrayList<>();
+        final Workload.Expected states = new Workload.Expected();
     }
 
     private WorkloadRun() {}
 
     public static Result run(Checkpoint checkpoint, OffloadConfig config, int steps, int tokens, int hidden, boolean verify,
                              Expected expected) {
+        return run(checkpoint, config, "mix", steps, tokens, hidden, verify, expected);
+    }
+
+    public static Result run(Checkpoint checkpoint, OffloadConfig config, String workloadKind, int steps, int tokens, int hidden,
+                             boolean verify, Expected expected) {
         Expected cache = expected != null ? expected : new Expected();
-        List<StepMetrics> metrics = new ArrayList<>();
-        Boolean verified = verify ? Boolean.TRUE : null;
+        StepMetrics[] metrics = new StepMetrics[steps];
+        double[] hostUs = new double[steps];
         try (Offloader off = Offloader.open(config);
-             ReferenceWorkload workload = new ReferenceWorkload(off, tokens, hidden);
-             Arena snapshots = Arena.ofConfined()) {
+             Workload workload = Workload.create(workloadKind, off, tokens, hidden, steps, verify)) {
             Component component = off.register("model", checkpoint);
             List<TensorRef> order = component.graph().tensors();
-            int[] initial = ReferenceWorkload.initialState(tokens, hidden, 7);
-            workload.load(initial);
-            // Each step's output is copied back without waiting; it is checked after the last step,
-            // so verifying adds no host time between steps (which the step period would count).
-            long stateBytes = 4L * tokens * hidden;
-            MemorySegment outputs = snapshots.allocate(verify ? stateBytes * steps : 1, 64);
+            workload.start(order);
+            int lag = 1 + config.stepsAhead();
             for (int s = 0; s < steps; s++) {
-                workload.step("model");
-                if (verify) workload.snapshot(outputs.asSlice(s * stateBytes, stateBytes));
-                if (s >= 1) metrics.add(component.metrics(s - 1, false));  // read when step s closed
-            }
-            metrics.add(component.metrics(steps - 1, true));
-            workload.read();
-            for (int s = 0; verify && s < steps; s++) {
-                while (cache.states.size() <= s) {
-                    int[] next = (cache.states.isEmpty() ? initial : cache.states.get(cache.states.size() - 1)).clone();
-                    ReferenceWorkload.referenceStep(next, tokens, hidden, order);
-                    cache.states.add(next);
+                Step step = off.step("model");
+                try {
+                    for (Group group : step) workload.group(group);
+                } finally {
+                    step.close();
                 }
-                int[] got = outputs.asSlice(s * stateBytes, stateBytes).toArray(ValueLayout.JAVA_INT);
-                if (!Arrays.equals(got, cache.states.get(s))) verified = Boolean.FALSE;
+                hostUs[s] = step.hostNanos() / 1e3;
+                if (verify) workload.snapshot(s);
+                if (s >= lag) metrics[s - lag] = component.metrics(s - lag, false);
             }
+            for (int s = 0; s < steps; s++) if (metrics[s] == null) metrics[s] = component.metrics(s, true);
+            String note = verify ? workload.verify(steps, order, cache.states) : null;
+            Boolean verified = verify ? note == null : null;
             var info = off.deviceInfo();
-            List<StepMetrics> steady = metrics.size() > 1 ? metrics.subList(1, metrics.size()) : metrics;
-            StepMetrics last = metrics.get(metrics.size() - 1);
-            return new Result(config.strategy().name().toLowerCase(java.util.Locale.ROOT) + grouping(config), info.backend().id(),
-                    steps, verified, info.budgetBytes(), info.peakBytes(), info.hostPeakBytes(), checkpoint.totalBytes(),
-                    last.h2dBytes(), median(steady, StepMetrics::stepMs), median(steady, StepMetrics::copyMs),
-                    median(steady, StepMetrics::computeMs), median(steady, StepMetrics::stallMs), median(steady, StepMetrics::h2dGbps),
-                    median(steady, StepMetrics::overlapEfficiency),
-                    component.groupCount(), component.plan().slots(), tokens, component.plan().describe(), List.copyOf(metrics));
+            List<StepMetrics> all = Arrays.asList(metrics);
+            List<StepMetrics> steady = steps > 1 ? all.subList(1, steps) : all;
+            StepMetrics last = metrics[steps - 1];
+            int groups = component.groupCount();
+            double[] perGroupUs = new double[steps];
+            for (int s = 0; s < steps; s++) perGroupUs[s] = (hostUs[s] - metrics[s].hostBlockedMs() * 1e3) / groups;
+            double[] steadyUs = steps > 1 ? Arrays.copyOfRange(perGroupUs, 1, steps) : perGroupUs;
+            return new Result(config.strategy().name().toLowerCase(java.util.Locale.ROOT) + grouping(config), workload.name(),
+                    info.backend().id(), steps, verified, note, info.budgetBytes(), last.peakDeviceBytes(), last.peakHostBytes(),
+                    checkpoint.totalBytes(), last.h2dBytes(), median(steady, StepMetrics::stepMs), median(steady, StepMetrics::copyMs),
+                    median(steady, StepMetrics::computeMs), median(steady, StepMetrics::computeIdleMs),
+                    median(steady, StepMetrics::copyBusyMs), median(steady, StepMetrics::hostBlockedMs),
+                    steady.stream().mapToLong(StepMetrics::hostWaits).sum() / (double) steady.size(), median(steadyUs),
+                    median(steady, StepMetrics::h2dGbps), median(steady, StepMetrics::overlapEfficiency), groups,
+                    component.plan().slots(), tokens, config.stepsAhead(), component.plan().describe(), List.copyOf(all));
         }
     }
 
@@ -86,7 +96,12 @@ public final class WorkloadRun {
     }
 
     static double median(List<StepMetrics> steps, ToDoubleFunction<StepMetrics> f) {
-        double[] v = steps.stream().mapToDouble(f).sorted().toArray();
+        return median(steps.stream().mapToDouble(f).toArray());
+    }
+
+    static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
         if (v.length == 0) return Double.NaN;
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }

@@ -212,6 +212,15 @@ public class offload_h extends offload_h$shared {
     public static int OFL_COPY_DEVICE_TO_DEVICE() {
         return OFL_COPY_DEVICE_TO_DEVICE;
     }
+    private static final int OFL_MAX_STEPS_AHEAD = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define OFL_MAX_STEPS_AHEAD 8
+     * }
+     */
+    public static int OFL_MAX_STEPS_AHEAD() {
+        return OFL_MAX_STEPS_AHEAD;
+    }
     /**
      * {@snippet lang=c :
      * typedef int32_t ofl_status
@@ -1369,6 +1378,68 @@ public class offload_h extends offload_h$shared {
         }
     }
 
+    private static class ofl_stream_launch_host_func {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_stream_launch_host_func");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_stream_launch_host_func(ofl_stream *stream, ofl_host_fn fn, void *user_data)
+     * }
+     */
+    public static FunctionDescriptor ofl_stream_launch_host_func$descriptor() {
+        return ofl_stream_launch_host_func.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_stream_launch_host_func(ofl_stream *stream, ofl_host_fn fn, void *user_data)
+     * }
+     */
+    public static MethodHandle ofl_stream_launch_host_func$handle() {
+        return ofl_stream_launch_host_func.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_stream_launch_host_func(ofl_stream *stream, ofl_host_fn fn, void *user_data)
+     * }
+     */
+    public static MemorySegment ofl_stream_launch_host_func$address() {
+        return ofl_stream_launch_host_func.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_stream_launch_host_func(ofl_stream *stream, ofl_host_fn fn, void *user_data)
+     * }
+     */
+    public static int ofl_stream_launch_host_func(MemorySegment stream, MemorySegment fn, MemorySegment user_data) {
+        var mh$ = ofl_stream_launch_host_func.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_stream_launch_host_func", stream, fn, user_data);
+            }
+            return (int)mh$.invokeExact(stream, fn, user_data);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ofl_stream_destroy {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             offload_h.C_INT,
@@ -2227,72 +2298,6 @@ public class offload_h extends offload_h$shared {
                 traceDowncall("ofl_engine_destroy", engine);
             }
             return (int)mh$.invokeExact(engine);
-        } catch (Error | RuntimeException ex) {
-           throw ex;
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class ofl_workload_mix_async {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            offload_h.C_INT,
-            offload_h.C_POINTER,
-            offload_h.C_POINTER,
-            offload_h.C_POINTER,
-            offload_h.C_INT,
-            offload_h.C_INT,
-            offload_h.C_POINTER,
-            offload_h.C_LONG
-        );
-
-        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_workload_mix_async");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * ofl_status ofl_workload_mix_async(ofl_stream *stream, void *state, void *scratch, uint32_t tokens, uint32_t hidden, const void *weights, uint64_t bytes)
-     * }
-     */
-    public static FunctionDescriptor ofl_workload_mix_async$descriptor() {
-        return ofl_workload_mix_async.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * ofl_status ofl_workload_mix_async(ofl_stream *stream, void *state, void *scratch, uint32_t tokens, uint32_t hidden, const void *weights, uint64_t bytes)
-     * }
-     */
-    public static MethodHandle ofl_workload_mix_async$handle() {
-        return ofl_workload_mix_async.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * ofl_status ofl_workload_mix_async(ofl_stream *stream, void *state, void *scratch, uint32_t tokens, uint32_t hidden, const void *weights, uint64_t bytes)
-     * }
-     */
-    public static MemorySegment ofl_workload_mix_async$address() {
-        return ofl_workload_mix_async.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * ofl_status ofl_workload_mix_async(ofl_stream *stream, void *state, void *scratch, uint32_t tokens, uint32_t hidden, const void *weights, uint64_t bytes)
-     * }
-     */
-    public static int ofl_workload_mix_async(MemorySegment stream, MemorySegment state, MemorySegment scratch, int tokens, int hidden, MemorySegment weights, long bytes) {
-        var mh$ = ofl_workload_mix_async.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("ofl_workload_mix_async", stream, state, scratch, tokens, hidden, weights, bytes);
-            }
-            return (int)mh$.invokeExact(stream, state, scratch, tokens, hidden, weights, bytes);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -19,6 +19,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     uint32_t slots;
  *     uint32_t prefetch_depth;
  *     uint32_t timing;
+ *     uint32_t steps_ahead;
+ *     uint32_t reserved;
  * }
  * }
  */
@@ -32,7 +34,9 @@ public class ofl_engine_config {
         offload_h.C_INT.withName("struct_size"),
         offload_h.C_INT.withName("slots"),
         offload_h.C_INT.withName("prefetch_depth"),
-        offload_h.C_INT.withName("timing")
+        offload_h.C_INT.withName("timing"),
+        offload_h.C_INT.withName("steps_ahead"),
+        offload_h.C_INT.withName("reserved")
     ).withName("ofl_engine_config");
 
     /**
@@ -216,6 +220,94 @@ public class ofl_engine_config {
      */
     public static void timing(MemorySegment struct, int fieldValue) {
         struct.set(timing$LAYOUT, timing$OFFSET, fieldValue);
+    }
+
+    private static final OfInt steps_ahead$LAYOUT = (OfInt)$LAYOUT.select(groupElement("steps_ahead"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint32_t steps_ahead
+     * }
+     */
+    public static final OfInt steps_ahead$layout() {
+        return steps_ahead$LAYOUT;
+    }
+
+    private static final long steps_ahead$OFFSET = $LAYOUT.byteOffset(groupElement("steps_ahead"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint32_t steps_ahead
+     * }
+     */
+    public static final long steps_ahead$offset() {
+        return steps_ahead$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint32_t steps_ahead
+     * }
+     */
+    public static int steps_ahead(MemorySegment struct) {
+        return struct.get(steps_ahead$LAYOUT, steps_ahead$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint32_t steps_ahead
+     * }
+     */
+    public static void steps_ahead(MemorySegment struct, int fieldValue) {
+        struct.set(steps_ahead$LAYOUT, steps_ahead$OFFSET, fieldValue);
+    }
+
+    private static final OfInt reserved$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint32_t reserved
+     * }
+     */
+    public static final OfInt reserved$layout() {
+        return reserved$LAYOUT;
+    }
+
+    private static final long reserved$OFFSET = $LAYOUT.byteOffset(groupElement("reserved"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint32_t reserved
+     * }
+     */
+    public static final long reserved$offset() {
+        return reserved$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint32_t reserved
+     * }
+     */
+    public static int reserved(MemorySegment struct) {
+        return struct.get(reserved$LAYOUT, reserved$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint32_t reserved
+     * }
+     */
+    public static void reserved(MemorySegment struct, int fieldValue) {
+        struct.set(reserved$LAYOUT, reserved$OFFSET, fieldValue);
     }
 
     /**

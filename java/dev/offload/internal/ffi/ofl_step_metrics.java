@@ -19,10 +19,15 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     uint32_t timed;
  *     uint64_t step;
  *     uint64_t h2d_bytes;
+ *     uint64_t host_waits;
+ *     double host_blocked_ms;
  *     double step_ms;
  *     double compute_ms;
+ *     double compute_idle_ms;
  *     double copy_ms;
- *     double host_blocked_ms;
+ *     double copy_busy_ms;
+ *     uint64_t peak_device_bytes;
+ *     uint64_t peak_host_bytes;
  * }
  * }
  */
@@ -37,10 +42,15 @@ public class ofl_step_metrics {
         offload_h.C_INT.withName("timed"),
         offload_h.C_LONG.withName("step"),
         offload_h.C_LONG.withName("h2d_bytes"),
+        offload_h.C_LONG.withName("host_waits"),
+        offload_h.C_DOUBLE.withName("host_blocked_ms"),
         offload_h.C_DOUBLE.withName("step_ms"),
         offload_h.C_DOUBLE.withName("compute_ms"),
+        offload_h.C_DOUBLE.withName("compute_idle_ms"),
         offload_h.C_DOUBLE.withName("copy_ms"),
-        offload_h.C_DOUBLE.withName("host_blocked_ms")
+        offload_h.C_DOUBLE.withName("copy_busy_ms"),
+        offload_h.C_LONG.withName("peak_device_bytes"),
+        offload_h.C_LONG.withName("peak_host_bytes")
     ).withName("ofl_step_metrics");
 
     /**
@@ -226,6 +236,94 @@ public class ofl_step_metrics {
         struct.set(h2d_bytes$LAYOUT, h2d_bytes$OFFSET, fieldValue);
     }
 
+    private static final OfLong host_waits$LAYOUT = (OfLong)$LAYOUT.select(groupElement("host_waits"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint64_t host_waits
+     * }
+     */
+    public static final OfLong host_waits$layout() {
+        return host_waits$LAYOUT;
+    }
+
+    private static final long host_waits$OFFSET = $LAYOUT.byteOffset(groupElement("host_waits"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint64_t host_waits
+     * }
+     */
+    public static final long host_waits$offset() {
+        return host_waits$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint64_t host_waits
+     * }
+     */
+    public static long host_waits(MemorySegment struct) {
+        return struct.get(host_waits$LAYOUT, host_waits$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint64_t host_waits
+     * }
+     */
+    public static void host_waits(MemorySegment struct, long fieldValue) {
+        struct.set(host_waits$LAYOUT, host_waits$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble host_blocked_ms$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("host_blocked_ms"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double host_blocked_ms
+     * }
+     */
+    public static final OfDouble host_blocked_ms$layout() {
+        return host_blocked_ms$LAYOUT;
+    }
+
+    private static final long host_blocked_ms$OFFSET = $LAYOUT.byteOffset(groupElement("host_blocked_ms"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double host_blocked_ms
+     * }
+     */
+    public static final long host_blocked_ms$offset() {
+        return host_blocked_ms$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double host_blocked_ms
+     * }
+     */
+    public static double host_blocked_ms(MemorySegment struct) {
+        return struct.get(host_blocked_ms$LAYOUT, host_blocked_ms$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double host_blocked_ms
+     * }
+     */
+    public static void host_blocked_ms(MemorySegment struct, double fieldValue) {
+        struct.set(host_blocked_ms$LAYOUT, host_blocked_ms$OFFSET, fieldValue);
+    }
+
     private static final OfDouble step_ms$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("step_ms"));
 
     /**
@@ -314,6 +412,50 @@ public class ofl_step_metrics {
         struct.set(compute_ms$LAYOUT, compute_ms$OFFSET, fieldValue);
     }
 
+    private static final OfDouble compute_idle_ms$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("compute_idle_ms"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double compute_idle_ms
+     * }
+     */
+    public static final OfDouble compute_idle_ms$layout() {
+        return compute_idle_ms$LAYOUT;
+    }
+
+    private static final long compute_idle_ms$OFFSET = $LAYOUT.byteOffset(groupElement("compute_idle_ms"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double compute_idle_ms
+     * }
+     */
+    public static final long compute_idle_ms$offset() {
+        return compute_idle_ms$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double compute_idle_ms
+     * }
+     */
+    public static double compute_idle_ms(MemorySegment struct) {
+        return struct.get(compute_idle_ms$LAYOUT, compute_idle_ms$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double compute_idle_ms
+     * }
+     */
+    public static void compute_idle_ms(MemorySegment struct, double fieldValue) {
+        struct.set(compute_idle_ms$LAYOUT, compute_idle_ms$OFFSET, fieldValue);
+    }
+
     private static final OfDouble copy_ms$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("copy_ms"));
 
     /**
@@ -358,48 +500,136 @@ public class ofl_step_metrics {
         struct.set(copy_ms$LAYOUT, copy_ms$OFFSET, fieldValue);
     }
 
-    private static final OfDouble host_blocked_ms$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("host_blocked_ms"));
+    private static final OfDouble copy_busy_ms$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("copy_busy_ms"));
 
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * double host_blocked_ms
+     * double copy_busy_ms
      * }
      */
-    public static final OfDouble host_blocked_ms$layout() {
-        return host_blocked_ms$LAYOUT;
+    public static final OfDouble copy_busy_ms$layout() {
+        return copy_busy_ms$LAYOUT;
     }
 
-    private static final long host_blocked_ms$OFFSET = $LAYOUT.byteOffset(groupElement("host_blocked_ms"));
+    private static final long copy_busy_ms$OFFSET = $LAYOUT.byteOffset(groupElement("copy_busy_ms"));
 
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * double host_blocked_ms
+     * double copy_busy_ms
      * }
      */
-    public static final long host_blocked_ms$offset() {
-        return host_blocked_ms$OFFSET;
+    public static final long copy_busy_ms$offset() {
+        return copy_busy_ms$OFFSET;
     }
 
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * double host_blocked_ms
+     * double copy_busy_ms
      * }
      */
-    public static double host_blocked_ms(MemorySegment struct) {
-        return struct.get(host_blocked_ms$LAYOUT, host_blocked_ms$OFFSET);
+    public static double copy_busy_ms(MemorySegment struct) {
+        return struct.get(copy_busy_ms$LAYOUT, copy_busy_ms$OFFSET);
     }
 
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * double host_blocked_ms
+     * double copy_busy_ms
      * }
      */
-    public static void host_blocked_ms(MemorySegment struct, double fieldValue) {
-        struct.set(host_blocked_ms$LAYOUT, host_blocked_ms$OFFSET, fieldValue);
+    public static void copy_busy_ms(MemorySegment struct, double fieldValue) {
+        struct.set(copy_busy_ms$LAYOUT, copy_busy_ms$OFFSET, fieldValue);
+    }
+
+    private static final OfLong peak_device_bytes$LAYOUT = (OfLong)$LAYOUT.select(groupElement("peak_device_bytes"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint64_t peak_device_bytes
+     * }
+     */
+    public static final OfLong peak_device_bytes$layout() {
+        return peak_device_bytes$LAYOUT;
+    }
+
+    private static final long peak_device_bytes$OFFSET = $LAYOUT.byteOffset(groupElement("peak_device_bytes"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint64_t peak_device_bytes
+     * }
+     */
+    public static final long peak_device_bytes$offset() {
+        return peak_device_bytes$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint64_t peak_device_bytes
+     * }
+     */
+    public static long peak_device_bytes(MemorySegment struct) {
+        return struct.get(peak_device_bytes$LAYOUT, peak_device_bytes$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint64_t peak_device_bytes
+     * }
+     */
+    public static void peak_device_bytes(MemorySegment struct, long fieldValue) {
+        struct.set(peak_device_bytes$LAYOUT, peak_device_bytes$OFFSET, fieldValue);
+    }
+
+    private static final OfLong peak_host_bytes$LAYOUT = (OfLong)$LAYOUT.select(groupElement("peak_host_bytes"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint64_t peak_host_bytes
+     * }
+     */
+    public static final OfLong peak_host_bytes$layout() {
+        return peak_host_bytes$LAYOUT;
+    }
+
+    private static final long peak_host_bytes$OFFSET = $LAYOUT.byteOffset(groupElement("peak_host_bytes"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint64_t peak_host_bytes
+     * }
+     */
+    public static final long peak_host_bytes$offset() {
+        return peak_host_bytes$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint64_t peak_host_bytes
+     * }
+     */
+    public static long peak_host_bytes(MemorySegment struct) {
+        return struct.get(peak_host_bytes$LAYOUT, peak_host_bytes$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint64_t peak_host_bytes
+     * }
+     */
+    public static void peak_host_bytes(MemorySegment struct, long fieldValue) {
+        struct.set(peak_host_bytes$LAYOUT, peak_host_bytes$OFFSET, fieldValue);
     }
 
     /**

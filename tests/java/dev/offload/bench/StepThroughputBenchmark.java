@@ -60,7 +60,7 @@ public class StepThroughputBenchmark {
         Strategy s = Strategy.valueOf(strategy);
         long budget = s == Strategy.NO_OFFLOAD ? 0 : (long) (checkpoint.totalBytes() * 0.3) + (4 << 20);
         offloader = Offloader.open(OffloadConfig.builder().strategy(s).window(3).deviceBudget(budget).build());
-        workload = new ReferenceWorkload(offloader, tokens, ReferenceWorkload.DEFAULT_HIDDEN);
+        workload = new ReferenceWorkload(offloader, tokens, ReferenceWorkload.DEFAULT_HIDDEN, 0);
         offloader.register("model", checkpoint);
         workload.load(ReferenceWorkload.initialState(tokens, ReferenceWorkload.DEFAULT_HIDDEN, 7));
     }

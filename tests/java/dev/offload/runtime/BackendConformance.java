@@ -51,8 +51,21 @@ abstract class BackendConformance {
     @AfterEach
     void close() {
         if (runtime == null) return;
+        pinnedBuffers.forEach(PinnedBuffer::close);
         runtime.close();
         arena.close();
+    }
+
+    private final java.util.List<PinnedBuffer> pinnedBuffers = new java.util.ArrayList<>();
+
+    /**
+     * Pinned host memory for device-to-host copies: a copy into pageable memory may make the caller
+     * wait for the stream on cuda, which would hide the ordering these tests check.
+     */
+    MemorySegment pinned(long n) {
+        PinnedBuffer b = runtime.allocatePinned(n);
+        pinnedBuffers.add(b);
+        return b.segment();
     }
 
     static byte[] random(int n, long seed) {
@@ -74,7 +87,7 @@ abstract class BackendConformance {
              DeviceBuffer b = runtime.allocateDevice(n + 64);
              Stream stream = runtime.createStream(StreamKind.COPY)) {
             MemorySegment.copy(data, 0, pinned.segment(), ValueLayout.JAVA_BYTE, 0, n);
-            MemorySegment out = arena.allocate(n);
+            MemorySegment out = pinned(n);
             out.fill((byte) 0x5A);
             stream.fill(b, 0, n + 64, (byte) 0xEE);
             stream.copyToDevice(pinned.segment(), a, 0, n);
@@ -84,7 +97,7 @@ abstract class BackendConformance {
             assertArrayEquals(data, bytes(out, n));
 
             // The bytes in front of the copied range kept the fill: the copy went exactly where asked.
-            MemorySegment head = arena.allocate(64);
+            MemorySegment head = pinned(64);
             stream.copyToHost(b, 0, head, 64);
             stream.synchronize();
             for (byte x : bytes(head, 64)) assertEquals((byte) 0xEE, x);
@@ -97,7 +110,7 @@ abstract class BackendConformance {
         byte[] data = random(n, 7);
         MemorySegment src = arena.allocate(n);
         MemorySegment.copy(data, 0, src, ValueLayout.JAVA_BYTE, 0, n);
-        MemorySegment out = arena.allocate(n);
+        MemorySegment out = pinned(n);
         try (DeviceBuffer d = runtime.allocateDevice(n); Stream s = runtime.createStream(StreamKind.COMPUTE)) {
             s.copyToDevice(src, d, 0, n);
             s.copyToHost(d, 0, out, n);
@@ -116,7 +129,7 @@ abstract class BackendConformance {
              Stream consumer = runtime.createStream(StreamKind.COPY);
              Event produced = runtime.createEvent(false)) {
             MemorySegment.copy(data, 0, src.segment(), ValueLayout.JAVA_BYTE, 0, n);
-            MemorySegment out = arena.allocate(n);
+            MemorySegment out = pinned(n);
             out.fill((byte) 0x11);
             producer.fill(shared, 0, n, (byte) 0);
             producer.synchronize();
@@ -141,7 +154,7 @@ abstract class BackendConformance {
              Stream a = runtime.createStream(StreamKind.COMPUTE);
              Stream b = runtime.createStream(StreamKind.COPY);
              Event e = runtime.createEvent(false)) {
-            MemorySegment out = arena.allocate(n);
+            MemorySegment out = pinned(n);
             b.waitFor(e);                 // never recorded: complete, b is not held
             b.fill(d, 0, n, (byte) 3);
             b.copyToHost(d, 0, out, n);
@@ -251,7 +264,7 @@ abstract class BackendConformance {
             rt.close();
             MemorySegment src = arena.allocate(n);
             MemorySegment.copy(data, 0, src, ValueLayout.JAVA_BYTE, 0, n);
-            MemorySegment out = arena.allocate(n);
+            MemorySegment out = pinned(n);
             s.copyToDevice(src, d, 0, n);
             s.copyToHost(d, 0, out, n);
             s.synchronize();

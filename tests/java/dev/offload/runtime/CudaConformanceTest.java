@@ -10,24 +10,9 @@ import org.junit.jupiter.api.Test;
 
 /** The conformance suite on the cuda backend; skipped by assumption where no CUDA device answers. */
 class CudaConformanceTest extends BackendConformance {
-    private static String unavailable;
-    private static boolean probed;
-
-    /** Null when a CUDA device answers; otherwise why not. Probed once. */
-    static synchronized String cudaUnavailableBecause() {
-        if (!probed) {
-            probed = true;
-            if (!DeviceRuntime.compiledBackends().contains(Backend.CUDA)) {
-                unavailable = "cuda backend not compiled in";
-            } else {
-                try (DeviceRuntime probe = DeviceRuntime.open("cuda", 1 << 20)) {
-                    probe.info();
-                } catch (OffloadException e) {
-                    unavailable = "no CUDA device: " + e.getMessage();
-                }
-            }
-        }
-        return unavailable;
+    /** Null when a CUDA device answers; otherwise why not. */
+    static String cudaUnavailableBecause() {
+        return dev.offload.TestBackends.cudaUnavailableBecause();
     }
 
     @Override
@@ -51,7 +36,7 @@ class CudaConformanceTest extends BackendConformance {
             try (Stream wrapped = runtime.wrapStream(handle)) {
                 MemorySegment src = arena.allocate(n);
                 MemorySegment.copy(data, 0, src, ValueLayout.JAVA_BYTE, 0, n);
-                MemorySegment out = arena.allocate(n);
+                MemorySegment out = pinned(n);
                 wrapped.copyToDevice(src, d, 0, n);
                 wrapped.copyToHost(d, 0, out, n);
                 owner.synchronize();  // same CUDA stream underneath

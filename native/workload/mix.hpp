@@ -1,6 +1,7 @@
-// mix.hpp: the arithmetic of the reference workload's one kernel, shared by the host backend
-// (mix_host.cpp), the cuda backend (mix_cuda.cu) and mirrored by the Java reference
-// (dev.offload.workload.ReferenceMix). docs/WORKLOAD.md states it in words.
+// mix.hpp: the arithmetic of the mix workload's one kernel, shared by its host function
+// (mix_host.cpp), its CUDA kernel (mix_cuda.cu) and mirrored by the Java reference
+// (dev.offload.workload.ReferenceMix). docs/WORKLOAD.md states it in words. The workload is a user
+// of the C API (liboffload_workload), not part of the core.
 //
 // For a tensor of B bytes read as little-endian uint32 words (the last one zero-padded), arranged
 // in rows of H words, and a state of T tokens x H words:
@@ -13,6 +14,8 @@
 
 #include <cstdint>
 #include <cstring>
+
+#include "offload_workload.h"
 
 #ifdef __CUDACC__
 #define OFL_HD __host__ __device__ __forceinline__
@@ -53,14 +56,7 @@ OFL_HD std::uint32_t word_at(const unsigned char* weights, std::uint64_t bytes, 
 
 }  // namespace mix
 
-struct MixLaunch {
-    std::uint32_t* state;
-    std::uint32_t* scratch;
-    std::uint32_t tokens;
-    std::uint32_t hidden;
-    const unsigned char* weights;
-    std::uint64_t bytes;
-};
+using MixLaunch = oflw_mix_args;
 
 // Runs the kernel on the calling thread (the host backend's compute worker).
 void mix_on_host(const MixLaunch& launch);

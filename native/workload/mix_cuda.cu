@@ -1,4 +1,4 @@
-// mix_cuda.cu: the reference workload's kernel on the GPU (see mix.hpp for the arithmetic).
+// mix_cuda.cu: the mix workload's kernel on the GPU (see mix.hpp for the arithmetic).
 // One warp per (token, row): lanes read consecutive words (coalesced) and a shuffle reduction sums
 // them; rows fold into the scratch with atomicXor, which is order-free, so the result is the same
 // bit for bit as the host's.
@@ -6,12 +6,9 @@
 
 #include <cstdint>
 
-#include "cuda/cuda_check.hpp"
-#include "workload/mix.hpp"
-#include "workload/mix_cuda.hpp"
+#include "mix.hpp"
 
 namespace ofl {
-namespace {
 
 constexpr int kWarpsPerBlock = 8;
 
@@ -43,11 +40,10 @@ __global__ void mix_update(std::uint32_t* state, const std::uint32_t* scratch, s
     state[i] = mix::update(state[i], scratch[i], c);
 }
 
-}  // namespace
-
-void mix_on_cuda(const MixLaunch& m, cudaStream_t stream) {
+cudaError_t mix_on_cuda(const MixLaunch& m, cudaStream_t stream) {
     std::uint64_t cells = static_cast<std::uint64_t>(m.tokens) * m.hidden;
-    OFL_CUDA_CHECK(cudaMemsetAsync(m.scratch, 0, cells * 4, stream));
+    cudaError_t err = cudaMemsetAsync(m.scratch, 0, cells * 4, stream);
+    if (err != cudaSuccess) return err;
     std::uint64_t words = (m.bytes + 3) / 4;
     std::uint64_t rows = (words + m.hidden - 1) / m.hidden;
     std::uint64_t warps = rows * m.tokens;
@@ -56,11 +52,28 @@ void mix_on_cuda(const MixLaunch& m, cudaStream_t stream) {
         bool aligned = reinterpret_cast<std::uintptr_t>(m.weights) % 4 == 0;  // packed tensors are; a caller's may not be
         mix_rows<<<blocks, kWarpsPerBlock * 32, 0, stream>>>(m.state, m.scratch, m.tokens, m.hidden, m.weights, m.bytes, rows,
                                                              aligned);
-        OFL_CUDA_CHECK(cudaGetLastError());
+        err = cudaGetLastError();
+        if (err != cudaSuccess) return err;
     }
     unsigned blocks = static_cast<unsigned>((cells + 255) / 256);
     mix_update<<<blocks, 256, 0, stream>>>(m.state, m.scratch, m.tokens, m.hidden);
-    OFL_CUDA_CHECK(cudaGetLastError());
+    return cudaGetLastError();
 }
 
 }  // namespace ofl
+
+extern "C" int32_t oflw_mix_cuda(void* cuda_stream, const oflw_mix_args* args) {
+    if (args == nullptr || args->hidden == 0 || args->tokens == 0) return static_cast<int32_t>(cudaErrorInvalidValue);
+    return static_cast<int32_t>(ofl::mix_on_cuda(*args, static_cast<cudaStream_t>(cuda_stream)));
+}
+
+extern "C" const char* oflw_cuda_error_name(int32_t code) { return cudaGetErrorName(static_cast<cudaError_t>(code)); }
+
+extern "C" int32_t oflw_load_kernels(void) {
+    cudaFuncAttributes attributes{};
+    cudaError_t err = cudaFuncGetAttributes(&attributes, ofl::mix_rows);
+    if (err == cudaSuccess) err = cudaFuncGetAttributes(&attributes, ofl::mix_update);
+    return static_cast<int32_t>(err);
+}
+
+extern "C" uint32_t oflw_has_cuda(void) { return 1; }

@@ -1,0 +1,45 @@
+/*
+ * offload_workload.h: the kernels of the reference workloads (docs/WORKLOAD.md), in their own
+ * library, liboffload_workload. They are users of the C API, not part of the core: on the host
+ * backend they run through ofl_stream_launch_host_func, on cuda they launch on the stream's
+ * cudaStream_t (ofl_stream_native_handle). Java binds these few functions by hand
+ * (dev.offload.workload.MixKernels).
+ */
+#ifndef OFFLOAD_WORKLOAD_H
+#define OFFLOAD_WORKLOAD_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OFLW_API __attribute__((visibility("default")))
+
+/* One mix layer: mixes `bytes` bytes of weights into a state of tokens x hidden uint32 words,
+ * using scratch of the same size. All three are device pointers. */
+typedef struct oflw_mix_args {
+    uint32_t* state;
+    uint32_t* scratch;
+    uint32_t tokens;
+    uint32_t hidden;
+    const unsigned char* weights;
+    uint64_t bytes;
+} oflw_mix_args;
+
+/* An ofl_host_fn: runs one mix layer on the calling thread; args is an oflw_mix_args*. */
+OFLW_API void oflw_mix_host(void* args);
+/* 1 when the CUDA kernels are compiled in. */
+OFLW_API uint32_t oflw_has_cuda(void);
+/* Launches one mix layer on a cudaStream_t; returns the cudaError_t (0 = cudaSuccess). */
+OFLW_API int32_t oflw_mix_cuda(void* cuda_stream, const oflw_mix_args* args);
+/* Loads the CUDA kernels now (CUDA loads modules lazily otherwise); returns the cudaError_t. */
+OFLW_API int32_t oflw_load_kernels(void);
+/* cudaGetErrorName of a code returned above. */
+OFLW_API const char* oflw_cuda_error_name(int32_t code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OFFLOAD_WORKLOAD_H */

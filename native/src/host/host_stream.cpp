@@ -60,6 +60,7 @@ HostStream::~HostStream() {
 }
 
 void HostStream::push(HostOp&& op) {
+    bool wake;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (count_ == ring_.size()) {  // grow: only while deeper than ever before
@@ -71,8 +72,9 @@ void HostStream::push(HostOp&& op) {
         ring_[(head_ + count_) % ring_.size()] = std::move(op);
         ++count_;
         ++queued_;
+        wake = idle_;  // a busy worker takes the next operation without being woken
     }
-    work_ready_.notify_one();
+    if (wake) work_ready_.notify_one();
 }
 
 void HostStream::run() {
@@ -80,7 +82,9 @@ void HostStream::run() {
     for (;;) {
         {
             std::unique_lock<std::mutex> lock(mutex_);
+            idle_ = true;
             work_ready_.wait(lock, [&] { return count_ > 0 || stopping_; });
+            idle_ = false;
             if (count_ == 0) return;  // stopping and drained
             op = std::move(ring_[head_]);
             head_ = (head_ + 1) % ring_.size();

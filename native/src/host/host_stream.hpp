@@ -100,6 +100,7 @@ private:
     std::uint64_t queued_ = 0;
     std::uint64_t finished_ = 0;
     bool stopping_ = false;
+    bool idle_ = false;  // the worker waits for work (only then does push notify)
     HostStreamRegistry& registry_;
     std::thread worker_;
 };

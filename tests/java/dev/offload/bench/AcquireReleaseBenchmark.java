@@ -41,7 +41,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
 public class AcquireReleaseBenchmark {
-    static final int GROUPS = 185;  // tensors of the synthetic model below (dim 64, 8 + 4 blocks)
+    static final int GROUPS = 118;  // tensors of the synthetic model below (dim 64, 8 + 4 blocks)
 
     private Path dir;
     private Checkpoint checkpoint;

@@ -344,4 +344,55 @@ abstract class BackendConformance {
             assertTrue(r.medianGbps() > 0);
         }
     }
+
+    @Test
+    void aHostFunctionRunsInStreamOrder() {
+        // The host function reads what the copy before it brought back and stamps a pinned word;
+        // the copy after it must see the stamp, and everything waits behind a 300 ms delay.
+        int n = 4096;
+        byte[] data = random(n, 17);
+        MemorySegment src = pinned(n);
+        MemorySegment back = pinned(n);
+        MemorySegment stamp = pinned(n);
+        MemorySegment.copy(data, 0, src, ValueLayout.JAVA_BYTE, 0, n);
+        back.fill((byte) 0);
+        stamp.fill((byte) 0);
+        java.util.concurrent.atomic.AtomicLong seen = new java.util.concurrent.atomic.AtomicLong(-1);
+        try (DeviceBuffer d = runtime.allocateDevice(n);
+             Stream s = runtime.createStream(StreamKind.COMPUTE);
+             HostFunction fn = new HostFunction("stamp", arg -> {
+                 seen.set(back.get(ValueLayout.JAVA_LONG, 0) ^ arg);          // the copy before it is done
+                 stamp.set(ValueLayout.JAVA_LONG, 0, 0x5EED_0000_0000_0001L);   // work after it sees this
+             })) {
+            s.delay(Duration.ofMillis(300));
+            s.copyToDevice(src, d, 0, n);
+            s.copyToHost(d, 0, back, n);
+            fn.launch(s, 0x1234);
+            s.copyToDevice(stamp, d, 0, 8);
+            s.copyToHost(d, 0, back, n);
+            assertEquals(-1, seen.get(), "the host function ran before the stream reached it");
+            s.synchronize();
+            fn.check();
+            assertEquals(src.get(ValueLayout.JAVA_LONG, 0) ^ 0x1234, seen.get());
+            assertEquals(0x5EED_0000_0000_0001L, back.get(ValueLayout.JAVA_LONG, 0));
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, 8, n), java.util.Arrays.copyOfRange(bytes(back, n), 8, n));
+        }
+    }
+
+    @Test
+    void aFailingHostFunctionIsReportedNotFatal() {
+        try (Stream s = runtime.createStream(StreamKind.COMPUTE);
+             HostFunction fn = new HostFunction("broken", arg -> {
+                 throw new IllegalStateException("bad argument " + arg);
+             })) {
+            fn.launch(s, 7);
+            fn.launch(s, 8);
+            s.synchronize();  // the stream goes on: a Java exception never unwinds into native code
+            OffloadException e = assertThrows(OffloadException.class, fn::check);
+            assertTrue(e.getMessage().contains("broken") && e.getMessage().contains("bad argument 7"), e.getMessage());
+        }
+        try (Stream s = runtime.createStream(StreamKind.COMPUTE)) {
+            assertInvalid(() -> s.launchHostFunc(MemorySegment.NULL, MemorySegment.NULL));
+        }
+    }
 }

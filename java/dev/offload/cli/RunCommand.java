@@ -15,14 +15,14 @@ import java.util.Set;
 
 /**
  * {@code ./offload run PATH... [--budget SIZE] [--strategy S] [--steps N] [--verify] [--json] ...}:
- * streams a checkpoint through the reference workload. {@code --verify} compares every step's output
- * bit for bit with the unoffloaded Java reference. JSON fields: strategy, steps, verified
+ * streams a checkpoint through a workload (mix, linear or none). {@code --verify} compares every step's
+ * output with the unoffloaded Java reference (bit for bit for mix, within tolerance for linear). JSON fields: strategy, steps, verified
  * (true/false/null), budget_bytes, peak_device_bytes, peak_host_bytes, h2d_bytes, step_ms_median,
  * overlap_efficiency, and more.
  */
 final class RunCommand {
     static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|group_offload|layerwise] [--steps N] [--verify]"
-            + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|none] [--steps-ahead N]"
+            + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
             + " [--device NAME] [--json]";
 
     private RunCommand() {}

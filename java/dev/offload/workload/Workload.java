@@ -3,6 +3,7 @@ package dev.offload.workload;
 import dev.offload.Group;
 import dev.offload.OffloadException;
 import dev.offload.Offloader;
+import dev.offload.checkpoint.Checkpoint;
 import dev.offload.graph.TensorRef;
 import java.util.List;
 import java.util.Locale;
@@ -51,12 +52,24 @@ public interface Workload extends AutoCloseable {
     @Override
     void close();
 
-    /** The workloads the CLI offers. */
+    /** The workloads the CLI offers, without a checkpoint to size them by ("linear" needs one). */
     static Workload create(String kind, Offloader offloader, int tokens, int hidden, int steps, boolean verify) {
+        return create(kind, offloader, null, tokens, hidden, steps, verify);
+    }
+
+    /**
+     * The workloads the CLI offers. {@code hidden} sizes mix; linear takes its width from the
+     * checkpoint's first q_proj weight ({@link LinearWorkload#dimOf}).
+     */
+    static Workload create(String kind, Offloader offloader, Checkpoint checkpoint, int tokens, int hidden, int steps, boolean verify) {
         return switch (kind.toLowerCase(Locale.ROOT)) {
             case "mix" -> new ReferenceWorkload(offloader, tokens, hidden, verify ? steps : 0);
+            case "linear" -> {
+                if (checkpoint == null) throw OffloadException.invalid("the linear workload needs the checkpoint to size itself");
+                yield new LinearWorkload(offloader, tokens, LinearWorkload.dimOf(checkpoint), verify ? steps : 0);
+            }
             case "none" -> new NoWorkload();
-            default -> throw OffloadException.invalid("unknown workload '" + kind + "': expected mix or none");
+            default -> throw OffloadException.invalid("unknown workload '" + kind + "': expected mix, linear or none");
         };
     }
 

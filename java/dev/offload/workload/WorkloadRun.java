@@ -48,7 +48,7 @@ public final class WorkloadRun {
         StepMetrics[] metrics = new StepMetrics[steps];
         double[] hostUs = new double[steps];
         try (Offloader off = Offloader.open(config);
-             Workload workload = Workload.create(workloadKind, off, tokens, hidden, steps, verify)) {
+             Workload workload = Workload.create(workloadKind, off, checkpoint, tokens, hidden, steps, verify)) {
             Component component = off.register("model", checkpoint);
             List<TensorRef> order = component.graph().tensors();
             workload.start(order);

@@ -64,6 +64,21 @@ class StreamingCommandsTest {
     }
 
     @Test
+    void synthAndRunTheLinearWorkload() {
+        Path linear = dir.resolve("linear.safetensors");
+        JsonObject written = json(InfoCommandTest.run("synth", linear.toString(), "--workload", "linear", "--dim", "64", "--blocks", "3",
+                "--seed", "9", "--json"));
+        assertEquals(dev.offload.workload.LinearModel.bytes(64, 3), written.get("total_bytes").getAsLong());
+        JsonObject j = json(InfoCommandTest.run("run", linear.toString(), "--device", "host", "--workload", "linear", "--strategy",
+                "layerwise", "--tokens", "4", "--steps", "3", "--verify", "--json"));
+        assertEquals("linear", j.get("workload").getAsString());
+        assertTrue(j.get("verified").getAsBoolean(), j.toString());
+        var mixOnLinear = InfoCommandTest.run("run", model.toString(), "--device", "host", "--workload", "linear", "--steps", "1");
+        assertEquals(2, mixOnLinear.exit());
+        assertTrue(mixOnLinear.err().contains("no *.self_attn.q_proj.weight"), mixOnLinear.err());
+    }
+
+    @Test
     void badInputExitsTwoWithOneLine() {
         var tooSmall = InfoCommandTest.run("run", model.toString(), "--device", "host", "--budget", "8KiB");
         assertEquals(2, tooSmall.exit());

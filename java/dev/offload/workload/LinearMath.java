@@ -13,13 +13,19 @@ import java.util.function.Function;
 /**
  * The linear workload's block, in plain Java over bf16 row-major memory: the host backend's compute
  * (fp32 accumulation, run from a HostFunction on "device" memory, which is host memory there) and
- * the unoffloaded reference (double accumulation, over the checkpoint's mapped bytes). Both round
- * at the same points (docs/WORKLOAD.md):
+ * the unoffloaded reference (double accumulation, over the checkpoint's mapped bytes). Each weight
+ * is used by exactly one product, run when its tensor comes in execution order (docs/WORKLOAD.md):
  * <pre>
- *   s = bf16(x Wq^T);  s = bf16(s + x Wk^T);  s = bf16(s + x Wv^T)
- *   x = bf16(x + s Wo^T);  u = bf16(x Wup^T);  x = bf16(x + u Wdown^T)
+ *   q, k, v:  s = bf16(s + x W^T)
+ *   o:        x = bf16(x + s Wo^T), then s = 0
+ *   up:       u = bf16(x Wup^T)
+ *   down:     x = bf16(x + u Wdown^T)
  * </pre>
- * each product summed in fp32 (double for the reference) and added to the old output before the
+ * with s and u zero at the start of a run and carried across blocks and steps. In the order q, k, v,
+ * o, up, down this is the usual block; in the name order checkpoints use (down, up, k, o, q, v) down
+ * reads the previous block's u and q, v feed the next block's o. Either way every grouping (block or
+ * leaf level) computes the same function, and from the second step on every weight changes the output.
+ * Each product is summed in fp32 (double for the reference) and added to the old output before the
  * one rounding: what cublasGemmEx does with bf16 C, fp32 compute and beta = 0 or 1.
  */
 final class LinearMath {
@@ -27,15 +33,25 @@ final class LinearMath {
 
     private LinearMath() {}
 
-    /** One block in place: x [tokens, dim], s [tokens, dim], u [tokens, 4 dim]; w in LinearModel.ROLES order. */
-    static void block(MemorySegment x, MemorySegment s, MemorySegment u, MemorySegment[] w, int tokens, int dim, boolean wide,
-                      float[] row) {
-        gemm(x, w[0], s, tokens, dim, dim, false, wide, row);
-        gemm(x, w[1], s, tokens, dim, dim, true, wide, row);
-        gemm(x, w[2], s, tokens, dim, dim, true, wide, row);
-        gemm(s, w[3], x, tokens, dim, dim, true, wide, row);
-        gemm(x, w[4], u, tokens, dim, 4 * dim, false, wide, row);
-        gemm(u, w[5], x, tokens, 4 * dim, dim, true, wide, row);
+    /** The product of weight role {@code role} (LinearModel.ROLES index), in place on x, s and u. */
+    static void op(int role, MemorySegment x, MemorySegment s, MemorySegment u, MemorySegment w, int tokens, int dim, boolean wide,
+                   float[] row) {
+        switch (role) {
+            case 0, 1, 2 -> gemm(x, w, s, tokens, dim, dim, true, wide, row);
+            case 3 -> {
+                gemm(s, w, x, tokens, dim, dim, true, wide, row);
+                s.asSlice(0, 2L * tokens * dim).fill((byte) 0);
+            }
+            case 4 -> gemm(x, w, u, tokens, dim, 4 * dim, false, wide, row);
+            case 5 -> gemm(u, w, x, tokens, 4 * dim, dim, true, wide, row);
+            default -> throw new IllegalArgumentException("role " + role);
+        }
+    }
+
+    /** The LinearModel.ROLES index of a tensor name, or -1 when it has none. */
+    static int role(String name) {
+        for (int r = 0; r < LinearModel.ROLES.size(); r++) if (name.endsWith(LinearModel.ROLES.get(r))) return r;
+        return -1;
     }
 
     /** y[t, o] = bf16((accumulate ? y[t, o] : 0) + sum_i a[t, i] w[o, i]); {@code row} holds at least {@code in} floats. */
@@ -70,6 +86,12 @@ final class LinearMath {
      */
     static <T> List<List<T>> blocks(String where, List<T> tensors, Function<T, String> name, Function<T, DType> dtype,
                                     Function<T, long[]> shape, int dim) {
+        return blocks(where, tensors, name, dtype, shape, dim, true);
+    }
+
+    /** As above; with {@code whole} false, blocks may be partial (leaf groups): only dtypes and shapes are checked. */
+    static <T> List<List<T>> blocks(String where, List<T> tensors, Function<T, String> name, Function<T, DType> dtype,
+                                    Function<T, long[]> shape, int dim, boolean whole) {
         Map<String, List<T>> byPrefix = new LinkedHashMap<>();
         for (T t : tensors) {
             String n = name.apply(t);
@@ -90,11 +112,10 @@ final class LinearMath {
             }
         }
         for (Map.Entry<String, List<T>> e : byPrefix.entrySet()) {
-            for (int r = 0; r < LinearModel.ROLES.size(); r++) {
+            for (int r = 0; whole && r < LinearModel.ROLES.size(); r++) {
                 if (e.getValue().get(r) == null) {
                     throw OffloadException.invalid("linear workload: " + where + " has part of block " + e.getKey() + " but not its "
-                            + e.getKey() + LinearModel.ROLES.get(r) + " (every group must hold whole blocks: use block grouping,"
-                            + " not --leaf)");
+                            + e.getKey() + LinearModel.ROLES.get(r));
                 }
             }
         }

@@ -25,12 +25,14 @@ import java.util.SplittableRandom;
  * through the public API as a Java inference engine would run them. State: activations x [tokens, dim]
  * bf16 on the device, with scratch s [tokens, dim] and u [tokens, 4 dim] (all three allocated from the
  * offloader's runtime before the component is registered, so they count against the budget). Each
- * block of each group is {@link LinearMath#block}'s math.
+ * tensor of each group is one {@link LinearMath#op} product.
  *
- * <p>cuda: seven cublasGemmEx calls per block on the compute stream's cudaStream_t ({@link Cublas}),
+ * <p>Each weight is used by exactly one product ({@link LinearMath#op}), so the workload runs one
+ * product per tensor, in execution order, and every grouping (block level or leaf level) computes the
+ * same function. cuda: one cublasGemmEx per tensor (and a fill of s after o) on the compute stream's cudaStream_t ({@link Cublas}),
  * reading the weights at their DeviceTensor pointers. Host backend: one {@link HostFunction} launch
- * per block whose long argument indexes a table of per-block records (weight segments), made the
- * first time a Group view is seen and reused (views are stable per device place), so the steady state
+ * per tensor whose long argument indexes a table of (role, weight segment) records, made the first
+ * time a Group view is seen and reused (views are stable per device place), so the steady state
  * allocates nothing. The table is only appended to, under its lock; the stream thread reads it there.
  *
  * <p>Verification: every step's x (copied to pinned memory in stream order) against the Java
@@ -50,9 +52,10 @@ public final class LinearWorkload implements Workload {
     private final PinnedBuffer host, snapshots;
     private final Stream stream;
     private final MemorySegment cudaStream;
-    private final Map<Group, int[]> launches = new IdentityHashMap<>();  // host: table indices; cuda: unused
-    private final Map<Group, MemorySegment[][]> weights = new IdentityHashMap<>();
-    private final List<MemorySegment[]> table = new ArrayList<>();
+    private final Map<Group, int[]> launches = new IdentityHashMap<>();  // per tensor: host table index; cuda role
+    private final Map<Group, MemorySegment[]> weights = new IdentityHashMap<>();  // per tensor (null: no role)
+    private final List<MemorySegment> table = new ArrayList<>();  // host: the weight of each record
+    private final List<Integer> tableRoles = new ArrayList<>();   // host: the role of each record
     private final HostFunction hostFn;
     private final float[] row;
     private final MemorySegment xs, ss, us;
@@ -84,7 +87,7 @@ public final class LinearWorkload implements Workload {
             ss = hostView(s.devicePointer(), s.byteSize());
             us = hostView(u.devicePointer(), u.byteSize());
             row = new float[4 * dim];
-            hostFn = new HostFunction("linear block", this::runBlock);
+            hostFn = new HostFunction("linear product", this::runOp);
             handle = null;
         } else {
             xs = ss = us = null;
@@ -141,24 +144,30 @@ public final class LinearWorkload implements Workload {
         initial = initialState(tokens, dim, 7);
         MemorySegment.copy(initial, 0, host.segment(), ValueLayout.JAVA_SHORT, 0, initial.length);
         stream.copyToDevice(host.segment(), x, 0, stateBytes());
+        stream.fill(s, 0, s.byteSize(), (byte) 0);
+        stream.fill(u, 0, u.byteSize(), (byte) 0);
         stream.synchronize();
     }
 
     @Override
     public void group(Group group) {
-        MemorySegment[][] blocks = weights.get(group);
-        if (blocks == null) blocks = firstVisit(group);
-        if (hostFn != null) {
-            int[] indices = launches.get(group);
-            for (int index : indices) hostFn.launch(stream, index);
-        } else {
-            for (MemorySegment[] w : blocks) {
-                gemm(w[0], x, s, dim, dim, zero);
-                gemm(w[1], x, s, dim, dim, one);
-                gemm(w[2], x, s, dim, dim, one);
-                gemm(w[3], s, x, dim, dim, one);
-                gemm(w[4], x, u, dim, 4 * dim, zero);
-                gemm(w[5], u, x, 4 * dim, dim, one);
+        MemorySegment[] w = weights.get(group);
+        if (w == null) w = firstVisit(group);
+        int[] launch = launches.get(group);
+        for (int i = 0; i < w.length; i++) {
+            if (w[i] == null) continue;
+            if (hostFn != null) {
+                hostFn.launch(stream, launch[i]);
+            } else {
+                switch (launch[i]) {
+                    case 0, 1, 2 -> gemm(w[i], x, s, dim, dim, one);
+                    case 3 -> {
+                        gemm(w[i], s, x, dim, dim, one);
+                        stream.fill(s, 0, s.byteSize(), (byte) 0);
+                    }
+                    case 4 -> gemm(w[i], x, u, dim, 4 * dim, zero);
+                    default -> gemm(w[i], u, x, 4 * dim, dim, one);
+                }
             }
         }
     }
@@ -167,36 +176,41 @@ public final class LinearWorkload implements Workload {
         cublas.gemm(handle, tokens, inFeatures, outFeatures, w, in.devicePointer(), out.devicePointer(), one, beta);
     }
 
-    private MemorySegment[][] firstVisit(Group group) {
-        List<List<DeviceTensor>> blocks = LinearMath.blocks("group '" + group.name() + "'", group.tensors(), DeviceTensor::name,
-                DeviceTensor::dtype, DeviceTensor::shape, dim);
-        MemorySegment[][] w = new MemorySegment[blocks.size()][];
-        int[] indices = new int[blocks.size()];
-        for (int b = 0; b < w.length; b++) {
-            w[b] = new MemorySegment[6];
-            for (int r = 0; r < 6; r++) {
-                DeviceTensor t = blocks.get(b).get(r);
-                w[b][r] = hostFn != null ? hostView(t.devicePointer(), t.byteSize()) : t.devicePointer();
-            }
+    private MemorySegment[] firstVisit(Group group) {
+        List<DeviceTensor> tensors = group.tensors();
+        LinearMath.blocks("group '" + group.name() + "'", tensors, DeviceTensor::name, DeviceTensor::dtype, DeviceTensor::shape, dim,
+                false);  // dtype and shape of every role tensor
+        MemorySegment[] w = new MemorySegment[tensors.size()];
+        int[] launch = new int[tensors.size()];
+        for (int i = 0; i < w.length; i++) {
+            DeviceTensor t = tensors.get(i);
+            int role = LinearMath.role(t.name());
+            if (role < 0) continue;
+            w[i] = hostFn != null ? hostView(t.devicePointer(), t.byteSize()) : t.devicePointer();
             if (hostFn != null) {
                 synchronized (table) {
-                    indices[b] = table.size();
-                    table.add(w[b]);
+                    launch[i] = table.size();
+                    table.add(w[i]);
+                    tableRoles.add(role);
                 }
+            } else {
+                launch[i] = role;
             }
         }
         weights.put(group, w);
-        launches.put(group, indices);
+        launches.put(group, launch);
         return w;
     }
 
-    /** The host function's body, on the stream's thread. */
-    private void runBlock(long index) {
-        MemorySegment[] w;
+    /** The host function's body, on the stream's thread: one tensor's product. */
+    private void runOp(long index) {
+        MemorySegment w;
+        int role;
         synchronized (table) {
             w = table.get((int) index);
+            role = tableRoles.get((int) index);
         }
-        LinearMath.block(xs, ss, us, w, tokens, dim, false, row);
+        LinearMath.op(role, xs, ss, us, w, tokens, dim, false, row);
     }
 
     @Override
@@ -223,14 +237,30 @@ public final class LinearWorkload implements Workload {
                 + (order.isEmpty() ? 0 : order.get(0).data().address()));
         for (int step = 0; step < steps; step++) {
             while (cache.size() <= step) {
-                short[] next = (cache.isEmpty() ? initial : (short[]) cache.get(cache.size() - 1)).clone();
+                State next = cache.isEmpty() ? new State(initial.clone(), tokens, dim) : ((State) cache.get(cache.size() - 1)).copy();
                 referenceStep(next, tokens, dim, order);
                 cache.add(next);
             }
-            String diff = compare(snapshotOf(step), (short[]) cache.get(step), rounds * (step + 1));
+            String diff = compare(snapshotOf(step), ((State) cache.get(step)).x(), rounds * (step + 1));
             if (diff != null) return "linear: step " + step + ": " + diff;
         }
         return null;
+    }
+
+    /** The reference's state: x and the carried s and u (bf16 bits). */
+    public record State(short[] x, short[] s, short[] u) {
+        public State(short[] x, int tokens, int dim) {
+            this(x, new short[tokens * dim], new short[4 * tokens * dim]);
+        }
+
+        public State copy() {
+            return new State(x.clone(), s.clone(), u.clone());
+        }
+    }
+
+    /** The reference's starting state: {@link #initialState} and zero s and u. */
+    public static State initialReference(int tokens, int dim, long seed) {
+        return new State(initialState(tokens, dim, seed), tokens, dim);
     }
 
     /** Null when every element is within tolerance of the reference after {@code rounds} roundings of x, else the worst one. */
@@ -268,15 +298,14 @@ public final class LinearWorkload implements Workload {
     }
 
     /** One step of the unoffloaded reference (double accumulation, same roundings) over tensors in execution order. */
-    public static void referenceStep(short[] state, int tokens, int dim, List<TensorRef> order) {
-        MemorySegment x = MemorySegment.ofArray(state);
-        MemorySegment s = MemorySegment.ofArray(new short[tokens * dim]);
-        MemorySegment u = MemorySegment.ofArray(new short[4 * tokens * dim]);
+    public static void referenceStep(State state, int tokens, int dim, List<TensorRef> order) {
+        MemorySegment x = MemorySegment.ofArray(state.x());
+        MemorySegment s = MemorySegment.ofArray(state.s());
+        MemorySegment u = MemorySegment.ofArray(state.u());
         float[] row = new float[4 * dim];
-        for (List<TensorRef> block : LinearMath.blocks("the checkpoint", order, TensorRef::name, TensorRef::dtype, TensorRef::shape, dim)) {
-            MemorySegment[] w = new MemorySegment[6];
-            for (int r = 0; r < 6; r++) w[r] = block.get(r).data();
-            LinearMath.block(x, s, u, w, tokens, dim, true, row);
+        for (TensorRef t : order) {
+            int role = LinearMath.role(t.name());
+            if (role >= 0) LinearMath.op(role, x, s, u, t.data(), tokens, dim, true, row);
         }
     }
 

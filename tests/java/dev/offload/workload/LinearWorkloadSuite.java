@@ -97,6 +97,7 @@ abstract class LinearWorkloadSuite {
         for (OffloadConfig c : List.of(config().strategy(Strategy.NO_OFFLOAD).build(),
                 config().strategy(Strategy.GROUP_OFFLOAD).grouping(Grouping.blocks(1)).deviceBudget(budget).build(),
                 config().strategy(Strategy.GROUP_OFFLOAD).grouping(Grouping.blocks(2)).build(),
+                config().strategy(Strategy.GROUP_OFFLOAD).grouping(Grouping.leaf()).deviceBudget(budget).build(),
                 config().strategy(Strategy.LAYERWISE).window(2).deviceBudget(budget).build())) {
             WorkloadRun.Result r = WorkloadRun.run(model, c, "linear", STEPS, TOKENS, 0, true, null);
             assertEquals(Boolean.TRUE, r.verified(), r.strategy() + ": " + r.verifyNote());
@@ -139,18 +140,18 @@ abstract class LinearWorkloadSuite {
                     w.snapshot(s);
                 }
                 assertNull(w.verify(STEPS, order, new Workload.Expected()));
-                short[] ref = LinearWorkload.initialState(TOKENS, DIM, 7);
+                LinearWorkload.State ref = LinearWorkload.initialReference(TOKENS, DIM, 7);
                 for (int s = 0; s < STEPS; s++) LinearWorkload.referenceStep(ref, TOKENS, DIM, order);
-                double clean = LinearWorkload.worstError(w.snapshotOf(STEPS - 1), ref, 2 * BLOCKS * STEPS);
+                double clean = LinearWorkload.worstError(w.snapshotOf(STEPS - 1), ref.x(), 2 * BLOCKS * STEPS);
                 System.out.printf("linear on %s: worst error %.3f of the tolerance%n", device(), clean);
                 assertTrue(clean <= 0.5, "the unpoisoned run uses at most half the tolerance, used " + clean);
                 String p = w.verify(STEPS, poisoned, new Workload.Expected());
                 assertNotNull(p, "one poisoned weight must fail verification");
                 assertTrue(p.startsWith("linear: step 0:"), p);
                 assertNotNull(w.verify(STEPS, stale, new Workload.Expected()), "a stale block must fail verification");
-                short[] staleRef = LinearWorkload.initialState(TOKENS, DIM, 7);
+                LinearWorkload.State staleRef = LinearWorkload.initialReference(TOKENS, DIM, 7);
                 LinearWorkload.referenceStep(staleRef, TOKENS, DIM, stale);
-                double off1 = LinearWorkload.worstError(w.snapshotOf(0), staleRef, 2 * BLOCKS);
+                double off1 = LinearWorkload.worstError(w.snapshotOf(0), staleRef.x(), 2 * BLOCKS);
                 System.out.printf("linear on %s: a stale block is off by %.1f tolerances%n", device(), off1);
                 assertTrue(off1 > 4, "a stale block is far outside the tolerance, got " + off1);
             }
@@ -158,10 +159,22 @@ abstract class LinearWorkloadSuite {
     }
 
     @Test
-    void leafGroupsAreRefusedNamingTheMissingWeight() {
-        OffloadConfig c = config().strategy(Strategy.GROUP_OFFLOAD).grouping(Grouping.leaf()).build();
-        var e = assertThrows(OffloadException.class, () -> WorkloadRun.run(model, c, "linear", 1, TOKENS, 0, true, null));
-        assertTrue(e.getMessage().matches("linear workload: group '.*' has part of block model\\.layers\\.\\d+\\. but not its "
-                + "model\\.layers\\.\\d+\\.(self_attn|mlp)\\.\\w+_proj\\.weight .*use block grouping.*"), e.getMessage());
+    void leafGroupsComputeTheSameFunctionAsBlocks() {
+        WorkloadRun.Result blocks = WorkloadRun.run(model, config().strategy(Strategy.GROUP_OFFLOAD).grouping(Grouping.blocks(1)).build(),
+                "linear", 2, TOKENS, 0, true, null);
+        WorkloadRun.Result leaf = WorkloadRun.run(model, config().strategy(Strategy.GROUP_OFFLOAD).grouping(Grouping.leaf()).build(),
+                "linear", 2, TOKENS, 0, true, null);
+        assertEquals(Boolean.TRUE, blocks.verified(), blocks.verifyNote());
+        assertEquals(Boolean.TRUE, leaf.verified(), leaf.verifyNote());
+        assertEquals(6 * BLOCKS, leaf.groups());
+    }
+
+    @Test
+    void executionOrderIsTheCheckpointsNameOrder() {
+        // Checkpoints list a block's weights by name (down, up, k, o, q, v); the products follow it.
+        List<String> block0 = BlockGraph.discover(model).tensors().stream().map(TensorRef::name)
+                .filter(n -> n.startsWith("model.layers.0.")).toList();
+        assertEquals(List.of("mlp.down_proj.weight", "mlp.up_proj.weight", "self_attn.k_proj.weight", "self_attn.o_proj.weight",
+                "self_attn.q_proj.weight", "self_attn.v_proj.weight"), block0.stream().map(n -> n.substring("model.layers.0.".length())).toList());
     }
 }

@@ -21,7 +21,8 @@ import java.util.Set;
  * (huggingface/safetensors, {@code safetensors/src/tensor.rs}: {@code SafeTensors::read_metadata},
  * {@code HashMetadata}, {@code TensorInfo}, {@code Metadata::validate}; read at commit 24b0b28): what
  * it refuses we refuse, what it accepts we accept, and every refusal names the file, the tensor or
- * byte position, and the reference's rule as its {@code SafeTensorError} variant in brackets.
+ * byte position (counted from the header's first byte, file offset 8), and the reference's rule as
+ * its {@code SafeTensorError} variant in brackets.
  *
  * <ol>
  *   <li>{@code [InvalidHeader]}: the header is not valid UTF-8.</li>

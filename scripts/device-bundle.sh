@@ -6,9 +6,8 @@
 #   .device/jre/                        a jlink'd Java runtime (the modules the code and its tests use, plus
 #                                       jdk.jfr and the management modules); native symbol tables stripped
 #   .device/offload.jar, lib/           the jar and its runtime dependencies (gson)
-#   .device/test-classes/               the compiled tests
+#   .device/test-classes/               the compiled tests and their resources (the safetensors samples)
 #   .device/junit-platform-console-standalone-1.11.4.jar
-#   .device/fixtures/                   shared/fixtures (the safetensors fixtures the tests read)
 #   .device/diffusers-src.tar.gz        diffusers' src/diffusers at the mirror's HEAD, plus COMMIT (compressed:
 #                                       ~25 MiB of sources would not fit beside the runtime; run.sh unpacks it)
 #   .device/SOURCE                      the commit (and whether the tree was dirty) the bundle was built from
@@ -55,11 +54,6 @@ cp target/offload.jar .device/
 cp -r target/lib .device/lib
 cp -r target/test-classes .device/test-classes
 cp "$junit_jar" .device/
-
-for fixtures in "$root/../shared/fixtures" "$root/shared/fixtures"; do
-    if [ -d "$fixtures" ]; then cp -r "$fixtures" .device/fixtures; break; fi
-done
-[ -d .device/fixtures ] || echo "device-bundle: no shared/fixtures found: the fixture tests will fail there" >&2
 
 if [ -n "$diffusers_git" ]; then
     commit=$(git --git-dir="$diffusers_git" rev-parse HEAD)

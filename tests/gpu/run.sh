@@ -7,7 +7,7 @@
 # Design notes:
 # - The GPU machine has CUDA, CMake, gcc, Python 3 with PyTorch, no JDK and no network. .device/ brings a
 #   jlink'd Java runtime, the jar and its dependencies, the compiled tests, the JUnit console launcher,
-#   the safetensors fixtures and diffusers' sources (scripts/device-bundle.sh). The native library is
+#   and diffusers' sources (scripts/device-bundle.sh). The native library is
 #   built there, so it matches that machine's toolkit and driver.
 # - Stages, in order: a versions; b build + ctest; c info; d JUnit (cuda suites, then the rest);
 #   e verified CLI runs on cuda, then compute-sanitizer (memcheck, racecheck, synccheck) over the CLI;
@@ -243,7 +243,6 @@ R=$((F_SAN + F_PERF + F_PEER + F_REPORT))
 if ((HAVE_JAVA)); then
     props=(-Doffload.basedir="$ROOT")
     [ -n "$LIB" ] && props+=("-Doffload.library=$LIB" "-Doffload.workload.library=$WLIB")
-    [ -d "$DEV/fixtures" ] && props+=("-Doffload.fixtures=$DEV/fixtures")
     [ -n "$CUBLAS" ] && props+=("-Doffload.cublas=$CUBLAS")
     JUNIT=("$JAVA" --enable-native-access=ALL-UNNAMED -Xmx4g "${props[@]}"
         -cp "$DEV/test-classes:$DEV/offload.jar:$DEV/lib/*:$DEV/junit-platform-console-standalone-1.11.4.jar"

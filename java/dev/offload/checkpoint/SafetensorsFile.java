@@ -19,6 +19,12 @@ import java.util.Map;
  * ({@link SafetensorsHeader} validates it), then the data section. The file is mapped read-only as
  * one {@link MemorySegment} with long offsets (files over 2 GiB are normal) in this object's own
  * arena; closing the file unmaps it, and segments handed out become unusable.
+ *
+ * <p>The length rules are the reference's ({@code SafeTensors::read_metadata}): a file shorter than
+ * 8 bytes is {@code HeaderTooSmall}; a length over 100,000,000 bytes (or past 2^63) is
+ * {@code HeaderTooLarge}; a header running past the end of the file is {@code InvalidHeaderLength}.
+ * A file with no tensors (header {@code {}} or only {@code __metadata__}) is valid: it opens with no
+ * tensors and zero bytes.
  */
 public final class SafetensorsFile implements Checkpoint {
     private final Path path;
@@ -42,18 +48,18 @@ public final class SafetensorsFile implements Checkpoint {
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = channel.size();
             if (size < 8) {
-                throw SafetensorsHeader.bad(path, "header", "the file is " + size + " bytes, shorter than the 8-byte header length");
+                throw SafetensorsHeader.bad(path, "header", "the file is " + size + " bytes, shorter than the 8-byte header length [HeaderTooSmall]");
             }
             ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(channel, prefix, 0);
             long headerLength = prefix.getLong(0);
             if (headerLength < 0 || headerLength > SafetensorsHeader.MAX_HEADER_BYTES) {
                 throw SafetensorsHeader.bad(path, "header", "header length " + Long.toUnsignedString(headerLength)
-                        + " exceeds the limit of " + SafetensorsHeader.MAX_HEADER_BYTES + " bytes");
+                        + " exceeds the limit of " + SafetensorsHeader.MAX_HEADER_BYTES + " bytes [HeaderTooLarge]");
             }
             if (headerLength > size - 8) {
                 throw SafetensorsHeader.bad(path, "header", "header length " + headerLength + " runs past the end of the "
-                        + size + "-byte file");
+                        + size + "-byte file [InvalidHeaderLength]");
             }
             ByteBuffer header = ByteBuffer.allocate((int) headerLength);
             readFully(channel, header, 8);

@@ -1,13 +1,9 @@
 package dev.offload.checkpoint;
 
-import com.google.gson.Strictness;
-import com.google.gson.stream.JsonReader;
-import com.google.gson.stream.JsonToken;
 import dev.offload.OffloadException;
-import java.io.IOException;
-import java.io.StringReader;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -19,21 +15,41 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
- * Parses and validates a safetensors header by the reference implementation's rules, and nothing
- * looser: strict UTF-8 and strict JSON (one object, nothing after it but whitespace); each entry is
- * {@code __metadata__} (an object of strings) or a tensor with a known dtype, a shape of
- * non-negative integers and exactly two non-negative integer data offsets ({@code 1.0} is not an
- * integer); no duplicate names; element counts checked for overflow; each tensor's byte size equals
- * shape x dtype; sorted by offset, tensors are contiguous from 0 without gap or overlap; and the data
- * ends exactly where the file ends. Unknown keys inside a tensor entry are ignored, as the reference
- * does. Every rejection names the file, the tensor and the rule.
+ * Parses and validates a safetensors header. The oracle is the reference implementation
+ * (huggingface/safetensors, {@code safetensors/src/tensor.rs}: {@code SafeTensors::read_metadata},
+ * {@code HashMetadata}, {@code TensorInfo}, {@code Metadata::validate}; read at commit 24b0b28): what
+ * it refuses we refuse, what it accepts we accept, and every refusal names the file, the tensor or
+ * byte position (counted from the header's first byte, file offset 8), and the reference's rule as
+ * its {@code SafeTensorError} variant in brackets.
+ *
+ * <ol>
+ *   <li>{@code [InvalidHeader]}: the header is not valid UTF-8.</li>
+ *   <li>{@code [InvalidHeaderDeserialization]}: the header is not JSON by serde_json's rules
+ *       ({@link HeaderJson}: byte-order mark, escapes, lone surrogates, nesting past 127, numbers),
+ *       or not the reference's shape: a top-level object whose {@code __metadata__} is null or an
+ *       object of strings and whose other entries are tensors. A tensor is an object with
+ *       {@code dtype} (one of {@link DType}), {@code shape} (unsigned 64-bit integers) and
+ *       {@code data_offsets} (exactly two), unknown keys ignored, a key twice refused; serde's
+ *       derive also takes the sequence form {@code [dtype, shape, data_offsets]} and a dtype written
+ *       as {@code {"F32": null}}, so we do. Empty tensor names and headers without tensors are
+ *       valid.</li>
+ *   <li>Sorted by {@code (begin, end)}, each tensor in turn: {@code [InvalidOffset]} unless it begins
+ *       where the previous one ends (0 for the first) and does not end before it begins;
+ *       {@code [ValidationOverflow]} if the element count (dimensions multiplied left to right, so a
+ *       zero before a huge dimension gives 0 and a zero after an overflow does not help) or the bit
+ *       count overflows 64 bits; {@code [MisalignedSlice]} if the bit count is not a multiple of 8;
+ *       {@code [TensorInvalidInfo]} if its byte size differs from {@code end - begin}.</li>
+ *   <li>{@code [MetadataIncompleteBuffer]}: the last tensor must end exactly where the file ends.</li>
+ * </ol>
+ * The one place we are stricter: a name twice in the same object (two tensors of one name, or a
+ * {@code __metadata__} key twice) is refused; the format's text says "Duplicate keys are disallowed",
+ * but serde_json would keep the last. The header length rules ({@code HeaderTooSmall},
+ * {@code HeaderTooLarge}, {@code InvalidHeaderLength}) are {@link SafetensorsFile}'s.
  */
 final class SafetensorsHeader {
     static final long MAX_HEADER_BYTES = 100_000_000L;
-    private static final Pattern NON_NEGATIVE_INTEGER = Pattern.compile("0|[1-9][0-9]*");
 
     final List<TensorInfo> tensors;  // by data offset
     final Map<String, String> metadata;
@@ -43,162 +59,204 @@ final class SafetensorsHeader {
         this.metadata = metadata;
     }
 
+    /** A tensor as the header states it; offsets are unsigned 64-bit, as the reference's usize. */
+    private record Entry(String name, DType dtype, long[] shape, long begin, long end) {}
+
     /** headerBytes: the JSON; dataBytes: what the file holds after the header. */
     static SafetensorsHeader parse(Path file, byte[] headerBytes, long dataBytes) {
-        String json;
+        checkUtf8(file, headerBytes);
+        Object root;
         try {
-            json = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(headerBytes))
-                    .toString();
-        } catch (CharacterCodingException e) {
-            throw bad(file, "header", "the header is not valid UTF-8");
+            root = HeaderJson.parse(headerBytes);
+        } catch (HeaderJson.Invalid e) {
+            throw bad(file, "header at byte " + e.position, e.getMessage() + " [InvalidHeaderDeserialization]");
         }
-        List<TensorInfo> tensors = new ArrayList<>();
+        if (!(root instanceof HeaderJson.Obj top)) {
+            throw deserialization(file, "header", "the header is not a JSON object but " + kind(root));
+        }
+        List<Entry> entries = new ArrayList<>();
         Map<String, String> metadata = Collections.emptyMap();
         Set<String> seen = new HashSet<>();
-        try (JsonReader in = new JsonReader(new StringReader(json))) {
-            in.setStrictness(Strictness.STRICT);
-            if (in.peek() != JsonToken.BEGIN_OBJECT) throw bad(file, "header", "the header is not a JSON object");
-            in.beginObject();
-            while (in.hasNext()) {
-                String name = in.nextName();
-                if (!seen.add(name)) throw bad(file, "header", "duplicate entry '" + name + "'");
-                if (name.equals("__metadata__")) {
-                    metadata = readMetadata(file, in);
-                } else {
-                    tensors.add(readTensor(file, name, in));
-                }
+        for (HeaderJson.Member m : top.members()) {
+            if (!seen.add(m.key())) {
+                String thing = m.key().equals("__metadata__") ? "header" : "tensor '" + m.key() + "'";
+                throw bad(file, thing, "duplicate entry '" + m.key() + "' (the format disallows duplicate keys; the reference would keep the last)");
             }
-            in.endObject();
-            if (in.peek() != JsonToken.END_DOCUMENT) throw bad(file, "header", "text after the header's JSON object");
-        } catch (IOException | IllegalStateException e) {
-            throw bad(file, "header", "not a valid JSON object: " + jsonProblem(e));
+            if (m.key().equals("__metadata__")) {
+                metadata = readMetadata(file, m.value());
+            } else {
+                entries.add(readTensor(file, m.key(), m.value()));
+            }
         }
-        checkLayout(file, tensors, dataBytes);
-        return new SafetensorsHeader(List.copyOf(tensors), metadata);
+        return new SafetensorsHeader(validate(file, entries, dataBytes), metadata);
     }
 
-    private static Map<String, String> readMetadata(Path file, JsonReader in) throws IOException {
-        if (in.peek() == JsonToken.NULL) {
-            in.nextNull();
-            return Collections.emptyMap();
+    private static void checkUtf8(Path file, byte[] bytes) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        try {
+            decoder.decode(in);
+        } catch (CharacterCodingException e) {
+            throw bad(file, "header", "the header is not valid UTF-8 (near byte " + in.position() + ") [InvalidHeader]");
         }
-        if (in.peek() != JsonToken.BEGIN_OBJECT) throw bad(file, "__metadata__", "must be an object of strings");
+    }
+
+    private static Map<String, String> readMetadata(Path file, Object value) {
+        if (value == HeaderJson.NULL) return Collections.emptyMap();
+        if (!(value instanceof HeaderJson.Obj obj)) {
+            throw deserialization(file, "__metadata__", "must be an object of strings, not " + kind(value));
+        }
         Map<String, String> out = new LinkedHashMap<>();
-        in.beginObject();
-        while (in.hasNext()) {
-            String key = in.nextName();
-            if (in.peek() != JsonToken.STRING) {
-                throw bad(file, "__metadata__", "value of '" + key + "' is a " + in.peek().name().toLowerCase() + ", not a string");
+        for (HeaderJson.Member m : obj.members()) {
+            if (!(m.value() instanceof String s)) {
+                throw deserialization(file, "__metadata__", "value of '" + m.key() + "' is " + kind(m.value()) + ", not a string");
             }
-            if (out.put(key, in.nextString()) != null) throw bad(file, "__metadata__", "duplicate key '" + key + "'");
+            if (out.put(m.key(), s) != null) {
+                throw bad(file, "__metadata__", "duplicate key '" + m.key() + "' (the format disallows duplicate keys; the reference would keep the last)");
+            }
         }
-        in.endObject();
         return Collections.unmodifiableMap(out);
     }
 
-    private static TensorInfo readTensor(Path file, String name, JsonReader in) throws IOException {
+    private static Entry readTensor(Path file, String name, Object value) {
         String what = "tensor '" + name + "'";
-        if (in.peek() != JsonToken.BEGIN_OBJECT) throw bad(file, what, "entry is not a JSON object");
-        DType dtype = null;
-        long[] shape = null;
-        long[] offsets = null;
-        Set<String> keys = new HashSet<>();
-        in.beginObject();
-        while (in.hasNext()) {
-            String key = in.nextName();
-            if (!keys.add(key)) throw bad(file, what, "duplicate key '" + key + "'");
-            switch (key) {
-                case "dtype" -> {
-                    if (in.peek() != JsonToken.STRING) throw bad(file, what, "dtype must be a string");
-                    String d = in.nextString();
-                    dtype = DType.parse(d);
-                    if (dtype == null) throw bad(file, what, "unknown dtype '" + d + "'");
-                }
-                case "shape" -> shape = readIntegers(file, what, "shape", in);
-                case "data_offsets" -> {
-                    offsets = readIntegers(file, what, "data_offsets", in);
-                    if (offsets.length != 2) {
-                        throw bad(file, what, "data_offsets must hold exactly two offsets, got " + offsets.length);
-                    }
-                }
-                default -> in.skipValue();
+        Object dtype = null;
+        Object shape = null;
+        Object offsets = null;
+        if (value instanceof HeaderJson.Arr seq) {
+            // serde's derive reads a struct from a sequence of its fields in order.
+            if (seq.items().size() != 3) {
+                throw deserialization(file, what, "entry is an array of " + seq.items().size()
+                        + " values; as an array it must be [dtype, shape, data_offsets]");
             }
+            dtype = seq.items().get(0);
+            shape = seq.items().get(1);
+            offsets = seq.items().get(2);
+        } else if (value instanceof HeaderJson.Obj obj) {
+            Set<String> keys = new HashSet<>();
+            for (HeaderJson.Member m : obj.members()) {
+                switch (m.key()) {
+                    case "dtype", "shape", "data_offsets" -> {
+                        if (!keys.add(m.key())) throw deserialization(file, what, "duplicate key '" + m.key() + "'");
+                    }
+                    default -> { }  // unknown keys are ignored, as the reference does
+                }
+                switch (m.key()) {
+                    case "dtype" -> dtype = m.value();
+                    case "shape" -> shape = m.value();
+                    case "data_offsets" -> offsets = m.value();
+                    default -> { }
+                }
+            }
+            if (dtype == null) throw deserialization(file, what, "missing dtype");
+            if (shape == null) throw deserialization(file, what, "missing shape");
+            if (offsets == null) throw deserialization(file, what, "missing data_offsets");
+        } else {
+            throw deserialization(file, what, "entry is not a JSON object but " + kind(value));
         }
-        in.endObject();
-        if (dtype == null) throw bad(file, what, "missing dtype");
-        if (shape == null) throw bad(file, what, "missing shape");
-        if (offsets == null) throw bad(file, what, "missing data_offsets");
-        if (offsets[1] < offsets[0]) {
-            throw bad(file, what, "data_offsets [" + offsets[0] + ", " + offsets[1] + "] end before they begin");
+        DType type = readDType(file, what, dtype);
+        long[] dims = readIntegers(file, what, "shape", shape);
+        long[] range = readIntegers(file, what, "data_offsets", offsets);
+        if (range.length != 2) {
+            throw deserialization(file, what, "data_offsets must hold exactly two offsets, got " + range.length);
         }
-        long elements = 1;
-        long bytes;
-        try {
-            for (long d : shape) elements = Math.multiplyExact(elements, d);
-            bytes = Math.multiplyExact(elements, dtype.byteSize());
-        } catch (ArithmeticException e) {
-            throw bad(file, what, "shape " + java.util.Arrays.toString(shape) + " overflows the element count");
-        }
-        if (bytes != offsets[1] - offsets[0]) {
-            throw bad(file, what, "data_offsets hold " + (offsets[1] - offsets[0]) + " bytes but shape "
-                    + java.util.Arrays.toString(shape) + " of " + dtype + " needs " + bytes);
-        }
-        return new TensorInfo(name, dtype, shape, file, offsets[0], offsets[1]);
+        return new Entry(name, type, dims, range[0], range[1]);
     }
 
-    private static long[] readIntegers(Path file, String what, String field, JsonReader in) throws IOException {
-        if (in.peek() != JsonToken.BEGIN_ARRAY) throw bad(file, what, field + " must be an array of non-negative integers");
-        List<Long> values = new ArrayList<>();
-        in.beginArray();
-        while (in.hasNext()) {
-            if (in.peek() != JsonToken.NUMBER) {
-                throw bad(file, what, field + " must hold non-negative integers, got a " + in.peek().name().toLowerCase());
-            }
-            String literal = in.nextString();
-            if (!NON_NEGATIVE_INTEGER.matcher(literal).matches()) {
-                throw bad(file, what, field + " must hold non-negative integers, got " + literal);
-            }
-            try {
-                values.add(Long.parseLong(literal));
-            } catch (NumberFormatException e) {
-                throw bad(file, what, field + " value " + literal + " is too large");
-            }
+    private static DType readDType(Path file, String what, Object value) {
+        Object name = value;
+        // serde reads a unit enum variant from a string, or from a one-key object whose value is null.
+        if (value instanceof HeaderJson.Obj obj && obj.members().size() == 1 && obj.members().get(0).value() == HeaderJson.NULL) {
+            name = obj.members().get(0).key();
         }
-        in.endArray();
-        long[] out = new long[values.size()];
-        for (int i = 0; i < out.length; i++) out[i] = values.get(i);
+        if (!(name instanceof String s)) throw deserialization(file, what, "dtype must be a string, not " + kind(value));
+        DType d = DType.parse(s);
+        if (d == null) throw deserialization(file, what, "unknown dtype '" + s + "'");
+        return d;
+    }
+
+    private static long[] readIntegers(Path file, String what, String field, Object value) {
+        if (!(value instanceof HeaderJson.Arr arr)) {
+            throw deserialization(file, what, field + " must be an array of non-negative integers, not " + kind(value));
+        }
+        long[] out = new long[arr.items().size()];
+        for (int i = 0; i < out.length; i++) {
+            Object item = arr.items().get(i);
+            if (!(item instanceof HeaderJson.Num n)) {
+                throw deserialization(file, what, field + " must hold non-negative integers, got " + kind(item));
+            }
+            Long v = n.unsignedValue();
+            if (v == null) {
+                throw deserialization(file, what, field + " must hold non-negative integers below 2^64, got " + n.literal());
+            }
+            out[i] = v;
+        }
         return out;
     }
 
-    private static void checkLayout(Path file, List<TensorInfo> tensors, long dataBytes) {
-        tensors.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
-        long expected = 0;
+    /** The reference's Metadata::validate, then its whole-buffer check, in its order. */
+    private static List<TensorInfo> validate(Path file, List<Entry> entries, long dataBytes) {
+        entries.sort(Comparator.comparing(Entry::begin, Long::compareUnsigned).thenComparing(Entry::end, Long::compareUnsigned));
+        long start = 0;
         String previous = null;
-        for (TensorInfo t : tensors) {
-            if (t.begin() != expected) {
-                String where = previous == null ? "the data section starts at 0" : "the previous tensor '" + previous + "' ends at " + expected;
-                throw bad(file, "tensor '" + t.name() + "'", "starts at byte " + t.begin() + " but " + where
-                        + " (tensors must be contiguous without gap or overlap)");
+        List<TensorInfo> out = new ArrayList<>(entries.size());
+        for (Entry t : entries) {
+            String what = "tensor '" + t.name() + "'";
+            if (Long.compareUnsigned(t.end(), t.begin()) < 0) {
+                throw bad(file, what, "data_offsets [" + u(t.begin()) + ", " + u(t.end()) + "] end before they begin [InvalidOffset]");
             }
-            expected = t.end();
+            if (t.begin() != start) {
+                String where = previous == null ? "the data section starts at 0" : "the previous tensor '" + previous + "' ends at " + u(start);
+                throw bad(file, what, "starts at byte " + u(t.begin()) + " but " + where
+                        + " (tensors must be contiguous without gap or overlap) [InvalidOffset]");
+            }
+            start = t.end();
             previous = t.name();
+            long bytes;
+            try {
+                bytes = t.dtype().byteSize(t.shape());
+            } catch (ArithmeticException e) {
+                throw bad(file, what, "shape " + shape(t.shape()) + " of " + t.dtype() + " overflows the element count or its bits [ValidationOverflow]");
+            } catch (IllegalArgumentException e) {
+                throw bad(file, what, "shape " + shape(t.shape()) + " of " + t.dtype() + ": " + e.getMessage() + " [MisalignedSlice]");
+            }
+            if (bytes != t.end() - t.begin()) {
+                throw bad(file, what, "data_offsets hold " + u(t.end() - t.begin()) + " bytes but shape " + shape(t.shape())
+                        + " of " + t.dtype() + " needs " + bytes + " [TensorInvalidInfo]");
+            }
         }
-        if (expected != dataBytes) {
-            throw bad(file, "data", "the tensors end at byte " + expected + " of the data section but the file holds "
-                    + dataBytes + " bytes after the header");
+        if (start != dataBytes) {
+            throw bad(file, "data", "the tensors end at byte " + u(start) + " of the data section but the file holds "
+                    + dataBytes + " bytes after the header [MetadataIncompleteBuffer]");
         }
+        // Every offset is now at most dataBytes, so it fits a long.
+        for (Entry t : entries) out.add(new TensorInfo(t.name(), t.dtype(), t.shape(), file, t.begin(), t.end()));
+        return List.copyOf(out);
     }
 
-    /** Gson's message without its advice to parse leniently: "malformed JSON at line 1 column 5". */
-    private static String jsonProblem(Exception e) {
-        String m = String.valueOf(e.getMessage());
-        var at = java.util.regex.Pattern.compile("at line \\d+ column \\d+").matcher(m);
-        if (m.contains("setStrictness") && at.find()) return "malformed JSON " + at.group();
-        int newline = m.indexOf('\n');
-        return newline < 0 ? m : m.substring(0, newline);
+    private static String kind(Object v) {
+        if (v instanceof HeaderJson.Obj) return "an object";
+        if (v instanceof HeaderJson.Arr) return "an array";
+        if (v instanceof String) return "a string";
+        if (v instanceof HeaderJson.Num) return "a number";
+        if (v instanceof Boolean) return "a boolean";
+        return "null";
+    }
+
+    private static String u(long v) {
+        return Long.toUnsignedString(v);
+    }
+
+    static String shape(long[] shape) {
+        StringBuilder s = new StringBuilder("[");
+        for (int i = 0; i < shape.length; i++) s.append(i == 0 ? "" : ", ").append(u(shape[i]));
+        return s.append(']').toString();
+    }
+
+    private static OffloadException deserialization(Path file, String what, String rule) {
+        return bad(file, what, rule + " [InvalidHeaderDeserialization]");
     }
 
     static OffloadException bad(Path file, String what, String rule) {

@@ -20,14 +20,22 @@ import java.util.Map;
  * Writes safetensors files the way the reference writer lays them out: tensors in the given order,
  * contiguous from offset 0, the header padded with spaces to a multiple of 8 bytes. The data is
  * written through a mapping, so files of any size are filled in place by the caller's function.
+ * Sizes are counted in bits ({@link DType#byteSize(long[])}): a sub-byte tensor whose bits do not
+ * fill whole bytes is refused, as the reference writer refuses it.
  */
 public final class SafetensorsWriter {
     /** A tensor to write: its bytes come from {@link Fill}. */
     public record Spec(String name, DType dtype, long[] shape) {
+        /** Bytes of the tensor, counted in bits: sub-byte dtypes must fill whole bytes, as the reader requires. */
         public long byteSize() {
-            long n = dtype.byteSize();
-            for (long d : shape) n = Math.multiplyExact(n, d);
-            return n;
+            try {
+                return dtype.byteSize(shape);
+            } catch (ArithmeticException e) {
+                throw OffloadException.invalid("tensor '" + name + "': shape " + SafetensorsHeader.shape(shape) + " of " + dtype
+                        + " overflows the element count or its bits [ValidationOverflow]");
+            } catch (IllegalArgumentException e) {
+                throw OffloadException.invalid("tensor '" + name + "': " + e.getMessage() + " [MisalignedSlice]");
+            }
         }
     }
 

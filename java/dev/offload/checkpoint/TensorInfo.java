@@ -6,6 +6,11 @@ import java.util.Arrays;
 /**
  * One tensor of a checkpoint: its name, dtype and shape, and where its bytes are (the file, and
  * begin/end offsets into that file's data section).
+ *
+ * <p>Dimensions are unsigned 64-bit values, as the format's {@code usize}: a dimension of 2^63 or more
+ * (valid beside a zero dimension, where the element count is 0) reads negative as a Java long; print
+ * shapes with {@link #shapeText()}. The byte size is {@code end - begin}, which the reader checked
+ * against the shape and the dtype's bits.
  */
 public record TensorInfo(String name, DType dtype, long[] shape, Path file, long begin, long end) {
     public TensorInfo {
@@ -21,15 +26,20 @@ public record TensorInfo(String name, DType dtype, long[] shape, Path file, long
         return end - begin;
     }
 
+    /** The element count: 0 when any dimension is 0, else the product (ArithmeticException past 64 unsigned bits). */
     public long elementCount() {
-        long n = 1;
-        for (long d : shape) n = Math.multiplyExact(n, d);
-        return n;
+        for (long d : shape) if (d == 0) return 0;
+        return DType.elementCount(shape);
+    }
+
+    /** The shape as text, dimensions unsigned: {@code [0, 9223372036854775808]}. */
+    public String shapeText() {
+        return SafetensorsHeader.shape(shape);
     }
 
     @Override
     public String toString() {
-        return name + " " + dtype + Arrays.toString(shape);
+        return name + " " + dtype + shapeText();
     }
 
     @Override

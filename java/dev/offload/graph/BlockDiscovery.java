@@ -1,5 +1,6 @@
 package dev.offload.graph;
 
+import dev.offload.OffloadException;
 import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.TensorInfo;
 import java.util.ArrayList;
@@ -57,7 +58,11 @@ public final class BlockDiscovery {
         return parts.length <= 3 && parts.length >= 2 && parts[parts.length - 2].equals("norm");
     }
 
+    /** The checkpoint's graph; a checkpoint without tensors (valid safetensors) has none, and is refused naming it. */
     public BlockGraph discover(Checkpoint checkpoint) {
+        if (checkpoint.tensors().isEmpty()) {
+            throw OffloadException.invalid(checkpoint.name() + ": the checkpoint holds no tensors, so there is no block graph to run");
+        }
         Map<String, TreeMap<Integer, List<TensorRef>>> candidates = new HashMap<>();
         Map<String, TensorRef> refs = new HashMap<>();
         Map<TensorRef, String> prefixOf = new HashMap<>();

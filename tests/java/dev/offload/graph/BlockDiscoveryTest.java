@@ -106,4 +106,22 @@ class BlockDiscoveryTest {
             assertThrows(OffloadException.class, () -> BlockGraph.builder().build());
         }
     }
+
+    /** A checkpoint without tensors is valid safetensors but has no graph: the refusal names the checkpoint. */
+    @Test
+    void anEmptyCheckpointIsRefusedNamingIt() {
+        try (Checkpoint c = checkpoint()) {
+            OffloadException e = assertThrows(OffloadException.class, () -> BlockGraph.discover(c));
+            assertEquals(c.name() + ": the checkpoint holds no tensors, so there is no block graph to run", e.getMessage());
+        }
+    }
+
+    @Test
+    void anEmptyTensorNameIsAHeadTensor() {
+        try (Checkpoint c = checkpoint("", "blocks.0.w", "blocks.1.w")) {
+            BlockGraph g = BlockGraph.discover(c);
+            assertEquals(List.of(""), names(g.head()));
+            assertEquals(3, g.tensors().size());
+        }
+    }
 }

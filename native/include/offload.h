@@ -203,20 +203,29 @@ typedef struct ofl_group_desc {
 
 #define OFL_MAX_STEPS_AHEAD 8
 
+#define OFL_TIMING_OFF 0   /* counters only */
+#define OFL_TIMING_STEP 1  /* four timing events per step: step_ms and copy_busy_ms */
+#define OFL_TIMING_GROUP 2 /* the protocol's per-group events keep timestamps too: every figure */
+
 typedef struct ofl_engine_config {
     uint32_t struct_size;     /* sizeof(ofl_engine_config) */
     uint32_t slots;           /* ring slots for streamed groups (>= 1 when any group is streamed; more
                                  than the streamed groups of one step are not used) */
     uint32_t prefetch_depth;  /* streamed groups queued ahead of the computing one; < slots */
-    uint32_t timing;          /* 1: the engine's events keep timestamps, so step figures have times */
+    uint32_t timing;          /* OFL_TIMING_OFF, OFL_TIMING_STEP or OFL_TIMING_GROUP (see ofl_step_metrics) */
     uint32_t steps_ahead;     /* steps the calling thread may run ahead of the device, 0..OFL_MAX_STEPS_AHEAD */
     uint32_t reserved;        /* 0 */
 } ofl_engine_config;
 
 /*
- * One step's figures. Times are device times in milliseconds, NaN when the engine does not time.
- * They come from the events the protocol records anyway (one per copy, one per release) plus two
- * per step, so timing adds no per-group work to the calling thread.
+ * One step's figures. Times are device times in milliseconds, NaN where the timing level does not
+ * give them. OFL_TIMING_STEP records four timing events per step (where the step's compute begins
+ * and ends, where its copies begin and end): step_ms and copy_busy_ms. OFL_TIMING_GROUP also keeps
+ * timestamps in the events the protocol records anyway (one per copy, one per release), which adds
+ * no event but makes reading a step cost about three elapsed-time queries per group: compute_ms,
+ * compute_idle_ms and copy_ms too. A step's figures are computed when they are asked for; a step
+ * not asked for within steps_ahead + 2 steps of its end is read by the engine itself at the first
+ * acquire of a later step (it is done by then: reading never blocks).
  */
 typedef struct ofl_step_metrics {
     uint32_t struct_size;     /* sizeof(ofl_step_metrics), set by the caller */
@@ -229,7 +238,9 @@ typedef struct ofl_step_metrics {
                                  step's end: the step's period */
     double compute_ms;        /* compute-stream time from the step's first acquire to its end, less compute_idle_ms */
     double compute_idle_ms;   /* time the compute stream waited for this step's copies */
-    double copy_ms;           /* sum of this step's copy durations on the copy stream */
+    double copy_ms;           /* sum of this step's copy durations on the copy stream (from the later of the
+                                 previous copy's end and its slot's release; a copy the host queued late
+                                 counts the wait for the host too) */
     double copy_busy_ms;      /* copy-stream span from the start of the step's first copy to the end of its last */
     uint64_t peak_device_bytes; /* the runtime's device peak since open, when the figures were read */
     uint64_t peak_host_bytes;   /* the runtime's pinned host peak since open, when the figures were read */
@@ -247,9 +258,8 @@ OFL_API ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group);
 /*
  * Figures of a step whose last group was released. Never blocks unless wait is 1: while the
  * device is still running the step, it gives OFL_ERR_NOT_READY (wait 0) or waits for the step's
- * compute (wait 1; that wait is not counted as host_blocked). The engine reads a step's times by
- * itself once back-pressure has shown the step done; the last 64 steps are kept (older: invalid
- * argument). A step not completed yet is OFL_ERR_NOT_READY.
+ * compute (wait 1; that wait is not counted as host_blocked). The last 64 steps are kept (older:
+ * invalid argument). A step not completed yet is OFL_ERR_NOT_READY.
  */
 OFL_API ofl_status ofl_engine_step_metrics(ofl_engine* engine, uint64_t step, int32_t wait, ofl_step_metrics* out);
 /* Waits for queued work on both streams, then frees the engine's device memory. */

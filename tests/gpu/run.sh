@@ -29,7 +29,7 @@ set -uo pipefail
 DIM=${DIM:-2048}                                  # linear checkpoint: hidden size
 BLOCKS=${BLOCKS:-24}                              # ... and blocks: 12*DIM^2*2 bytes each (96 MiB at 2048)
 BUDGET=${BUDGET:-1GiB}                            # device budget of the offloaded runs
-TOKENS=${TOKENS:-"64 256 1024 4096 16384"}        # the sweep; larger ones are dropped when compute-only is too slow
+TOKENS=${TOKENS:-"1024 4096 8192 16384"}          # the sweep (ascending); larger ones are dropped when compute-only is too slow
 STEPS=${STEPS:-8}                                 # steps per offload run (medians over them)
 PEER_STEPS=${PEER_STEPS:-4}                       # timed steps per peer mode and token count (after one warm-up)
 TOTAL_S=${TOTAL_S:-530}                           # the whole run (the device tool stops a command at 600 s)

@@ -52,6 +52,7 @@ struct Shape {
     std::uint32_t slots, depth, ahead = 1;
     std::uint32_t compute_delay_us = 0;  // a slow compute stream: reads its slot late
     std::uint32_t copy_delay_us = 0;     // the copy stream held back before the first step
+    std::uint32_t timing = OFL_TIMING_GROUP;
 };
 
 struct Run {
@@ -64,7 +65,7 @@ Run run_engine(Fixture& f, const std::vector<std::vector<unsigned char>>& groups
                Shape shape, int steps) {
     std::vector<ofl_group_desc> desc(groups.size());
     for (std::size_t g = 0; g < groups.size(); ++g) desc[g] = {groups[g].data(), groups[g].size(), resident[g], 0};
-    ofl_engine_config config{sizeof(ofl_engine_config), shape.slots, shape.depth, 1, shape.ahead, 0};
+    ofl_engine_config config{sizeof(ofl_engine_config), shape.slots, shape.depth, shape.timing, shape.ahead, 0};
     ofl_engine* engine = nullptr;
     CHECK_OK(ofl_engine_create(f.rt, desc.data(), static_cast<std::uint32_t>(desc.size()), &config, f.compute, f.copy, &engine));
     Run run;
@@ -92,8 +93,13 @@ Run run_engine(Fixture& f, const std::vector<std::vector<unsigned char>>& groups
         ofl_step_metrics m{};
         m.struct_size = sizeof m;
         CHECK_OK(ofl_engine_step_metrics(engine, s, 1, &m));
-        CHECK(m.step == static_cast<std::uint64_t>(s) && m.timed == 1 && m.step_ms > 0 && m.compute_ms > 0);
-        CHECK(m.host_waits <= 1);
+        CHECK(m.step == static_cast<std::uint64_t>(s) && m.timed == 1 && m.step_ms > 0);
+        if (shape.timing == OFL_TIMING_GROUP) {
+            CHECK(m.compute_ms > 0 && m.compute_idle_ms >= 0 && m.copy_ms >= 0);
+        } else {  // step timing: four events a step, no per-group figures
+            CHECK(m.compute_ms != m.compute_ms && m.compute_idle_ms != m.compute_idle_ms && m.copy_ms != m.copy_ms);
+        }
+        CHECK(m.copy_busy_ms >= 0 && m.copy_busy_ms <= m.step_ms * 4);
         run.metrics.push_back(m);
     }
     CHECK_OK(ofl_copy_async(f.compute, run.state.data(), f.state, run.state.size() * 4, OFL_COPY_DEVICE_TO_HOST));
@@ -158,6 +164,26 @@ int main() {
         // deep prefetch, three steps ahead
         CHECK(run_engine(f, groups, none, {4, 3, 3, delay / 3}, steps).state == expected);
     }
+    {  // Step timing (the default level): the same outputs, step figures only
+        Fixture f(8 << 20);
+        Shape step_timing{2, 1, 1};
+        step_timing.timing = OFL_TIMING_STEP;
+        CHECK(run_engine(f, groups, some, step_timing, steps).state == expected);
+    }
+    {  // The host 8 steps ahead over 14 steps of slow compute: the engine reads the early steps itself
+       // (before their events are reused), the rest on request; every step's figures are its own.
+        Fixture f(8 << 20);
+        const int long_run = 14;
+        const std::uint32_t delay = 1500;
+        Run run = run_engine(f, groups, none, {2, 1, 8, delay}, long_run);
+        CHECK(run.state == run_direct(groups, long_run));
+        for (int s = 0; s < long_run; ++s) {
+            const ofl_step_metrics& m = run.metrics[s];
+            CHECK(m.step == static_cast<std::uint64_t>(s));
+            CHECK(m.compute_ms >= 6 * delay / 1000.0 * 0.9 && m.step_ms >= m.compute_ms * 0.99);
+            CHECK(m.host_waits == (s >= 9 ? 1u : 0u));  // steps 0-8 may be queued before the device finishes step 0
+        }
+    }
     {  // the copy stream held back 60 ms before the first step: compute waits for copies, and says so
         Fixture f(8 << 20);
         Run run = run_engine(f, groups, none, {2, 1, 1, 0, 60000}, steps);
@@ -179,7 +205,7 @@ int main() {
         Fixture f(768 << 10);
         std::vector<ofl_group_desc> desc;
         for (const auto& g : groups) desc.push_back({g.data(), g.size(), 0, 0});
-        ofl_engine_config config{sizeof(ofl_engine_config), 2, 2, 0, 1, 0};
+        ofl_engine_config config{sizeof(ofl_engine_config), 2, 2, OFL_TIMING_OFF, 1, 0};
         ofl_engine* engine = nullptr;
         CHECK_STATUS(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.copy, &engine), OFL_ERR_INVALID_ARGUMENT);
         config.prefetch_depth = 1;

@@ -53,7 +53,7 @@ public final class Component implements AutoCloseable {
         try {
             NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[packed.size()];
             for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
-            NativeEngine engine = NativeEngine.create(owner.runtime(), sources, plan.slots(), plan.prefetchDepth(), config.timing(),
+            NativeEngine engine = NativeEngine.create(owner.runtime(), sources, plan.slots(), plan.prefetchDepth(), config.timing().code(),
                     config.stepsAhead(), owner.computeStream(), owner.copyStream(), "component '" + name + "'");
             return new Component(owner, name, graph, plan, host, engine);
         } catch (RuntimeException e) {

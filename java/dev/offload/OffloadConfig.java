@@ -10,20 +10,21 @@ import dev.offload.graph.Grouping;
  * @param strategy     how groups share the device
  * @param grouping     block level (n blocks per group) or leaf level; LAYERWISE uses one block per group
  * @param window       LAYERWISE: blocks on the device at once (ring slots)
- * @param timing       keep timestamps in the engine's events, so each step reports its times
- *                     (no extra work per group; see {@link StepMetrics})
+ * @param timing       what each step measures ({@link Timing}; default STEP: step and copy-span
+ *                     times from four events a step; GROUP adds per-group figures)
  * @param slabBytes    target size of the pinned host slabs the groups are packed into
  * @param stepsAhead   steps the calling thread may queue ahead of the device (0..8, default 1):
  *                     acquire and release never block within that bound; past it, the first
  *                     acquire of a step waits once for the device
  */
 public record OffloadConfig(String device, long deviceBudget, Strategy strategy, Grouping grouping, int window,
-                            boolean timing, long slabBytes, int stepsAhead) {
+                            Timing timing, long slabBytes, int stepsAhead) {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
         if (strategy == null) throw OffloadException.invalid("config: strategy is null");
         if (grouping == null) throw OffloadException.invalid("config: grouping is null");
+        if (timing == null) throw OffloadException.invalid("config: timing is null");
         if (window < 1) throw OffloadException.invalid("config: LAYERWISE window must be at least 1 block, got " + window);
         if (slabBytes < (1 << 20)) throw OffloadException.invalid("config: slab size must be at least 1 MiB, got " + slabBytes);
         if (stepsAhead < 0 || stepsAhead > MAX_STEPS_AHEAD) {
@@ -47,7 +48,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private Strategy strategy = Strategy.GROUP_OFFLOAD;
         private Grouping grouping = Grouping.blocks(1);
         private int window = 2;
-        private boolean timing = true;
+        private Timing timing = Timing.STEP;
         private long slabBytes = Size.mib(256);
         private int stepsAhead = 1;
 
@@ -58,7 +59,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         public Builder leafLevel() { this.grouping = Grouping.leaf(); return this; }
         public Builder grouping(Grouping grouping) { this.grouping = grouping; return this; }
         public Builder window(int blocks) { this.window = blocks; return this; }
-        public Builder timing(boolean on) { this.timing = on; return this; }
+        public Builder timing(Timing timing) { this.timing = timing; return this; }
         public Builder slabBytes(long bytes) { this.slabBytes = bytes; return this; }
         public Builder stepsAhead(int steps) { this.stepsAhead = steps; return this; }
 

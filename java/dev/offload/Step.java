@@ -77,8 +77,8 @@ public final class Step implements AutoCloseable, Iterable<Group> {
     private Group advance() {
         long t0 = System.nanoTime();
         releaseHeld();
-        int g = next++;
-        held = component.acquire(g);
+        held = component.acquire(next);
+        next++;  // only once acquired: a failed acquire leaves close() to run the rest in order
         hostNanos += System.nanoTime() - t0;
         return held;
     }

@@ -19,15 +19,16 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-std::unique_ptr<Event> Engine::make_event() { return device_->backend().create_event(timing_); }
+std::unique_ptr<Event> Engine::make_event(bool timing) { return device_->backend().create_event(timing); }
 
 Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std::uint32_t count,
                const ofl_engine_config& config, std::shared_ptr<ofl_stream> compute, std::shared_ptr<ofl_stream> copy)
     : device_(std::move(device)), compute_(std::move(compute)), copy_(std::move(copy)),
-      slots_(config.slots), depth_(config.prefetch_depth), ahead_(config.steps_ahead), timing_(config.timing != 0) {
+      slots_(config.slots), depth_(config.prefetch_depth), ahead_(config.steps_ahead), level_(config.timing) {
     OFL_EXPECT(count > 0, OFL_ERR_INVALID_ARGUMENT, "an engine needs at least one group");
-    OFL_EXPECT(config.timing <= 1 && config.reserved == 0, OFL_ERR_INVALID_ARGUMENT,
-               "ofl_engine_config: timing must be 0 or 1 and reserved 0");
+    OFL_EXPECT(config.timing <= OFL_TIMING_GROUP && config.reserved == 0, OFL_ERR_INVALID_ARGUMENT,
+               "ofl_engine_config: timing must be OFL_TIMING_OFF, OFL_TIMING_STEP or OFL_TIMING_GROUP and reserved 0, got ",
+               config.timing, " and ", config.reserved);
     OFL_EXPECT(ahead_ <= OFL_MAX_STEPS_AHEAD, OFL_ERR_INVALID_ARGUMENT, "steps_ahead ", ahead_, " is above the limit of ",
                OFL_MAX_STEPS_AHEAD);
     const bool pinned_required = device_->backend().requires_pinned_sources();
@@ -74,12 +75,15 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
     region_ = static_cast<unsigned char*>(device_->allocate(std::max<std::uint64_t>(total, kAlign)));
     try {
         sets_.resize(ahead_ + 4);
+        const bool group_timing = level_ == OFL_TIMING_GROUP;
         for (EventSet& set : sets_) {
-            for (std::uint32_t i = 0; i < per_step; ++i) set.ready.push_back(make_event());
-            for (std::uint32_t g = 0; g < count; ++g) set.done.push_back(make_event());
-            if (timing_) {
-                set.begin = make_event();
-                set.copy_begin = make_event();
+            for (std::uint32_t i = 0; i < per_step; ++i) set.ready.push_back(make_event(group_timing));
+            for (std::uint32_t g = 0; g < count; ++g) set.done.push_back(make_event(group_timing));
+            if (level_ >= OFL_TIMING_STEP) {
+                set.begin = make_event(true);
+                set.end = make_event(true);
+                set.copy_begin = make_event(true);
+                set.copy_end = make_event(true);
             }
         }
         ready_at_.resize(per_step);
@@ -123,10 +127,14 @@ void Engine::issue_copy(std::uint64_t visit) {
         const std::uint64_t before = visit - slots_;
         copy.wait_event(*set_of(before / per_step).done[streamed_[before % per_step]]);
     }
-    if (timing_ && ordinal == 0) set.copy_begin->record(copy);
+    const bool timed = level_ >= OFL_TIMING_STEP;
+    if (timed && ordinal == 0) set.copy_begin->record(copy);
     if (groups_[g].bytes > 0) {
         copy.copy(region_ + ring_offset_ + slot * slot_bytes_, groups_[g].host, groups_[g].bytes, OFL_COPY_HOST_TO_DEVICE);
     }
+    // copy_end goes before ready, so the compute that waits for this copy also waits for it: a
+    // step whose compute is done has all its events complete.
+    if (timed && ordinal + 1 == per_step) set.copy_end->record(copy);
     set.ready[ordinal]->record(copy);
 }
 
@@ -142,8 +150,11 @@ void Engine::back_pressure(std::uint64_t step) {
         c.host_waits = 1;
         c.host_blocked_ms = ms_since(t0);
     }
-    // That step is done on the device: its figures read without waiting, before its events are reused.
-    while (read_ <= behind) read_step(read_);
+    // Figures nobody asked for are read before their events are reused (engine.hpp): they are
+    // done, since step s - 1 - ahead is.
+    if (step >= ahead_ + 2ull) {
+        while (read_ <= step - 2 - ahead_) read_step(read_);
+    }
 }
 
 void* Engine::acquire(std::uint32_t group) {
@@ -156,7 +167,7 @@ void* Engine::acquire(std::uint32_t group) {
     Stream& compute = *compute_->impl;
     if (group == 0) {
         back_pressure(step_);
-        if (timing_) set_of(step_).begin->record(compute);
+        if (level_ >= OFL_TIMING_STEP) set_of(step_).begin->record(compute);
     }
     const Group& g = groups_[group];
     void* address;
@@ -164,7 +175,10 @@ void* Engine::acquire(std::uint32_t group) {
         address = region_ + g.offset;
     } else {
         const std::uint64_t visit = step_ * streamed_.size() + g.ordinal;
-        while (issued_ <= visit + depth_) issue_copy(issued_++);
+        while (issued_ <= visit + depth_) {
+            issue_copy(issued_);
+            ++issued_;  // only once queued: a failed copy is tried again, never waited on
+        }
         compute.wait_event(*set_of(step_).ready[g.ordinal]);
         address = region_ + ring_offset_ + (visit % slots_) * slot_bytes_;
     }
@@ -178,9 +192,11 @@ void Engine::release(std::uint32_t group) {
              holding_ ? concat(" but group ", next_group_, " is the one held") : std::string(" but no group is held"));
     }
     const bool last = group + 1 == groups_.size();
-    // done orders slot reuse (streamed groups) and ends the step (the last group); with timing,
-    // every group's done also marks where the next group's wait begins.
-    if (!groups_[group].resident || last || timing_) set_of(step_).done[group]->record(*compute_->impl);
+    // done orders slot reuse (streamed groups) and ends the step (the last group); with group
+    // timing, every group's done also marks where the next group's wait begins.
+    EventSet& set = set_of(step_);
+    if (!groups_[group].resident || last || level_ == OFL_TIMING_GROUP) set.done[group]->record(*compute_->impl);
+    if (last && level_ >= OFL_TIMING_STEP) set.end->record(*compute_->impl);
     holding_ = false;
     if (last) {
         next_group_ = 0;
@@ -200,48 +216,54 @@ void Engine::read_step(std::uint64_t step) {
     m.host_blocked_ms = c.host_blocked_ms;
     const double nan = std::numeric_limits<double>::quiet_NaN();
     m.step_ms = m.compute_ms = m.compute_idle_ms = m.copy_ms = m.copy_busy_ms = nan;
-    if (timing_) {
+    const std::uint64_t per_step = streamed_.size();
+    if (level_ >= OFL_TIMING_STEP) {
         m.timed = 1;
         EventSet& set = set_of(step);
         Event& begin = *set.begin;
-        // Times relative to this step's begin (small numbers keep float precision; copies
-        // prefetched before the step began come out negative).
-        auto at = [&](Event& e) { return static_cast<double>(begin.elapsed_ms_until(e)); };
-        const double end = at(*set.done.back());
-        m.step_ms = step == 0 ? end : static_cast<double>(set_of(step - 1).done.back()->elapsed_ms_until(*set.done.back()));
-        const std::uint64_t per_step = streamed_.size();
-        double idle = 0, copy_sum = 0;
-        double reached = 0;  // when the compute stream reached the current acquire
-        for (std::uint32_t g = 0; g < groups_.size(); ++g) {
-            if (!groups_[g].resident) {
-                const std::uint32_t i = groups_[g].ordinal;
-                const double ready = at(*set.ready[i]);
-                ready_at_[i] = ready;
-                idle += std::max(0.0, ready - reached);
-            }
-            reached = at(*set.done[g]);
-        }
-        for (std::uint32_t i = 0; i < per_step; ++i) {
-            const std::uint64_t visit = step * per_step + i;
-            double start;
-            if (i == 0) {
-                start = at(*set.copy_begin);
-            } else {
-                start = ready_at_[i - 1];  // the copy stream finished the copy before
-                if (visit >= slots_) {
-                    const std::uint64_t before = visit - slots_;
-                    start = std::max(start, at(*set_of(before / per_step).done[streamed_[before % per_step]]));
-                }
-            }
-            copy_sum += std::max(0.0, ready_at_[i] - start);
-        }
-        m.compute_idle_ms = idle;
-        m.compute_ms = std::max(0.0, end - idle);
-        m.copy_ms = copy_sum;
-        m.copy_busy_ms = per_step > 0 ? ready_at_[per_step - 1] - at(*set.copy_begin) : 0.0;
+        m.step_ms = step == 0 ? begin.elapsed_ms_until(*set.end) : set_of(step - 1).end->elapsed_ms_until(*set.end);
+        m.copy_busy_ms = per_step > 0 ? set.copy_begin->elapsed_ms_until(*set.copy_end) : 0.0;
+        if (level_ == OFL_TIMING_GROUP) read_groups(step, m);
     }
     history_[step % kHistory] = m;
     read_ = step + 1;
+}
+
+void Engine::read_groups(std::uint64_t step, ofl_step_metrics& m) {
+    EventSet& set = set_of(step);
+    Event& begin = *set.begin;
+    // Times relative to this step's begin (small numbers keep float precision; copies prefetched
+    // before the step began come out negative).
+    auto at = [&](Event& e) { return static_cast<double>(begin.elapsed_ms_until(e)); };
+    const std::uint64_t per_step = streamed_.size();
+    double idle = 0, copy_sum = 0;
+    double reached = 0;  // when the compute stream reached the current acquire
+    for (std::uint32_t g = 0; g < groups_.size(); ++g) {
+        if (!groups_[g].resident) {
+            const std::uint32_t i = groups_[g].ordinal;
+            const double ready = at(*set.ready[i]);
+            ready_at_[i] = ready;
+            idle += std::max(0.0, ready - reached);
+        }
+        reached = at(*set.done[g]);
+    }
+    for (std::uint32_t i = 0; i < per_step; ++i) {
+        const std::uint64_t visit = step * per_step + i;
+        double start;
+        if (i == 0) {
+            start = at(*set.copy_begin);
+        } else {
+            start = ready_at_[i - 1];  // the copy stream finished the copy before
+            if (visit >= slots_) {
+                const std::uint64_t before = visit - slots_;
+                start = std::max(start, at(*set_of(before / per_step).done[streamed_[before % per_step]]));
+            }
+        }
+        copy_sum += std::max(0.0, ready_at_[i] - start);
+    }
+    m.compute_idle_ms = idle;
+    m.compute_ms = std::max(0.0, at(*set.end) - idle);
+    m.copy_ms = copy_sum;
 }
 
 ofl_step_metrics Engine::metrics(std::uint64_t step, bool wait) {
@@ -249,7 +271,8 @@ ofl_step_metrics Engine::metrics(std::uint64_t step, bool wait) {
     OFL_EXPECT(step >= read_ || read_ - step <= kHistory, OFL_ERR_INVALID_ARGUMENT, "the figures of step ", step,
                " are gone: only the last ", kHistory, " steps are kept");
     if (step >= read_) {
-        Event& end = *set_of(step).done.back();
+        EventSet& set = set_of(step);
+        Event& end = level_ >= OFL_TIMING_STEP ? *set.end : *set.done.back();  // the step's last event
         if (!end.query()) {
             OFL_EXPECT(wait, OFL_ERR_NOT_READY, "step ", step, " is still running on the device (ask with wait to wait for it)");
             end.synchronize();

@@ -16,18 +16,23 @@
 // Stream waits capture an event's latest record at the time of the call (CUDA's rule, which the
 // host backend keeps), so each wait sees the one record it means however far ahead the host runs,
 // without the host ever waiting for a slot. The per-slot scheme of earlier versions needed the
-// host to stay within one ring of the device, i.e. a blocking wait per group with two slots.
+// host to stay within one ring of the device (a blocking wait per group with two slots) only
+// because its figures were read from per-slot timing events; ordering alone would have held.
 //
 // Back-pressure. The first acquire of step s waits (host side) for done[last] of step
 // s - 1 - steps_ahead: the one blocking wait a step may have. kSets = steps_ahead + 4 keeps every
 // event a wait or a figure needs intact: while step s is issued, sets of steps s - 2 - steps_ahead
 // .. s + 1 are live (s + 1: copies prefetched into the next step).
 //
-// Figures. With timing on the same events keep timestamps, plus begin (compute stream, first
-// acquire) and copy_begin (copy stream, before the step's first copy). A step's figures are read
-// at the first acquire of step s + 1 + steps_ahead, right after back-pressure showed it done, so
-// reading never blocks; the last kHistory steps are kept. Nothing here allocates after the
-// constructor. One thread drives an engine (the Java Step enforces it).
+// Figures. OFL_TIMING_STEP adds four timing events a step: begin and end on the compute stream
+// (first acquire, last release), copy_begin and copy_end on the copy stream (around the step's
+// copies). OFL_TIMING_GROUP also makes ready and done timing events (no extra record; NVIDIA's
+// timing-disabled events are cheaper for waits, hence not by default) and reads per-group figures
+// from them. A step is read when asked for (metrics); one not asked for is read at the first
+// acquire of step s + 2 + steps_ahead, before the copies of step s + 3 + steps_ahead reuse the set
+// of step s - 1 that its figures need. Either way it is done on the device by then, so reading
+// never blocks; the last kHistory steps are kept. Nothing here allocates after the constructor.
+// One thread drives an engine (the Java Step enforces it).
 #pragma once
 
 #include <array>
@@ -69,8 +74,8 @@ private:
     struct EventSet {
         std::vector<std::unique_ptr<Event>> ready;  // per streamed ordinal
         std::vector<std::unique_ptr<Event>> done;   // per group
-        std::unique_ptr<Event> begin;               // timing only
-        std::unique_ptr<Event> copy_begin;          // timing only
+        std::unique_ptr<Event> begin, end;           // timing: compute stream, the step's first acquire and last release
+        std::unique_ptr<Event> copy_begin, copy_end; // timing: copy stream, around the step's copies
     };
 
     struct Counters {
@@ -82,7 +87,8 @@ private:
     void issue_copy(std::uint64_t visit);
     void back_pressure(std::uint64_t step);
     void read_step(std::uint64_t step);  // fills history_ for a step whose device work is done
-    std::unique_ptr<Event> make_event();
+    void read_groups(std::uint64_t step, ofl_step_metrics& m);  // OFL_TIMING_GROUP's figures
+    std::unique_ptr<Event> make_event(bool timing);
 
     std::shared_ptr<Device> device_;
     std::shared_ptr<ofl_stream> compute_;
@@ -92,7 +98,7 @@ private:
     std::uint32_t slots_;
     std::uint32_t depth_;
     std::uint32_t ahead_;
-    bool timing_;
+    std::uint32_t level_;  // OFL_TIMING_*
     std::uint64_t slot_bytes_ = 0;
     std::uint64_t streamed_bytes_ = 0;     // copied per step
     unsigned char* region_ = nullptr;      // permanent region, then the ring

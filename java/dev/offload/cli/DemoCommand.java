@@ -5,6 +5,7 @@ import com.google.gson.JsonObject;
 import dev.offload.OffloadConfig;
 import dev.offload.Size;
 import dev.offload.Strategy;
+import dev.offload.Timing;
 import dev.offload.checkpoint.Checkpoint;
 import dev.offload.workload.ReferenceWorkload;
 import dev.offload.workload.SyntheticModel;
@@ -63,11 +64,11 @@ final class DemoCommand {
                 }
                 WorkloadRun.Expected expected = new WorkloadRun.Expected();
                 List<OffloadConfig> configs = List.of(
-                        OffloadConfig.builder().device(device).strategy(Strategy.NO_OFFLOAD).build(),
-                        OffloadConfig.builder().device(device).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).blocksPerGroup(1).build(),
-                        OffloadConfig.builder().device(device).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).leafLevel().build(),
-                        OffloadConfig.builder().device(device).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(2).build(),
-                        OffloadConfig.builder().device(device).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(3).build());
+                        OffloadConfig.builder().device(device).timing(Timing.GROUP).strategy(Strategy.NO_OFFLOAD).build(),
+                        OffloadConfig.builder().device(device).timing(Timing.GROUP).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).blocksPerGroup(1).build(),
+                        OffloadConfig.builder().device(device).timing(Timing.GROUP).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).leafLevel().build(),
+                        OffloadConfig.builder().device(device).timing(Timing.GROUP).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(2).build(),
+                        OffloadConfig.builder().device(device).timing(Timing.GROUP).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(3).build());
                 for (OffloadConfig config : configs) {
                     results.add(WorkloadRun.run(checkpoint, config, steps, tokens, hidden, true, expected));
                 }

@@ -4,6 +4,7 @@ import com.google.gson.JsonObject;
 import dev.offload.OffloadConfig;
 import dev.offload.Size;
 import dev.offload.Strategy;
+import dev.offload.Timing;
 import dev.offload.checkpoint.Checkpoint;
 import dev.offload.workload.ReferenceWorkload;
 import dev.offload.workload.WorkloadRun;
@@ -23,14 +24,14 @@ import java.util.Set;
 final class RunCommand {
     static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|group_offload|layerwise] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
-            + " [--device NAME] [--json]";
+            + " [--timing off|step|group] [--device NAME] [--json]";
 
     private RunCommand() {}
 
     static int run(List<String> argv, PrintStream out) {
         Args args = new Args(argv, Set.of("--json", "--verify", "--leaf"),
                 Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device",
-                        "--workload", "--steps-ahead"));
+                        "--workload", "--steps-ahead", "--timing"));
         if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         OffloadConfig.Builder config = OffloadConfig.builder()
@@ -38,7 +39,8 @@ final class RunCommand {
                 .deviceBudget(args.has("--budget") ? Size.parse(args.option("--budget", "0")) : 0)
                 .strategy(Strategy.parse(args.option("--strategy", "group_offload")))
                 .window(Main.parseInt(args.option("--window", "2"), "--window", 1, 1 << 16))
-                .stepsAhead(Main.parseInt(args.option("--steps-ahead", "1"), "--steps-ahead", 0, OffloadConfig.MAX_STEPS_AHEAD));
+                .stepsAhead(Main.parseInt(args.option("--steps-ahead", "1"), "--steps-ahead", 0, OffloadConfig.MAX_STEPS_AHEAD))
+                .timing(Timing.parse(args.option("--timing", "group")));  // run reports per-group figures by default
         if (args.flag("--leaf")) config.leafLevel();
         else config.blocksPerGroup(Main.parseInt(args.option("--blocks-per-group", "1"), "--blocks-per-group", 1, 1 << 16));
         int steps = Main.parseInt(args.option("--steps", "5"), "--steps", 1, 1_000_000);
@@ -98,6 +100,7 @@ final class RunCommand {
         number(json, "host_waits_per_step", r.hostWaitsPerStep());
         number(json, "host_blocked_ms", r.hostBlockedMsMedian());
         number(json, "host_us_per_group", r.hostUsPerGroup());
+        number(json, "wall_ms_per_step", r.wallMsPerStep());
         number(json, "h2d_gbps", r.h2dGbps());
         number(json, "overlap_efficiency", r.overlapEfficiency());
         json.addProperty("backend", r.backend());

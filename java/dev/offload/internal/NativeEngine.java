@@ -31,7 +31,7 @@ public final class NativeEngine extends NativeResource {
     /** Group g: its packed host bytes and whether it stays resident. */
     public record GroupSource(MemorySegment host, boolean resident) {}
 
-    public static NativeEngine create(DeviceRuntime runtime, GroupSource[] groups, int slots, int prefetchDepth, boolean timing,
+    public static NativeEngine create(DeviceRuntime runtime, GroupSource[] groups, int slots, int prefetchDepth, int timing,
                                       int stepsAhead, Stream compute, Stream copy, String description) {
         try (Arena temp = Arena.ofConfined()) {
             MemorySegment desc = ofl_group_desc.allocateArray(groups.length, temp);
@@ -46,7 +46,7 @@ public final class NativeEngine extends NativeResource {
             ofl_engine_config.struct_size(config, (int) ofl_engine_config.sizeof());
             ofl_engine_config.slots(config, slots);
             ofl_engine_config.prefetch_depth(config, prefetchDepth);
-            ofl_engine_config.timing(config, timing ? 1 : 0);
+            ofl_engine_config.timing(config, timing);
             ofl_engine_config.steps_ahead(config, stepsAhead);
             ofl_engine_config.reserved(config, 0);
             return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create(runtime.handle(), desc, groups.length, config,
@@ -86,7 +86,7 @@ public final class NativeEngine extends NativeResource {
         if (status == Status.NOT_READY.code() && !wait) {
             return null;
         }
-        Native.check(status, "reading the figures of step " + step + " of " + this);
+        if (status != 0) Native.check(status, "reading the figures of step " + step + " of " + this);
         return new Step(ofl_step_metrics.step(metrics), ofl_step_metrics.h2d_bytes(metrics), ofl_step_metrics.host_waits(metrics),
                 ofl_step_metrics.host_blocked_ms(metrics), ofl_step_metrics.step_ms(metrics), ofl_step_metrics.compute_ms(metrics),
                 ofl_step_metrics.compute_idle_ms(metrics), ofl_step_metrics.copy_ms(metrics), ofl_step_metrics.copy_busy_ms(metrics),

@@ -45,8 +45,8 @@ public final class Stream extends NativeResource {
 
     public void fill(DeviceBuffer dst, long offset, long bytes, byte value) {
         requireRange(dst, offset, bytes, "fill destination");
-        Native.check(offload_h.ofl_device_fill_async(handle(), dst.devicePointer(offset), value, bytes),
-                "queueing a fill of " + bytes + " bytes on " + this);
+        int status = offload_h.ofl_device_fill_async(handle(), dst.devicePointer(offset), value, bytes);
+        if (status != 0) Native.check(status, "queueing a fill of " + bytes + " bytes on " + this);
     }
 
     /** Holds the stream for a while (a spin kernel on cuda, a sleep on host). */

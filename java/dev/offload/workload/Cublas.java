@@ -20,7 +20,8 @@ import java.util.List;
  * Java inference engine would load it. Search order: the system property {@code offload.cublas}
  * (a path to libcublas.so*; when set, only it is tried), then {@code $CUDA_HOME/lib64},
  * {@code /usr/local/cuda/lib64}, {@code /usr/local/cuda/targets/x86_64-linux/lib}, then PyTorch's
- * wheel folders ({@code nvidia/cublas/lib} under python3* dist-/site-packages); in each folder the
+ * wheel folders ({@code nvidia/cublas/lib}, and {@code nvidia/cu13/lib} of CUDA 13 wheels, under
+ * python3* dist-/site-packages); in each folder the
  * names libcublas.so, .so.13, .so.12, .so.11. libcublasLt of the same name is loaded first from the
  * same folder (libcublas needs it). Not found: BACKEND_UNAVAILABLE listing every place looked at.
  *
@@ -36,13 +37,15 @@ final class Cublas {
     private static final int OP_N = 0, OP_T = 1, R_16BF = 14, COMPUTE_32F = 68, GEMM_DEFAULT = -1;
     private static volatile Cublas loaded;
 
-    private final MethodHandle create, setStream, gemmEx, destroy;
+    private static final int MATH_DISALLOW_REDUCED_PRECISION_REDUCTION = 16;  // cublasMath_t, over CUBLAS_DEFAULT_MATH (0)
+    private final MethodHandle create, setStream, setMathMode, gemmEx, destroy;
 
     private Cublas(SymbolLookup lib) {
         Linker linker = Linker.nativeLinker();
         ValueLayout i = ValueLayout.JAVA_INT, p = ValueLayout.ADDRESS;
         create = linker.downcallHandle(lib.findOrThrow("cublasCreate_v2"), FunctionDescriptor.of(i, p));
         setStream = linker.downcallHandle(lib.findOrThrow("cublasSetStream_v2"), FunctionDescriptor.of(i, p, p));
+        setMathMode = linker.downcallHandle(lib.findOrThrow("cublasSetMathMode"), FunctionDescriptor.of(i, p, i));
         destroy = linker.downcallHandle(lib.findOrThrow("cublasDestroy_v2"), FunctionDescriptor.of(i, p));
         gemmEx = linker.downcallHandle(lib.findOrThrow("cublasGemmEx"),
                 FunctionDescriptor.of(i, p, i, i, i, i, i, p, p, i, i, p, i, i, p, p, i, i, i, i));
@@ -74,11 +77,12 @@ final class Cublas {
         if (cudaHome != null && !cudaHome.isEmpty()) dirs.add(Path.of(cudaHome, "lib64"));
         dirs.add(Path.of("/usr/local/cuda/lib64"));
         dirs.add(Path.of("/usr/local/cuda/targets/x86_64-linux/lib"));
-        String wheel = "nvidia/cublas/lib";
-        pythons(Path.of("/usr/local/lib"), "dist-packages/" + wheel, dirs);
-        dirs.add(Path.of("/usr/lib/python3/dist-packages", wheel));
-        pythons(Path.of("/usr/local/lib"), "site-packages/" + wheel, dirs);
-        if (userHome != null) pythons(Path.of(userHome, ".local/lib"), "site-packages/" + wheel, dirs);
+        for (String wheel : List.of("nvidia/cublas/lib", "nvidia/cu13/lib")) {  // CUDA 12 and CUDA 13 wheels
+            pythons(Path.of("/usr/local/lib"), "dist-packages/" + wheel, dirs);
+            dirs.add(Path.of("/usr/lib/python3/dist-packages", wheel));
+            pythons(Path.of("/usr/local/lib"), "site-packages/" + wheel, dirs);
+            if (userHome != null) pythons(Path.of(userHome, ".local/lib"), "site-packages/" + wheel, dirs);
+        }
         return dirs;
     }
 
@@ -119,6 +123,9 @@ final class Cublas {
             check((int) create.invokeExact(out), "cublasCreate_v2");
             MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
             check((int) setStream.invokeExact(handle, cudaStream), "cublasSetStream_v2");
+            // No reduced-precision (bf16) split-K reductions: each product is summed in fp32 and
+            // rounded once, as docs/WORKLOAD.md and the reference assume.
+            check((int) setMathMode.invokeExact(handle, MATH_DISALLOW_REDUCED_PRECISION_REDUCTION), "cublasSetMathMode");
             return handle;
         } catch (OffloadException e) {
             throw e;

@@ -19,14 +19,19 @@ import java.util.function.ToDoubleFunction;
  * user writes: open a step, launch each group's compute, close it; it never waits for the device
  * (verification snapshots are queued copies into pinned memory, checked after the last step), so
  * the host runs up to {@code stepsAhead} steps ahead. Figures of step s are read once step
- * s + 1 + stepsAhead has started (they are ready then), the rest after the last step. Medians
- * leave out the first step (it includes the cold start) when there is more than one.
+ * s + 1 + stepsAhead has started (they are ready then, and reading them there keeps their cost out
+ * of the steps' host time), the rest after the last step. Medians leave out the first step (it
+ * includes the cold start) when there is more than one. {@code wallMsPerStep} is the wall clock
+ * from the device being idle after step 0 to the device finishing the last step, over the steps
+ * after the first: what a user waits, pipelining included, comparable with a loop that
+ * synchronizes after each step.
  */
 public final class WorkloadRun {
     public record Result(String strategy, String workload, String backend, int steps, Boolean verified, String verifyNote,
                          long budgetBytes, long peakDeviceBytes, long peakHostBytes, long modelBytes, long h2dBytes,
                          double stepMsMedian, double copyMsMedian, double computeMsMedian, double computeIdleMsMedian,
                          double copyBusyMsMedian, double hostBlockedMsMedian, double hostWaitsPerStep, double hostUsPerGroup,
+                         double wallMsPerStep,
                          double h2dGbps, double overlapEfficiency, int groups, int slots, int tokens, int stepsAhead, String plan,
                          List<StepMetrics> perStep) {}
 
@@ -53,7 +58,12 @@ public final class WorkloadRun {
             List<TensorRef> order = component.graph().tensors();
             workload.start(order);
             int lag = 1 + config.stepsAhead();
+            long wallStart = 0;
             for (int s = 0; s < steps; s++) {
+                if (s == 1) {  // the wall-clock figure starts with the device idle, after the cold step
+                    metrics[0] = component.metrics(0, true);
+                    wallStart = System.nanoTime();
+                }
                 Step step = off.step("model");
                 try {
                     for (Group group : step) workload.group(group);
@@ -62,11 +72,14 @@ public final class WorkloadRun {
                 }
                 hostUs[s] = step.hostNanos() / 1e3;
                 if (verify) workload.snapshot(s);
-                if (s >= lag) metrics[s - lag] = component.metrics(s - lag, false);
+                if (s >= lag && metrics[s - lag] == null) metrics[s - lag] = component.metrics(s - lag, false);
             }
+            metrics[steps - 1] = component.metrics(steps - 1, true);  // waits for the device: the end of the wall clock
+            double wallMsPerStep = steps > 1 ? (System.nanoTime() - wallStart) / 1e6 / (steps - 1) : Double.NaN;
             for (int s = 0; s < steps; s++) if (metrics[s] == null) metrics[s] = component.metrics(s, true);
             String note = verify ? workload.verify(steps, order, cache.states) : null;
-            Boolean verified = verify ? note == null : null;
+            // A workload that computes nothing has nothing to verify: null, not true.
+            Boolean verified = verify && !(workload instanceof Workload.NoWorkload) ? note == null : null;
             var info = off.deviceInfo();
             List<StepMetrics> all = Arrays.asList(metrics);
             List<StepMetrics> steady = steps > 1 ? all.subList(1, steps) : all;
@@ -80,7 +93,7 @@ public final class WorkloadRun {
                     checkpoint.totalBytes(), last.h2dBytes(), median(steady, StepMetrics::stepMs), median(steady, StepMetrics::copyMs),
                     median(steady, StepMetrics::computeMs), median(steady, StepMetrics::computeIdleMs),
                     median(steady, StepMetrics::copyBusyMs), median(steady, StepMetrics::hostBlockedMs),
-                    steady.stream().mapToLong(StepMetrics::hostWaits).sum() / (double) steady.size(), median(steadyUs),
+                    steady.stream().mapToLong(StepMetrics::hostWaits).sum() / (double) steady.size(), median(steadyUs), wallMsPerStep,
                     median(steady, StepMetrics::h2dGbps), median(steady, StepMetrics::overlapEfficiency), groups,
                     component.plan().slots(), tokens, config.stepsAhead(), component.plan().describe(), List.copyOf(all));
         }

@@ -84,8 +84,9 @@ abstract class OffloaderSuite {
         assumeTrue(why == null, why);
     }
 
+    /** GROUP timing: these tests check the per-group figures too (STEP, the default, is tested on its own). */
     OffloadConfig.Builder host() {
-        return OffloadConfig.builder().device(device());
+        return OffloadConfig.builder().device(device()).timing(Timing.GROUP);
     }
 
     Stream<Arguments> configurations() {
@@ -233,6 +234,55 @@ abstract class OffloaderSuite {
             assertEquals(Status.NOT_READY, assertThrows(OffloadException.class, () -> c.metrics(3, true)).status());
             assertEquals(usedAfterRegister, off.deviceInfo().usedBytes(), "no device allocation in the steady state");
         }
+    }
+
+    @Test
+    void underSlowComputeTheHostBlocksOnlyInTheOneWaitPerStep() {
+        // 20 ms of compute per group: a protocol that made acquire wait for a slot would put most of
+        // each step's device time into the host's acquire/release time outside the back-pressure wait.
+        long block = largestGroup(Grouping.blocks(1));
+        OffloadConfig config = host().strategy(Strategy.GROUP_OFFLOAD).deviceBudget(2 * block + workloadBytes()).build();
+        try (Offloader off = Offloader.open(config); ReferenceWorkload w = new ReferenceWorkload(off, TOKENS, HIDDEN)) {
+            Component c = off.register("m", model);
+            w.load(ReferenceWorkload.initialState(TOKENS, HIDDEN, 7));
+            long[] hostNanos = new long[5];
+            for (int s = 0; s < hostNanos.length; s++) {
+                Step step = off.step("m");
+                for (Group g : step) {
+                    step.computeStream().delay(Duration.ofMillis(20));
+                    w.group(g);
+                }
+                step.close();
+                hostNanos[s] = step.hostNanos();
+            }
+            double deviceMs = 20.0 * c.groupCount();
+            for (int s = 2; s < hostNanos.length; s++) {
+                StepMetrics m = c.metrics(s, true);
+                double outsideWaitMs = hostNanos[s] / 1e6 - m.hostBlockedMs();
+                assertEquals(1, m.hostWaits(), m.toString());
+                assertTrue(m.hostBlockedMs() > deviceMs / 2, "the one wait held the host for the device: " + m);
+                assertTrue(outsideWaitMs < deviceMs / 3, "step " + s + ": " + outsideWaitMs + " ms in acquire/release outside the "
+                        + "back-pressure wait, with " + deviceMs + " ms of device work: something else blocked");
+            }
+        }
+    }
+
+    @Test
+    void stepTimingIsTheDefaultAndGivesStepAndCopySpans() {
+        long block = largestGroup(Grouping.blocks(1));
+        OffloadConfig config = OffloadConfig.builder().device(device()).strategy(Strategy.GROUP_OFFLOAD)
+                .deviceBudget(2 * block + workloadBytes()).build();
+        assertEquals(Timing.STEP, config.timing());
+        WorkloadRun.Result r = WorkloadRun.run(model, config, 4, TOKENS, HIDDEN, true, expected);
+        assertEquals(Boolean.TRUE, r.verified());
+        for (StepMetrics m : r.perStep()) {
+            assertTrue(m.stepMs() > 0 && m.copyBusyMs() > 0, m.toString());
+            assertTrue(Double.isNaN(m.computeMs()) && Double.isNaN(m.computeIdleMs()) && Double.isNaN(m.copyMs()), m.toString());
+        }
+        OffloadConfig off = OffloadConfig.builder().device(device()).strategy(Strategy.NO_OFFLOAD).timing(Timing.OFF).build();
+        WorkloadRun.Result none = WorkloadRun.run(model, off, 2, TOKENS, HIDDEN, true, expected);
+        assertEquals(Boolean.TRUE, none.verified());
+        assertTrue(Double.isNaN(none.perStep().get(1).stepMs()));
     }
 
     @Test

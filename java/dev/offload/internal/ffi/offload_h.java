@@ -221,6 +221,33 @@ public class offload_h extends offload_h$shared {
     public static int OFL_MAX_STEPS_AHEAD() {
         return OFL_MAX_STEPS_AHEAD;
     }
+    private static final int OFL_TIMING_OFF = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define OFL_TIMING_OFF 0
+     * }
+     */
+    public static int OFL_TIMING_OFF() {
+        return OFL_TIMING_OFF;
+    }
+    private static final int OFL_TIMING_STEP = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define OFL_TIMING_STEP 1
+     * }
+     */
+    public static int OFL_TIMING_STEP() {
+        return OFL_TIMING_STEP;
+    }
+    private static final int OFL_TIMING_GROUP = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define OFL_TIMING_GROUP 2
+     * }
+     */
+    public static int OFL_TIMING_GROUP() {
+        return OFL_TIMING_GROUP;
+    }
     /**
      * {@snippet lang=c :
      * typedef int32_t ofl_status

@@ -57,6 +57,23 @@ class StreamingCommandsTest {
         assertTrue(j.get("h2d_bytes").getAsLong() > 0);
         assertTrue(j.get("step_ms_median").getAsDouble() > 0);
         assertTrue(j.get("overlap_efficiency").getAsDouble() > 0);
+        // The engine's figures (medians; waits a mean): every field present and in range.
+        double waits = j.get("host_waits_per_step").getAsDouble();
+        assertTrue(waits >= 0 && waits <= 1, "host_waits_per_step " + waits);
+        assertTrue(j.get("host_blocked_ms").getAsDouble() >= 0);
+        double idle = j.get("compute_idle_ms").getAsDouble();
+        assertTrue(idle >= 0 && idle <= j.get("step_ms_median").getAsDouble() + 0.01, "compute_idle_ms " + idle);
+        assertTrue(j.get("copy_busy_ms").getAsDouble() >= j.get("copy_ms_median").getAsDouble() * 0.99 - 0.01);
+        assertTrue(j.get("host_us_per_group").getAsDouble() > 0);
+        assertTrue(j.get("wall_ms_per_step").getAsDouble() > 0);
+        assertEquals(1, j.get("steps_ahead").getAsInt());
+
+        JsonObject copyOnly = json(InfoCommandTest.run("run", model.toString(), "--device", "host", "--budget", "256KiB", "--strategy",
+                "group_offload", "--workload", "none", "--steps", "2", "--verify", "--json", "--timing", "step"));
+        assertTrue(copyOnly.get("verified").isJsonNull(), "nothing computed, nothing verified");
+        assertTrue(copyOnly.get("compute_idle_ms").isJsonNull(), "step timing has no per-group figures");
+        assertTrue(copyOnly.get("copy_busy_ms").getAsDouble() > 0);
+        assertEquals(2, InfoCommandTest.run("run", model.toString(), "--timing", "sometimes").exit());
 
         JsonObject unverified = json(InfoCommandTest.run("run", model.toString(), "--device", "host", "--strategy", "no_offload",
                 "--steps", "1", "--json"));

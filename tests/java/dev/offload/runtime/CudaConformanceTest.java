@@ -1,9 +1,13 @@
 package dev.offload.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.offload.OffloadException;
+import dev.offload.Status;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import org.junit.jupiter.api.Test;
@@ -43,6 +47,33 @@ class CudaConformanceTest extends BackendConformance {
                 assertArrayEquals(data, bytes(out, n));
             }
             owner.synchronize();  // closing the wrapper left the caller's stream usable
+        }
+    }
+
+    @Test
+    void theLegacyNullStreamCannotBeWrapped() {
+        for (long legacy : new long[] {0, 1}) {  // NULL and cudaStreamLegacy
+            OffloadException e = assertThrows(OffloadException.class, () -> runtime.wrapStream(MemorySegment.ofAddress(legacy)));
+            assertEquals(Status.INVALID_ARGUMENT, e.status());
+            assertTrue(e.getMessage().contains("legacy NULL stream"), e.getMessage());
+        }
+    }
+
+    @Test
+    void theEngineRefusesPageableGroupMemoryOnCuda() {
+        MemorySegment pageable = arena.allocate(1 << 16, 4096);
+        try (PinnedBuffer pinned = runtime.allocatePinned(1 << 16);
+             Stream compute = runtime.createStream(StreamKind.COMPUTE);
+             Stream copy = runtime.createStream(StreamKind.COPY)) {
+            var groups = new dev.offload.internal.NativeEngine.GroupSource[] {
+                    new dev.offload.internal.NativeEngine.GroupSource(pinned.segment(), false),
+                    new dev.offload.internal.NativeEngine.GroupSource(pageable, false)};
+            OffloadException e = assertThrows(OffloadException.class,
+                    () -> dev.offload.internal.NativeEngine.create(runtime, groups, 2, 1, 1, 1, compute, copy, "test engine"));
+            assertEquals(Status.INVALID_ARGUMENT, e.status());
+            assertTrue(e.getMessage().contains("group 1") && e.getMessage().contains("pageable"), e.getMessage());
+            groups[1] = new dev.offload.internal.NativeEngine.GroupSource(pinned.segment().asSlice(0, 4096), false);
+            dev.offload.internal.NativeEngine.create(runtime, groups, 2, 1, 1, 1, compute, copy, "test engine").close();
         }
     }
 }

@@ -10,16 +10,16 @@ import java.util.List;
  * and T5 text encoders, VAEs in diffusers and ldm naming).
  */
 public final class ModelZoo {
-    static final int D = 8;
+    public static final int D = 8;
 
     private ModelZoo() {}
 
     /** Collects tensor specs: {@code lin} adds a weight and a bias, {@code w} one tensor. */
-    static final class Specs {
-        final List<SafetensorsWriter.Spec> list = new ArrayList<>();
+    public static final class Specs {
+        public final List<SafetensorsWriter.Spec> list = new ArrayList<>();
         DType dtype = DType.BF16;
 
-        Specs w(String name, long... shape) {
+        public Specs w(String name, long... shape) {
             list.add(new SafetensorsWriter.Spec(name, dtype, shape));
             return this;
         }
@@ -32,7 +32,7 @@ public final class ModelZoo {
             return w(name + ".weight", out, in);
         }
 
-        Specs prefixed(String prefix, List<SafetensorsWriter.Spec> specs) {
+        public Specs prefixed(String prefix, List<SafetensorsWriter.Spec> specs) {
             for (SafetensorsWriter.Spec s : specs) list.add(new SafetensorsWriter.Spec(prefix + s.name(), s.dtype(), s.shape()));
             return this;
         }

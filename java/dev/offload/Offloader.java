@@ -1,6 +1,7 @@
 package dev.offload;
 
 import dev.offload.checkpoint.Checkpoint;
+import dev.offload.checkpoint.Pipeline;
 import dev.offload.graph.BlockGraph;
 import dev.offload.runtime.DeviceInfo;
 import dev.offload.runtime.DeviceRuntime;
@@ -12,7 +13,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The public face: opens a device, registers components (checkpoints or block graphs), and runs
+ * The public face: opens a device, registers components (checkpoints, block graphs, or a
+ * {@link Pipeline}'s components with {@link #registerAll}), and runs
  * steps that stream each component's groups through the device.
  *
  * <pre>{@code
@@ -61,10 +63,28 @@ public final class Offloader implements AutoCloseable {
         return config;
     }
 
-    /** Discovers the checkpoint's block graph (BlockDiscovery's rules) and registers it. */
+    /**
+     * Discovers the checkpoint's block graph (BlockDiscovery's rules) and registers it. A checkpoint
+     * with no tensors is refused, naming it.
+     */
     public synchronized Component register(String name, Checkpoint checkpoint) {
         ensureOpen();
+        if (checkpoint.tensors().isEmpty()) {
+            throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
+        }
         return register(name, BlockGraph.discover(checkpoint));
+    }
+
+    /**
+     * Registers each component of a pipeline under its own name ("transformer", "vae", a bundle's
+     * "diffusion_model", ...), in the pipeline's order; returns them by name. Components registered
+     * before a failing one stay registered.
+     */
+    public synchronized Map<String, Component> registerAll(Pipeline pipeline) {
+        ensureOpen();
+        Map<String, Component> out = new LinkedHashMap<>();
+        pipeline.components().forEach((name, checkpoint) -> out.put(name, register(name, checkpoint)));
+        return java.util.Collections.unmodifiableMap(out);
     }
 
     public synchronized Component register(String name, BlockGraph graph) {

@@ -114,6 +114,11 @@ public final class SafetensorsFile implements Checkpoint {
     }
 
     @Override
+    public List<Path> files() {
+        return List.of(path);
+    }
+
+    @Override
     public Map<String, String> metadata() {
         return metadata;
     }

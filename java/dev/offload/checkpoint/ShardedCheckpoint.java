@@ -16,12 +16,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import java.util.stream.Stream;
 
 /**
  * Several safetensors files opened as one checkpoint: from a {@code model.safetensors.index.json}
  * (its {@code weight_map} names each tensor's shard, and must agree with the shards exactly), from
- * a directory of {@code *.safetensors} files (sorted by name), or from a list of files. A tensor name
+ * a folder's shard set ({@link WeightFolder} decides which files), or from a list of files. A tensor name
  * may appear in one shard only. Metadata is the index's {@code metadata} strings, else the first
  * shard's.
  */
@@ -55,15 +54,9 @@ public final class ShardedCheckpoint implements Checkpoint {
         return new ShardedCheckpoint(files.toString(), openAll(files), null);
     }
 
-    static ShardedCheckpoint fromDirectory(Path dir) {
-        List<Path> files;
-        try (Stream<Path> list = Files.list(dir)) {
-            files = list.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
-        } catch (IOException e) {
-            throw new OffloadException(Status.IO, dir + ": cannot list: " + e.getMessage(), e);
-        }
-        if (files.isEmpty()) throw OffloadException.invalid(dir + ": no .safetensors files and no model.safetensors.index.json");
-        return new ShardedCheckpoint(dir.toString(), openAll(files), null);
+    /** A shard set a folder's names make one checkpoint ({@link WeightFolder}), named by the folder. */
+    static ShardedCheckpoint fromFiles(String name, List<Path> files) {
+        return new ShardedCheckpoint(name, openAll(files), null);
     }
 
     static ShardedCheckpoint fromIndex(Path index) {
@@ -154,6 +147,11 @@ public final class ShardedCheckpoint implements Checkpoint {
         SafetensorsFile shard = byFile.get(tensor.file());
         if (shard == null) throw OffloadException.invalid(name + ": tensor '" + tensor.name() + "' is not from this checkpoint");
         return shard.data(tensor);
+    }
+
+    @Override
+    public List<Path> files() {
+        return shards.stream().map(SafetensorsFile::path).toList();
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.offload.Size;
 import dev.offload.Strategy;
 import dev.offload.Timing;
 import dev.offload.checkpoint.Checkpoint;
+import dev.offload.checkpoint.OpenOptions;
 import dev.offload.workload.ReferenceWorkload;
 import dev.offload.workload.WorkloadRun;
 import java.io.PrintStream;
@@ -16,7 +17,9 @@ import java.util.Set;
 
 /**
  * {@code ./offload run PATH... [--budget SIZE] [--strategy S] [--steps N] [--verify] [--json] ...}:
- * streams a checkpoint through a workload (mix, linear or none). {@code --verify} compares every step's
+ * streams one component of a path through a workload (mix, linear or none). A path holding several
+ * components (a pipeline folder, a bundle) needs {@code --component NAME}; {@code --variant V} picks a
+ * folder's variant files; a component with no tensors is refused, naming it (exit 2). {@code --verify} compares every step's
  * output with the unoffloaded Java reference (bit for bit for mix, within tolerance for linear). JSON fields: strategy, steps, verified
  * (true/false/null), budget_bytes, peak_device_bytes, peak_host_bytes, h2d_bytes, step_ms_median,
  * overlap_efficiency, and more.
@@ -24,14 +27,14 @@ import java.util.Set;
 final class RunCommand {
     static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|group_offload|layerwise] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
-            + " [--timing off|step|group] [--device NAME] [--json]";
+            + " [--timing off|step|group] [--device NAME] [--variant V] [--component NAME] [--json]";
 
     private RunCommand() {}
 
     static int run(List<String> argv, PrintStream out) {
         Args args = new Args(argv, Set.of("--json", "--verify", "--leaf"),
                 Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device",
-                        "--workload", "--steps-ahead", "--timing"));
+                        "--workload", "--steps-ahead", "--timing", "--variant", "--component"));
         if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         OffloadConfig.Builder config = OffloadConfig.builder()
@@ -48,7 +51,8 @@ final class RunCommand {
         int hidden = Main.parseInt(args.option("--hidden", String.valueOf(ReferenceWorkload.DEFAULT_HIDDEN)), "--hidden", 1, 65536);
         List<Path> paths = args.positional().stream().map(Path::of).toList();
         WorkloadRun.Result r;
-        try (Checkpoint checkpoint = Checkpoint.open(paths)) {
+        OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
+        try (Checkpoint checkpoint = Checkpoint.open(paths, options)) {
             r = WorkloadRun.run(checkpoint, config.build(), args.option("--workload", "mix"), steps, tokens, hidden, args.flag("--verify"),
                     null);
         }

@@ -20,7 +20,10 @@ import java.util.function.Predicate;
  *   <li><b>Block lists.</b> A tensor's block is given by the first dot-separated segment of its name
  *       that is a number: {@code model.layers.12.mlp.up.weight} is block 12 of list
  *       {@code model.layers}. A prefix with at least two distinct numbers is a block list; its blocks
- *       run in numeric order, tensors inside a block in name order.</li>
+ *       run in numeric order, tensors inside a block in name order. Except an {@code nn.Sequential}
+ *       of single layers with activations between them: when every tensor of the prefix is a
+ *       layer's own parameter ({@code text_embedding.0.weight}, nothing deeper) and the numbers have
+ *       gaps (0, 2), it is no block list (Wan's {@code text_embedding} and {@code time_embedding}).</li>
  *   <li><b>Order of lists.</b> Lists whose last prefix segment starts with {@code single} run after
  *       the others (Flux and HunyuanVideo run double-stream blocks, then single-stream ones); lists
  *       whose prefix contains {@code decoder} run after the others (encoders first); ties by prefix
@@ -32,7 +35,7 @@ import java.util.function.Predicate;
  * </ol>
  */
 public final class BlockDiscovery {
-    static final String TAIL_WORDS_TEXT = "norm_out, proj_out, lm_head, final_layer, final_layernorm, final_norm, ln_f, norm_f, output, head";
+    static final String TAIL_WORDS_TEXT = "norm_out, proj_out, lm_head, final_layer, final_layernorm, final_layer_norm, final_norm, ln_f, norm_f, output, head";
     private static final Set<String> TAIL_WORDS = Set.of(TAIL_WORDS_TEXT.split(", "));
 
     private List<String> listOrder;
@@ -66,6 +69,7 @@ public final class BlockDiscovery {
         Map<String, TreeMap<Integer, List<TensorRef>>> candidates = new HashMap<>();
         Map<String, TensorRef> refs = new HashMap<>();
         Map<TensorRef, String> prefixOf = new HashMap<>();
+        Set<String> nested = new java.util.HashSet<>();
         for (TensorInfo info : checkpoint.tensors()) {
             TensorRef ref = new TensorRef(info.name(), info.dtype(), info.shape(), checkpoint.data(info));
             refs.put(info.name(), ref);
@@ -76,6 +80,7 @@ public final class BlockDiscovery {
                     candidates.computeIfAbsent(prefix, k -> new TreeMap<>())
                             .computeIfAbsent(Integer.parseInt(parts[i]), k -> new ArrayList<>()).add(ref);
                     prefixOf.put(ref, prefix);
+                    if (parts.length - i > 2) nested.add(prefix);
                     break;
                 }
             }
@@ -83,7 +88,10 @@ public final class BlockDiscovery {
         List<BlockList> lists = new ArrayList<>();
         List<TensorRef> loose = new ArrayList<>();
         for (var entry : candidates.entrySet()) {
-            if (entry.getValue().size() < 2) continue;
+            TreeMap<Integer, List<TensorRef>> numbered = entry.getValue();
+            if (numbered.size() < 2) continue;
+            boolean gaps = numbered.lastKey() - numbered.firstKey() + 1 != numbered.size();
+            if (gaps && !nested.contains(entry.getKey())) continue;
             List<Block> blocks = new ArrayList<>();
             entry.getValue().forEach((index, tensors) -> {
                 tensors.sort(Comparator.comparing(TensorRef::name));

@@ -49,25 +49,34 @@ class ShardedCheckpointTest {
     }
 
     @Test
-    void aDirectoryWithoutIndexOpensItsFilesAndSeveralPathsToo() {
-        shard("a.safetensors", "x.0.w");
-        shard("b.safetensors", "x.1.w");
+    void aShardSetWithoutIndexOpensAsOneAndSeveralPathsToo() {
+        shard("model-00001-of-00002.safetensors", "x.0.w");
+        shard("model-00002-of-00002.safetensors", "x.1.w");
         try (Checkpoint c = Checkpoint.open(dir)) {
             assertEquals(List.of("x.0.w", "x.1.w"), c.tensors().stream().map(TensorInfo::name).toList());
+            assertEquals(List.of(dir.resolve("model-00001-of-00002.safetensors").toAbsolutePath(),
+                    dir.resolve("model-00002-of-00002.safetensors").toAbsolutePath()), c.files());
         }
+        shard("a.safetensors", "y.0.w");
+        shard("b.safetensors", "y.1.w");
         try (Checkpoint c = Checkpoint.open(List.of(dir.resolve("b.safetensors"), dir.resolve("a.safetensors")))) {
-            assertEquals(List.of("x.1.w", "x.0.w"), c.tensors().stream().map(TensorInfo::name).toList());
+            assertEquals(List.of("y.1.w", "y.0.w"), c.tensors().stream().map(TensorInfo::name).toList());
         }
+        // files that do not form one checkpoint are never merged: the folder is refused with what it holds
+        OffloadException e = assertThrows(OffloadException.class, () -> Checkpoint.open(dir));
+        assertTrue(e.getMessage().contains("a.safetensors, b.safetensors, model-00001-of-00002.safetensors, model-00002-of-00002.safetensors: "
+                + "they do not form one checkpoint; open one file directly"), e.getMessage());
     }
 
     @Test
     void disagreementsAreClearErrors() throws IOException {
-        shard("a.safetensors", "w", "v");
-        shard("b.safetensors", "w");
+        shard("a-00001-of-00002.safetensors", "w", "v");
+        shard("a-00002-of-00002.safetensors", "w");
         OffloadException dup = assertThrows(OffloadException.class, () -> Checkpoint.open(dir));
         assertTrue(dup.getMessage().contains("tensor 'w' appears in both"), dup.getMessage());
 
-        Files.delete(dir.resolve("b.safetensors"));
+        Files.delete(dir.resolve("a-00002-of-00002.safetensors"));
+        Files.move(dir.resolve("a-00001-of-00002.safetensors"), dir.resolve("a.safetensors"));
         Files.writeString(dir.resolve("model.safetensors.index.json"), "{\"weight_map\": {\"w\": \"a.safetensors\"}}");
         OffloadException unlisted = assertThrows(OffloadException.class, () -> Checkpoint.open(dir));
         assertTrue(unlisted.getMessage().contains("holds 'v', which weight_map does not list"), unlisted.getMessage());

@@ -69,6 +69,19 @@ class BlockDiscoveryTest {
     }
 
     @Test
+    void aSequentialOfSingleLayersWithGapsIsNoList() {
+        try (Checkpoint c = checkpoint("text_embedding.0.weight", "text_embedding.2.weight", "time_embedding.0.bias",
+                "time_embedding.2.bias", "blocks.0.ffn.0.weight", "blocks.1.ffn.0.weight", "layers.0.w", "layers.1.w",
+                "text_model.final_layer_norm.weight")) {
+            BlockGraph g = BlockGraph.discover(c);
+            assertEquals(List.of("blocks", "layers"), g.blockLists().stream().map(BlockList::prefix).toList());
+            assertEquals(List.of("text_embedding.0.weight", "text_embedding.2.weight", "time_embedding.0.bias", "time_embedding.2.bias"),
+                    names(g.head()));
+            assertEquals(List.of("text_model.final_layer_norm.weight"), names(g.tail()));
+        }
+    }
+
+    @Test
     void aNumberedPrefixWithOneBlockIsNoList() {
         try (Checkpoint c = checkpoint("stem.0.weight", "layers.0.w", "layers.1.w")) {
             BlockGraph g = BlockGraph.discover(c);

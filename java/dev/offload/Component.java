@@ -3,7 +3,7 @@ package dev.offload;
 import dev.offload.graph.BlockGraph;
 import dev.offload.graph.GroupSpec;
 import dev.offload.graph.Grouping;
-import dev.offload.internal.HostPacking;
+import dev.offload.memory.HostPacking;
 import dev.offload.internal.NativeEngine;
 import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.PackedGroup;
@@ -53,8 +53,9 @@ public final class Component implements AutoCloseable {
         try {
             NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[packed.size()];
             for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
-            NativeEngine engine = NativeEngine.create(owner.runtime(), sources, plan.slots(), plan.prefetchDepth(), config.timing().code(),
-                    config.stepsAhead(), owner.computeStream(), owner.copyStream(), "component '" + name + "'");
+            NativeEngine engine = NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(),
+                    config.timing().code(), config.stepsAhead(), owner.computeStream().handle(), owner.copyStream().handle(),
+                    "component '" + name + "'");
             return new Component(owner, name, graph, plan, host, engine);
         } catch (RuntimeException e) {
             host.close();

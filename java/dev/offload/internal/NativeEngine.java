@@ -6,8 +6,6 @@ import dev.offload.internal.ffi.offload_h;
 import dev.offload.internal.ffi.ofl_engine_config;
 import dev.offload.internal.ffi.ofl_group_desc;
 import dev.offload.internal.ffi.ofl_step_metrics;
-import dev.offload.runtime.DeviceRuntime;
-import dev.offload.runtime.Stream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -31,8 +29,12 @@ public final class NativeEngine extends NativeResource {
     /** Group g: its packed host bytes and whether it stays resident. */
     public record GroupSource(MemorySegment host, boolean resident) {}
 
-    public static NativeEngine create(DeviceRuntime runtime, GroupSource[] groups, int slots, int prefetchDepth, int timing,
-                                      int stepsAhead, Stream compute, Stream copy, String description) {
+    /**
+     * Creates the engine on the runtime {@code runtime} with the streams {@code compute} and
+     * {@code copy} (native handles: this layer knows no owner above it).
+     */
+    public static NativeEngine create(MemorySegment runtime, GroupSource[] groups, int slots, int prefetchDepth, int timing,
+                                      int stepsAhead, MemorySegment compute, MemorySegment copy, String description) {
         try (Arena temp = Arena.ofConfined()) {
             MemorySegment desc = ofl_group_desc.allocateArray(groups.length, temp);
             for (int g = 0; g < groups.length; g++) {
@@ -49,8 +51,8 @@ public final class NativeEngine extends NativeResource {
             ofl_engine_config.timing(config, timing);
             ofl_engine_config.steps_ahead(config, stepsAhead);
             ofl_engine_config.reserved(config, 0);
-            return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create(runtime.handle(), desc, groups.length, config,
-                    compute.handle(), copy.handle(), out), "creating the prefetch engine of " + description), description);
+            return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create(runtime, desc, groups.length, config,
+                    compute, copy, out), "creating the prefetch engine of " + description), description);
         }
     }
 

@@ -11,7 +11,7 @@ import dev.offload.Strategy;
 import dev.offload.checkpoint.DType;
 import dev.offload.graph.GroupSpec;
 import dev.offload.graph.TensorRef;
-import dev.offload.internal.HostPacking;
+import dev.offload.memory.HostPacking;
 import dev.offload.runtime.DeviceRuntime;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,4 +1,4 @@
-package dev.offload.internal;
+package dev.offload.memory;
 
 import dev.offload.graph.TensorRef;
 import dev.offload.plan.PackedGroup;
@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The one host copy of a component's weights: groups packed (PackedGroup's layout) into pinned
+ * The memory layer: the one host copy of a component's weights: groups packed (PackedGroup's layout) into pinned
  * slabs. Slabs are sized up front from the groups they will hold, about {@code slabTarget} bytes
  * each (larger when one group is larger), so the pinned bytes are the model's bytes plus alignment,
  * never twice the model. Each group lies whole in one slab: one group, one copy.

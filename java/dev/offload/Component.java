@@ -5,6 +5,9 @@ import dev.offload.graph.GroupSpec;
 import dev.offload.graph.Grouping;
 import dev.offload.memory.HostPacking;
 import dev.offload.internal.NativeEngine;
+import dev.offload.metrics.CumulativeMetrics;
+import dev.offload.metrics.MetricsLedger;
+import dev.offload.metrics.PlanEvent;
 import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.PackedGroup;
 import java.util.ArrayList;
@@ -18,6 +21,10 @@ import java.util.List;
  * ring's slots). The view of (group, place), with its device tensors, is made the first time the
  * group lands there and reused afterwards, so after the first pass over the ring nothing is
  * allocated per group.
+ *
+ * <p>Metrics: every step's figures obtained through {@link #metrics} go to a {@link MetricsLedger}
+ * (once per step), which keeps the running {@link #totals} and commits the JFR step events; the plan's
+ * JFR event is committed at registration.
  */
 public final class Component implements AutoCloseable {
     private final Offloader owner;
@@ -27,6 +34,7 @@ public final class Component implements AutoCloseable {
     private final HostPacking host;
     private final NativeEngine engine;
     private final Group[][] views;
+    private final MetricsLedger ledger;
     private Step open;
     private long stepsStarted;
     private boolean closed;
@@ -40,6 +48,7 @@ public final class Component implements AutoCloseable {
         this.engine = engine;
         this.views = new Group[plan.groups().size()][];
         for (int g = 0; g < views.length; g++) views[g] = new Group[plan.resident()[g] ? 1 : Math.max(1, plan.slots())];
+        this.ledger = new MetricsLedger(name, plan.residentBytes(), plan.slotBytes() * plan.slots(), host.pinnedBytes());
     }
 
     static Component create(Offloader owner, String name, BlockGraph graph, long availableDeviceBytes) {
@@ -56,7 +65,9 @@ public final class Component implements AutoCloseable {
             NativeEngine engine = NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(),
                     config.timing().code(), config.stepsAhead(), owner.computeStream().handle(), owner.copyStream().handle(),
                     "component '" + name + "'");
-            return new Component(owner, name, graph, plan, host, engine);
+            Component component = new Component(owner, name, graph, plan, host, engine);
+            PlanEvent.emit(plan);
+            return component;
         } catch (RuntimeException e) {
             host.close();
             throw e;
@@ -111,7 +122,19 @@ public final class Component implements AutoCloseable {
             }
             s = engine.stepMetrics(step, wait);
         }
-        return s == null ? null : metricsOf(s);
+        if (s == null) return null;
+        StepMetrics m = metricsOf(s);
+        ledger.record(m);  // outside the component's lock: totals() never waits for an engine call
+        return m;
+    }
+
+    /**
+     * Figures summed over every step read so far (through {@link #metrics}, by anyone), and device
+     * and host bytes by region. Safe from any thread at any time, during another thread's step and
+     * after close: it reads a snapshot and never touches the engine.
+     */
+    public CumulativeMetrics totals() {
+        return ledger.totals();
     }
 
     synchronized Step step() {

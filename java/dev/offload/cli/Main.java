@@ -14,6 +14,7 @@ public final class Main {
     private static final String USAGE = String.join("\n",
             "usage: ./offload <command> [options]",
             "commands:",
+            "  " + BenchCommand.USAGE,
             "  " + DemoCommand.USAGE,
             "  " + InfoCommand.USAGE,
             "  " + InspectCommand.USAGE,
@@ -46,6 +47,7 @@ public final class Main {
                 case "inspect" -> InspectCommand.run(args, out);
                 case "run" -> RunCommand.run(args, out);
                 case "demo" -> DemoCommand.run(args, out, err);
+                case "bench" -> BenchCommand.run(args, out);
                 case "synth" -> SynthCommand.run(args, out);
                 default -> throw new UsageException("unknown command '" + command + "'\n" + USAGE);
             };

@@ -36,6 +36,17 @@ public final class Stream extends NativeResource {
                 offload_h.OFL_COPY_DEVICE_TO_HOST()), "queueing a device-to-host copy of " + bytes + " bytes on " + this);
     }
 
+    /**
+     * Queues a copy of {@code bytes} from a raw device address (a {@code DeviceTensor}'s pointer, for
+     * instance) into host memory; the native side checks the range lies in a live device buffer.
+     */
+    public void copyToHost(MemorySegment devicePointer, MemorySegment dst, long bytes) {
+        requireHost(dst, bytes, "copy destination");
+        if (devicePointer == null) throw OffloadException.invalid("copy source is null");
+        int status = offload_h.ofl_copy_async(handle(), dst, devicePointer, bytes, offload_h.OFL_COPY_DEVICE_TO_HOST());
+        if (status != 0) Native.check(status, "queueing a device-to-host copy of " + bytes + " bytes on " + this);
+    }
+
     public void copyOnDevice(DeviceBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long bytes) {
         requireRange(src, srcOffset, bytes, "copy source");
         requireRange(dst, dstOffset, bytes, "copy destination");

@@ -219,7 +219,7 @@ abstract class OffloaderSuite {
                 }
             }
             double queueMs = (System.nanoTime() - t0) / 1e6;
-            assertTrue(queueMs < 350, "queueing two steps took " + queueMs + " ms: the host waited for the device");
+            assertTrue(queueMs < 450, "queueing two steps took " + queueMs + " ms: the host waited for the device's 500 ms");
             assertEquals(null, c.metrics(0, false), "step 0 is still running on the device: reading never blocks");
             w.step("m");  // step 2 may start only when step 0 is done: one wait, at its first acquire
             StepMetrics first = c.metrics(0, true);

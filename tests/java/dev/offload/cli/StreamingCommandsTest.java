@@ -137,4 +137,17 @@ class StreamingCommandsTest {
             }
         }
     }
+
+    @Test
+    void benchRunsAVerifiedSelectionAndReportsTheContractFields() {
+        JsonObject j = json(InfoCommandTest.run("bench", "--device", "host", "--json"));
+        assertEquals("host", j.get("backend").getAsString());
+        assertTrue(j.get("h2d_pinned_gbps").getAsDouble() > 0);
+        double overlap = j.get("overlap_efficiency_balanced").getAsDouble();
+        assertTrue(overlap > 0 && overlap <= 1.05, "overlap " + overlap);
+        assertTrue(j.get("acquire_release_ns").getAsDouble() > 0);
+        assertTrue(j.get("verified").getAsBoolean());
+        assertEquals(3, j.getAsJsonArray("pipeline").size());
+        assertEquals(2, InfoCommandTest.run("bench", "extra").exit());
+    }
 }

@@ -214,7 +214,7 @@ typedef struct ofl_engine_config {
     uint32_t prefetch_depth;  /* streamed groups queued ahead of the computing one; < slots */
     uint32_t timing;          /* OFL_TIMING_OFF, OFL_TIMING_STEP or OFL_TIMING_GROUP (see ofl_step_metrics) */
     uint32_t steps_ahead;     /* steps the calling thread may run ahead of the device, 0..OFL_MAX_STEPS_AHEAD */
-    uint32_t reserved;        /* 0 */
+    uint32_t trace;           /* 1: keep each step's per-group spans (ofl_engine_step_spans); needs OFL_TIMING_GROUP */
 } ofl_engine_config;
 
 /*
@@ -242,6 +242,8 @@ typedef struct ofl_step_metrics {
                                  previous copy's end and its slot's release; a copy the host queued late
                                  counts the wait for the host too) */
     double copy_busy_ms;      /* copy-stream span from the start of the step's first copy to the end of its last */
+    double begin_ms;          /* where the step's compute began on the engine's timeline: ms since step 0's
+                                 began (device clock; NaN without timing) */
     uint64_t peak_device_bytes; /* the runtime's device peak since open, when the figures were read */
     uint64_t peak_host_bytes;   /* the runtime's pinned host peak since open, when the figures were read */
 } ofl_step_metrics;
@@ -262,6 +264,24 @@ OFL_API ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group);
  * invalid argument). A step not completed yet is OFL_ERR_NOT_READY.
  */
 OFL_API ofl_status ofl_engine_step_metrics(ofl_engine* engine, uint64_t step, int32_t wait, ofl_step_metrics* out);
+/* One group's place on a step's timeline (ms since the step's begin_ms; device clock). */
+typedef struct ofl_group_span {
+    uint32_t group;
+    uint32_t streamed;          /* 1: copied this step (copy_* are set); 0: resident (copy_* are NaN) */
+    double copy_start_ms;       /* the copy's start on the copy stream (may be before 0: prefetched) */
+    double copy_end_ms;
+    double compute_start_ms;    /* the compute stream passes the group's acquire (its copy done) */
+    double compute_end_ms;      /* the group's release */
+} ofl_group_span;
+
+/*
+ * The spans of every group of a completed step, in group order, into out[0..capacity) (capacity >=
+ * the group count). Needs an engine made with trace = 1; the last 64 steps are kept. Like
+ * ofl_engine_step_metrics it never blocks unless wait is 1 (OFL_ERR_NOT_READY while the device
+ * still runs the step).
+ */
+OFL_API ofl_status ofl_engine_step_spans(ofl_engine* engine, uint64_t step, int32_t wait, ofl_group_span* out,
+                                         uint32_t capacity);
 /* Waits for queued work on both streams, then frees the engine's device memory. */
 OFL_API ofl_status ofl_engine_destroy(ofl_engine* engine);
 

@@ -396,6 +396,14 @@ ofl_status ofl_engine_step_metrics(ofl_engine* engine, uint64_t step, int32_t wa
     });
 }
 
+ofl_status ofl_engine_step_spans(ofl_engine* engine, uint64_t step, int32_t wait, ofl_group_span* out, uint32_t capacity) {
+    return guarded([&] {
+        auto e = live(engine);
+        require_out(out, "spans");
+        e->impl->spans(step, wait != 0, out, capacity);
+    });
+}
+
 ofl_status ofl_engine_destroy(ofl_engine* engine) {
     return guarded([&] { HandleRegistry::instance().take(engine); });
 }

@@ -3,6 +3,7 @@
 // figures that measure what happened; the protocol's misuse gets clear errors; budgets hold.
 // Compute is the mix workload's host function (liboffload_workload), queued in stream order with
 // ofl_stream_launch_host_func, as any user's code would be.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -53,11 +54,13 @@ struct Shape {
     std::uint32_t compute_delay_us = 0;  // a slow compute stream: reads its slot late
     std::uint32_t copy_delay_us = 0;     // the copy stream held back before the first step
     std::uint32_t timing = OFL_TIMING_GROUP;
+    std::uint32_t trace = 0;
 };
 
 struct Run {
     std::vector<std::uint32_t> state;
     std::vector<ofl_step_metrics> metrics;
+    std::vector<std::vector<ofl_group_span>> spans;  // per step, with trace on
 };
 
 // Runs `steps` steps through an engine; returns the final state and every step's figures.
@@ -65,7 +68,7 @@ Run run_engine(Fixture& f, const std::vector<std::vector<unsigned char>>& groups
                Shape shape, int steps) {
     std::vector<ofl_group_desc> desc(groups.size());
     for (std::size_t g = 0; g < groups.size(); ++g) desc[g] = {groups[g].data(), groups[g].size(), resident[g], 0};
-    ofl_engine_config config{sizeof(ofl_engine_config), shape.slots, shape.depth, shape.timing, shape.ahead, 0};
+    ofl_engine_config config{sizeof(ofl_engine_config), shape.slots, shape.depth, shape.timing, shape.ahead, shape.trace};
     ofl_engine* engine = nullptr;
     CHECK_OK(ofl_engine_create(f.rt, desc.data(), static_cast<std::uint32_t>(desc.size()), &config, f.compute, f.copy, &engine));
     Run run;
@@ -100,6 +103,14 @@ Run run_engine(Fixture& f, const std::vector<std::vector<unsigned char>>& groups
             CHECK(m.compute_ms != m.compute_ms && m.compute_idle_ms != m.compute_idle_ms && m.copy_ms != m.copy_ms);
         }
         CHECK(m.copy_busy_ms >= 0);
+        if (shape.trace) {
+            std::vector<ofl_group_span> spans(groups.size());
+            CHECK_OK(ofl_engine_step_spans(engine, s, 0, spans.data(), static_cast<std::uint32_t>(spans.size())));
+            run.spans.push_back(spans);
+        } else {
+            ofl_group_span one{};
+            CHECK_STATUS(ofl_engine_step_spans(engine, s, 0, &one, 1), OFL_ERR_INVALID_ARGUMENT);
+        }
         run.metrics.push_back(m);
     }
     CHECK_OK(ofl_copy_async(f.compute, run.state.data(), f.state, run.state.size() * 4, OFL_COPY_DEVICE_TO_HOST));
@@ -186,6 +197,39 @@ int main() {
             else late_waits += m.host_waits;
         }
         CHECK(late_waits >= 1);  // the device is far slower than queueing: back-pressure holds the host
+    }
+    {  // Traces: every group's copy ends before its compute starts; on one timeline the copy spans and the
+       // compute spans each follow one another without overlap, and copies overlap compute somewhere.
+        Fixture f(8 << 20);
+        Shape traced{2, 1, 1, 3000};
+        traced.trace = 1;
+        Run run = run_engine(f, groups, some, traced, steps);
+        CHECK(run.state == expected && run.spans.size() == static_cast<std::size_t>(steps));
+        double copy_end = -1e300, compute_end = -1e300, prev_begin = -1;
+        bool overlapped = false;
+        std::vector<std::pair<double, double>> copies, computes;
+        for (int s = 0; s < steps; ++s) {
+            const double begin = run.metrics[s].begin_ms;
+            CHECK(begin > prev_begin);
+            prev_begin = begin;
+            for (const ofl_group_span& g : run.spans[s]) {
+                CHECK(g.streamed == (some[g.group] ? 0u : 1u));
+                CHECK(g.compute_end_ms >= g.compute_start_ms);
+                CHECK(begin + g.compute_start_ms >= compute_end - 1e-3);
+                compute_end = begin + g.compute_end_ms;
+                computes.push_back({begin + g.compute_start_ms, compute_end});
+                if (!g.streamed) continue;
+                CHECK(g.copy_end_ms >= g.copy_start_ms && g.copy_end_ms <= g.compute_start_ms + 1e-3);
+                copies.push_back({begin + g.copy_start_ms, begin + g.copy_end_ms});
+            }
+        }
+        std::sort(copies.begin(), copies.end());
+        for (const auto& c : copies) {
+            CHECK(c.first >= copy_end - 1e-3);
+            copy_end = c.second;
+            for (const auto& k : computes) overlapped |= c.first < k.second && k.first < c.second;
+        }
+        CHECK(overlapped);
     }
     {  // the copy stream held back 60 ms before the first step: compute waits for copies, and says so
         Fixture f(8 << 20);

@@ -36,6 +36,8 @@ public final class Component implements AutoCloseable {
     private final Group[][] views;
     private final MetricsLedger ledger;
     private Step open;
+    private final java.util.BitSet traced = new java.util.BitSet();  // steps whose spans are in the trace
+    private double deviceOriginUs = Double.NaN;                      // trace time of step 0's begin
     private long stepsStarted;
     private boolean closed;
 
@@ -63,8 +65,8 @@ public final class Component implements AutoCloseable {
             NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[packed.size()];
             for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
             NativeEngine engine = NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(),
-                    config.timing().code(), config.stepsAhead(), owner.computeStream().handle(), owner.copyStream().handle(),
-                    "component '" + name + "'");
+                    config.timing().code(), config.stepsAhead(), config.trace(), owner.computeStream().handle(),
+                    owner.copyStream().handle(), "component '" + name + "'");
             Component component = new Component(owner, name, graph, plan, host, engine);
             PlanEvent.emit(plan);
             return component;
@@ -121,6 +123,10 @@ public final class Component implements AutoCloseable {
                         + closedSteps + " closed so far)");
             }
             s = engine.stepMetrics(step, wait);
+            if (s != null && owner.config().trace() && !traced.get(Math.toIntExact(step))) {
+                traced.set(Math.toIntExact(step));
+                traceStep(s, engine.stepSpans(step, plan.groups().size(), true));  // read with its figures: never waits
+            }
         }
         if (s == null) return null;
         StepMetrics m = metricsOf(s);
@@ -181,11 +187,58 @@ public final class Component implements AutoCloseable {
 
     synchronized void stepClosed(Step step) {
         if (open == step) open = null;
+        dev.offload.metrics.Trace trace = owner.trace;
+        if (trace != null) {
+            if (step.index() == 0) deviceOriginUs = trace.hostUs(step.openedNanos());
+            trace.span("host: " + name, "step " + step.index(), trace.hostUs(step.openedNanos()),
+                    (step.closedNanos() - step.openedNanos()) / 1e3, java.util.Map.of("step", step.index(), "host_us",
+                            step.hostNanos() / 1e3));
+        }
+    }
+
+    /**
+     * Puts a step's device spans on the trace: the component's copy and compute tracks, times from
+     * the engine's events (device clock), placed so that step 0's begin sits where its host step
+     * opened (the two clocks are aligned once, there; the device may in truth start a little
+     * later). The back-pressure wait is a mark on the host track at the step's start.
+     */
+    private void traceStep(NativeEngine.Step s, NativeEngine.Span[] spans) {
+        dev.offload.metrics.Trace trace = owner.trace;
+        if (trace == null || Double.isNaN(s.beginMs())) return;
+        double origin = Double.isNaN(deviceOriginUs) ? 0 : deviceOriginUs;
+        double begin = origin + s.beginMs() * 1e3;
+        for (NativeEngine.Span g : spans) {
+            PackedGroup packed = plan.groups().get(g.group());
+            java.util.Map<String, Object> args = java.util.Map.of("step", s.step(), "group", g.group(), "bytes", packed.bytes());
+            String group = packed.spec().name();
+            trace.span("compute: " + name, group, begin + g.computeStartMs() * 1e3, (g.computeEndMs() - g.computeStartMs()) * 1e3, args);
+            if (g.streamed()) {
+                trace.span("copy: " + name, group, begin + g.copyStartMs() * 1e3, (g.copyEndMs() - g.copyStartMs()) * 1e3, args);
+            }
+        }
+        if (s.hostWaits() > 0) {
+            trace.mark("host: " + name, "back-pressure wait", begin, java.util.Map.of("step", s.step(), "blocked_ms", s.hostBlockedMs()));
+        }
+    }
+
+    /** Reads the figures (and so the spans) of every closed step still kept that the trace lacks. */
+    void flushTrace() {
+        long closedSteps;
+        synchronized (this) {
+            if (closed || !owner.config().trace()) return;
+            closedSteps = open != null ? stepsStarted - 1 : stepsStarted;
+        }
+        for (long step = Math.max(0, closedSteps - 64); step < closedSteps; step++) {
+            synchronized (this) {
+                if (traced.get(Math.toIntExact(step))) continue;
+            }
+            metrics(step, true);
+        }
     }
 
     static StepMetrics metricsOf(NativeEngine.Step s) {
         return new StepMetrics(s.step(), s.h2dBytes(), s.hostWaits(), s.hostBlockedMs(), s.stepMs(), s.computeMs(), s.computeIdleMs(),
-                s.copyMs(), s.copyBusyMs(), s.peakDeviceBytes(), s.peakHostBytes());
+                s.copyMs(), s.copyBusyMs(), s.peakDeviceBytes(), s.peakHostBytes(), s.beginMs());
     }
 
     @Override

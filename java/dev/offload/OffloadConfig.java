@@ -13,18 +13,21 @@ import dev.offload.graph.Grouping;
  * @param timing       what each step measures ({@link Timing}; default STEP: step and copy-span
  *                     times from four events a step; GROUP adds per-group figures)
  * @param slabBytes    target size of the pinned host slabs the groups are packed into
+ * @param trace        keep every group's copy and compute span per step ({@link Offloader#trace()});
+ *                     implies GROUP timing
  * @param stepsAhead   steps the calling thread may queue ahead of the device (0..8, default 1):
  *                     acquire and release never block within that bound; past it, the first
  *                     acquire of a step waits once for the device
  */
 public record OffloadConfig(String device, long deviceBudget, Strategy strategy, Grouping grouping, int window,
-                            Timing timing, long slabBytes, int stepsAhead) {
+                            Timing timing, long slabBytes, int stepsAhead, boolean trace) {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
         if (strategy == null) throw OffloadException.invalid("config: strategy is null");
         if (grouping == null) throw OffloadException.invalid("config: grouping is null");
         if (timing == null) throw OffloadException.invalid("config: timing is null");
+        if (trace && timing != Timing.GROUP) throw OffloadException.invalid("config: a trace needs GROUP timing, got " + timing);
         if (window < 1) throw OffloadException.invalid("config: LAYERWISE window must be at least 1 block, got " + window);
         if (slabBytes < (1 << 20)) throw OffloadException.invalid("config: slab size must be at least 1 MiB, got " + slabBytes);
         if (stepsAhead < 0 || stepsAhead > MAX_STEPS_AHEAD) {
@@ -51,6 +54,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private Timing timing = Timing.STEP;
         private long slabBytes = Size.mib(256);
         private int stepsAhead = 1;
+        private boolean trace;
 
         public Builder device(String device) { this.device = device; return this; }
         public Builder deviceBudget(long bytes) { this.deviceBudget = bytes; return this; }
@@ -62,9 +66,12 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         public Builder timing(Timing timing) { this.timing = timing; return this; }
         public Builder slabBytes(long bytes) { this.slabBytes = bytes; return this; }
         public Builder stepsAhead(int steps) { this.stepsAhead = steps; return this; }
+        /** Per-group spans for a timeline trace ({@link Offloader#trace()}); implies GROUP timing. */
+        public Builder trace(boolean on) { this.trace = on; return this; }
 
         public OffloadConfig build() {
-            return new OffloadConfig(device, deviceBudget, strategy, grouping, window, timing, slabBytes, stepsAhead);
+            return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
+                    stepsAhead, trace);
         }
     }
 }

@@ -37,12 +37,15 @@ public final class Offloader implements AutoCloseable {
     private final Stream copy;
     private final Map<String, Component> components = new LinkedHashMap<>();
     private volatile boolean closed;
+    /** The timeline, when the config asks for a trace (components record into it). */
+    final dev.offload.metrics.Trace trace;
 
     private Offloader(OffloadConfig config, DeviceRuntime runtime, Stream compute, Stream copy) {
         this.config = config;
         this.runtime = runtime;
         this.compute = compute;
         this.copy = copy;
+        this.trace = config.trace() ? new dev.offload.metrics.Trace() : null;
     }
 
     public static Offloader open(OffloadConfig config) {
@@ -116,6 +119,19 @@ public final class Offloader implements AutoCloseable {
         synchronized (this) {
             return List.copyOf(components.values());
         }
+    }
+
+    /**
+     * The timeline of every component's steps (config {@code trace(true)}): host steps, copies and
+     * compute per group, back-pressure marks. Reads the figures of closed steps not yet read
+     * (waiting for the device where needed), so it is complete up to the last closed step.
+     * {@link dev.offload.metrics.Trace#writeChromeJson} writes it for Perfetto.
+     */
+    public dev.offload.metrics.Trace trace() {
+        ensureOpen();
+        if (trace == null) throw OffloadException.invalid("this offloader was opened without a trace: OffloadConfig.builder().trace(true)");
+        for (Component c : components()) c.flushTrace();
+        return trace;
     }
 
     /** The stream to launch compute on; the same for every step and component. */

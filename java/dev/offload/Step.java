@@ -26,11 +26,22 @@ public final class Step implements AutoCloseable, Iterable<Group> {
     private boolean iterated;
     private boolean closed;
     private long hostNanos;
+    private final long openedNanos = System.nanoTime();
+    private long closedNanos;
 
     Step(Component component, Stream compute, long index) {
         this.component = component;
         this.compute = compute;
         this.index = index;
+    }
+
+    /** {@link System#nanoTime()} when the step was opened, and when it closed (0 while open). */
+    long openedNanos() {
+        return openedNanos;
+    }
+
+    long closedNanos() {
+        return closedNanos;
     }
 
     /** 0 for a component's first step, then 1, 2, ... */
@@ -125,7 +136,8 @@ public final class Step implements AutoCloseable, Iterable<Group> {
                 next++;
             }
         } finally {
-            hostNanos += System.nanoTime() - t0;
+            closedNanos = System.nanoTime();
+            hostNanos += closedNanos - t0;
             closed = true;
             component.stepClosed(this);
         }

@@ -14,10 +14,12 @@ package dev.offload;
  * at the step's start, when it ran more than {@code stepsAhead} steps ahead of the device (wall
  * clock); nothing else blocks it. {@code overlapEfficiency = max(computeMs, copyMs) / stepMs}: 1.0
  * when copies hide entirely behind compute (or compute behind copies). Peaks are the runtime's
- * since it opened, as of when the figures were read.
+ * since it opened, as of when the figures were read. {@code beginMs} places the step on the engine's
+ * device timeline: where its compute began, in ms since step 0's began (NaN without timing).
  */
 public record StepMetrics(long step, long h2dBytes, long hostWaits, double hostBlockedMs, double stepMs, double computeMs,
-                          double computeIdleMs, double copyMs, double copyBusyMs, long peakDeviceBytes, long peakHostBytes) {
+                          double computeIdleMs, double copyMs, double copyBusyMs, long peakDeviceBytes, long peakHostBytes,
+                          double beginMs) {
     public double overlapEfficiency() {
         return stepMs > 0 ? Math.max(computeMs, copyMs) / stepMs : Double.NaN;
     }

@@ -24,11 +24,14 @@ std::unique_ptr<Event> Engine::make_event(bool timing) { return device_->backend
 Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std::uint32_t count,
                const ofl_engine_config& config, std::shared_ptr<ofl_stream> compute, std::shared_ptr<ofl_stream> copy)
     : device_(std::move(device)), compute_(std::move(compute)), copy_(std::move(copy)),
-      slots_(config.slots), depth_(config.prefetch_depth), ahead_(config.steps_ahead), level_(config.timing) {
+      slots_(config.slots), depth_(config.prefetch_depth), ahead_(config.steps_ahead), level_(config.timing),
+      trace_(config.trace == 1) {
     OFL_EXPECT(count > 0, OFL_ERR_INVALID_ARGUMENT, "an engine needs at least one group");
-    OFL_EXPECT(config.timing <= OFL_TIMING_GROUP && config.reserved == 0, OFL_ERR_INVALID_ARGUMENT,
-               "ofl_engine_config: timing must be OFL_TIMING_OFF, OFL_TIMING_STEP or OFL_TIMING_GROUP and reserved 0, got ",
-               config.timing, " and ", config.reserved);
+    OFL_EXPECT(config.timing <= OFL_TIMING_GROUP, OFL_ERR_INVALID_ARGUMENT,
+               "ofl_engine_config: timing must be OFL_TIMING_OFF, OFL_TIMING_STEP or OFL_TIMING_GROUP, got ", config.timing);
+    OFL_EXPECT(config.trace <= 1 && (config.trace == 0 || config.timing == OFL_TIMING_GROUP), OFL_ERR_INVALID_ARGUMENT,
+               "ofl_engine_config: trace must be 0 or 1, and 1 needs OFL_TIMING_GROUP (got trace ", config.trace, ", timing ",
+               config.timing, ")");
     OFL_EXPECT(ahead_ <= OFL_MAX_STEPS_AHEAD, OFL_ERR_INVALID_ARGUMENT, "steps_ahead ", ahead_, " is above the limit of ",
                OFL_MAX_STEPS_AHEAD);
     const bool pinned_required = device_->backend().requires_pinned_sources();
@@ -87,6 +90,7 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
             }
         }
         ready_at_.resize(per_step);
+        if (trace_) spans_.resize(kHistory * count);
         resident_loaded_ = device_->backend().create_event(false);
         // Resident groups: copied once; the compute stream waits for them on the device.
         for (const Group& g : groups_) {
@@ -215,13 +219,17 @@ void Engine::read_step(std::uint64_t step) {
     m.host_waits = c.host_waits;
     m.host_blocked_ms = c.host_blocked_ms;
     const double nan = std::numeric_limits<double>::quiet_NaN();
-    m.step_ms = m.compute_ms = m.compute_idle_ms = m.copy_ms = m.copy_busy_ms = nan;
+    m.step_ms = m.compute_ms = m.compute_idle_ms = m.copy_ms = m.copy_busy_ms = m.begin_ms = nan;
     const std::uint64_t per_step = streamed_.size();
     if (level_ >= OFL_TIMING_STEP) {
         m.timed = 1;
         EventSet& set = set_of(step);
         Event& begin = *set.begin;
         m.step_ms = step == 0 ? begin.elapsed_ms_until(*set.end) : set_of(step - 1).end->elapsed_ms_until(*set.end);
+        // Steps are read in order, so the previous step's begin is at hand: the timeline is a chain of
+        // short intervals, kept in double (one long float interval would lose precision).
+        last_begin_ms_ = step == 0 ? 0.0 : last_begin_ms_ + set_of(step - 1).begin->elapsed_ms_until(begin);
+        m.begin_ms = last_begin_ms_;
         m.copy_busy_ms = per_step > 0 ? set.copy_begin->elapsed_ms_until(*set.copy_end) : 0.0;
         if (level_ == OFL_TIMING_GROUP) read_groups(step, m);
     }
@@ -238,14 +246,19 @@ void Engine::read_groups(std::uint64_t step, ofl_step_metrics& m) {
     const std::uint64_t per_step = streamed_.size();
     double idle = 0, copy_sum = 0;
     double reached = 0;  // when the compute stream reached the current acquire
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    ofl_group_span* spans = trace_ ? &spans_[(step % kHistory) * groups_.size()] : nullptr;
     for (std::uint32_t g = 0; g < groups_.size(); ++g) {
+        double start = reached;
         if (!groups_[g].resident) {
             const std::uint32_t i = groups_[g].ordinal;
             const double ready = at(*set.ready[i]);
             ready_at_[i] = ready;
             idle += std::max(0.0, ready - reached);
+            start = std::max(reached, ready);
         }
         reached = at(*set.done[g]);
+        if (spans) spans[g] = ofl_group_span{g, groups_[g].resident ? 0u : 1u, nan, nan, start, reached};
     }
     for (std::uint32_t i = 0; i < per_step; ++i) {
         const std::uint64_t visit = step * per_step + i;
@@ -260,6 +273,10 @@ void Engine::read_groups(std::uint64_t step, ofl_step_metrics& m) {
             }
         }
         copy_sum += std::max(0.0, ready_at_[i] - start);
+        if (spans) {
+            spans[streamed_[i]].copy_start_ms = std::min(start, ready_at_[i]);
+            spans[streamed_[i]].copy_end_ms = ready_at_[i];
+        }
     }
     m.compute_idle_ms = idle;
     m.compute_ms = std::max(0.0, at(*set.end) - idle);
@@ -267,6 +284,22 @@ void Engine::read_groups(std::uint64_t step, ofl_step_metrics& m) {
 }
 
 ofl_step_metrics Engine::metrics(std::uint64_t step, bool wait) {
+    ensure_read(step, wait);
+    ofl_step_metrics m = history_[step % kHistory];
+    m.peak_device_bytes = device_->ledger().peak();
+    m.peak_host_bytes = device_->host_usage().peak();
+    return m;
+}
+
+void Engine::spans(std::uint64_t step, bool wait, ofl_group_span* out, std::uint32_t capacity) {
+    OFL_EXPECT(trace_, OFL_ERR_INVALID_ARGUMENT, "spans need an engine made with trace = 1");
+    OFL_EXPECT(capacity >= groups_.size(), OFL_ERR_INVALID_ARGUMENT, "spans: room for ", capacity, " groups, the engine has ",
+               groups_.size());
+    ensure_read(step, wait);
+    std::copy_n(&spans_[(step % kHistory) * groups_.size()], groups_.size(), out);
+}
+
+void Engine::ensure_read(std::uint64_t step, bool wait) {
     OFL_EXPECT(step < step_, OFL_ERR_NOT_READY, "step ", step, " has not completed (", step_, " completed so far)");
     OFL_EXPECT(step >= read_ || read_ - step <= kHistory, OFL_ERR_INVALID_ARGUMENT, "the figures of step ", step,
                " are gone: only the last ", kHistory, " steps are kept");
@@ -279,10 +312,6 @@ ofl_step_metrics Engine::metrics(std::uint64_t step, bool wait) {
         }
         while (read_ <= step) read_step(read_);  // earlier steps are done too: the compute stream is in order
     }
-    ofl_step_metrics m = history_[step % kHistory];
-    m.peak_device_bytes = device_->ledger().peak();
-    m.peak_host_bytes = device_->host_usage().peak();
-    return m;
 }
 
 }  // namespace ofl

@@ -31,7 +31,9 @@
 // from them. A step is read when asked for (metrics); one not asked for is read at the first
 // acquire of step s + 2 + steps_ahead, before the copies of step s + 3 + steps_ahead reuse the set
 // of step s - 1 that its figures need. Either way it is done on the device by then, so reading
-// never blocks; the last kHistory steps are kept. Nothing here allocates after the constructor.
+// never blocks; the last kHistory steps are kept. With trace on, reading a step also keeps each
+// group's copy and compute span (spans_, made in the constructor). Nothing here allocates after the
+// constructor.
 // One thread drives an engine (the Java Step enforces it).
 #pragma once
 
@@ -59,6 +61,8 @@ public:
     void release(std::uint32_t group);
     // Figures of a completed step (offload.h: ofl_engine_step_metrics).
     ofl_step_metrics metrics(std::uint64_t step, bool wait);
+    // Per-group spans of a completed step (offload.h: ofl_engine_step_spans).
+    void spans(std::uint64_t step, bool wait, ofl_group_span* out, std::uint32_t capacity);
 
 private:
     static constexpr std::size_t kHistory = 64;
@@ -87,7 +91,8 @@ private:
     void issue_copy(std::uint64_t visit);
     void back_pressure(std::uint64_t step);
     void read_step(std::uint64_t step);  // fills history_ for a step whose device work is done
-    void read_groups(std::uint64_t step, ofl_step_metrics& m);  // OFL_TIMING_GROUP's figures
+    void read_groups(std::uint64_t step, ofl_step_metrics& m);  // OFL_TIMING_GROUP's figures (and spans)
+    void ensure_read(std::uint64_t step, bool wait);             // reads up to step, never blocking without wait
     std::unique_ptr<Event> make_event(bool timing);
 
     std::shared_ptr<Device> device_;
@@ -107,6 +112,9 @@ private:
     std::vector<EventSet> sets_;
     std::unique_ptr<Event> resident_loaded_;
     std::vector<double> ready_at_;         // read_step scratch: ready times of a step's copies
+    bool trace_;                           // keep per-group spans (spans_, kHistory steps of groups)
+    std::vector<ofl_group_span> spans_;
+    double last_begin_ms_ = 0;             // begin_ms of the last step read
 
     std::uint32_t next_group_ = 0;
     bool holding_ = false;

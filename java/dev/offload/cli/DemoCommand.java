@@ -29,12 +29,13 @@ import java.util.Set;
  * differs from the reference.
  */
 final class DemoCommand {
-    static final String USAGE = "demo [--steps N] [--tokens N] [--dim N] [--budget-fraction F] [--device NAME] [--json]";
+    static final String USAGE = "demo [--steps N] [--tokens N] [--dim N] [--budget-fraction F] [--device NAME] [--trace FILE] [--json]";
 
     private DemoCommand() {}
 
     static int run(List<String> argv, PrintStream out, PrintStream err) {
-        Args args = new Args(argv, Set.of("--json"), Set.of("--steps", "--tokens", "--dim", "--budget-fraction", "--device"));
+        Args args = new Args(argv, Set.of("--json"), Set.of("--steps", "--tokens", "--dim", "--budget-fraction", "--device", "--trace"));
+        boolean tracing = args.has("--trace");
         if (!args.positional().isEmpty()) throw new UsageException("demo takes no arguments: " + args.positional());
         int steps = Main.parseInt(args.option("--steps", "4"), "--steps", 1, 1000);
         int tokens = Main.parseInt(args.option("--tokens", "1"), "--tokens", 1, 65536);
@@ -64,13 +65,22 @@ final class DemoCommand {
                 }
                 WorkloadRun.Expected expected = new WorkloadRun.Expected();
                 List<OffloadConfig> configs = List.of(
-                        OffloadConfig.builder().device(device).timing(Timing.GROUP).strategy(Strategy.NO_OFFLOAD).build(),
-                        OffloadConfig.builder().device(device).timing(Timing.GROUP).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).blocksPerGroup(1).build(),
-                        OffloadConfig.builder().device(device).timing(Timing.GROUP).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).leafLevel().build(),
-                        OffloadConfig.builder().device(device).timing(Timing.GROUP).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(2).build(),
-                        OffloadConfig.builder().device(device).timing(Timing.GROUP).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(3).build());
+                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).strategy(Strategy.NO_OFFLOAD).build(),
+                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).blocksPerGroup(1).build(),
+                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).leafLevel().build(),
+                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(2).build(),
+                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(3).build());
+                java.util.Map<String, dev.offload.metrics.Trace> traces = new java.util.LinkedHashMap<>();
                 for (OffloadConfig config : configs) {
-                    results.add(WorkloadRun.run(checkpoint, config, steps, tokens, hidden, true, expected));
+                    WorkloadRun.Result r = WorkloadRun.run(checkpoint, config, "mix", steps, tokens, hidden, true, expected,
+                            tracing ? trace -> traces.put("run " + (traces.size() + 1), trace) : null);
+                    results.add(r);
+                }
+                if (tracing) {  // one process per run, named by its strategy
+                    java.util.Map<String, dev.offload.metrics.Trace> named = new java.util.LinkedHashMap<>();
+                    int i = 0;
+                    for (dev.offload.metrics.Trace t : traces.values()) named.put(results.get(i++).strategy(), t);
+                    dev.offload.metrics.Trace.write(Path.of(args.option("--trace", "")), named);
                 }
             }
             boolean allVerified = results.stream().allMatch(r -> Boolean.TRUE.equals(r.verified()));

@@ -27,14 +27,14 @@ import java.util.Set;
 final class RunCommand {
     static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|group_offload|layerwise] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
-            + " [--timing off|step|group] [--device NAME] [--variant V] [--component NAME] [--json]";
+            + " [--timing off|step|group] [--trace FILE] [--device NAME] [--variant V] [--component NAME] [--json]";
 
     private RunCommand() {}
 
     static int run(List<String> argv, PrintStream out) {
         Args args = new Args(argv, Set.of("--json", "--verify", "--leaf"),
                 Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device",
-                        "--workload", "--steps-ahead", "--timing", "--variant", "--component"));
+                        "--workload", "--steps-ahead", "--timing", "--variant", "--component", "--trace"));
         if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         OffloadConfig.Builder config = OffloadConfig.builder()
@@ -43,7 +43,8 @@ final class RunCommand {
                 .strategy(Strategy.parse(args.option("--strategy", "group_offload")))
                 .window(Main.parseInt(args.option("--window", "2"), "--window", 1, 1 << 16))
                 .stepsAhead(Main.parseInt(args.option("--steps-ahead", "1"), "--steps-ahead", 0, OffloadConfig.MAX_STEPS_AHEAD))
-                .timing(Timing.parse(args.option("--timing", "group")));  // run reports per-group figures by default
+                .timing(Timing.parse(args.option("--timing", "group")))  // run reports per-group figures by default
+                .trace(args.has("--trace"));
         if (args.flag("--leaf")) config.leafLevel();
         else config.blocksPerGroup(Main.parseInt(args.option("--blocks-per-group", "1"), "--blocks-per-group", 1, 1 << 16));
         int steps = Main.parseInt(args.option("--steps", "5"), "--steps", 1, 1_000_000);
@@ -53,8 +54,9 @@ final class RunCommand {
         WorkloadRun.Result r;
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
         try (Checkpoint checkpoint = Checkpoint.open(paths, options)) {
+            Path traceFile = args.has("--trace") ? Path.of(args.option("--trace", "")) : null;
             r = WorkloadRun.run(checkpoint, config.build(), args.option("--workload", "mix"), steps, tokens, hidden, args.flag("--verify"),
-                    null);
+                    null, traceFile == null ? null : trace -> trace.writeChromeJson(traceFile));
         }
         if (args.flag("--json")) {
             out.println(toJson(r));

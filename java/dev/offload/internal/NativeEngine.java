@@ -4,6 +4,7 @@ import dev.offload.OffloadException;
 import dev.offload.Status;
 import dev.offload.internal.ffi.offload_h;
 import dev.offload.internal.ffi.ofl_engine_config;
+import dev.offload.internal.ffi.ofl_group_span;
 import dev.offload.internal.ffi.ofl_group_desc;
 import dev.offload.internal.ffi.ofl_step_metrics;
 import java.lang.foreign.Arena;
@@ -34,7 +35,7 @@ public final class NativeEngine extends NativeResource {
      * {@code copy} (native handles: this layer knows no owner above it).
      */
     public static NativeEngine create(MemorySegment runtime, GroupSource[] groups, int slots, int prefetchDepth, int timing,
-                                      int stepsAhead, MemorySegment compute, MemorySegment copy, String description) {
+                                      int stepsAhead, boolean trace, MemorySegment compute, MemorySegment copy, String description) {
         try (Arena temp = Arena.ofConfined()) {
             MemorySegment desc = ofl_group_desc.allocateArray(groups.length, temp);
             for (int g = 0; g < groups.length; g++) {
@@ -50,7 +51,7 @@ public final class NativeEngine extends NativeResource {
             ofl_engine_config.prefetch_depth(config, prefetchDepth);
             ofl_engine_config.timing(config, timing);
             ofl_engine_config.steps_ahead(config, stepsAhead);
-            ofl_engine_config.reserved(config, 0);
+            ofl_engine_config.trace(config, trace ? 1 : 0);
             return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create(runtime, desc, groups.length, config,
                     compute, copy, out), "creating the prefetch engine of " + description), description);
         }
@@ -74,7 +75,29 @@ public final class NativeEngine extends NativeResource {
 
     /** Figures of one completed step, as the native engine reports them (times NaN when not timed). */
     public record Step(long step, long h2dBytes, long hostWaits, double hostBlockedMs, double stepMs, double computeMs,
-                       double computeIdleMs, double copyMs, double copyBusyMs, long peakDeviceBytes, long peakHostBytes) {}
+                       double computeIdleMs, double copyMs, double copyBusyMs, long peakDeviceBytes, long peakHostBytes,
+                       double beginMs) {}
+
+    /** One group's place on a step's timeline, ms from the step's begin (offload.h: ofl_group_span). */
+    public record Span(int group, boolean streamed, double copyStartMs, double copyEndMs, double computeStartMs,
+                       double computeEndMs) {}
+
+    /** The spans of a completed step's groups (an engine made with trace); null without wait while it runs. */
+    public Span[] stepSpans(long step, int groups, boolean wait) {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment out = ofl_group_span.allocateArray(groups, temp);
+            int status = offload_h.ofl_engine_step_spans(handle(), step, wait ? 1 : 0, out, groups);
+            if (status == Status.NOT_READY.code() && !wait) return null;
+            if (status != 0) Native.check(status, "reading the spans of step " + step + " of " + this);
+            Span[] spans = new Span[groups];
+            for (int g = 0; g < groups; g++) {
+                MemorySegment s = ofl_group_span.asSlice(out, g);
+                spans[g] = new Span(ofl_group_span.group(s), ofl_group_span.streamed(s) != 0, ofl_group_span.copy_start_ms(s),
+                        ofl_group_span.copy_end_ms(s), ofl_group_span.compute_start_ms(s), ofl_group_span.compute_end_ms(s));
+            }
+            return spans;
+        }
+    }
 
     /**
      * Figures of a completed step: null when {@code wait} is false and they are not ready (the
@@ -92,7 +115,8 @@ public final class NativeEngine extends NativeResource {
         return new Step(ofl_step_metrics.step(metrics), ofl_step_metrics.h2d_bytes(metrics), ofl_step_metrics.host_waits(metrics),
                 ofl_step_metrics.host_blocked_ms(metrics), ofl_step_metrics.step_ms(metrics), ofl_step_metrics.compute_ms(metrics),
                 ofl_step_metrics.compute_idle_ms(metrics), ofl_step_metrics.copy_ms(metrics), ofl_step_metrics.copy_busy_ms(metrics),
-                ofl_step_metrics.peak_device_bytes(metrics), ofl_step_metrics.peak_host_bytes(metrics));
+                ofl_step_metrics.peak_device_bytes(metrics), ofl_step_metrics.peak_host_bytes(metrics),
+                ofl_step_metrics.begin_ms(metrics));
     }
 
     @Override

@@ -49,6 +49,12 @@ public final class WorkloadRun {
 
     public static Result run(Checkpoint checkpoint, OffloadConfig config, String workloadKind, int steps, int tokens, int hidden,
                              boolean verify, Expected expected) {
+        return run(checkpoint, config, workloadKind, steps, tokens, hidden, verify, expected, null);
+    }
+
+    /** As above; with {@code trace} (and a config with {@code trace(true)}) the run's timeline is left there. */
+    public static Result run(Checkpoint checkpoint, OffloadConfig config, String workloadKind, int steps, int tokens, int hidden,
+                             boolean verify, Expected expected, java.util.function.Consumer<dev.offload.metrics.Trace> trace) {
         Expected cache = expected != null ? expected : new Expected();
         StepMetrics[] metrics = new StepMetrics[steps];
         double[] hostUs = new double[steps];
@@ -80,6 +86,7 @@ public final class WorkloadRun {
             String note = verify ? workload.verify(steps, order, cache.states) : null;
             // A workload that computes nothing has nothing to verify: null, not true.
             Boolean verified = verify && !(workload instanceof Workload.NoWorkload) ? note == null : null;
+            if (trace != null) trace.accept(off.trace());
             var info = off.deviceInfo();
             List<StepMetrics> all = Arrays.asList(metrics);
             List<StepMetrics> steady = steps > 1 ? all.subList(1, steps) : all;

@@ -2272,6 +2272,70 @@ public class offload_h extends offload_h$shared {
         }
     }
 
+    private static class ofl_engine_step_spans {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_LONG,
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_step_spans");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_step_spans(ofl_engine *engine, uint64_t step, int32_t wait, ofl_group_span *out, uint32_t capacity)
+     * }
+     */
+    public static FunctionDescriptor ofl_engine_step_spans$descriptor() {
+        return ofl_engine_step_spans.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_step_spans(ofl_engine *engine, uint64_t step, int32_t wait, ofl_group_span *out, uint32_t capacity)
+     * }
+     */
+    public static MethodHandle ofl_engine_step_spans$handle() {
+        return ofl_engine_step_spans.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_step_spans(ofl_engine *engine, uint64_t step, int32_t wait, ofl_group_span *out, uint32_t capacity)
+     * }
+     */
+    public static MemorySegment ofl_engine_step_spans$address() {
+        return ofl_engine_step_spans.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_step_spans(ofl_engine *engine, uint64_t step, int32_t wait, ofl_group_span *out, uint32_t capacity)
+     * }
+     */
+    public static int ofl_engine_step_spans(MemorySegment engine, long step, int wait, MemorySegment out, int capacity) {
+        var mh$ = ofl_engine_step_spans.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_engine_step_spans", engine, step, wait, out, capacity);
+            }
+            return (int)mh$.invokeExact(engine, step, wait, out, capacity);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ofl_engine_destroy {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             offload_h.C_INT,

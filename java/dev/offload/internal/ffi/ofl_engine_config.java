@@ -20,7 +20,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     uint32_t prefetch_depth;
  *     uint32_t timing;
  *     uint32_t steps_ahead;
- *     uint32_t reserved;
+ *     uint32_t trace;
  * }
  * }
  */
@@ -36,7 +36,7 @@ public class ofl_engine_config {
         offload_h.C_INT.withName("prefetch_depth"),
         offload_h.C_INT.withName("timing"),
         offload_h.C_INT.withName("steps_ahead"),
-        offload_h.C_INT.withName("reserved")
+        offload_h.C_INT.withName("trace")
     ).withName("ofl_engine_config");
 
     /**
@@ -266,48 +266,48 @@ public class ofl_engine_config {
         struct.set(steps_ahead$LAYOUT, steps_ahead$OFFSET, fieldValue);
     }
 
-    private static final OfInt reserved$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved"));
+    private static final OfInt trace$LAYOUT = (OfInt)$LAYOUT.select(groupElement("trace"));
 
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * uint32_t reserved
+     * uint32_t trace
      * }
      */
-    public static final OfInt reserved$layout() {
-        return reserved$LAYOUT;
+    public static final OfInt trace$layout() {
+        return trace$LAYOUT;
     }
 
-    private static final long reserved$OFFSET = $LAYOUT.byteOffset(groupElement("reserved"));
+    private static final long trace$OFFSET = $LAYOUT.byteOffset(groupElement("trace"));
 
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * uint32_t reserved
+     * uint32_t trace
      * }
      */
-    public static final long reserved$offset() {
-        return reserved$OFFSET;
+    public static final long trace$offset() {
+        return trace$OFFSET;
     }
 
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * uint32_t reserved
+     * uint32_t trace
      * }
      */
-    public static int reserved(MemorySegment struct) {
-        return struct.get(reserved$LAYOUT, reserved$OFFSET);
+    public static int trace(MemorySegment struct) {
+        return struct.get(trace$LAYOUT, trace$OFFSET);
     }
 
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * uint32_t reserved
+     * uint32_t trace
      * }
      */
-    public static void reserved(MemorySegment struct, int fieldValue) {
-        struct.set(reserved$LAYOUT, reserved$OFFSET, fieldValue);
+    public static void trace(MemorySegment struct, int fieldValue) {
+        struct.set(trace$LAYOUT, trace$OFFSET, fieldValue);
     }
 
     /**

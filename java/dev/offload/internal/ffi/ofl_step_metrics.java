@@ -26,6 +26,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     double compute_idle_ms;
  *     double copy_ms;
  *     double copy_busy_ms;
+ *     double begin_ms;
  *     uint64_t peak_device_bytes;
  *     uint64_t peak_host_bytes;
  * }
@@ -49,6 +50,7 @@ public class ofl_step_metrics {
         offload_h.C_DOUBLE.withName("compute_idle_ms"),
         offload_h.C_DOUBLE.withName("copy_ms"),
         offload_h.C_DOUBLE.withName("copy_busy_ms"),
+        offload_h.C_DOUBLE.withName("begin_ms"),
         offload_h.C_LONG.withName("peak_device_bytes"),
         offload_h.C_LONG.withName("peak_host_bytes")
     ).withName("ofl_step_metrics");
@@ -542,6 +544,50 @@ public class ofl_step_metrics {
      */
     public static void copy_busy_ms(MemorySegment struct, double fieldValue) {
         struct.set(copy_busy_ms$LAYOUT, copy_busy_ms$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble begin_ms$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("begin_ms"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double begin_ms
+     * }
+     */
+    public static final OfDouble begin_ms$layout() {
+        return begin_ms$LAYOUT;
+    }
+
+    private static final long begin_ms$OFFSET = $LAYOUT.byteOffset(groupElement("begin_ms"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double begin_ms
+     * }
+     */
+    public static final long begin_ms$offset() {
+        return begin_ms$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double begin_ms
+     * }
+     */
+    public static double begin_ms(MemorySegment struct) {
+        return struct.get(begin_ms$LAYOUT, begin_ms$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double begin_ms
+     * }
+     */
+    public static void begin_ms(MemorySegment struct, double fieldValue) {
+        struct.set(begin_ms$LAYOUT, begin_ms$OFFSET, fieldValue);
     }
 
     private static final OfLong peak_device_bytes$LAYOUT = (OfLong)$LAYOUT.select(groupElement("peak_device_bytes"));

@@ -150,4 +150,52 @@ class StreamingCommandsTest {
         assertEquals(3, j.getAsJsonArray("pipeline").size());
         assertEquals(2, InfoCommandTest.run("bench", "extra").exit());
     }
+
+    @Test
+    void runWritesATraceThatPerfettoCanRead() throws java.io.IOException {
+        Path big = dir.resolve("trace-model.safetensors");
+        SyntheticModel.write(big, 256, 4, 2, 9);  // ~10 MiB: copies and compute long enough to overlap
+        Path trace = dir.resolve("t.json");
+        JsonObject run = json(InfoCommandTest.run("run", big.toString(), "--device", "host", "--budget", "6MiB", "--strategy",
+                "group_offload", "--steps", "4", "--tokens", "4", "--verify", "--json", "--trace", trace.toString()));
+        assertTrue(run.get("verified").getAsBoolean());
+        JsonObject root = JsonParser.parseString(java.nio.file.Files.readString(trace)).getAsJsonObject();
+        java.util.Map<Integer, String> names = new java.util.HashMap<>();
+        java.util.Map<String, java.util.List<double[]>> spans = new java.util.HashMap<>();
+        int marks = 0;
+        for (var e : root.getAsJsonArray("traceEvents")) {
+            JsonObject o = e.getAsJsonObject();
+            String ph = o.get("ph").getAsString();
+            if (ph.equals("M") && o.get("name").getAsString().equals("thread_name")) {
+                names.put(o.get("tid").getAsInt(), o.getAsJsonObject("args").get("name").getAsString());
+            } else if (ph.equals("X")) {
+                spans.computeIfAbsent(String.valueOf(o.get("tid").getAsInt()), k -> new java.util.ArrayList<>())
+                        .add(new double[] {o.get("ts").getAsDouble(), o.get("ts").getAsDouble() + o.get("dur").getAsDouble()});
+                assertTrue(o.getAsJsonObject("args").has("step"), o.toString());
+            } else if (ph.equals("i")) {
+                marks++;
+            }
+        }
+        // Tracks: the host thread, the copy stream and the compute stream of the component.
+        assertEquals(java.util.Set.of("host: model", "copy: model", "compute: model"), java.util.Set.copyOf(names.values()));
+        java.util.Map<String, java.util.List<double[]>> byTrack = new java.util.HashMap<>();
+        names.forEach((tid, name) -> byTrack.put(name, spans.getOrDefault(String.valueOf(tid), java.util.List.of())));
+        assertEquals(4, byTrack.get("host: model").size(), "one host span per step");
+        int groups = run.get("groups").getAsInt();
+        assertEquals(4 * groups, byTrack.get("compute: model").size());
+        assertEquals(4 * groups, byTrack.get("copy: model").size(), "every group streams under group offload");
+        for (var track : byTrack.entrySet()) {  // spans within one track never overlap
+            java.util.List<double[]> sorted = new java.util.ArrayList<>(track.getValue());
+            sorted.sort(java.util.Comparator.comparingDouble(a -> a[0]));
+            for (int k = 1; k < sorted.size(); k++) {
+                assertTrue(sorted.get(k)[0] >= sorted.get(k - 1)[1] - 1.0, track.getKey() + " overlaps at " + sorted.get(k)[0]);
+            }
+        }
+        boolean overlapped = false;  // prefetch: some copy runs while some compute runs
+        for (double[] c : byTrack.get("copy: model")) {
+            for (double[] k : byTrack.get("compute: model")) overlapped |= c[0] < k[1] - 1 && k[0] < c[1] - 1;
+        }
+        assertTrue(overlapped, "no copy span overlaps a compute span");
+        assertTrue(marks <= 4, "at most one back-pressure mark per step");
+    }
 }

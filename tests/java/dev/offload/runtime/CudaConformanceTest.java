@@ -69,11 +69,11 @@ class CudaConformanceTest extends BackendConformance {
                     new dev.offload.internal.NativeEngine.GroupSource(pinned.segment(), false),
                     new dev.offload.internal.NativeEngine.GroupSource(pageable, false)};
             OffloadException e = assertThrows(OffloadException.class,
-                    () -> dev.offload.internal.NativeEngine.create(runtime.handle(), groups, 2, 1, 1, 1, compute.handle(), copy.handle(), "test engine"));
+                    () -> dev.offload.internal.NativeEngine.create(runtime.handle(), groups, 2, 1, 1, 1, false, compute.handle(), copy.handle(), "test engine"));
             assertEquals(Status.INVALID_ARGUMENT, e.status());
             assertTrue(e.getMessage().contains("group 1") && e.getMessage().contains("pageable"), e.getMessage());
             groups[1] = new dev.offload.internal.NativeEngine.GroupSource(pinned.segment().asSlice(0, 4096), false);
-            dev.offload.internal.NativeEngine.create(runtime.handle(), groups, 2, 1, 1, 1, compute.handle(), copy.handle(), "test engine").close();
+            dev.offload.internal.NativeEngine.create(runtime.handle(), groups, 2, 1, 1, 1, false, compute.handle(), copy.handle(), "test engine").close();
         }
     }
 }

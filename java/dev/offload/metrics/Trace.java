@@ -1,0 +1,107 @@
+package dev.offload.metrics;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.offload.OffloadException;
+import dev.offload.Status;
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A timeline of spans and marks on named tracks, written as Chrome trace-event JSON (Perfetto and
+ * chrome://tracing open it). Times are microseconds from the trace's origin, the host clock when
+ * the trace began ({@link #originNanos}). Device spans come from the engine's events (device clock)
+ * and are placed by the component that records them (see {@code Component}); host spans come from
+ * {@link System#nanoTime()}. Thread-safe: components of one offloader record into one trace.
+ */
+public final class Trace {
+    /** One span ({@code ph: X}) or, with a NaN duration, one mark ({@code ph: i}). */
+    public record Event(String track, String name, double startUs, double durationUs, Map<String, Object> args) {}
+
+    private final long originNanos = System.nanoTime();
+    private final List<Event> events = new ArrayList<>();
+
+    /** The host clock at the trace's time 0. */
+    public long originNanos() {
+        return originNanos;
+    }
+
+    /** Microseconds from the origin to a {@link System#nanoTime()} reading. */
+    public double hostUs(long nanos) {
+        return (nanos - originNanos) / 1e3;
+    }
+
+    public synchronized void span(String track, String name, double startUs, double durationUs, Map<String, Object> args) {
+        events.add(new Event(track, name, startUs, Math.max(0, durationUs), args));
+    }
+
+    public synchronized void mark(String track, String name, double atUs, Map<String, Object> args) {
+        events.add(new Event(track, name, atUs, Double.NaN, args));
+    }
+
+    public synchronized List<Event> events() {
+        return List.copyOf(events);
+    }
+
+    /** Writes this trace alone (process "offload"). */
+    public void writeChromeJson(Path file) {
+        write(file, Map.of("offload", this));
+    }
+
+    /** Writes several traces into one file, one process each (in map order). */
+    public static void write(Path file, Map<String, Trace> processes) {
+        JsonArray out = new JsonArray();
+        int pid = 0;
+        for (Map.Entry<String, Trace> p : processes.entrySet()) {
+            pid++;
+            out.add(meta("process_name", pid, 0, p.getKey()));
+            Map<String, Integer> tids = new LinkedHashMap<>();
+            for (Event e : p.getValue().events()) {
+                int tid = tids.computeIfAbsent(e.track(), k -> tids.size() + 1);
+                JsonObject j = new JsonObject();
+                j.addProperty("name", e.name());
+                j.addProperty("ph", Double.isNaN(e.durationUs()) ? "i" : "X");
+                j.addProperty("ts", e.startUs());
+                if (!Double.isNaN(e.durationUs())) j.addProperty("dur", e.durationUs());
+                else j.addProperty("s", "t");
+                j.addProperty("pid", pid);
+                j.addProperty("tid", tid);
+                JsonObject args = new JsonObject();
+                e.args().forEach((k, v) -> {
+                    if (v instanceof Number n) args.addProperty(k, n);
+                    else args.addProperty(k, String.valueOf(v));
+                });
+                j.add("args", args);
+                out.add(j);
+            }
+            for (Map.Entry<String, Integer> t : tids.entrySet()) out.add(meta("thread_name", pid, t.getValue(), t.getKey()));
+        }
+        JsonObject root = new JsonObject();
+        root.add("traceEvents", out);
+        root.addProperty("displayTimeUnit", "ms");
+        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            w.write(root.toString());
+        } catch (IOException e) {
+            throw new OffloadException(Status.IO, "writing the trace " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static JsonObject meta(String kind, int pid, int tid, String name) {
+        JsonObject j = new JsonObject();
+        j.addProperty("name", kind);
+        j.addProperty("ph", "M");
+        j.addProperty("pid", pid);
+        j.addProperty("tid", tid);
+        JsonObject args = new JsonObject();
+        args.addProperty("name", name);
+        j.add("args", args);
+        return j;
+    }
+}

@@ -71,11 +71,13 @@ final class DemoCommand {
                         OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(2).build(),
                         OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(3).build());
                 java.util.Map<String, dev.offload.metrics.Trace> traces = new java.util.LinkedHashMap<>();
+                Progress progress = new Progress(err, "demo", (long) configs.size() * steps, "steps", Progress.wanted(args.flag("--json")));
                 for (OffloadConfig config : configs) {
                     WorkloadRun.Result r = WorkloadRun.run(checkpoint, config, "mix", steps, tokens, hidden, true, expected,
-                            tracing ? trace -> traces.put("run " + (traces.size() + 1), trace) : null);
+                            tracing ? trace -> traces.put("run " + (traces.size() + 1), trace) : null, s -> progress.advance(1));
                     results.add(r);
                 }
+                progress.finish();
                 if (tracing) {  // one process per run, named by its strategy
                     java.util.Map<String, dev.offload.metrics.Trace> named = new java.util.LinkedHashMap<>();
                     int i = 0;

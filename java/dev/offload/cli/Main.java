@@ -45,7 +45,7 @@ public final class Main {
             return switch (command) {
                 case "info" -> InfoCommand.run(args, out);
                 case "inspect" -> InspectCommand.run(args, out);
-                case "run" -> RunCommand.run(args, out);
+                case "run" -> RunCommand.run(args, out, err);
                 case "demo" -> DemoCommand.run(args, out, err);
                 case "bench" -> BenchCommand.run(args, out);
                 case "synth" -> SynthCommand.run(args, out);

@@ -55,6 +55,13 @@ public final class WorkloadRun {
     /** As above; with {@code trace} (and a config with {@code trace(true)}) the run's timeline is left there. */
     public static Result run(Checkpoint checkpoint, OffloadConfig config, String workloadKind, int steps, int tokens, int hidden,
                              boolean verify, Expected expected, java.util.function.Consumer<dev.offload.metrics.Trace> trace) {
+        return run(checkpoint, config, workloadKind, steps, tokens, hidden, verify, expected, trace, null);
+    }
+
+    /** As above; {@code onStep} (may be null) hears each step's index as it is queued (progress). */
+    public static Result run(Checkpoint checkpoint, OffloadConfig config, String workloadKind, int steps, int tokens, int hidden,
+                             boolean verify, Expected expected, java.util.function.Consumer<dev.offload.metrics.Trace> trace,
+                             java.util.function.IntConsumer onStep) {
         Expected cache = expected != null ? expected : new Expected();
         StepMetrics[] metrics = new StepMetrics[steps];
         double[] hostUs = new double[steps];
@@ -77,6 +84,7 @@ public final class WorkloadRun {
                     step.close();
                 }
                 hostUs[s] = step.hostNanos() / 1e3;
+                if (onStep != null) onStep.accept(s);
                 if (verify) workload.snapshot(s);
                 if (s >= lag && metrics[s - lag] == null) metrics[s - lag] = component.metrics(s - lag, false);
             }

@@ -198,4 +198,16 @@ class StreamingCommandsTest {
         assertTrue(overlapped, "no copy span overlaps a compute span");
         assertTrue(marks <= 4, "at most one back-pressure mark per step");
     }
+
+    @Test
+    void longWorkReportsProgressOnStderrButNeverWithJson() {
+        InfoCommandTest.Result plain = InfoCommandTest.run("run", model.toString(), "--device", "host", "--steps", "3");
+        assertEquals(0, plain.exit(), plain.err());
+        assertTrue(plain.err().contains("offload: run: 3/3 steps (100%)"), plain.err());
+        assertTrue(!plain.out().contains("offload: run:"), "progress stays off stdout");
+        InfoCommandTest.Result json = InfoCommandTest.run("run", model.toString(), "--device", "host", "--steps", "3", "--json");
+        assertEquals(0, json.exit(), json.err());
+        assertTrue(!json.err().contains("offload: run:"), json.err());
+        JsonParser.parseString(json.out());  // stdout is the one JSON object
+    }
 }

@@ -7,6 +7,7 @@ import dev.offload.Strategy;
 import dev.offload.Timing;
 import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.OpenOptions;
+import dev.offload.plan.PinPolicy;
 import dev.offload.workload.ReferenceWorkload;
 import dev.offload.workload.WorkloadRun;
 import java.io.PrintStream;
@@ -25,7 +26,7 @@ import java.util.Set;
  * overlap_efficiency, and more.
  */
 final class RunCommand {
-    static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|group_offload|layerwise] [--steps N] [--verify]"
+    static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|group_offload|layerwise|block_pin] [--pin P] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
             + " [--timing off|step|group] [--device NAME] [--variant V] [--component NAME] [--json]";
 
@@ -34,7 +35,7 @@ final class RunCommand {
     static int run(List<String> argv, PrintStream out) {
         Args args = new Args(argv, Set.of("--json", "--verify", "--leaf"),
                 Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device",
-                        "--workload", "--steps-ahead", "--timing", "--variant", "--component"));
+                        "--workload", "--steps-ahead", "--timing", "--variant", "--component", "--pin"));
         if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         OffloadConfig.Builder config = OffloadConfig.builder()
@@ -44,6 +45,7 @@ final class RunCommand {
                 .window(Main.parseInt(args.option("--window", "2"), "--window", 1, 1 << 16))
                 .stepsAhead(Main.parseInt(args.option("--steps-ahead", "1"), "--steps-ahead", 0, OffloadConfig.MAX_STEPS_AHEAD))
                 .timing(Timing.parse(args.option("--timing", "group")));  // run reports per-group figures by default
+        if (args.has("--pin")) config.pin(PinPolicy.parse(args.option("--pin", "none")));  // none|first_last|all|count:N|budget
         if (args.flag("--leaf")) config.leafLevel();
         else config.blocksPerGroup(Main.parseInt(args.option("--blocks-per-group", "1"), "--blocks-per-group", 1, 1 << 16));
         int steps = Main.parseInt(args.option("--steps", "5"), "--steps", 1, 1_000_000);

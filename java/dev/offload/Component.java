@@ -59,7 +59,7 @@ public final class Component implements AutoCloseable {
         List<PackedGroup> packed = new ArrayList<>();
         for (GroupSpec spec : graph.groups(grouping)) packed.add(PackedGroup.of(spec));
         ComponentPlan plan = ComponentPlan.make(name, config.strategy(), packed, grouping instanceof Grouping.Leaf,
-                config.window(), availableDeviceBytes);
+                config.window(), config.pinning(name), availableDeviceBytes);
         HostPacking host = HostPacking.pack(owner.runtime(), packed, config.slabBytes());
         try {
             NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[packed.size()];

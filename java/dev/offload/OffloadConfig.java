@@ -1,6 +1,11 @@
 package dev.offload;
 
 import dev.offload.graph.Grouping;
+import dev.offload.plan.ComponentPlan;
+import dev.offload.plan.ComputeProfile;
+import dev.offload.plan.PinPolicy;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * What {@link Offloader#open(OffloadConfig)} needs, validated when built.
@@ -18,9 +23,19 @@ import dev.offload.graph.Grouping;
  * @param stepsAhead   steps the calling thread may queue ahead of the device (0..8, default 1):
  *                     acquire and release never block within that bound; past it, the first
  *                     acquire of a step waits once for the device
+ * @param pin          which groups stay pinned on the device ({@link PinPolicy}): none() by default,
+ *                     budget() for BLOCK_PIN (which takes no other); with LAYERWISE it adds to head
+ *                     and tail; NO_OFFLOAD takes none() or all()
+ * @param activationReserve device bytes each component's plan leaves free in the budget for
+ *                     activations and buffers allocated after registration (default 0: buffers
+ *                     allocated before registering are already out of what the plan sees)
+ * @param computeProfiles per component name, its compute time per group and the bandwidth to
+ *                     predict copies with: count(n) and budget() then pin the groups whose copy
+ *                     most exceeds their compute, instead of the largest
  */
 public record OffloadConfig(String device, long deviceBudget, Strategy strategy, Grouping grouping, int window,
-                            Timing timing, long slabBytes, int stepsAhead, boolean trace) {
+                            Timing timing, long slabBytes, int stepsAhead, PinPolicy pin, long activationReserve,
+                            Map<String, ComputeProfile> computeProfiles, boolean trace) {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
@@ -36,6 +51,22 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         if (strategy == Strategy.LAYERWISE && grouping instanceof Grouping.Leaf) {
             throw OffloadException.invalid("config: LAYERWISE slides over blocks; leaf-level grouping belongs to GROUP_OFFLOAD");
         }
+        if (pin == null) throw OffloadException.invalid("config: pin policy is null");
+        if (strategy == Strategy.BLOCK_PIN && !(pin instanceof PinPolicy.Budget)) {
+            throw OffloadException.invalid("config: BLOCK_PIN pins as many groups as the budget allows (pin policy budget); pin policy "
+                    + pin + " chooses them itself: use it with GROUP_OFFLOAD");
+        }
+        if (strategy == Strategy.NO_OFFLOAD && !(pin instanceof PinPolicy.None || pin instanceof PinPolicy.All)) {
+            throw OffloadException.invalid("config: NO_OFFLOAD keeps every group resident; pin policy " + pin + " does not apply");
+        }
+        if (activationReserve < 0) throw OffloadException.invalid("config: activation reserve must be >= 0 bytes, got " + activationReserve);
+        if (computeProfiles == null) throw OffloadException.invalid("config: compute profiles are null");
+        computeProfiles = Map.copyOf(computeProfiles);
+    }
+
+    /** The plan's pinning inputs for one component. */
+    public ComponentPlan.Pinning pinning(String component) {
+        return new ComponentPlan.Pinning(pin, computeProfiles.get(component), activationReserve);
     }
 
     /** The most steps the host may run ahead (offload.h: OFL_MAX_STEPS_AHEAD). */
@@ -55,6 +86,9 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private long slabBytes = Size.mib(256);
         private int stepsAhead = 1;
         private boolean trace;
+        private PinPolicy pin;
+        private long activationReserve;
+        private final Map<String, ComputeProfile> computeProfiles = new LinkedHashMap<>();
 
         public Builder device(String device) { this.device = device; return this; }
         public Builder deviceBudget(long bytes) { this.deviceBudget = bytes; return this; }
@@ -68,10 +102,24 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         public Builder stepsAhead(int steps) { this.stepsAhead = steps; return this; }
         /** Per-group spans for a timeline trace ({@link Offloader#trace()}); implies GROUP timing. */
         public Builder trace(boolean on) { this.trace = on; return this; }
+        /** Which groups stay pinned; unset: none(), or budget() for BLOCK_PIN. */
+        public Builder pin(PinPolicy policy) {
+            if (policy == null) throw OffloadException.invalid("config: pin policy is null");
+            this.pin = policy;
+            return this;
+        }
+        public Builder activationReserve(long bytes) { this.activationReserve = bytes; return this; }
+        /** A component's per-group compute times (execution order) and copy bandwidth, for ranking groups to pin. */
+        public Builder computeProfile(String component, ComputeProfile profile) {
+            if (component == null || profile == null) throw OffloadException.invalid("config: compute profile needs a component name and a profile");
+            computeProfiles.put(component, profile);
+            return this;
+        }
 
         public OffloadConfig build() {
+            PinPolicy policy = pin != null ? pin : strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none();
             return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
-                    stepsAhead, trace);
+                    stepsAhead, policy, activationReserve, computeProfiles, trace);
         }
     }
 }

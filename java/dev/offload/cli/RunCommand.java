@@ -7,6 +7,7 @@ import dev.offload.Strategy;
 import dev.offload.Timing;
 import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.OpenOptions;
+import dev.offload.plan.PinPolicy;
 import dev.offload.workload.ReferenceWorkload;
 import dev.offload.workload.WorkloadRun;
 import java.io.PrintStream;
@@ -25,7 +26,7 @@ import java.util.Set;
  * overlap_efficiency, and more.
  */
 final class RunCommand {
-    static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|group_offload|layerwise] [--steps N] [--verify]"
+    static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|group_offload|layerwise|block_pin] [--pin P] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
             + " [--timing off|step|group] [--trace FILE] [--device NAME] [--variant V] [--component NAME] [--json]";
 
@@ -38,7 +39,7 @@ final class RunCommand {
     static int run(List<String> argv, PrintStream out, PrintStream err) {
         Args args = new Args(argv, Set.of("--json", "--verify", "--leaf"),
                 Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device",
-                        "--workload", "--steps-ahead", "--timing", "--variant", "--component", "--trace"));
+                        "--workload", "--steps-ahead", "--timing", "--variant", "--component", "--trace", "--pin"));
         if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         OffloadConfig.Builder config = OffloadConfig.builder()
@@ -49,6 +50,7 @@ final class RunCommand {
                 .stepsAhead(Main.parseInt(args.option("--steps-ahead", "1"), "--steps-ahead", 0, OffloadConfig.MAX_STEPS_AHEAD))
                 .timing(Timing.parse(args.option("--timing", "group")))  // run reports per-group figures by default
                 .trace(args.has("--trace"));
+        if (args.has("--pin")) config.pin(PinPolicy.parse(args.option("--pin", "none")));  // none|first_last|all|count:N|budget
         if (args.flag("--leaf")) config.leafLevel();
         else config.blocksPerGroup(Main.parseInt(args.option("--blocks-per-group", "1"), "--blocks-per-group", 1, 1 << 16));
         int steps = Main.parseInt(args.option("--steps", "5"), "--steps", 1, 1_000_000);

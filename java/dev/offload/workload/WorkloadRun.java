@@ -118,7 +118,7 @@ public final class WorkloadRun {
         return switch (config.strategy()) {
             case NO_OFFLOAD -> "";
             case LAYERWISE -> " (window " + config.window() + ")";
-            case GROUP_OFFLOAD -> config.grouping() instanceof dev.offload.graph.Grouping.Blocks b
+            case GROUP_OFFLOAD, BLOCK_PIN -> config.grouping() instanceof dev.offload.graph.Grouping.Blocks b
                     ? " (" + b.perGroup() + " block" + (b.perGroup() > 1 ? "s" : "") + "/group)" : " (leaf)";
         };
     }

@@ -417,6 +417,8 @@ abstract class OffloaderSuite {
         assertThrows(OffloadException.class, () -> host().blocksPerGroup(0));
         assertEquals(Strategy.LAYERWISE, Strategy.parse("layerwise"));
         assertEquals(Strategy.GROUP_OFFLOAD, Strategy.parse("group-offload"));
-        assertThrows(OffloadException.class, () -> Strategy.parse("block_pin"));
+        assertEquals(Strategy.BLOCK_PIN, Strategy.parse("block_pin"));
+        assertThrows(OffloadException.class, () -> Strategy.parse("model_offload"));
+        assertThrows(OffloadException.class, () -> host().strategy(Strategy.BLOCK_PIN).pin(dev.offload.plan.PinPolicy.all()).build());
     }
 }

@@ -69,7 +69,8 @@ final class DemoCommand {
                         OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).blocksPerGroup(1).build(),
                         OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).leafLevel().build(),
                         OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(2).build(),
-                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(3).build());
+                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(3).build(),
+                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.BLOCK_PIN).build());
                 java.util.Map<String, dev.offload.metrics.Trace> traces = new java.util.LinkedHashMap<>();
                 Progress progress = new Progress(err, "demo", (long) configs.size() * steps, "steps", Progress.wanted(args.flag("--json")));
                 for (OffloadConfig config : configs) {

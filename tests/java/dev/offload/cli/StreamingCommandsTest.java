@@ -127,7 +127,8 @@ class StreamingCommandsTest {
         assertTrue(j.get("all_verified").getAsBoolean());
         assertEquals("host", j.get("backend").getAsString());
         var runs = j.getAsJsonArray("runs");
-        assertEquals(5, runs.size());
+        assertEquals(6, runs.size());
+        assertTrue(runs.get(5).getAsJsonObject().get("strategy").getAsString().startsWith("block_pin"));
         for (var run : runs) {
             JsonObject r = run.getAsJsonObject();
             assertTrue(r.get("verified").getAsBoolean(), r.toString());

@@ -214,6 +214,9 @@ public final class Component implements AutoCloseable {
             trace.span("compute: " + name, group, begin + g.computeStartMs() * 1e3, (g.computeEndMs() - g.computeStartMs()) * 1e3, args);
             if (g.streamed()) {
                 trace.span("copy: " + name, group, begin + g.copyStartMs() * 1e3, (g.copyEndMs() - g.copyStartMs()) * 1e3, args);
+                double reached = g.group() == 0 ? 0 : spans[g.group() - 1].computeEndMs();  // where compute began to wait
+                dev.offload.metrics.GroupCopyEvent.emit(name, s.step(), group, packed.bytes(), g.copyEndMs() - g.copyStartMs(),
+                        Math.max(0, g.copyEndMs() - reached));
             }
         }
         if (s.hostWaits() > 0) {

@@ -67,7 +67,9 @@ class MetricsTest {
     static List<RecordedEvent> record(Runnable work) throws java.io.IOException {
         Path file = Files.createTempFile("offload-", ".jfr");
         try (Recording recording = new Recording()) {
-            for (String name : new String[] {"dev.offload.Step", "dev.offload.HostWait", "dev.offload.Plan"}) recording.enable(name);
+            for (String name : new String[] {"dev.offload.Step", "dev.offload.HostWait", "dev.offload.Plan", "dev.offload.GroupCopy"}) {
+                recording.enable(name);
+            }
             recording.start();
             work.run();
             recording.stop();
@@ -114,6 +116,26 @@ class MetricsTest {
         assertEquals("GROUP_OFFLOAD", plans.get(0).getString("strategy"));
         assertEquals(result.get().slots(), plans.get(0).getInt("slots"));
         assertEquals(result.get().groups(), plans.get(0).getInt("groups"));
+    }
+
+    @Test
+    void aTracedRunAlsoRecordsEveryGroupCopy() throws Exception {
+        int steps = 3;
+        AtomicReference<WorkloadRun.Result> result = new AtomicReference<>();
+        List<RecordedEvent> events = record(() -> result.set(WorkloadRun.run(model, host().trace(true).build(), steps, 2, 32, false, null)));
+        List<RecordedEvent> copies = of(events, "dev.offload.GroupCopy", "model");
+        assertEquals(steps * result.get().groups(), copies.size(), "one per streamed group and step");
+        for (int s = 0; s < steps; s++) {
+            long bytes = 0;
+            for (RecordedEvent e : copies) {
+                if (e.getLong("step") != s) continue;
+                bytes += e.getLong("bytes");
+                assertTrue(e.getDouble("copyMs") >= 0 && e.getDouble("computeWaitMs") >= 0, e.toString());
+            }
+            assertEquals(result.get().perStep().get(s).h2dBytes(), bytes, "the step's copies add up to its bytes");
+        }
+        List<RecordedEvent> untraced = record(() -> WorkloadRun.run(model, host().build(), 2, 2, 32, false, null));
+        assertEquals(0, of(untraced, "dev.offload.GroupCopy", "model").size());
     }
 
     @Test

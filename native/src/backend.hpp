@@ -32,6 +32,9 @@ public:
     virtual void wait_event(Event& event) = 0;
     virtual void synchronize() = 0;
     virtual void* native_handle() noexcept = 0;
+    // wait_event(*wait) if wait, copy if bytes > 0, then then->record(*this): the engine's copy of
+    // a streamed group. The host backend queues it as one operation (one lock, one wake-up).
+    virtual void copy_between(Event* wait, void* dst, const void* src, std::size_t bytes, int kind, Event& then);
 };
 
 class Event {
@@ -73,5 +76,11 @@ public:
     virtual bool requires_pinned_sources() const noexcept { return false; }
     virtual bool is_pinned(const void* p, std::size_t bytes) = 0;
 };
+
+inline void Stream::copy_between(Event* wait, void* dst, const void* src, std::size_t bytes, int kind, Event& then) {
+    if (wait) wait_event(*wait);
+    if (bytes > 0) copy(dst, src, bytes, kind);
+    then.record(*this);
+}
 
 }  // namespace ofl

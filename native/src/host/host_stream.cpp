@@ -92,6 +92,7 @@ void HostStream::run() {
         }
         execute(op);
         op.event.reset();
+        op.then.reset();
         {
             std::lock_guard<std::mutex> lock(mutex_);
             ++finished_;
@@ -109,6 +110,11 @@ void HostStream::execute(HostOp& op) {
         case HostOp::Kind::Wait: op.event->wait_for(op.generation); break;
         case HostOp::Kind::Task: op.task(op.args); break;
         case HostOp::Kind::HostFunc: op.host_fn(op.user_data); break;
+        case HostOp::Kind::WaitCopyRecord:
+            if (op.event) op.event->wait_for(op.generation);
+            if (op.bytes > 0) std::memmove(op.dst, op.src, op.bytes);
+            op.then->complete(op.then_generation);
+            break;
     }
 }
 
@@ -154,6 +160,26 @@ void HostStream::wait_event(Event& event) {
         op.generation = state->recorded;
     }
     op.event = state;
+    push(std::move(op));
+}
+
+void HostStream::copy_between(Event* wait, void* dst, const void* src, std::size_t bytes, int, Event& then) {
+    HostOp op;
+    op.kind = HostOp::Kind::WaitCopyRecord;
+    op.dst = dst;
+    op.src = src;
+    op.bytes = bytes;
+    if (wait) {
+        auto& state = static_cast<HostEvent*>(wait)->state();
+        std::lock_guard<std::mutex> lock(state->mutex);
+        op.generation = state->recorded;  // the record that exists now, as wait_event captures it
+        op.event = state;
+    }
+    // As HostEvent::record: the generation is taken and queued under the event's lock.
+    auto& then_state = static_cast<HostEvent&>(then).state();
+    std::lock_guard<std::mutex> lock(then_state->mutex);
+    op.then = then_state;
+    op.then_generation = ++then_state->recorded;
     push(std::move(op));
 }
 

@@ -39,7 +39,7 @@ using HostTaskFn = void (*)(const void* args);
 constexpr std::size_t kHostTaskArgBytes = 128;
 
 struct HostOp {
-    enum class Kind : std::uint8_t { Copy, Fill, Delay, Record, Wait, Task, HostFunc };
+    enum class Kind : std::uint8_t { Copy, Fill, Delay, Record, Wait, Task, HostFunc, WaitCopyRecord };
     Kind kind = Kind::Copy;
     void* dst = nullptr;
     const void* src = nullptr;
@@ -48,6 +48,8 @@ struct HostOp {
     std::uint32_t micros = 0;
     std::shared_ptr<HostEventState> event;
     std::uint64_t generation = 0;
+    std::shared_ptr<HostEventState> then;  // WaitCopyRecord: completed after the copy
+    std::uint64_t then_generation = 0;
     HostTaskFn task = nullptr;
     ofl_host_fn host_fn = nullptr;
     void* user_data = nullptr;
@@ -78,6 +80,7 @@ public:
     void fill(void* dst, std::uint8_t value, std::size_t bytes) override;
     void delay(std::uint32_t microseconds) override;
     void launch_host_func(ofl_host_fn fn, void* user_data) override;
+    void copy_between(Event* wait, void* dst, const void* src, std::size_t bytes, int kind, Event& then) override;
     void wait_event(Event& event) override;
     void synchronize() override;
     void* native_handle() noexcept override { return nullptr; }

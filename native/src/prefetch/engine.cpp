@@ -127,11 +127,18 @@ void Engine::issue_copy(std::uint64_t visit) {
     const auto slot = static_cast<std::uint32_t>(visit % slots_);
     EventSet& set = set_of(step);
     Stream& copy = *copy_->impl;
-    if (visit >= slots_) {  // the slot's previous user must have released it on the device
+    Event* freed = nullptr;  // the slot's previous user must have released it on the device
+    if (visit >= slots_) {
         const std::uint64_t before = visit - slots_;
-        copy.wait_event(*set_of(before / per_step).done[streamed_[before % per_step]]);
+        freed = set_of(before / per_step).done[streamed_[before % per_step]].get();
     }
     const bool timed = level_ >= OFL_TIMING_STEP;
+    if (!timed || (ordinal != 0 && ordinal + 1 != per_step)) {  // no timing mark between: one operation
+        copy.copy_between(freed, region_ + ring_offset_ + slot * slot_bytes_, groups_[g].host, groups_[g].bytes,
+                          OFL_COPY_HOST_TO_DEVICE, *set.ready[ordinal]);
+        return;
+    }
+    if (freed) copy.wait_event(*freed);
     if (timed && ordinal == 0) set.copy_begin->record(copy);
     if (groups_[g].bytes > 0) {
         copy.copy(region_ + ring_offset_ + slot * slot_bytes_, groups_[g].host, groups_[g].bytes, OFL_COPY_HOST_TO_DEVICE);

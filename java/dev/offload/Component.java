@@ -25,6 +25,12 @@ import java.util.List;
  * <p>Metrics: every step's figures obtained through {@link #metrics} go to a {@link MetricsLedger}
  * (once per step), which keeps the running {@link #totals} and commits the JFR step events; the plan's
  * JFR event is committed at registration.
+ *
+ * <p>Closing while a step runs on another thread: the stepping thread's engine calls (acquire,
+ * release) run under {@code engineCalls}; close marks the component closed, then takes that lock,
+ * so it waits for a call in flight to return (at most the back-pressure wait) and the engine and the
+ * host copy are freed only when no call can reach them. The step's next call sees the mark and fails
+ * with CLOSED naming the component. close() is idempotent.
  */
 public final class Component implements AutoCloseable {
     private final Offloader owner;
@@ -39,7 +45,8 @@ public final class Component implements AutoCloseable {
     private final java.util.BitSet traced = new java.util.BitSet();  // steps whose spans are in the trace
     private double deviceOriginUs = Double.NaN;                      // trace time of step 0's begin
     private long stepsStarted;
-    private boolean closed;
+    private volatile boolean closed;
+    private final java.util.concurrent.locks.ReentrantLock engineCalls = new java.util.concurrent.locks.ReentrantLock();
 
     private Component(Offloader owner, String name, BlockGraph graph, ComponentPlan plan, HostPacking host, NativeEngine engine) {
         this.owner = owner;
@@ -53,14 +60,35 @@ public final class Component implements AutoCloseable {
         this.ledger = new MetricsLedger(name, plan.residentBytes(), plan.slotBytes() * plan.slots(), host.pinnedBytes());
     }
 
-    static Component create(Offloader owner, String name, BlockGraph graph, long availableDeviceBytes) {
+    /**
+     * Plans, packs and starts a component. The plan gets what the budget leaves beside the device
+     * memory in use ({@code usedDeviceBytes}: other components, workload buffers). A budget too small
+     * for the component on its own is a configuration error (INVALID_ARGUMENT); one that would do but
+     * for the memory in use is OUT_OF_DEVICE_MEMORY, with the numbers.
+     */
+    static Component create(Offloader owner, String name, BlockGraph graph, long budgetBytes, long usedDeviceBytes) {
         OffloadConfig config = owner.config();
         Grouping grouping = config.strategy() == Strategy.LAYERWISE ? Grouping.blocks(1) : config.grouping();
         List<PackedGroup> packed = new ArrayList<>();
         for (GroupSpec spec : graph.groups(grouping)) packed.add(PackedGroup.of(spec));
-        ComponentPlan plan = ComponentPlan.make(name, config.strategy(), packed, grouping instanceof Grouping.Leaf,
-                config.window(), config.pinning(name), availableDeviceBytes);
-        HostPacking host = HostPacking.pack(owner.runtime(), packed, config.slabBytes());
+        long left = Math.max(0, budgetBytes - usedDeviceBytes);
+        ComponentPlan plan;
+        try {
+            plan = ComponentPlan.make(name, config.strategy(), packed, grouping instanceof Grouping.Leaf, config.window(),
+                    config.pinning(name), left);
+        } catch (OffloadException e) {
+            if (e.status() != Status.INVALID_ARGUMENT || usedDeviceBytes == 0) throw e;
+            try {
+                ComponentPlan.make(name, config.strategy(), packed, grouping instanceof Grouping.Leaf, config.window(),
+                        config.pinning(name), budgetBytes);
+            } catch (OffloadException alone) {
+                throw e;  // too small even alone: the configuration's fault
+            }
+            throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + name + "': out of device memory: the budget of "
+                    + budgetBytes + " bytes has " + usedDeviceBytes + " in use (other components and buffers), leaving " + left
+                    + " bytes, too few for this component (" + e.getMessage() + ")", e);
+        }
+        HostPacking host = HostPacking.pack(owner.runtime(), name, packed, config.slabBytes());
         try {
             NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[packed.size()];
             for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
@@ -92,9 +120,17 @@ public final class Component implements AutoCloseable {
         return plan.groups().size();
     }
 
-    /** Pinned host bytes holding this component's weights. */
+    /** Host bytes holding this component's weights (pinned, plus any {@link #hostBytesPageable()}). */
     public long hostBytes() {
-        return host.pinnedBytes();
+        return host.pinnedBytes() + host.pageableBytes();
+    }
+
+    /**
+     * Host bytes of this component's copy in ordinary memory because pinning them failed (host
+     * backend only; on cuda that failure is an error). 0 normally.
+     */
+    public long hostBytesPageable() {
+        return host.pageableBytes();
     }
 
     /** Steps started so far; the next step's index. */
@@ -156,7 +192,14 @@ public final class Component implements AutoCloseable {
     // Called by the open step, on its thread only (Step checks), so no lock is held around the
     // engine's device calls.
     Group acquire(int group) {
-        long base = engine.acquire(group);
+        long base;
+        engineCalls.lock();
+        try {
+            checkNotClosed();
+            base = engine.acquire(group);
+        } finally {
+            engineCalls.unlock();
+        }
         Group[] places = views[group];
         for (Group v : places) {
             if (v == null) break;
@@ -175,14 +218,28 @@ public final class Component implements AutoCloseable {
 
     void checkHeld(Group group) {
         Step s = open;
-        if (s == null || !s.holds(group)) {
+        if (closed || s == null || !s.holds(group)) {
             throw new OffloadException(Status.CLOSED, "group '" + group.name() + "' of component '" + name
                     + "' is no longer held by its step");
         }
     }
 
     void release(int group) {
-        engine.release(group);
+        engineCalls.lock();
+        try {
+            checkNotClosed();
+            engine.release(group);
+        } finally {
+            engineCalls.unlock();
+        }
+    }
+
+    private void checkNotClosed() {
+        if (closed) throw new OffloadException(Status.CLOSED, "component '" + name + "' is closed");
+    }
+
+    boolean isClosed() {
+        return closed;
     }
 
     synchronized void stepClosed(Step step) {
@@ -248,10 +305,15 @@ public final class Component implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        engineCalls.lock();  // waits for a step's engine call in flight on another thread; later calls see closed
         try {
             engine.close();
         } finally {
-            host.close();
+            try {
+                host.close();
+            } finally {
+                engineCalls.unlock();
+            }
         }
     }
 }

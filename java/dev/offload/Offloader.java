@@ -95,8 +95,7 @@ public final class Offloader implements AutoCloseable {
         if (name == null || name.isBlank()) throw OffloadException.invalid("component name is empty");
         if (components.containsKey(name)) throw OffloadException.invalid("component '" + name + "' is registered already");
         DeviceInfo info = runtime.info();
-        long available = info.budgetBytes() - info.usedBytes();
-        Component c = Component.create(this, name, graph, available);
+        Component c = Component.create(this, name, graph, info.budgetBytes(), info.usedBytes());
         components.put(name, c);
         return c;
     }
@@ -112,6 +111,7 @@ public final class Offloader implements AutoCloseable {
 
     /** Starts a step of a component: iterate it for its groups in execution order, then close it. */
     public Step step(String name) {
+        if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed: no step of component '" + name + "'");
         return component(name).step();
     }
 
@@ -159,6 +159,11 @@ public final class Offloader implements AutoCloseable {
         if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed");
     }
 
+    /**
+     * Closes every component, then the streams and the device. Idempotent. A step in flight on
+     * another thread is not interrupted mid-call: each component waits for its engine call in
+     * flight to return, and the step's next call fails with CLOSED naming the component.
+     */
     @Override
     public synchronized void close() {
         if (closed) return;

@@ -1,9 +1,13 @@
 package dev.offload.memory;
 
+import dev.offload.OffloadException;
+import dev.offload.Status;
 import dev.offload.graph.TensorRef;
 import dev.offload.plan.PackedGroup;
+import dev.offload.runtime.Backend;
 import dev.offload.runtime.DeviceRuntime;
 import dev.offload.runtime.PinnedBuffer;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,18 +17,37 @@ import java.util.List;
  * slabs. Slabs are sized up front from the groups they will hold, about {@code slabTarget} bytes
  * each (larger when one group is larger), so the pinned bytes are the model's bytes plus alignment,
  * never twice the model. Each group lies whole in one slab: one group, one copy.
+ *
+ * <p>Host memory guard: before anything is allocated, the slabs' total must fit in the available
+ * host memory less a margin ({@link HostMemory#require}); otherwise packing fails at once with
+ * OUT_OF_HOST_MEMORY. A pinned allocation that still fails (page-locking is limited apart from
+ * free memory: {@code ulimit -l}, cgroups) falls back, on the host backend, to ordinary native
+ * memory with a WARNING, counted in {@link #pageableBytes()}. On cuda it fails instead: the engine
+ * refuses pageable group memory (offload.h), because a copy from it would block the calling thread.
  */
 public final class HostPacking implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("dev.offload.memory");
     private static final long GROUP_ALIGN = 4096;
-    private final List<PinnedBuffer> slabs;
+    /** Test hook: allocates a pinned slab (runtime.allocatePinned when null). */
+    static volatile java.util.function.BiFunction<DeviceRuntime, Long, PinnedBuffer> pinnedAllocator;
+    private final List<AutoCloseable> slabs;
     private final List<MemorySegment> groups;
+    private final long pinnedBytes;
+    private final long pageableBytes;
 
-    private HostPacking(List<PinnedBuffer> slabs, List<MemorySegment> groups) {
+    private HostPacking(List<AutoCloseable> slabs, List<MemorySegment> groups, long pinnedBytes, long pageableBytes) {
         this.slabs = slabs;
         this.groups = groups;
+        this.pinnedBytes = pinnedBytes;
+        this.pageableBytes = pageableBytes;
     }
 
     public static HostPacking pack(DeviceRuntime runtime, List<PackedGroup> packed, long slabTarget) {
+        return pack(runtime, "(unnamed)", packed, slabTarget);
+    }
+
+    /** Packs a component's groups; {@code component} names it in errors and warnings. */
+    public static HostPacking pack(DeviceRuntime runtime, String component, List<PackedGroup> packed, long slabTarget) {
         // Plan: which slab and offset each group gets, and each slab's exact size.
         List<Long> slabSizes = new ArrayList<>();
         int[] slabOf = new int[packed.size()];
@@ -43,14 +66,31 @@ public final class HostPacking implements AutoCloseable {
             used = start + bytes;
         }
         slabSizes.set(slabSizes.size() - 1, used);
+        long total = 0;
+        for (long size : slabSizes) total += size;
+        HostMemory.require(component, total);
 
-        List<PinnedBuffer> slabs = new ArrayList<>();
+        List<AutoCloseable> slabs = new ArrayList<>();
+        List<MemorySegment> segments = new ArrayList<>();
+        long pinned = 0, pageable = 0;
         try {
-            for (long size : slabSizes) slabs.add(runtime.allocatePinned(size));
+            for (long size : slabSizes) {
+                PinnedBuffer buffer = allocatePinned(runtime, component, size, total);
+                if (buffer != null) {
+                    slabs.add(buffer);
+                    segments.add(buffer.segment());
+                    pinned += size;
+                } else {
+                    Arena arena = Arena.ofShared();
+                    slabs.add(arena);
+                    segments.add(arena.allocate(size, GROUP_ALIGN));
+                    pageable += size;
+                }
+            }
             List<MemorySegment> groups = new ArrayList<>();
             for (int g = 0; g < packed.size(); g++) {
                 PackedGroup p = packed.get(g);
-                MemorySegment target = slabs.get(slabOf[g]).segment().asSlice(offsetOf[g], p.bytes());
+                MemorySegment target = segments.get(slabOf[g]).asSlice(offsetOf[g], p.bytes());
                 target.fill((byte) 0);  // alignment padding is defined, never stale memory
                 List<TensorRef> tensors = p.spec().tensors();
                 for (int i = 0; i < tensors.size(); i++) {
@@ -58,10 +98,44 @@ public final class HostPacking implements AutoCloseable {
                 }
                 groups.add(target);
             }
-            return new HostPacking(slabs, groups);
-        } catch (RuntimeException e) {
-            slabs.forEach(PinnedBuffer::close);
+            return new HostPacking(slabs, groups, pinned, pageable);
+        } catch (RuntimeException | Error e) {
+            closeAll(slabs);
             throw e;
+        }
+    }
+
+    /**
+     * A pinned slab, or null when pinning failed for want of host memory on a backend that accepts
+     * pageable memory (then the caller uses ordinary memory; a WARNING says so). On cuda that
+     * failure is an error: the engine refuses pageable group memory.
+     */
+    private static PinnedBuffer allocatePinned(DeviceRuntime runtime, String component, long size, long total) {
+        try {
+            var hook = pinnedAllocator;
+            return hook != null ? hook.apply(runtime, size) : runtime.allocatePinned(size);
+        } catch (OffloadException e) {
+            if (e.status() != Status.OUT_OF_HOST_MEMORY) throw e;
+            if (runtime.info().backend() != Backend.HOST) {
+                throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "component '" + component + "': pinning a slab of " + size
+                        + " bytes (of " + total + " for the component) failed, and the " + runtime.info().backend()
+                        + " engine needs pinned (page-locked) group memory: a copy from pageable memory would block. Raise the "
+                        + "locked-memory limit (ulimit -l), free host memory, or stream the weights from disk (issue 9's disk source)",
+                        e);
+            }
+            LOG.log(System.Logger.Level.WARNING, "component ''{0}'': pinning {1} bytes failed ({2}); using ordinary (pageable) "
+                    + "host memory for this slab", component, size, e.getMessage());
+            return null;
+        }
+    }
+
+    private static void closeAll(List<AutoCloseable> slabs) {
+        for (AutoCloseable slab : slabs) {
+            try {
+                slab.close();
+            } catch (Exception ignored) {
+                // closing a pinned buffer or an arena fails only when it was closed already
+            }
         }
     }
 
@@ -70,14 +144,18 @@ public final class HostPacking implements AutoCloseable {
         return groups.get(g);
     }
 
+    /** Bytes of the host copy in pinned (page-locked) memory. */
     public long pinnedBytes() {
-        long sum = 0;
-        for (PinnedBuffer s : slabs) sum += s.byteSize();
-        return sum;
+        return pinnedBytes;
+    }
+
+    /** Bytes of the host copy in ordinary memory because pinning them failed (host backend only); 0 normally. */
+    public long pageableBytes() {
+        return pageableBytes;
     }
 
     @Override
     public void close() {
-        slabs.forEach(PinnedBuffer::close);
+        closeAll(slabs);
     }
 }

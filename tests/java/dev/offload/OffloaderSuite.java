@@ -421,4 +421,96 @@ abstract class OffloaderSuite {
         assertThrows(OffloadException.class, () -> Strategy.parse("model_offload"));
         assertThrows(OffloadException.class, () -> host().strategy(Strategy.BLOCK_PIN).pin(dev.offload.plan.PinPolicy.all()).build());
     }
+
+    /**
+     * Close from another thread while steps with slow compute run: the stepping thread either
+     * finishes its current step or fails with CLOSED, and nothing else (no other error, no crash);
+     * a second close is a no-op. Many rounds, closing at varying moments.
+     */
+    @Test
+    void closingWhileAStepRunsOnAnotherThreadFailsTheStepCleanly() throws Exception {
+        long block = largestGroup(Grouping.blocks(1));
+        OffloadConfig config = host().strategy(Strategy.GROUP_OFFLOAD).stepsAhead(1).deviceBudget(2 * block + workloadBytes()).build();
+        java.util.Random random = new java.util.Random(9);
+        int namingTheComponent = 0;
+        for (int round = 0; round < 24; round++) {
+            Offloader off = Offloader.open(config);
+            off.register("m", model);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            java.util.concurrent.CountDownLatch stepping = new java.util.concurrent.CountDownLatch(1);
+            Thread stepper = new Thread(() -> {
+                try {
+                    while (true) {
+                        try (Step step = off.step("m")) {
+                            for (Group g : step) {
+                                stepping.countDown();
+                                step.computeStream().delay(Duration.ofNanos(200_000));
+                                for (DeviceTensor t : g.tensors()) assertTrue(t.devicePointer().address() != 0);
+                            }
+                        }
+                    }
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            }, "stepper-" + round);
+            stepper.start();
+            assertTrue(stepping.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            Thread.sleep(random.nextInt(4));
+            off.close();
+            off.close();  // idempotent
+            stepper.join(10_000);
+            assertFalse(stepper.isAlive(), "the stepping thread ended");
+            Throwable e = failure.get();
+            assertTrue(e instanceof OffloadException o && o.status() == Status.CLOSED, "round " + round + ": " + e);
+            for (Throwable suppressed : e.getSuppressed()) {
+                assertTrue(suppressed instanceof OffloadException o && o.status() == Status.CLOSED, "suppressed: " + suppressed);
+            }
+            assertTrue(e.getMessage().contains("component 'm'") || e.getMessage().contains("stream"), e.getMessage());
+            if (e.getMessage().contains("component 'm'")) namingTheComponent++;
+            assertEquals(Status.CLOSED, assertThrows(OffloadException.class, () -> off.step("m")).status());
+        }
+        assertTrue(namingTheComponent > 0, "most failures name the component");
+    }
+
+    /**
+     * Another allocation takes the rest of the device budget mid-run: the registered component keeps
+     * stepping; registering another fails with OUT_OF_DEVICE_MEMORY and the numbers; after closing
+     * everything the runtime's used bytes are back to zero.
+     */
+    @Test
+    void deviceMemoryTakenByAnotherAllocationIsAClearErrorAndNothingLeaks() {
+        long block = largestGroup(Grouping.blocks(1));
+        long budget = 4 * block + workloadBytes();
+        try (Offloader off = Offloader.open(host().strategy(Strategy.GROUP_OFFLOAD).deviceBudget(budget).build())) {
+            Component a = off.register("a", model);
+            List<dev.offload.runtime.DeviceBuffer> hog = new ArrayList<>();
+            for (long size = budget - off.deviceInfo().usedBytes(); size > 0; ) {
+                try {
+                    hog.add(off.runtime().allocateDevice(size));
+                } catch (OffloadException e) {
+                    assertEquals(Status.OUT_OF_DEVICE_MEMORY, e.status(), e.getMessage());
+                    size /= 2;
+                }
+            }
+            long used = off.deviceInfo().usedBytes();
+            long left = budget - used;
+            assertTrue(left < block, "the budget is full: " + left + " left");
+            for (int s = 0; s < 2; s++) {
+                try (Step step = off.step("a")) {
+                    for (Group g : step) assertTrue(g.tensors().get(0).devicePointer().address() != 0);
+                }
+            }
+            OffloadException e = assertThrows(OffloadException.class, () -> off.register("b", model));
+            assertEquals(Status.OUT_OF_DEVICE_MEMORY, e.status(), e.getMessage());
+            String m = e.getMessage();
+            assertTrue(m.contains("component 'b'") && m.contains("budget of " + budget) && m.contains(used + " in use")
+                    && m.contains("leaving " + left) && m.contains(String.valueOf(block)), m);
+            assertEquals(used, off.deviceInfo().usedBytes(), "the failed registration took nothing");
+            hog.forEach(dev.offload.runtime.DeviceBuffer::close);
+            a.close();
+            a.close();
+            assertEquals(0, off.deviceInfo().usedBytes(), "nothing leaks");
+            assertEquals(Status.CLOSED, assertThrows(OffloadException.class, () -> off.step("a")).status());
+        }
+    }
 }

@@ -1,0 +1,195 @@
+package dev.offload.memory;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.offload.Component;
+import dev.offload.OffloadConfig;
+import dev.offload.OffloadException;
+import dev.offload.Offloader;
+import dev.offload.Status;
+import dev.offload.Strategy;
+import dev.offload.TestBackends;
+import dev.offload.checkpoint.Checkpoint;
+import dev.offload.workload.ReferenceWorkload;
+import dev.offload.workload.SyntheticModel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The host memory guard: a component whose pinned copy would not fit in MemAvailable less the
+ * margin is refused before anything is pinned, with the numbers; a pinned allocation that fails
+ * anyway falls back to ordinary memory on the host backend (a WARNING, counted, bit-exact output)
+ * and is an error on cuda, whose engine refuses pageable group memory.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HostMemoryTest {
+    static final int TOKENS = 2, HIDDEN = 32;
+    Path dir;
+    Checkpoint model;
+
+    @BeforeAll
+    void writeModel() throws Exception {
+        dir = Files.createTempDirectory("offload-hostmem-");
+        SyntheticModel.write(dir.resolve("model.safetensors"), 64, 2, 1, 5);
+        model = Checkpoint.open(dir.resolve("model.safetensors"));
+    }
+
+    @AfterAll
+    void closeModel() throws Exception {
+        model.close();
+        try (var walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    @AfterEach
+    void resetHooks() {
+        HostMemory.override = null;
+        HostPacking.pinnedAllocator = null;
+        System.clearProperty(HostMemory.AVAILABLE_PROPERTY);
+    }
+
+    @Test
+    void memAvailableIsReadInKilobytesAndMissingIsEmpty(@TempDir Path tmp) throws Exception {
+        Path meminfo = tmp.resolve("meminfo");
+        Files.writeString(meminfo, "MemTotal:       16000000 kB\nMemFree:         1000 kB\nMemAvailable:    2048 kB\n");
+        assertEquals(OptionalLong.of(2048L * 1024), HostMemory.memAvailable(meminfo));
+        Files.writeString(meminfo, "MemTotal: 1 kB\n");
+        assertEquals(OptionalLong.empty(), HostMemory.memAvailable(meminfo));
+        assertEquals(OptionalLong.empty(), HostMemory.memAvailable(tmp.resolve("absent")));
+        if (Files.isReadable(Path.of("/proc/meminfo"))) assertTrue(HostMemory.available().orElseThrow() > 0);
+        System.setProperty(HostMemory.AVAILABLE_PROPERTY, "12345");
+        assertEquals(OptionalLong.of(12345), HostMemory.available());
+        System.setProperty(HostMemory.AVAILABLE_PROPERTY, "lots");
+        assertEquals(Status.INVALID_ARGUMENT, assertThrows(OffloadException.class, HostMemory::available).status());
+    }
+
+    @Test
+    void aCopyThatWouldNotFitIsRefusedBeforePinningWithTheNumbers() {
+        long available = HostMemory.MARGIN_BYTES + model.totalBytes() / 2;
+        System.setProperty(HostMemory.AVAILABLE_PROPERTY, Long.toString(available));
+        try (Offloader off = Offloader.open(OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD).build())) {
+            OffloadException e = assertThrows(OffloadException.class, () -> off.register("transformer", model));
+            assertEquals(Status.OUT_OF_HOST_MEMORY, e.status());
+            String m = e.getMessage();
+            assertTrue(m.contains("component 'transformer'") && m.contains(Long.toString(available)) && m.contains("disk"), m);
+            long needed = Long.parseLong(m.replaceAll("(?s).*needs (\\d+) bytes.*", "$1"));
+            assertTrue(needed >= model.totalBytes(), m);
+            assertEquals(0, off.deviceInfo().hostUsedBytes(), "nothing was pinned");
+            assertEquals(0, off.deviceInfo().usedBytes(), "nothing was taken from the device budget");
+            assertTrue(off.components().isEmpty());
+            // With room, the same registration succeeds.
+            System.setProperty(HostMemory.AVAILABLE_PROPERTY, Long.toString(HostMemory.MARGIN_BYTES + 2 * model.totalBytes()));
+            assertEquals(0, off.register("transformer", model).hostBytesPageable());
+        }
+    }
+
+    @Test
+    void aFailedPinningFallsBackToOrdinaryMemoryOnTheHostBackendWithAWarning() {
+        List<LogRecord> warnings = new ArrayList<>();
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                warnings.add(r);
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        Logger log = Logger.getLogger("dev.offload.memory");
+        log.addHandler(handler);
+        log.setUseParentHandlers(false);  // expected warnings: kept off the console
+        int[] calls = {0};
+        HostPacking.pinnedAllocator = (runtime, size) -> {
+            calls[0]++;
+            throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "pretend: mlock limit reached");
+        };
+        OffloadConfig config = OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD)
+                .deviceBudget(model.totalBytes() / 2).build();
+        try (Offloader off = Offloader.open(config); ReferenceWorkload w = new ReferenceWorkload(off, TOKENS, HIDDEN)) {
+            long pinnedBefore = off.deviceInfo().hostUsedBytes();  // the workload's own buffers
+            Component c = off.register("m", model);
+            assertTrue(calls[0] >= 1);
+            assertEquals(c.hostBytes(), c.hostBytesPageable());
+            assertTrue(c.hostBytes() >= model.totalBytes());
+            assertEquals(pinnedBefore, off.deviceInfo().hostUsedBytes(), "nothing pinned for the component");
+            assertTrue(warnings.stream().anyMatch(r -> r.getLevel() == java.util.logging.Level.WARNING
+                    && java.text.MessageFormat.format(r.getMessage(), r.getParameters()).contains("component 'm'")), warnings.toString());
+            int[] expect = ReferenceWorkload.initialState(TOKENS, HIDDEN, 7);
+            w.load(expect);
+            for (int s = 0; s < 2; s++) {
+                w.step("m");
+                ReferenceWorkload.referenceStep(expect, TOKENS, HIDDEN, c.graph().tensors());
+            }
+            assertArrayEquals(expect, w.read(), "groups in ordinary memory stream the same bytes");
+        } finally {
+            log.removeHandler(handler);
+            log.setUseParentHandlers(true);
+        }
+    }
+
+    @Test
+    void slabsAreFallenBackOneByOne() {
+        List<dev.offload.plan.PackedGroup> packed = new ArrayList<>();
+        for (var spec : dev.offload.graph.BlockGraph.discover(model).groups(dev.offload.graph.Grouping.blocks(1))) {
+            packed.add(dev.offload.plan.PackedGroup.of(spec));
+        }
+        int[] calls = {0};
+        HostPacking.pinnedAllocator = (runtime, size) -> {
+            if (calls[0]++ % 2 == 0) throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "pretend");
+            return runtime.allocatePinned(size);
+        };
+        Logger log = Logger.getLogger("dev.offload.memory");
+        log.setUseParentHandlers(false);
+        try (var runtime = dev.offload.runtime.DeviceRuntime.open("host", 1 << 20);
+             HostPacking host = HostPacking.pack(runtime, "m", packed, 1)) {  // one slab per group
+            assertEquals(packed.size(), calls[0]);
+            assertTrue(host.pageableBytes() > 0 && host.pinnedBytes() > 0, host.pageableBytes() + " / " + host.pinnedBytes());
+            assertEquals(host.pinnedBytes(), runtime.info().hostUsedBytes());
+            for (int g = 0; g < packed.size(); g++) {
+                var p = packed.get(g);
+                for (int i = 0; i < p.spec().tensors().size(); i++) {
+                    var t = p.spec().tensors().get(i);
+                    assertEquals(-1, t.data().mismatch(host.group(g).asSlice(p.offsets()[i], t.byteSize())), "group " + g);
+                }
+            }
+        } finally {
+            log.setUseParentHandlers(true);
+        }
+    }
+
+    @Test
+    void onCudaAFailedPinningIsAnErrorNotAFallback() {
+        String why = TestBackends.cudaUnavailableBecause();
+        assumeTrue(why == null, why);
+        HostPacking.pinnedAllocator = (runtime, size) -> {
+            throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "pretend: mlock limit reached");
+        };
+        try (Offloader off = Offloader.open(OffloadConfig.builder().device("cuda").deviceBudget(64L << 20).build())) {
+            OffloadException e = assertThrows(OffloadException.class, () -> off.register("m", model));
+            assertEquals(Status.OUT_OF_HOST_MEMORY, e.status());
+            assertTrue(e.getMessage().contains("component 'm'") && e.getMessage().contains("pinned"), e.getMessage());
+            assertEquals(0, off.deviceInfo().hostUsedBytes());
+            assertEquals(0, off.deviceInfo().usedBytes());
+        }
+    }
+}

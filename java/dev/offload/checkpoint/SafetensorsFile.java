@@ -18,7 +18,9 @@ import java.util.Map;
  * One safetensors file: 8 bytes of little-endian header length, the JSON header
  * ({@link SafetensorsHeader} validates it), then the data section. The file is mapped read-only as
  * one {@link MemorySegment} with long offsets (files over 2 GiB are normal) in this object's own
- * arena; closing the file unmaps it, and segments handed out become unusable.
+ * arena; closing the file unmaps it, and segments handed out become unusable. While open, the
+ * mapping is registered with {@link FileBacking}, so packing reads tensors with positional reads
+ * (a file truncated meanwhile is an IO error there, not a SIGBUS).
  *
  * <p>The length rules are the reference's ({@code SafeTensors::read_metadata}): a file shorter than
  * 8 bytes is {@code HeaderTooSmall}; a length over 100,000,000 bytes (or past 2^63) is
@@ -66,7 +68,9 @@ public final class SafetensorsFile implements Checkpoint {
             long dataStart = 8 + headerLength;
             SafetensorsHeader parsed = SafetensorsHeader.parse(path, header.array(), size - dataStart);
             MemorySegment mapped = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            return new SafetensorsFile(path, arena, mapped.asSlice(dataStart), parsed);
+            SafetensorsFile file = new SafetensorsFile(path, arena, mapped.asSlice(dataStart), parsed);
+            FileBacking.register(file.data, path, dataStart);  // packing reads through the file, not the mapping
+            return file;
         } catch (IOException e) {
             arena.close();
             throw new OffloadException(Status.IO, path + ": cannot read: " + e.getMessage(), e);
@@ -124,7 +128,9 @@ public final class SafetensorsFile implements Checkpoint {
     }
 
     @Override
-    public void close() {
-        if (arena.scope().isAlive()) arena.close();
+    public synchronized void close() {
+        if (!arena.scope().isAlive()) return;
+        FileBacking.unregister(data);
+        arena.close();
     }
 }

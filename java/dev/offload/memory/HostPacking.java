@@ -2,6 +2,7 @@ package dev.offload.memory;
 
 import dev.offload.OffloadException;
 import dev.offload.Status;
+import dev.offload.checkpoint.FileBacking;
 import dev.offload.graph.TensorRef;
 import dev.offload.plan.PackedGroup;
 import dev.offload.runtime.Backend;
@@ -9,14 +10,23 @@ import dev.offload.runtime.DeviceRuntime;
 import dev.offload.runtime.PinnedBuffer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The memory layer: the one host copy of a component's weights: groups packed (PackedGroup's layout) into pinned
  * slabs. Slabs are sized up front from the groups they will hold, about {@code slabTarget} bytes
  * each (larger when one group is larger), so the pinned bytes are the model's bytes plus alignment,
- * never twice the model. Each group lies whole in one slab: one group, one copy.
+ * never twice the model. Each group lies whole in one slab: one group, one copy. Tensors of an open
+ * safetensors file are read from the file with positional reads ({@link FileBacking}), not through
+ * its mapping: a file truncated meanwhile is an IO error naming it, never a SIGBUS.
  *
  * <p>Host memory guard: before anything is allocated, the slabs' total must fit in the available
  * host memory less a margin ({@link HostMemory#require}); otherwise packing fails at once with
@@ -71,6 +81,7 @@ public final class HostPacking implements AutoCloseable {
         HostMemory.require(component, total);
 
         List<AutoCloseable> slabs = new ArrayList<>();
+        Map<Path, FileChannel> files = new HashMap<>();
         List<MemorySegment> segments = new ArrayList<>();
         long pinned = 0, pageable = 0;
         try {
@@ -94,14 +105,50 @@ public final class HostPacking implements AutoCloseable {
                 target.fill((byte) 0);  // alignment padding is defined, never stale memory
                 List<TensorRef> tensors = p.spec().tensors();
                 for (int i = 0; i < tensors.size(); i++) {
-                    MemorySegment.copy(tensors.get(i).data(), 0, target, p.offsets()[i], tensors.get(i).byteSize());
+                    TensorRef t = tensors.get(i);
+                    MemorySegment into = target.asSlice(p.offsets()[i], t.byteSize());
+                    var region = FileBacking.of(t.data());
+                    if (region.isPresent()) {
+                        read(files, region.get(), into, t.name());
+                    } else {
+                        MemorySegment.copy(t.data(), 0, into, 0, t.byteSize());
+                    }
                 }
                 groups.add(target);
             }
+            closeAll(new ArrayList<>(files.values()));
             return new HostPacking(slabs, groups, pinned, pageable);
         } catch (RuntimeException | Error e) {
+            closeAll(new ArrayList<>(files.values()));
             closeAll(slabs);
             throw e;
+        }
+    }
+
+    /**
+     * Reads a tensor's bytes from its file with positional reads (never through the mapping): a file
+     * that ends early was truncated after it was opened, an IO error naming it and the tensor.
+     */
+    private static void read(Map<Path, FileChannel> files, FileBacking.Region region, MemorySegment into, String tensor) {
+        Path file = region.file();
+        try {
+            FileChannel channel = files.get(file);
+            if (channel == null) files.put(file, channel = FileChannel.open(file, StandardOpenOption.READ));
+            for (long done = 0; done < into.byteSize(); ) {
+                long chunk = Math.min(into.byteSize() - done, 1L << 30);
+                ByteBuffer buffer = into.asSlice(done, chunk).asByteBuffer();
+                while (buffer.hasRemaining()) {
+                    long at = region.position() + done + buffer.position();
+                    if (channel.read(buffer, at) < 0) {
+                        throw new OffloadException(Status.IO, file + ": ends at byte " + at + ", inside tensor '" + tensor
+                                + "' (bytes " + region.position() + " to " + (region.position() + into.byteSize())
+                                + "): the file was truncated or replaced after it was opened");
+                    }
+                }
+                done += chunk;
+            }
+        } catch (IOException e) {
+            throw new OffloadException(Status.IO, file + ": cannot read tensor '" + tensor + "': " + e.getMessage(), e);
         }
     }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the native core host-only (Debug, -DOFL_WITH_CUDA=OFF) with sanitizers and runs the native
-# tests under them, in /tmp, outside the Maven build. Fails on the first sanitizer report.
+# tests under them, in target/sanitize-*, apart from the Maven build. Fails on the first sanitizer report.
 #   scripts/sanitize.sh            AddressSanitizer (+ LeakSanitizer) with UBSan, then ThreadSanitizer
 #   scripts/sanitize.sh address    ASan + LSan + UBSan only (what .ci/run runs)
 #   scripts/sanitize.sh thread     TSan only
@@ -15,7 +15,7 @@ esac
 tests=()
 for source in "$root"/tests/native/test_*.cpp; do tests+=("$(basename "$source" .cpp)"); done
 for kind in "${kinds[@]}"; do
-  dir=/tmp/offload-sanitize-${kind%%,*}
+  dir=$root/target/sanitize-${kind%%,*}  # per checkout: two worktrees never share a build
   flags="-fsanitize=$kind -fno-sanitize-recover=all -fno-omit-frame-pointer"
   cmake -S "$root" -B "$dir" -DOFL_WITH_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="$flags" \
     -DCMAKE_EXE_LINKER_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="$flags" >/dev/null

@@ -257,6 +257,9 @@ OFL_API ofl_status ofl_engine_create(ofl_runtime* runtime, const ofl_group_desc*
 OFL_API ofl_status ofl_engine_acquire(ofl_engine* engine, uint32_t group, void** device_address);
 /* Ends the group's use: work queued on the compute stream so far is the last to read its slot. */
 OFL_API ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group);
+/* ofl_engine_release(group) then ofl_engine_acquire(group + 1) in one call (group + 1 must be in the
+ * same step): one downcall per group, and on the host backend one queued operation for the two. */
+OFL_API ofl_status ofl_engine_advance(ofl_engine* engine, uint32_t group, void** next_device_address);
 /*
  * Figures of a step whose last group was released. Never blocks unless wait is 1: while the
  * device is still running the step, it gives OFL_ERR_NOT_READY (wait 0) or waits for the step's

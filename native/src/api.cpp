@@ -386,6 +386,14 @@ ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group) {
     return guarded([&] { live(engine)->impl->release(group); });
 }
 
+ofl_status ofl_engine_advance(ofl_engine* engine, uint32_t group, void** next_device_address) {
+    return guarded([&] {
+        auto e = live(engine);
+        require_out(next_device_address, "device address");
+        *next_device_address = e->impl->advance(group);
+    });
+}
+
 ofl_status ofl_engine_step_metrics(ofl_engine* engine, uint64_t step, int32_t wait, ofl_step_metrics* out) {
     return guarded([&] {
         auto e = live(engine);

@@ -35,6 +35,17 @@ public:
     // wait_event(*wait) if wait, copy if bytes > 0, then then->record(*this): the engine's copy of
     // a streamed group. The host backend queues it as one operation (one lock, one wake-up).
     virtual void copy_between(Event* wait, void* dst, const void* src, std::size_t bytes, int kind, Event& then);
+    // A group's release and the next group's acquire on the compute stream, queued as one operation
+    // on the host backend: begin_record(e) records e at once as far as later waits are concerned
+    // (work queued elsewhere may wait on it right away), and finish_record(r, wait) completes the
+    // ordering: the record's place in this stream is here, followed by wait_event(*wait) if wait.
+    // Nothing else may be queued on this stream in between. Default: record now, wait at finish.
+    struct DeferredRecord {
+        Event* event = nullptr;
+        std::uint64_t generation = 0;
+    };
+    virtual DeferredRecord begin_record(Event* event);
+    virtual void finish_record(const DeferredRecord& record, Event* wait);
 };
 
 class Event {
@@ -76,6 +87,15 @@ public:
     virtual bool requires_pinned_sources() const noexcept { return false; }
     virtual bool is_pinned(const void* p, std::size_t bytes) = 0;
 };
+
+inline Stream::DeferredRecord Stream::begin_record(Event* event) {
+    if (event) event->record(*this);
+    return {};
+}
+
+inline void Stream::finish_record(const DeferredRecord&, Event* wait) {
+    if (wait) wait_event(*wait);
+}
 
 inline void Stream::copy_between(Event* wait, void* dst, const void* src, std::size_t bytes, int kind, Event& then) {
     if (wait) wait_event(*wait);

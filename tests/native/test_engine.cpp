@@ -55,6 +55,7 @@ struct Shape {
     std::uint32_t copy_delay_us = 0;     // the copy stream held back before the first step
     std::uint32_t timing = OFL_TIMING_GROUP;
     std::uint32_t trace = 0;
+    bool advance = false;  // ofl_engine_advance between groups instead of release + acquire
 };
 
 struct Run {
@@ -78,15 +79,18 @@ Run run_engine(Fixture& f, const std::vector<std::vector<unsigned char>>& groups
     CHECK_OK(ofl_copy_async(f.compute, f.state, run.state.data(), run.state.size() * 4, OFL_COPY_HOST_TO_DEVICE));
     if (shape.copy_delay_us) CHECK_OK(ofl_stream_delay(f.copy, shape.copy_delay_us));
     for (int s = 0; s < steps; ++s) {
+        void* next = nullptr;
         for (std::uint32_t g = 0; g < groups.size(); ++g) {
             void* weights = nullptr;
-            CHECK_OK(ofl_engine_acquire(engine, g, &weights));
+            if (shape.advance && g > 0) weights = next;
+            else CHECK_OK(ofl_engine_acquire(engine, g, &weights));
             if (shape.compute_delay_us) CHECK_OK(ofl_stream_delay(f.compute, shape.compute_delay_us));
             oflw_mix_args& a = args[s * groups.size() + g];
             a = {static_cast<std::uint32_t*>(f.state), static_cast<std::uint32_t*>(f.scratch), kTokens, kHidden,
                  static_cast<const unsigned char*>(weights), groups[g].size()};
             CHECK_OK(ofl_stream_launch_host_func(f.compute, oflw_mix_host, &a));
-            CHECK_OK(ofl_engine_release(engine, g));
+            if (shape.advance && g + 1 < groups.size()) CHECK_OK(ofl_engine_advance(engine, g, &next));
+            else CHECK_OK(ofl_engine_release(engine, g));
         }
         ofl_step_metrics m{};
         m.struct_size = sizeof m;
@@ -174,6 +178,35 @@ int main() {
         CHECK(run.metrics[2].host_waits == 1 && run.metrics[2].host_blocked_ms > 0);
         // deep prefetch, three steps ahead
         CHECK(run_engine(f, groups, none, {4, 3, 3, delay / 3}, steps).state == expected);
+    }
+    {  // advance (release + acquire in one call) gives the same outputs and figures, whatever the shape
+        Fixture f(8 << 20);
+        for (Shape shape : {Shape{1, 0}, Shape{2, 1}, Shape{3, 2}, Shape{0, 0}, Shape{2, 1, 3, 3000}}) {
+            shape.advance = true;
+            const auto& resident = shape.slots == 0 ? all : shape.slots == 3 ? some : none;
+            Run run = run_engine(f, groups, resident, shape, steps);
+            CHECK(run.state == expected);
+            if (shape.compute_delay_us) CHECK(run.metrics[0].compute_ms >= 6 * 3.0 * 0.9);
+        }
+        Shape step_timing{2, 1, 1};
+        step_timing.timing = OFL_TIMING_STEP;
+        step_timing.advance = true;
+        CHECK(run_engine(f, groups, some, step_timing, steps).state == expected);
+        // misuse: advancing from the last group, or from a group not held
+        std::vector<ofl_group_desc> desc;
+        for (const auto& g : groups) desc.push_back({g.data(), g.size(), 0, 0});
+        ofl_engine_config config{sizeof(ofl_engine_config), 2, 1, OFL_TIMING_OFF, 1, 0};
+        ofl_engine* engine = nullptr;
+        CHECK_OK(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.copy, &engine));
+        void* p = nullptr;
+        CHECK_STATUS(ofl_engine_advance(engine, 0, &p), OFL_ERR_INVALID_ARGUMENT);  // nothing held
+        CHECK_OK(ofl_engine_acquire(engine, 0, &p));
+        CHECK_STATUS(ofl_engine_advance(engine, 1, &p), OFL_ERR_INVALID_ARGUMENT);
+        for (std::uint32_t g = 0; g < 5; ++g) CHECK_OK(ofl_engine_advance(engine, g, &p));
+        CHECK_STATUS(ofl_engine_advance(engine, 5, &p), OFL_ERR_INVALID_ARGUMENT);
+        CHECK(std::strstr(ofl_last_error(), "last group") != nullptr);
+        CHECK_OK(ofl_engine_release(engine, 5));
+        CHECK_OK(ofl_engine_destroy(engine));
     }
     {  // Step timing (the default level): the same outputs, step figures only
         Fixture f(8 << 20);

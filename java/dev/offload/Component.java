@@ -200,6 +200,23 @@ public final class Component implements AutoCloseable {
         } finally {
             engineCalls.unlock();
         }
+        return view(group, base);
+    }
+
+    /** Releases {@code group} and acquires {@code group + 1} in one engine call (one downcall a group). */
+    Group advance(int group) {
+        long base;
+        engineCalls.lock();
+        try {
+            checkNotClosed();
+            base = engine.advance(group);
+        } finally {
+            engineCalls.unlock();
+        }
+        return view(group + 1, base);
+    }
+
+    private Group view(int group, long base) {
         Group[] places = views[group];
         for (Group v : places) {
             if (v == null) break;

@@ -87,8 +87,16 @@ public final class Step implements AutoCloseable, Iterable<Group> {
 
     private Group advance() {
         long t0 = System.nanoTime();
-        releaseHeld();
-        held = component.acquire(next);
+        if (held != null && held.index() + 1 == next) {
+            // release the held group and acquire the next in one call; a failure leaves the
+            // release done (the engine's rule), so nothing is held then
+            Group h = held;
+            held = null;
+            held = component.advance(h.index());
+        } else {
+            releaseHeld();
+            held = component.acquire(next);
+        }
         next++;  // only once acquired: a failed acquire leaves close() to run the rest in order
         hostNanos += System.nanoTime() - t0;
         return held;

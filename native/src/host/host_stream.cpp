@@ -110,6 +110,10 @@ void HostStream::execute(HostOp& op) {
         case HostOp::Kind::Wait: op.event->wait_for(op.generation); break;
         case HostOp::Kind::Task: op.task(op.args); break;
         case HostOp::Kind::HostFunc: op.host_fn(op.user_data); break;
+        case HostOp::Kind::RecordWait:
+            if (op.then) op.then->complete(op.then_generation);
+            if (op.event) op.event->wait_for(op.generation);
+            break;
         case HostOp::Kind::WaitCopyRecord:
             if (op.event) op.event->wait_for(op.generation);
             if (op.bytes > 0) std::memmove(op.dst, op.src, op.bytes);
@@ -183,6 +187,29 @@ void HostStream::copy_between(Event* wait, void* dst, const void* src, std::size
     push(std::move(op));
 }
 
+Stream::DeferredRecord HostStream::begin_record(Event* event) {
+    if (!event) return {};
+    return {event, static_cast<HostEvent*>(event)->reserve()};
+}
+
+void HostStream::finish_record(const DeferredRecord& record, Event* wait) {
+    if (!record.event) {
+        if (wait) wait_event(*wait);
+        return;
+    }
+    HostOp op;
+    op.kind = HostOp::Kind::RecordWait;
+    op.then = static_cast<HostEvent*>(record.event)->state();
+    op.then_generation = record.generation;
+    if (wait) {
+        auto& state = static_cast<HostEvent*>(wait)->state();
+        std::lock_guard<std::mutex> lock(state->mutex);
+        op.generation = state->recorded;  // the record that exists now, as wait_event captures it
+        op.event = state;
+    }
+    push(std::move(op));
+}
+
 void HostStream::record(const std::shared_ptr<HostEventState>& event, std::uint64_t generation) {
     HostOp op;
     op.kind = HostOp::Kind::Record;
@@ -215,6 +242,11 @@ void HostEvent::record(Stream& stream) {
     std::lock_guard<std::mutex> lock(state_->mutex);
     std::uint64_t generation = ++state_->recorded;
     static_cast<HostStream&>(stream).record(state_, generation);
+}
+
+std::uint64_t HostEvent::reserve() {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return ++state_->recorded;
 }
 
 bool HostEvent::query() {

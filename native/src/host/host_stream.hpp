@@ -39,7 +39,7 @@ using HostTaskFn = void (*)(const void* args);
 constexpr std::size_t kHostTaskArgBytes = 128;
 
 struct HostOp {
-    enum class Kind : std::uint8_t { Copy, Fill, Delay, Record, Wait, Task, HostFunc, WaitCopyRecord };
+    enum class Kind : std::uint8_t { Copy, Fill, Delay, Record, Wait, Task, HostFunc, WaitCopyRecord, RecordWait };
     Kind kind = Kind::Copy;
     void* dst = nullptr;
     const void* src = nullptr;
@@ -48,7 +48,7 @@ struct HostOp {
     std::uint32_t micros = 0;
     std::shared_ptr<HostEventState> event;
     std::uint64_t generation = 0;
-    std::shared_ptr<HostEventState> then;  // WaitCopyRecord: completed after the copy
+    std::shared_ptr<HostEventState> then;  // WaitCopyRecord: completed after the copy; RecordWait: completed first
     std::uint64_t then_generation = 0;
     HostTaskFn task = nullptr;
     ofl_host_fn host_fn = nullptr;
@@ -81,6 +81,8 @@ public:
     void delay(std::uint32_t microseconds) override;
     void launch_host_func(ofl_host_fn fn, void* user_data) override;
     void copy_between(Event* wait, void* dst, const void* src, std::size_t bytes, int kind, Event& then) override;
+    DeferredRecord begin_record(Event* event) override;
+    void finish_record(const DeferredRecord& record, Event* wait) override;
     void wait_event(Event& event) override;
     void synchronize() override;
     void* native_handle() noexcept override { return nullptr; }
@@ -116,6 +118,9 @@ public:
     void synchronize() override;
     float elapsed_ms_until(Event& end) override;
     const std::shared_ptr<HostEventState>& state() const noexcept { return state_; }
+    // The next generation, counted as recorded now; its completion is queued later by the caller
+    // (HostStream::finish_record). Only for events one thread records.
+    std::uint64_t reserve();
 
 private:
     std::shared_ptr<HostEventState> state_;

@@ -217,6 +217,46 @@ void Engine::release(std::uint32_t group) {
     }
 }
 
+void* Engine::advance(std::uint32_t group) {
+    if (!holding_ || group != next_group_ || group + 1 >= groups_.size()) {
+        OFL_EXPECT(holding_ && group == next_group_, OFL_ERR_INVALID_ARGUMENT, "advance from group ", group,
+                   holding_ ? concat(" but group ", next_group_, " is the one held") : std::string(" but no group is held"));
+        fail(OFL_ERR_INVALID_ARGUMENT, "advance from group ", group, ": it is the step's last group (", groups_.size(),
+             " groups); release it and acquire group 0 of the next step");
+    }
+    Stream& compute = *compute_->impl;
+    EventSet& set = set_of(step_);
+    // release(group): its record counts from here on (the copy into its slot, queued below, waits
+    // on it), but its place in the compute stream is taken together with the next acquire's wait.
+    Event* done = !groups_[group].resident || level_ == OFL_TIMING_GROUP ? set.done[group].get() : nullptr;
+    const Stream::DeferredRecord released = compute.begin_record(done);
+    holding_ = false;
+    ++next_group_;
+    // acquire(group + 1): never a step's first group, so no back-pressure and no begin mark.
+    const Group& g = groups_[group + 1];
+    Event* ready = nullptr;
+    void* address;
+    if (g.resident) {
+        address = region_ + g.offset;
+    } else {
+        const std::uint64_t visit = step_ * streamed_.size() + g.ordinal;
+        try {
+            while (issued_ <= visit + depth_) {
+                issue_copy(issued_);
+                ++issued_;
+            }
+        } catch (...) {
+            compute.finish_record(released, nullptr);  // the release stands; the acquire failed
+            throw;
+        }
+        ready = set.ready[g.ordinal].get();
+        address = region_ + ring_offset_ + (visit % slots_) * slot_bytes_;
+    }
+    compute.finish_record(released, ready);
+    holding_ = true;
+    return address;
+}
+
 void Engine::read_step(std::uint64_t step) {
     const Counters& c = counters_[step % kHistory];
     ofl_step_metrics m{};

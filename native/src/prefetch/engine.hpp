@@ -59,6 +59,8 @@ public:
 
     void* acquire(std::uint32_t group);
     void release(std::uint32_t group);
+    // release(group) then acquire(group + 1), the two compute-stream operations queued as one.
+    void* advance(std::uint32_t group);
     // Figures of a completed step (offload.h: ofl_engine_step_metrics).
     ofl_step_metrics metrics(std::uint64_t step, bool wait);
     // Per-group spans of a completed step (offload.h: ofl_engine_step_spans).

@@ -64,6 +64,13 @@ public final class NativeEngine extends NativeResource {
         return addressOut.get(ValueLayout.JAVA_LONG, 0);
     }
 
+    /** Releases group and acquires group + 1 (same step) in one downcall; the device address of group + 1. */
+    public long advance(int group) {
+        int status = offload_h.ofl_engine_advance(handle(), group, addressOut);
+        if (status != 0) throw failure(status, "advancing from group ", group);
+        return addressOut.get(ValueLayout.JAVA_LONG, 0);
+    }
+
     public void release(int group) {
         int status = offload_h.ofl_engine_release(handle(), group);
         if (status != 0) throw failure(status, "releasing group ", group);

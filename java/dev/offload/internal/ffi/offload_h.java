@@ -2209,6 +2209,68 @@ public class offload_h extends offload_h$shared {
         }
     }
 
+    private static class ofl_engine_advance {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_INT,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_advance");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_advance(ofl_engine *engine, uint32_t group, void **next_device_address)
+     * }
+     */
+    public static FunctionDescriptor ofl_engine_advance$descriptor() {
+        return ofl_engine_advance.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_advance(ofl_engine *engine, uint32_t group, void **next_device_address)
+     * }
+     */
+    public static MethodHandle ofl_engine_advance$handle() {
+        return ofl_engine_advance.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_advance(ofl_engine *engine, uint32_t group, void **next_device_address)
+     * }
+     */
+    public static MemorySegment ofl_engine_advance$address() {
+        return ofl_engine_advance.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_advance(ofl_engine *engine, uint32_t group, void **next_device_address)
+     * }
+     */
+    public static int ofl_engine_advance(MemorySegment engine, int group, MemorySegment next_device_address) {
+        var mh$ = ofl_engine_advance.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_engine_advance", engine, group, next_device_address);
+            }
+            return (int)mh$.invokeExact(engine, group, next_device_address);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ofl_engine_step_metrics {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             offload_h.C_INT,

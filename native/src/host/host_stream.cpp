@@ -108,7 +108,6 @@ void HostStream::execute(HostOp& op) {
         case HostOp::Kind::Delay: std::this_thread::sleep_for(std::chrono::microseconds(op.micros)); break;
         case HostOp::Kind::Record: op.event->complete(op.generation); break;
         case HostOp::Kind::Wait: op.event->wait_for(op.generation); break;
-        case HostOp::Kind::Task: op.task(op.args); break;
         case HostOp::Kind::HostFunc: op.host_fn(op.user_data); break;
         case HostOp::Kind::RecordWait:
             if (op.then) op.then->complete(op.then_generation);
@@ -155,15 +154,23 @@ void HostStream::launch_host_func(ofl_host_fn fn, void* user_data) {
     push(std::move(op));
 }
 
+namespace {
+
+// What a wait queued now means: the event's latest record at this moment (CUDA's rule).
+void capture_wait(Event* wait, HostOp& op) {
+    if (!wait) return;
+    auto& state = static_cast<HostEvent*>(wait)->state();
+    std::lock_guard<std::mutex> lock(state->mutex);
+    op.generation = state->recorded;
+    op.event = state;
+}
+
+}  // namespace
+
 void HostStream::wait_event(Event& event) {
-    auto& state = static_cast<HostEvent&>(event).state();
     HostOp op;
     op.kind = HostOp::Kind::Wait;
-    {
-        std::lock_guard<std::mutex> lock(state->mutex);
-        op.generation = state->recorded;
-    }
-    op.event = state;
+    capture_wait(&event, op);
     push(std::move(op));
 }
 
@@ -173,12 +180,7 @@ void HostStream::copy_between(Event* wait, void* dst, const void* src, std::size
     op.dst = dst;
     op.src = src;
     op.bytes = bytes;
-    if (wait) {
-        auto& state = static_cast<HostEvent*>(wait)->state();
-        std::lock_guard<std::mutex> lock(state->mutex);
-        op.generation = state->recorded;  // the record that exists now, as wait_event captures it
-        op.event = state;
-    }
+    capture_wait(wait, op);
     // As HostEvent::record: the generation is taken and queued under the event's lock.
     auto& then_state = static_cast<HostEvent&>(then).state();
     std::lock_guard<std::mutex> lock(then_state->mutex);
@@ -201,12 +203,7 @@ void HostStream::finish_record(const DeferredRecord& record, Event* wait) {
     op.kind = HostOp::Kind::RecordWait;
     op.then = static_cast<HostEvent*>(record.event)->state();
     op.then_generation = record.generation;
-    if (wait) {
-        auto& state = static_cast<HostEvent*>(wait)->state();
-        std::lock_guard<std::mutex> lock(state->mutex);
-        op.generation = state->recorded;  // the record that exists now, as wait_event captures it
-        op.event = state;
-    }
+    capture_wait(wait, op);
     push(std::move(op));
 }
 
@@ -215,16 +212,6 @@ void HostStream::record(const std::shared_ptr<HostEventState>& event, std::uint6
     op.kind = HostOp::Kind::Record;
     op.event = event;
     op.generation = generation;
-    push(std::move(op));
-}
-
-void HostStream::enqueue_task(HostTaskFn fn, const void* args, std::size_t args_bytes) {
-    OFL_EXPECT(args_bytes <= kHostTaskArgBytes, OFL_ERR_INTERNAL, "host task arguments of ", args_bytes,
-               " bytes exceed ", kHostTaskArgBytes);
-    HostOp op;
-    op.kind = HostOp::Kind::Task;
-    op.task = fn;
-    std::memcpy(op.args, args, args_bytes);
     push(std::move(op));
 }
 

@@ -34,12 +34,9 @@ struct HostEventState {
     void wait_for(std::uint64_t generation);
 };
 
-// A kernel of the host backend: a plain function over an argument block copied into the queue.
-using HostTaskFn = void (*)(const void* args);
-constexpr std::size_t kHostTaskArgBytes = 128;
 
 struct HostOp {
-    enum class Kind : std::uint8_t { Copy, Fill, Delay, Record, Wait, Task, HostFunc, WaitCopyRecord, RecordWait };
+    enum class Kind : std::uint8_t { Copy, Fill, Delay, Record, Wait, HostFunc, WaitCopyRecord, RecordWait };
     Kind kind = Kind::Copy;
     void* dst = nullptr;
     const void* src = nullptr;
@@ -50,10 +47,8 @@ struct HostOp {
     std::uint64_t generation = 0;
     std::shared_ptr<HostEventState> then;  // WaitCopyRecord: completed after the copy; RecordWait: completed first
     std::uint64_t then_generation = 0;
-    HostTaskFn task = nullptr;
     ofl_host_fn host_fn = nullptr;
     void* user_data = nullptr;
-    alignas(16) unsigned char args[kHostTaskArgBytes];
 };
 
 class HostStream;
@@ -88,8 +83,6 @@ public:
     void* native_handle() noexcept override { return nullptr; }
 
     void record(const std::shared_ptr<HostEventState>& event, std::uint64_t generation);
-    // Queues fn(args) with args_bytes (at most kHostTaskArgBytes) copied into the queue.
-    void enqueue_task(HostTaskFn fn, const void* args, std::size_t args_bytes);
 
 private:
     void push(HostOp&& op);

@@ -180,21 +180,30 @@ void* Engine::acquire(std::uint32_t group) {
         back_pressure(step_);
         if (level_ >= OFL_TIMING_STEP) set_of(step_).begin->record(compute);
     }
-    const Group& g = groups_[group];
-    void* address;
-    if (g.resident) {
-        address = region_ + g.offset;
-    } else {
-        const std::uint64_t visit = step_ * streamed_.size() + g.ordinal;
-        while (issued_ <= visit + depth_) {
-            issue_copy(issued_);
-            ++issued_;  // only once queued: a failed copy is tried again, never waited on
-        }
-        compute.wait_event(*set_of(step_).ready[g.ordinal]);
-        address = region_ + ring_offset_ + (visit % slots_) * slot_bytes_;
-    }
+    Event* ready = nullptr;
+    void* address = place(group, ready);
+    if (ready) compute.wait_event(*ready);
     holding_ = true;
     return address;
+}
+
+void* Engine::place(std::uint32_t group, Event*& ready) {
+    const Group& g = groups_[group];
+    if (g.resident) return region_ + g.offset;
+    const std::uint64_t visit = step_ * streamed_.size() + g.ordinal;
+    while (issued_ <= visit + depth_) {
+        issue_copy(issued_);
+        ++issued_;  // only once queued: a failed copy is tried again, never waited on
+    }
+    ready = set_of(step_).ready[g.ordinal].get();
+    return region_ + ring_offset_ + (visit % slots_) * slot_bytes_;
+}
+
+Event* Engine::done_to_record(std::uint32_t group) {
+    // done orders slot reuse (streamed groups) and ends the step (the last group); with group
+    // timing, every group's done also marks where the next group's wait begins.
+    const bool needed = !groups_[group].resident || group + 1 == groups_.size() || level_ == OFL_TIMING_GROUP;
+    return needed ? set_of(step_).done[group].get() : nullptr;
 }
 
 void Engine::release(std::uint32_t group) {
@@ -203,11 +212,8 @@ void Engine::release(std::uint32_t group) {
              holding_ ? concat(" but group ", next_group_, " is the one held") : std::string(" but no group is held"));
     }
     const bool last = group + 1 == groups_.size();
-    // done orders slot reuse (streamed groups) and ends the step (the last group); with group
-    // timing, every group's done also marks where the next group's wait begins.
-    EventSet& set = set_of(step_);
-    if (!groups_[group].resident || last || level_ == OFL_TIMING_GROUP) set.done[group]->record(*compute_->impl);
-    if (last && level_ >= OFL_TIMING_STEP) set.end->record(*compute_->impl);
+    if (Event* done = done_to_record(group)) done->record(*compute_->impl);
+    if (last && level_ >= OFL_TIMING_STEP) set_of(step_).end->record(*compute_->impl);
     holding_ = false;
     if (last) {
         next_group_ = 0;
@@ -225,32 +231,19 @@ void* Engine::advance(std::uint32_t group) {
              " groups); release it and acquire group 0 of the next step");
     }
     Stream& compute = *compute_->impl;
-    EventSet& set = set_of(step_);
     // release(group): its record counts from here on (the copy into its slot, queued below, waits
     // on it), but its place in the compute stream is taken together with the next acquire's wait.
-    Event* done = !groups_[group].resident || level_ == OFL_TIMING_GROUP ? set.done[group].get() : nullptr;
-    const Stream::DeferredRecord released = compute.begin_record(done);
+    const Stream::DeferredRecord released = compute.begin_record(done_to_record(group));
     holding_ = false;
     ++next_group_;
     // acquire(group + 1): never a step's first group, so no back-pressure and no begin mark.
-    const Group& g = groups_[group + 1];
     Event* ready = nullptr;
     void* address;
-    if (g.resident) {
-        address = region_ + g.offset;
-    } else {
-        const std::uint64_t visit = step_ * streamed_.size() + g.ordinal;
-        try {
-            while (issued_ <= visit + depth_) {
-                issue_copy(issued_);
-                ++issued_;
-            }
-        } catch (...) {
-            compute.finish_record(released, nullptr);  // the release stands; the acquire failed
-            throw;
-        }
-        ready = set.ready[g.ordinal].get();
-        address = region_ + ring_offset_ + (visit % slots_) * slot_bytes_;
+    try {
+        address = place(group + 1, ready);
+    } catch (...) {
+        compute.finish_record(released, nullptr);  // the release stands; the acquire failed
+        throw;
     }
     compute.finish_record(released, ready);
     holding_ = true;

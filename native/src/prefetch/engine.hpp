@@ -91,6 +91,11 @@ private:
 
     EventSet& set_of(std::uint64_t step) { return sets_[step % sets_.size()]; }
     void issue_copy(std::uint64_t visit);
+    // Queues the copies up to group's visit + depth and gives its device address; ready is set to the
+    // event the compute stream must wait on (left alone for a resident group).
+    void* place(std::uint32_t group, Event*& ready);
+    // The done event release(group) records, or null when nothing needs it.
+    Event* done_to_record(std::uint32_t group);
     void back_pressure(std::uint64_t step);
     void read_step(std::uint64_t step);  // fills history_ for a step whose device work is done
     void read_groups(std::uint64_t step, ofl_step_metrics& m);  // OFL_TIMING_GROUP's figures (and spans)

@@ -16,12 +16,12 @@ import dev.offload.graph.BlockGraph;
 import dev.offload.graph.TensorRef;
 import dev.offload.runtime.CopyBandwidth;
 import dev.offload.runtime.PinnedBuffer;
+import dev.offload.workload.WorkloadRun;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -140,7 +140,7 @@ final class BenchCommand {
                     byte want = (byte) (i % GROUPS + 1);
                     for (int b = 0; b < 16; b++) ok &= samples.segment().get(ValueLayout.JAVA_BYTE, 16L * i + b) == want;
                 }
-                return new Sweep(median(step), median(overlap), ok);
+                return new Sweep(WorkloadRun.median(step), WorkloadRun.median(overlap), ok);
             }
         }
     }
@@ -173,13 +173,7 @@ final class BenchCommand {
                     perGroup[s - 2] = (step.hostNanos() - blockedNs) / c.groupCount();
                 }
             }
-            return median(perGroup);
+            return WorkloadRun.median(perGroup);
         }
-    }
-
-    private static double median(double[] values) {
-        double[] v = values.clone();
-        Arrays.sort(v);
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 }

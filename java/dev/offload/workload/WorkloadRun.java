@@ -127,7 +127,8 @@ public final class WorkloadRun {
         return median(steps.stream().mapToDouble(f).toArray());
     }
 
-    static double median(double[] values) {
+    /** The median of values (NaN for none); the array is left as it is. */
+    public static double median(double[] values) {
         double[] v = values.clone();
         Arrays.sort(v);
         if (v.length == 0) return Double.NaN;

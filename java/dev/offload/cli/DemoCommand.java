@@ -72,7 +72,7 @@ final class DemoCommand {
                         OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(3).build(),
                         OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.BLOCK_PIN).build());
                 java.util.Map<String, dev.offload.metrics.Trace> traces = new java.util.LinkedHashMap<>();
-                Progress progress = new Progress(err, "demo", (long) configs.size() * steps, "steps", Progress.wanted(args.flag("--json")));
+                Progress progress = new Progress(err, "demo", (long) configs.size() * steps, "steps", !args.flag("--json"));
                 for (OffloadConfig config : configs) {
                     WorkloadRun.Result r = WorkloadRun.run(checkpoint, config, "mix", steps, tokens, hidden, true, expected,
                             tracing ? trace -> traces.put("run " + (traces.size() + 1), trace) : null, s -> progress.advance(1));

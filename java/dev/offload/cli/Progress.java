@@ -6,7 +6,8 @@ import java.util.Locale;
 /**
  * Progress of long CLI work on stderr (stdout stays for results and JSON): on a terminal a bar
  * redrawn in place with the rate and the time left, at most ten times a second; otherwise a plain
- * line at most every two seconds, and one at the end. Off when {@code enabled} is false.
+ * line at most every two seconds, and one at the end. Off when {@code enabled} is false (the CLI
+ * turns it off with --json: nothing but the JSON object is printed then).
  */
 final class Progress {
     private final PrintStream err;
@@ -28,11 +29,6 @@ final class Progress {
         java.io.Console console = System.console();
         this.terminal = err == System.err && console != null && console.isTerminal();
         this.lastPrintNanos = startNanos;
-    }
-
-    /** Stderr is a terminal and nobody asked for quiet (the CLI passes --json as quiet). */
-    static boolean wanted(boolean json) {
-        return !json;
     }
 
     void advance(long n) {

@@ -32,10 +32,6 @@ final class RunCommand {
 
     private RunCommand() {}
 
-    static int run(List<String> argv, PrintStream out) {
-        return run(argv, out, System.err);
-    }
-
     static int run(List<String> argv, PrintStream out, PrintStream err) {
         Args args = new Args(argv, Set.of("--json", "--verify", "--leaf"),
                 Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device",
@@ -61,7 +57,7 @@ final class RunCommand {
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
         try (Checkpoint checkpoint = Checkpoint.open(paths, options)) {
             Path traceFile = args.has("--trace") ? Path.of(args.option("--trace", "")) : null;
-            Progress progress = new Progress(err, "run", steps, "steps", Progress.wanted(args.flag("--json")));
+            Progress progress = new Progress(err, "run", steps, "steps", !args.flag("--json"));
             r = WorkloadRun.run(checkpoint, config.build(), args.option("--workload", "mix"), steps, tokens, hidden, args.flag("--verify"),
                     null, traceFile == null ? null : trace -> trace.writeChromeJson(traceFile), s -> progress.advance(1));
             progress.finish();

@@ -52,8 +52,10 @@ public final class LinearWorkload implements Workload {
     private final PinnedBuffer host, snapshots;
     private final Stream stream;
     private final MemorySegment cudaStream;
-    private final Map<Group, int[]> launches = new IdentityHashMap<>();  // per tensor: host table index; cuda role
-    private final Map<Group, MemorySegment[]> weights = new IdentityHashMap<>();  // per tensor (null: no role)
+    /** A group view's products, per tensor: its weights (null: no role), and the host table index or, on cuda, the role. */
+    private record Products(MemorySegment[] weights, int[] launch) {}
+
+    private final Map<Group, Products> products = new IdentityHashMap<>();
     private final List<MemorySegment> table = new ArrayList<>();  // host: the weight of each record
     private final List<Integer> tableRoles = new ArrayList<>();   // host: the role of each record
     private final HostFunction hostFn;
@@ -151,9 +153,10 @@ public final class LinearWorkload implements Workload {
 
     @Override
     public void group(Group group) {
-        MemorySegment[] w = weights.get(group);
-        if (w == null) w = firstVisit(group);
-        int[] launch = launches.get(group);
+        Products p = products.get(group);
+        if (p == null) p = firstVisit(group);
+        MemorySegment[] w = p.weights();
+        int[] launch = p.launch();
         for (int i = 0; i < w.length; i++) {
             if (w[i] == null) continue;
             if (hostFn != null) {
@@ -176,7 +179,7 @@ public final class LinearWorkload implements Workload {
         cublas.gemm(handle, tokens, inFeatures, outFeatures, w, in.devicePointer(), out.devicePointer(), one, beta);
     }
 
-    private MemorySegment[] firstVisit(Group group) {
+    private Products firstVisit(Group group) {
         List<DeviceTensor> tensors = group.tensors();
         LinearMath.blocks("group '" + group.name() + "'", tensors, DeviceTensor::name, DeviceTensor::dtype, DeviceTensor::shape, dim,
                 false);  // dtype and shape of every role tensor
@@ -197,9 +200,9 @@ public final class LinearWorkload implements Workload {
                 launch[i] = role;
             }
         }
-        weights.put(group, w);
-        launches.put(group, launch);
-        return w;
+        Products p = new Products(w, launch);
+        products.put(group, p);
+        return p;
     }
 
     /** The host function's body, on the stream's thread: one tensor's product. */

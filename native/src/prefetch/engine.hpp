@@ -19,6 +19,10 @@
 // host to stay within one ring of the device (a blocking wait per group with two slots) only
 // because its figures were read from per-slot timing events; ordering alone would have held.
 //
+// advance(g) is release(g) then acquire(g + 1). Its done record counts from the start of the call
+// (begin_record), before the copies it queues (one of which may wait on it), and is placed in the
+// compute stream together with the next wait (finish_record): the order the two calls would give.
+//
 // Back-pressure. The first acquire of step s waits (host side) for done[last] of step
 // s - 1 - steps_ahead: the one blocking wait a step may have. kSets = steps_ahead + 4 keeps every
 // event a wait or a figure needs intact: while step s is issued, sets of steps s - 2 - steps_ahead

@@ -49,16 +49,14 @@ public final class WorkloadRun {
 
     public static Result run(Checkpoint checkpoint, OffloadConfig config, String workloadKind, int steps, int tokens, int hidden,
                              boolean verify, Expected expected) {
-        return run(checkpoint, config, workloadKind, steps, tokens, hidden, verify, expected, null);
+        return run(checkpoint, config, workloadKind, steps, tokens, hidden, verify, expected, null, null);
     }
 
-    /** As above; with {@code trace} (and a config with {@code trace(true)}) the run's timeline is left there. */
-    public static Result run(Checkpoint checkpoint, OffloadConfig config, String workloadKind, int steps, int tokens, int hidden,
-                             boolean verify, Expected expected, java.util.function.Consumer<dev.offload.metrics.Trace> trace) {
-        return run(checkpoint, config, workloadKind, steps, tokens, hidden, verify, expected, trace, null);
-    }
-
-    /** As above; {@code onStep} (may be null) hears each step's index as it is queued (progress). */
+    /**
+     * As above; with {@code trace} (and a config with {@code trace(true)}) the run's timeline is
+     * handed there before the offloader closes; {@code onStep} hears each step's index as it is
+     * queued (progress). Either may be null.
+     */
     public static Result run(Checkpoint checkpoint, OffloadConfig config, String workloadKind, int steps, int tokens, int hidden,
                              boolean verify, Expected expected, java.util.function.Consumer<dev.offload.metrics.Trace> trace,
                              java.util.function.IntConsumer onStep) {

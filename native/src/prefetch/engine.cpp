@@ -22,7 +22,8 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 std::unique_ptr<Event> Engine::make_event(bool timing) { return device_->backend().create_event(timing); }
 
 Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std::uint32_t count,
-               const ofl_engine_config& config, std::shared_ptr<ofl_stream> compute, std::shared_ptr<ofl_stream> copy)
+               const ofl_engine_config& config, std::shared_ptr<ofl_stream> compute, std::shared_ptr<ofl_stream> copy,
+               const ofl_disk_source* disk)
     : device_(std::move(device)), compute_(std::move(compute)), copy_(std::move(copy)),
       slots_(config.slots), depth_(config.prefetch_depth), ahead_(config.steps_ahead), level_(config.timing),
       trace_(config.trace == 1) {
@@ -38,10 +39,11 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
     std::uint64_t resident_bytes = 0;
     for (std::uint32_t g = 0; g < count; ++g) {
         const ofl_group_desc& d = groups[g];
-        OFL_EXPECT(d.host_address != nullptr || d.bytes == 0, OFL_ERR_INVALID_ARGUMENT, "group ", g, " has a NULL host address");
+        OFL_EXPECT((d.host_address != nullptr) != (disk != nullptr) || d.bytes == 0, OFL_ERR_INVALID_ARGUMENT, "group ", g,
+                   disk ? " has a host address, but its bytes come from the disk source" : " has a NULL host address");
         OFL_EXPECT(d.resident <= 1 && d.reserved == 0, OFL_ERR_INVALID_ARGUMENT, "group ", g,
                    ": resident must be 0 or 1 and reserved 0");
-        if (pinned_required && d.bytes > 0) {
+        if (pinned_required && d.bytes > 0 && !disk) {
             OFL_EXPECT(device_->backend().is_pinned(d.host_address, d.bytes), OFL_ERR_INVALID_ARGUMENT, "group ", g, " (",
                        d.bytes, " bytes at ", d.host_address, ") is pageable host memory: on ", device_->backend().name(),
                        " a copy from it would block the calling thread; pack groups into pinned memory "
@@ -92,9 +94,10 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         ready_at_.resize(per_step);
         if (trace_) spans_.resize(kHistory * count);
         resident_loaded_ = device_->backend().create_event(false);
+        if (disk) open_disk(*disk);  // reads and copies the resident groups (their host is NULL)
         // Resident groups: copied once; the compute stream waits for them on the device.
         for (const Group& g : groups_) {
-            if (g.resident && g.bytes > 0) copy_->impl->copy(region_ + g.offset, g.host, g.bytes, OFL_COPY_HOST_TO_DEVICE);
+            if (g.resident && g.bytes > 0 && g.host) copy_->impl->copy(region_ + g.offset, g.host, g.bytes, OFL_COPY_HOST_TO_DEVICE);
         }
         resident_loaded_->record(*copy_->impl);
         compute_->impl->wait_event(*resident_loaded_);
@@ -132,6 +135,7 @@ void Engine::issue_copy(std::uint64_t visit) {
         const std::uint64_t before = visit - slots_;
         freed = set_of(before / per_step).done[streamed_[before % per_step]].get();
     }
+    if (disk_) return issue_disk_copy(visit, ordinal, region_ + ring_offset_ + slot * slot_bytes_, freed, set);
     const bool timed = level_ >= OFL_TIMING_STEP;
     if (!timed || (ordinal != 0 && ordinal + 1 != per_step)) {  // no timing mark between: one operation
         copy.copy_between(freed, region_ + ring_offset_ + slot * slot_bytes_, groups_[g].host, groups_[g].bytes,

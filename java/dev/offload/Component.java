@@ -88,6 +88,7 @@ public final class Component implements AutoCloseable {
                     + budgetBytes + " bytes has " + usedDeviceBytes + " in use (other components and buffers), leaving " + left
                     + " bytes, too few for this component (" + e.getMessage() + ")", e);
         }
+        if (config.source() == HostSource.DISK) return createFromDisk(owner, name, graph, plan, packed);
         HostPacking host = HostPacking.pack(owner.runtime(), name, packed, config.slabBytes());
         try {
             NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[packed.size()];
@@ -102,6 +103,27 @@ public final class Component implements AutoCloseable {
             host.close();
             throw e;
         }
+    }
+
+    /** DISK source: no host copy; the engine reads the groups from their files (memory/DiskSource). */
+    private static Component createFromDisk(Offloader owner, String name, BlockGraph graph, ComponentPlan plan, List<PackedGroup> packed) {
+        OffloadConfig config = owner.config();
+        dev.offload.memory.DiskSource source = dev.offload.memory.DiskSource.of(name, packed);
+        long[] bytes = new long[packed.size()];
+        for (int g = 0; g < bytes.length; g++) bytes[g] = packed.get(g).bytes();
+        NativeEngine engine = NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), source.files(), source.extents(),
+                config.stagingBytes(), plan.slots(), plan.prefetchDepth(), config.timing().code(), config.stepsAhead(), config.trace(),
+                owner.computeStream().handle(), owner.copyStream().handle(), "component '" + name + "'");
+        Component component = new Component(owner, name, graph, plan, HostPacking.none(), engine);
+        PlanEvent.emit(plan);
+        return component;
+    }
+
+    /** The disk reader's figures (DISK source); zeros for a PINNED component. */
+    public synchronized DiskStats diskStats() {
+        checkNotClosed();
+        NativeEngine.DiskStats d = engine.diskStats();
+        return new DiskStats(d.stagingSlots(), d.stagingBytes(), d.bytesRead(), d.groupsRead(), d.readMs(), d.stallMs());
     }
 
     public String name() {

@@ -52,6 +52,11 @@ public final class HostPacking implements AutoCloseable {
         this.pageableBytes = pageableBytes;
     }
 
+    /** No host copy at all (the DISK source reads groups from their files). */
+    public static HostPacking none() {
+        return new HostPacking(List.of(), List.of(), 0, 0);
+    }
+
     public static HostPacking pack(DeviceRuntime runtime, List<PackedGroup> packed, long slabTarget) {
         return pack(runtime, "(unnamed)", packed, slabTarget);
     }

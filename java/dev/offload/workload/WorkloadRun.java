@@ -33,7 +33,7 @@ public final class WorkloadRun {
                          double copyBusyMsMedian, double hostBlockedMsMedian, double hostWaitsPerStep, double hostUsPerGroup,
                          double wallMsPerStep,
                          double h2dGbps, double overlapEfficiency, int groups, int slots, int tokens, int stepsAhead, String plan,
-                         List<StepMetrics> perStep) {}
+                         List<StepMetrics> perStep, String source, long stagingBytes, double diskReadMs, double diskGbps) {}
 
     /** Reference states shared by runs of the same model (see {@link Workload.Expected}). */
     public static final class Expected {
@@ -93,6 +93,7 @@ public final class WorkloadRun {
             // A workload that computes nothing has nothing to verify: null, not true.
             Boolean verified = verify && !(workload instanceof Workload.NoWorkload) ? note == null : null;
             if (trace != null) trace.accept(off.trace());
+            dev.offload.DiskStats disk = component.diskStats();
             var info = off.deviceInfo();
             List<StepMetrics> all = Arrays.asList(metrics);
             List<StepMetrics> steady = steps > 1 ? all.subList(1, steps) : all;
@@ -108,7 +109,8 @@ public final class WorkloadRun {
                     median(steady, StepMetrics::copyBusyMs), median(steady, StepMetrics::hostBlockedMs),
                     steady.stream().mapToLong(StepMetrics::hostWaits).sum() / (double) steady.size(), median(steadyUs), wallMsPerStep,
                     median(steady, StepMetrics::h2dGbps), median(steady, StepMetrics::overlapEfficiency), groups,
-                    component.plan().slots(), tokens, config.stepsAhead(), component.plan().describe(), List.copyOf(all));
+                    component.plan().slots(), tokens, config.stepsAhead(), component.plan().describe(), List.copyOf(all),
+                    config.source().name().toLowerCase(java.util.Locale.ROOT), disk.stagingBytes(), disk.readMs(), disk.readGbps());
         }
     }
 

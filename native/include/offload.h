@@ -300,6 +300,11 @@ OFL_API ofl_status ofl_engine_step_spans(ofl_engine* engine, uint64_t step, int3
  * file, the offset and the group, returned by the engine's next call (acquire, advance, release,
  * step metrics) and every call after it (sticky); the engine stays destroyable. The group whose read
  * failed may have been computed on stale bytes: after an IO error the engine's output is void.
+ *
+ * With OFL_DISK_FROM_HOST the groups' bytes are in ordinary (pageable) host memory at their
+ * host_address instead of in files (no paths, no extents): the reader copies each streamed group
+ * into the pinned staging ring and the copy stream copies it from there, so no pinned copy of the
+ * model is needed and the calling thread never waits for a pageable copy (the low-memory source).
  */
 typedef struct ofl_disk_extent {
     uint32_t group;        /* the group these bytes belong to */
@@ -318,12 +323,15 @@ typedef struct ofl_disk_source {
     uint64_t staging_bytes;          /* pinned staging ring; 0 = two slots of the largest streamed group. It
                                         holds floor(staging_bytes / slot) slots (slot: the largest streamed
                                         group rounded up to 4096), at least one, at most one per streamed group */
-    uint32_t flags;                  /* 0 (reserved for O_DIRECT reads) */
+    uint32_t flags;                  /* 0, or OFL_DISK_FROM_HOST */
     uint32_t reserved;               /* 0 */
 } ofl_disk_source;
 
+#define OFL_DISK_FROM_HOST 1u
+
 /* As ofl_engine_create, but the groups' bytes come from files: every group's host_address is NULL
- * and its bytes is its packed size. */
+ * and its bytes is its packed size (with OFL_DISK_FROM_HOST: from host memory, which may be pageable,
+ * at every group's host_address). */
 OFL_API ofl_status ofl_engine_create_from_disk(ofl_runtime* runtime, const ofl_group_desc* groups, uint32_t group_count,
                                                const ofl_disk_source* source, const ofl_engine_config* config,
                                                ofl_stream* compute, ofl_stream* copy, ofl_engine** out);

@@ -117,7 +117,8 @@ std::uint64_t two_slots(const Layout& l) {
     return 2 * ((largest + 4095) / 4096 * 4096);
 }
 
-void bit_exact(std::uint32_t slots, std::uint32_t depth, std::uint32_t ahead, bool slow, bool advance) {
+// from_host: the low-memory source (OFL_DISK_FROM_HOST): the same groups from ordinary host memory.
+void bit_exact(std::uint32_t slots, std::uint32_t depth, std::uint32_t ahead, bool slow, bool advance, bool from_host = false) {
     std::mt19937_64 rng(1234 + slots * 7 + depth + (slow ? 100 : 0));
     TempFiles files(3, 1 << 20, rng);
     std::vector<const char*> paths;
@@ -128,9 +129,15 @@ void bit_exact(std::uint32_t slots, std::uint32_t depth, std::uint32_t ahead, bo
     Layout l = make_layout(files, count, resident, rng);
     Env env;
     ofl_disk_source src = source_of(paths, l, two_slots(l));
+    std::vector<ofl_group_desc> groups = l.groups;
+    if (from_host) {
+        src = source_of({}, Layout{}, two_slots(l));
+        src.flags = OFL_DISK_FROM_HOST;
+        for (std::uint32_t g = 0; g < count; ++g) groups[g].host_address = l.expected[g].data();
+    }
     ofl_engine_config config{sizeof(ofl_engine_config), slots, depth, OFL_TIMING_GROUP, ahead, 0};
     ofl_engine* engine = nullptr;
-    CHECK_OK(ofl_engine_create_from_disk(env.rt, l.groups.data(), count, &src, &config, env.compute, env.copy, &engine));
+    CHECK_OK(ofl_engine_create_from_disk(env.rt, groups.data(), count, &src, &config, env.compute, env.copy, &engine));
     if (!engine) return;
     const int steps = 6;
     std::vector<std::vector<unsigned char>> out(steps * count);
@@ -161,7 +168,11 @@ void bit_exact(std::uint32_t slots, std::uint32_t depth, std::uint32_t ahead, bo
     st.struct_size = sizeof st;
     CHECK_OK(ofl_engine_disk_stats(engine, &st));
     std::uint64_t resident_bytes = 0, streamed_bytes = 0;
-    for (const auto& e : l.extents) (resident[e.group] ? resident_bytes : streamed_bytes) += e.bytes;
+    if (from_host) {
+        for (std::uint32_t g = 0; g < count; ++g) (resident[g] ? resident_bytes : streamed_bytes) += l.groups[g].bytes;
+    } else {
+        for (const auto& e : l.extents) (resident[e.group] ? resident_bytes : streamed_bytes) += e.bytes;
+    }
     CHECK(st.staging_slots == 2);
     CHECK(st.staging_bytes == two_slots(l));
     // Every step's streamed groups were read; prefetch may have read into a step never run.
@@ -245,6 +256,22 @@ void bad_sources() {
                  OFL_ERR_IO);
     CHECK(std::strstr(ofl_last_error(), files.paths[0].c_str()) != nullptr);
     CHECK(engine == nullptr);
+    // The low-memory source takes no files, and needs every group's host address.
+    ofl_disk_source both = source_of(paths, l, 0);
+    both.flags = OFL_DISK_FROM_HOST;
+    std::vector<std::vector<unsigned char>> bytes;
+    Layout hosted = l;
+    for (auto& g : hosted.groups) {
+        bytes.emplace_back(g.bytes);
+        g.host_address = bytes.back().data();
+    }
+    CHECK_STATUS(ofl_engine_create_from_disk(env.rt, hosted.groups.data(), 3, &both, &config, env.compute, env.copy, &engine),
+                 OFL_ERR_INVALID_ARGUMENT);
+    ofl_disk_source lowmem = source_of({}, Layout{}, 0);
+    lowmem.flags = OFL_DISK_FROM_HOST;
+    CHECK_STATUS(ofl_engine_create_from_disk(env.rt, l.groups.data(), 3, &lowmem, &config, env.compute, env.copy, &engine),
+                 OFL_ERR_INVALID_ARGUMENT);
+    CHECK(std::strstr(ofl_last_error(), "NULL host address") != nullptr);
     // Host addresses with a disk source are refused.
     std::vector<unsigned char> host(l.groups[0].bytes);
     Layout with_host = l;
@@ -260,6 +287,8 @@ int main() {
     bit_exact(2, 1, 1, false, false);
     bit_exact(4, 3, 2, true, true);   // deep prefetch, slow compute, host two steps ahead
     bit_exact(8, 7, 0, false, true);  // ring as large as a step's streamed groups
+    bit_exact(2, 1, 1, false, false, true);  // the low-memory source
+    bit_exact(4, 3, 2, true, true, true);
     truncated_while_streaming();
     bad_sources();
     return finish("test_disk");

@@ -89,11 +89,15 @@ public final class Component implements AutoCloseable {
                     + " bytes, too few for this component (" + e.getMessage() + ")", e);
         }
         if (config.source() == HostSource.DISK) return createFromDisk(owner, name, graph, plan, packed);
-        HostPacking host = HostPacking.pack(owner.runtime(), name, packed, config.slabBytes());
+        boolean lowmem = config.source() == HostSource.LOWMEM;
+        HostPacking host = lowmem ? HostPacking.packPageable(owner.runtime(), name, packed, config.slabBytes())
+                : HostPacking.pack(owner.runtime(), name, packed, config.slabBytes());
         try {
             NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[packed.size()];
             for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
-            NativeEngine engine = NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(),
+            NativeEngine engine = lowmem ? NativeEngine.createStaged(owner.runtime().handle(), sources, config.stagingBytes(), plan.slots(),
+                    plan.prefetchDepth(), config.timing().code(), config.stepsAhead(), config.trace(), owner.computeStream().handle(),
+                    owner.copyStream().handle(), "component '" + name + "'") : NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(),
                     config.timing().code(), config.stepsAhead(), config.trace(), owner.computeStream().handle(),
                     owner.copyStream().handle(), "component '" + name + "'");
             Component component = new Component(owner, name, graph, plan, host, engine);
@@ -119,7 +123,7 @@ public final class Component implements AutoCloseable {
         return component;
     }
 
-    /** The disk reader's figures (DISK source); zeros for a PINNED component. */
+    /** The staging reader's figures (DISK and LOWMEM sources); zeros for a PINNED component. */
     public synchronized DiskStats diskStats() {
         checkNotClosed();
         NativeEngine.DiskStats d = engine.diskStats();

@@ -11,18 +11,23 @@ package dev.offload;
  *       stream copies it from there (read, copy and compute overlap). Host memory is the staging ring
  *       ({@link OffloadConfig#stagingBytes()}), whatever the model's size; resident groups are read once.
  *       Needs tensors backed by files (a checkpoint opened from disk); others are refused.
+ *   <li>{@link #LOWMEM}: between the two: one packed copy in ordinary (pageable) memory, which the
+ *       system may swap and which needs no page-locking, streamed through the same pinned staging
+ *       ring (the native reader copies each group into it). Host memory is the model's bytes, but only
+ *       the ring is pinned; works for any graph, files or not.
  * </ul>
  */
 public enum HostSource {
     PINNED,
-    DISK;
+    DISK,
+    LOWMEM;
 
-    /** Parses "pinned" or "disk" (any case). */
+    /** Parses "pinned", "disk" or "lowmem" (any case). */
     public static HostSource parse(String text) {
         String key = text == null ? "" : text.trim().toUpperCase(java.util.Locale.ROOT);
         for (HostSource s : values()) {
             if (s.name().equals(key)) return s;
         }
-        throw OffloadException.invalid("unknown host source '" + text + "': expected pinned or disk");
+        throw OffloadException.invalid("unknown host source '" + text + "': expected pinned, disk or lowmem");
     }
 }

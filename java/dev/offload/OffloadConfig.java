@@ -30,8 +30,9 @@ import java.util.Map;
  *                     activations and buffers allocated after registration (default 0: buffers
  *                     allocated before registering are already out of what the plan sees)
  * @param source       where streamed weights live on the host ({@link HostSource}): PINNED (default,
- *                     one packed pinned copy) or DISK (read from the files through a pinned staging ring)
- * @param stagingBytes DISK: bytes of the pinned staging ring; 0 (default) = two slots of the largest
+ *                     one packed pinned copy), DISK (read from the files through a pinned staging
+ *                     ring) or LOWMEM (a pageable packed copy streamed through that ring)
+ * @param stagingBytes DISK and LOWMEM: bytes of the pinned staging ring; 0 (default) = two slots of the largest
  *                     streamed group, the least that overlaps reading with copying. It must hold at
  *                     least one such slot (registration fails otherwise, with the numbers)
  * @param computeProfiles per component name, its compute time per group and the bandwidth to
@@ -70,8 +71,9 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         computeProfiles = Map.copyOf(computeProfiles);
         if (source == null) throw OffloadException.invalid("config: host source is null");
         if (stagingBytes < 0) throw OffloadException.invalid("config: staging bytes must be >= 0 (0 = default), got " + stagingBytes);
-        if (stagingBytes > 0 && source != HostSource.DISK) {
-            throw OffloadException.invalid("config: a staging ring (" + stagingBytes + " bytes) needs the DISK source, got " + source);
+        if (stagingBytes > 0 && source == HostSource.PINNED) {
+            throw OffloadException.invalid("config: a staging ring (" + stagingBytes + " bytes) needs the DISK or LOWMEM source, got "
+                    + source);
         }
     }
 
@@ -123,7 +125,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         }
         /** Where streamed weights live on the host (PINNED by default). */
         public Builder source(HostSource source) { this.source = source; return this; }
-        /** DISK: the pinned staging ring's bytes (0: two slots of the largest streamed group). */
+        /** DISK and LOWMEM: the pinned staging ring's bytes (0: two slots of the largest streamed group). */
         public Builder stagingBytes(long bytes) { this.stagingBytes = bytes; return this; }
         public Builder activationReserve(long bytes) { this.activationReserve = bytes; return this; }
         /** A component's per-group compute times (execution order) and copy bandwidth, for ranking groups to pin. */

@@ -27,10 +27,15 @@ std::uint64_t ns_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& source, const std::vector<std::uint64_t>& group_bytes,
-                       std::vector<std::uint32_t> streamed, std::uint64_t slot_bytes)
-    : device_(std::move(device)), extents_(group_bytes.size()), group_bytes_(group_bytes), streamed_(std::move(streamed)) {
-    OFL_EXPECT(source.flags == 0 && source.reserved == 0, OFL_ERR_INVALID_ARGUMENT,
-               "ofl_disk_source: flags and reserved must be 0, got ", source.flags, " and ", source.reserved);
+                       std::vector<std::uint32_t> streamed, std::uint64_t slot_bytes, std::vector<const unsigned char*> hosts)
+    : device_(std::move(device)), extents_(group_bytes.size()), group_bytes_(group_bytes), hosts_(std::move(hosts)),
+      streamed_(std::move(streamed)) {
+    OFL_EXPECT((source.flags & ~OFL_DISK_FROM_HOST) == 0 && source.reserved == 0, OFL_ERR_INVALID_ARGUMENT,
+               "ofl_disk_source: flags must be 0 or OFL_DISK_FROM_HOST and reserved 0, got ", source.flags, " and ",
+               source.reserved);
+    OFL_EXPECT(hosts_.empty() || (source.file_count == 0 && source.extent_count == 0), OFL_ERR_INVALID_ARGUMENT,
+               "ofl_disk_source: OFL_DISK_FROM_HOST reads the groups' host memory; it takes no files or extents (got ",
+               source.file_count, " files, ", source.extent_count, " extents)");
     OFL_EXPECT(source.file_count == 0 || source.paths != nullptr, OFL_ERR_INVALID_ARGUMENT, "ofl_disk_source: paths is NULL");
     OFL_EXPECT(source.extent_count == 0 || source.extents != nullptr, OFL_ERR_INVALID_ARGUMENT,
                "ofl_disk_source: extents is NULL");
@@ -124,6 +129,11 @@ void DiskReader::pread_all(std::uint32_t group, const Extent& e, std::uint64_t s
 }
 
 void DiskReader::read_range(std::uint32_t group, std::uint64_t from, std::uint64_t to, unsigned char* dst) {
+    if (!hosts_.empty()) {  // the low-memory source: pageable host bytes into pinned staging
+        std::memcpy(dst, hosts_[group] + from, to - from);
+        bytes_read_.fetch_add(to - from, std::memory_order_relaxed);
+        return;
+    }
     std::uint64_t cursor = from;  // bytes before it are written; gaps between extents are zeroed
     for (const Extent& e : extents_[group]) {
         const std::uint64_t lo = std::max(from, e.group_offset), hi = std::min(to, e.group_offset + e.bytes);

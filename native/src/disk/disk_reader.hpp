@@ -44,10 +44,11 @@ public:
     };
 
     // group_bytes: every group's packed size; streamed: the streamed groups' indices in visit order;
-    // slot_bytes: the largest streamed group (0 when none streams). Opens the files; throws
-    // OFL_ERR_IO naming one that does not open, OFL_ERR_INVALID_ARGUMENT for a bad extent.
+    // slot_bytes: the largest streamed group (0 when none streams); hosts: with OFL_DISK_FROM_HOST,
+    // every group's bytes in host memory (read with memcpy instead of pread). Opens the files;
+    // throws OFL_ERR_IO naming one that does not open, OFL_ERR_INVALID_ARGUMENT for a bad extent.
     DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& source, const std::vector<std::uint64_t>& group_bytes,
-               std::vector<std::uint32_t> streamed, std::uint64_t slot_bytes);
+               std::vector<std::uint32_t> streamed, std::uint64_t slot_bytes, std::vector<const unsigned char*> hosts);
     ~DiskReader();
     DiskReader(const DiskReader&) = delete;
     DiskReader& operator=(const DiskReader&) = delete;
@@ -77,6 +78,7 @@ private:
     std::vector<int> fds_;
     std::vector<std::vector<Extent>> extents_;  // per group, sorted by group_offset
     std::vector<std::uint64_t> group_bytes_;
+    std::vector<const unsigned char*> hosts_;  // OFL_DISK_FROM_HOST: each group's bytes; empty otherwise
     std::vector<std::uint32_t> streamed_;
     std::uint32_t slots_ = 0;
     std::uint64_t stride_ = 0;

@@ -35,15 +35,16 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
                config.timing, ")");
     OFL_EXPECT(ahead_ <= OFL_MAX_STEPS_AHEAD, OFL_ERR_INVALID_ARGUMENT, "steps_ahead ", ahead_, " is above the limit of ",
                OFL_MAX_STEPS_AHEAD);
-    const bool pinned_required = device_->backend().requires_pinned_sources();
+    const bool pinned_required = device_->backend().requires_pinned_sources() && !disk;
+    const bool from_host = !disk || (disk->flags & OFL_DISK_FROM_HOST);  // groups' bytes at host_address
     std::uint64_t resident_bytes = 0;
     for (std::uint32_t g = 0; g < count; ++g) {
         const ofl_group_desc& d = groups[g];
-        OFL_EXPECT((d.host_address != nullptr) != (disk != nullptr) || d.bytes == 0, OFL_ERR_INVALID_ARGUMENT, "group ", g,
-                   disk ? " has a host address, but its bytes come from the disk source" : " has a NULL host address");
+        OFL_EXPECT((d.host_address != nullptr) == from_host || d.bytes == 0, OFL_ERR_INVALID_ARGUMENT, "group ", g,
+                   from_host ? " has a NULL host address" : " has a host address, but its bytes come from the disk source");
         OFL_EXPECT(d.resident <= 1 && d.reserved == 0, OFL_ERR_INVALID_ARGUMENT, "group ", g,
                    ": resident must be 0 or 1 and reserved 0");
-        if (pinned_required && d.bytes > 0 && !disk) {
+        if (pinned_required && d.bytes > 0) {
             OFL_EXPECT(device_->backend().is_pinned(d.host_address, d.bytes), OFL_ERR_INVALID_ARGUMENT, "group ", g, " (",
                        d.bytes, " bytes at ", d.host_address, ") is pageable host memory: on ", device_->backend().name(),
                        " a copy from it would block the calling thread; pack groups into pinned memory "
@@ -94,10 +95,10 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         ready_at_.resize(per_step);
         if (trace_) spans_.resize(kHistory * count);
         resident_loaded_ = device_->backend().create_event(false);
-        if (disk) open_disk(*disk);  // reads and copies the resident groups (their host is NULL)
+        if (disk) open_disk(*disk);  // reads and copies the resident groups through its staging ring
         // Resident groups: copied once; the compute stream waits for them on the device.
         for (const Group& g : groups_) {
-            if (g.resident && g.bytes > 0 && g.host) copy_->impl->copy(region_ + g.offset, g.host, g.bytes, OFL_COPY_HOST_TO_DEVICE);
+            if (g.resident && g.bytes > 0 && !disk) copy_->impl->copy(region_ + g.offset, g.host, g.bytes, OFL_COPY_HOST_TO_DEVICE);
         }
         resident_loaded_->record(*copy_->impl);
         compute_->impl->wait_event(*resident_loaded_);

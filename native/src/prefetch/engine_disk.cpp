@@ -1,6 +1,8 @@
 // engine_disk.cpp: the engine's disk source (offload.h: ofl_engine_create_from_disk), the third
 // stage in front of copy and compute. disk/disk_reader.hpp says how reads, staging slots and the
 // copy stream are ordered; this file is the engine's side of it:
+//  - with OFL_DISK_FROM_HOST the "files" are the groups' (pageable) host bytes, copied into staging
+//    by the same reader: the low-memory source;
 //  - at creation the reader opens the files and the resident groups are read through the staging
 //    ring, chunk by chunk, and copied to the permanent region (blocking: creation time);
 //  - issuing visit v's copy asks the reader for ticket v (never blocks), then queues on the copy
@@ -18,7 +20,11 @@ namespace ofl {
 void Engine::open_disk(const ofl_disk_source& source) {
     std::vector<std::uint64_t> bytes;
     for (const Group& g : groups_) bytes.push_back(g.bytes);
-    disk_ = std::make_unique<DiskReader>(device_, source, bytes, streamed_, streamed_.empty() ? 0 : slot_bytes_);
+    std::vector<const unsigned char*> hosts;
+    if (source.flags & OFL_DISK_FROM_HOST) {
+        for (const Group& g : groups_) hosts.push_back(static_cast<const unsigned char*>(g.host));
+    }
+    disk_ = std::make_unique<DiskReader>(device_, source, bytes, streamed_, streamed_.empty() ? 0 : slot_bytes_, std::move(hosts));
     Stream& copy = *copy_->impl;
     unsigned char* staging = disk_->staging_base();
     const std::uint64_t chunk = disk_->staging_bytes();

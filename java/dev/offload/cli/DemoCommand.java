@@ -29,7 +29,7 @@ import java.util.Set;
  * differs from the reference.
  */
 final class DemoCommand {
-    static final String USAGE = "demo [--steps N] [--tokens N] [--dim N] [--budget-fraction F] [--device NAME] [--trace FILE] [--source pinned|disk] [--staging SIZE] [--json]";
+    static final String USAGE = "demo [--steps N] [--tokens N] [--dim N] [--budget-fraction F] [--device NAME] [--trace FILE] [--source pinned|disk|lowmem] [--staging SIZE] [--json]";
 
     private DemoCommand() {}
 

@@ -30,7 +30,7 @@ import java.util.Set;
 final class RunCommand {
     static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|group_offload|layerwise|block_pin] [--pin P] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
-            + " [--timing off|step|group] [--trace FILE] [--device NAME] [--variant V] [--component NAME] [--source pinned|disk]"
+            + " [--timing off|step|group] [--trace FILE] [--device NAME] [--variant V] [--component NAME] [--source pinned|disk|lowmem]"
             + " [--staging SIZE] [--json]";
 
     private RunCommand() {}
@@ -78,7 +78,7 @@ final class RunCommand {
                     figure(r.h2dGbps(), 2), figure(r.overlapEfficiency(), 3), figure(r.hostWaitsPerStep(), 2),
                     figure(r.hostBlockedMsMedian(), 2), figure(r.hostUsPerGroup(), 2),
                     Size.format(r.peakDeviceBytes()), Size.format(r.budgetBytes()), Size.format(r.peakHostBytes()), r.source(),
-                    r.source().equals("disk") ? " (staging " + Size.format(r.stagingBytes()) + ", read " + figure(r.diskGbps(), 2) + " GB/s)" : "",
+                    !r.source().equals("pinned") ? " (staging " + Size.format(r.stagingBytes()) + ", read " + figure(r.diskGbps(), 2) + " GB/s)" : "",
                     r.verified() == null ? "no (--verify not given)" : r.verified() + (r.verifyNote() != null ? " (" + r.verifyNote() + ")" : ""));
         }
         return Boolean.FALSE.equals(r.verified()) ? 1 : 0;
@@ -94,7 +94,7 @@ final class RunCommand {
         }
         config.source(source);
         if (args.has("--staging")) {
-            if (source != dev.offload.HostSource.DISK) throw new UsageException("--staging needs --source disk");
+            if (source == dev.offload.HostSource.PINNED) throw new UsageException("--staging needs --source disk or lowmem");
             long staging;
             try {
                 staging = Size.parse(args.option("--staging", ""));

@@ -111,6 +111,33 @@ public final class NativeEngine extends NativeResource {
         }
     }
 
+    /**
+     * An engine whose groups' host bytes (pageable memory is fine, on cuda too) are copied by its
+     * reader into a pinned staging ring of {@code stagingBytes} before each device copy: the
+     * low-memory source (offload.h: OFL_DISK_FROM_HOST).
+     */
+    public static NativeEngine createStaged(MemorySegment runtime, GroupSource[] groups, long stagingBytes, int slots, int prefetchDepth,
+                                            int timing, int stepsAhead, boolean trace, MemorySegment compute, MemorySegment copy,
+                                            String description) {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment desc = ofl_group_desc.allocateArray(groups.length, temp);
+            for (int g = 0; g < groups.length; g++) {
+                MemorySegment d = ofl_group_desc.asSlice(desc, g);
+                ofl_group_desc.host_address(d, groups[g].host());
+                ofl_group_desc.bytes(d, groups[g].host().byteSize());
+                ofl_group_desc.resident(d, groups[g].resident() ? 1 : 0);
+                ofl_group_desc.reserved(d, 0);
+            }
+            MemorySegment source = temp.allocate(ofl_disk_source.layout());
+            ofl_disk_source.struct_size(source, (int) ofl_disk_source.sizeof());
+            ofl_disk_source.staging_bytes(source, stagingBytes);
+            ofl_disk_source.flags(source, offload_h.OFL_DISK_FROM_HOST());
+            MemorySegment config = config(temp, slots, prefetchDepth, timing, stepsAhead, trace);
+            return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create_from_disk(runtime, desc, groups.length,
+                    source, config, compute, copy, out), "creating the low-memory engine of " + description), description);
+        }
+    }
+
     /** Cumulative figures of the engine's disk reader (offload.h: ofl_disk_stats); zeros without one. */
     public record DiskStats(int stagingSlots, long stagingBytes, long bytesRead, long groupsRead, double readMs, double stallMs) {}
 

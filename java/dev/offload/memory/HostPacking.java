@@ -63,6 +63,18 @@ public final class HostPacking implements AutoCloseable {
 
     /** Packs a component's groups; {@code component} names it in errors and warnings. */
     public static HostPacking pack(DeviceRuntime runtime, String component, List<PackedGroup> packed, long slabTarget) {
+        return pack(runtime, component, packed, slabTarget, true);
+    }
+
+    /**
+     * Packs a component's groups into ordinary (pageable) memory, pinning nothing: the LOWMEM source,
+     * whose engine stages each group through its pinned ring ({@link #pageableBytes()} = the copy).
+     */
+    public static HostPacking packPageable(DeviceRuntime runtime, String component, List<PackedGroup> packed, long slabTarget) {
+        return pack(runtime, component, packed, slabTarget, false);
+    }
+
+    private static HostPacking pack(DeviceRuntime runtime, String component, List<PackedGroup> packed, long slabTarget, boolean pin) {
         // Plan: which slab and offset each group gets, and each slab's exact size.
         List<Long> slabSizes = new ArrayList<>();
         int[] slabOf = new int[packed.size()];
@@ -91,7 +103,7 @@ public final class HostPacking implements AutoCloseable {
         long pinned = 0, pageable = 0;
         try {
             for (long size : slabSizes) {
-                PinnedBuffer buffer = allocatePinned(runtime, component, size, total);
+                PinnedBuffer buffer = pin ? allocatePinned(runtime, component, size, total) : null;
                 if (buffer != null) {
                     slabs.add(buffer);
                     segments.add(buffer.segment());

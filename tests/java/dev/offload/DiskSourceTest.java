@@ -27,8 +27,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The DISK source on the host backend: the mix workload's outputs equal the unoffloaded reference
- * bit for bit (as the PINNED source's do) for every strategy; a checkpoint many times the staging
+ * The DISK and LOWMEM sources on the host backend: the mix workload's outputs equal the unoffloaded
+ * reference bit for bit (as the PINNED source's do) for every strategy; a checkpoint many times the staging
  * ring streams with host memory bounded by the ring; a file truncated after registration is an IO
  * error naming it at a step, and the offloader still closes; a graph with no files is refused.
  */
@@ -72,7 +72,7 @@ class DiskSourceTest {
                 String label = strategy + " " + shape + " " + source;
                 assertEquals(Boolean.TRUE, r.verified(), label + ": " + r.verifyNote());
                 assertEquals(source.name().toLowerCase(java.util.Locale.ROOT), r.source());
-                if (source == HostSource.DISK) {
+                if (source != HostSource.PINNED) {
                     // No host copy: the pinned bytes are the staging ring and the workload's few small buffers.
                     assertTrue(r.stagingBytes() > 0, label);
                     assertTrue(r.peakHostBytes() >= r.stagingBytes() && r.peakHostBytes() <= r.stagingBytes() + 64 * 1024,
@@ -170,6 +170,48 @@ class DiskSourceTest {
                 OffloadException e = assertThrows(OffloadException.class, () -> off.register("synthetic", graph));
                 assertEquals(Status.INVALID_ARGUMENT, e.status());
                 assertTrue(e.getMessage().contains("blocks.0.w") && e.getMessage().contains("DISK"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void lowmemKeepsOnePageableCopyStreamsAnyGraphAndPinsOnlyTheRing() {
+        try (Arena arena = Arena.ofConfined()) {
+            java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+            BlockGraph.Builder b = BlockGraph.builder();
+            int blocks = 6, words = 3000;
+            for (int i = 0; i < blocks; i++) {
+                MemorySegment w = arena.allocate(4L * words);
+                for (int k = 0; k < words; k++) w.setAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, k, random.nextInt());
+                b.block("blocks", List.of(new TensorRef("blocks." + i + ".w", DType.F32, new long[] {words}, w)));
+            }
+            BlockGraph graph = b.build();
+            long slot = PackedGroup.alignUp(4L * words);
+            try (Offloader off = Offloader.open(OffloadConfig.builder().device("host").source(HostSource.LOWMEM)
+                    .deviceBudget(3 * slot).build())) {
+                Component c = off.register("g", graph);
+                assertTrue(c.hostBytesPageable() >= graph.totalBytes(), "pageable " + c.hostBytesPageable());
+                try (dev.offload.runtime.PinnedBuffer out = off.runtime().allocatePinned(4L * words * blocks * 2)) {
+                    for (int s = 0; s < 2; s++) {
+                        try (Step step = off.step("g")) {
+                            for (Group g : step) {  // each group's device bytes, read back in stream order
+                                off.computeStream().copyToHost(g.tensors().get(0).devicePointer(),
+                                        out.segment().asSlice((long) (s * blocks + g.index()) * 4 * words, 4L * words), 4L * words);
+                            }
+                        }
+                    }
+                    off.computeStream().synchronize();
+                    for (int s = 0; s < 2; s++) {
+                        for (int i = 0; i < blocks; i++) {
+                            MemorySegment want = graph.tensors().get(i).data();
+                            MemorySegment got = out.segment().asSlice((long) (s * blocks + i) * 4 * words, 4L * words);
+                            assertEquals(-1, want.mismatch(got), "step " + s + " block " + i);
+                        }
+                    }
+                }
+                DiskStats d = c.diskStats();
+                assertTrue(d.stagingBytes() > 0 && d.bytesRead() >= 2 * graph.totalBytes(), d.toString());
+                assertTrue(off.deviceInfo().hostUsedBytes() < graph.totalBytes(), "pinned " + off.deviceInfo().hostUsedBytes());
             }
         }
     }

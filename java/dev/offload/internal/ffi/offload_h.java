@@ -2585,5 +2585,14 @@ public class offload_h extends offload_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static final int OFL_DISK_FROM_HOST = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define OFL_DISK_FROM_HOST 1
+     * }
+     */
+    public static int OFL_DISK_FROM_HOST() {
+        return OFL_DISK_FROM_HOST;
+    }
 }
 

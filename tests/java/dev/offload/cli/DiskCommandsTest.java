@@ -40,6 +40,11 @@ class DiskCommandsTest {
         assertTrue(j.get("disk_gbps").getAsDouble() > 0);
         // Pinned host memory: the ring and the workload's small buffers, not the model.
         assertTrue(j.get("peak_host_bytes").getAsLong() < staging + (64 << 10), j.toString());
+        JsonObject lowmem = json(InfoCommandTest.run("run", model.toString(), "--device", "host", "--budget", "256KiB", "--steps", "2",
+                "--verify", "--source", "lowmem", "--json"));
+        assertTrue(lowmem.get("verified").getAsBoolean());
+        assertEquals("lowmem", lowmem.get("source").getAsString());
+        assertTrue(lowmem.get("peak_host_bytes").getAsLong() < lowmem.get("model_bytes").getAsLong(), lowmem.toString());
         JsonObject pinned = json(InfoCommandTest.run("run", model.toString(), "--device", "host", "--steps", "2", "--json"));
         assertEquals("pinned", pinned.get("source").getAsString());
         assertEquals(0, pinned.get("staging_bytes").getAsLong());
@@ -65,7 +70,7 @@ class DiskCommandsTest {
         assertTrue(zero.err().contains("--staging"), zero.err());
         var pinned = InfoCommandTest.run("run", model.toString(), "--device", "host", "--staging", "1MiB");
         assertEquals(2, pinned.exit());
-        assertTrue(pinned.err().contains("--staging needs --source disk"), pinned.err());
+        assertTrue(pinned.err().contains("--staging needs --source disk or lowmem"), pinned.err());
         var tooSmall = InfoCommandTest.run("run", model.toString(), "--device", "host", "--source", "disk", "--staging", "4KiB");
         assertEquals(2, tooSmall.exit());
         assertTrue(tooSmall.err().contains("staging"), tooSmall.err());

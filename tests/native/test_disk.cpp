@@ -225,6 +225,41 @@ void truncated_while_streaming() {
     CHECK_OK(ofl_engine_destroy(engine));
 }
 
+// A file rewritten in place with the same size: caught by its modification time, not its length.
+void rewritten_in_place() {
+    std::mt19937_64 rng(5);
+    TempFiles files(1, 1 << 20, rng);
+    std::vector<const char*> paths{files.paths[0].c_str()};
+    const std::uint32_t count = 8;
+    std::vector<std::uint32_t> resident(count, 0);
+    Layout l = make_layout(files, count, resident, rng);
+    Env env;
+    ofl_disk_source src = source_of(paths, l, 0);
+    ofl_engine_config config{sizeof(ofl_engine_config), 2, 1, OFL_TIMING_OFF, 0, 0};
+    ofl_engine* engine = nullptr;
+    CHECK_OK(ofl_engine_create_from_disk(env.rt, l.groups.data(), count, &src, &config, env.compute, env.copy, &engine));
+    if (!engine) return;
+    usleep(20000);  // a later modification time than the file's creation, whatever the clock's tick
+    FILE* f = std::fopen(files.paths[0].c_str(), "r+b");
+    CHECK(f != nullptr);
+    std::vector<unsigned char> other(1 << 20, 0x5A);
+    CHECK(std::fwrite(other.data(), 1, other.size(), f) == other.size());
+    std::fclose(f);
+    ofl_status failed = OFL_OK;
+    void* address = nullptr;
+    for (int s = 0; s < 3 && failed == OFL_OK; ++s) {
+        for (std::uint32_t g = 0; g < count && failed == OFL_OK; ++g) {
+            failed = ofl_engine_acquire(engine, g, &address);
+            if (failed == OFL_OK) failed = ofl_engine_release(engine, g);
+        }
+        CHECK_OK(ofl_stream_synchronize(env.compute));
+    }
+    CHECK(failed == OFL_ERR_IO);
+    CHECK(std::strstr(ofl_last_error(), "modification time changed") != nullptr);
+    CHECK(std::strstr(ofl_last_error(), files.paths[0].c_str()) != nullptr);
+    CHECK_OK(ofl_engine_destroy(engine));
+}
+
 void bad_sources() {
     std::mt19937_64 rng(7);
     TempFiles files(1, 1 << 16, rng);
@@ -290,6 +325,7 @@ int main() {
     bit_exact(2, 1, 1, false, false, true);  // the low-memory source
     bit_exact(4, 3, 2, true, true, true);
     truncated_while_streaming();
+    rewritten_in_place();
     bad_sources();
     return finish("test_disk");
 }

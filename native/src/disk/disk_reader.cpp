@@ -1,6 +1,7 @@
 #include "disk/disk_reader.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -80,6 +81,10 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
             int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
             if (fd < 0) fail(OFL_ERR_IO, "disk source: cannot open '", path, "': ", std::strerror(errno));
             fds_.push_back(fd);
+            struct stat st {};
+            if (::fstat(fd, &st) != 0) fail(OFL_ERR_IO, "disk source: cannot stat '", path, "': ", std::strerror(errno));
+            stamps_.push_back({static_cast<std::int64_t>(st.st_size), static_cast<std::int64_t>(st.st_mtim.tv_sec),
+                               static_cast<std::int64_t>(st.st_mtim.tv_nsec)});
         }
         staging_bytes_ = stride_ * slots_;
         staging_ = static_cast<unsigned char*>(device_->backend().host_alloc(staging_bytes_));
@@ -107,7 +112,22 @@ DiskReader::~DiskReader() {
     device_->host_usage().release(staging_bytes_);
 }
 
+void DiskReader::check_unchanged(std::uint32_t group, std::uint32_t file) {
+    struct stat st {};
+    if (::fstat(fds_[file], &st) != 0) {
+        fail(OFL_ERR_IO, "disk source: reading group ", group, ": cannot stat '", paths_[file], "': ", std::strerror(errno));
+    }
+    const Stamp& was = stamps_[file];
+    if (st.st_size != was.size || st.st_mtim.tv_sec != was.mtime_sec || st.st_mtim.tv_nsec != was.mtime_nsec) {
+        fail(OFL_ERR_IO, "disk source: reading group ", group, ": '", paths_[file],
+             "' was truncated or rewritten after the engine was created (size ", was.size, " -> ",
+             static_cast<std::int64_t>(st.st_size), " bytes", st.st_size == was.size ? ", modification time changed" : "",
+             "); its bytes no longer are the registered weights");
+    }
+}
+
 void DiskReader::pread_all(std::uint32_t group, const Extent& e, std::uint64_t skip, std::uint64_t bytes, unsigned char* dst) {
+    check_unchanged(group, e.file);
     const std::uint64_t start = e.file_offset + skip;
     std::uint64_t done = 0;
     while (done < bytes) {

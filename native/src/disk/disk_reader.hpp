@@ -15,8 +15,9 @@
 // the reader, which waits only on earlier release_staging calls, so no cycle can form. Both
 // backends run these as ofl_stream_launch_host_func (cudaLaunchHostFunc on cuda).
 //
-// Faults. A failed or short read (the file shrank, EIO) sets a sticky error naming the file, the
-// offset and the group; later tickets are marked read without reading, so the copy stream never
+// Faults. A failed or short read (the file shrank, EIO), or a file whose size or modification time
+// differs from what it was at creation (rewritten in place: checked with fstat before each read),
+// sets a sticky error naming the file, the offset and the group; later tickets are marked read without reading, so the copy stream never
 // hangs; check() throws it (OFL_ERR_IO) at the engine's next call. The destructor stops the thread
 // and frees the staging ring; the engine synchronizes its streams first (its destructor body), so
 // no queued copy reads freed staging.
@@ -76,6 +77,11 @@ private:
     std::shared_ptr<Device> device_;
     std::vector<std::string> paths_;
     std::vector<int> fds_;
+    struct Stamp {
+        std::int64_t size, mtime_sec, mtime_nsec;
+    };
+    std::vector<Stamp> stamps_;  // each file's size and modification time at creation
+    void check_unchanged(std::uint32_t group, std::uint32_t file);
     std::vector<std::vector<Extent>> extents_;  // per group, sorted by group_offset
     std::vector<std::uint64_t> group_bytes_;
     std::vector<const unsigned char*> hosts_;  // OFL_DISK_FROM_HOST: each group's bytes; empty otherwise

@@ -161,6 +161,32 @@ class DiskSourceTest {
     }
 
     @Test
+    void aFileRewrittenInPlaceWithTheSameSizeFailsAStepNamingIt() throws Exception {
+        Path file = dir.resolve("rewritten.safetensors");
+        Files.copy(model("small.safetensors", 64, 4, 3), file);
+        try (Checkpoint c = Checkpoint.open(file);
+             Offloader off = Offloader.open(OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD).source(HostSource.DISK)
+                     .deviceBudget(c.totalBytes() / 3).build())) {
+            off.register("m", c);
+            Thread.sleep(20);  // a later modification time, whatever the clock's tick
+            long size = Files.size(file);
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.allocate(4096), size - 4096);  // the same length, other bytes
+            }
+            assertEquals(size, Files.size(file));
+            OffloadException e = assertThrows(OffloadException.class, () -> {
+                for (int s = 0; s < 3; s++) {
+                    try (Step step = off.step("m")) {
+                        for (Group g : step) assertTrue(g.byteSize() > 0);
+                    }
+                }
+            });
+            assertEquals(Status.IO, e.status(), e.getMessage());
+            assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("rewritten"), e.getMessage());
+        }
+    }
+
+    @Test
     void aGraphWithNoFilesCannotStreamFromDisk() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment a = arena.allocate(4096), b = arena.allocate(4096);

@@ -184,7 +184,7 @@ public final class HostPacking implements AutoCloseable {
                 throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "component '" + component + "': pinning a slab of " + size
                         + " bytes (of " + total + " for the component) failed, and the " + runtime.info().backend()
                         + " engine needs pinned (page-locked) group memory: a copy from pageable memory would block. Raise the "
-                        + "locked-memory limit (ulimit -l), free host memory, or stream the weights from disk (issue 9's disk source)",
+                        + "locked-memory limit (ulimit -l), free host memory, or stream the weights from disk (OffloadConfig.source(DISK), --source disk)",
                         e);
             }
             LOG.log(System.Logger.Level.WARNING, "component ''{0}'': pinning {1} bytes failed ({2}); using ordinary (pageable) "

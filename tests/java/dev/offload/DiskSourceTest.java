@@ -49,27 +49,33 @@ class DiskSourceTest {
                 .orElseThrow();
     }
 
+    /** Every strategy on both backends (cuda skipped by assumption where no GPU answers). */
     static Stream<Arguments> strategies() {
-        return Stream.of(Arguments.of(Strategy.NO_OFFLOAD, 0), Arguments.of(Strategy.GROUP_OFFLOAD, 1),
-                Arguments.of(Strategy.GROUP_OFFLOAD, 2), Arguments.of(Strategy.GROUP_OFFLOAD, -1), Arguments.of(Strategy.LAYERWISE, 2),
-                Arguments.of(Strategy.LAYERWISE, 3), Arguments.of(Strategy.BLOCK_PIN, 1));
+        return Stream.of("host", "cuda").flatMap(device -> Stream.of(Arguments.of(device, Strategy.NO_OFFLOAD, 0),
+                Arguments.of(device, Strategy.GROUP_OFFLOAD, 1), Arguments.of(device, Strategy.GROUP_OFFLOAD, 2),
+                Arguments.of(device, Strategy.GROUP_OFFLOAD, -1), Arguments.of(device, Strategy.LAYERWISE, 2),
+                Arguments.of(device, Strategy.LAYERWISE, 3), Arguments.of(device, Strategy.BLOCK_PIN, 1)));
     }
 
-    @ParameterizedTest(name = "{0} {1}")
+    @ParameterizedTest(name = "{0} {1} {2}")
     @MethodSource("strategies")
-    void diskOutputsAreBitIdenticalToPinnedOnes(Strategy strategy, int shape) {
+    void diskOutputsAreBitIdenticalToPinnedOnes(String device, Strategy strategy, int shape) {
+        if (device.equals("cuda")) {
+            String why = TestBackends.cudaUnavailableBecause();
+            org.junit.jupiter.api.Assumptions.assumeTrue(why == null, why);
+        }
         try (Checkpoint c = Checkpoint.open(model("small.safetensors", 64, 4, 3))) {
             WorkloadRun.Expected expected = new WorkloadRun.Expected();
             long workload = dev.offload.workload.ReferenceWorkload.deviceBytes(TOKENS, HIDDEN);
             for (HostSource source : HostSource.values()) {
-                OffloadConfig.Builder b = OffloadConfig.builder().device("host").timing(Timing.GROUP).strategy(strategy).source(source);
+                OffloadConfig.Builder b = OffloadConfig.builder().device(device).timing(Timing.GROUP).strategy(strategy).source(source);
                 if (strategy == Strategy.LAYERWISE) b.window(shape);
                 if (shape == -1) b.leafLevel();
                 else if (strategy != Strategy.LAYERWISE && shape > 0) b.blocksPerGroup(shape);
                 var grouping = shape == -1 ? dev.offload.graph.Grouping.leaf() : dev.offload.graph.Grouping.blocks(Math.max(1, shape));
                 if (strategy != Strategy.NO_OFFLOAD) b.deviceBudget(c.totalBytes() / 2 + 2 * largestGroup(c, grouping) + workload);
                 WorkloadRun.Result r = WorkloadRun.run(c, b.build(), STEPS, TOKENS, HIDDEN, true, expected);
-                String label = strategy + " " + shape + " " + source;
+                String label = device + " " + strategy + " " + shape + " " + source;
                 assertEquals(Boolean.TRUE, r.verified(), label + ": " + r.verifyNote());
                 assertEquals(source.name().toLowerCase(java.util.Locale.ROOT), r.source());
                 if (source != HostSource.PINNED) {

@@ -10,6 +10,7 @@ import dev.offload.metrics.MetricsLedger;
 import dev.offload.metrics.PlanEvent;
 import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.PackedGroup;
+import dev.offload.plan.Setup;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -26,6 +27,13 @@ import java.util.List;
  * (once per step), which keeps the running {@link #totals} and commits the JFR step events; the plan's
  * JFR event is committed at registration.
  *
+ * <p>Turns (MODEL_OFFLOAD): the engine, and with it the component's device region, exists only while
+ * the component is active. {@link Offloader} activates it for a step (evicting other turn-taking
+ * components as room needs, under the offloader's lock) or early through
+ * {@link Offloader#prefetch}; eviction closes the engine (one wait for the device, once per swap)
+ * after keeping the figures of its closed steps, so {@link #metrics} still answers for them. Step
+ * indices count across activations; each engine counts from 0 ({@code engineBase}).
+ *
  * <p>Closing while a step runs on another thread: the stepping thread's engine calls (acquire,
  * release) run under {@code engineCalls}; close marks the component closed, then takes that lock,
  * so it waits for a call in flight to return (at most the back-pressure wait) and the engine and the
@@ -36,9 +44,14 @@ public final class Component implements AutoCloseable {
     private final Offloader owner;
     private final String name;
     private final BlockGraph graph;
+    private final Setup setup;
     private final ComponentPlan plan;
     private final HostPacking host;
-    private final NativeEngine engine;
+    private NativeEngine engine;                   // null while a turn-taking component is not active
+    private long engineBase;                       // the component step the engine counts as its step 0
+    private long activations;
+    private long lastUsed;                         // offloader tick of its last step start (eviction order)
+    private final java.util.Map<Long, StepMetrics> evictedFigures = new java.util.LinkedHashMap<>();
     private final Group[][] views;
     private final MetricsLedger ledger;
     private Step open;
@@ -48,10 +61,11 @@ public final class Component implements AutoCloseable {
     private volatile boolean closed;
     private final java.util.concurrent.locks.ReentrantLock engineCalls = new java.util.concurrent.locks.ReentrantLock();
 
-    private Component(Offloader owner, String name, BlockGraph graph, ComponentPlan plan, HostPacking host, NativeEngine engine) {
+    private Component(Offloader owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, HostPacking host, NativeEngine engine) {
         this.owner = owner;
         this.name = name;
         this.graph = graph;
+        this.setup = setup;
         this.plan = plan;
         this.host = host;
         this.engine = engine;
@@ -61,46 +75,50 @@ public final class Component implements AutoCloseable {
     }
 
     /**
-     * Plans, packs and starts a component. The plan gets what the budget leaves beside the device
-     * memory in use ({@code usedDeviceBytes}: other components, workload buffers). A budget too small
-     * for the component on its own is a configuration error (INVALID_ARGUMENT); one that would do but
-     * for the memory in use is OUT_OF_DEVICE_MEMORY, with the numbers.
+     * Plans a component under {@code setup} in {@code available} device bytes (what the budget
+     * leaves beside other components and buffers, as the offloader counts it). {@code budgetBytes}
+     * tells a budget too small for the component on its own (a configuration error,
+     * INVALID_ARGUMENT) from one that would do but for the memory in use (OUT_OF_DEVICE_MEMORY, with
+     * the numbers).
      */
-    static Component create(Offloader owner, String name, BlockGraph graph, long budgetBytes, long usedDeviceBytes) {
-        OffloadConfig config = owner.config();
-        Grouping grouping = config.strategy() == Strategy.LAYERWISE ? Grouping.blocks(1) : config.grouping();
+    static ComponentPlan plan(String name, BlockGraph graph, Setup setup, long budgetBytes, long available) {
         List<PackedGroup> packed = new ArrayList<>();
-        for (GroupSpec spec : graph.groups(grouping)) packed.add(PackedGroup.of(spec));
-        long left = Math.max(0, budgetBytes - usedDeviceBytes);
-        ComponentPlan plan;
+        for (GroupSpec spec : graph.groups(setup.grouping())) packed.add(PackedGroup.of(spec));
+        boolean leaf = setup.grouping() instanceof Grouping.Leaf;
         try {
-            plan = ComponentPlan.make(name, config.strategy(), packed, grouping instanceof Grouping.Leaf, config.window(),
-                    config.pinning(name), left);
+            return ComponentPlan.make(name, setup.strategy(), packed, leaf, setup.window(), setup.pinning(), Math.max(0, available));
         } catch (OffloadException e) {
-            if (e.status() != Status.INVALID_ARGUMENT || usedDeviceBytes == 0) throw e;
+            if (e.status() != Status.INVALID_ARGUMENT || available >= budgetBytes) throw e;
             try {
-                ComponentPlan.make(name, config.strategy(), packed, grouping instanceof Grouping.Leaf, config.window(),
-                        config.pinning(name), budgetBytes);
+                ComponentPlan.make(name, setup.strategy(), packed, leaf, setup.window(), setup.pinning(), budgetBytes);
             } catch (OffloadException alone) {
                 throw e;  // too small even alone: the configuration's fault
             }
             throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + name + "': out of device memory: the budget of "
-                    + budgetBytes + " bytes has " + usedDeviceBytes + " in use (other components and buffers), leaving " + left
-                    + " bytes, too few for this component (" + e.getMessage() + ")", e);
+                    + budgetBytes + " bytes has " + (budgetBytes - Math.max(0, available)) + " in use or set aside (other components and"
+                    + " buffers), leaving " + Math.max(0, available) + " bytes, too few for this component (" + e.getMessage() + ")", e);
         }
-        if (config.source() == HostSource.DISK) return createFromDisk(owner, name, graph, plan, packed);
-        boolean lowmem = config.source() == HostSource.LOWMEM;
-        HostPacking host = lowmem ? HostPacking.packPageable(owner.runtime(), name, packed, config.slabBytes())
-                : HostPacking.pack(owner.runtime(), name, packed, config.slabBytes());
+    }
+
+    /**
+     * Packs a planned component into pinned host memory (PINNED source), pageable memory (LOWMEM) or
+     * not at all (DISK: the groups stay in their files, memory/DiskSource) and starts its engine; a
+     * turn-taking component is packed but not started: its engine comes with its first turn.
+     */
+    static Component create(Offloader owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan) {
+        OffloadConfig config = owner.config();
+        HostPacking host = switch (config.source()) {
+            case PINNED -> HostPacking.pack(owner.runtime(), name, plan.groups(), config.slabBytes());
+            case LOWMEM -> HostPacking.packPageable(owner.runtime(), name, plan.groups(), config.slabBytes());
+            case DISK -> {
+                dev.offload.memory.DiskSource.of(name, plan.groups());  // a graph with no files is refused at registration
+                yield HostPacking.none();
+            }
+        };
         try {
-            NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[packed.size()];
-            for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
-            NativeEngine engine = lowmem ? NativeEngine.createStaged(owner.runtime().handle(), sources, config.stagingBytes(), plan.slots(),
-                    plan.prefetchDepth(), config.timing().code(), config.stepsAhead(), config.trace(), owner.computeStream().handle(),
-                    owner.copyStream().handle(), "component '" + name + "'") : NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(),
-                    config.timing().code(), config.stepsAhead(), config.trace(), owner.computeStream().handle(),
-                    owner.copyStream().handle(), "component '" + name + "'");
-            Component component = new Component(owner, name, graph, plan, host, engine);
+            NativeEngine engine = setup.strategy() == Strategy.MODEL_OFFLOAD ? null : startEngine(owner, name, plan, host);
+            Component component = new Component(owner, name, graph, setup, plan, host, engine);
+            if (engine != null) component.activations = 1;
             PlanEvent.emit(plan);
             return component;
         } catch (RuntimeException e) {
@@ -109,25 +127,106 @@ public final class Component implements AutoCloseable {
         }
     }
 
-    /** DISK source: no host copy; the engine reads the groups from their files (memory/DiskSource). */
-    private static Component createFromDisk(Offloader owner, String name, BlockGraph graph, ComponentPlan plan, List<PackedGroup> packed) {
+    private static NativeEngine startEngine(Offloader owner, String name, ComponentPlan plan, HostPacking host) {
         OffloadConfig config = owner.config();
-        dev.offload.memory.DiskSource source = dev.offload.memory.DiskSource.of(name, packed);
-        long[] bytes = new long[packed.size()];
-        for (int g = 0; g < bytes.length; g++) bytes[g] = packed.get(g).bytes();
-        NativeEngine engine = NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), source.files(), source.extents(),
-                config.stagingBytes(), plan.slots(), plan.prefetchDepth(), config.timing().code(), config.stepsAhead(), config.trace(),
-                owner.computeStream().handle(), owner.copyStream().handle(), "component '" + name + "'");
-        Component component = new Component(owner, name, graph, plan, HostPacking.none(), engine);
-        PlanEvent.emit(plan);
-        return component;
+        if (config.source() == HostSource.DISK) {  // no host copy: the engine reads the groups from their files
+            dev.offload.memory.DiskSource source = dev.offload.memory.DiskSource.of(name, plan.groups());
+            long[] bytes = new long[plan.groups().size()];
+            for (int g = 0; g < bytes.length; g++) bytes[g] = plan.groups().get(g).bytes();
+            return NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), source.files(), source.extents(),
+                    config.stagingBytes(), plan.slots(), plan.prefetchDepth(), config.timing().code(), config.stepsAhead(), config.trace(),
+                    owner.computeStream().handle(), owner.copyStream().handle(), "component '" + name + "'");
+        }
+        NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[plan.groups().size()];
+        for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
+        if (config.source() == HostSource.LOWMEM) {  // pageable groups, staged through the engine's pinned ring
+            return NativeEngine.createStaged(owner.runtime().handle(), sources, config.stagingBytes(), plan.slots(), plan.prefetchDepth(),
+                    config.timing().code(), config.stepsAhead(), config.trace(), owner.computeStream().handle(),
+                    owner.copyStream().handle(), "component '" + name + "'");
+        }
+        return NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(), config.timing().code(),
+                config.stepsAhead(), config.trace(), owner.computeStream().handle(), owner.copyStream().handle(), "component '" + name + "'");
     }
 
-    /** The staging reader's figures (DISK and LOWMEM sources); zeros for a PINNED component. */
+    /**
+     * The staging reader's figures (DISK and LOWMEM sources) since the engine started (a turn-taking
+     * component's since its current turn); zeros for a PINNED component or one between turns.
+     */
     public synchronized DiskStats diskStats() {
         checkNotClosed();
+        if (engine == null) return new DiskStats(0, 0, 0, 0, 0, 0);
         NativeEngine.DiskStats d = engine.diskStats();
         return new DiskStats(d.stagingSlots(), d.stagingBytes(), d.bytesRead(), d.groupsRead(), d.readMs(), d.stallMs());
+    }
+
+    /** Whether the component's groups are on the device now (always, but for a turn-taking one between turns). */
+    public synchronized boolean isActive() {
+        return engine != null;
+    }
+
+    /** How many times the component was brought onto the device (1 for a permanent one). */
+    public synchronized long activations() {
+        return activations;
+    }
+
+    /** Whether a step is open (the offloader never evicts such a component). */
+    synchronized boolean hasOpenStep() {
+        return open != null;
+    }
+
+    synchronized long lastUsed() {
+        return lastUsed;
+    }
+
+    synchronized void touch(long tick) {
+        lastUsed = tick;
+    }
+
+    /** Starts the engine of an inactive turn-taking component (the offloader has made room). */
+    synchronized void activate() {
+        checkNotClosed();
+        if (engine != null) return;
+        engine = startEngine(owner, name, plan, host);
+        engineBase = stepsStarted;
+        activations++;
+        deviceOriginUs = Double.NaN;
+    }
+
+    /**
+     * Gives the device region back: keeps the figures of the engine's closed steps (the device is
+     * done with them once the engine closes), then closes it. Never with a step open.
+     */
+    synchronized void evict() {
+        if (engine == null || closed) return;
+        if (open != null) throw new IllegalStateException("component '" + name + "' has an open step");
+        engineCalls.lock();
+        try {
+            NativeEngine e = engine;
+            long from = Math.max(engineBase, stepsStarted - 64);
+            for (long step = from; step < stepsStarted; step++) {
+                if (evictedFigures.containsKey(step)) continue;
+                NativeEngine.Step figures = e.stepMetrics(step - engineBase, true);
+                if (trace() && !traced.get(Math.toIntExact(step))) {
+                    traced.set(Math.toIntExact(step));
+                    traceStep(step, figures, e.stepSpans(step - engineBase, plan.groups().size(), true));
+                }
+                evictedFigures.put(step, metricsOf(step, figures));
+                while (evictedFigures.size() > 64) evictedFigures.remove(evictedFigures.keySet().iterator().next());
+            }
+            engine = null;
+            e.close();
+        } finally {
+            engineCalls.unlock();
+        }
+    }
+
+    private boolean trace() {
+        return owner.config().trace();
+    }
+
+    /** How the component is arranged (strategy, grouping, window, pinning). */
+    public Setup setup() {
+        return setup;
     }
 
     public String name() {
@@ -171,7 +270,7 @@ public final class Component implements AutoCloseable {
      * a step not closed yet is a NOT_READY error.
      */
     public StepMetrics metrics(long step, boolean wait) {
-        NativeEngine.Step s;
+        StepMetrics m;
         synchronized (this) {
             if (closed) throw new OffloadException(Status.CLOSED, "component '" + name + "' is closed");
             // The engine is driven by one thread: during a step only that thread may read it.
@@ -184,14 +283,21 @@ public final class Component implements AutoCloseable {
                 throw new OffloadException(Status.NOT_READY, "component '" + name + "': step " + step + " has not closed ("
                         + closedSteps + " closed so far)");
             }
-            s = engine.stepMetrics(step, wait);
-            if (s != null && owner.config().trace() && !traced.get(Math.toIntExact(step))) {
-                traced.set(Math.toIntExact(step));
-                traceStep(s, engine.stepSpans(step, plan.groups().size(), true));  // read with its figures: never waits
+            m = evictedFigures.get(step);
+            if (m == null) {
+                if (engine == null || step < engineBase) {
+                    throw OffloadException.invalid("component '" + name + "': the figures of step " + step
+                            + " are gone (only the last 64 steps are kept across its turns on the device)");
+                }
+                NativeEngine.Step s = engine.stepMetrics(step - engineBase, wait);
+                if (s == null) return null;
+                if (trace() && !traced.get(Math.toIntExact(step))) {
+                    traced.set(Math.toIntExact(step));
+                    traceStep(step, s, engine.stepSpans(step - engineBase, plan.groups().size(), true));  // read with its figures: never waits
+                }
+                m = metricsOf(step, s);
             }
         }
-        if (s == null) return null;
-        StepMetrics m = metricsOf(s);
         ledger.record(m);  // outside the component's lock: totals() never waits for an engine call
         return m;
     }
@@ -211,6 +317,10 @@ public final class Component implements AutoCloseable {
         if (open != null) {
             throw OffloadException.invalid("component '" + name + "' already has an open step; close it before starting another");
         }
+        if (engine == null) {
+            throw new OffloadException(Status.INVALID_ARGUMENT, "component '" + name + "' is not on the device (MODEL_OFFLOAD between turns): "
+                    + "start its steps through Offloader.step, which brings it in");
+        }
         open = new Step(this, owner.computeStream(), stepsStarted++);
         return open;
     }
@@ -222,7 +332,7 @@ public final class Component implements AutoCloseable {
         engineCalls.lock();
         try {
             checkNotClosed();
-            base = engine.acquire(group);
+            base = engine().acquire(group);
         } finally {
             engineCalls.unlock();
         }
@@ -235,7 +345,7 @@ public final class Component implements AutoCloseable {
         engineCalls.lock();
         try {
             checkNotClosed();
-            base = engine.advance(group);
+            base = engine().advance(group);
         } finally {
             engineCalls.unlock();
         }
@@ -271,10 +381,17 @@ public final class Component implements AutoCloseable {
         engineCalls.lock();
         try {
             checkNotClosed();
-            engine.release(group);
+            engine().release(group);
         } finally {
             engineCalls.unlock();
         }
+    }
+
+    /** The engine, for the open step's calls (a component with an open step is never evicted). */
+    private NativeEngine engine() {
+        NativeEngine e = engine;
+        if (e == null) throw new OffloadException(Status.CLOSED, "component '" + name + "' is not on the device");
+        return e;
     }
 
     private void checkNotClosed() {
@@ -289,7 +406,7 @@ public final class Component implements AutoCloseable {
         if (open == step) open = null;
         dev.offload.metrics.Trace trace = owner.trace;
         if (trace != null) {
-            if (step.index() == 0) deviceOriginUs = trace.hostUs(step.openedNanos());
+            if (step.index() == engineBase) deviceOriginUs = trace.hostUs(step.openedNanos());  // the engine's step 0
             trace.span("host: " + name, "step " + step.index(), trace.hostUs(step.openedNanos()),
                     (step.closedNanos() - step.openedNanos()) / 1e3, java.util.Map.of("step", step.index(), "host_us",
                             step.hostNanos() / 1e3));
@@ -302,25 +419,25 @@ public final class Component implements AutoCloseable {
      * opened (the two clocks are aligned once, there; the device may in truth start a little
      * later). The back-pressure wait is a mark on the host track at the step's start.
      */
-    private void traceStep(NativeEngine.Step s, NativeEngine.Span[] spans) {
+    private void traceStep(long step, NativeEngine.Step s, NativeEngine.Span[] spans) {
         dev.offload.metrics.Trace trace = owner.trace;
         if (trace == null || Double.isNaN(s.beginMs())) return;
         double origin = Double.isNaN(deviceOriginUs) ? 0 : deviceOriginUs;
         double begin = origin + s.beginMs() * 1e3;
         for (NativeEngine.Span g : spans) {
             PackedGroup packed = plan.groups().get(g.group());
-            java.util.Map<String, Object> args = java.util.Map.of("step", s.step(), "group", g.group(), "bytes", packed.bytes());
+            java.util.Map<String, Object> args = java.util.Map.of("step", step, "group", g.group(), "bytes", packed.bytes());
             String group = packed.spec().name();
             trace.span("compute: " + name, group, begin + g.computeStartMs() * 1e3, (g.computeEndMs() - g.computeStartMs()) * 1e3, args);
             if (g.streamed()) {
                 trace.span("copy: " + name, group, begin + g.copyStartMs() * 1e3, (g.copyEndMs() - g.copyStartMs()) * 1e3, args);
                 double reached = g.group() == 0 ? 0 : spans[g.group() - 1].computeEndMs();  // where compute began to wait
-                dev.offload.metrics.GroupCopyEvent.emit(name, s.step(), group, packed.bytes(), g.copyEndMs() - g.copyStartMs(),
+                dev.offload.metrics.GroupCopyEvent.emit(name, step, group, packed.bytes(), g.copyEndMs() - g.copyStartMs(),
                         Math.max(0, g.copyEndMs() - reached));
             }
         }
         if (s.hostWaits() > 0) {
-            trace.mark("host: " + name, "back-pressure wait", begin, java.util.Map.of("step", s.step(), "blocked_ms", s.hostBlockedMs()));
+            trace.mark("host: " + name, "back-pressure wait", begin, java.util.Map.of("step", step, "blocked_ms", s.hostBlockedMs()));
         }
     }
 
@@ -334,13 +451,14 @@ public final class Component implements AutoCloseable {
         for (long step = Math.max(0, closedSteps - 64); step < closedSteps; step++) {
             synchronized (this) {
                 if (traced.get(Math.toIntExact(step))) continue;
+                if (!evictedFigures.containsKey(step) && (engine == null || step < engineBase)) continue;  // gone with an earlier turn
             }
             metrics(step, true);
         }
     }
 
-    static StepMetrics metricsOf(NativeEngine.Step s) {
-        return new StepMetrics(s.step(), s.h2dBytes(), s.hostWaits(), s.hostBlockedMs(), s.stepMs(), s.computeMs(), s.computeIdleMs(),
+    static StepMetrics metricsOf(long step, NativeEngine.Step s) {
+        return new StepMetrics(step, s.h2dBytes(), s.hostWaits(), s.hostBlockedMs(), s.stepMs(), s.computeMs(), s.computeIdleMs(),
                 s.copyMs(), s.copyBusyMs(), s.peakDeviceBytes(), s.peakHostBytes(), s.beginMs());
     }
 
@@ -350,7 +468,8 @@ public final class Component implements AutoCloseable {
         closed = true;
         engineCalls.lock();  // waits for a step's engine call in flight on another thread; later calls see closed
         try {
-            engine.close();
+            if (engine != null) engine.close();
+            engine = null;
         } finally {
             try {
                 host.close();

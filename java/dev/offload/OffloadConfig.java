@@ -37,12 +37,18 @@ import java.util.Map;
  *                     least one such slot (registration fails otherwise, with the numbers)
  * @param computeProfiles per component name, its compute time per group and the bandwidth to
  *                     predict copies with: count(n) and budget() then pin the groups whose copy
- *                     most exceeds their compute, instead of the largest
+ *                     most exceeds their compute, instead of the largest. For a component left to
+ *                     AUTO the times are per group at one block per group (head, blocks, tail)
+ * @param componentStrategies per component name, a strategy other than {@code strategy} (mixing
+ *                     strategies: MODEL_OFFLOAD for encoders, GROUP_OFFLOAD for the transformer;
+ *                     NO_OFFLOAD marks a component always resident)
+ * @param h2dGbps      the host-to-device bandwidth plans predict copies with; 0 = measure it (a
+ *                     short probe, once per device and JVM) when a plan needs it
  */
 public record OffloadConfig(String device, long deviceBudget, Strategy strategy, Grouping grouping, int window,
                             Timing timing, long slabBytes, int stepsAhead, PinPolicy pin, long activationReserve,
-                            Map<String, ComputeProfile> computeProfiles, boolean trace,
-                            HostSource source, long stagingBytes) {
+                            Map<String, ComputeProfile> computeProfiles, Map<String, Strategy> componentStrategies, double h2dGbps,
+                            boolean trace, HostSource source, long stagingBytes) {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
@@ -63,9 +69,15 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
             throw OffloadException.invalid("config: BLOCK_PIN pins as many groups as the budget allows (pin policy budget); pin policy "
                     + pin + " chooses them itself: use it with GROUP_OFFLOAD");
         }
-        if (strategy == Strategy.NO_OFFLOAD && !(pin instanceof PinPolicy.None || pin instanceof PinPolicy.All)) {
-            throw OffloadException.invalid("config: NO_OFFLOAD keeps every group resident; pin policy " + pin + " does not apply");
+        if ((strategy == Strategy.NO_OFFLOAD || strategy == Strategy.MODEL_OFFLOAD) && !(pin instanceof PinPolicy.None || pin instanceof PinPolicy.All)) {
+            throw OffloadException.invalid("config: " + strategy + " keeps every group resident; pin policy " + pin + " does not apply");
         }
+        if (strategy == Strategy.AUTO && !(pin instanceof PinPolicy.None)) {
+            throw OffloadException.invalid("config: AUTO chooses what to pin itself; pin policy " + pin + " needs a fixed strategy");
+        }
+        if (componentStrategies == null) throw OffloadException.invalid("config: component strategies are null");
+        componentStrategies = Map.copyOf(componentStrategies);
+        if (!(h2dGbps >= 0) || !Double.isFinite(h2dGbps)) throw OffloadException.invalid("config: bandwidth must be >= 0 GB/s (0 = measure), got " + h2dGbps);
         if (activationReserve < 0) throw OffloadException.invalid("config: activation reserve must be >= 0 bytes, got " + activationReserve);
         if (computeProfiles == null) throw OffloadException.invalid("config: compute profiles are null");
         computeProfiles = Map.copyOf(computeProfiles);
@@ -80,6 +92,27 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
     /** The plan's pinning inputs for one component. */
     public ComponentPlan.Pinning pinning(String component) {
         return new ComponentPlan.Pinning(pin, computeProfiles.get(component), activationReserve);
+    }
+
+    /** The strategy a component runs under: its own, or the config's. */
+    public Strategy strategyOf(String component) {
+        return componentStrategies.getOrDefault(component, strategy);
+    }
+
+    /**
+     * A component's setup under a fixed strategy (null when it is left to AUTO). The config's pin
+     * policy goes to the streaming strategies; BLOCK_PIN pins by budget; NO_OFFLOAD and
+     * MODEL_OFFLOAD keep everything resident, whatever policy the other components use.
+     */
+    public dev.offload.plan.Setup setup(String component) {
+        Strategy s = strategyOf(component);
+        if (s == Strategy.AUTO) return null;
+        PinPolicy policy = switch (s) {
+            case NO_OFFLOAD, MODEL_OFFLOAD -> PinPolicy.none();
+            case BLOCK_PIN -> PinPolicy.budget();
+            default -> pin;
+        };
+        return new dev.offload.plan.Setup(s, grouping, window, new ComponentPlan.Pinning(policy, computeProfiles.get(component), activationReserve));
     }
 
     /** The most steps the host may run ahead (offload.h: OFL_MAX_STEPS_AHEAD). */
@@ -102,6 +135,8 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private PinPolicy pin;
         private long activationReserve;
         private final Map<String, ComputeProfile> computeProfiles = new LinkedHashMap<>();
+        private final Map<String, Strategy> componentStrategies = new LinkedHashMap<>();
+        private double h2dGbps;
         private HostSource source = HostSource.PINNED;
         private long stagingBytes;
 
@@ -135,10 +170,21 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
             return this;
         }
 
+        /** A strategy for one component, other than the config's (mixing strategies in one budget). */
+        public Builder strategy(String component, Strategy strategy) {
+            if (component == null || strategy == null) throw OffloadException.invalid("config: a component strategy needs a name and a strategy");
+            componentStrategies.put(component, strategy);
+            return this;
+        }
+        /** Keeps a component on the device for the offloader's life (NO_OFFLOAD for it): a small VAE. */
+        public Builder alwaysResident(String component) { return strategy(component, Strategy.NO_OFFLOAD); }
+        /** The bandwidth plans predict with, GB/s; 0 (default) measures it when a plan needs it. */
+        public Builder h2dGbps(double gbps) { this.h2dGbps = gbps; return this; }
+
         public OffloadConfig build() {
             PinPolicy policy = pin != null ? pin : strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none();
             return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
-                    stepsAhead, policy, activationReserve, computeProfiles, trace, source, stagingBytes);
+                    stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace, source, stagingBytes);
         }
     }
 }

@@ -3,6 +3,10 @@ package dev.offload;
 import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.Pipeline;
 import dev.offload.graph.BlockGraph;
+import dev.offload.plan.ComponentPlan;
+import dev.offload.plan.Plan;
+import dev.offload.plan.Resolver;
+import dev.offload.plan.Setup;
 import dev.offload.runtime.DeviceInfo;
 import dev.offload.runtime.DeviceRuntime;
 import dev.offload.runtime.Stream;
@@ -36,6 +40,8 @@ public final class Offloader implements AutoCloseable {
     private final Stream compute;
     private final Stream copy;
     private final Map<String, Component> components = new LinkedHashMap<>();
+    private final Map<String, Resolver.Choice> choices = new LinkedHashMap<>();
+    private long tick;  // orders turn-taking components' steps (least recently used is evicted first)
     private volatile boolean closed;
     /** The timeline, when the config asks for a trace (components record into it). */
     final dev.offload.metrics.Trace trace;
@@ -85,19 +91,221 @@ public final class Offloader implements AutoCloseable {
      */
     public synchronized Map<String, Component> registerAll(Pipeline pipeline) {
         ensureOpen();
+        Map<String, BlockGraph> graphs = new LinkedHashMap<>();
+        pipeline.components().forEach((name, checkpoint) -> {
+            if (checkpoint.tensors().isEmpty()) {
+                throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
+            }
+            graphs.put(name, BlockGraph.discover(checkpoint));
+        });
+        return registerGraphs(graphs);
+    }
+
+    /**
+     * Registers several components at once: those left to AUTO are resolved together (the size
+     * rules look at the whole pipeline), the others take their config's strategy. In the map's
+     * order; components registered before a failing one stay registered.
+     */
+    public synchronized Map<String, Component> registerGraphs(Map<String, BlockGraph> graphs) {
+        ensureOpen();
+        for (String name : graphs.keySet()) checkNewName(name);
+        Map<String, Resolver.Choice> auto = resolveAuto(graphs);
         Map<String, Component> out = new LinkedHashMap<>();
-        pipeline.components().forEach((name, checkpoint) -> out.put(name, register(name, checkpoint)));
+        graphs.forEach((name, graph) -> out.put(name, add(name, graph, auto.get(name))));
         return java.util.Collections.unmodifiableMap(out);
     }
 
     public synchronized Component register(String name, BlockGraph graph) {
         ensureOpen();
+        checkNewName(name);
+        return add(name, graph, resolveAuto(Map.of(name, graph)).get(name));
+    }
+
+    private void checkNewName(String name) {
         if (name == null || name.isBlank()) throw OffloadException.invalid("component name is empty");
         if (components.containsKey(name)) throw OffloadException.invalid("component '" + name + "' is registered already");
+    }
+
+    /** The resolver's choices for the components left to AUTO (none: an empty map). */
+    private Map<String, Resolver.Choice> resolveAuto(Map<String, BlockGraph> graphs) {
+        return resolveAuto(graphs, -2);
+    }
+
+    /** As above; {@code hostAvailable} >= -1 replaces the measured host memory (-1: unknown). */
+    private Map<String, Resolver.Choice> resolveAuto(Map<String, BlockGraph> graphs, long hostAvailable) {
+        List<Resolver.Input> inputs = new ArrayList<>();
+        graphs.forEach((name, graph) -> {
+            if (config.strategyOf(name) == Strategy.AUTO) inputs.add(new Resolver.Input(name, graph, config.computeProfiles().get(name)));
+        });
+        if (inputs.isEmpty()) return Map.of();
+        Resolver.Facts facts = facts();
+        if (hostAvailable >= -1) {
+            facts = new Resolver.Facts(facts.deviceBytes(), hostAvailable, facts.h2dGbps(), facts.copyLatencyMs(), facts.activationReserve());
+        }
+        Map<String, Resolver.Choice> out = new LinkedHashMap<>();
+        for (Resolver.Choice c : Resolver.resolve(inputs, facts)) out.put(c.component(), c);
+        return out;
+    }
+
+    /**
+     * The plan these components would get if registered now, without registering them (nothing is
+     * packed or allocated): {@code ./offload plan}. The budget is shared as registration shares it.
+     * {@code hostAvailable} replaces the measured host memory when >= 0.
+     */
+    public synchronized Plan preview(Map<String, BlockGraph> graphs, long hostAvailable) {
+        ensureOpen();
+        for (String name : graphs.keySet()) checkNewName(name);
+        Map<String, Resolver.Choice> auto = resolveAuto(graphs, hostAvailable >= 0 ? hostAvailable : -2);
         DeviceInfo info = runtime.info();
-        Component c = Component.create(this, name, graph, info.budgetBytes(), info.usedBytes());
+        long region = 0, activeTurns = 0;
+        for (Component c : components.values()) {
+            if (c.setup().strategy() != Strategy.MODEL_OFFLOAD) continue;
+            region = Math.max(region, c.plan().deviceBytes());
+            if (c.isActive()) activeTurns += c.plan().deviceBytes();
+        }
+        long permanent = info.usedBytes() - activeTurns;
+        long totalHost = 0;
+        Bandwidth bw = bandwidth();
+        Resolver.Facts predict = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), 0);
+        List<Plan.Entry> entries = new ArrayList<>();
+        for (var e : graphs.entrySet()) {
+            String name = e.getKey();
+            Resolver.Choice choice = auto.get(name);
+            Setup setup = choice != null ? choice.setup() : config.setup(name);
+            boolean turns = setup.strategy() == Strategy.MODEL_OFFLOAD;
+            long room = info.budgetBytes() - permanent - (turns ? 0 : region);
+            ComponentPlan plan = choice != null ? choice.plan() : Component.plan(name, e.getValue(), setup, info.budgetBytes(), room);
+            checkFits(name, plan, room);
+            if (turns) region = Math.max(region, plan.deviceBytes());
+            else permanent += plan.deviceBytes();
+            long host = plan.groups().stream().mapToLong(g -> dev.offload.plan.PackedGroup.alignUp(g.bytes())).sum();
+            totalHost += host;
+            double predicted;
+            boolean profiled;
+            List<String> why = new ArrayList<>();
+            if (choice != null) {
+                predicted = choice.predictedStepMs();
+                profiled = choice.profiled();
+                why.addAll(choice.reasons());
+            } else {
+                dev.offload.plan.ComputeProfile profile = config.computeProfiles().get(name);
+                profiled = profile != null && profile.computeMs().length == plan.groups().size();
+                predicted = Resolver.predict(plan, profiled ? profile.computeMs() : new double[plan.groups().size()], predict);
+                why.add(setup.strategy().name().toLowerCase(java.util.Locale.ROOT) + " as configured");
+            }
+            entries.add(new Plan.Entry(name, setup, plan, predicted, profiled, host, Double.NaN, 0, why));
+        }
+        long hostLimit = hostAvailable >= 0 ? hostAvailable : dev.offload.memory.HostMemory.available().orElse(-1);
+        if (hostLimit >= 0 && totalHost > hostLimit) {
+            throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "plan: pinned host copies need " + totalHost + " bytes (" + Size.format(totalHost)
+                    + ") but " + hostLimit + " (" + Size.format(hostLimit) + ") are available");
+        }
+        return new Plan(entries, info.budgetBytes(), bw.gbps(), bw.source());
+    }
+
+    /**
+     * What the resolver sees now: the device bytes a new permanent component may use (the budget
+     * less what permanent components and buffers hold, less the turn-taking components' region),
+     * available host memory less {@code HostMemory}'s margin, and the bandwidth.
+     */
+    public synchronized Resolver.Facts facts() {
+        ensureOpen();
+        long host = dev.offload.memory.HostMemory.available().orElse(-1);
+        if (host >= 0) host = Math.max(0, host - dev.offload.memory.HostMemory.MARGIN_BYTES);
+        Bandwidth bw = bandwidth();
+        return new Resolver.Facts(Math.max(0, permanentRoom(runtime.info())), host, bw.gbps(), bw.latencyMs(), config.activationReserve());
+    }
+
+    private long permanentRoom(DeviceInfo info) {
+        long activeTurns = 0, region = 0;
+        for (Component c : components.values()) {
+            if (c.setup().strategy() != Strategy.MODEL_OFFLOAD) continue;
+            region = Math.max(region, c.plan().deviceBytes());
+            if (c.isActive()) activeTurns += c.plan().deviceBytes();
+        }
+        return info.budgetBytes() - (info.usedBytes() - activeTurns) - region;
+    }
+
+    private Component add(String name, BlockGraph graph, Resolver.Choice choice) {
+        Setup setup = choice != null ? choice.setup() : config.setup(name);
+        ComponentPlan plan;
+        if (setup.strategy() == Strategy.MODEL_OFFLOAD) {
+            DeviceInfo info = runtime.info();
+            long activeTurns = 0;
+            for (Component c : components.values()) {
+                if (c.setup().strategy() == Strategy.MODEL_OFFLOAD && c.isActive()) activeTurns += c.plan().deviceBytes();
+            }
+            long room = info.budgetBytes() - (info.usedBytes() - activeTurns);
+            plan = choice != null ? choice.plan() : Component.plan(name, graph, setup, info.budgetBytes(), room);
+            checkFits(name, plan, room);
+        } else {
+            evictIdleTurns();  // they come back with their next step; registration is rare
+            DeviceInfo info = runtime.info();
+            long room = permanentRoom(info);
+            plan = choice != null ? choice.plan() : Component.plan(name, graph, setup, info.budgetBytes(), room);
+            checkFits(name, plan, room);
+        }
+        Component c = Component.create(this, name, graph, setup, plan);
         components.put(name, c);
+        if (choice != null) choices.put(name, choice);
         return c;
+    }
+
+    private void checkFits(String name, ComponentPlan plan, long room) {
+        if (plan.deviceBytes() + config.activationReserve() > room) {
+            throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + name + "': its plan needs " + plan.deviceBytes()
+                    + " device bytes plus a reserve of " + config.activationReserve() + " but " + Math.max(0, room) + " are left in the budget");
+        }
+    }
+
+    /** Evicts every active turn-taking component without an open step. */
+    private void evictIdleTurns() {
+        for (Component c : components.values()) {
+            if (c.setup().strategy() == Strategy.MODEL_OFFLOAD && c.isActive() && !c.hasOpenStep()) c.evict();
+        }
+    }
+
+    /**
+     * Brings a turn-taking component onto the device now, if the budget holds it beside what is
+     * there (nothing is evicted): called before the current component's last step, the swap's
+     * copies run behind that step's work. Returns whether the component is active. Permanent
+     * components are always active.
+     */
+    public synchronized boolean prefetch(String name) {
+        Component c = component(name);
+        if (c.isActive()) return true;
+        if (free() < c.plan().deviceBytes()) return false;
+        c.activate();
+        return true;
+    }
+
+    private long free() {
+        DeviceInfo info = runtime.info();
+        return info.budgetBytes() - info.usedBytes();
+    }
+
+    /** Makes room for a turn-taking component (evicting the least recently used idle ones) and activates it. */
+    private void bringIn(Component c) {
+        if (c.isActive()) return;
+        long need = c.plan().deviceBytes();
+        while (free() < need) {
+            Component victim = null;
+            for (Component other : components.values()) {
+                if (other == c || other.setup().strategy() != Strategy.MODEL_OFFLOAD || !other.isActive() || other.hasOpenStep()) continue;
+                if (victim == null || other.lastUsed() < victim.lastUsed()) victim = other;
+            }
+            if (victim == null) {
+                List<String> busy = new ArrayList<>();
+                for (Component other : components.values()) {
+                    if (other != c && other.setup().strategy() == Strategy.MODEL_OFFLOAD && other.isActive()) busy.add(other.name());
+                }
+                throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + c.name() + "' needs " + need
+                        + " device bytes for its turn but " + free() + " are free" + (busy.isEmpty() ? "" : "; " + busy
+                        + " are running steps and cannot be evicted mid-step"));
+            }
+            victim.evict();
+        }
+        c.activate();
     }
 
     public synchronized Component component(String name) {
@@ -109,10 +317,88 @@ public final class Offloader implements AutoCloseable {
         return c;
     }
 
-    /** Starts a step of a component: iterate it for its groups in execution order, then close it. */
+    /**
+     * Starts a step of a component: iterate it for its groups in execution order, then close it. A
+     * turn-taking component not on the device is brought in first (others evicted as room needs).
+     */
     public Step step(String name) {
         if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed: no step of component '" + name + "'");
-        return component(name).step();
+        Component c = component(name);
+        if (c.setup().strategy() != Strategy.MODEL_OFFLOAD) return c.step();
+        synchronized (this) {  // lock order: the offloader, then a component
+            ensureOpen();
+            bringIn(c);
+            c.touch(++tick);
+            return c.step();
+        }
+    }
+
+    /**
+     * The plan: per component its strategy, pinned groups, slots, predicted step time, device and
+     * host bytes and why, with the measured mean step time beside the prediction once steps have
+     * been read. Predictions use the config's compute profiles (per group of a component's own
+     * grouping; for AUTO, per group at one block per group) and the bandwidth (given, or measured
+     * once per device and JVM).
+     */
+    public synchronized Plan plan() {
+        ensureOpen();
+        Bandwidth bw = bandwidth();
+        Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), 0);
+        List<Plan.Entry> entries = new ArrayList<>();
+        for (Component c : components.values()) {
+            Resolver.Choice choice = choices.get(c.name());
+            double predicted;
+            boolean profiled;
+            List<String> why = new ArrayList<>();
+            if (choice != null) {
+                predicted = choice.predictedStepMs();
+                profiled = choice.profiled();
+                why.addAll(choice.reasons());
+            } else {
+                dev.offload.plan.ComputeProfile profile = config.computeProfiles().get(c.name());
+                profiled = profile != null && profile.computeMs().length == c.groupCount();
+                double[] compute = profiled ? profile.computeMs() : new double[c.groupCount()];
+                predicted = Resolver.predict(c.plan(), compute, facts);
+                why.add(c.setup().strategy().name().toLowerCase(java.util.Locale.ROOT) + " as configured");
+            }
+            var totals = c.totals();
+            double measured = totals.steps() > 0 ? totals.stepMs() / totals.steps() : Double.NaN;
+            entries.add(new Plan.Entry(c.name(), c.setup(), c.plan(), predicted, profiled, c.hostBytes(), measured, totals.steps(), why));
+        }
+        return new Plan(entries, runtime.info().budgetBytes(), bw.gbps(), bw.source());
+    }
+
+    /** The bandwidth predictions use: the config's, or a probe's. */
+    record Bandwidth(double gbps, double latencyMs, String source) {}
+
+    private static final Map<String, Bandwidth> PROBED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Fixed cost assumed per copy when the bandwidth is given rather than probed, milliseconds. */
+    public static final double DEFAULT_COPY_LATENCY_MS = 0.01;
+
+    private Bandwidth bandwidth() {
+        if (config.h2dGbps() > 0) return new Bandwidth(config.h2dGbps(), DEFAULT_COPY_LATENCY_MS, "given");
+        DeviceInfo info = runtime.info();
+        String key = info.backend().id() + ":" + info.deviceIndex() + ":" + info.name();
+        return PROBED.computeIfAbsent(key, k -> probe());
+    }
+
+    /**
+     * The probe, on a runtime of its own (so the budget's room does not limit it): 64 MiB copies for
+     * the bandwidth, 4 KiB ones for the fixed cost of a copy; medians of repeats.
+     */
+    private Bandwidth probe() {
+        long big = 64L << 20;
+        try (DeviceRuntime probe = DeviceRuntime.open(config.device(), big + (8L << 20));
+             var buffer = probe.allocatePinned(big); var tiny = probe.allocatePinned(4096)) {
+            double gbps = dev.offload.runtime.CopyBandwidth.hostToDevice(probe, buffer.segment(), 5).medianGbps();
+            double tinyGbps = dev.offload.runtime.CopyBandwidth.hostToDevice(probe, tiny.segment(), 9).medianGbps();
+            double small = 4096 / (tinyGbps * 1e6);
+            return new Bandwidth(gbps, Math.max(0, small - 4096 / (gbps * 1e6)), "measured with " + Size.format(big) + " copies");
+        } catch (OffloadException e) {
+            throw new OffloadException(e.status(), "the bandwidth probe failed (" + e.getMessage() + "); give the bandwidth instead: "
+                    + "OffloadConfig.builder().h2dGbps(...)", e);
+        }
     }
 
     public List<Component> components() {

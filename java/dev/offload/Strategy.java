@@ -2,7 +2,7 @@ package dev.offload;
 
 /**
  * How a component's weights share the device (names shared with diffusers, accelerate and vLLM).
- * MODEL_OFFLOAD and AUTO are later work; these four run today.
+ * AUTO is resolved at registration into one of the others per component ({@link dev.offload.plan.Resolver}).
  */
 public enum Strategy {
     /** Every group resident: the baseline when the model fits. */
@@ -16,7 +16,16 @@ public enum Strategy {
      * pinned as then fit in the budget less the activation reserve: the largest first, or with a
      * compute profile those whose copy most exceeds their compute.
      */
-    BLOCK_PIN;
+    BLOCK_PIN,
+    /**
+     * Whole components take turns on the device: the active one is fully resident; the others wait
+     * in pinned host memory. A step of an inactive component swaps it in (evicting others as room
+     * needs) and computes layer by layer as the swap's copies arrive; {@link Offloader#prefetch}
+     * swaps the next one in beside the current one where the budget holds both.
+     */
+    MODEL_OFFLOAD,
+    /** The resolver chooses per component from measured facts and says why ({@link dev.offload.plan.Resolver}). */
+    AUTO;
 
     /** Parses "group_offload", "group-offload", "GROUP_OFFLOAD", ... */
     public static Strategy parse(String text) {
@@ -24,6 +33,6 @@ public enum Strategy {
         for (Strategy s : values()) {
             if (s.name().equals(key)) return s;
         }
-        throw OffloadException.invalid("unknown strategy '" + text + "': expected one of no_offload, group_offload, layerwise, block_pin");
+        throw OffloadException.invalid("unknown strategy '" + text + "': expected one of no_offload, model_offload, group_offload, layerwise, block_pin, auto");
     }
 }

@@ -94,14 +94,19 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         }
         ready_at_.resize(per_step);
         if (trace_) spans_.resize(kHistory * count);
-        resident_loaded_ = device_->backend().create_event(false);
-        if (disk) open_disk(*disk);  // reads and copies the resident groups through its staging ring
-        // Resident groups: copied once; the compute stream waits for them on the device.
-        for (const Group& g : groups_) {
-            if (g.resident && g.bytes > 0 && !disk) copy_->impl->copy(region_ + g.offset, g.host, g.bytes, OFL_COPY_HOST_TO_DEVICE);
+        // Resident groups: copied once, in execution order, each with its own ready event that step
+        // 0's acquire waits on, so the first step computes group g while later resident groups are
+        // still being copied (a model-level swap streams layer by layer instead of load-then-run).
+        // A disk source reads and copies them through its staging ring here, before it returns.
+        resident_ready_.resize(count);
+        if (disk) open_disk(*disk);
+        for (std::uint32_t g = 0; g < count; ++g) {
+            const Group& group = groups_[g];
+            if (!group.resident || group.bytes == 0 || disk) continue;
+            resident_ready_[g] = make_event(false);
+            copy_->impl->copy(region_ + group.offset, group.host, group.bytes, OFL_COPY_HOST_TO_DEVICE);
+            resident_ready_[g]->record(*copy_->impl);
         }
-        resident_loaded_->record(*copy_->impl);
-        compute_->impl->wait_event(*resident_loaded_);
     } catch (...) {
         try {
             copy_->impl->synchronize();
@@ -194,7 +199,10 @@ void* Engine::acquire(std::uint32_t group) {
 
 void* Engine::place(std::uint32_t group, Event*& ready) {
     const Group& g = groups_[group];
-    if (g.resident) return region_ + g.offset;
+    if (g.resident) {
+        if (step_ == 0 && resident_ready_[group]) ready = resident_ready_[group].get();  // its one load
+        return region_ + g.offset;
+    }
     const std::uint64_t visit = step_ * streamed_.size() + g.ordinal;
     while (issued_ <= visit + depth_) {
         issue_copy(issued_);

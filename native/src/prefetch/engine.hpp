@@ -23,6 +23,11 @@
 // (begin_record), before the copies it queues (one of which may wait on it), and is placed in the
 // compute stream together with the next wait (finish_record): the order the two calls would give.
 //
+// Resident groups are copied once, at construction, in execution order, each recording its own
+// ready event; step 0's acquire of a resident group waits on that event only. So an engine made
+// while the device is busy (a model-level swap) loads behind the work already queued on the copy
+// stream and its first step computes layer by layer as the load arrives.
+//
 // Back-pressure. The first acquire of step s waits (host side) for done[last] of step
 // s - 1 - steps_ahead: the one blocking wait a step may have. kSets = steps_ahead + 4 keeps every
 // event a wait or a figure needs intact: while step s is issued, sets of steps s - 2 - steps_ahead
@@ -129,7 +134,7 @@ private:
     std::uint64_t ring_offset_ = 0;
 
     std::vector<EventSet> sets_;
-    std::unique_ptr<Event> resident_loaded_;
+    std::vector<std::unique_ptr<Event>> resident_ready_;  // per group: its load into the permanent region (resident only)
     std::vector<double> ready_at_;         // read_step scratch: ready times of a step's copies
     bool trace_;                           // keep per-group spans (spans_, kHistory steps of groups)
     std::vector<ofl_group_span> spans_;

@@ -18,6 +18,7 @@ public final class Main {
             "  " + DemoCommand.USAGE,
             "  " + InfoCommand.USAGE,
             "  " + InspectCommand.USAGE,
+            "  " + PlanCommand.USAGE,
             "  " + RunCommand.USAGE,
             "  " + SynthCommand.USAGE,
             "options for every command: --debug (stack traces on errors), --help");
@@ -46,6 +47,7 @@ public final class Main {
                 case "info" -> InfoCommand.run(args, out);
                 case "inspect" -> InspectCommand.run(args, out);
                 case "run" -> RunCommand.run(args, out, err);
+                case "plan" -> PlanCommand.run(args, out);
                 case "demo" -> DemoCommand.run(args, out, err);
                 case "bench" -> BenchCommand.run(args, out);
                 case "synth" -> SynthCommand.run(args, out);

@@ -7,6 +7,7 @@ import dev.offload.Strategy;
 import dev.offload.Timing;
 import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.OpenOptions;
+import dev.offload.checkpoint.Pipeline;
 import dev.offload.plan.PinPolicy;
 import dev.offload.workload.ReferenceWorkload;
 import dev.offload.workload.WorkloadRun;
@@ -18,8 +19,10 @@ import java.util.Set;
 
 /**
  * {@code ./offload run PATH... [--budget SIZE] [--strategy S] [--steps N] [--verify] [--json] ...}:
- * streams one component of a path through a workload (mix, linear or none). A path holding several
- * components (a pipeline folder, a bundle) needs {@code --component NAME}; {@code --variant V} picks a
+ * streams a path's component through a workload (mix, linear or none). A path holding several
+ * components (a pipeline folder, a bundle) runs them all in turn, {@code --steps} steps each, in one
+ * offloader (MODEL_OFFLOAD makes them take turns; JSON gains {@code components}), unless
+ * {@code --component NAME} picks one; {@code --variant V} picks a
  * folder's variant files; a component with no tensors is refused, naming it (exit 2). {@code --verify} compares every step's
  * output with the unoffloaded Java reference (bit for bit for mix, within tolerance for linear). JSON fields: strategy, steps, verified
  * (true/false/null), budget_bytes, peak_device_bytes, peak_host_bytes, h2d_bytes, step_ms_median,
@@ -28,7 +31,7 @@ import java.util.Set;
  * weights from the files through a pinned staging ring instead of a pinned copy.
  */
 final class RunCommand {
-    static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|group_offload|layerwise|block_pin] [--pin P] [--steps N] [--verify]"
+    static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|model_offload|group_offload|layerwise|block_pin|auto] [--pin P] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
             + " [--timing off|step|group] [--trace FILE] [--device NAME] [--variant V] [--component NAME] [--source pinned|disk|lowmem]"
             + " [--staging SIZE] [--json]";
@@ -59,8 +62,18 @@ final class RunCommand {
         List<Path> paths = args.positional().stream().map(Path::of).toList();
         WorkloadRun.Result r;
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
-        try (Checkpoint checkpoint = Checkpoint.open(paths, options)) {
-            Path traceFile = args.has("--trace") ? Path.of(args.option("--trace", "")) : null;
+        Path traceFile = args.has("--trace") ? Path.of(args.option("--trace", "")) : null;
+        try (Pipeline pipeline = Pipeline.open(paths, options)) {
+            if (pipeline.components().size() > 1) {
+                Progress progress = new Progress(err, "run", steps * pipeline.components().size(), "steps", !args.flag("--json"));
+                WorkloadRun.PipelineResult p = WorkloadRun.runPipeline(pipeline, config.build(), args.option("--workload", "mix"), steps, tokens,
+                        hidden, args.flag("--verify"), traceFile == null ? null : trace -> trace.writeChromeJson(traceFile),
+                        s -> progress.advance(1));
+                progress.finish();
+                printPipeline(p, args.flag("--json"), out);
+                return Boolean.FALSE.equals(p.verified()) ? 1 : 0;
+            }
+            Checkpoint checkpoint = pipeline.components().values().iterator().next();
             Progress progress = new Progress(err, "run", steps, "steps", !args.flag("--json"));
             r = WorkloadRun.run(checkpoint, config.build(), args.option("--workload", "mix"), steps, tokens, hidden, args.flag("--verify"),
                     null, traceFile == null ? null : trace -> trace.writeChromeJson(traceFile), s -> progress.advance(1));
@@ -104,6 +117,42 @@ final class RunCommand {
             if (staging <= 0) throw new UsageException("--staging must be a positive size, got '" + args.option("--staging", "") + "'");
             config.stagingBytes(staging);
         }
+    }
+
+    /** A pipeline run: one line per component, then the whole run's peak; or one JSON object with {@code components}. */
+    private static void printPipeline(WorkloadRun.PipelineResult p, boolean json, PrintStream out) {
+        if (json) {
+            JsonObject j = new JsonObject();
+            j.addProperty("layout", "pipeline");
+            if (p.verified() == null) j.add("verified", com.google.gson.JsonNull.INSTANCE);
+            else j.addProperty("verified", p.verified());
+            j.addProperty("budget_bytes", p.budgetBytes());
+            j.addProperty("peak_device_bytes", p.peakDeviceBytes());
+            j.addProperty("peak_host_bytes", p.peakHostBytes());
+            j.addProperty("model_bytes", p.modelBytes());
+            com.google.gson.JsonArray list = new com.google.gson.JsonArray();
+            for (WorkloadRun.Result r : p.components()) list.add(toJson(r));
+            for (int i = 0; i < list.size(); i++) {
+                JsonObject c = list.get(i).getAsJsonObject();
+                String name = p.activations().keySet().stream().skip(i).findFirst().orElseThrow();
+                c.addProperty("name", name);
+                c.addProperty("activations", p.activations().get(name));
+            }
+            j.add("components", list);
+            out.println(j);
+            return;
+        }
+        out.print(p.plan());
+        int i = 0;
+        for (WorkloadRun.Result r : p.components()) {
+            String name = p.activations().keySet().stream().skip(i++).findFirst().orElseThrow();
+            out.printf(Locale.ROOT, "%s: %s, %d steps, step %s ms (median), H2D %s bytes in the last step, brought onto the device %d time(s),"
+                            + " verified %s%n", name, r.strategy(), r.steps(), figure(r.stepMsMedian(), 2), r.h2dBytes(),
+                    p.activations().get(name), r.verified() == null ? "no (--verify not given)" : r.verified());
+        }
+        out.printf(Locale.ROOT, "pipeline: peak device %s of %s budget, peak host %s, model %s, verified %s%n", Size.format(p.peakDeviceBytes()),
+                Size.format(p.budgetBytes()), Size.format(p.peakHostBytes()), Size.format(p.modelBytes()),
+                p.verified() == null ? "no (--verify not given)" : p.verified());
     }
 
     /** JSON has no NaN: a figure that does not apply (H2D GB/s when nothing streams) is null. */

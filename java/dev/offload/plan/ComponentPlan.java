@@ -112,19 +112,21 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
             reasons.add("activation reserve " + Size.format(pinning.reserve()) + " kept free");
         }
         switch (strategy) {
-            case NO_OFFLOAD -> {
+            case NO_OFFLOAD, MODEL_OFFLOAD -> {
                 if (!(policy instanceof PinPolicy.None || policy instanceof PinPolicy.All)) {
-                    throw OffloadException.invalid("component '" + component + "': NO_OFFLOAD keeps every group resident; pin policy "
+                    throw OffloadException.invalid("component '" + component + "': " + strategy + " keeps every group resident; pin policy "
                             + policy + " does not apply");
                 }
                 Arrays.fill(resident, true);
                 long need = residentBytes(groups, resident);
                 if (need > room) {
-                    throw new OffloadException(Status.INVALID_ARGUMENT, "component '" + component + "': NO_OFFLOAD needs "
+                    throw new OffloadException(Status.INVALID_ARGUMENT, "component '" + component + "': " + strategy + " needs "
                             + need + " device bytes (" + Size.format(need) + ") but the budget leaves " + room + " ("
                             + Size.format(room) + ")");
                 }
-                reasons.add("NO_OFFLOAD: all " + groups.size() + " groups resident (" + Size.format(need) + ")");
+                reasons.add(strategy == Strategy.NO_OFFLOAD ? "NO_OFFLOAD: all " + groups.size() + " groups resident (" + Size.format(need) + ")"
+                        : "MODEL_OFFLOAD: all " + groups.size() + " groups resident while the component is active (" + Size.format(need)
+                        + "), in pinned host memory while another is");
                 return new ComponentPlan(component, strategy, groups, resident, 0, 0, 0, need, reasons);
             }
             case GROUP_OFFLOAD, BLOCK_PIN -> {
@@ -154,6 +156,7 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
                 pinPolicy(component, strategy, groups, resident, required, policy, pinning.profile(), window, room, reasons);
                 return streamed(component, strategy, groups, resident, window, room, reasons);
             }
+            case AUTO -> throw OffloadException.invalid("component '" + component + "': AUTO is resolved into a concrete strategy before planning (Resolver)");
             default -> throw new IllegalStateException(strategy.name());
         }
     }
@@ -339,14 +342,14 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
                 .append(" groups, device ").append(Size.format(deviceBytes())).append('\n');
         for (String r : reasons) sb.append("  ").append(r).append('\n');
         List<String> pinned = pinnedGroups();
-        if (!pinned.isEmpty() && strategy != Strategy.NO_OFFLOAD) {
+        if (!pinned.isEmpty() && strategy != Strategy.NO_OFFLOAD && strategy != Strategy.MODEL_OFFLOAD) {
             int shown = Math.min(pinned.size(), 12);
             sb.append("  pinned (").append(pinned.size()).append(", ").append(Size.format(residentBytes)).append("): ")
                     .append(String.join(", ", pinned.subList(0, shown)));
             if (shown < pinned.size()) sb.append(", ... ").append(pinned.size() - shown).append(" more");
             sb.append('\n');
         }
-        if (strategy != Strategy.NO_OFFLOAD) {
+        if (strategy != Strategy.NO_OFFLOAD && strategy != Strategy.MODEL_OFFLOAD) {
             long total = 0;
             for (PackedGroup g : groups) total += g.bytes();
             sb.append("  streams ").append(Size.format(streamedBytesPerStep())).append(" of ").append(Size.format(total))

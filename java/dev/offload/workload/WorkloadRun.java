@@ -61,66 +61,123 @@ public final class WorkloadRun {
                              boolean verify, Expected expected, java.util.function.Consumer<dev.offload.metrics.Trace> trace,
                              java.util.function.IntConsumer onStep) {
         Expected cache = expected != null ? expected : new Expected();
-        StepMetrics[] metrics = new StepMetrics[steps];
-        double[] hostUs = new double[steps];
         try (Offloader off = Offloader.open(config);
              Workload workload = Workload.create(workloadKind, off, checkpoint, tokens, hidden, steps, verify)) {
             Component component = off.register("model", checkpoint);
-            List<TensorRef> order = component.graph().tensors();
-            workload.start(order);
-            int lag = 1 + config.stepsAhead();
-            long wallStart = 0;
-            for (int s = 0; s < steps; s++) {
-                if (s == 1) {  // the wall-clock figure starts with the device idle, after the cold step
-                    metrics[0] = component.metrics(0, true);
-                    wallStart = System.nanoTime();
-                }
-                Step step = off.step("model");
-                try {
-                    for (Group group : step) workload.group(group);
-                } finally {
-                    step.close();
-                }
-                hostUs[s] = step.hostNanos() / 1e3;
-                if (onStep != null) onStep.accept(s);
-                if (verify) workload.snapshot(s);
-                if (s >= lag && metrics[s - lag] == null) metrics[s - lag] = component.metrics(s - lag, false);
-            }
-            metrics[steps - 1] = component.metrics(steps - 1, true);  // waits for the device: the end of the wall clock
-            double wallMsPerStep = steps > 1 ? (System.nanoTime() - wallStart) / 1e6 / (steps - 1) : Double.NaN;
-            for (int s = 0; s < steps; s++) if (metrics[s] == null) metrics[s] = component.metrics(s, true);
-            String note = verify ? workload.verify(steps, order, cache.states) : null;
-            // A workload that computes nothing has nothing to verify: null, not true.
-            Boolean verified = verify && !(workload instanceof Workload.NoWorkload) ? note == null : null;
+            Result r = drive(off, component, workload, checkpoint.totalBytes(), steps, tokens, verify, cache, onStep, null);
             if (trace != null) trace.accept(off.trace());
-            dev.offload.DiskStats disk = component.diskStats();
-            var info = off.deviceInfo();
-            List<StepMetrics> all = Arrays.asList(metrics);
-            List<StepMetrics> steady = steps > 1 ? all.subList(1, steps) : all;
-            StepMetrics last = metrics[steps - 1];
-            int groups = component.groupCount();
-            double[] perGroupUs = new double[steps];
-            for (int s = 0; s < steps; s++) perGroupUs[s] = (hostUs[s] - metrics[s].hostBlockedMs() * 1e3) / groups;
-            double[] steadyUs = steps > 1 ? Arrays.copyOfRange(perGroupUs, 1, steps) : perGroupUs;
-            return new Result(config.strategy().name().toLowerCase(java.util.Locale.ROOT) + grouping(config), workload.name(),
-                    info.backend().id(), steps, verified, note, info.budgetBytes(), last.peakDeviceBytes(), last.peakHostBytes(),
-                    checkpoint.totalBytes(), last.h2dBytes(), median(steady, StepMetrics::stepMs), median(steady, StepMetrics::copyMs),
-                    median(steady, StepMetrics::computeMs), median(steady, StepMetrics::computeIdleMs),
-                    median(steady, StepMetrics::copyBusyMs), median(steady, StepMetrics::hostBlockedMs),
-                    steady.stream().mapToLong(StepMetrics::hostWaits).sum() / (double) steady.size(), median(steadyUs), wallMsPerStep,
-                    median(steady, StepMetrics::h2dGbps), median(steady, StepMetrics::overlapEfficiency), groups,
-                    component.plan().slots(), tokens, config.stepsAhead(), component.plan().describe(), List.copyOf(all),
-                    config.source().name().toLowerCase(java.util.Locale.ROOT), disk.stagingBytes(), disk.readMs(), disk.readGbps());
+            return r;
         }
     }
 
-    private static String grouping(OffloadConfig config) {
-        return switch (config.strategy()) {
-            case NO_OFFLOAD -> "";
-            case LAYERWISE -> " (window " + config.window() + ")";
-            case GROUP_OFFLOAD, BLOCK_PIN -> config.grouping() instanceof dev.offload.graph.Grouping.Blocks b
-                    ? " (" + b.perGroup() + " block" + (b.perGroup() > 1 ? "s" : "") + "/group)" : " (leaf)";
-        };
+    /**
+     * A pipeline run: every component of the pipeline registered in one offloader (AUTO resolves
+     * them together), each with its own workload, then each component's {@code steps} steps in the
+     * pipeline's order (text encoders, transformer, VAE), as an inference loop takes them. Before a
+     * component's last step the next one is prefetched ({@link Offloader#prefetch}: a turn-taking
+     * component comes in behind that step's work where the budget holds both). The per-component
+     * results, and the device peak over the whole run.
+     */
+    public record PipelineResult(List<Result> components, long budgetBytes, long peakDeviceBytes, long peakHostBytes, long modelBytes,
+                                 String plan, Boolean verified, java.util.Map<String, Long> activations) {}
+
+    public static PipelineResult runPipeline(dev.offload.checkpoint.Pipeline pipeline, OffloadConfig config, String workloadKind, int steps,
+                                             int tokens, int hidden, boolean verify, java.util.function.Consumer<dev.offload.metrics.Trace> trace,
+                                             java.util.function.IntConsumer onStep) {
+        List<String> names = List.copyOf(pipeline.components().keySet());
+        List<Workload> workloads = new ArrayList<>();
+        try (Offloader off = Offloader.open(config)) {
+            try {
+                for (String name : names) {
+                    workloads.add(Workload.create(workloadKind, off, pipeline.component(name), tokens, hidden, steps, verify));
+                }
+                java.util.Map<String, Component> registered = off.registerAll(pipeline);
+                List<Result> results = new ArrayList<>();
+                int done = 0;
+                for (int i = 0; i < names.size(); i++) {
+                    String next = i + 1 < names.size() ? names.get(i + 1) : null;
+                    int offset = done;
+                    Runnable beforeLast = next == null ? null : () -> off.prefetch(next);
+                    results.add(drive(off, registered.get(names.get(i)), workloads.get(i), pipeline.component(names.get(i)).totalBytes(), steps,
+                            tokens, verify, new Expected(), onStep == null ? null : s -> onStep.accept(offset + s), beforeLast));
+                    done += steps;
+                }
+                if (trace != null) trace.accept(off.trace());
+                var info = off.deviceInfo();
+                Boolean verified = null;
+                for (Result r : results) {
+                    if (r.verified() != null) verified = (verified == null || verified) && r.verified();
+                }
+                java.util.Map<String, Long> activations = new java.util.LinkedHashMap<>();
+                registered.forEach((name, c) -> activations.put(name, c.activations()));
+                return new PipelineResult(List.copyOf(results), info.budgetBytes(), info.peakBytes(), info.hostPeakBytes(),
+                        pipeline.totalBytes(), off.plan().explain(), verified, activations);
+            } finally {
+                for (Workload w : workloads) w.close();
+            }
+        }
+    }
+
+    /** One component's steps through its workload, figures read as {@link WorkloadRun} describes. */
+    private static Result drive(Offloader off, Component component, Workload workload, long modelBytes, int steps, int tokens,
+                                boolean verify, Expected cache, java.util.function.IntConsumer onStep, Runnable beforeLastStep) {
+        OffloadConfig config = off.config();
+        String name = component.name();
+        long first = component.stepsStarted();
+        StepMetrics[] metrics = new StepMetrics[steps];
+        double[] hostUs = new double[steps];
+        List<TensorRef> order = component.graph().tensors();
+        workload.start(order);
+        int lag = 1 + config.stepsAhead();
+        long wallStart = 0;
+        for (int s = 0; s < steps; s++) {
+            if (s == 1) {  // the wall-clock figure starts with the device idle, after the cold step
+                metrics[0] = component.metrics(first, true);
+                wallStart = System.nanoTime();
+            }
+            if (s == steps - 1 && beforeLastStep != null) beforeLastStep.run();
+            Step step = off.step(name);
+            try {
+                for (Group group : step) workload.group(group);
+            } finally {
+                step.close();
+            }
+            hostUs[s] = step.hostNanos() / 1e3;
+            if (onStep != null) onStep.accept(s);
+            if (verify) workload.snapshot(s);
+            if (s >= lag && metrics[s - lag] == null) metrics[s - lag] = component.metrics(first + s - lag, false);
+        }
+        metrics[steps - 1] = component.metrics(first + steps - 1, true);  // waits for the device: the end of the wall clock
+        double wallMsPerStep = steps > 1 ? (System.nanoTime() - wallStart) / 1e6 / (steps - 1) : Double.NaN;
+        for (int s = 0; s < steps; s++) if (metrics[s] == null) metrics[s] = component.metrics(first + s, true);
+        String note = verify ? workload.verify(steps, order, cache.states) : null;
+        // A workload that computes nothing has nothing to verify: null, not true.
+        Boolean verified = verify && !(workload instanceof Workload.NoWorkload) ? note == null : null;
+        var info = off.deviceInfo();
+        dev.offload.DiskStats disk = component.diskStats();  // the staging reader's, since the component's current turn
+        List<StepMetrics> all = Arrays.asList(metrics);
+        List<StepMetrics> steady = steps > 1 ? all.subList(1, steps) : all;
+        StepMetrics last = metrics[steps - 1];
+        int groups = component.groupCount();
+        double[] perGroupUs = new double[steps];
+        for (int s = 0; s < steps; s++) perGroupUs[s] = (hostUs[s] - metrics[s].hostBlockedMs() * 1e3) / groups;
+        double[] steadyUs = steps > 1 ? Arrays.copyOfRange(perGroupUs, 1, steps) : perGroupUs;
+        String plan = config.strategyOf(name) == dev.offload.Strategy.AUTO ? off.plan().explain() : component.plan().describe();
+        return new Result(label(config, component), workload.name(),
+                info.backend().id(), steps, verified, note, info.budgetBytes(), last.peakDeviceBytes(), last.peakHostBytes(),
+                modelBytes, last.h2dBytes(), median(steady, StepMetrics::stepMs), median(steady, StepMetrics::copyMs),
+                median(steady, StepMetrics::computeMs), median(steady, StepMetrics::computeIdleMs),
+                median(steady, StepMetrics::copyBusyMs), median(steady, StepMetrics::hostBlockedMs),
+                steady.stream().mapToLong(StepMetrics::hostWaits).sum() / (double) steady.size(), median(steadyUs), wallMsPerStep,
+                median(steady, StepMetrics::h2dGbps), median(steady, StepMetrics::overlapEfficiency), groups,
+                component.plan().slots(), tokens, config.stepsAhead(), plan, List.copyOf(all),
+                config.source().name().toLowerCase(java.util.Locale.ROOT), disk.stagingBytes(), disk.readMs(), disk.readGbps());
+    }
+
+    /** "group_offload (2 blocks/group)"; AUTO's as "auto: " and what it chose. */
+    static String label(OffloadConfig config, Component component) {
+        String chosen = component.setup().label();
+        return config.strategyOf(component.name()) == dev.offload.Strategy.AUTO ? "auto: " + chosen : chosen;
     }
 
     static double median(List<StepMetrics> steps, ToDoubleFunction<StepMetrics> f) {

@@ -54,7 +54,8 @@ class DiskSourceTest {
         return Stream.of("host", "cuda").flatMap(device -> Stream.of(Arguments.of(device, Strategy.NO_OFFLOAD, 0),
                 Arguments.of(device, Strategy.GROUP_OFFLOAD, 1), Arguments.of(device, Strategy.GROUP_OFFLOAD, 2),
                 Arguments.of(device, Strategy.GROUP_OFFLOAD, -1), Arguments.of(device, Strategy.LAYERWISE, 2),
-                Arguments.of(device, Strategy.LAYERWISE, 3), Arguments.of(device, Strategy.BLOCK_PIN, 1)));
+                Arguments.of(device, Strategy.LAYERWISE, 3), Arguments.of(device, Strategy.BLOCK_PIN, 1),
+                Arguments.of(device, Strategy.MODEL_OFFLOAD, 0), Arguments.of(device, Strategy.AUTO, 0)));
     }
 
     @ParameterizedTest(name = "{0} {1} {2}")
@@ -73,7 +74,7 @@ class DiskSourceTest {
                 if (shape == -1) b.leafLevel();
                 else if (strategy != Strategy.LAYERWISE && shape > 0) b.blocksPerGroup(shape);
                 var grouping = shape == -1 ? dev.offload.graph.Grouping.leaf() : dev.offload.graph.Grouping.blocks(Math.max(1, shape));
-                if (strategy != Strategy.NO_OFFLOAD) b.deviceBudget(c.totalBytes() / 2 + 2 * largestGroup(c, grouping) + workload);
+                if (strategy != Strategy.NO_OFFLOAD && strategy != Strategy.MODEL_OFFLOAD) b.deviceBudget(c.totalBytes() / 2 + 2 * largestGroup(c, grouping) + workload);
                 WorkloadRun.Result r = WorkloadRun.run(c, b.build(), STEPS, TOKENS, HIDDEN, true, expected);
                 String label = device + " " + strategy + " " + shape + " " + source;
                 assertEquals(Boolean.TRUE, r.verified(), label + ": " + r.verifyNote());

@@ -418,7 +418,12 @@ abstract class OffloaderSuite {
         assertEquals(Strategy.LAYERWISE, Strategy.parse("layerwise"));
         assertEquals(Strategy.GROUP_OFFLOAD, Strategy.parse("group-offload"));
         assertEquals(Strategy.BLOCK_PIN, Strategy.parse("block_pin"));
-        assertThrows(OffloadException.class, () -> Strategy.parse("model_offload"));
+        assertEquals(Strategy.MODEL_OFFLOAD, Strategy.parse("model-offload"));
+        assertEquals(Strategy.AUTO, Strategy.parse("AUTO"));
+        assertThrows(OffloadException.class, () -> Strategy.parse("model_level"));
+        assertThrows(OffloadException.class, () -> host().strategy(Strategy.MODEL_OFFLOAD).pin(dev.offload.plan.PinPolicy.firstLast()).build());
+        assertThrows(OffloadException.class, () -> host().strategy(Strategy.AUTO).pin(dev.offload.plan.PinPolicy.count(2)).build());
+        assertThrows(OffloadException.class, () -> host().h2dGbps(-1).build());
         assertThrows(OffloadException.class, () -> host().strategy(Strategy.BLOCK_PIN).pin(dev.offload.plan.PinPolicy.all()).build());
     }
 

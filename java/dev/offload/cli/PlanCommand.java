@@ -1,0 +1,76 @@
+package dev.offload.cli;
+
+import dev.offload.OffloadConfig;
+import dev.offload.Offloader;
+import dev.offload.Size;
+import dev.offload.Strategy;
+import dev.offload.checkpoint.OpenOptions;
+import dev.offload.checkpoint.Pipeline;
+import dev.offload.graph.BlockGraph;
+import dev.offload.plan.PinPolicy;
+import dev.offload.plan.Plan;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code ./offload plan PATH... [--budget SIZE] [--host-memory SIZE] [--strategy S] [--json]}: what
+ * an offloader would do with a checkpoint or a pipeline's components, and why, without doing it:
+ * nothing is packed or pinned and no weights move (the bandwidth probe aside, unless
+ * {@code --h2d-gbps} gives it). The strategy defaults to auto. {@code --host-memory} replaces the
+ * measured available host memory. JSON: strategy, pinned_groups, predicted_step_ms, device_bytes,
+ * host_bytes, reason, and components (the same fields per component).
+ */
+final class PlanCommand {
+    static final String USAGE = "plan PATH... [--budget SIZE] [--host-memory SIZE] [--strategy S] [--pin P] [--blocks-per-group N | --leaf]"
+            + " [--window D] [--reserve SIZE] [--h2d-gbps X] [--device NAME] [--variant V] [--component NAME] [--json]";
+
+    private PlanCommand() {}
+
+    static int run(List<String> argv, PrintStream out) {
+        Args args = new Args(argv, Set.of("--json", "--leaf"), Set.of("--budget", "--host-memory", "--strategy", "--pin", "--blocks-per-group",
+                "--window", "--reserve", "--h2d-gbps", "--device", "--variant", "--component"));
+        if (args.positional().isEmpty()) throw new UsageException("plan needs at least one checkpoint path");
+        if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
+        OffloadConfig.Builder config = OffloadConfig.builder()
+                .device(args.option("--device", "auto"))
+                .deviceBudget(args.has("--budget") ? Size.parse(args.option("--budget", "0")) : 0)
+                .strategy(Strategy.parse(args.option("--strategy", "auto")))
+                .window(Main.parseInt(args.option("--window", "2"), "--window", 1, 1 << 16))
+                .activationReserve(args.has("--reserve") ? Size.parse(args.option("--reserve", "0")) : 0);
+        if (args.has("--pin")) config.pin(PinPolicy.parse(args.option("--pin", "none")));
+        if (args.flag("--leaf")) config.leafLevel();
+        else config.blocksPerGroup(Main.parseInt(args.option("--blocks-per-group", "1"), "--blocks-per-group", 1, 1 << 16));
+        if (args.has("--h2d-gbps")) config.h2dGbps(parseGbps(args.option("--h2d-gbps", "")));
+        long hostMemory = args.has("--host-memory") ? Size.parse(args.option("--host-memory", "0")) : -1;
+        List<Path> paths = args.positional().stream().map(Path::of).toList();
+        OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
+        Plan plan;
+        try (Pipeline pipeline = Pipeline.open(paths, options); Offloader off = Offloader.open(config.build())) {
+            Map<String, BlockGraph> graphs = new LinkedHashMap<>();
+            pipeline.components().forEach((name, checkpoint) -> {
+                if (checkpoint.tensors().isEmpty()) {
+                    throw dev.offload.OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to plan (component '" + name + "')");
+                }
+                graphs.put(name, BlockGraph.discover(checkpoint));
+            });
+            plan = off.preview(graphs, hostMemory);
+        }
+        if (args.flag("--json")) out.println(plan.toJson());
+        else out.print(plan.explain());
+        return 0;
+    }
+
+    private static double parseGbps(String text) {
+        try {
+            double v = Double.parseDouble(text.trim());
+            if (!(v > 0) || !Double.isFinite(v)) throw new UsageException("--h2d-gbps must be a positive number of GB/s, got " + text);
+            return v;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--h2d-gbps must be a number of GB/s, got '" + text + "'");
+        }
+    }
+}

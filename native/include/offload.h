@@ -285,6 +285,70 @@ typedef struct ofl_group_span {
  */
 OFL_API ofl_status ofl_engine_step_spans(ofl_engine* engine, uint64_t step, int32_t wait, ofl_group_span* out,
                                          uint32_t capacity);
+/* ---- the disk source ------------------------------------------------------------------------ */
+
+/*
+ * An engine whose groups stay in their files (safetensors shards): each group is a list of extents
+ * (bytes of one file that land at an offset of the group's packed layout; bytes no extent covers are
+ * zero). A reader thread of the engine reads each streamed group with pread into a ring of pinned
+ * staging slots, each sized for the largest streamed group; the copy stream then copies staging to
+ * the device slot. Reading, copying and compute overlap (three stages); a staging slot is reused
+ * only once the copy that read it is done. Resident groups are read once, at creation, through the
+ * staging ring. Host memory is the staging ring, whatever the model's size.
+ *
+ * Reads use pread, never a mapping: a file that shrank or fails to read is an OFL_ERR_IO naming the
+ * file, the offset and the group, returned by the engine's next call (acquire, advance, release,
+ * step metrics) and every call after it (sticky); the engine stays destroyable. The group whose read
+ * failed may have been computed on stale bytes: after an IO error the engine's output is void.
+ *
+ * With OFL_DISK_FROM_HOST the groups' bytes are in ordinary (pageable) host memory at their
+ * host_address instead of in files (no paths, no extents): the reader copies each streamed group
+ * into the pinned staging ring and the copy stream copies it from there, so no pinned copy of the
+ * model is needed and the calling thread never waits for a pageable copy (the low-memory source).
+ */
+typedef struct ofl_disk_extent {
+    uint32_t group;        /* the group these bytes belong to */
+    uint32_t file;         /* index into ofl_disk_source.paths */
+    uint64_t file_offset;  /* where the bytes start in the file */
+    uint64_t bytes;
+    uint64_t group_offset; /* where they land in the group's packed bytes; extents of a group never overlap */
+} ofl_disk_extent;
+
+typedef struct ofl_disk_source {
+    uint32_t struct_size;            /* sizeof(ofl_disk_source) */
+    uint32_t file_count;
+    const char* const* paths;        /* file_count paths, opened read-only at creation */
+    const ofl_disk_extent* extents;
+    uint64_t extent_count;
+    uint64_t staging_bytes;          /* pinned staging ring; 0 = two slots of the largest streamed group. It
+                                        holds floor(staging_bytes / slot) slots (slot: the largest streamed
+                                        group rounded up to 4096), at least one, at most one per streamed group */
+    uint32_t flags;                  /* 0, or OFL_DISK_FROM_HOST */
+    uint32_t reserved;               /* 0 */
+} ofl_disk_source;
+
+#define OFL_DISK_FROM_HOST 1u
+
+/* As ofl_engine_create, but the groups' bytes come from files: every group's host_address is NULL
+ * and its bytes is its packed size (with OFL_DISK_FROM_HOST: from host memory, which may be pageable,
+ * at every group's host_address). */
+OFL_API ofl_status ofl_engine_create_from_disk(ofl_runtime* runtime, const ofl_group_desc* groups, uint32_t group_count,
+                                               const ofl_disk_source* source, const ofl_engine_config* config,
+                                               ofl_stream* compute, ofl_stream* copy, ofl_engine** out);
+
+/* Cumulative figures of an engine's disk reader since creation (all zero for an engine without one). */
+typedef struct ofl_disk_stats {
+    uint32_t struct_size;     /* sizeof(ofl_disk_stats), set by the caller */
+    uint32_t staging_slots;
+    uint64_t staging_bytes;   /* pinned bytes of the staging ring */
+    uint64_t bytes_read;      /* bytes read from the files (resident groups included) */
+    uint64_t groups_read;     /* group reads completed (a resident group counts once) */
+    double read_ms;           /* wall time the reader spent in pread */
+    double stall_ms;          /* wall time the copy stream waited for reads to finish */
+} ofl_disk_stats;
+
+OFL_API ofl_status ofl_engine_disk_stats(ofl_engine* engine, ofl_disk_stats* out);
+
 /* Waits for queued work on both streams, then frees the engine's device memory. */
 OFL_API ofl_status ofl_engine_destroy(ofl_engine* engine);
 

@@ -90,6 +90,38 @@ using ofl::HandleRegistry;
 using ofl::live;
 using ofl::require_out;
 
+namespace {
+
+ofl_status create_engine(ofl_runtime* runtime, const ofl_group_desc* groups, uint32_t group_count,
+                         const ofl_disk_source* source, const ofl_engine_config* config, ofl_stream* compute, ofl_stream* copy,
+                         ofl_engine** out) {
+    return ofl::guarded([&] {
+        ofl::require_out(out, "engine");
+        *out = nullptr;
+        auto rt = ofl::live(runtime);
+        auto compute_stream = ofl::live(compute);
+        auto copy_stream = ofl::live(copy);
+        ofl::same_runtime(rt->device, compute_stream->device, "runtime and compute stream");
+        ofl::same_runtime(rt->device, copy_stream->device, "runtime and copy stream");
+        OFL_EXPECT(compute_stream != copy_stream, OFL_ERR_INVALID_ARGUMENT,
+                   "the compute and copy streams must be two different streams");
+        OFL_EXPECT(groups != nullptr, OFL_ERR_INVALID_ARGUMENT, "groups is NULL");
+        OFL_EXPECT(config != nullptr, OFL_ERR_INVALID_ARGUMENT, "config is NULL");
+        OFL_EXPECT(config->struct_size >= sizeof(ofl_engine_config), OFL_ERR_INVALID_ARGUMENT,
+                   "ofl_engine_config.struct_size is ", config->struct_size, ", expected ", sizeof(ofl_engine_config));
+        if (source) {
+            OFL_EXPECT(source->struct_size >= sizeof(ofl_disk_source), OFL_ERR_INVALID_ARGUMENT,
+                       "ofl_disk_source.struct_size is ", source->struct_size, ", expected ", sizeof(ofl_disk_source));
+        }
+        auto engine = std::make_shared<ofl_engine>();
+        engine->impl =
+            std::make_unique<ofl::Engine>(rt->device, groups, group_count, *config, compute_stream, copy_stream, source);
+        *out = ofl::HandleRegistry::instance().add(std::move(engine));
+    });
+}
+
+}  // namespace
+
 extern "C" {
 
 const char* ofl_status_name(ofl_status status) {
@@ -354,23 +386,25 @@ ofl_status ofl_device_fill_async(ofl_stream* stream, void* dst, uint8_t value, u
 
 ofl_status ofl_engine_create(ofl_runtime* runtime, const ofl_group_desc* groups, uint32_t group_count,
                              const ofl_engine_config* config, ofl_stream* compute, ofl_stream* copy, ofl_engine** out) {
+    return create_engine(runtime, groups, group_count, nullptr, config, compute, copy, out);
+}
+
+ofl_status ofl_engine_create_from_disk(ofl_runtime* runtime, const ofl_group_desc* groups, uint32_t group_count,
+                                       const ofl_disk_source* source, const ofl_engine_config* config, ofl_stream* compute,
+                                       ofl_stream* copy, ofl_engine** out) {
+    if (source == nullptr) {
+        return ofl::guarded([] { ofl::fail(OFL_ERR_INVALID_ARGUMENT, "disk source is NULL"); });
+    }
+    return create_engine(runtime, groups, group_count, source, config, compute, copy, out);
+}
+
+ofl_status ofl_engine_disk_stats(ofl_engine* engine, ofl_disk_stats* out) {
     return guarded([&] {
-        require_out(out, "engine");
-        *out = nullptr;
-        auto rt = live(runtime);
-        auto compute_stream = live(compute);
-        auto copy_stream = live(copy);
-        ofl::same_runtime(rt->device, compute_stream->device, "runtime and compute stream");
-        ofl::same_runtime(rt->device, copy_stream->device, "runtime and copy stream");
-        OFL_EXPECT(compute_stream != copy_stream, OFL_ERR_INVALID_ARGUMENT,
-                   "the compute and copy streams must be two different streams");
-        OFL_EXPECT(groups != nullptr, OFL_ERR_INVALID_ARGUMENT, "groups is NULL");
-        OFL_EXPECT(config != nullptr, OFL_ERR_INVALID_ARGUMENT, "config is NULL");
-        OFL_EXPECT(config->struct_size >= sizeof(ofl_engine_config), OFL_ERR_INVALID_ARGUMENT,
-                   "ofl_engine_config.struct_size is ", config->struct_size, ", expected ", sizeof(ofl_engine_config));
-        auto engine = std::make_shared<ofl_engine>();
-        engine->impl = std::make_unique<ofl::Engine>(rt->device, groups, group_count, *config, compute_stream, copy_stream);
-        *out = HandleRegistry::instance().add(std::move(engine));
+        auto e = live(engine);
+        require_out(out, "disk stats");
+        OFL_EXPECT(out->struct_size >= sizeof(ofl_disk_stats), OFL_ERR_INVALID_ARGUMENT, "ofl_disk_stats.struct_size is ",
+                   out->struct_size, ", expected ", sizeof(ofl_disk_stats));
+        *out = e->impl->disk_stats();
     });
 }
 
@@ -378,18 +412,24 @@ ofl_status ofl_engine_acquire(ofl_engine* engine, uint32_t group, void** device_
     return guarded([&] {
         auto e = live(engine);
         require_out(device_address, "device address");
+        e->impl->check_faults();
         *device_address = e->impl->acquire(group);
     });
 }
 
 ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group) {
-    return guarded([&] { live(engine)->impl->release(group); });
+    return guarded([&] {
+        auto e = live(engine);
+        e->impl->check_faults();
+        e->impl->release(group);
+    });
 }
 
 ofl_status ofl_engine_advance(ofl_engine* engine, uint32_t group, void** next_device_address) {
     return guarded([&] {
         auto e = live(engine);
         require_out(next_device_address, "device address");
+        e->impl->check_faults();
         *next_device_address = e->impl->advance(group);
     });
 }
@@ -401,6 +441,7 @@ ofl_status ofl_engine_step_metrics(ofl_engine* engine, uint64_t step, int32_t wa
         OFL_EXPECT(out->struct_size >= sizeof(ofl_step_metrics), OFL_ERR_INVALID_ARGUMENT,
                    "ofl_step_metrics.struct_size is ", out->struct_size, ", expected ", sizeof(ofl_step_metrics));
         *out = e->impl->metrics(step, wait != 0);
+        e->impl->check_faults();  // after a wait too: the step's reads are done by then
     });
 }
 

@@ -101,11 +101,20 @@ public final class Component implements AutoCloseable {
     }
 
     /**
-     * Packs a planned component into pinned host memory and starts its engine; a turn-taking
-     * component is packed but not started: its engine comes with its first turn.
+     * Packs a planned component into pinned host memory (PINNED source), pageable memory (LOWMEM) or
+     * not at all (DISK: the groups stay in their files, memory/DiskSource) and starts its engine; a
+     * turn-taking component is packed but not started: its engine comes with its first turn.
      */
     static Component create(Offloader owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan) {
-        HostPacking host = HostPacking.pack(owner.runtime(), name, plan.groups(), owner.config().slabBytes());
+        OffloadConfig config = owner.config();
+        HostPacking host = switch (config.source()) {
+            case PINNED -> HostPacking.pack(owner.runtime(), name, plan.groups(), config.slabBytes());
+            case LOWMEM -> HostPacking.packPageable(owner.runtime(), name, plan.groups(), config.slabBytes());
+            case DISK -> {
+                dev.offload.memory.DiskSource.of(name, plan.groups());  // a graph with no files is refused at registration
+                yield HostPacking.none();
+            }
+        };
         try {
             NativeEngine engine = setup.strategy() == Strategy.MODEL_OFFLOAD ? null : startEngine(owner, name, plan, host);
             Component component = new Component(owner, name, graph, setup, plan, host, engine);
@@ -120,10 +129,34 @@ public final class Component implements AutoCloseable {
 
     private static NativeEngine startEngine(Offloader owner, String name, ComponentPlan plan, HostPacking host) {
         OffloadConfig config = owner.config();
+        if (config.source() == HostSource.DISK) {  // no host copy: the engine reads the groups from their files
+            dev.offload.memory.DiskSource source = dev.offload.memory.DiskSource.of(name, plan.groups());
+            long[] bytes = new long[plan.groups().size()];
+            for (int g = 0; g < bytes.length; g++) bytes[g] = plan.groups().get(g).bytes();
+            return NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), source.files(), source.extents(),
+                    config.stagingBytes(), plan.slots(), plan.prefetchDepth(), config.timing().code(), config.stepsAhead(), config.trace(),
+                    owner.computeStream().handle(), owner.copyStream().handle(), "component '" + name + "'");
+        }
         NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[plan.groups().size()];
         for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
+        if (config.source() == HostSource.LOWMEM) {  // pageable groups, staged through the engine's pinned ring
+            return NativeEngine.createStaged(owner.runtime().handle(), sources, config.stagingBytes(), plan.slots(), plan.prefetchDepth(),
+                    config.timing().code(), config.stepsAhead(), config.trace(), owner.computeStream().handle(),
+                    owner.copyStream().handle(), "component '" + name + "'");
+        }
         return NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(), config.timing().code(),
                 config.stepsAhead(), config.trace(), owner.computeStream().handle(), owner.copyStream().handle(), "component '" + name + "'");
+    }
+
+    /**
+     * The staging reader's figures (DISK and LOWMEM sources) since the engine started (a turn-taking
+     * component's since its current turn); zeros for a PINNED component or one between turns.
+     */
+    public synchronized DiskStats diskStats() {
+        checkNotClosed();
+        if (engine == null) return new DiskStats(0, 0, 0, 0, 0, 0);
+        NativeEngine.DiskStats d = engine.diskStats();
+        return new DiskStats(d.stagingSlots(), d.stagingBytes(), d.bytesRead(), d.groupsRead(), d.readMs(), d.stallMs());
     }
 
     /** Whether the component's groups are on the device now (always, but for a turn-taking one between turns). */

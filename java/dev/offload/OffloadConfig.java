@@ -29,6 +29,12 @@ import java.util.Map;
  * @param activationReserve device bytes each component's plan leaves free in the budget for
  *                     activations and buffers allocated after registration (default 0: buffers
  *                     allocated before registering are already out of what the plan sees)
+ * @param source       where streamed weights live on the host ({@link HostSource}): PINNED (default,
+ *                     one packed pinned copy), DISK (read from the files through a pinned staging
+ *                     ring) or LOWMEM (a pageable packed copy streamed through that ring)
+ * @param stagingBytes DISK and LOWMEM: bytes of the pinned staging ring; 0 (default) = two slots of the largest
+ *                     streamed group, the least that overlaps reading with copying. It must hold at
+ *                     least one such slot (registration fails otherwise, with the numbers)
  * @param computeProfiles per component name, its compute time per group and the bandwidth to
  *                     predict copies with: count(n) and budget() then pin the groups whose copy
  *                     most exceeds their compute, instead of the largest. For a component left to
@@ -42,7 +48,7 @@ import java.util.Map;
 public record OffloadConfig(String device, long deviceBudget, Strategy strategy, Grouping grouping, int window,
                             Timing timing, long slabBytes, int stepsAhead, PinPolicy pin, long activationReserve,
                             Map<String, ComputeProfile> computeProfiles, Map<String, Strategy> componentStrategies, double h2dGbps,
-                            boolean trace) {
+                            boolean trace, HostSource source, long stagingBytes) {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
@@ -75,6 +81,12 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         if (activationReserve < 0) throw OffloadException.invalid("config: activation reserve must be >= 0 bytes, got " + activationReserve);
         if (computeProfiles == null) throw OffloadException.invalid("config: compute profiles are null");
         computeProfiles = Map.copyOf(computeProfiles);
+        if (source == null) throw OffloadException.invalid("config: host source is null");
+        if (stagingBytes < 0) throw OffloadException.invalid("config: staging bytes must be >= 0 (0 = default), got " + stagingBytes);
+        if (stagingBytes > 0 && source == HostSource.PINNED) {
+            throw OffloadException.invalid("config: a staging ring (" + stagingBytes + " bytes) needs the DISK or LOWMEM source, got "
+                    + source);
+        }
     }
 
     /** The plan's pinning inputs for one component. */
@@ -125,6 +137,8 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private final Map<String, ComputeProfile> computeProfiles = new LinkedHashMap<>();
         private final Map<String, Strategy> componentStrategies = new LinkedHashMap<>();
         private double h2dGbps;
+        private HostSource source = HostSource.PINNED;
+        private long stagingBytes;
 
         public Builder device(String device) { this.device = device; return this; }
         public Builder deviceBudget(long bytes) { this.deviceBudget = bytes; return this; }
@@ -144,6 +158,10 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
             this.pin = policy;
             return this;
         }
+        /** Where streamed weights live on the host (PINNED by default). */
+        public Builder source(HostSource source) { this.source = source; return this; }
+        /** DISK and LOWMEM: the pinned staging ring's bytes (0: two slots of the largest streamed group). */
+        public Builder stagingBytes(long bytes) { this.stagingBytes = bytes; return this; }
         public Builder activationReserve(long bytes) { this.activationReserve = bytes; return this; }
         /** A component's per-group compute times (execution order) and copy bandwidth, for ranking groups to pin. */
         public Builder computeProfile(String component, ComputeProfile profile) {
@@ -166,7 +184,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         public OffloadConfig build() {
             PinPolicy policy = pin != null ? pin : strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none();
             return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
-                    stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace);
+                    stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace, source, stagingBytes);
         }
     }
 }

@@ -22,7 +22,8 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 std::unique_ptr<Event> Engine::make_event(bool timing) { return device_->backend().create_event(timing); }
 
 Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std::uint32_t count,
-               const ofl_engine_config& config, std::shared_ptr<ofl_stream> compute, std::shared_ptr<ofl_stream> copy)
+               const ofl_engine_config& config, std::shared_ptr<ofl_stream> compute, std::shared_ptr<ofl_stream> copy,
+               const ofl_disk_source* disk)
     : device_(std::move(device)), compute_(std::move(compute)), copy_(std::move(copy)),
       slots_(config.slots), depth_(config.prefetch_depth), ahead_(config.steps_ahead), level_(config.timing),
       trace_(config.trace == 1) {
@@ -34,11 +35,13 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
                config.timing, ")");
     OFL_EXPECT(ahead_ <= OFL_MAX_STEPS_AHEAD, OFL_ERR_INVALID_ARGUMENT, "steps_ahead ", ahead_, " is above the limit of ",
                OFL_MAX_STEPS_AHEAD);
-    const bool pinned_required = device_->backend().requires_pinned_sources();
+    const bool pinned_required = device_->backend().requires_pinned_sources() && !disk;
+    const bool from_host = !disk || (disk->flags & OFL_DISK_FROM_HOST);  // groups' bytes at host_address
     std::uint64_t resident_bytes = 0;
     for (std::uint32_t g = 0; g < count; ++g) {
         const ofl_group_desc& d = groups[g];
-        OFL_EXPECT(d.host_address != nullptr || d.bytes == 0, OFL_ERR_INVALID_ARGUMENT, "group ", g, " has a NULL host address");
+        OFL_EXPECT((d.host_address != nullptr) == from_host || d.bytes == 0, OFL_ERR_INVALID_ARGUMENT, "group ", g,
+                   from_host ? " has a NULL host address" : " has a host address, but its bytes come from the disk source");
         OFL_EXPECT(d.resident <= 1 && d.reserved == 0, OFL_ERR_INVALID_ARGUMENT, "group ", g,
                    ": resident must be 0 or 1 and reserved 0");
         if (pinned_required && d.bytes > 0) {
@@ -94,10 +97,12 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         // Resident groups: copied once, in execution order, each with its own ready event that step
         // 0's acquire waits on, so the first step computes group g while later resident groups are
         // still being copied (a model-level swap streams layer by layer instead of load-then-run).
+        // A disk source reads and copies them through its staging ring here, before it returns.
         resident_ready_.resize(count);
+        if (disk) open_disk(*disk);
         for (std::uint32_t g = 0; g < count; ++g) {
             const Group& group = groups_[g];
-            if (!group.resident || group.bytes == 0) continue;
+            if (!group.resident || group.bytes == 0 || disk) continue;
             resident_ready_[g] = make_event(false);
             copy_->impl->copy(region_ + group.offset, group.host, group.bytes, OFL_COPY_HOST_TO_DEVICE);
             resident_ready_[g]->record(*copy_->impl);
@@ -136,6 +141,7 @@ void Engine::issue_copy(std::uint64_t visit) {
         const std::uint64_t before = visit - slots_;
         freed = set_of(before / per_step).done[streamed_[before % per_step]].get();
     }
+    if (disk_) return issue_disk_copy(visit, ordinal, region_ + ring_offset_ + slot * slot_bytes_, freed, set);
     const bool timed = level_ >= OFL_TIMING_STEP;
     if (!timed || (ordinal != 0 && ordinal + 1 != per_step)) {  // no timing mark between: one operation
         copy.copy_between(freed, region_ + ring_offset_ + slot * slot_bytes_, groups_[g].host, groups_[g].bytes,

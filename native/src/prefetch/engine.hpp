@@ -54,6 +54,7 @@
 
 #include "backend.hpp"
 #include "device.hpp"
+#include "disk/disk_reader.hpp"
 #include "handles.hpp"
 
 namespace ofl {
@@ -61,7 +62,7 @@ namespace ofl {
 class Engine {
 public:
     Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std::uint32_t count, const ofl_engine_config& config,
-           std::shared_ptr<ofl_stream> compute, std::shared_ptr<ofl_stream> copy);
+           std::shared_ptr<ofl_stream> compute, std::shared_ptr<ofl_stream> copy, const ofl_disk_source* disk = nullptr);
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -74,6 +75,9 @@ public:
     ofl_step_metrics metrics(std::uint64_t step, bool wait);
     // Per-group spans of a completed step (offload.h: ofl_engine_step_spans).
     void spans(std::uint64_t step, bool wait, ofl_group_span* out, std::uint32_t capacity);
+    // Disk source (engine_disk.cpp): throws a read fault (OFL_ERR_IO, sticky); the reader's figures.
+    void check_faults();
+    ofl_disk_stats disk_stats() const;
 
 private:
     static constexpr std::size_t kHistory = 64;
@@ -100,6 +104,10 @@ private:
 
     EventSet& set_of(std::uint64_t step) { return sets_[step % sets_.size()]; }
     void issue_copy(std::uint64_t visit);
+    // Disk source (engine_disk.cpp): opens the reader and loads the resident groups through its
+    // staging ring (blocking: creation time); queues visit's read wait, copy and ready record.
+    void open_disk(const ofl_disk_source& source);
+    void issue_disk_copy(std::uint64_t visit, std::uint32_t ordinal, void* slot, Event* freed, EventSet& set);
     // Queues the copies up to group's visit + depth and gives its device address; ready is set to the
     // event the compute stream must wait on (left alone for a resident group).
     void* place(std::uint32_t group, Event*& ready);
@@ -137,6 +145,7 @@ private:
     std::uint64_t step_ = 0;    // steps completed (release of their last group called)
     std::uint64_t read_ = 0;    // steps whose figures are in history_
     std::uint64_t issued_ = 0;  // streamed visits whose copy is queued
+    std::unique_ptr<DiskReader> disk_;  // disk source: the read stage; null for host-memory groups
     std::array<Counters, kHistory> counters_{};
     std::array<ofl_step_metrics, kHistory> history_{};
 };

@@ -29,12 +29,13 @@ import java.util.Set;
  * differs from the reference.
  */
 final class DemoCommand {
-    static final String USAGE = "demo [--steps N] [--tokens N] [--dim N] [--budget-fraction F] [--device NAME] [--trace FILE] [--json]";
+    static final String USAGE = "demo [--steps N] [--tokens N] [--dim N] [--budget-fraction F] [--device NAME] [--trace FILE] [--source pinned|disk|lowmem] [--staging SIZE] [--json]";
 
     private DemoCommand() {}
 
     static int run(List<String> argv, PrintStream out, PrintStream err) {
-        Args args = new Args(argv, Set.of("--json"), Set.of("--steps", "--tokens", "--dim", "--budget-fraction", "--device", "--trace"));
+        Args args = new Args(argv, Set.of("--json"), Set.of("--steps", "--tokens", "--dim", "--budget-fraction", "--device", "--trace",
+                "--source", "--staging"));
         boolean tracing = args.has("--trace");
         if (!args.positional().isEmpty()) throw new UsageException("demo takes no arguments: " + args.positional());
         int steps = Main.parseInt(args.option("--steps", "4"), "--steps", 1, 1000);
@@ -48,6 +49,11 @@ final class DemoCommand {
         }
         if (!(fraction > 0 && fraction < 1)) throw new UsageException("--budget-fraction must be between 0 and 1");
         String device = args.option("--device", "auto");
+        OffloadConfig.Builder sourced = OffloadConfig.builder();  // only to validate --source and --staging up front
+        RunCommand.source(args, sourced);
+        OffloadConfig sourceConfig = sourced.build();
+        java.util.function.Supplier<OffloadConfig.Builder> base = () -> OffloadConfig.builder().device(device)
+                .source(sourceConfig.source()).stagingBytes(sourceConfig.stagingBytes()).timing(Timing.GROUP);
         int hidden = ReferenceWorkload.DEFAULT_HIDDEN;
 
         Path dir = null;
@@ -65,12 +71,12 @@ final class DemoCommand {
                 }
                 WorkloadRun.Expected expected = new WorkloadRun.Expected();
                 List<OffloadConfig> configs = List.of(
-                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).strategy(Strategy.NO_OFFLOAD).build(),
-                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).blocksPerGroup(1).build(),
-                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).leafLevel().build(),
-                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(2).build(),
-                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(3).build(),
-                        OffloadConfig.builder().device(device).timing(Timing.GROUP).trace(tracing).deviceBudget(budget).strategy(Strategy.BLOCK_PIN).build());
+                        base.get().trace(tracing).strategy(Strategy.NO_OFFLOAD).build(),
+                        base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).blocksPerGroup(1).build(),
+                        base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).leafLevel().build(),
+                        base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(2).build(),
+                        base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(3).build(),
+                        base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.BLOCK_PIN).build());
                 java.util.Map<String, dev.offload.metrics.Trace> traces = new java.util.LinkedHashMap<>();
                 Progress progress = new Progress(err, "demo", (long) configs.size() * steps, "steps", !args.flag("--json"));
                 for (OffloadConfig config : configs) {

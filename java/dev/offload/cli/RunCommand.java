@@ -26,19 +26,22 @@ import java.util.Set;
  * folder's variant files; a component with no tensors is refused, naming it (exit 2). {@code --verify} compares every step's
  * output with the unoffloaded Java reference (bit for bit for mix, within tolerance for linear). JSON fields: strategy, steps, verified
  * (true/false/null), budget_bytes, peak_device_bytes, peak_host_bytes, h2d_bytes, step_ms_median,
- * overlap_efficiency, and more.
+ * overlap_efficiency, source, staging_bytes, disk_read_ms (reader time in pread, all steps),
+ * disk_gbps (bytes read over that time), and more. {@code --source disk [--staging SIZE]} streams the
+ * weights from the files through a pinned staging ring instead of a pinned copy.
  */
 final class RunCommand {
     static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|model_offload|group_offload|layerwise|block_pin|auto] [--pin P] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
-            + " [--timing off|step|group] [--trace FILE] [--device NAME] [--variant V] [--component NAME] [--json]";
+            + " [--timing off|step|group] [--trace FILE] [--device NAME] [--variant V] [--component NAME] [--source pinned|disk|lowmem]"
+            + " [--staging SIZE] [--json]";
 
     private RunCommand() {}
 
     static int run(List<String> argv, PrintStream out, PrintStream err) {
         Args args = new Args(argv, Set.of("--json", "--verify", "--leaf"),
                 Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device",
-                        "--workload", "--steps-ahead", "--timing", "--variant", "--component", "--trace", "--pin"));
+                        "--workload", "--steps-ahead", "--timing", "--variant", "--component", "--trace", "--pin", "--source", "--staging"));
         if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         OffloadConfig.Builder config = OffloadConfig.builder()
@@ -49,6 +52,7 @@ final class RunCommand {
                 .stepsAhead(Main.parseInt(args.option("--steps-ahead", "1"), "--steps-ahead", 0, OffloadConfig.MAX_STEPS_AHEAD))
                 .timing(Timing.parse(args.option("--timing", "group")))  // run reports per-group figures by default
                 .trace(args.has("--trace"));
+        source(args, config);
         if (args.has("--pin")) config.pin(PinPolicy.parse(args.option("--pin", "none")));  // none|first_last|all|count:N|budget
         if (args.flag("--leaf")) config.leafLevel();
         else config.blocksPerGroup(Main.parseInt(args.option("--blocks-per-group", "1"), "--blocks-per-group", 1, 1 << 16));
@@ -81,15 +85,38 @@ final class RunCommand {
             out.print(r.plan());
             out.printf(Locale.ROOT, "%s, workload %s: %d steps, step %s ms (median), compute %s ms (idle %s), copy %s ms (busy %s),"
                             + " H2D %s GB/s, overlap %s, host waits %s per step (%s ms), host %s us per group,"
-                            + " peak device %s of %s budget, peak host %s, verified %s%n",
+                            + " peak device %s of %s budget, peak host %s, source %s%s, verified %s%n",
                     r.strategy(), r.workload(), r.steps(), figure(r.stepMsMedian(), 2), figure(r.computeMsMedian(), 2),
                     figure(r.computeIdleMsMedian(), 2), figure(r.copyMsMedian(), 2), figure(r.copyBusyMsMedian(), 2),
                     figure(r.h2dGbps(), 2), figure(r.overlapEfficiency(), 3), figure(r.hostWaitsPerStep(), 2),
                     figure(r.hostBlockedMsMedian(), 2), figure(r.hostUsPerGroup(), 2),
-                    Size.format(r.peakDeviceBytes()), Size.format(r.budgetBytes()), Size.format(r.peakHostBytes()),
+                    Size.format(r.peakDeviceBytes()), Size.format(r.budgetBytes()), Size.format(r.peakHostBytes()), r.source(),
+                    !r.source().equals("pinned") ? " (staging " + Size.format(r.stagingBytes()) + ", read " + figure(r.diskGbps(), 2) + " GB/s)" : "",
                     r.verified() == null ? "no (--verify not given)" : r.verified() + (r.verifyNote() != null ? " (" + r.verifyNote() + ")" : ""));
         }
         return Boolean.FALSE.equals(r.verified()) ? 1 : 0;
+    }
+
+    /** --source and --staging (run and demo): a bad value is a usage error naming the flag. */
+    static void source(Args args, OffloadConfig.Builder config) {
+        dev.offload.HostSource source;
+        try {
+            source = dev.offload.HostSource.parse(args.option("--source", "pinned"));
+        } catch (dev.offload.OffloadException e) {
+            throw new UsageException("--source: " + e.getMessage());
+        }
+        config.source(source);
+        if (args.has("--staging")) {
+            if (source == dev.offload.HostSource.PINNED) throw new UsageException("--staging needs --source disk or lowmem");
+            long staging;
+            try {
+                staging = Size.parse(args.option("--staging", ""));
+            } catch (dev.offload.OffloadException e) {
+                throw new UsageException("--staging: " + e.getMessage());
+            }
+            if (staging <= 0) throw new UsageException("--staging must be a positive size, got '" + args.option("--staging", "") + "'");
+            config.stagingBytes(staging);
+        }
     }
 
     /** A pipeline run: one line per component, then the whole run's peak; or one JSON object with {@code components}. */
@@ -167,6 +194,10 @@ final class RunCommand {
         json.addProperty("slots", r.slots());
         json.addProperty("tokens", r.tokens());
         json.addProperty("steps_ahead", r.stepsAhead());
+        json.addProperty("source", r.source());
+        json.addProperty("staging_bytes", r.stagingBytes());
+        number(json, "disk_read_ms", r.diskReadMs());
+        number(json, "disk_gbps", r.diskGbps());
         if (r.verifyNote() != null) json.addProperty("verify_note", r.verifyNote());
         return json;
     }

@@ -3,6 +3,9 @@ package dev.offload.internal;
 import dev.offload.OffloadException;
 import dev.offload.Status;
 import dev.offload.internal.ffi.offload_h;
+import dev.offload.internal.ffi.ofl_disk_extent;
+import dev.offload.internal.ffi.ofl_disk_source;
+import dev.offload.internal.ffi.ofl_disk_stats;
 import dev.offload.internal.ffi.ofl_engine_config;
 import dev.offload.internal.ffi.ofl_group_span;
 import dev.offload.internal.ffi.ofl_group_desc;
@@ -45,15 +48,106 @@ public final class NativeEngine extends NativeResource {
                 ofl_group_desc.resident(d, groups[g].resident() ? 1 : 0);
                 ofl_group_desc.reserved(d, 0);
             }
-            MemorySegment config = temp.allocate(ofl_engine_config.layout());
-            ofl_engine_config.struct_size(config, (int) ofl_engine_config.sizeof());
-            ofl_engine_config.slots(config, slots);
-            ofl_engine_config.prefetch_depth(config, prefetchDepth);
-            ofl_engine_config.timing(config, timing);
-            ofl_engine_config.steps_ahead(config, stepsAhead);
-            ofl_engine_config.trace(config, trace ? 1 : 0);
+            MemorySegment config = config(temp, slots, prefetchDepth, timing, stepsAhead, trace);
             return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create(runtime, desc, groups.length, config,
                     compute, copy, out), "creating the prefetch engine of " + description), description);
+        }
+    }
+
+    private static MemorySegment config(Arena temp, int slots, int prefetchDepth, int timing, int stepsAhead, boolean trace) {
+        MemorySegment config = temp.allocate(ofl_engine_config.layout());
+        ofl_engine_config.struct_size(config, (int) ofl_engine_config.sizeof());
+        ofl_engine_config.slots(config, slots);
+        ofl_engine_config.prefetch_depth(config, prefetchDepth);
+        ofl_engine_config.timing(config, timing);
+        ofl_engine_config.steps_ahead(config, stepsAhead);
+        ofl_engine_config.trace(config, trace ? 1 : 0);
+        return config;
+    }
+
+    /** Bytes of a file that land at {@code groupOffset} of group {@code group}'s packed layout (offload.h: ofl_disk_extent). */
+    public record DiskExtent(int group, int file, long fileOffset, long bytes, long groupOffset) {}
+
+    /**
+     * An engine whose groups are read from files by its reader thread through a pinned staging ring
+     * of {@code stagingBytes} (0: two slots of the largest streamed group); offload.h,
+     * ofl_engine_create_from_disk. {@code groupBytes[g]} is group g's packed size.
+     */
+    public static NativeEngine createFromDisk(MemorySegment runtime, long[] groupBytes, boolean[] resident, java.util.List<String> files,
+                                              java.util.List<DiskExtent> extents, long stagingBytes, int slots, int prefetchDepth,
+                                              int timing, int stepsAhead, boolean trace, MemorySegment compute, MemorySegment copy,
+                                              String description) {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment desc = ofl_group_desc.allocateArray(groupBytes.length, temp);
+            for (int g = 0; g < groupBytes.length; g++) {
+                MemorySegment d = ofl_group_desc.asSlice(desc, g);
+                ofl_group_desc.host_address(d, MemorySegment.NULL);
+                ofl_group_desc.bytes(d, groupBytes[g]);
+                ofl_group_desc.resident(d, resident[g] ? 1 : 0);
+                ofl_group_desc.reserved(d, 0);
+            }
+            MemorySegment paths = temp.allocate(ValueLayout.ADDRESS, Math.max(1, files.size()));
+            for (int f = 0; f < files.size(); f++) paths.setAtIndex(ValueLayout.ADDRESS, f, temp.allocateFrom(files.get(f)));
+            MemorySegment ext = ofl_disk_extent.allocateArray(Math.max(1, extents.size()), temp);
+            for (int i = 0; i < extents.size(); i++) {
+                DiskExtent e = extents.get(i);
+                MemorySegment x = ofl_disk_extent.asSlice(ext, i);
+                ofl_disk_extent.group(x, e.group());
+                ofl_disk_extent.file(x, e.file());
+                ofl_disk_extent.file_offset(x, e.fileOffset());
+                ofl_disk_extent.bytes(x, e.bytes());
+                ofl_disk_extent.group_offset(x, e.groupOffset());
+            }
+            MemorySegment source = temp.allocate(ofl_disk_source.layout());
+            ofl_disk_source.struct_size(source, (int) ofl_disk_source.sizeof());
+            ofl_disk_source.file_count(source, files.size());
+            ofl_disk_source.paths(source, paths);
+            ofl_disk_source.extents(source, ext);
+            ofl_disk_source.extent_count(source, extents.size());
+            ofl_disk_source.staging_bytes(source, stagingBytes);
+            MemorySegment config = config(temp, slots, prefetchDepth, timing, stepsAhead, trace);
+            return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create_from_disk(runtime, desc, groupBytes.length,
+                    source, config, compute, copy, out), "creating the disk-source engine of " + description), description);
+        }
+    }
+
+    /**
+     * An engine whose groups' host bytes (pageable memory is fine, on cuda too) are copied by its
+     * reader into a pinned staging ring of {@code stagingBytes} before each device copy: the
+     * low-memory source (offload.h: OFL_DISK_FROM_HOST).
+     */
+    public static NativeEngine createStaged(MemorySegment runtime, GroupSource[] groups, long stagingBytes, int slots, int prefetchDepth,
+                                            int timing, int stepsAhead, boolean trace, MemorySegment compute, MemorySegment copy,
+                                            String description) {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment desc = ofl_group_desc.allocateArray(groups.length, temp);
+            for (int g = 0; g < groups.length; g++) {
+                MemorySegment d = ofl_group_desc.asSlice(desc, g);
+                ofl_group_desc.host_address(d, groups[g].host());
+                ofl_group_desc.bytes(d, groups[g].host().byteSize());
+                ofl_group_desc.resident(d, groups[g].resident() ? 1 : 0);
+                ofl_group_desc.reserved(d, 0);
+            }
+            MemorySegment source = temp.allocate(ofl_disk_source.layout());
+            ofl_disk_source.struct_size(source, (int) ofl_disk_source.sizeof());
+            ofl_disk_source.staging_bytes(source, stagingBytes);
+            ofl_disk_source.flags(source, offload_h.OFL_DISK_FROM_HOST());
+            MemorySegment config = config(temp, slots, prefetchDepth, timing, stepsAhead, trace);
+            return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create_from_disk(runtime, desc, groups.length,
+                    source, config, compute, copy, out), "creating the low-memory engine of " + description), description);
+        }
+    }
+
+    /** Cumulative figures of the engine's disk reader (offload.h: ofl_disk_stats); zeros without one. */
+    public record DiskStats(int stagingSlots, long stagingBytes, long bytesRead, long groupsRead, double readMs, double stallMs) {}
+
+    public DiskStats diskStats() {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment out = temp.allocate(ofl_disk_stats.layout());
+            ofl_disk_stats.struct_size(out, (int) ofl_disk_stats.sizeof());
+            Native.check(offload_h.ofl_engine_disk_stats(handle(), out), "reading the disk figures of " + this);
+            return new DiskStats(ofl_disk_stats.staging_slots(out), ofl_disk_stats.staging_bytes(out), ofl_disk_stats.bytes_read(out),
+                    ofl_disk_stats.groups_read(out), ofl_disk_stats.read_ms(out), ofl_disk_stats.stall_ms(out));
         }
     }
 

@@ -72,7 +72,7 @@ public final class HostMemory {
             throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "component '" + component + "': its host copy needs " + bytes
                     + " bytes (" + Size.format(bytes) + ") plus a margin of " + Size.format(MARGIN_BYTES) + ", but only " + free
                     + " bytes (" + Size.format(free) + ") of host memory are available (MemAvailable); refused before pinning "
-                    + "rather than being killed later. Free host memory, or stream the weights from disk (issue 9's disk source) "
+                    + "rather than being killed later. Free host memory, or stream the weights from disk (OffloadConfig.source(DISK), --source disk) "
                     + "instead of holding a whole pinned copy");
         }
     }

@@ -52,12 +52,29 @@ public final class HostPacking implements AutoCloseable {
         this.pageableBytes = pageableBytes;
     }
 
+    /** No host copy at all (the DISK source reads groups from their files). */
+    public static HostPacking none() {
+        return new HostPacking(List.of(), List.of(), 0, 0);
+    }
+
     public static HostPacking pack(DeviceRuntime runtime, List<PackedGroup> packed, long slabTarget) {
         return pack(runtime, "(unnamed)", packed, slabTarget);
     }
 
     /** Packs a component's groups; {@code component} names it in errors and warnings. */
     public static HostPacking pack(DeviceRuntime runtime, String component, List<PackedGroup> packed, long slabTarget) {
+        return pack(runtime, component, packed, slabTarget, true);
+    }
+
+    /**
+     * Packs a component's groups into ordinary (pageable) memory, pinning nothing: the LOWMEM source,
+     * whose engine stages each group through its pinned ring ({@link #pageableBytes()} = the copy).
+     */
+    public static HostPacking packPageable(DeviceRuntime runtime, String component, List<PackedGroup> packed, long slabTarget) {
+        return pack(runtime, component, packed, slabTarget, false);
+    }
+
+    private static HostPacking pack(DeviceRuntime runtime, String component, List<PackedGroup> packed, long slabTarget, boolean pin) {
         // Plan: which slab and offset each group gets, and each slab's exact size.
         List<Long> slabSizes = new ArrayList<>();
         int[] slabOf = new int[packed.size()];
@@ -86,7 +103,7 @@ public final class HostPacking implements AutoCloseable {
         long pinned = 0, pageable = 0;
         try {
             for (long size : slabSizes) {
-                PinnedBuffer buffer = allocatePinned(runtime, component, size, total);
+                PinnedBuffer buffer = pin ? allocatePinned(runtime, component, size, total) : null;
                 if (buffer != null) {
                     slabs.add(buffer);
                     segments.add(buffer.segment());
@@ -167,7 +184,7 @@ public final class HostPacking implements AutoCloseable {
                 throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "component '" + component + "': pinning a slab of " + size
                         + " bytes (of " + total + " for the component) failed, and the " + runtime.info().backend()
                         + " engine needs pinned (page-locked) group memory: a copy from pageable memory would block. Raise the "
-                        + "locked-memory limit (ulimit -l), free host memory, or stream the weights from disk (issue 9's disk source)",
+                        + "locked-memory limit (ulimit -l), free host memory, or stream the weights from disk (OffloadConfig.source(DISK), --source disk)",
                         e);
             }
             LOG.log(System.Logger.Level.WARNING, "component ''{0}'': pinning {1} bytes failed ({2}); using ordinary (pageable) "

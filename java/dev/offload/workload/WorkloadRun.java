@@ -33,7 +33,7 @@ public final class WorkloadRun {
                          double copyBusyMsMedian, double hostBlockedMsMedian, double hostWaitsPerStep, double hostUsPerGroup,
                          double wallMsPerStep,
                          double h2dGbps, double overlapEfficiency, int groups, int slots, int tokens, int stepsAhead, String plan,
-                         List<StepMetrics> perStep) {}
+                         List<StepMetrics> perStep, String source, long stagingBytes, double diskReadMs, double diskGbps) {}
 
     /** Reference states shared by runs of the same model (see {@link Workload.Expected}). */
     public static final class Expected {
@@ -154,6 +154,7 @@ public final class WorkloadRun {
         // A workload that computes nothing has nothing to verify: null, not true.
         Boolean verified = verify && !(workload instanceof Workload.NoWorkload) ? note == null : null;
         var info = off.deviceInfo();
+        dev.offload.DiskStats disk = component.diskStats();  // the staging reader's, since the component's current turn
         List<StepMetrics> all = Arrays.asList(metrics);
         List<StepMetrics> steady = steps > 1 ? all.subList(1, steps) : all;
         StepMetrics last = metrics[steps - 1];
@@ -169,7 +170,8 @@ public final class WorkloadRun {
                 median(steady, StepMetrics::copyBusyMs), median(steady, StepMetrics::hostBlockedMs),
                 steady.stream().mapToLong(StepMetrics::hostWaits).sum() / (double) steady.size(), median(steadyUs), wallMsPerStep,
                 median(steady, StepMetrics::h2dGbps), median(steady, StepMetrics::overlapEfficiency), groups,
-                component.plan().slots(), tokens, config.stepsAhead(), plan, List.copyOf(all));
+                component.plan().slots(), tokens, config.stepsAhead(), plan, List.copyOf(all),
+                config.source().name().toLowerCase(java.util.Locale.ROOT), disk.stagingBytes(), disk.readMs(), disk.readGbps());
     }
 
     /** "group_offload (2 blocks/group)"; AUTO's as "auto: " and what it chose. */

@@ -2398,6 +2398,134 @@ public class offload_h extends offload_h$shared {
         }
     }
 
+    private static class ofl_engine_create_from_disk {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_create_from_disk");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_create_from_disk(ofl_runtime *runtime, const ofl_group_desc *groups, uint32_t group_count, const ofl_disk_source *source, const ofl_engine_config *config, ofl_stream *compute, ofl_stream *copy, ofl_engine **out)
+     * }
+     */
+    public static FunctionDescriptor ofl_engine_create_from_disk$descriptor() {
+        return ofl_engine_create_from_disk.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_create_from_disk(ofl_runtime *runtime, const ofl_group_desc *groups, uint32_t group_count, const ofl_disk_source *source, const ofl_engine_config *config, ofl_stream *compute, ofl_stream *copy, ofl_engine **out)
+     * }
+     */
+    public static MethodHandle ofl_engine_create_from_disk$handle() {
+        return ofl_engine_create_from_disk.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_create_from_disk(ofl_runtime *runtime, const ofl_group_desc *groups, uint32_t group_count, const ofl_disk_source *source, const ofl_engine_config *config, ofl_stream *compute, ofl_stream *copy, ofl_engine **out)
+     * }
+     */
+    public static MemorySegment ofl_engine_create_from_disk$address() {
+        return ofl_engine_create_from_disk.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_create_from_disk(ofl_runtime *runtime, const ofl_group_desc *groups, uint32_t group_count, const ofl_disk_source *source, const ofl_engine_config *config, ofl_stream *compute, ofl_stream *copy, ofl_engine **out)
+     * }
+     */
+    public static int ofl_engine_create_from_disk(MemorySegment runtime, MemorySegment groups, int group_count, MemorySegment source, MemorySegment config, MemorySegment compute, MemorySegment copy, MemorySegment out) {
+        var mh$ = ofl_engine_create_from_disk.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_engine_create_from_disk", runtime, groups, group_count, source, config, compute, copy, out);
+            }
+            return (int)mh$.invokeExact(runtime, groups, group_count, source, config, compute, copy, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ofl_engine_disk_stats {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_disk_stats");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_disk_stats(ofl_engine *engine, ofl_disk_stats *out)
+     * }
+     */
+    public static FunctionDescriptor ofl_engine_disk_stats$descriptor() {
+        return ofl_engine_disk_stats.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_disk_stats(ofl_engine *engine, ofl_disk_stats *out)
+     * }
+     */
+    public static MethodHandle ofl_engine_disk_stats$handle() {
+        return ofl_engine_disk_stats.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_disk_stats(ofl_engine *engine, ofl_disk_stats *out)
+     * }
+     */
+    public static MemorySegment ofl_engine_disk_stats$address() {
+        return ofl_engine_disk_stats.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_disk_stats(ofl_engine *engine, ofl_disk_stats *out)
+     * }
+     */
+    public static int ofl_engine_disk_stats(MemorySegment engine, MemorySegment out) {
+        var mh$ = ofl_engine_disk_stats.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_engine_disk_stats", engine, out);
+            }
+            return (int)mh$.invokeExact(engine, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ofl_engine_destroy {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             offload_h.C_INT,
@@ -2456,6 +2584,15 @@ public class offload_h extends offload_h$shared {
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
+    }
+    private static final int OFL_DISK_FROM_HOST = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define OFL_DISK_FROM_HOST 1
+     * }
+     */
+    public static int OFL_DISK_FROM_HOST() {
+        return OFL_DISK_FROM_HOST;
     }
 }
 

@@ -1,0 +1,271 @@
+package dev.offload;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.offload.checkpoint.Checkpoint;
+import dev.offload.checkpoint.DType;
+import dev.offload.graph.BlockGraph;
+import dev.offload.graph.TensorRef;
+import dev.offload.plan.PackedGroup;
+import dev.offload.workload.SyntheticModel;
+import dev.offload.workload.WorkloadRun;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The DISK and LOWMEM sources on the host backend: the mix workload's outputs equal the unoffloaded
+ * reference bit for bit (as the PINNED source's do) for every strategy; a checkpoint many times the staging
+ * ring streams with host memory bounded by the ring; a file truncated after registration is an IO
+ * error naming it at a step, and the offloader still closes; a graph with no files is refused.
+ */
+class DiskSourceTest {
+    static final int TOKENS = 2, HIDDEN = 32, STEPS = 3;
+
+    @TempDir
+    static Path dir;
+
+    static Path model(String name, int dim, int doubles, int singles) {
+        Path file = dir.resolve(name);
+        if (!Files.exists(file)) SyntheticModel.write(file, dim, doubles, singles, 17);
+        return file;
+    }
+
+    static long largestGroup(Checkpoint c, dev.offload.graph.Grouping grouping) {
+        return BlockGraph.discover(c).groups(grouping).stream().mapToLong(g -> PackedGroup.alignUp(PackedGroup.of(g).bytes())).max()
+                .orElseThrow();
+    }
+
+    /** Every strategy on both backends (cuda skipped by assumption where no GPU answers). */
+    static Stream<Arguments> strategies() {
+        return Stream.of("host", "cuda").flatMap(device -> Stream.of(Arguments.of(device, Strategy.NO_OFFLOAD, 0),
+                Arguments.of(device, Strategy.GROUP_OFFLOAD, 1), Arguments.of(device, Strategy.GROUP_OFFLOAD, 2),
+                Arguments.of(device, Strategy.GROUP_OFFLOAD, -1), Arguments.of(device, Strategy.LAYERWISE, 2),
+                Arguments.of(device, Strategy.LAYERWISE, 3), Arguments.of(device, Strategy.BLOCK_PIN, 1),
+                Arguments.of(device, Strategy.MODEL_OFFLOAD, 0), Arguments.of(device, Strategy.AUTO, 0)));
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("strategies")
+    void diskOutputsAreBitIdenticalToPinnedOnes(String device, Strategy strategy, int shape) {
+        if (device.equals("cuda")) {
+            String why = TestBackends.cudaUnavailableBecause();
+            org.junit.jupiter.api.Assumptions.assumeTrue(why == null, why);
+        }
+        try (Checkpoint c = Checkpoint.open(model("small.safetensors", 64, 4, 3))) {
+            WorkloadRun.Expected expected = new WorkloadRun.Expected();
+            long workload = dev.offload.workload.ReferenceWorkload.deviceBytes(TOKENS, HIDDEN);
+            for (HostSource source : HostSource.values()) {
+                OffloadConfig.Builder b = OffloadConfig.builder().device(device).timing(Timing.GROUP).strategy(strategy).source(source);
+                if (strategy == Strategy.LAYERWISE) b.window(shape);
+                if (shape == -1) b.leafLevel();
+                else if (strategy != Strategy.LAYERWISE && shape > 0) b.blocksPerGroup(shape);
+                var grouping = shape == -1 ? dev.offload.graph.Grouping.leaf() : dev.offload.graph.Grouping.blocks(Math.max(1, shape));
+                if (strategy != Strategy.NO_OFFLOAD && strategy != Strategy.MODEL_OFFLOAD) b.deviceBudget(c.totalBytes() / 2 + 2 * largestGroup(c, grouping) + workload);
+                WorkloadRun.Result r = WorkloadRun.run(c, b.build(), STEPS, TOKENS, HIDDEN, true, expected);
+                String label = device + " " + strategy + " " + shape + " " + source;
+                assertEquals(Boolean.TRUE, r.verified(), label + ": " + r.verifyNote());
+                assertEquals(source.name().toLowerCase(java.util.Locale.ROOT), r.source());
+                if (source != HostSource.PINNED) {
+                    // No host copy: the pinned bytes are the staging ring and the workload's few small buffers.
+                    assertTrue(r.stagingBytes() > 0, label);
+                    assertTrue(r.peakHostBytes() >= r.stagingBytes() && r.peakHostBytes() <= r.stagingBytes() + 64 * 1024,
+                            label + ": peak host " + r.peakHostBytes() + ", staging " + r.stagingBytes());
+                    assertTrue(r.diskReadMs() > 0 && r.diskGbps() > 0, label);
+                } else {
+                    assertEquals(0, r.stagingBytes());
+                    assertTrue(r.peakHostBytes() >= c.totalBytes(), label);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aCheckpointManyTimesTheRingStreamsWithTheRingAsItsHostMemory() {
+        try (Checkpoint c = Checkpoint.open(model("medium.safetensors", 128, 6, 10))) {
+            long slot = largestGroup(c, dev.offload.graph.Grouping.blocks(1));
+            long staging = 2 * ((slot + 4095) / 4096 * 4096);
+            assertTrue(c.totalBytes() > 5 * staging, c.totalBytes() + " vs " + staging);
+            long workload = dev.offload.workload.ReferenceWorkload.deviceBytes(TOKENS, HIDDEN);
+            OffloadConfig config = OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD).source(HostSource.DISK)
+                    .stagingBytes(staging + 100).deviceBudget(3 * slot + workload).build();
+            int steps = 4;
+            try (Offloader off = Offloader.open(config)) {
+                Component comp = off.register("m", c);
+                for (int s = 0; s < steps; s++) {
+                    try (Step step = off.step("m")) {
+                        for (Group g : step) assertTrue(g.tensors().size() > 0);
+                    }
+                }
+                comp.metrics(steps - 1, true);
+                DiskStats d = comp.diskStats();
+                assertEquals(2, d.stagingSlots());
+                assertEquals(staging, d.stagingBytes());
+                long streamed = 0, resident = 0;
+                for (int g = 0; g < comp.groupCount(); g++) {
+                    long tensorBytes = comp.plan().groups().get(g).spec().tensors().stream().mapToLong(TensorRef::byteSize).sum();
+                    if (comp.plan().resident()[g]) resident += tensorBytes;
+                    else streamed += tensorBytes;
+                }
+                assertTrue(streamed > 0);
+                assertTrue(d.bytesRead() >= resident + steps * streamed && d.bytesRead() <= resident + (steps + 1) * streamed,
+                        d + " for " + streamed + " streamed bytes a step");
+                assertEquals(0, comp.hostBytes());
+            }
+        }
+    }
+
+    @Test
+    void aFileTruncatedAfterRegistrationFailsAStepNamingItAndTheOffloaderStillCloses() throws IOException {
+        Path file = dir.resolve("truncated.safetensors");
+        Files.copy(model("small.safetensors", 64, 4, 3), file);
+        try (Checkpoint c = Checkpoint.open(file)) {
+            OffloadConfig config = OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD).source(HostSource.DISK)
+                    .deviceBudget(c.totalBytes() / 3).build();
+            Offloader off = Offloader.open(config);
+            try {
+                off.register("m", c);
+                try (Step step = off.step("m")) {
+                    for (Group g : step) assertTrue(g.byteSize() > 0);
+                }
+                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                    ch.truncate(ch.size() / 3);
+                }
+                OffloadException e = assertThrows(OffloadException.class, () -> {
+                    for (int s = 0; s < 4; s++) {
+                        try (Step step = off.step("m")) {
+                            for (Group g : step) assertTrue(g.byteSize() > 0);
+                        }
+                    }
+                });
+                assertEquals(Status.IO, e.status(), e.getMessage());
+                assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+                assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+                // Sticky: the next step says so again.
+                assertEquals(Status.IO, assertThrows(OffloadException.class, () -> {
+                    try (Step step = off.step("m")) {
+                        for (Group g : step) assertTrue(g.byteSize() > 0);
+                    }
+                }).status());
+            } finally {
+                off.close();
+                off.close();
+            }
+        }
+    }
+
+    @Test
+    void aFileRewrittenInPlaceWithTheSameSizeFailsAStepNamingIt() throws Exception {
+        Path file = dir.resolve("rewritten.safetensors");
+        Files.copy(model("small.safetensors", 64, 4, 3), file);
+        try (Checkpoint c = Checkpoint.open(file);
+             Offloader off = Offloader.open(OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD).source(HostSource.DISK)
+                     .deviceBudget(c.totalBytes() / 3).build())) {
+            off.register("m", c);
+            Thread.sleep(20);  // a later modification time, whatever the clock's tick
+            long size = Files.size(file);
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.allocate(4096), size - 4096);  // the same length, other bytes
+            }
+            assertEquals(size, Files.size(file));
+            OffloadException e = assertThrows(OffloadException.class, () -> {
+                for (int s = 0; s < 3; s++) {
+                    try (Step step = off.step("m")) {
+                        for (Group g : step) assertTrue(g.byteSize() > 0);
+                    }
+                }
+            });
+            assertEquals(Status.IO, e.status(), e.getMessage());
+            assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("rewritten"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aGraphWithNoFilesCannotStreamFromDisk() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate(4096), b = arena.allocate(4096);
+            BlockGraph graph = BlockGraph.builder().block("blocks", List.of(new TensorRef("blocks.0.w", DType.F32, new long[] {1024}, a)))
+                    .block("blocks", List.of(new TensorRef("blocks.1.w", DType.F32, new long[] {1024}, b))).build();
+            try (Offloader off = Offloader.open(OffloadConfig.builder().device("host").source(HostSource.DISK).build())) {
+                OffloadException e = assertThrows(OffloadException.class, () -> off.register("synthetic", graph));
+                assertEquals(Status.INVALID_ARGUMENT, e.status());
+                assertTrue(e.getMessage().contains("blocks.0.w") && e.getMessage().contains("DISK"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void lowmemKeepsOnePageableCopyStreamsAnyGraphAndPinsOnlyTheRing() {
+        try (Arena arena = Arena.ofConfined()) {
+            java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+            BlockGraph.Builder b = BlockGraph.builder();
+            int blocks = 6, words = 3000;
+            for (int i = 0; i < blocks; i++) {
+                MemorySegment w = arena.allocate(4L * words);
+                for (int k = 0; k < words; k++) w.setAtIndex(java.lang.foreign.ValueLayout.JAVA_INT, k, random.nextInt());
+                b.block("blocks", List.of(new TensorRef("blocks." + i + ".w", DType.F32, new long[] {words}, w)));
+            }
+            BlockGraph graph = b.build();
+            long slot = PackedGroup.alignUp(4L * words);
+            try (Offloader off = Offloader.open(OffloadConfig.builder().device("host").source(HostSource.LOWMEM)
+                    .deviceBudget(3 * slot).build())) {
+                Component c = off.register("g", graph);
+                assertTrue(c.hostBytesPageable() >= graph.totalBytes(), "pageable " + c.hostBytesPageable());
+                try (dev.offload.runtime.PinnedBuffer out = off.runtime().allocatePinned(4L * words * blocks * 2)) {
+                    for (int s = 0; s < 2; s++) {
+                        try (Step step = off.step("g")) {
+                            for (Group g : step) {  // each group's device bytes, read back in stream order
+                                off.computeStream().copyToHost(g.tensors().get(0).devicePointer(),
+                                        out.segment().asSlice((long) (s * blocks + g.index()) * 4 * words, 4L * words), 4L * words);
+                            }
+                        }
+                    }
+                    off.computeStream().synchronize();
+                    for (int s = 0; s < 2; s++) {
+                        for (int i = 0; i < blocks; i++) {
+                            MemorySegment want = graph.tensors().get(i).data();
+                            MemorySegment got = out.segment().asSlice((long) (s * blocks + i) * 4 * words, 4L * words);
+                            assertEquals(-1, want.mismatch(got), "step " + s + " block " + i);
+                        }
+                    }
+                }
+                DiskStats d = c.diskStats();
+                assertTrue(d.stagingBytes() > 0 && d.bytesRead() >= 2 * graph.totalBytes(), d.toString());
+                assertTrue(off.deviceInfo().hostUsedBytes() < graph.totalBytes(), "pinned " + off.deviceInfo().hostUsedBytes());
+            }
+        }
+    }
+
+    @Test
+    void aStagingRingTooSmallForOneGroupIsAClearError() {
+        try (Checkpoint c = Checkpoint.open(model("small.safetensors", 64, 4, 3));
+             Offloader off = Offloader.open(OffloadConfig.builder().device("host").source(HostSource.DISK).stagingBytes(4096)
+                     .deviceBudget(c.totalBytes() / 3).build())) {
+            OffloadException e = assertThrows(OffloadException.class, () -> off.register("m", c));
+            assertEquals(Status.INVALID_ARGUMENT, e.status());
+            assertTrue(e.getMessage().contains("staging"), e.getMessage());
+        }
+    }
+
+    @Test
+    void configsCheckTheSource() {
+        assertThrows(OffloadException.class, () -> OffloadConfig.builder().stagingBytes(1 << 20).build());  // needs DISK
+        assertThrows(OffloadException.class, () -> OffloadConfig.builder().source(HostSource.DISK).stagingBytes(-1).build());
+        assertThrows(OffloadException.class, () -> HostSource.parse("floppy"));
+        assertEquals(HostSource.DISK, HostSource.parse(" Disk "));
+        assertEquals(HostSource.PINNED, OffloadConfig.builder().build().source());
+    }
+}

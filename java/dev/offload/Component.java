@@ -34,6 +34,13 @@ import java.util.List;
  * after keeping the figures of its closed steps, so {@link #metrics} still answers for them. Step
  * indices count across activations; each engine counts from 0 ({@code engineBase}).
  *
+ * <p>Streams: every component has a copy stream of its own; the compute stream is the offloader's
+ * (the one users launch on). A shared copy stream would let two components stepped from two
+ * threads deadlock the device: component A's copy waits for A's release, which sits in the compute
+ * stream behind B's wait for B's copy, which sits in the shared copy stream behind A's. With one
+ * copy stream per component, a component's copies depend only on its own releases, and a wait in
+ * the compute stream only on its own component's copies.
+ *
  * <p>Closing while a step runs on another thread: the stepping thread's engine calls (acquire,
  * release) run under {@code engineCalls}; close marks the component closed, then takes that lock,
  * so it waits for a call in flight to return (at most the back-pressure wait) and the engine and the
@@ -47,6 +54,7 @@ public final class Component implements AutoCloseable {
     private final Setup setup;
     private final ComponentPlan plan;
     private final HostPacking host;
+    private final dev.offload.runtime.Stream copy;  // this component's own copy stream (see the note above)
     private NativeEngine engine;                   // null while a turn-taking component is not active
     private long engineBase;                       // the component step the engine counts as its step 0
     private long activations;
@@ -61,7 +69,9 @@ public final class Component implements AutoCloseable {
     private volatile boolean closed;
     private final java.util.concurrent.locks.ReentrantLock engineCalls = new java.util.concurrent.locks.ReentrantLock();
 
-    private Component(Offloader owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, HostPacking host, NativeEngine engine) {
+    private Component(Offloader owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, HostPacking host, NativeEngine engine,
+                      dev.offload.runtime.Stream copy) {
+        this.copy = copy;
         this.owner = owner;
         this.name = name;
         this.graph = graph;
@@ -115,19 +125,22 @@ public final class Component implements AutoCloseable {
                 yield HostPacking.none();
             }
         };
+        dev.offload.runtime.Stream copy = null;
         try {
-            NativeEngine engine = setup.strategy() == Strategy.MODEL_OFFLOAD ? null : startEngine(owner, name, plan, host);
-            Component component = new Component(owner, name, graph, setup, plan, host, engine);
+            copy = owner.runtime().createStream(dev.offload.runtime.StreamKind.COPY);
+            NativeEngine engine = setup.strategy() == Strategy.MODEL_OFFLOAD ? null : startEngine(owner, name, plan, host, copy);
+            Component component = new Component(owner, name, graph, setup, plan, host, engine, copy);
             if (engine != null) component.activations = 1;
             PlanEvent.emit(plan);
             return component;
         } catch (RuntimeException e) {
+            if (copy != null) copy.close();
             host.close();
             throw e;
         }
     }
 
-    private static NativeEngine startEngine(Offloader owner, String name, ComponentPlan plan, HostPacking host) {
+    private static NativeEngine startEngine(Offloader owner, String name, ComponentPlan plan, HostPacking host, dev.offload.runtime.Stream copy) {
         OffloadConfig config = owner.config();
         if (config.source() == HostSource.DISK) {  // no host copy: the engine reads the groups from their files
             dev.offload.memory.DiskSource source = dev.offload.memory.DiskSource.of(name, plan.groups());
@@ -135,17 +148,17 @@ public final class Component implements AutoCloseable {
             for (int g = 0; g < bytes.length; g++) bytes[g] = plan.groups().get(g).bytes();
             return NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), source.files(), source.extents(),
                     config.stagingBytes(), plan.slots(), plan.prefetchDepth(), config.timing().code(), config.stepsAhead(), config.trace(),
-                    owner.computeStream().handle(), owner.copyStream().handle(), "component '" + name + "'");
+                    owner.computeStream().handle(), copy.handle(), "component '" + name + "'");
         }
         NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[plan.groups().size()];
         for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
         if (config.source() == HostSource.LOWMEM) {  // pageable groups, staged through the engine's pinned ring
             return NativeEngine.createStaged(owner.runtime().handle(), sources, config.stagingBytes(), plan.slots(), plan.prefetchDepth(),
                     config.timing().code(), config.stepsAhead(), config.trace(), owner.computeStream().handle(),
-                    owner.copyStream().handle(), "component '" + name + "'");
+                    copy.handle(), "component '" + name + "'");
         }
         return NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(), config.timing().code(),
-                config.stepsAhead(), config.trace(), owner.computeStream().handle(), owner.copyStream().handle(), "component '" + name + "'");
+                config.stepsAhead(), config.trace(), owner.computeStream().handle(), copy.handle(), "component '" + name + "'");
     }
 
     /**
@@ -186,7 +199,7 @@ public final class Component implements AutoCloseable {
     synchronized void activate() {
         checkNotClosed();
         if (engine != null) return;
-        engine = startEngine(owner, name, plan, host);
+        engine = startEngine(owner, name, plan, host, copy);
         engineBase = stepsStarted;
         activations++;
         deviceOriginUs = Double.NaN;
@@ -472,6 +485,7 @@ public final class Component implements AutoCloseable {
             engine = null;
         } finally {
             try {
+                copy.close();
                 host.close();
             } finally {
                 engineCalls.unlock();

@@ -30,7 +30,8 @@ import java.util.Map;
  * }
  * }</pre>
  *
- * <p>One compute stream and one copy stream serve every component. Registering packs the
+ * <p>One compute stream serves every component; each component copies on a stream of its own (two
+ * components stepped from two threads must not queue copies behind each other: Component's note). Registering packs the
  * component's weights into pinned host memory (after which its checkpoint may be closed) and takes
  * its device region from the budget at once.
  */
@@ -38,7 +39,6 @@ public final class Offloader implements AutoCloseable {
     private final OffloadConfig config;
     private final DeviceRuntime runtime;
     private final Stream compute;
-    private final Stream copy;
     private final Map<String, Component> components = new LinkedHashMap<>();
     private final Map<String, Resolver.Choice> choices = new LinkedHashMap<>();
     private long tick;  // orders turn-taking components' steps (least recently used is evicted first)
@@ -46,11 +46,10 @@ public final class Offloader implements AutoCloseable {
     /** The timeline, when the config asks for a trace (components record into it). */
     final dev.offload.metrics.Trace trace;
 
-    private Offloader(OffloadConfig config, DeviceRuntime runtime, Stream compute, Stream copy) {
+    private Offloader(OffloadConfig config, DeviceRuntime runtime, Stream compute) {
         this.config = config;
         this.runtime = runtime;
         this.compute = compute;
-        this.copy = copy;
         this.trace = config.trace() ? new dev.offload.metrics.Trace() : null;
     }
 
@@ -59,8 +58,7 @@ public final class Offloader implements AutoCloseable {
         Stream compute = null;
         try {
             compute = runtime.createStream(StreamKind.COMPUTE);
-            Stream copy = runtime.createStream(StreamKind.COPY);
-            return new Offloader(config, runtime, compute, copy);
+            return new Offloader(config, runtime, compute);
         } catch (RuntimeException e) {
             if (compute != null) compute.close();
             runtime.close();
@@ -426,9 +424,6 @@ public final class Offloader implements AutoCloseable {
         return compute;
     }
 
-    Stream copyStream() {
-        return copy;
-    }
 
     /** The runtime, for a workload's own buffers (they count against the same budget). */
     public DeviceRuntime runtime() {
@@ -463,7 +458,6 @@ public final class Offloader implements AutoCloseable {
             }
         }
         compute.close();
-        copy.close();
         runtime.close();
         if (first != null) throw first;
     }

@@ -167,6 +167,7 @@ abstract class TurnsSuite {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(120)  // a device-level deadlock between the two threads' streams would hang here
     void aComponentMidStepIsNeverEvictedAndStepsOnDifferentComponentsRunFromTwoThreads() throws Exception {
         long budget = largest() + 2 * ReferenceWorkload.deviceBytes(TOKENS, HIDDEN) + sizes.get("vae") / 2;
         try (Offloader off = Offloader.open(config().strategy(Strategy.MODEL_OFFLOAD).deviceBudget(budget).build())) {

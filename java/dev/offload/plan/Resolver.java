@@ -33,7 +33,8 @@ import java.util.Map;
  * order: head, blocks, tail) it enumerates the candidate setups that fit (GROUP_OFFLOAD and
  * BLOCK_PIN at 1 to 4 blocks per group, LAYERWISE with windows 2 to 4 with and without budget
  * pins) and takes the least predicted step time ({@link StepPredictor}); within 2 % the one with
- * fewer device bytes. Leaf level is never chosen: its many small copies cost latency the block
+ * the deeper prefetch (more slack for jitter the prediction does not model), then fewer device
+ * bytes. Leaf level is never chosen: its many small copies cost latency the block
  * level does not.
  *
  * <p>Budget shares: the usable budget (budget less the activation reserve) holds one region for the
@@ -185,10 +186,7 @@ public final class Resolver {
             }
             tried.add(setup.label() + pinLabel(setup) + String.format(java.util.Locale.ROOT, ": %.3f ms, %s", c.predictedStepMs(),
                     Size.format(c.plan().deviceBytes())));
-            if (best == null || c.predictedStepMs() < best.predictedStepMs() * (1 - TIE)
-                    || (c.predictedStepMs() <= best.predictedStepMs() * (1 + TIE) && c.plan().deviceBytes() < best.plan().deviceBytes())) {
-                best = c;
-            }
+            if (best == null || better(c, best)) best = c;
         }
         if (best == null) {
             throw OffloadException.invalid("auto: component '" + in.name() + "': no streaming arrangement fits in " + available
@@ -199,6 +197,18 @@ public final class Resolver {
                 best.setup().label(), pinLabel(best.setup()), best.predictedStepMs()));
         why.add("candidates: " + String.join("; ", tried));
         return new Choice(in.name(), best.setup(), best.plan(), best.predictedStepMs(), true, why);
+    }
+
+    /**
+     * Less predicted time wins; within {@link #TIE} of each other, the deeper prefetch (it absorbs
+     * jitter in copy and compute times the prediction does not see), then fewer device bytes.
+     */
+    static boolean better(Choice c, Choice best) {
+        double a = c.predictedStepMs(), b = best.predictedStepMs();
+        if (a < b * (1 - TIE)) return true;
+        if (a > b * (1 + TIE)) return false;
+        if (c.plan().prefetchDepth() != best.plan().prefetchDepth()) return c.plan().prefetchDepth() > best.plan().prefetchDepth();
+        return c.plan().deviceBytes() < best.plan().deviceBytes();
     }
 
     private static String pinLabel(Setup s) {

@@ -51,8 +51,9 @@ public final class Component implements AutoCloseable {
     private final Offloader owner;
     private final String name;
     private final BlockGraph graph;
-    private final Setup setup;
-    private final ComponentPlan plan;
+    private volatile Setup setup;            // replaced only by a re-plan, between steps
+    private volatile ComponentPlan plan;
+    private boolean profiling;               // the engine keeps per-group spans for a re-plan (AUTO)
     private final HostPacking host;
     private final dev.offload.runtime.Stream copy;  // this component's own copy stream (see the note above)
     private NativeEngine engine;                   // null while a turn-taking component is not active
@@ -60,7 +61,7 @@ public final class Component implements AutoCloseable {
     private long activations;
     private long lastUsed;                         // offloader tick of its last step start (eviction order)
     private final java.util.Map<Long, StepMetrics> evictedFigures = new java.util.LinkedHashMap<>();
-    private final Group[][] views;
+    private Group[][] views;
     private final MetricsLedger ledger;
     private Step open;
     private final java.util.BitSet traced = new java.util.BitSet();  // steps whose spans are in the trace
@@ -79,8 +80,7 @@ public final class Component implements AutoCloseable {
         this.plan = plan;
         this.host = host;
         this.engine = engine;
-        this.views = new Group[plan.groups().size()][];
-        for (int g = 0; g < views.length; g++) views[g] = new Group[plan.resident()[g] ? 1 : Math.max(1, plan.slots())];
+        this.views = viewsFor(plan);
         this.ledger = new MetricsLedger(name, plan.residentBytes(), plan.slotBytes() * plan.slots(), host.pinnedBytes());
     }
 
@@ -115,7 +115,7 @@ public final class Component implements AutoCloseable {
      * not at all (DISK: the groups stay in their files, memory/DiskSource) and starts its engine; a
      * turn-taking component is packed but not started: its engine comes with its first turn.
      */
-    static Component create(Offloader owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan) {
+    static Component create(Offloader owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, boolean profiling) {
         OffloadConfig config = owner.config();
         HostPacking host = switch (config.source()) {
             case PINNED -> HostPacking.pack(owner.runtime(), name, plan.groups(), config.slabBytes());
@@ -128,8 +128,9 @@ public final class Component implements AutoCloseable {
         dev.offload.runtime.Stream copy = null;
         try {
             copy = owner.runtime().createStream(dev.offload.runtime.StreamKind.COPY);
-            NativeEngine engine = setup.strategy() == Strategy.MODEL_OFFLOAD ? null : startEngine(owner, name, plan, host, copy);
+            NativeEngine engine = setup.strategy() == Strategy.MODEL_OFFLOAD ? null : startEngine(owner, name, plan, host, copy, profiling);
             Component component = new Component(owner, name, graph, setup, plan, host, engine, copy);
+            component.profiling = profiling;
             if (engine != null) component.activations = 1;
             PlanEvent.emit(plan);
             return component;
@@ -140,25 +141,81 @@ public final class Component implements AutoCloseable {
         }
     }
 
-    private static NativeEngine startEngine(Offloader owner, String name, ComponentPlan plan, HostPacking host, dev.offload.runtime.Stream copy) {
+    private static Group[][] viewsFor(ComponentPlan plan) {
+        Group[][] views = new Group[plan.groups().size()][];
+        for (int g = 0; g < views.length; g++) views[g] = new Group[plan.resident()[g] ? 1 : Math.max(1, plan.slots())];
+        return views;
+    }
+
+    /**
+     * Replaces the arrangement between steps (AUTO's re-plan): the figures of the closed steps are
+     * kept, the engine closes (one wait for the device) and a new one starts under the new plan,
+     * with the same host copy (a re-plan keeps the grouping, so the packing stands). With
+     * {@code profile} the new engine keeps per-group spans ({@link #groupComputeMs}).
+     */
+    synchronized void replace(Setup newSetup, ComponentPlan newPlan, boolean profile) {
+        checkNotClosed();
+        if (open != null) throw new IllegalStateException("component '" + name + "' has an open step");
+        if (!newSetup.grouping().equals(setup.grouping())) {
+            throw new IllegalStateException("a re-plan keeps the grouping: " + setup.grouping() + " -> " + newSetup.grouping());
+        }
+        boolean active = engine != null;
+        evict();
+        setup = newSetup;
+        plan = newPlan;
+        profiling = profile;
+        views = viewsFor(newPlan);
+        ledger.regions(newPlan.residentBytes(), newPlan.slotBytes() * newPlan.slots());
+        PlanEvent.emit(newPlan);
+        if (active) {
+            engine = startEngine(owner, name, plan, host, copy, profiling);
+            engineBase = stepsStarted;
+            deviceOriginUs = Double.NaN;
+        }
+    }
+
+    /**
+     * Each group's compute time in a closed step of a profiling engine: from when its weights were
+     * there and the group before it was done, to its release (waits for the device if needed).
+     */
+    synchronized double[] groupComputeMs(long step) {
+        checkNotClosed();
+        if (!profiling || engine == null || step < engineBase || step >= stepsStarted - (open != null ? 1 : 0)) {
+            throw new IllegalStateException("component '" + name + "': no profiled figures for step " + step);
+        }
+        engine.stepMetrics(step - engineBase, true);
+        NativeEngine.Span[] spans = engine.stepSpans(step - engineBase, plan.groups().size(), true);
+        double[] out = new double[spans.length];
+        for (NativeEngine.Span sp : spans) out[sp.group()] = Math.max(0, sp.computeEndMs() - sp.computeStartMs());
+        return out;
+    }
+
+    synchronized boolean profiling() {
+        return profiling;
+    }
+
+    private static NativeEngine startEngine(Offloader owner, String name, ComponentPlan plan, HostPacking host, dev.offload.runtime.Stream copy,
+                                            boolean profiling) {
         OffloadConfig config = owner.config();
+        int timing = profiling ? Timing.GROUP.code() : config.timing().code();
+        boolean spans = profiling || config.trace();
         if (config.source() == HostSource.DISK) {  // no host copy: the engine reads the groups from their files
             dev.offload.memory.DiskSource source = dev.offload.memory.DiskSource.of(name, plan.groups());
             long[] bytes = new long[plan.groups().size()];
             for (int g = 0; g < bytes.length; g++) bytes[g] = plan.groups().get(g).bytes();
             return NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), source.files(), source.extents(),
-                    config.stagingBytes(), plan.slots(), plan.prefetchDepth(), config.timing().code(), config.stepsAhead(), config.trace(),
+                    config.stagingBytes(), plan.slots(), plan.prefetchDepth(), timing, config.stepsAhead(), spans,
                     owner.computeStream().handle(), copy.handle(), "component '" + name + "'");
         }
         NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[plan.groups().size()];
         for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
         if (config.source() == HostSource.LOWMEM) {  // pageable groups, staged through the engine's pinned ring
             return NativeEngine.createStaged(owner.runtime().handle(), sources, config.stagingBytes(), plan.slots(), plan.prefetchDepth(),
-                    config.timing().code(), config.stepsAhead(), config.trace(), owner.computeStream().handle(),
+                    timing, config.stepsAhead(), spans, owner.computeStream().handle(),
                     copy.handle(), "component '" + name + "'");
         }
-        return NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(), config.timing().code(),
-                config.stepsAhead(), config.trace(), owner.computeStream().handle(), copy.handle(), "component '" + name + "'");
+        return NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(), timing,
+                config.stepsAhead(), spans, owner.computeStream().handle(), copy.handle(), "component '" + name + "'");
     }
 
     /**
@@ -199,7 +256,7 @@ public final class Component implements AutoCloseable {
     synchronized void activate() {
         checkNotClosed();
         if (engine != null) return;
-        engine = startEngine(owner, name, plan, host, copy);
+        engine = startEngine(owner, name, plan, host, copy, profiling);
         engineBase = stepsStarted;
         activations++;
         deviceOriginUs = Double.NaN;

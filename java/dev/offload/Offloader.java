@@ -243,9 +243,15 @@ public final class Offloader implements AutoCloseable {
             plan = choice != null ? choice.plan() : Component.plan(name, graph, setup, info.budgetBytes(), room);
             checkFits(name, plan, room);
         }
-        Component c = Component.create(this, name, graph, setup, plan);
+        // AUTO without a compute profile: the first steps run under the size rules and are profiled
+        boolean profile = choice != null && !choice.profiled() && setup.strategy() != Strategy.MODEL_OFFLOAD
+                && setup.strategy() != Strategy.NO_OFFLOAD;
+        Component c = Component.create(this, name, graph, setup, plan, profile);
         components.put(name, c);
         if (choice != null) choices.put(name, choice);
+        if (choice != null && setup.strategy() != Strategy.MODEL_OFFLOAD && setup.strategy() != Strategy.NO_OFFLOAD) {
+            followUps.put(name, profile ? new FollowUp(PROFILE_STEP, -1) : new FollowUp(-1, 1));
+        }
         return c;
     }
 
@@ -322,12 +328,89 @@ public final class Offloader implements AutoCloseable {
     public Step step(String name) {
         if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed: no step of component '" + name + "'");
         Component c = component(name);
+        FollowUp f = followUps.get(name);
+        if (f != null) {
+            synchronized (this) {
+                ensureOpen();
+                followUp(c, f);
+            }
+        }
         if (c.setup().strategy() != Strategy.MODEL_OFFLOAD) return c.step();
         synchronized (this) {  // lock order: the offloader, then a component
             ensureOpen();
             bringIn(c);
             c.touch(++tick);
             return c.step();
+        }
+    }
+
+    /**
+     * AUTO's follow-up of a streamed component (design note): without a compute profile, its
+     * engine keeps per-group spans and step {@link #PROFILE_STEP} (the second: the first carries
+     * the cold start and the resident load) is profiled; the component is then re-planned with the
+     * measured compute (same grouping, so the host copy stands; Resolver.replan). With a profile,
+     * given or measured, the second step under the plan is compared with the prediction; off by
+     * more than {@link #REPLAN_MARGIN}, the next step is profiled and the component re-planned
+     * again, at most {@link #MAX_REPLANS} times in all. Each happens at the start of the next step
+     * (one wait for the device, once) and is written into the plan's reasons.
+     */
+    static final class FollowUp {
+        long profileStep;  // -1: none pending
+        long verifyStep;   // -1: none pending
+        int replans;
+
+        FollowUp(long profileStep, long verifyStep) {
+            this.profileStep = profileStep;
+            this.verifyStep = verifyStep;
+        }
+    }
+
+    /** The step AUTO profiles when no compute profile was given. */
+    public static final long PROFILE_STEP = 1;
+    /** A measured step further than this from the prediction (relative) triggers a re-plan. */
+    public static final double REPLAN_MARGIN = 0.25;
+    public static final int MAX_REPLANS = 2;
+
+    private final Map<String, FollowUp> followUps = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private void followUp(Component c, FollowUp f) {
+        if (c.hasOpenStep() || c.isClosed()) return;  // the step call reports it
+        String name = c.name();
+        long started = c.stepsStarted();
+        Resolver.Choice current = choices.get(name);
+        if (f.profileStep >= 0 && started > f.profileStep) {
+            double[] compute = c.groupComputeMs(f.profileStep);
+            Bandwidth bw = bandwidth();
+            Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), config.activationReserve());
+            long room = permanentRoom(runtime.info()) + c.plan().deviceBytes();
+            Resolver.Choice next = Resolver.replan(new Resolver.Input(name, c.graph(), new dev.offload.plan.ComputeProfile(compute, bw.gbps())),
+                    room, facts);
+            List<String> why = new ArrayList<>(current.reasons());
+            double sum = java.util.Arrays.stream(compute).sum();
+            why.add(String.format(java.util.Locale.ROOT, "re-planned after step %d with its profiled compute (%.3f ms over %d groups): %s, %.3f ms predicted",
+                    f.profileStep, sum, compute.length, next.setup().label(), next.predictedStepMs()));
+            why.addAll(next.reasons().subList(1, next.reasons().size()));  // the candidates (the first line repeats the rule)
+            c.replace(next.setup(), next.plan(), false);
+            choices.put(name, new Resolver.Choice(name, next.setup(), next.plan(), next.predictedStepMs(), true, why));
+            f.replans++;
+            f.profileStep = -1;
+            f.verifyStep = c.stepsStarted() + 1;  // the new engine's second step
+        } else if (f.verifyStep >= 0 && started > f.verifyStep) {
+            StepMetrics m = c.metrics(f.verifyStep, true);
+            double predicted = current.predictedStepMs();
+            List<String> why = new ArrayList<>(current.reasons());
+            boolean off = Double.isFinite(m.stepMs()) && predicted > 0 && Math.abs(m.stepMs() - predicted) / predicted > REPLAN_MARGIN;
+            if (off && f.replans < MAX_REPLANS) {
+                why.add(String.format(java.util.Locale.ROOT, "step %d took %.3f ms against %.3f ms predicted (more than %.0f %% off): profiling step %d",
+                        f.verifyStep, m.stepMs(), predicted, 100 * REPLAN_MARGIN, started + 1));
+                c.replace(c.setup(), c.plan(), true);
+                f.verifyStep = -1;
+                f.profileStep = c.stepsStarted() + 1;
+            } else {
+                why.add(String.format(java.util.Locale.ROOT, "step %d took %.3f ms against %.3f ms predicted", f.verifyStep, m.stepMs(), predicted));
+                followUps.remove(name);
+            }
+            choices.put(name, new Resolver.Choice(name, current.setup(), current.plan(), predicted, current.profiled(), why));
         }
     }
 

@@ -18,7 +18,8 @@ public final class MetricsLedger {
             OVERLAP_DEN = 7, FIGURES = 8;
 
     private final String component;
-    private final long residentBytes, ringBytes, pinnedHostBytes;
+    private final long pinnedHostBytes;
+    private long residentBytes, ringBytes;
     private final BitSet seen = new BitSet();
     private final double[] sums = new double[FIGURES];
     private final long[] counts = new long[FIGURES];
@@ -32,6 +33,12 @@ public final class MetricsLedger {
     }
 
     /** Adds a step's figures the first time that step is seen, and commits its events; true if it was new. */
+    /** A re-planned component's device regions from now on. */
+    public synchronized void regions(long residentBytes, long ringBytes) {
+        this.residentBytes = residentBytes;
+        this.ringBytes = ringBytes;
+    }
+
     public boolean record(StepMetrics m) {
         synchronized (this) {
             int index = Math.toIntExact(m.step());

@@ -154,7 +154,21 @@ public final class Resolver {
         return out;
     }
 
+    /**
+     * A streamed component's re-plan once its compute is known (profiled on a step): the
+     * candidates at one block per group only, since its host copy is packed that way and a re-plan
+     * does not repack it. {@code available}: the device bytes it may use (its own plan's included).
+     */
+    public static Choice replan(Input in, long available, Facts facts) {
+        if (in.unitProfile() == null) throw OffloadException.invalid("a re-plan needs a compute profile");
+        return streamedChoice(in, available, facts, packedBytes(in.graph(), Grouping.blocks(1)), 1);
+    }
+
     private static Choice streamedChoice(Input in, long available, Facts facts, long size) {
+        return streamedChoice(in, available, facts, size, 4);
+    }
+
+    private static Choice streamedChoice(Input in, long available, Facts facts, long size, int maxPerGroup) {
         int repeated = in.graph().blockLists().stream().mapToInt(l -> l.blocks().size()).max().orElse(0);
         String head = "auto: " + in.name() + " (" + Size.format(size) + ") x " + HEADROOM + " does not fit the "
                 + Size.format(Math.max(0, available)) + " left for it: streamed";
@@ -165,7 +179,7 @@ public final class Resolver {
             return fixed(in, s, available, facts, why);
         }
         List<Setup> candidates = new ArrayList<>();
-        for (int n = 1; n <= 4; n++) {
+        for (int n = 1; n <= maxPerGroup; n++) {
             candidates.add(setup(Strategy.GROUP_OFFLOAD, n, 2, PinPolicy.none(), facts));
             candidates.add(setup(Strategy.BLOCK_PIN, n, 2, PinPolicy.budget(), facts));
         }

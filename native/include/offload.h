@@ -260,6 +260,13 @@ OFL_API ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group);
 /* ofl_engine_release(group) then ofl_engine_acquire(group + 1) in one call (group + 1 must be in the
  * same step): one downcall per group, and on the host backend one queued operation for the two. */
 OFL_API ofl_status ofl_engine_advance(ofl_engine* engine, uint32_t group, void** next_device_address);
+/* Skips group in this step, in its place in the order (no group held): acquire and release with no
+ * work between. A copy not queued yet is not made; one already queued (prefetched) runs, and the
+ * compute stream passes it as an acquire would: that is what a skip costs (with a disk source the
+ * group is read and copied all the same). The ring and its prefetch go on in order for the next
+ * groups and steps; the step's h2d_bytes leave out the copies not made. Skipping the last group
+ * ends the step. */
+OFL_API ofl_status ofl_engine_skip(ofl_engine* engine, uint32_t group);
 /*
  * Figures of a step whose last group was released. Never blocks unless wait is 1: while the
  * device is still running the step, it gives OFL_ERR_NOT_READY (wait 0) or waits for the step's

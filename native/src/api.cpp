@@ -425,6 +425,14 @@ ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group) {
     });
 }
 
+ofl_status ofl_engine_skip(ofl_engine* engine, uint32_t group) {
+    return guarded([&] {
+        auto e = live(engine);
+        e->impl->check_faults();
+        e->impl->skip(group);
+    });
+}
+
 ofl_status ofl_engine_advance(ofl_engine* engine, uint32_t group, void** next_device_address) {
     return guarded([&] {
         auto e = live(engine);

@@ -56,7 +56,22 @@ struct Shape {
     std::uint32_t timing = OFL_TIMING_GROUP;
     std::uint32_t trace = 0;
     bool advance = false;  // ofl_engine_advance between groups instead of release + acquire
+    std::uint64_t skip_seed = 0;  // nonzero: groups skipped in a seeded pattern (skipped())
 };
+
+// Whether group g is skipped in step s under a seed (0: never): about one group in three, and now
+// and then the rest of a step (a cache hit ending it early).
+bool skipped(std::uint64_t seed, int s, std::uint32_t g, std::uint32_t groups) {
+    if (seed == 0) return false;
+    std::uint64_t h = seed * 0x9E3779B97F4A7C15ull ^ (static_cast<std::uint64_t>(s) << 32) ^ g;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
+    std::uint64_t rest = seed * 0x94D049BB133111EBull ^ static_cast<std::uint64_t>(s);
+    rest ^= rest >> 31;
+    const bool ends_early = rest % 4 == 0 && g >= groups / 2;
+    return ends_early || h % 3 == 0;
+}
 
 struct Run {
     std::vector<std::uint32_t> state;
@@ -81,6 +96,10 @@ Run run_engine(Fixture& f, const std::vector<std::vector<unsigned char>>& groups
     for (int s = 0; s < steps; ++s) {
         void* next = nullptr;
         for (std::uint32_t g = 0; g < groups.size(); ++g) {
+            if (skipped(shape.skip_seed, s, g, static_cast<std::uint32_t>(groups.size()))) {
+                CHECK_OK(ofl_engine_skip(engine, g));
+                continue;
+            }
             void* weights = nullptr;
             if (shape.advance && g > 0) weights = next;
             else CHECK_OK(ofl_engine_acquire(engine, g, &weights));
@@ -100,9 +119,9 @@ Run run_engine(Fixture& f, const std::vector<std::vector<unsigned char>>& groups
         ofl_step_metrics m{};
         m.struct_size = sizeof m;
         CHECK_OK(ofl_engine_step_metrics(engine, s, 1, &m));
-        CHECK(m.step == static_cast<std::uint64_t>(s) && m.timed == 1 && m.step_ms > 0);
+        CHECK(m.step == static_cast<std::uint64_t>(s) && m.timed == 1 && m.step_ms >= 0);
         if (shape.timing == OFL_TIMING_GROUP) {
-            CHECK(m.compute_ms > 0 && m.compute_idle_ms >= 0 && m.copy_ms >= 0);
+            CHECK(m.compute_ms >= 0 && m.compute_idle_ms >= 0 && m.copy_ms >= 0);
         } else {  // step timing: four events a step, no per-group figures
             CHECK(m.compute_ms != m.compute_ms && m.compute_idle_ms != m.compute_idle_ms && m.copy_ms != m.copy_ms);
         }
@@ -123,10 +142,12 @@ Run run_engine(Fixture& f, const std::vector<std::vector<unsigned char>>& groups
     return run;
 }
 
-std::vector<std::uint32_t> run_direct(const std::vector<std::vector<unsigned char>>& groups, int steps) {
+std::vector<std::uint32_t> run_direct(const std::vector<std::vector<unsigned char>>& groups, int steps, std::uint64_t skip_seed = 0) {
     std::vector<std::uint32_t> state = initial_state(), scratch(state.size());
     for (int s = 0; s < steps; ++s)
-        for (const auto& g : groups) {
+        for (std::uint32_t i = 0; i < groups.size(); ++i) {
+            if (skipped(skip_seed, s, i, static_cast<std::uint32_t>(groups.size()))) continue;
+            const auto& g = groups[i];
             oflw_mix_args a{state.data(), scratch.data(), kTokens, kHidden, g.data(), g.size()};
             oflw_mix_host(&a);
         }
@@ -206,6 +227,46 @@ int main() {
         CHECK_STATUS(ofl_engine_advance(engine, 5, &p), OFL_ERR_INVALID_ARGUMENT);
         CHECK(std::strstr(ofl_last_error(), "last group") != nullptr);
         CHECK_OK(ofl_engine_release(engine, 5));
+        CHECK_OK(ofl_engine_destroy(engine));
+    }
+    {  // Skips: groups skipped in a seeded pattern (and steps ended early) over many steps, every ring
+       // shape, slow compute, the host ahead: what runs equals the direct computation of the groups
+       // that run. With no prefetch (one slot), a skipped group is never copied: h2d_bytes is
+       // exactly the streamed groups that ran.
+        Fixture f(8 << 20);
+        const int many = 12;
+        for (std::uint64_t seed : {1ull, 7ull, 42ull}) {
+            const auto direct = run_direct(groups, many, seed);
+            CHECK(direct != run_direct(groups, many));  // the pattern skips something
+            for (Shape shape : {Shape{1, 0}, Shape{2, 1}, Shape{3, 2, 3, 800}, Shape{4, 3, 0}, Shape{2, 1, 2, 0, 0, OFL_TIMING_STEP}}) {
+                shape.skip_seed = seed;
+                Run run = run_engine(f, groups, shape.slots == 3 ? some : none, shape, many);
+                CHECK(run.state == direct);
+                if (shape.slots == 1) {
+                    for (int s = 0; s < many; ++s) {
+                        std::uint64_t ran = 0;
+                        for (std::uint32_t g = 0; g < groups.size(); ++g)
+                            if (!skipped(seed, s, g, static_cast<std::uint32_t>(groups.size()))) ran += groups[g].size();
+                        CHECK(run.metrics[s].h2d_bytes == ran);
+                    }
+                }
+            }
+        }
+        // misuse: skipping out of order, or while a group is held
+        std::vector<ofl_group_desc> desc;
+        for (const auto& g : groups) desc.push_back({g.data(), g.size(), 0, 0});
+        ofl_engine_config config{sizeof(ofl_engine_config), 2, 1, OFL_TIMING_OFF, 1, 0};
+        ofl_engine* engine = nullptr;
+        CHECK_OK(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.copy, &engine));
+        void* p = nullptr;
+        CHECK_STATUS(ofl_engine_skip(engine, 1), OFL_ERR_INVALID_ARGUMENT);
+        CHECK_OK(ofl_engine_acquire(engine, 0, &p));
+        CHECK_STATUS(ofl_engine_skip(engine, 1), OFL_ERR_INVALID_ARGUMENT);
+        CHECK(std::strstr(ofl_last_error(), "still held") != nullptr);
+        CHECK_OK(ofl_engine_release(engine, 0));
+        for (std::uint32_t g = 1; g < 6; ++g) CHECK_OK(ofl_engine_skip(engine, g));
+        CHECK_OK(ofl_engine_acquire(engine, 0, &p));  // the next step starts in order
+        CHECK_OK(ofl_engine_release(engine, 0));
         CHECK_OK(ofl_engine_destroy(engine));
     }
     {  // Step timing (the default level): the same outputs, step figures only

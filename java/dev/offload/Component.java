@@ -457,6 +457,16 @@ public final class Component implements AutoCloseable {
         }
     }
 
+    void skip(int group) {
+        engineCalls.lock();
+        try {
+            checkNotClosed();
+            engine().skip(group);
+        } finally {
+            engineCalls.unlock();
+        }
+    }
+
     /** The engine, for the open step's calls (a component with an open step is never evicted). */
     private NativeEngine engine() {
         NativeEngine e = engine;

@@ -10,9 +10,9 @@ import java.util.NoSuchElementException;
  * group, or closing the step, releases the current one on the device side. Nothing is copied back.
  *
  * <p>Nothing here waits for the device except, at most once per step, the first acquire when the
- * thread has queued more than {@code stepsAhead} steps ahead of it (back-pressure). Closing a step
- * early runs the remaining groups through without compute, so the prefetch ring stays in order for
- * the next step. A step's {@link StepMetrics} are read once the device has finished it (or on
+ * thread has queued more than {@code stepsAhead} steps ahead of it (back-pressure). Groups can be
+ * skipped ({@link #skip}, {@link #skipRest}); closing a step early skips the rest. Either way the
+ * prefetch ring stays in order for the next step. A step's {@link StepMetrics} are read once the device has finished it (or on
  * request, by {@link #metrics()}). A step belongs to the thread that opened it. Per group, a step
  * allocates nothing: the {@link Group} views are made once per device place and reused.
  */
@@ -125,6 +125,38 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         }
     }
 
+    /**
+     * Skips the next {@code count} groups of this step (the ones iteration would give next): they
+     * are not computed, a copy of theirs not yet queued is not made, and the ring goes on in order
+     * (what caching methods such as first-block cache or TeaCache need). Iteration then continues
+     * after them. A group already prefetched is copied all the same and the compute stream passes
+     * it as an acquire would: at most the prefetch depth's copies are wasted per skip run. The group
+     * held (the last one iteration gave) is released first.
+     */
+    public void skip(int count) {
+        checkOpen();
+        int groups = component.groupCount();
+        if (count < 0 || next + count > groups) {
+            throw OffloadException.invalid("step of component '" + component.name() + "': cannot skip " + count + " group(s) at group "
+                    + next + " of " + groups);
+        }
+        long t0 = System.nanoTime();
+        try {
+            releaseHeld();
+            for (int i = 0; i < count; i++) {
+                component.skip(next);
+                next++;
+            }
+        } finally {
+            hostNanos += System.nanoTime() - t0;
+        }
+    }
+
+    /** Skips every group not yet given: the step ends early (a cache hit). */
+    public void skipRest() {
+        skip(component.groupCount() - next);
+    }
+
     /** This step's figures, once closed; waits for the step's compute if the device has not finished it. */
     public StepMetrics metrics() {
         if (!closed) throw OffloadException.invalid("the step of component '" + component.name() + "' is still open: close it first");
@@ -138,9 +170,8 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         long t0 = System.nanoTime();
         try {
             releaseHeld();
-            while (next < component.groupCount()) {
-                component.acquire(next);
-                component.release(next);
+            while (next < component.groupCount()) {  // closed early: the rest are skipped
+                component.skip(next);
                 next++;
             }
         } finally {

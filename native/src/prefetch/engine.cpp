@@ -128,7 +128,7 @@ Engine::~Engine() {
     device_->deallocate(region_);
 }
 
-void Engine::issue_copy(std::uint64_t visit) {
+void Engine::issue_copy(std::uint64_t visit, bool move_bytes) {
     const std::uint64_t per_step = streamed_.size();
     const std::uint64_t step = visit / per_step;
     const auto ordinal = static_cast<std::uint32_t>(visit % per_step);
@@ -142,15 +142,16 @@ void Engine::issue_copy(std::uint64_t visit) {
         freed = set_of(before / per_step).done[streamed_[before % per_step]].get();
     }
     if (disk_) return issue_disk_copy(visit, ordinal, region_ + ring_offset_ + slot * slot_bytes_, freed, set);
+    const std::uint64_t bytes = move_bytes ? groups_[g].bytes : 0;
     const bool timed = level_ >= OFL_TIMING_STEP;
     if (!timed || (ordinal != 0 && ordinal + 1 != per_step)) {  // no timing mark between: one operation
-        copy.copy_between(freed, region_ + ring_offset_ + slot * slot_bytes_, groups_[g].host, groups_[g].bytes,
-                          OFL_COPY_HOST_TO_DEVICE, *set.ready[ordinal]);
+        copy.copy_between(freed, region_ + ring_offset_ + slot * slot_bytes_, groups_[g].host, bytes, OFL_COPY_HOST_TO_DEVICE,
+                          *set.ready[ordinal]);
         return;
     }
     if (freed) copy.wait_event(*freed);
     if (timed && ordinal == 0) set.copy_begin->record(copy);
-    if (groups_[g].bytes > 0) {
+    if (bytes > 0) {
         copy.copy(region_ + ring_offset_ + slot * slot_bytes_, groups_[g].host, groups_[g].bytes, OFL_COPY_HOST_TO_DEVICE);
     }
     // copy_end goes before ready, so the compute that waits for this copy also waits for it: a
@@ -186,10 +187,7 @@ void* Engine::acquire(std::uint32_t group) {
              group);
     }
     Stream& compute = *compute_->impl;
-    if (group == 0) {
-        back_pressure(step_);
-        if (level_ >= OFL_TIMING_STEP) set_of(step_).begin->record(compute);
-    }
+    if (group == 0) begin_step();
     Event* ready = nullptr;
     void* address = place(group, ready);
     if (ready) compute.wait_event(*ready);
@@ -210,6 +208,51 @@ void* Engine::place(std::uint32_t group, Event*& ready) {
     }
     ready = set_of(step_).ready[g.ordinal].get();
     return region_ + ring_offset_ + (visit % slots_) * slot_bytes_;
+}
+
+void Engine::begin_step() {
+    back_pressure(step_);
+    if (level_ >= OFL_TIMING_STEP) set_of(step_).begin->record(*compute_->impl);
+}
+
+void Engine::skip(std::uint32_t group) {
+    if (holding_ || group != next_group_) {
+        OFL_EXPECT(!holding_, OFL_ERR_INVALID_ARGUMENT, "skip of group ", group, " while group ", next_group_,
+                   " is still held: release it first");
+        fail(OFL_ERR_INVALID_ARGUMENT, "groups run in order: expected group ", next_group_, " of ", groups_.size(), ", got ", group);
+    }
+    Stream& compute = *compute_->impl;
+    if (group == 0) begin_step();
+    EventSet& set = set_of(step_);
+    const Group& g = groups_[group];
+    Event* ready = nullptr;
+    if (g.resident) {
+        if (step_ == 0 && resident_ready_[group]) ready = resident_ready_[group].get();
+    } else {
+        const std::uint64_t visit = step_ * streamed_.size() + g.ordinal;
+        while (issued_ < visit) {  // earlier visits are queued by their own acquire or skip; kept for safety
+            issue_copy(issued_);
+            ++issued_;
+        }
+        if (issued_ == visit) {  // not queued yet: the records without the bytes
+            issue_copy(visit, false);
+            ++issued_;
+            if (!disk_) counters_[step_ % kHistory].skipped_bytes += g.bytes;
+        }
+        ready = set.ready[g.ordinal].get();
+    }
+    // The compute stream passes the group's ready event as an acquire would (a step whose compute
+    // is done has every event of the step complete: the figures rely on it), then releases it.
+    if (ready) compute.wait_event(*ready);
+    const bool last = group + 1 == groups_.size();
+    if (Event* done = done_to_record(group)) done->record(compute);
+    if (last && level_ >= OFL_TIMING_STEP) set.end->record(compute);
+    if (last) {
+        next_group_ = 0;
+        ++step_;
+    } else {
+        ++next_group_;
+    }
 }
 
 Event* Engine::done_to_record(std::uint32_t group) {
@@ -268,7 +311,7 @@ void Engine::read_step(std::uint64_t step) {
     ofl_step_metrics m{};
     m.struct_size = sizeof m;
     m.step = step;
-    m.h2d_bytes = streamed_bytes_;
+    m.h2d_bytes = streamed_bytes_ - c.skipped_bytes;
     m.host_waits = c.host_waits;
     m.host_blocked_ms = c.host_blocked_ms;
     const double nan = std::numeric_limits<double>::quiet_NaN();

@@ -28,6 +28,15 @@
 // while the device is busy (a model-level swap) loads behind the work already queued on the copy
 // stream and its first step computes layer by layer as the load arrives.
 //
+// Skips. skip(g) is acquire(g) + release(g) with no compute between: a visit whose copy is not
+// queued yet gets its ready and timing records without the bytes (so it costs nothing but its place
+// in the copy stream's order); one already queued is copied all the same, and the compute stream
+// waits for it as an acquire would (the next group's copy is behind it on the copy stream anyway,
+// and a step whose compute is done must have every event complete: the figures rely on it). Every
+// event keeps its place, so the ring, the prefetch and the figures go on as if the group had run.
+// With a disk source a skipped group is read and copied all the same (the reader's queue is per
+// visit).
+//
 // Back-pressure. The first acquire of step s waits (host side) for done[last] of step
 // s - 1 - steps_ahead: the one blocking wait a step may have. kSets = steps_ahead + 4 keeps every
 // event a wait or a figure needs intact: while step s is issued, sets of steps s - 2 - steps_ahead
@@ -71,6 +80,8 @@ public:
     void release(std::uint32_t group);
     // release(group) then acquire(group + 1), the two compute-stream operations queued as one.
     void* advance(std::uint32_t group);
+    // Skips group in this step (offload.h: ofl_engine_skip): not acquired, not computed.
+    void skip(std::uint32_t group);
     // Figures of a completed step (offload.h: ofl_engine_step_metrics).
     ofl_step_metrics metrics(std::uint64_t step, bool wait);
     // Per-group spans of a completed step (offload.h: ofl_engine_step_spans).
@@ -100,10 +111,14 @@ private:
     struct Counters {
         std::uint64_t host_waits = 0;
         double host_blocked_ms = 0;
+        std::uint64_t skipped_bytes = 0;  // streamed bytes of skipped groups never copied
     };
 
     EventSet& set_of(std::uint64_t step) { return sets_[step % sets_.size()]; }
-    void issue_copy(std::uint64_t visit);
+    // Queues visit's copy with its ready (and timing) records; without move_bytes, only the records:
+    // a skipped group keeps the ring's order at no copying cost.
+    void issue_copy(std::uint64_t visit, bool move_bytes = true);
+    void begin_step();  // the first group of a step, acquired or skipped: back-pressure, begin mark
     // Disk source (engine_disk.cpp): opens the reader and loads the resident groups through its
     // staging ring (blocking: creation time); queues visit's read wait, copy and ready record.
     void open_disk(const ofl_disk_source& source);

@@ -170,6 +170,12 @@ public final class NativeEngine extends NativeResource {
         if (status != 0) throw failure(status, "releasing group ", group);
     }
 
+    /** Skips a group in its place (offload.h: ofl_engine_skip). */
+    public void skip(int group) {
+        int status = offload_h.ofl_engine_skip(handle(), group);
+        if (status != 0) throw failure(status, "skipping group ", group);
+    }
+
     private OffloadException failure(int status, String what, int group) {
         return new OffloadException(Status.of(status), what + group + " of " + this + ": " + Native.lastError());
     }

@@ -130,6 +130,73 @@ abstract class OffloaderSuite {
         }
     }
 
+    Stream<Arguments> skipConfigurations() {
+        long block = largestGroup(Grouping.blocks(1));
+        return Stream.of(
+                Arguments.of("group_offload 2 slots", host().strategy(Strategy.GROUP_OFFLOAD).deviceBudget(2 * block).build()),
+                Arguments.of("group_offload 1 slot", host().strategy(Strategy.GROUP_OFFLOAD).deviceBudget(block + 256).build()),
+                Arguments.of("layerwise window 3, 2 steps ahead", host().strategy(Strategy.LAYERWISE).window(3).stepsAhead(2).build()),
+                Arguments.of("leaf level", host().strategy(Strategy.GROUP_OFFLOAD).leafLevel().deviceBudget(model.totalBytes() / 3).build()),
+                Arguments.of("block_pin", host().strategy(Strategy.BLOCK_PIN).deviceBudget(model.totalBytes() / 2).build()));
+    }
+
+    /**
+     * Steps that skip groups (a cache hit skipping blocks or the rest of a step, diffusers' "blocks
+     * skipped in some steps"): every group that runs sees exactly its weights (copied back, in
+     * stream order, into pinned memory and compared byte for byte), whatever was skipped before it,
+     * and a step copies at most the groups it runs plus what was already prefetched.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("skipConfigurations")
+    void skippedGroupsLeaveTheRingInOrderAndEveryGroupThatRunsSeesItsWeights(String label, OffloadConfig config) {
+        java.util.Random random = new java.util.Random(label.hashCode());
+        try (Offloader off = Offloader.open(config);
+             dev.offload.runtime.PinnedBuffer back = off.runtime().allocatePinned(model.totalBytes() + 4096)) {
+            Component c = off.register("model", model);
+            long streamedTotal = c.plan().streamedBytesPerStep();
+            int skippedSomewhere = 0;
+            for (int s = 0; s < 10; s++) {
+                List<dev.offload.DeviceTensor> seen = new ArrayList<>();
+                List<Long> at = new ArrayList<>();
+                long offset = 0;
+                try (Step step = off.step("model")) {
+                    var it = step.iterator();
+                    int g = 0;
+                    while (it.hasNext()) {
+                        if (random.nextInt(3) == 0) {  // skip one, two or the rest
+                            int n = random.nextInt(4) == 0 ? c.groupCount() - g : Math.min(1 + random.nextInt(2), c.groupCount() - g);
+                            step.skip(n);
+                            g += n;
+                            skippedSomewhere += n;
+                            continue;
+                        }
+                        Group group = it.next();
+                        assertEquals(g++, group.index(), label);
+                        for (dev.offload.DeviceTensor t : group.tensors()) {
+                            step.computeStream().copyToHost(t.devicePointer(), back.segment().asSlice(offset, t.byteSize()), t.byteSize());
+                            seen.add(t);
+                            at.add(offset);
+                            offset += t.byteSize();
+                        }
+                    }
+                }
+                step_sync(off);
+                for (int i = 0; i < seen.size(); i++) {
+                    dev.offload.DeviceTensor t = seen.get(i);
+                    long mismatch = back.segment().asSlice(at.get(i), t.byteSize()).mismatch(model.data(model.tensor(t.name())));
+                    assertEquals(-1, mismatch, label + ": step " + s + ", tensor " + t.name());
+                }
+                StepMetrics m = c.metrics(s, true);
+                assertTrue(m.h2dBytes() <= streamedTotal, label + ": " + m.h2dBytes() + " > " + streamedTotal);
+            }
+            assertTrue(skippedSomewhere > 0, label);
+        }
+    }
+
+    private static void step_sync(Offloader off) {
+        off.computeStream().synchronize();
+    }
+
     @Test
     void theReferenceDependsOnEveryByte() {
         List<TensorRef> order = dev.offload.graph.BlockGraph.discover(model).tensors();

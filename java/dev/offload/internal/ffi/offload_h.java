@@ -2271,6 +2271,67 @@ public class offload_h extends offload_h$shared {
         }
     }
 
+    private static class ofl_engine_skip {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_skip");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_skip(ofl_engine *engine, uint32_t group)
+     * }
+     */
+    public static FunctionDescriptor ofl_engine_skip$descriptor() {
+        return ofl_engine_skip.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_skip(ofl_engine *engine, uint32_t group)
+     * }
+     */
+    public static MethodHandle ofl_engine_skip$handle() {
+        return ofl_engine_skip.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_skip(ofl_engine *engine, uint32_t group)
+     * }
+     */
+    public static MemorySegment ofl_engine_skip$address() {
+        return ofl_engine_skip.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_skip(ofl_engine *engine, uint32_t group)
+     * }
+     */
+    public static int ofl_engine_skip(MemorySegment engine, int group) {
+        var mh$ = ofl_engine_skip.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_engine_skip", engine, group);
+            }
+            return (int)mh$.invokeExact(engine, group);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ofl_engine_step_metrics {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             offload_h.C_INT,

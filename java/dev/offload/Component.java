@@ -54,6 +54,8 @@ public final class Component implements AutoCloseable {
     private volatile Setup setup;            // replaced only by a re-plan, between steps
     private volatile ComponentPlan plan;
     private boolean profiling;               // the engine keeps per-group spans for a re-plan (AUTO)
+    private Offloader.SourceKey sourceKey;   // what it was registered from (sharing)
+    private int references = 1;              // registrations sharing it (Offloader.unregister)
     private final HostPacking host;
     private final dev.offload.runtime.Stream copy;  // this component's own copy stream (see the note above)
     private NativeEngine engine;                   // null while a turn-taking component is not active
@@ -96,7 +98,8 @@ public final class Component implements AutoCloseable {
         for (GroupSpec spec : graph.groups(setup.grouping())) packed.add(PackedGroup.of(spec));
         boolean leaf = setup.grouping() instanceof Grouping.Leaf;
         try {
-            return ComponentPlan.make(name, setup.strategy(), packed, leaf, setup.window(), setup.pinning(), Math.max(0, available));
+            ComponentPlan plan = ComponentPlan.make(name, setup.strategy(), packed, leaf, setup.window(), setup.pinning(), Math.max(0, available));
+            return leaf ? capLeafRing(name, graph, setup, packed, plan, available) : plan;
         } catch (OffloadException e) {
             if (e.status() != Status.INVALID_ARGUMENT || available >= budgetBytes) throw e;
             try {
@@ -111,11 +114,30 @@ public final class Component implements AutoCloseable {
     }
 
     /**
+     * Leaf level keeps up to 8 slots in flight (many small copies: their latency hides behind each
+     * other), but never a larger ring than block level's two slots of the largest block would take,
+     * so leaf level's device bytes stay at most block level's (diffusers' ordering: leaf <= block of
+     * one < block of three < no offload). The budget policy keeps what it chose (it fills the budget
+     * on purpose).
+     */
+    private static ComponentPlan capLeafRing(String name, BlockGraph graph, Setup setup, List<PackedGroup> packed, ComponentPlan plan,
+                                             long available) {
+        if (setup.pinning().policy() instanceof dev.offload.plan.PinPolicy.Budget || plan.slots() <= 1) return plan;
+        long largestBlock = 0;
+        for (GroupSpec spec : graph.groups(Grouping.blocks(1))) largestBlock = Math.max(largestBlock, PackedGroup.alignUp(PackedGroup.of(spec).bytes()));
+        long cap = Math.max(2 * largestBlock, plan.slotBytes());
+        if (plan.slotBytes() * plan.slots() <= cap) return plan;
+        long room = plan.residentBytes() + cap + setup.pinning().reserve();
+        return ComponentPlan.make(name, setup.strategy(), packed, true, setup.window(), setup.pinning(), Math.min(Math.max(0, available), room));
+    }
+
+    /**
      * Packs a planned component into pinned host memory (PINNED source), pageable memory (LOWMEM) or
      * not at all (DISK: the groups stay in their files, memory/DiskSource) and starts its engine; a
      * turn-taking component is packed but not started: its engine comes with its first turn.
      */
-    static Component create(Offloader owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, boolean profiling) {
+    static Component create(Offloader owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, boolean profiling,
+                            Offloader.SourceKey key) {
         OffloadConfig config = owner.config();
         HostPacking host = switch (config.source()) {
             case PINNED -> HostPacking.pack(owner.runtime(), name, plan.groups(), config.slabBytes());
@@ -131,6 +153,7 @@ public final class Component implements AutoCloseable {
             NativeEngine engine = setup.strategy() == Strategy.MODEL_OFFLOAD ? null : startEngine(owner, name, plan, host, copy, profiling);
             Component component = new Component(owner, name, graph, setup, plan, host, engine, copy);
             component.profiling = profiling;
+            component.sourceKey = key;
             if (engine != null) component.activations = 1;
             PlanEvent.emit(plan);
             return component;
@@ -148,9 +171,10 @@ public final class Component implements AutoCloseable {
     }
 
     /**
-     * Replaces the arrangement between steps (AUTO's re-plan): the figures of the closed steps are
-     * kept, the engine closes (one wait for the device) and a new one starts under the new plan,
-     * with the same host copy (a re-plan keeps the grouping, so the packing stands). With
+     * Replaces the arrangement between steps (AUTO's re-plan, a scoped override): the figures of the
+     * closed steps are kept, the engine closes (one wait for the device) and a new one starts under
+     * the new plan (a turn-taking one with its next turn), with the same host copy (the grouping
+     * stays, so the packing stands). With
      * {@code profile} the new engine keeps per-group spans ({@link #groupComputeMs}).
      */
     synchronized void replace(Setup newSetup, ComponentPlan newPlan, boolean profile) {
@@ -159,7 +183,6 @@ public final class Component implements AutoCloseable {
         if (!newSetup.grouping().equals(setup.grouping())) {
             throw new IllegalStateException("a re-plan keeps the grouping: " + setup.grouping() + " -> " + newSetup.grouping());
         }
-        boolean active = engine != null;
         evict();
         setup = newSetup;
         plan = newPlan;
@@ -167,7 +190,7 @@ public final class Component implements AutoCloseable {
         views = viewsFor(newPlan);
         ledger.regions(newPlan.residentBytes(), newPlan.slotBytes() * newPlan.slots());
         PlanEvent.emit(newPlan);
-        if (active) {
+        if (newSetup.strategy() != Strategy.MODEL_OFFLOAD) {  // permanent: on the device at once; turn-taking: with its next turn
             engine = startEngine(owner, name, plan, host, copy, profiling);
             engineBase = stepsStarted;
             deviceOriginUs = Double.NaN;
@@ -237,6 +260,24 @@ public final class Component implements AutoCloseable {
     /** How many times the component was brought onto the device (1 for a permanent one). */
     public synchronized long activations() {
         return activations;
+    }
+
+    Offloader.SourceKey sourceKey() {
+        return sourceKey;
+    }
+
+    /** Registrations sharing this component (pipelines that registered it; 0 once unregistered). */
+    public synchronized int references() {
+        return references;
+    }
+
+    synchronized void retain() {
+        checkNotClosed();
+        references++;
+    }
+
+    synchronized int releaseReference() {
+        return --references;
     }
 
     /** Whether a step is open (the offloader never evicts such a component). */

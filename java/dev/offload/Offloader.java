@@ -4,6 +4,7 @@ import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.Pipeline;
 import dev.offload.graph.BlockGraph;
 import dev.offload.plan.ComponentPlan;
+import dev.offload.plan.PinPolicy;
 import dev.offload.plan.Plan;
 import dev.offload.plan.Resolver;
 import dev.offload.plan.Setup;
@@ -41,6 +42,7 @@ public final class Offloader implements AutoCloseable {
     private final Stream compute;
     private final Map<String, Component> components = new LinkedHashMap<>();
     private final Map<String, Resolver.Choice> choices = new LinkedHashMap<>();
+    private final Map<String, ArrangementScope> overrides = new LinkedHashMap<>();
     private long tick;  // orders turn-taking components' steps (least recently used is evicted first)
     private volatile boolean closed;
     /** The timeline, when the config asks for a trace (components record into it). */
@@ -72,56 +74,158 @@ public final class Offloader implements AutoCloseable {
 
     /**
      * Discovers the checkpoint's block graph (BlockDiscovery's rules) and registers it. A checkpoint
-     * with no tensors is refused, naming it.
+     * with no tensors is refused, naming it. A name registered already from the same files (real
+     * paths, sizes, modification times) and layout is shared: the same component comes back with one
+     * more reference ({@link #unregister}).
      */
     public synchronized Component register(String name, Checkpoint checkpoint) {
         ensureOpen();
         if (checkpoint.tensors().isEmpty()) {
             throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
         }
-        return register(name, BlockGraph.discover(checkpoint));
+        Component shared = shared(name, SourceKey.of(checkpoint));
+        if (shared != null) return shared;
+        BlockGraph graph = BlockGraph.discover(checkpoint);
+        return add(name, graph, resolveAuto(Map.of(name, graph)).get(name), SourceKey.of(checkpoint));
     }
 
     /**
      * Registers each component of a pipeline under its own name ("transformer", "vae", a bundle's
-     * "diffusion_model", ...), in the pipeline's order; returns them by name. Components registered
-     * before a failing one stay registered.
+     * "diffusion_model", ...), in the pipeline's order; returns them by name. Components left to AUTO
+     * are resolved together (the size rules look at the whole pipeline). A component another
+     * pipeline registered from the same files is shared (one more reference), so pipelines that
+     * share a VAE or a text encoder hold one copy. Components registered before a failing one stay
+     * registered.
      */
     public synchronized Map<String, Component> registerAll(Pipeline pipeline) {
         ensureOpen();
         Map<String, BlockGraph> graphs = new LinkedHashMap<>();
+        Map<String, SourceKey> keys = new LinkedHashMap<>();
         pipeline.components().forEach((name, checkpoint) -> {
             if (checkpoint.tensors().isEmpty()) {
                 throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
             }
-            graphs.put(name, BlockGraph.discover(checkpoint));
+            SourceKey key = SourceKey.of(checkpoint);
+            checkShareable(name, key);
+            keys.put(name, key);
+            if (!components.containsKey(name)) graphs.put(name, BlockGraph.discover(checkpoint));
         });
-        return registerGraphs(graphs);
+        return registerKeyed(graphs, keys);
     }
 
     /**
-     * Registers several components at once: those left to AUTO are resolved together (the size
-     * rules look at the whole pipeline), the others take their config's strategy. In the map's
-     * order; components registered before a failing one stay registered.
+     * Registers several components at once, as {@link #registerAll} does; a graph registered already
+     * under its name (the same instance) is shared.
      */
     public synchronized Map<String, Component> registerGraphs(Map<String, BlockGraph> graphs) {
         ensureOpen();
-        for (String name : graphs.keySet()) checkNewName(name);
-        Map<String, Resolver.Choice> auto = resolveAuto(graphs);
+        Map<String, SourceKey> keys = new LinkedHashMap<>();
+        Map<String, BlockGraph> fresh = new LinkedHashMap<>();
+        graphs.forEach((name, graph) -> {
+            SourceKey key = SourceKey.of(graph);
+            checkShareable(name, key);
+            keys.put(name, key);
+            if (!components.containsKey(name)) fresh.put(name, graph);
+        });
+        return registerKeyed(fresh, keys);
+    }
+
+    private Map<String, Component> registerKeyed(Map<String, BlockGraph> fresh, Map<String, SourceKey> keys) {
+        Map<String, Resolver.Choice> auto = resolveAuto(fresh);
         Map<String, Component> out = new LinkedHashMap<>();
-        graphs.forEach((name, graph) -> out.put(name, add(name, graph, auto.get(name))));
+        keys.forEach((name, key) -> {
+            Component shared = shared(name, key);
+            out.put(name, shared != null ? shared : add(name, fresh.get(name), auto.get(name), key));
+        });
         return java.util.Collections.unmodifiableMap(out);
     }
 
+    /** Registers a graph; registering the same graph instance under its name again shares it. */
     public synchronized Component register(String name, BlockGraph graph) {
         ensureOpen();
-        checkNewName(name);
-        return add(name, graph, resolveAuto(Map.of(name, graph)).get(name));
+        Component shared = shared(name, SourceKey.of(graph));
+        if (shared != null) return shared;
+        return add(name, graph, resolveAuto(Map.of(name, graph)).get(name), SourceKey.of(graph));
     }
 
-    private void checkNewName(String name) {
+    /** The registered component to share (with one more reference), or null when the name is free. */
+    private Component shared(String name, SourceKey key) {
+        checkShareable(name, key);
+        Component c = components.get(name);
+        if (c == null) return null;
+        c.retain();
+        return c;
+    }
+
+    private void checkShareable(String name, SourceKey key) {
         if (name == null || name.isBlank()) throw OffloadException.invalid("component name is empty");
-        if (components.containsKey(name)) throw OffloadException.invalid("component '" + name + "' is registered already");
+        Component c = components.get(name);
+        if (c != null && !c.sourceKey().equals(key)) {
+            throw OffloadException.invalid("component '" + name + "' is registered already from " + c.sourceKey().describe()
+                    + "; registering it again from " + key.describe() + " would give one name two arrangements: unregister it first,"
+                    + " or register the new one under another name");
+        }
+    }
+
+    /**
+     * Drops one reference to a component; the last one closes it and gives back its device and host
+     * memory (a pipeline unregistering never pulls a component out from under another pipeline that
+     * shares it). Fails for a component with an open step.
+     */
+    public synchronized void unregister(String name) {
+        ensureOpen();
+        Component c = component(name);
+        if (c.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step; close it before unregistering");
+        if (c.releaseReference() > 0) return;
+        components.remove(name);
+        choices.remove(name);
+        followUps.remove(name);
+        overrides.remove(name);
+        c.close();
+    }
+
+    /** {@link #unregister} for each of a pipeline's components. */
+    public synchronized void unregisterAll(Pipeline pipeline) {
+        for (String name : pipeline.components().keySet()) unregister(name);
+    }
+
+    /**
+     * What a component was registered from, for sharing: a checkpoint's files (real paths, sizes,
+     * modification times) and tensor layout, or a graph instance.
+     */
+    record SourceKey(List<String> files, long tensors, long bytes, Object graph) {
+        static SourceKey of(Checkpoint checkpoint) {
+            List<String> files = new ArrayList<>();
+            for (java.nio.file.Path p : checkpoint.files()) {
+                try {
+                    java.nio.file.Path real = p.toRealPath();
+                    files.add(real + ":" + java.nio.file.Files.size(real) + ":" + java.nio.file.Files.getLastModifiedTime(real).toMillis());
+                } catch (java.io.IOException e) {
+                    files.add(p.toString());
+                }
+            }
+            if (files.isEmpty()) return new SourceKey(List.of(), checkpoint.tensors().size(), checkpoint.totalBytes(), checkpoint);
+            return new SourceKey(List.copyOf(files), checkpoint.tensors().size(), checkpoint.totalBytes(), null);
+        }
+
+        static SourceKey of(BlockGraph graph) {
+            return new SourceKey(List.of(), graph.tensors().size(), graph.totalBytes(), graph);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof SourceKey k && files.equals(k.files) && tensors == k.tensors && bytes == k.bytes && graph == k.graph;
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(files, tensors, bytes, System.identityHashCode(graph));
+        }
+
+        String describe() {
+            return files.isEmpty() ? "a block graph of " + tensors + " tensors" : files.size() + " file(s) (" + files.get(0).split(":")[0]
+                    + (files.size() > 1 ? ", ..." : "") + ")";
+        }
     }
 
     /** The resolver's choices for the components left to AUTO (none: an empty map). */
@@ -152,7 +256,10 @@ public final class Offloader implements AutoCloseable {
      */
     public synchronized Plan preview(Map<String, BlockGraph> graphs, long hostAvailable) {
         ensureOpen();
-        for (String name : graphs.keySet()) checkNewName(name);
+        for (String name : graphs.keySet()) {
+            if (name == null || name.isBlank()) throw OffloadException.invalid("component name is empty");
+            if (components.containsKey(name)) throw OffloadException.invalid("component '" + name + "' is registered already");
+        }
         Map<String, Resolver.Choice> auto = resolveAuto(graphs, hostAvailable >= 0 ? hostAvailable : -2);
         DeviceInfo info = runtime.info();
         long region = 0, activeTurns = 0;
@@ -224,7 +331,7 @@ public final class Offloader implements AutoCloseable {
         return info.budgetBytes() - (info.usedBytes() - activeTurns) - region;
     }
 
-    private Component add(String name, BlockGraph graph, Resolver.Choice choice) {
+    private Component add(String name, BlockGraph graph, Resolver.Choice choice, SourceKey key) {
         Setup setup = choice != null ? choice.setup() : config.setup(name);
         ComponentPlan plan;
         if (setup.strategy() == Strategy.MODEL_OFFLOAD) {
@@ -246,7 +353,7 @@ public final class Offloader implements AutoCloseable {
         // AUTO without a compute profile: the first steps run under the size rules and are profiled
         boolean profile = choice != null && !choice.profiled() && setup.strategy() != Strategy.MODEL_OFFLOAD
                 && setup.strategy() != Strategy.NO_OFFLOAD;
-        Component c = Component.create(this, name, graph, setup, plan, profile);
+        Component c = Component.create(this, name, graph, setup, plan, profile, key);
         components.put(name, c);
         if (choice != null) choices.put(name, choice);
         if (choice != null && setup.strategy() != Strategy.MODEL_OFFLOAD && setup.strategy() != Strategy.NO_OFFLOAD) {
@@ -259,6 +366,163 @@ public final class Offloader implements AutoCloseable {
         if (plan.deviceBytes() + config.activationReserve() > room) {
             throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + name + "': its plan needs " + plan.deviceBytes()
                     + " device bytes plus a reserve of " + config.activationReserve() + " but " + Math.max(0, room) + " are left in the budget");
+        }
+    }
+
+    /**
+     * A scoped arrangement (diffusers' "model-level offload for the VAE during decode"): the
+     * component runs under another strategy until the scope closes, which restores the previous
+     * arrangement, also when the block it guards throws (try-with-resources). The grouping stays
+     * (the host copy is packed by it), so LAYERWISE needs a component grouped one block per group.
+     * A second override of a component with one open fails, naming the first: one component, one
+     * arrangement at a time. Neither opening nor closing may happen during the component's step.
+     */
+    public final class ArrangementScope implements AutoCloseable {
+        private final String name;
+        private final Setup previous;
+        private final ComponentPlan previousPlan;
+        private final FollowUp suspended;
+        private final Strategy strategy;
+        private boolean closed;
+
+        private ArrangementScope(String name, Setup previous, ComponentPlan previousPlan, FollowUp suspended, Strategy strategy) {
+            this.name = name;
+            this.previous = previous;
+            this.previousPlan = previousPlan;
+            this.suspended = suspended;
+            this.strategy = strategy;
+        }
+
+        public Strategy strategy() {
+            return strategy;
+        }
+
+        @java.lang.Override
+        public void close() {
+            synchronized (Offloader.this) {
+                if (closed) return;
+                closed = true;
+                if (overrides.get(name) == this) overrides.remove(name);
+                Component c = components.get(name);
+                if (c == null || Offloader.this.closed) return;  // unregistered or closed meanwhile: nothing to restore
+                if (c.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step: close it before the override");
+                if (previous.strategy() != Strategy.MODEL_OFFLOAD) evictIdleTurns();
+                c.replace(previous, previousPlan, false);
+                if (suspended != null) followUps.put(name, suspended);
+            }
+        }
+
+        @java.lang.Override
+        public String toString() {
+            return strategy.name().toLowerCase(java.util.Locale.ROOT) + " over " + previous.label();
+        }
+    }
+
+    /** Runs a component under {@code strategy} until the returned scope closes ({@link ArrangementScope}). */
+    public synchronized ArrangementScope override(String name, Strategy strategy) {
+        ensureOpen();
+        Component c = component(name);
+        if (strategy == null || strategy == Strategy.AUTO) throw OffloadException.invalid("override of '" + name + "': give a concrete strategy");
+        ArrangementScope open = overrides.get(name);
+        if (open != null) {
+            throw OffloadException.invalid("component '" + name + "' already has an arrangement override open (" + open
+                    + "); close it before applying another");
+        }
+        if (c.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step: override it between steps");
+        Setup previous = c.setup();
+        PinPolicy pin = strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none();
+        Setup next = new Setup(strategy, previous.grouping(), config.window(),
+                new ComponentPlan.Pinning(pin, null, config.activationReserve()));
+        if (!next.grouping().equals(previous.grouping())) {
+            throw OffloadException.invalid("override of '" + name + "': " + strategy + " needs one block per group but the component is grouped "
+                    + previous.grouping() + " (an override keeps the grouping its host copy is packed by)");
+        }
+        ComponentPlan previousPlan = c.plan();
+        ComponentPlan plan = planInPlace(c, next);
+        FollowUp suspended = followUps.remove(name);
+        if (strategy != Strategy.MODEL_OFFLOAD) evictIdleTurns();
+        try {
+            c.replace(next, plan, false);
+        } catch (RuntimeException e) {
+            if (suspended != null) followUps.put(name, suspended);
+            throw e;
+        }
+        ArrangementScope scope = new ArrangementScope(name, previous, previousPlan, suspended, strategy);
+        overrides.put(name, scope);
+        return scope;
+    }
+
+    /** A plan for a registered component under another setup, in the room it would have in place of its own. */
+    private ComponentPlan planInPlace(Component c, Setup setup) {
+        DeviceInfo info = runtime.info();
+        long own = c.isActive() ? c.plan().deviceBytes() : 0, otherTurns = 0, otherRegion = 0;
+        for (Component o : components.values()) {
+            if (o == c || o.setup().strategy() != Strategy.MODEL_OFFLOAD) continue;
+            otherRegion = Math.max(otherRegion, o.plan().deviceBytes());
+            if (o.isActive()) otherTurns += o.plan().deviceBytes();
+        }
+        long permanentOthers = info.usedBytes() - own - otherTurns;
+        long room = info.budgetBytes() - permanentOthers - (setup.strategy() == Strategy.MODEL_OFFLOAD ? 0 : otherRegion);
+        ComponentPlan plan = Component.plan(c.name(), c.graph(), setup, info.budgetBytes(), room);
+        checkFits(c.name(), plan, room);
+        return plan;
+    }
+
+    /**
+     * Adds tensors to a registered component (LoRA adapters: {@code blocks.3.attn.to_q.lora_A.weight}
+     * joins block 3 by BlockDiscovery's rules) and re-plans it, without reopening anything: the
+     * component is rebuilt (host copy, plan, engine) under its name with the same references, and
+     * the new one is returned (the old object is closed; its step counts start again). Host memory
+     * holds the old copy until the new one is made only where the rebuild fails (then the old one is
+     * made again); the old is freed first. Not during the component's step, nor under an override.
+     */
+    public synchronized Component addTensors(String name, List<dev.offload.graph.TensorRef> tensors) {
+        ensureOpen();
+        Component old = component(name);
+        List<dev.offload.graph.TensorRef> all = new ArrayList<>(old.graph().tensors());
+        all.addAll(tensors);
+        return rebuild(old, BlockGraph.discover("component '" + name + "'", all));
+    }
+
+    /** Removes the tensors whose names {@code which} selects and re-plans ({@link #addTensors}'s rules); removing every tensor is refused (unregister it). */
+    public synchronized Component removeTensors(String name, java.util.function.Predicate<String> which) {
+        ensureOpen();
+        Component old = component(name);
+        List<dev.offload.graph.TensorRef> kept = old.graph().tensors().stream().filter(t -> !which.test(t.name())).toList();
+        if (kept.size() == old.graph().tensors().size()) return old;
+        if (kept.isEmpty()) throw OffloadException.invalid("component '" + name + "': removing every tensor leaves nothing to stream; unregister it instead");
+        return rebuild(old, BlockGraph.discover("component '" + name + "'", kept));
+    }
+
+    private Component rebuild(Component old, BlockGraph graph) {
+        String name = old.name();
+        if (old.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step; change its tensors between steps");
+        if (overrides.containsKey(name)) throw OffloadException.invalid("component '" + name + "' has an arrangement override open; close it first");
+        for (dev.offload.graph.TensorRef t : graph.tensors()) {
+            if (!t.data().scope().isAlive()) {
+                throw OffloadException.invalid("component '" + name + "': tensor '" + t.name() + "' is no longer readable (its checkpoint "
+                        + "was closed); a component is packed again from its tensors when they change, so keep the checkpoint open");
+            }
+        }
+        int references = old.references();
+        Resolver.Choice oldChoice = choices.remove(name);
+        FollowUp oldFollowUp = followUps.remove(name);
+        components.remove(name);
+        old.close();
+        try {
+            Component c = add(name, graph, resolveAuto(Map.of(name, graph)).get(name), SourceKey.of(graph));
+            for (int i = 1; i < references; i++) c.retain();
+            return c;
+        } catch (RuntimeException e) {
+            try {  // put the old arrangement back, so a failed change loses nothing
+                components.remove(name);
+                Component back = add(name, old.graph(), oldChoice, old.sourceKey());
+                for (int i = 1; i < references; i++) back.retain();
+                if (oldFollowUp == null) followUps.remove(name);
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
         }
     }
 

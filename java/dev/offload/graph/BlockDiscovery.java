@@ -66,14 +66,22 @@ public final class BlockDiscovery {
         if (checkpoint.tensors().isEmpty()) {
             throw OffloadException.invalid(checkpoint.name() + ": the checkpoint holds no tensors, so there is no block graph to run");
         }
+        List<TensorRef> tensors = new ArrayList<>();
+        for (TensorInfo info : checkpoint.tensors()) tensors.add(new TensorRef(info.name(), info.dtype(), info.shape(), checkpoint.data(info)));
+        return discover(checkpoint.name(), tensors);
+    }
+
+    /** The graph of tensors in this order (a checkpoint's, or a component's plus added ones), by the same rules. */
+    public BlockGraph discover(String what, List<TensorRef> tensors) {
+        if (tensors.isEmpty()) throw OffloadException.invalid(what + ": no tensors, so there is no block graph to run");
         Map<String, TreeMap<Integer, List<TensorRef>>> candidates = new HashMap<>();
         Map<String, TensorRef> refs = new HashMap<>();
         Map<TensorRef, String> prefixOf = new HashMap<>();
         Set<String> nested = new java.util.HashSet<>();
-        for (TensorInfo info : checkpoint.tensors()) {
-            TensorRef ref = new TensorRef(info.name(), info.dtype(), info.shape(), checkpoint.data(info));
-            refs.put(info.name(), ref);
-            String[] parts = info.name().split("\\.");
+        for (TensorRef ref : tensors) {
+            if (refs.containsKey(ref.name())) throw OffloadException.invalid(what + ": tensor '" + ref.name() + "' appears twice");
+            refs.put(ref.name(), ref);
+            String[] parts = ref.name().split("\\.");
             for (int i = 1; i < parts.length; i++) {
                 if (isIndex(parts[i])) {
                     String prefix = String.join(".", java.util.Arrays.copyOfRange(parts, 0, i));
@@ -93,9 +101,9 @@ public final class BlockDiscovery {
             boolean gaps = numbered.lastKey() - numbered.firstKey() + 1 != numbered.size();
             if (gaps && !nested.contains(entry.getKey())) continue;
             List<Block> blocks = new ArrayList<>();
-            entry.getValue().forEach((index, tensors) -> {
-                tensors.sort(Comparator.comparing(TensorRef::name));
-                blocks.add(new Block(entry.getKey(), index, tensors));
+            entry.getValue().forEach((index, members) -> {
+                members.sort(Comparator.comparing(TensorRef::name));
+                blocks.add(new Block(entry.getKey(), index, members));
             });
             lists.add(new BlockList(entry.getKey(), blocks));
         }

@@ -35,6 +35,11 @@ public final class BlockGraph {
         return new BlockDiscovery().discover(checkpoint);
     }
 
+    /** The graph of these tensors by BlockDiscovery's rules ({@code what} names them in errors). */
+    public static BlockGraph discover(String what, List<TensorRef> tensors) {
+        return new BlockDiscovery().discover(what, tensors);
+    }
+
     public List<TensorRef> head() {
         return head;
     }

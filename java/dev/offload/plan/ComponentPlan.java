@@ -21,7 +21,8 @@ import java.util.List;
  *   <li>GROUP_OFFLOAD: the pin policy's groups resident (none by default), the rest streamed through
  *       2 slots (the next group prefetched while one computes, as diffusers does); 1 slot (no
  *       overlap) when only one fits. At leaf level, where a group is one tensor and many are tiny,
- *       up to 8 slots (7 groups in flight) when they fit, so a run of small copies does not leave
+ *       up to 8 slots (7 groups in flight) when they fit (Component caps the ring at two slots of the
+ *       largest block, so leaf level never takes more than block level), so a run of small copies does not leave
  *       compute waiting on each one's latency.</li>
  *   <li>BLOCK_PIN: GROUP_OFFLOAD with the {@code budget} policy: the ring keeps its slots (2, or 8
  *       at leaf level) and as many groups as then fit are pinned.</li>

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -195,6 +196,21 @@ abstract class OffloaderSuite {
 
     private static void step_sync(Offloader off) {
         off.computeStream().synchronize();
+    }
+
+    /** diffusers' ordering of peak device memory: leaf <= block (1 per group) < block (3 per group) < no offload, each verified. */
+    @Test
+    void peakDeviceMemoryIsOrderedLeafBlockOfOneBlockOfThreeNoOffload() {
+        List<OffloadConfig> configs = List.of(host().strategy(Strategy.GROUP_OFFLOAD).leafLevel().build(),
+                host().strategy(Strategy.GROUP_OFFLOAD).blocksPerGroup(1).build(),
+                host().strategy(Strategy.GROUP_OFFLOAD).blocksPerGroup(3).build(), host().strategy(Strategy.NO_OFFLOAD).build());
+        long[] peaks = new long[configs.size()];
+        for (int i = 0; i < peaks.length; i++) {
+            WorkloadRun.Result r = WorkloadRun.run(model, configs.get(i), 2, TOKENS, HIDDEN, true, expected);
+            assertEquals(Boolean.TRUE, r.verified(), r.strategy());
+            peaks[i] = r.peakDeviceBytes();
+        }
+        assertTrue(peaks[0] <= peaks[1] && peaks[1] < peaks[2] && peaks[2] < peaks[3], java.util.Arrays.toString(peaks));
     }
 
     @Test
@@ -423,8 +439,12 @@ abstract class OffloaderSuite {
         }
 
         Offloader off = Offloader.open(host().deviceBudget(model.totalBytes()).build());
-        off.register("m", model);
-        assertEquals(Status.INVALID_ARGUMENT, assertThrows(OffloadException.class, () -> off.register("m", model)).status());
+        Component registered = off.register("m", model);
+        assertSame(registered, off.register("m", model), "the same files under the same name: shared");
+        assertEquals(2, registered.references());
+        OffloadException twice = assertThrows(OffloadException.class, () -> off.register("m", dev.offload.graph.BlockGraph.discover(model)));
+        assertEquals(Status.INVALID_ARGUMENT, twice.status());
+        assertTrue(twice.getMessage().contains("registered already from"), twice.getMessage());
         OffloadException unknown = assertThrows(OffloadException.class, () -> off.step("vae"));
         assertTrue(unknown.getMessage().contains("no component named 'vae'") && unknown.getMessage().contains("[m]"), unknown.getMessage());
 

@@ -58,6 +58,7 @@ public final class Component implements AutoCloseable {
     private int references = 1;              // registrations sharing it (Offloader.unregister)
     private final HostPacking host;
     private final dev.offload.runtime.Stream copy;  // this component's own copy stream (see the note above)
+    private final HostSource source;                // where its streamed weights live on the host
     private NativeEngine engine;                   // null while a turn-taking component is not active
     private long engineBase;                       // the component step the engine counts as its step 0
     private long activations;
@@ -73,8 +74,9 @@ public final class Component implements AutoCloseable {
     private final java.util.concurrent.locks.ReentrantLock engineCalls = new java.util.concurrent.locks.ReentrantLock();
 
     private Component(Offloader owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, HostPacking host, NativeEngine engine,
-                      dev.offload.runtime.Stream copy) {
+                      dev.offload.runtime.Stream copy, HostSource source) {
         this.copy = copy;
+        this.source = source;
         this.owner = owner;
         this.name = name;
         this.graph = graph;
@@ -137,9 +139,9 @@ public final class Component implements AutoCloseable {
      * turn-taking component is packed but not started: its engine comes with its first turn.
      */
     static Component create(Offloader owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, boolean profiling,
-                            Offloader.SourceKey key) {
+                            Offloader.SourceKey key, HostSource source) {
         OffloadConfig config = owner.config();
-        HostPacking host = switch (config.source()) {
+        HostPacking host = switch (source) {
             case PINNED -> HostPacking.pack(owner.runtime(), name, plan.groups(), config.slabBytes());
             case LOWMEM -> HostPacking.packPageable(owner.runtime(), name, plan.groups(), config.slabBytes());
             case DISK -> {
@@ -150,8 +152,9 @@ public final class Component implements AutoCloseable {
         dev.offload.runtime.Stream copy = null;
         try {
             copy = owner.runtime().createStream(dev.offload.runtime.StreamKind.COPY);
-            NativeEngine engine = setup.strategy() == Strategy.MODEL_OFFLOAD ? null : startEngine(owner, name, plan, host, copy, profiling);
-            Component component = new Component(owner, name, graph, setup, plan, host, engine, copy);
+            NativeEngine engine = setup.strategy() == Strategy.MODEL_OFFLOAD ? null
+                    : startEngine(owner, name, plan, host, copy, profiling, source);
+            Component component = new Component(owner, name, graph, setup, plan, host, engine, copy, source);
             component.profiling = profiling;
             component.sourceKey = key;
             if (engine != null) component.activations = 1;
@@ -191,7 +194,7 @@ public final class Component implements AutoCloseable {
         ledger.regions(newPlan.residentBytes(), newPlan.slotBytes() * newPlan.slots());
         PlanEvent.emit(newPlan);
         if (newSetup.strategy() != Strategy.MODEL_OFFLOAD) {  // permanent: on the device at once; turn-taking: with its next turn
-            engine = startEngine(owner, name, plan, host, copy, profiling);
+            engine = startEngine(owner, name, plan, host, copy, profiling, source);
             engineBase = stepsStarted;
             deviceOriginUs = Double.NaN;
         }
@@ -218,21 +221,21 @@ public final class Component implements AutoCloseable {
     }
 
     private static NativeEngine startEngine(Offloader owner, String name, ComponentPlan plan, HostPacking host, dev.offload.runtime.Stream copy,
-                                            boolean profiling) {
+                                            boolean profiling, HostSource source) {
         OffloadConfig config = owner.config();
         int timing = profiling ? Timing.GROUP.code() : config.timing().code();
         boolean spans = profiling || config.trace();
-        if (config.source() == HostSource.DISK) {  // no host copy: the engine reads the groups from their files
-            dev.offload.memory.DiskSource source = dev.offload.memory.DiskSource.of(name, plan.groups());
+        if (source == HostSource.DISK) {  // no host copy: the engine reads the groups from their files
+            dev.offload.memory.DiskSource files = dev.offload.memory.DiskSource.of(name, plan.groups());
             long[] bytes = new long[plan.groups().size()];
             for (int g = 0; g < bytes.length; g++) bytes[g] = plan.groups().get(g).bytes();
-            return NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), source.files(), source.extents(),
+            return NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), files.files(), files.extents(),
                     config.stagingBytes(), plan.slots(), plan.prefetchDepth(), timing, config.stepsAhead(), spans,
                     owner.computeStream().handle(), copy.handle(), "component '" + name + "'");
         }
         NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[plan.groups().size()];
         for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
-        if (config.source() == HostSource.LOWMEM) {  // pageable groups, staged through the engine's pinned ring
+        if (source == HostSource.LOWMEM) {  // pageable groups, staged through the engine's pinned ring
             return NativeEngine.createStaged(owner.runtime().handle(), sources, config.stagingBytes(), plan.slots(), plan.prefetchDepth(),
                     timing, config.stepsAhead(), spans, owner.computeStream().handle(),
                     copy.handle(), "component '" + name + "'");
@@ -250,6 +253,15 @@ public final class Component implements AutoCloseable {
         if (engine == null) return new DiskStats(0, 0, 0, 0, 0, 0);
         NativeEngine.DiskStats d = engine.diskStats();
         return new DiskStats(d.stagingSlots(), d.stagingBytes(), d.bytesRead(), d.groupsRead(), d.readMs(), d.stallMs());
+    }
+
+    /**
+     * Where its streamed weights live on the host: the config's source, or, when the config gives
+     * none, PINNED unless a pinned copy would not fit the available host memory, then DISK for a
+     * checkpoint read from files (Offloader's choice).
+     */
+    public HostSource source() {
+        return source;
     }
 
     /** Whether the component's groups are on the device now (always, but for a turn-taking one between turns). */
@@ -297,7 +309,7 @@ public final class Component implements AutoCloseable {
     synchronized void activate() {
         checkNotClosed();
         if (engine != null) return;
-        engine = startEngine(owner, name, plan, host, copy, profiling);
+        engine = startEngine(owner, name, plan, host, copy, profiling, source);
         engineBase = stepsStarted;
         activations++;
         deviceOriginUs = Double.NaN;

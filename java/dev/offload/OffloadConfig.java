@@ -32,6 +32,9 @@ import java.util.Map;
  * @param source       where streamed weights live on the host ({@link HostSource}): PINNED (default,
  *                     one packed pinned copy), DISK (read from the files through a pinned staging
  *                     ring) or LOWMEM (a pageable packed copy streamed through that ring)
+ * @param sourceGiven  whether the source was given; when not, a component whose pinned copy would
+ *                     not fit the available host memory streams from disk instead (where its
+ *                     tensors come from files), and an explicit PINNED that cannot fit fails at once
  * @param stagingBytes DISK and LOWMEM: bytes of the pinned staging ring; 0 (default) = two slots of the largest
  *                     streamed group, the least that overlaps reading with copying. It must hold at
  *                     least one such slot (registration fails otherwise, with the numbers)
@@ -48,7 +51,7 @@ import java.util.Map;
 public record OffloadConfig(String device, long deviceBudget, Strategy strategy, Grouping grouping, int window,
                             Timing timing, long slabBytes, int stepsAhead, PinPolicy pin, long activationReserve,
                             Map<String, ComputeProfile> computeProfiles, Map<String, Strategy> componentStrategies, double h2dGbps,
-                            boolean trace, HostSource source, long stagingBytes) {
+                            boolean trace, HostSource source, long stagingBytes, boolean sourceGiven) {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
@@ -137,7 +140,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private final Map<String, ComputeProfile> computeProfiles = new LinkedHashMap<>();
         private final Map<String, Strategy> componentStrategies = new LinkedHashMap<>();
         private double h2dGbps;
-        private HostSource source = HostSource.PINNED;
+        private HostSource source;  // null: not given (PINNED, or DISK where a pinned copy would not fit)
         private long stagingBytes;
 
         public Builder device(String device) { this.device = device; return this; }
@@ -184,7 +187,8 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         public OffloadConfig build() {
             PinPolicy policy = pin != null ? pin : strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none();
             return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
-                    stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace, source, stagingBytes);
+                    stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace,
+                    source != null ? source : HostSource.PINNED, stagingBytes, source != null);
         }
     }
 }

@@ -241,6 +241,7 @@ public final class Offloader implements AutoCloseable {
         });
         if (inputs.isEmpty()) return Map.of();
         Resolver.Facts facts = facts();
+        if (!config.sourceGiven() && hostAvailable < -1) hostAvailable = -1;  // no pinned copy needed where it would not fit: disk
         if (hostAvailable >= -1) {
             facts = new Resolver.Facts(facts.deviceBytes(), hostAvailable, facts.h2dGbps(), facts.copyLatencyMs(), facts.activationReserve());
         }
@@ -284,6 +285,22 @@ public final class Offloader implements AutoCloseable {
             if (turns) region = Math.max(region, plan.deviceBytes());
             else permanent += plan.deviceBytes();
             long host = plan.groups().stream().mapToLong(g -> dev.offload.plan.PackedGroup.alignUp(g.bytes())).sum();
+            java.util.OptionalLong hostLeft = hostAvailable >= 0 ? java.util.OptionalLong.of(Math.max(0, hostAvailable - totalHost))
+                    : dev.offload.memory.HostMemory.available().isPresent()
+                    ? java.util.OptionalLong.of(Math.max(0, dev.offload.memory.HostMemory.available().getAsLong() - totalHost))
+                    : java.util.OptionalLong.empty();
+            HostSource source = sourceFor(name, plan, hostLeft);
+            String sourceWhy = null;
+            if (source == HostSource.DISK) {
+                long largest = plan.groups().stream().mapToLong(dev.offload.plan.PackedGroup::bytes).max().orElse(0);
+                long staging = config.stagingBytes() > 0 ? config.stagingBytes() : 2 * largest;
+                sourceWhy = "host: " + (config.sourceGiven() ? "DISK as configured" : "a pinned copy (" + Size.format(host)
+                        + ") would not fit the available host memory") + ": streamed from its files through a staging ring of about "
+                        + Size.format(staging);
+                host = staging;
+            } else if (source == HostSource.LOWMEM) {
+                sourceWhy = "host: LOWMEM as configured: a pageable copy streamed through a pinned staging ring";
+            }
             totalHost += host;
             double predicted;
             boolean profiled;
@@ -298,12 +315,14 @@ public final class Offloader implements AutoCloseable {
                 predicted = Resolver.predict(plan, profiled ? profile.computeMs() : new double[plan.groups().size()], predict);
                 why.add(setup.strategy().name().toLowerCase(java.util.Locale.ROOT) + " as configured");
             }
+            if (sourceWhy != null) why.add(sourceWhy);
             entries.add(new Plan.Entry(name, setup, plan, predicted, profiled, host, Double.NaN, 0, why));
         }
         long hostLimit = hostAvailable >= 0 ? hostAvailable : dev.offload.memory.HostMemory.available().orElse(-1);
-        if (hostLimit >= 0 && totalHost > hostLimit) {
-            throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "plan: pinned host copies need " + totalHost + " bytes (" + Size.format(totalHost)
-                    + ") but " + hostLimit + " (" + Size.format(hostLimit) + ") are available");
+        if (hostLimit >= 0 && totalHost + dev.offload.memory.HostMemory.MARGIN_BYTES > hostLimit) {
+            throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "plan: the components' host memory needs " + totalHost + " bytes ("
+                    + Size.format(totalHost) + ") plus a margin of " + Size.format(dev.offload.memory.HostMemory.MARGIN_BYTES) + " but "
+                    + hostLimit + " (" + Size.format(hostLimit) + ") are available");
         }
         return new Plan(entries, info.budgetBytes(), bw.gbps(), bw.source());
     }
@@ -353,13 +372,40 @@ public final class Offloader implements AutoCloseable {
         // AUTO without a compute profile: the first steps run under the size rules and are profiled
         boolean profile = choice != null && !choice.profiled() && setup.strategy() != Strategy.MODEL_OFFLOAD
                 && setup.strategy() != Strategy.NO_OFFLOAD;
-        Component c = Component.create(this, name, graph, setup, plan, profile, key);
+        Component c = Component.create(this, name, graph, setup, plan, profile, key, sourceFor(name, plan));
         components.put(name, c);
         if (choice != null) choices.put(name, choice);
         if (choice != null && setup.strategy() != Strategy.MODEL_OFFLOAD && setup.strategy() != Strategy.NO_OFFLOAD) {
             followUps.put(name, profile ? new FollowUp(PROFILE_STEP, -1) : new FollowUp(-1, 1));
         }
         return c;
+    }
+
+    private static final System.Logger LOG = System.getLogger("dev.offload");
+
+    /**
+     * The host source of a component: the config's when given; otherwise PINNED, unless its pinned
+     * copy plus HostMemory's margin would not fit the available host memory and its tensors come
+     * from files: then DISK (host memory is the staging ring), said in a log line. A graph with no
+     * files stays PINNED, and packing then refuses it with the numbers.
+     */
+    HostSource sourceFor(String name, ComponentPlan plan) {
+        return sourceFor(name, plan, dev.offload.memory.HostMemory.available());
+    }
+
+    private HostSource sourceFor(String name, ComponentPlan plan, java.util.OptionalLong available) {
+        if (config.sourceGiven()) return config.source();
+        long need = 0;
+        for (dev.offload.plan.PackedGroup g : plan.groups()) need += dev.offload.plan.PackedGroup.alignUp(g.bytes());
+        if (available.isEmpty() || need + dev.offload.memory.HostMemory.MARGIN_BYTES <= available.getAsLong()) return HostSource.PINNED;
+        try {
+            dev.offload.memory.DiskSource.of(name, plan.groups());
+        } catch (OffloadException notFiles) {
+            return HostSource.PINNED;
+        }
+        LOG.log(System.Logger.Level.INFO, "component ''{0}'': a pinned copy needs {1} bytes, {2} are available (less a margin of {3}):"
+                + " streaming it from disk", name, need, available.getAsLong(), dev.offload.memory.HostMemory.MARGIN_BYTES);
+        return HostSource.DISK;
     }
 
     private void checkFits(String name, ComponentPlan plan, long room) {

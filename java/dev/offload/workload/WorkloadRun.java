@@ -171,7 +171,7 @@ public final class WorkloadRun {
                 steady.stream().mapToLong(StepMetrics::hostWaits).sum() / (double) steady.size(), median(steadyUs), wallMsPerStep,
                 median(steady, StepMetrics::h2dGbps), median(steady, StepMetrics::overlapEfficiency), groups,
                 component.plan().slots(), tokens, config.stepsAhead(), plan, List.copyOf(all),
-                config.source().name().toLowerCase(java.util.Locale.ROOT), disk.stagingBytes(), disk.readMs(), disk.readGbps());
+                component.source().name().toLowerCase(java.util.Locale.ROOT), disk.stagingBytes(), disk.readMs(), disk.readGbps());
     }
 
     /** "group_offload (2 blocks/group)"; AUTO's as "auto: " and what it chose. */

@@ -84,7 +84,8 @@ class HostMemoryTest {
     void aCopyThatWouldNotFitIsRefusedBeforePinningWithTheNumbers() {
         long available = HostMemory.MARGIN_BYTES + model.totalBytes() / 2;
         System.setProperty(HostMemory.AVAILABLE_PROPERTY, Long.toString(available));
-        try (Offloader off = Offloader.open(OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD).build())) {
+        try (Offloader off = Offloader.open(OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD)
+                .source(dev.offload.HostSource.PINNED).build())) {
             OffloadException e = assertThrows(OffloadException.class, () -> off.register("transformer", model));
             assertEquals(Status.OUT_OF_HOST_MEMORY, e.status());
             String m = e.getMessage();
@@ -97,6 +98,29 @@ class HostMemoryTest {
             // With room, the same registration succeeds.
             System.setProperty(HostMemory.AVAILABLE_PROPERTY, Long.toString(HostMemory.MARGIN_BYTES + 2 * model.totalBytes()));
             assertEquals(0, off.register("transformer", model).hostBytesPageable());
+        }
+    }
+
+    /** No source given: where a pinned copy would not fit, a checkpoint read from files streams from disk instead, bit for bit. */
+    @Test
+    void withNoSourceGivenACopyThatWouldNotFitStreamsFromDisk() {
+        long available = HostMemory.MARGIN_BYTES + model.totalBytes() / 2;
+        System.setProperty(HostMemory.AVAILABLE_PROPERTY, Long.toString(available));
+        try {
+            OffloadConfig config = OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD).build();
+            dev.offload.workload.WorkloadRun.Result r = dev.offload.workload.WorkloadRun.run(model, config, "mix", 3, 2, 32, true, null);
+            assertEquals(Boolean.TRUE, r.verified());
+            assertEquals("disk", r.source());
+            assertTrue(r.stagingBytes() > 0 && r.stagingBytes() < model.totalBytes(), "host memory is the staging ring: " + r.stagingBytes());
+            assertTrue(r.peakHostBytes() < model.totalBytes(), "no pinned copy of the model: " + r.peakHostBytes());
+            try (Offloader off = Offloader.open(config)) {
+                assertEquals(dev.offload.HostSource.DISK, off.register("transformer", model).source());
+                // with room, the default is the pinned copy
+                System.setProperty(HostMemory.AVAILABLE_PROPERTY, Long.toString(HostMemory.MARGIN_BYTES + 2 * model.totalBytes()));
+                assertEquals(dev.offload.HostSource.PINNED, off.register("other", dev.offload.graph.BlockGraph.discover(model)).source());
+            }
+        } finally {
+            System.clearProperty(HostMemory.AVAILABLE_PROPERTY);
         }
     }
 

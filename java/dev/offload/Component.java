@@ -226,7 +226,9 @@ public final class Component implements AutoCloseable {
         int timing = profiling ? Timing.GROUP.code() : config.timing().code();
         boolean spans = profiling || config.trace();
         if (source == HostSource.DISK) {  // no host copy: the engine reads the groups from their files
-            dev.offload.memory.DiskSource files = dev.offload.memory.DiskSource.of(name, plan.groups());
+            dev.offload.memory.DiskCache.Result cached = dev.offload.memory.DiskCache.source(name, plan.groups(), config.diskCache());
+            owner.noteDiskCache(name, cached.outcome());
+            dev.offload.memory.DiskSource files = cached.source();
             long[] bytes = new long[plan.groups().size()];
             for (int g = 0; g < bytes.length; g++) bytes[g] = plan.groups().get(g).bytes();
             return NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), files.files(), files.extents(),

@@ -32,6 +32,9 @@ import java.util.Map;
  * @param source       where streamed weights live on the host ({@link HostSource}): PINNED (default,
  *                     one packed pinned copy), DISK (read from the files through a pinned staging
  *                     ring) or LOWMEM (a pageable packed copy streamed through that ring)
+ * @param diskCache    DISK: a folder for cache files of components whose layout is scattered
+ *                     (memory/DiskCache: written once, atomically, checked against the sources on
+ *                     reuse); null (default): stream every component from its files as they are
  * @param sourceGiven  whether the source was given; when not, a component whose pinned copy would
  *                     not fit the available host memory streams from disk instead (where its
  *                     tensors come from files), and an explicit PINNED that cannot fit fails at once
@@ -51,7 +54,7 @@ import java.util.Map;
 public record OffloadConfig(String device, long deviceBudget, Strategy strategy, Grouping grouping, int window,
                             Timing timing, long slabBytes, int stepsAhead, PinPolicy pin, long activationReserve,
                             Map<String, ComputeProfile> computeProfiles, Map<String, Strategy> componentStrategies, double h2dGbps,
-                            boolean trace, HostSource source, long stagingBytes, boolean sourceGiven) {
+                            boolean trace, HostSource source, long stagingBytes, boolean sourceGiven, java.nio.file.Path diskCache) {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
@@ -86,6 +89,9 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         computeProfiles = Map.copyOf(computeProfiles);
         if (source == null) throw OffloadException.invalid("config: host source is null");
         if (stagingBytes < 0) throw OffloadException.invalid("config: staging bytes must be >= 0 (0 = default), got " + stagingBytes);
+        if (diskCache != null && sourceGiven && source != HostSource.DISK) {
+            throw OffloadException.invalid("config: a disk cache (" + diskCache + ") serves the DISK source, got " + source);
+        }
         if (stagingBytes > 0 && source == HostSource.PINNED) {
             throw OffloadException.invalid("config: a staging ring (" + stagingBytes + " bytes) needs the DISK or LOWMEM source, got "
                     + source);
@@ -142,6 +148,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private double h2dGbps;
         private HostSource source;  // null: not given (PINNED, or DISK where a pinned copy would not fit)
         private long stagingBytes;
+        private java.nio.file.Path diskCache;
 
         public Builder device(String device) { this.device = device; return this; }
         public Builder deviceBudget(long bytes) { this.deviceBudget = bytes; return this; }
@@ -165,6 +172,8 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         public Builder source(HostSource source) { this.source = source; return this; }
         /** DISK and LOWMEM: the pinned staging ring's bytes (0: two slots of the largest streamed group). */
         public Builder stagingBytes(long bytes) { this.stagingBytes = bytes; return this; }
+        /** A folder for the DISK source's cache files (scattered layouts only; memory/DiskCache). */
+        public Builder diskCache(java.nio.file.Path folder) { this.diskCache = folder; return this; }
         public Builder activationReserve(long bytes) { this.activationReserve = bytes; return this; }
         /** A component's per-group compute times (execution order) and copy bandwidth, for ranking groups to pin. */
         public Builder computeProfile(String component, ComputeProfile profile) {
@@ -188,7 +197,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
             PinPolicy policy = pin != null ? pin : strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none();
             return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
                     stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace,
-                    source != null ? source : HostSource.PINNED, stagingBytes, source != null);
+                    source != null ? source : HostSource.PINNED, stagingBytes, source != null, diskCache);
         }
     }
 }

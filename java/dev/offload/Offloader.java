@@ -382,6 +382,16 @@ public final class Offloader implements AutoCloseable {
     }
 
     private static final System.Logger LOG = System.getLogger("dev.offload");
+    private final Map<String, dev.offload.memory.DiskCache.Outcome> diskCacheOutcomes = new java.util.concurrent.ConcurrentHashMap<>();
+
+    void noteDiskCache(String component, dev.offload.memory.DiskCache.Outcome outcome) {
+        diskCacheOutcomes.put(component, outcome);
+    }
+
+    /** What the DISK source's cache did for a component the last time its engine started (DIRECT: no cache file), or null. */
+    public dev.offload.memory.DiskCache.Outcome diskCacheOutcome(String component) {
+        return diskCacheOutcomes.get(component);
+    }
 
     /**
      * The host source of a component: the config's when given; otherwise PINNED, unless its pinned

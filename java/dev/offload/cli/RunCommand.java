@@ -28,20 +28,23 @@ import java.util.Set;
  * (true/false/null), budget_bytes, peak_device_bytes, peak_host_bytes, h2d_bytes, step_ms_median,
  * overlap_efficiency, source, staging_bytes, disk_read_ms (reader time in pread, all steps),
  * disk_gbps (bytes read over that time), and more. {@code --source disk [--staging SIZE]} streams the
- * weights from the files through a pinned staging ring instead of a pinned copy.
+ * weights from the files through a pinned staging ring instead of a pinned copy; {@code --disk-cache DIR}
+ * (implies disk) caches a scattered layout packed in DIR (memory/DiskCache). Without {@code --source}
+ * the copy is pinned unless it would not fit the available host memory (then disk).
  */
 final class RunCommand {
     static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|model_offload|group_offload|layerwise|block_pin|auto] [--pin P] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
             + " [--timing off|step|group] [--trace FILE] [--device NAME] [--variant V] [--component NAME] [--source pinned|disk|lowmem]"
-            + " [--staging SIZE] [--json]";
+            + " [--staging SIZE] [--disk-cache DIR] [--json]";
 
     private RunCommand() {}
 
     static int run(List<String> argv, PrintStream out, PrintStream err) {
         Args args = new Args(argv, Set.of("--json", "--verify", "--leaf"),
                 Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device",
-                        "--workload", "--steps-ahead", "--timing", "--variant", "--component", "--trace", "--pin", "--source", "--staging"));
+                        "--workload", "--steps-ahead", "--timing", "--variant", "--component", "--trace", "--pin", "--source", "--staging",
+                        "--disk-cache"));
         if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         OffloadConfig.Builder config = OffloadConfig.builder()
@@ -105,7 +108,12 @@ final class RunCommand {
         } catch (dev.offload.OffloadException e) {
             throw new UsageException("--source: " + e.getMessage());
         }
-        config.source(source);
+        if (args.has("--source")) config.source(source);  // not given: pinned, or disk where a pinned copy would not fit
+        if (args.has("--disk-cache")) {
+            if (args.has("--source") && source != dev.offload.HostSource.DISK) throw new UsageException("--disk-cache needs --source disk");
+            config.source(dev.offload.HostSource.DISK).diskCache(java.nio.file.Path.of(args.option("--disk-cache", "")));
+            source = dev.offload.HostSource.DISK;
+        }
         if (args.has("--staging")) {
             if (source == dev.offload.HostSource.PINNED) throw new UsageException("--staging needs --source disk or lowmem");
             long staging;

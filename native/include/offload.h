@@ -282,6 +282,8 @@ typedef struct ofl_group_span {
     double copy_end_ms;
     double compute_start_ms;    /* the compute stream passes the group's acquire (its copy done) */
     double compute_end_ms;      /* the group's release */
+    int64_t read_start_ns;      /* a disk source's read of the group into staging, on the host's monotonic clock */
+    int64_t read_end_ns;        /* (CLOCK_MONOTONIC ns: System.nanoTime's on Linux); 0 when not read this step */
 } ofl_group_span;
 
 /*
@@ -355,6 +357,20 @@ typedef struct ofl_disk_stats {
 } ofl_disk_stats;
 
 OFL_API ofl_status ofl_engine_disk_stats(ofl_engine* engine, ofl_disk_stats* out);
+
+/* What an engine allocated and how its ring is shaped, as it derived them from the groups and the
+ * config; a caller that planned them (the Java Schedule) checks that both agree. */
+typedef struct ofl_engine_layout {
+    uint32_t struct_size;     /* sizeof(ofl_engine_layout), set by the caller */
+    uint32_t slots;           /* ring slots in use: the config's, at most a step's streamed groups */
+    uint32_t prefetch_depth;  /* as used: below slots */
+    uint32_t reserved;        /* 0 */
+    uint64_t resident_bytes;  /* the permanent region: resident groups, each 256-byte aligned */
+    uint64_t slot_bytes;      /* one slot: the largest streamed group, 256-byte aligned (0: nothing streams) */
+    uint64_t device_bytes;    /* the engine's one device allocation: resident + slots x slot bytes, at least 256 */
+} ofl_engine_layout;
+
+OFL_API ofl_status ofl_engine_layout_get(ofl_engine* engine, ofl_engine_layout* out);
 
 /* Waits for queued work on both streams, then frees the engine's device memory. */
 OFL_API ofl_status ofl_engine_destroy(ofl_engine* engine);

@@ -115,7 +115,7 @@ ofl_status create_engine(ofl_runtime* runtime, const ofl_group_desc* groups, uin
         }
         auto engine = std::make_shared<ofl_engine>();
         engine->impl =
-            std::make_unique<ofl::Engine>(rt->device, groups, group_count, *config, compute_stream, copy_stream, source);
+            std::make_unique<ofl::Engine>(rt->device, groups, group_count, *config, compute_stream->impl, copy_stream->impl, source);
         *out = ofl::HandleRegistry::instance().add(std::move(engine));
     });
 }
@@ -405,6 +405,16 @@ ofl_status ofl_engine_disk_stats(ofl_engine* engine, ofl_disk_stats* out) {
         OFL_EXPECT(out->struct_size >= sizeof(ofl_disk_stats), OFL_ERR_INVALID_ARGUMENT, "ofl_disk_stats.struct_size is ",
                    out->struct_size, ", expected ", sizeof(ofl_disk_stats));
         *out = e->impl->disk_stats();
+    });
+}
+
+ofl_status ofl_engine_layout_get(ofl_engine* engine, ofl_engine_layout* out) {
+    return guarded([&] {
+        auto e = live(engine);
+        require_out(out, "engine layout");
+        OFL_EXPECT(out->struct_size >= sizeof(ofl_engine_layout), OFL_ERR_INVALID_ARGUMENT, "ofl_engine_layout.struct_size is ",
+                   out->struct_size, ", expected ", sizeof(ofl_engine_layout));
+        *out = e->impl->layout();
     });
 }
 

@@ -39,7 +39,7 @@ struct ofl_device_buffer {
 
 struct ofl_stream {
     std::shared_ptr<ofl::Device> device;
-    std::unique_ptr<ofl::Stream> impl;
+    std::shared_ptr<ofl::Stream> impl;  // shared with the engines queueing on it (they hold the backend stream, not this handle)
 };
 
 struct ofl_event {

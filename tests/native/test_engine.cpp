@@ -219,6 +219,11 @@ int main() {
         ofl_engine_config config{sizeof(ofl_engine_config), 2, 1, OFL_TIMING_OFF, 1, 0};
         ofl_engine* engine = nullptr;
         CHECK_OK(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.copy, &engine));
+        ofl_engine_layout layout{};
+        layout.struct_size = sizeof layout;
+        CHECK_OK(ofl_engine_layout_get(engine, &layout));  // the largest group is 150001 bytes, every group streams
+        CHECK(layout.slots == 2 && layout.prefetch_depth == 1 && layout.resident_bytes == 0 && layout.slot_bytes == 150016 &&
+              layout.device_bytes == 2 * 150016ull);
         void* p = nullptr;
         CHECK_STATUS(ofl_engine_advance(engine, 0, &p), OFL_ERR_INVALID_ARGUMENT);  // nothing held
         CHECK_OK(ofl_engine_acquire(engine, 0, &p));

@@ -220,8 +220,28 @@ public final class Component implements AutoCloseable {
         return profiling;
     }
 
+    /**
+     * Starts the engine for a plan and checks that the engine derived the same region and ring from
+     * the groups as the plan says (ofl_engine_layout): the plan is the one schedule, and a
+     * disagreement is an INTERNAL error naming both, never a silent difference.
+     */
     private static NativeEngine startEngine(Offloader owner, String name, ComponentPlan plan, HostPacking host, dev.offload.runtime.Stream copy,
                                             boolean profiling, HostSource source) {
+        NativeEngine engine = openEngine(owner, name, plan, host, copy, profiling, source);
+        NativeEngine.Layout l = engine.layout();
+        long device = Math.max(plan.deviceBytes(), PackedGroup.ALIGN);
+        if (l.slots() != plan.slots() || l.prefetchDepth() != plan.prefetchDepth() || l.residentBytes() != plan.residentBytes()
+                || l.slotBytes() != plan.slotBytes() || l.deviceBytes() != device) {
+            engine.close();
+            throw new OffloadException(Status.INTERNAL, "component '" + name + "': the engine derived " + l + " but the plan says slots "
+                    + plan.slots() + ", prefetch " + plan.prefetchDepth() + ", resident " + plan.residentBytes() + ", slot "
+                    + plan.slotBytes() + ", device " + device + " bytes");
+        }
+        return engine;
+    }
+
+    private static NativeEngine openEngine(Offloader owner, String name, ComponentPlan plan, HostPacking host, dev.offload.runtime.Stream copy,
+                                           boolean profiling, HostSource source) {
         OffloadConfig config = owner.config();
         int timing = profiling ? Timing.GROUP.code() : config.timing().code();
         boolean spans = profiling || config.trace();
@@ -564,6 +584,9 @@ public final class Component implements AutoCloseable {
             java.util.Map<String, Object> args = java.util.Map.of("step", step, "group", g.group(), "bytes", packed.bytes());
             String group = packed.spec().name();
             trace.span("compute: " + name, group, begin + g.computeStartMs() * 1e3, (g.computeEndMs() - g.computeStartMs()) * 1e3, args);
+            if (g.readEndNs() > 0) {  // a disk source's read into staging, on the host clock the trace uses
+                trace.span("disk: " + name, group, trace.hostUs(g.readStartNs()), (g.readEndNs() - g.readStartNs()) / 1e3, args);
+            }
             if (g.streamed()) {
                 trace.span("copy: " + name, group, begin + g.copyStartMs() * 1e3, (g.copyEndMs() - g.copyStartMs()) * 1e3, args);
                 double reached = g.group() == 0 ? 0 : spans[g.group() - 1].computeEndMs();  // where compute began to wait

@@ -13,6 +13,11 @@
 
 namespace ofl {
 namespace {
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+namespace {
 
 constexpr std::uint64_t kPage = 4096;
 constexpr std::uint64_t kResidentChunk = 64ull << 20;  // staging for a component with no streamed group
@@ -195,7 +200,13 @@ void DiskReader::run() noexcept {
         if (!skip) {
             const std::uint32_t group = streamed_[ticket % streamed_.size()];
             try {
+                const std::int64_t start = now_ns();
                 load(group, 0, group_bytes_[group], staging(ticket));
+                if (times_) {
+                    const std::size_t at = 2 * (ticket % kept_);
+                    times_[at].store(start, std::memory_order_relaxed);
+                    times_[at + 1].store(now_ns(), std::memory_order_relaxed);
+                }
             } catch (const Error& e) {
                 std::lock_guard<std::mutex> lock(mutex_);
                 error_status_ = e.status();
@@ -212,6 +223,18 @@ void DiskReader::run() noexcept {
         }
         changed_.notify_all();
     }
+}
+
+void DiskReader::keep_times(std::size_t tickets) {
+    kept_ = std::max<std::size_t>(tickets, 1);
+    times_ = std::make_unique<std::atomic<std::int64_t>[]>(2 * kept_);
+    for (std::size_t i = 0; i < 2 * kept_; ++i) times_[i].store(0, std::memory_order_relaxed);
+}
+
+std::pair<std::int64_t, std::int64_t> DiskReader::read_time(std::uint64_t ticket) const noexcept {
+    if (!times_) return {0, 0};
+    const std::size_t at = 2 * (ticket % kept_);
+    return {times_[at].load(std::memory_order_relaxed), times_[at + 1].load(std::memory_order_relaxed)};
 }
 
 void DiskReader::await_read(void* self) noexcept {

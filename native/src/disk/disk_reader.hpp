@@ -30,6 +30,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "device.hpp"
@@ -65,6 +66,10 @@ public:
     // Host functions for the copy stream (user data: this reader).
     static void await_read(void* self) noexcept;
     static void release_staging(void* self) noexcept;
+    // Keeps each ticket's read start and end (steady_clock ns) for the last `tickets` tickets (traces).
+    void keep_times(std::size_t tickets);
+    // A kept ticket's read {start, end} in steady_clock ns, {0, 0} when not kept or not read.
+    std::pair<std::int64_t, std::int64_t> read_time(std::uint64_t ticket) const noexcept;
     // Throws the first read error (OFL_ERR_IO), if any.
     void check();
     ofl_disk_stats stats() const;
@@ -99,6 +104,8 @@ private:
     std::string error_;
 
     std::atomic<std::uint64_t> bytes_read_{0}, groups_read_{0}, read_ns_{0}, stall_ns_{0};
+    std::unique_ptr<std::atomic<std::int64_t>[]> times_;  // keep_times: start, end per kept ticket (made before any read)
+    std::size_t kept_ = 0;
     std::thread worker_;
 };
 

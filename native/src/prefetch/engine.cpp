@@ -22,7 +22,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 std::unique_ptr<Event> Engine::make_event(bool timing) { return device_->backend().create_event(timing); }
 
 Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std::uint32_t count,
-               const ofl_engine_config& config, std::shared_ptr<ofl_stream> compute, std::shared_ptr<ofl_stream> copy,
+               const ofl_engine_config& config, std::shared_ptr<Stream> compute, std::shared_ptr<Stream> copy,
                const ofl_disk_source* disk)
     : device_(std::move(device)), compute_(std::move(compute)), copy_(std::move(copy)),
       slots_(config.slots), depth_(config.prefetch_depth), ahead_(config.steps_ahead), level_(config.timing),
@@ -78,7 +78,8 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
     }
     ring_offset_ = resident_bytes;
     std::uint64_t total = resident_bytes + slot_bytes_ * slots_;
-    region_ = static_cast<unsigned char*>(device_->allocate(std::max<std::uint64_t>(total, kAlign)));
+    region_bytes_ = std::max<std::uint64_t>(total, kAlign);
+    region_ = static_cast<unsigned char*>(device_->allocate(region_bytes_));
     try {
         sets_.resize(ahead_ + 4);
         const bool group_timing = level_ == OFL_TIMING_GROUP;
@@ -100,16 +101,17 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         // A disk source reads and copies them through its staging ring here, before it returns.
         resident_ready_.resize(count);
         if (disk) open_disk(*disk);
+        if (disk_ && trace_) disk_->keep_times(kHistory * std::max<std::size_t>(streamed_.size(), 1));
         for (std::uint32_t g = 0; g < count; ++g) {
             const Group& group = groups_[g];
             if (!group.resident || group.bytes == 0 || disk) continue;
             resident_ready_[g] = make_event(false);
-            copy_->impl->copy(region_ + group.offset, group.host, group.bytes, OFL_COPY_HOST_TO_DEVICE);
-            resident_ready_[g]->record(*copy_->impl);
+            copy_->copy(region_ + group.offset, group.host, group.bytes, OFL_COPY_HOST_TO_DEVICE);
+            resident_ready_[g]->record(*copy_);
         }
     } catch (...) {
         try {
-            copy_->impl->synchronize();
+            copy_->synchronize();
         } catch (...) {
             // the memory goes back regardless
         }
@@ -120,8 +122,8 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
 
 Engine::~Engine() {
     try {
-        copy_->impl->synchronize();
-        compute_->impl->synchronize();
+        copy_->synchronize();
+        compute_->synchronize();
     } catch (...) {
         // A failed device cannot be waited on; the memory is freed regardless.
     }
@@ -135,7 +137,7 @@ void Engine::issue_copy(std::uint64_t visit, bool move_bytes) {
     const std::uint32_t g = streamed_[ordinal];
     const auto slot = static_cast<std::uint32_t>(visit % slots_);
     EventSet& set = set_of(step);
-    Stream& copy = *copy_->impl;
+    Stream& copy = *copy_;
     Event* freed = nullptr;  // the slot's previous user must have released it on the device
     if (visit >= slots_) {
         const std::uint64_t before = visit - slots_;
@@ -186,7 +188,7 @@ void* Engine::acquire(std::uint32_t group) {
         fail(OFL_ERR_INVALID_ARGUMENT, "groups run in order: expected group ", next_group_, " of ", groups_.size(), ", got ",
              group);
     }
-    Stream& compute = *compute_->impl;
+    Stream& compute = *compute_;
     if (group == 0) begin_step();
     Event* ready = nullptr;
     void* address = place(group, ready);
@@ -212,7 +214,7 @@ void* Engine::place(std::uint32_t group, Event*& ready) {
 
 void Engine::begin_step() {
     back_pressure(step_);
-    if (level_ >= OFL_TIMING_STEP) set_of(step_).begin->record(*compute_->impl);
+    if (level_ >= OFL_TIMING_STEP) set_of(step_).begin->record(*compute_);
 }
 
 void Engine::skip(std::uint32_t group) {
@@ -221,7 +223,7 @@ void Engine::skip(std::uint32_t group) {
                    " is still held: release it first");
         fail(OFL_ERR_INVALID_ARGUMENT, "groups run in order: expected group ", next_group_, " of ", groups_.size(), ", got ", group);
     }
-    Stream& compute = *compute_->impl;
+    Stream& compute = *compute_;
     if (group == 0) begin_step();
     EventSet& set = set_of(step_);
     const Group& g = groups_[group];
@@ -268,8 +270,8 @@ void Engine::release(std::uint32_t group) {
              holding_ ? concat(" but group ", next_group_, " is the one held") : std::string(" but no group is held"));
     }
     const bool last = group + 1 == groups_.size();
-    if (Event* done = done_to_record(group)) done->record(*compute_->impl);
-    if (last && level_ >= OFL_TIMING_STEP) set_of(step_).end->record(*compute_->impl);
+    if (Event* done = done_to_record(group)) done->record(*compute_);
+    if (last && level_ >= OFL_TIMING_STEP) set_of(step_).end->record(*compute_);
     holding_ = false;
     if (last) {
         next_group_ = 0;
@@ -286,7 +288,7 @@ void* Engine::advance(std::uint32_t group) {
         fail(OFL_ERR_INVALID_ARGUMENT, "advance from group ", group, ": it is the step's last group (", groups_.size(),
              " groups); release it and acquire group 0 of the next step");
     }
-    Stream& compute = *compute_->impl;
+    Stream& compute = *compute_;
     // release(group): its record counts from here on (the copy into its slot, queued below, waits
     // on it), but its place in the compute stream is taken together with the next acquire's wait.
     const Stream::DeferredRecord released = compute.begin_record(done_to_record(group));
@@ -354,7 +356,14 @@ void Engine::read_groups(std::uint64_t step, ofl_step_metrics& m) {
             start = std::max(reached, ready);
         }
         reached = at(*set.done[g]);
-        if (spans) spans[g] = ofl_group_span{g, groups_[g].resident ? 0u : 1u, nan, nan, start, reached};
+        if (spans) {
+            spans[g] = ofl_group_span{g, groups_[g].resident ? 0u : 1u, nan, nan, start, reached, 0, 0};
+            if (disk_ && !groups_[g].resident) {
+                const auto read = disk_->read_time(step * streamed_.size() + groups_[g].ordinal);
+                spans[g].read_start_ns = read.first;
+                spans[g].read_end_ns = read.second;
+            }
+        }
     }
     for (std::uint32_t i = 0; i < per_step; ++i) {
         const std::uint64_t visit = step * per_step + i;

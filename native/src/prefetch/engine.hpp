@@ -71,7 +71,7 @@ namespace ofl {
 class Engine {
 public:
     Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std::uint32_t count, const ofl_engine_config& config,
-           std::shared_ptr<ofl_stream> compute, std::shared_ptr<ofl_stream> copy, const ofl_disk_source* disk = nullptr);
+           std::shared_ptr<Stream> compute, std::shared_ptr<Stream> copy, const ofl_disk_source* disk = nullptr);
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -80,6 +80,17 @@ public:
     void release(std::uint32_t group);
     // release(group) then acquire(group + 1), the two compute-stream operations queued as one.
     void* advance(std::uint32_t group);
+    // The region and ring as derived (offload.h: ofl_engine_layout_get).
+    ofl_engine_layout layout() const {
+        ofl_engine_layout l{};
+        l.struct_size = sizeof l;
+        l.slots = slots_;
+        l.prefetch_depth = depth_;
+        l.resident_bytes = ring_offset_;
+        l.slot_bytes = slot_bytes_;
+        l.device_bytes = region_bytes_;
+        return l;
+    }
     // Skips group in this step (offload.h: ofl_engine_skip): not acquired, not computed.
     void skip(std::uint32_t group);
     // Figures of a completed step (offload.h: ofl_engine_step_metrics).
@@ -135,8 +146,8 @@ private:
     std::unique_ptr<Event> make_event(bool timing);
 
     std::shared_ptr<Device> device_;
-    std::shared_ptr<ofl_stream> compute_;
-    std::shared_ptr<ofl_stream> copy_;
+    std::shared_ptr<Stream> compute_;
+    std::shared_ptr<Stream> copy_;
     std::vector<Group> groups_;
     std::vector<std::uint32_t> streamed_;  // group indices of streamed groups, in order
     std::uint32_t slots_;
@@ -147,6 +158,7 @@ private:
     std::uint64_t streamed_bytes_ = 0;     // copied per step
     unsigned char* region_ = nullptr;      // permanent region, then the ring
     std::uint64_t ring_offset_ = 0;
+    std::uint64_t region_bytes_ = 0;       // what region_ holds
 
     std::vector<EventSet> sets_;
     std::vector<std::unique_ptr<Event>> resident_ready_;  // per group: its load into the permanent region (resident only)

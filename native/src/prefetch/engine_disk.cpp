@@ -25,7 +25,7 @@ void Engine::open_disk(const ofl_disk_source& source) {
         for (const Group& g : groups_) hosts.push_back(static_cast<const unsigned char*>(g.host));
     }
     disk_ = std::make_unique<DiskReader>(device_, source, bytes, streamed_, streamed_.empty() ? 0 : slot_bytes_, std::move(hosts));
-    Stream& copy = *copy_->impl;
+    Stream& copy = *copy_;
     unsigned char* staging = disk_->staging_base();
     const std::uint64_t chunk = disk_->staging_bytes();
     for (std::uint32_t g = 0; g < groups_.size(); ++g) {
@@ -42,7 +42,7 @@ void Engine::open_disk(const ofl_disk_source& source) {
 
 void Engine::issue_disk_copy(std::uint64_t visit, std::uint32_t ordinal, void* slot, Event* freed, EventSet& set) {
     const Group& group = groups_[streamed_[ordinal]];
-    Stream& copy = *copy_->impl;
+    Stream& copy = *copy_;
     const bool timed = level_ >= OFL_TIMING_STEP;
     disk_->request(visit);
     if (freed) copy.wait_event(*freed);

@@ -69,11 +69,11 @@ public final class BlockGraph {
     public List<GroupSpec> groups(Grouping grouping) {
         List<GroupSpec> out = new ArrayList<>();
         if (grouping instanceof Grouping.Leaf) {
-            for (TensorRef t : tensors()) out.add(new GroupSpec(t.name(), List.of(t)));
+            for (TensorRef t : tensors()) out.add(new GroupSpec(t.name(), List.of(t), GroupSpec.Role.LEAF));
             return out;
         }
         int n = ((Grouping.Blocks) grouping).perGroup();
-        if (!head.isEmpty()) out.add(new GroupSpec("head", head));
+        if (!head.isEmpty()) out.add(new GroupSpec("head", head, GroupSpec.Role.HEAD));
         for (BlockList l : lists) {
             List<Block> blocks = l.blocks();
             for (int i = 0; i < blocks.size(); i += n) {
@@ -85,7 +85,7 @@ public final class BlockGraph {
                 out.add(new GroupSpec(name, tensors));
             }
         }
-        if (!tail.isEmpty()) out.add(new GroupSpec("tail", tail));
+        if (!tail.isEmpty()) out.add(new GroupSpec("tail", tail, GroupSpec.Role.TAIL));
         return out;
     }
 

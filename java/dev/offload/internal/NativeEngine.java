@@ -6,6 +6,7 @@ import dev.offload.internal.ffi.offload_h;
 import dev.offload.internal.ffi.ofl_disk_extent;
 import dev.offload.internal.ffi.ofl_disk_source;
 import dev.offload.internal.ffi.ofl_disk_stats;
+import dev.offload.internal.ffi.ofl_engine_layout;
 import dev.offload.internal.ffi.ofl_engine_config;
 import dev.offload.internal.ffi.ofl_group_span;
 import dev.offload.internal.ffi.ofl_group_desc;
@@ -151,6 +152,19 @@ public final class NativeEngine extends NativeResource {
         }
     }
 
+    /** What the engine allocated and how its ring is shaped (offload.h: ofl_engine_layout). */
+    public record Layout(int slots, int prefetchDepth, long residentBytes, long slotBytes, long deviceBytes) {}
+
+    public Layout layout() {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment out = temp.allocate(ofl_engine_layout.layout());
+            ofl_engine_layout.struct_size(out, (int) ofl_engine_layout.sizeof());
+            Native.check(offload_h.ofl_engine_layout_get(handle(), out), "reading the layout of " + this);
+            return new Layout(ofl_engine_layout.slots(out), ofl_engine_layout.prefetch_depth(out), ofl_engine_layout.resident_bytes(out),
+                    ofl_engine_layout.slot_bytes(out), ofl_engine_layout.device_bytes(out));
+        }
+    }
+
     /** Device address of group g's packed bytes, usable by work queued on the compute stream from now on. */
     public long acquire(int group) {
         int status = offload_h.ofl_engine_acquire(handle(), group, addressOut);
@@ -186,8 +200,9 @@ public final class NativeEngine extends NativeResource {
                        double beginMs) {}
 
     /** One group's place on a step's timeline, ms from the step's begin (offload.h: ofl_group_span). */
+    /** A group's spans in a step; readStartNs/readEndNs: a disk source's read (System.nanoTime's clock), 0 when none. */
     public record Span(int group, boolean streamed, double copyStartMs, double copyEndMs, double computeStartMs,
-                       double computeEndMs) {}
+                       double computeEndMs, long readStartNs, long readEndNs) {}
 
     /** The spans of a completed step's groups (an engine made with trace); null without wait while it runs. */
     public Span[] stepSpans(long step, int groups, boolean wait) {
@@ -200,7 +215,8 @@ public final class NativeEngine extends NativeResource {
             for (int g = 0; g < groups; g++) {
                 MemorySegment s = ofl_group_span.asSlice(out, g);
                 spans[g] = new Span(ofl_group_span.group(s), ofl_group_span.streamed(s) != 0, ofl_group_span.copy_start_ms(s),
-                        ofl_group_span.copy_end_ms(s), ofl_group_span.compute_start_ms(s), ofl_group_span.compute_end_ms(s));
+                        ofl_group_span.copy_end_ms(s), ofl_group_span.compute_start_ms(s), ofl_group_span.compute_end_ms(s),
+                        ofl_group_span.read_start_ns(s), ofl_group_span.read_end_ns(s));
             }
             return spans;
         }

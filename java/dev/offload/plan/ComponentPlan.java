@@ -139,9 +139,9 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
                 boolean[] required = required(component, groups, policy, pinning.profile());
                 checkRequired(component, groups, required, policy, room);
                 boolean[] headTail = new boolean[groups.size()];
-                headTail[0] = groups.get(0).spec().name().equals("head");
+                headTail[0] = groups.get(0).spec().role() == dev.offload.graph.GroupSpec.Role.HEAD;
                 int last = groups.size() - 1;
-                headTail[last] = groups.get(last).spec().name().equals("tail");
+                headTail[last] = groups.get(last).spec().role() == dev.offload.graph.GroupSpec.Role.TAIL;
                 long headTailBytes = residentBytes(groups, headTail);
                 boolean[] union = or(required, headTail);
                 long pinned = residentBytes(groups, union);

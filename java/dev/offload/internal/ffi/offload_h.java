@@ -2587,6 +2587,67 @@ public class offload_h extends offload_h$shared {
         }
     }
 
+    private static class ofl_engine_layout_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_layout_get");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_layout_get(ofl_engine *engine, ofl_engine_layout *out)
+     * }
+     */
+    public static FunctionDescriptor ofl_engine_layout_get$descriptor() {
+        return ofl_engine_layout_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_layout_get(ofl_engine *engine, ofl_engine_layout *out)
+     * }
+     */
+    public static MethodHandle ofl_engine_layout_get$handle() {
+        return ofl_engine_layout_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_layout_get(ofl_engine *engine, ofl_engine_layout *out)
+     * }
+     */
+    public static MemorySegment ofl_engine_layout_get$address() {
+        return ofl_engine_layout_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_layout_get(ofl_engine *engine, ofl_engine_layout *out)
+     * }
+     */
+    public static int ofl_engine_layout_get(MemorySegment engine, MemorySegment out) {
+        var mh$ = ofl_engine_layout_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_engine_layout_get", engine, out);
+            }
+            return (int)mh$.invokeExact(engine, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ofl_engine_destroy {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             offload_h.C_INT,

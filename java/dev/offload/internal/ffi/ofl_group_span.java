@@ -21,6 +21,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     double copy_end_ms;
  *     double compute_start_ms;
  *     double compute_end_ms;
+ *     int64_t read_start_ns;
+ *     int64_t read_end_ns;
  * }
  * }
  */
@@ -36,7 +38,9 @@ public class ofl_group_span {
         offload_h.C_DOUBLE.withName("copy_start_ms"),
         offload_h.C_DOUBLE.withName("copy_end_ms"),
         offload_h.C_DOUBLE.withName("compute_start_ms"),
-        offload_h.C_DOUBLE.withName("compute_end_ms")
+        offload_h.C_DOUBLE.withName("compute_end_ms"),
+        offload_h.C_LONG.withName("read_start_ns"),
+        offload_h.C_LONG.withName("read_end_ns")
     ).withName("ofl_group_span");
 
     /**
@@ -308,6 +312,94 @@ public class ofl_group_span {
      */
     public static void compute_end_ms(MemorySegment struct, double fieldValue) {
         struct.set(compute_end_ms$LAYOUT, compute_end_ms$OFFSET, fieldValue);
+    }
+
+    private static final OfLong read_start_ns$LAYOUT = (OfLong)$LAYOUT.select(groupElement("read_start_ns"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int64_t read_start_ns
+     * }
+     */
+    public static final OfLong read_start_ns$layout() {
+        return read_start_ns$LAYOUT;
+    }
+
+    private static final long read_start_ns$OFFSET = $LAYOUT.byteOffset(groupElement("read_start_ns"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int64_t read_start_ns
+     * }
+     */
+    public static final long read_start_ns$offset() {
+        return read_start_ns$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int64_t read_start_ns
+     * }
+     */
+    public static long read_start_ns(MemorySegment struct) {
+        return struct.get(read_start_ns$LAYOUT, read_start_ns$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int64_t read_start_ns
+     * }
+     */
+    public static void read_start_ns(MemorySegment struct, long fieldValue) {
+        struct.set(read_start_ns$LAYOUT, read_start_ns$OFFSET, fieldValue);
+    }
+
+    private static final OfLong read_end_ns$LAYOUT = (OfLong)$LAYOUT.select(groupElement("read_end_ns"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int64_t read_end_ns
+     * }
+     */
+    public static final OfLong read_end_ns$layout() {
+        return read_end_ns$LAYOUT;
+    }
+
+    private static final long read_end_ns$OFFSET = $LAYOUT.byteOffset(groupElement("read_end_ns"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int64_t read_end_ns
+     * }
+     */
+    public static final long read_end_ns$offset() {
+        return read_end_ns$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int64_t read_end_ns
+     * }
+     */
+    public static long read_end_ns(MemorySegment struct) {
+        return struct.get(read_end_ns$LAYOUT, read_end_ns$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int64_t read_end_ns
+     * }
+     */
+    public static void read_end_ns(MemorySegment struct, long fieldValue) {
+        struct.set(read_end_ns$LAYOUT, read_end_ns$OFFSET, fieldValue);
     }
 
     /**

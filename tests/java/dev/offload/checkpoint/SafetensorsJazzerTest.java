@@ -17,8 +17,9 @@ import java.util.Set;
  * dtype and shape) or refuses with INVALID_ARGUMENT naming the file; any other exception or a
  * failed check is a finding.
  *
- * <p>{@code mvn test} replays the seeds (tests/resources/.../SafetensorsJazzerTestInputs/header) in
- * the default run and then fuzzes for 30 s in the {@code fuzz} execution (JAZZER_FUZZ=1); longer on
+ * <p>{@code mvn test} runs it in a surefire execution of its own ({@code fuzz}, JAZZER_FUZZ=1: Jazzer's
+ * agent instruments every class loaded after it starts, so it never shares a JVM with the other
+ * tests): the seeds (tests/resources/.../SafetensorsJazzerTestInputs/header), then 30 s of fuzzing; longer on
  * demand: {@code mvn test -Dtest=SafetensorsJazzerTest -Djazzer.max_duration=10m -Dsurefire.failIfNoSpecifiedTests=false}.
  * A finding is written to {@code crash-*} in the project folder and replayed by every later run
  * until fixed.

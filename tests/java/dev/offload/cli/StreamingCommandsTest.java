@@ -152,13 +152,15 @@ class StreamingCommandsTest {
         assertEquals(2, InfoCommandTest.run("bench", "extra").exit());
     }
 
-    @Test
-    void runWritesATraceThatPerfettoCanRead() throws java.io.IOException {
+    /** Pinned and disk sources: the disk run adds a track of the reader's reads, one per streamed group and step. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"pinned", "disk"})
+    void runWritesATraceThatPerfettoCanRead(String source) throws java.io.IOException {
         Path big = dir.resolve("trace-model.safetensors");
-        SyntheticModel.write(big, 256, 4, 2, 9);  // ~10 MiB: copies and compute long enough to overlap
-        Path trace = dir.resolve("t.json");
+        if (!java.nio.file.Files.exists(big)) SyntheticModel.write(big, 256, 4, 2, 9);  // ~10 MiB: copies and compute long enough to overlap
+        Path trace = dir.resolve("t-" + source + ".json");
         JsonObject run = json(InfoCommandTest.run("run", big.toString(), "--device", "host", "--budget", "6MiB", "--strategy",
-                "group_offload", "--steps", "4", "--tokens", "4", "--verify", "--json", "--trace", trace.toString()));
+                "group_offload", "--steps", "4", "--tokens", "4", "--verify", "--json", "--trace", trace.toString(), "--source", source));
         assertTrue(run.get("verified").getAsBoolean());
         JsonObject root = JsonParser.parseString(java.nio.file.Files.readString(trace)).getAsJsonObject();
         java.util.Map<Integer, String> names = new java.util.HashMap<>();
@@ -178,13 +180,16 @@ class StreamingCommandsTest {
             }
         }
         // Tracks: the host thread, the copy stream and the compute stream of the component.
-        assertEquals(java.util.Set.of("host: model", "copy: model", "compute: model"), java.util.Set.copyOf(names.values()));
+        java.util.Set<String> tracks = new java.util.HashSet<>(java.util.Set.of("host: model", "copy: model", "compute: model"));
+        if (source.equals("disk")) tracks.add("disk: model");
+        assertEquals(tracks, java.util.Set.copyOf(names.values()));
         java.util.Map<String, java.util.List<double[]>> byTrack = new java.util.HashMap<>();
         names.forEach((tid, name) -> byTrack.put(name, spans.getOrDefault(String.valueOf(tid), java.util.List.of())));
         assertEquals(4, byTrack.get("host: model").size(), "one host span per step");
         int groups = run.get("groups").getAsInt();
         assertEquals(4 * groups, byTrack.get("compute: model").size());
         assertEquals(4 * groups, byTrack.get("copy: model").size(), "every group streams under group offload");
+        if (source.equals("disk")) assertEquals(4 * groups, byTrack.get("disk: model").size(), "one read per streamed group and step");
         for (var track : byTrack.entrySet()) {  // spans within one track never overlap
             java.util.List<double[]> sorted = new java.util.ArrayList<>(track.getValue());
             sorted.sort(java.util.Comparator.comparingDouble(a -> a[0]));

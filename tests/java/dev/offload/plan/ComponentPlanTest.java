@@ -29,7 +29,8 @@ class ComponentPlanTest {
         for (int i = 0; i < tensorBytes.length; i++) {
             tensors.add(new TensorRef(name + "." + i, DType.U8, new long[] {tensorBytes[i]}, ARENA.allocate(Math.max(1, tensorBytes[i])).asSlice(0, tensorBytes[i])));
         }
-        return PackedGroup.of(new GroupSpec(name, tensors));
+        GroupSpec.Role role = name.equals("head") ? GroupSpec.Role.HEAD : name.equals("tail") ? GroupSpec.Role.TAIL : GroupSpec.Role.BLOCKS;
+        return PackedGroup.of(new GroupSpec(name, tensors, role));
     }
 
     static List<PackedGroup> model() {

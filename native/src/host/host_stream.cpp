@@ -6,20 +6,45 @@
 
 namespace ofl {
 
+namespace {
+
+constexpr auto kSpin = std::chrono::microseconds(20);  // HostEventState's note
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+}  // namespace
+
 void HostEventState::complete(std::uint64_t generation) {
+    bool wake;
     {
         std::lock_guard<std::mutex> lock(mutex);
         if (generation > completed) {
             completed = generation;
             completed_at = std::chrono::steady_clock::now();
+            reached.store(generation, std::memory_order_release);
         }
+        wake = sleepers > 0;
     }
-    changed.notify_all();
+    if (wake) changed.notify_all();
 }
 
 void HostEventState::wait_for(std::uint64_t generation) {
+    if (reached.load(std::memory_order_acquire) >= generation) return;
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 1; reached.load(std::memory_order_acquire) < generation; ++i) {
+        cpu_relax();
+        if ((i & 63) == 0 && std::chrono::steady_clock::now() >= until) break;
+    }
     std::unique_lock<std::mutex> lock(mutex);
+    ++sleepers;
     changed.wait(lock, [&] { return completed >= generation; });
+    --sleepers;
 }
 
 void HostStreamRegistry::add(HostStream* stream) {
@@ -93,11 +118,13 @@ void HostStream::run() {
         execute(op);
         op.event.reset();
         op.then.reset();
+        bool waiting;
         {
             std::lock_guard<std::mutex> lock(mutex_);
             ++finished_;
+            waiting = syncers_ > 0;
         }
-        work_done_.notify_all();
+        if (waiting) work_done_.notify_all();
     }
 }
 
@@ -218,7 +245,9 @@ void HostStream::record(const std::shared_ptr<HostEventState>& event, std::uint6
 void HostStream::synchronize() {
     std::unique_lock<std::mutex> lock(mutex_);
     std::uint64_t target = queued_;
+    ++syncers_;
     work_done_.wait(lock, [&] { return finished_ >= target; });
+    --syncers_;
 }
 
 HostEvent::HostEvent(bool timing) : state_(std::make_shared<HostEventState>()) { state_->timing = timing; }

@@ -9,6 +9,7 @@
 // mutex is taken.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -22,11 +23,18 @@
 
 namespace ofl {
 
+// Waiting for an event: a waiter first polls `reached` for a few microseconds (a stream worker's
+// event is usually completed by the other stream's worker that soon), and only then sleeps on the
+// condition variable, counted in `sleepers`; complete() wakes only when someone sleeps. On two
+// cores, a futex wake-up per hand-off between the copy and compute workers was most of the host
+// backend's time per group.
 struct HostEventState {
     std::mutex mutex;
     std::condition_variable changed;
     std::uint64_t recorded = 0;   // generations handed out by record()
     std::uint64_t completed = 0;  // highest generation a worker has reached
+    std::atomic<std::uint64_t> reached{0};  // == completed, readable without the lock
+    int sleepers = 0;             // waiters blocked on `changed`
     std::chrono::steady_clock::time_point completed_at{};
     bool timing = false;
 
@@ -99,6 +107,7 @@ private:
     std::uint64_t finished_ = 0;
     bool stopping_ = false;
     bool idle_ = false;  // the worker waits for work (only then does push notify)
+    int syncers_ = 0;    // threads in synchronize() (only then does the worker notify work_done_)
     HostStreamRegistry& registry_;
     std::thread worker_;
 };

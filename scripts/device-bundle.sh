@@ -7,7 +7,7 @@
 #                                       jdk.jfr and the management modules); native symbol tables stripped
 #   .device/offload.jar, lib/           the jar and its runtime dependencies (gson)
 #   .device/test-classes/               the compiled tests and their resources (the safetensors samples)
-#   .device/junit-platform-console-standalone-1.11.4.jar
+#   .device/junit-platform-console-standalone-1.13.4.jar
 #   .device/diffusers-src.tar.gz        diffusers' src/diffusers at the mirror's HEAD, plus COMMIT (compressed:
 #                                       ~25 MiB of sources would not fit beside the runtime; run.sh unpacks it)
 #   .device/SOURCE                      the commit (and whether the tree was dirty) the bundle was built from
@@ -22,7 +22,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 diffusers_git=${1:-${DIFFUSERS_GIT:-}}
-junit="junit-platform-console-standalone-1.11.4.jar"
+junit="junit-platform-console-standalone-1.13.4.jar"
 modules=java.base,java.logging,java.sql,jdk.unsupported,jdk.zipfs,java.management,jdk.management,jdk.jfr
 limit_mib=60
 
@@ -39,8 +39,8 @@ if [ ! -f target/offload.jar ] || [ ! -d target/lib ] || [ ! -d target/test-clas
     echo "device-bundle: building (mvn -DskipTests package test-compile)" >&2
     mvn -q -B -DskipTests package test-compile >&2
 fi
-junit_jar=$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.11.4/$junit
-[ -f "$junit_jar" ] || mvn -q -B dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4 >&2
+junit_jar=$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.13.4/$junit
+[ -f "$junit_jar" ] || mvn -q -B dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:1.13.4 >&2
 
 rm -rf .device && mkdir -p .device
 "$jdk/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --compress=zip-9 \
@@ -53,6 +53,8 @@ fi
 cp target/offload.jar .device/
 cp -r target/lib .device/lib
 cp -r target/test-classes .device/test-classes
+# The Jazzer fuzz test needs Jazzer (tens of MiB) and fuzzes the parser, which no GPU changes: left out.
+rm -f .device/test-classes/dev/offload/checkpoint/SafetensorsJazzerTest*.class
 cp "$junit_jar" .device/
 
 if [ -n "$diffusers_git" ]; then

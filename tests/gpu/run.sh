@@ -245,7 +245,7 @@ if ((HAVE_JAVA)); then
     [ -n "$LIB" ] && props+=("-Doffload.library=$LIB" "-Doffload.workload.library=$WLIB")
     [ -n "$CUBLAS" ] && props+=("-Doffload.cublas=$CUBLAS")
     JUNIT=("$JAVA" --enable-native-access=ALL-UNNAMED -Xmx4g "${props[@]}"
-        -cp "$DEV/test-classes:$DEV/offload.jar:$DEV/lib/*:$DEV/junit-platform-console-standalone-1.11.4.jar"
+        -cp "$DEV/test-classes:$DEV/offload.jar:$DEV/lib/*:$DEV/junit-platform-console-standalone-1.13.4.jar"
         org.junit.platform.console.ConsoleLauncher execute --scan-class-path "$DEV/test-classes"
         --details=summary --disable-banner --disable-ansi-colors)
     md "<junit> = \`${JUNIT[*]}\`" ""
@@ -335,6 +335,11 @@ fi
 if ((HAVE_JAVA)); then
     jrun info/64MiB "$(limit 60 $R)" info --device "$OFL_DEVICE" --json --bytes 64MiB --repeats 10
     jrun info/256MiB "$(limit 60 $R)" info --device "$OFL_DEVICE" --json --bytes 256MiB --repeats 10
+    md "AUTO against every fixed strategy (issue 8; docs/PLANS.md): a model twice the budget, compute equal to the copy, then half." ""
+    jcmd autobench-balanced "$(limit 150 $R)" autobench --device "$OFL_DEVICE" --block-mib 64 --steps 20 --repeats 5
+    tailkey 16
+    jcmd autobench-half "$(limit 150 $R)" autobench --device "$OFL_DEVICE" --block-mib 64 --steps 20 --repeats 5 --ratio 0.5
+    tailkey 16
     md "Copy-only: each streaming variant with \`--workload none\` (copies, no compute)." ""
     for v in group_block group_leaf layerwise_w3; do
         # shellcheck disable=SC2046

@@ -14,6 +14,7 @@ public final class Main {
     private static final String USAGE = String.join("\n",
             "usage: ./offload <command> [options]",
             "commands:",
+            "  " + AutoBenchCommand.USAGE,
             "  " + BenchCommand.USAGE,
             "  " + DemoCommand.USAGE,
             "  " + InfoCommand.USAGE,
@@ -50,6 +51,7 @@ public final class Main {
                 case "plan" -> PlanCommand.run(args, out);
                 case "demo" -> DemoCommand.run(args, out, err);
                 case "bench" -> BenchCommand.run(args, out);
+                case "autobench" -> AutoBenchCommand.run(args, out);
                 case "synth" -> SynthCommand.run(args, out);
                 default -> throw new UsageException("unknown command '" + command + "'\n" + USAGE);
             };

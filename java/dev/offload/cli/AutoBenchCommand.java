@@ -1,4 +1,4 @@
-package dev.offload.bench;
+package dev.offload.cli;
 
 import dev.offload.Component;
 import dev.offload.Group;
@@ -32,22 +32,33 @@ import java.util.Map;
  * measurement noise (the median over the arrangements of half the spread of their repeats,
  * relative; at least 5 %) or its prediction is off by more than 25 %.
  *
- * <pre>scripts/auto-bench.sh [--device host|cuda] [--block-mib N] [--blocks N] [--steps N] [--repeats N] [--ratio R]</pre>
+ * <pre>./offload autobench [--device host|cuda] [--block-mib N] [--blocks N] [--steps N] [--repeats N] [--ratio R]</pre>
+ * (scripts/auto-bench.sh runs it; the GPU run, tests/gpu/run.sh, too).
  * {@code --ratio} sets compute to R times the copy (1: balanced, the acceptance case; below 1 the
  * copies dominate and what is pinned matters).
  */
-public final class AutoVsFixed {
+final class AutoBenchCommand {
+    static final String USAGE = "autobench [--device NAME] [--block-mib N] [--blocks N] [--steps N] [--repeats N] [--ratio R]";
+
+    private AutoBenchCommand() {}
+
     static final double NOISE = 0.05, PREDICTION = 0.25;
 
-    public static void main(String[] argv) {
-        Map<String, String> a = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < argv.length; i += 2) a.put(argv[i], argv[i + 1]);
-        String device = a.getOrDefault("--device", "host");
-        long blockBytes = Long.parseLong(a.getOrDefault("--block-mib", "16")) << 20;
-        int blocks = Integer.parseInt(a.getOrDefault("--blocks", "16"));
-        int steps = Integer.parseInt(a.getOrDefault("--steps", "30"));
-        int repeats = Integer.parseInt(a.getOrDefault("--repeats", "7"));
-        double ratio = Double.parseDouble(a.getOrDefault("--ratio", "1"));
+    static int run(List<String> argv, java.io.PrintStream out) {
+        Args args = new Args(argv, java.util.Set.of(), java.util.Set.of("--device", "--block-mib", "--blocks", "--steps", "--repeats", "--ratio"));
+        if (!args.positional().isEmpty()) throw new UsageException("autobench takes no paths: " + args.positional());
+        String device = args.option("--device", "auto");
+        long blockBytes = (long) Main.parseInt(args.option("--block-mib", "16"), "--block-mib", 1, 4096) << 20;
+        int blocks = Main.parseInt(args.option("--blocks", "16"), "--blocks", 2, 4096);
+        int steps = Main.parseInt(args.option("--steps", "30"), "--steps", 4, 100_000);
+        int repeats = Main.parseInt(args.option("--repeats", "7"), "--repeats", 1, 1000);
+        double ratio;
+        try {
+            ratio = Double.parseDouble(args.option("--ratio", "1"));
+        } catch (NumberFormatException e) {
+            throw new UsageException("--ratio must be a number, got '" + args.option("--ratio", "") + "'");
+        }
+        if (!(ratio > 0) || !Double.isFinite(ratio)) throw new UsageException("--ratio must be a positive number, got " + ratio);
         try (Arena arena = Arena.ofShared()) {
             BlockGraph graph = model(arena, blocks, blockBytes);
             long model = graph.totalBytes();
@@ -59,7 +70,7 @@ public final class AutoVsFixed {
             double[] unitMs = new double[graph.groups(Grouping.blocks(1)).size()];
             var units = graph.groups(Grouping.blocks(1));
             for (int u = 0; u < unitMs.length; u++) unitMs[u] = ratio * units.get(u).byteSize() / (gbps * 1e6);  // ratio 1: balanced
-            System.out.printf(Locale.ROOT, "model %d MiB (%d blocks of %d MiB), budget %d MiB, %s, copies at %.2f GB/s, compute %.2fx copy: %.3f ms per block%n",
+            out.printf(Locale.ROOT, "model %d MiB (%d blocks of %d MiB), budget %d MiB, %s, copies at %.2f GB/s, compute %.2fx copy: %.3f ms per block%n",
                     model >> 20, blocks, blockBytes >> 20, budget >> 20, device, gbps, ratio, unitMs[1]);
             Map<String, OffloadConfig> configs = new LinkedHashMap<>();
             OffloadConfig.Builder base = OffloadConfig.builder().device(device).deviceBudget(budget).h2dGbps(gbps);
@@ -77,7 +88,7 @@ public final class AutoVsFixed {
                     try {
                         run = run(e.getValue(), graph, unitMs, steps);
                     } catch (dev.offload.OffloadException x) {
-                        if (r == 0) System.out.println(e.getKey() + ": does not fit (" + x.getMessage() + ")");
+                        if (r == 0) out.println(e.getKey() + ": does not fit (" + x.getMessage() + ")");
                         continue;
                     }
                     medians.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(run.medianMs);
@@ -85,9 +96,9 @@ public final class AutoVsFixed {
                     chosen.put(e.getKey(), run.setup);
                 }
             }
-            System.out.println();
-            System.out.println("| arrangement | setup | device MiB | predicted ms | measured ms (median of repeats) | repeats |");
-            System.out.println("|---|---|---|---|---|---|");
+            out.println();
+            out.println("| arrangement | setup | device MiB | predicted ms | measured ms (median of repeats) | repeats |");
+            out.println("|---|---|---|---|---|---|");
             double bestFixed = Double.MAX_VALUE;
             String best = null;
             Map<String, Double> measured = new LinkedHashMap<>();
@@ -98,7 +109,7 @@ public final class AutoVsFixed {
                     bestFixed = m;
                     best = e.getKey();
                 }
-                System.out.printf(Locale.ROOT, "| %s | %s | %s | %.2f | %.2f %s | %d |%n", e.getKey(), chosen.get(e.getKey()),
+                out.printf(Locale.ROOT, "| %s | %s | %s | %.2f | %.2f %s | %d |%n", e.getKey(), chosen.get(e.getKey()),
                         deviceMiB.get(e.getKey()), predicted.get(e.getKey()), m, e.getValue().stream()
                                 .map(v -> String.format(Locale.ROOT, "%.2f", v)).toList(), e.getValue().size());
             }
@@ -113,16 +124,16 @@ public final class AutoVsFixed {
             }).toArray();
             double noise = Math.max(NOISE, WorkloadRun.median(spreads));
             boolean fastEnough = auto <= bestFixed * (1 + noise);
-            System.out.printf(Locale.ROOT, "%nmeasurement noise (median half-spread of the repeats): %.1f %%%n", 100 * noise);
-            System.out.printf(Locale.ROOT, "AUTO chose %s: %.2f ms measured, %.2f ms predicted (%.1f %% off); best fixed %s: %.2f ms -> %s%n",
+            out.printf(Locale.ROOT, "%nmeasurement noise (median half-spread of the repeats): %.1f %%%n", 100 * noise);
+            out.printf(Locale.ROOT, "AUTO chose %s: %.2f ms measured, %.2f ms predicted (%.1f %% off); best fixed %s: %.2f ms -> %s%n",
                     chosen.get("AUTO"), auto, autoPredicted, 100 * error, best, bestFixed,
                     fastEnough && error <= PREDICTION ? "PASS" : "FAIL" + (fastEnough ? "" : " (slower than the best fixed)")
                             + (error <= PREDICTION ? "" : " (prediction off by more than 25 %)"));
-            System.exit(fastEnough && error <= PREDICTION ? 0 : 1);
+            return fastEnough && error <= PREDICTION ? 0 : 1;
         }
     }
 
-    static final Map<String, String> deviceMiB = new LinkedHashMap<>();
+    private static final Map<String, String> deviceMiB = new java.util.concurrent.ConcurrentHashMap<>();
 
     record Run(double medianMs, double predictedMs, String setup) {}
 

@@ -54,7 +54,7 @@ public final class Component implements AutoCloseable {
     private volatile Setup setup;            // replaced only by a re-plan, between steps
     private volatile ComponentPlan plan;
     private boolean profiling;               // the engine keeps per-group spans for a re-plan (AUTO)
-    private Offloader.SourceKey sourceKey;   // what it was registered from (sharing)
+    private ComponentSource sourceKey;   // what it was registered from (sharing)
     private int references = 1;              // registrations sharing it (Offloader.unregister)
     private final HostPacking host;
     private final dev.offload.runtime.Stream copy;  // this component's own copy stream (see the note above)
@@ -139,7 +139,7 @@ public final class Component implements AutoCloseable {
      * turn-taking component is packed but not started: its engine comes with its first turn.
      */
     static Component create(Offloader owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, boolean profiling,
-                            Offloader.SourceKey key, HostSource source) {
+                            ComponentSource key, HostSource source) {
         OffloadConfig config = owner.config();
         HostPacking host = switch (source) {
             case PINNED -> HostPacking.pack(owner.runtime(), name, plan.groups(), config.slabBytes());
@@ -296,7 +296,7 @@ public final class Component implements AutoCloseable {
         return activations;
     }
 
-    Offloader.SourceKey sourceKey() {
+    ComponentSource sourceKey() {
         return sourceKey;
     }
 

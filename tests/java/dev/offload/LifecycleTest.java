@@ -128,7 +128,7 @@ class LifecycleTest {
             Map<String, MemorySegment> expected = bytesOf(p.component("transformer"));
             var before = vae.plan();
             assertThrows(IllegalStateException.class, () -> {
-                try (Offloader.ArrangementScope scope = off.override("transformer", Strategy.MODEL_OFFLOAD)) {
+                try (ArrangementScope scope = off.override("transformer", Strategy.MODEL_OFFLOAD)) {
                     assertEquals(Strategy.MODEL_OFFLOAD, vae.setup().strategy());
                     var second = assertThrows(OffloadException.class, () -> off.override("transformer", Strategy.NO_OFFLOAD));
                     assertTrue(second.getMessage().contains("already has an arrangement override open"), second.getMessage());

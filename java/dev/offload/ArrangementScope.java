@@ -1,0 +1,108 @@
+package dev.offload;
+
+import dev.offload.plan.ComponentPlan;
+import dev.offload.plan.PinPolicy;
+import dev.offload.plan.Setup;
+import dev.offload.runtime.DeviceInfo;
+
+/**
+ * A scoped arrangement (diffusers' "model-level offload for the VAE during decode",
+ * {@link Offloader#override}): the component runs under another strategy until the scope closes,
+ * which restores the previous arrangement (the same plan object), also when the block it guards
+ * throws (try-with-resources). The grouping stays (the host copy is packed by it), so LAYERWISE
+ * needs a component grouped one block per group. A second override of a component with one open
+ * fails, naming the first: one component, one arrangement at a time. Neither opening nor closing
+ * may happen during the component's step. Closing is idempotent.
+ */
+public final class ArrangementScope implements AutoCloseable {
+    private final Offloader owner;
+    private final String name;
+    private final Setup previous;
+    private final ComponentPlan previousPlan;
+    private final AutoFollowUp suspended;
+    private final Strategy strategy;
+    private boolean closed;
+
+    ArrangementScope(Offloader owner, String name, Setup previous, ComponentPlan previousPlan, AutoFollowUp suspended, Strategy strategy) {
+        this.owner = owner;
+        this.name = name;
+        this.previous = previous;
+        this.previousPlan = previousPlan;
+        this.suspended = suspended;
+        this.strategy = strategy;
+    }
+
+    public Strategy strategy() {
+        return strategy;
+    }
+
+    /** Offloader.override: runs {@code c} under {@code strategy} (called under the offloader's lock). */
+    static ArrangementScope open(Offloader off, Component c, Strategy strategy) {
+        String name = c.name();
+        if (strategy == null || strategy == Strategy.AUTO) throw OffloadException.invalid("override of '" + name + "': give a concrete strategy");
+        ArrangementScope open = off.override(name);
+        if (open != null) {
+            throw OffloadException.invalid("component '" + name + "' already has an arrangement override open (" + open
+                    + "); close it before applying another");
+        }
+        if (c.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step: override it between steps");
+        Setup previous = c.setup();
+        OffloadConfig config = off.config();
+        PinPolicy pin = strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none();
+        Setup next = new Setup(strategy, previous.grouping(), config.window(), new ComponentPlan.Pinning(pin, null, config.activationReserve()));
+        if (!next.grouping().equals(previous.grouping())) {
+            throw OffloadException.invalid("override of '" + name + "': " + strategy + " needs one block per group but the component is grouped "
+                    + previous.grouping() + " (an override keeps the grouping its host copy is packed by)");
+        }
+        ComponentPlan previousPlan = c.plan();
+        ComponentPlan plan = planInPlace(off, c, next);
+        AutoFollowUp suspended = off.suspendFollowUp(name);
+        if (strategy != Strategy.MODEL_OFFLOAD) off.evictIdleTurns();
+        try {
+            c.replace(next, plan, false);
+        } catch (RuntimeException e) {
+            off.resumeFollowUp(name, suspended);
+            throw e;
+        }
+        ArrangementScope scope = new ArrangementScope(off, name, previous, previousPlan, suspended, strategy);
+        off.overrideOpened(name, scope);
+        return scope;
+    }
+
+    /** A plan for a registered component under another setup, in the room it would have in place of its own. */
+    private static ComponentPlan planInPlace(Offloader off, Component c, Setup setup) {
+        DeviceInfo info = off.runtime().info();
+        long own = c.isActive() ? c.plan().deviceBytes() : 0, otherTurns = 0, otherRegion = 0;
+        for (Component o : off.registered().values()) {
+            if (o == c || o.setup().strategy() != Strategy.MODEL_OFFLOAD) continue;
+            otherRegion = Math.max(otherRegion, o.plan().deviceBytes());
+            if (o.isActive()) otherTurns += o.plan().deviceBytes();
+        }
+        long permanentOthers = info.usedBytes() - own - otherTurns;
+        long room = info.budgetBytes() - permanentOthers - (setup.strategy() == Strategy.MODEL_OFFLOAD ? 0 : otherRegion);
+        ComponentPlan plan = Component.plan(c.name(), c.graph(), setup, info.budgetBytes(), room);
+        off.checkFits(c.name(), plan, room);
+        return plan;
+    }
+
+    /** Restores the previous arrangement (idempotent). */
+    @Override
+    public void close() {
+        synchronized (owner) {
+            if (closed) return;
+            closed = true;
+            owner.overrideClosed(name, this);
+            Component c = owner.registered().get(name);
+            if (c == null || owner.isClosed()) return;  // unregistered or closed meanwhile: nothing to restore
+            if (c.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step: close it before the override");
+            if (previous.strategy() != Strategy.MODEL_OFFLOAD) owner.evictIdleTurns();
+            c.replace(previous, previousPlan, false);
+            owner.resumeFollowUp(name, suspended);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return strategy.name().toLowerCase(java.util.Locale.ROOT) + " over " + previous.label();
+    }
+}

@@ -1,0 +1,76 @@
+package dev.offload;
+
+import dev.offload.plan.ComputeProfile;
+import dev.offload.plan.Resolver;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * AUTO's follow-up of a streamed component (design note). Without a compute profile, its engine
+ * keeps per-group spans and step {@link #PROFILE_STEP} (the second: the first carries the cold
+ * start and the resident load) is profiled; the component is then re-planned with the measured
+ * compute (same grouping, so the host copy stands; Resolver.replan). With a profile, given or
+ * measured, the second step under the plan is compared with the prediction; off by more than
+ * {@link #REPLAN_MARGIN}, the next step is profiled and the component re-planned again, at most
+ * {@link #MAX_REPLANS} times in all. Each happens at the start of the next step (one wait for the
+ * device, once) and is written into the plan's reasons. An override suspends it.
+ */
+final class AutoFollowUp {
+    /** The step AUTO profiles when no compute profile was given. */
+    static final long PROFILE_STEP = 1;
+    /** A measured step further than this from the prediction (relative) triggers a re-plan. */
+    static final double REPLAN_MARGIN = 0.25;
+    static final int MAX_REPLANS = 2;
+
+    private long profileStep;  // -1: none pending
+    private long verifyStep;   // -1: none pending
+    private int replans;
+
+    AutoFollowUp(long profileStep, long verifyStep) {
+        this.profileStep = profileStep;
+        this.verifyStep = verifyStep;
+    }
+
+    /** Called under the offloader's lock at the start of the component's steps, while a follow-up is pending. */
+    void run(Offloader owner, Component c) {
+        if (c.hasOpenStep() || c.isClosed()) return;  // the step call reports it
+        String name = c.name();
+        long started = c.stepsStarted();
+        Resolver.Choice current = owner.choice(name);
+        if (profileStep >= 0 && started > profileStep) {
+            double[] compute = c.groupComputeMs(profileStep);
+            BandwidthProbe.Bandwidth bw = owner.bandwidth();
+            Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), owner.config().activationReserve());
+            // its own bytes and what is free, less the activation reserve the first plan also kept free
+            long room = owner.permanentRoom(owner.runtime().info()) + c.plan().deviceBytes() - owner.config().activationReserve();
+            Resolver.Choice next = Resolver.replan(new Resolver.Input(name, c.graph(), new ComputeProfile(compute, bw.gbps())),
+                    room, facts);
+            List<String> why = new ArrayList<>(current.reasons());
+            double sum = java.util.Arrays.stream(compute).sum();
+            why.add(String.format(java.util.Locale.ROOT, "re-planned after step %d with its profiled compute (%.3f ms over %d groups): %s, %.3f ms predicted",
+                    profileStep, sum, compute.length, next.setup().label(), next.predictedStepMs()));
+            why.addAll(next.reasons().subList(1, next.reasons().size()));  // the candidates (the first line repeats the rule)
+            c.replace(next.setup(), next.plan(), false);
+            owner.choose(name, new Resolver.Choice(name, next.setup(), next.plan(), next.predictedStepMs(), true, why));
+            replans++;
+            profileStep = -1;
+            verifyStep = c.stepsStarted() + 1;  // the new engine's second step
+        } else if (verifyStep >= 0 && started > verifyStep) {
+            StepMetrics m = c.metrics(verifyStep, true);
+            double predicted = current.predictedStepMs();
+            List<String> why = new ArrayList<>(current.reasons());
+            boolean off = Double.isFinite(m.stepMs()) && predicted > 0 && Math.abs(m.stepMs() - predicted) / predicted > REPLAN_MARGIN;
+            if (off && replans < MAX_REPLANS) {
+                why.add(String.format(java.util.Locale.ROOT, "step %d took %.3f ms against %.3f ms predicted (more than %.0f %% off): profiling step %d",
+                        verifyStep, m.stepMs(), predicted, 100 * REPLAN_MARGIN, started + 1));
+                c.replace(c.setup(), c.plan(), true);
+                verifyStep = -1;
+                profileStep = c.stepsStarted() + 1;
+            } else {
+                why.add(String.format(java.util.Locale.ROOT, "step %d took %.3f ms against %.3f ms predicted", verifyStep, m.stepMs(), predicted));
+                owner.followUpDone(name);
+            }
+            owner.choose(name, new Resolver.Choice(name, current.setup(), current.plan(), predicted, current.profiled(), why));
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.offload;
+
+import dev.offload.graph.BlockGraph;
+import java.util.Map;
+
+/**
+ * {@link Offloader#addTensors} and {@link Offloader#removeTensors}: a component rebuilt under its
+ * name from a changed tensor list (a new graph by BlockDiscovery's rules, host copy, plan and
+ * engine; the same references). The old one is freed first; a failed rebuild makes the old one
+ * again, so nothing is lost. Tensors whose checkpoint was closed cannot be packed again: refused
+ * before anything is touched.
+ */
+final class ComponentRebuild {
+    private ComponentRebuild() {}
+
+    static Component rebuild(Offloader off, Component old, BlockGraph graph) {
+        String name = old.name();
+        if (old.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step; change its tensors between steps");
+        if (off.hasOverride(name)) throw OffloadException.invalid("component '" + name + "' has an arrangement override open; close it first");
+        for (dev.offload.graph.TensorRef t : graph.tensors()) {
+            if (!t.data().scope().isAlive()) {
+                throw OffloadException.invalid("component '" + name + "': tensor '" + t.name() + "' is no longer readable (its checkpoint "
+                        + "was closed); a component is packed again from its tensors when they change, so keep the checkpoint open");
+            }
+        }
+        int references = old.references();
+        Offloader.Forgotten forgotten = off.forget(name);
+        old.close();
+        try {
+            Component c = off.add(name, graph, off.resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(graph));
+            for (int i = 1; i < references; i++) c.retain();
+            return c;
+        } catch (RuntimeException e) {
+            try {  // put the old arrangement back, so a failed change loses nothing
+                off.forget(name);
+                Component back = off.add(name, old.graph(), forgotten.choice(), old.sourceKey());
+                for (int i = 1; i < references; i++) back.retain();
+                if (forgotten.followUp() == null) off.followUpDone(name);
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
+    }
+}

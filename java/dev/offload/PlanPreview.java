@@ -1,0 +1,95 @@
+package dev.offload;
+
+import dev.offload.graph.BlockGraph;
+import dev.offload.memory.HostMemory;
+import dev.offload.plan.ComponentPlan;
+import dev.offload.plan.PackedGroup;
+import dev.offload.plan.Plan;
+import dev.offload.plan.Resolver;
+import dev.offload.plan.Setup;
+import dev.offload.runtime.DeviceInfo;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@link Offloader#preview}: the plan components would get if registered now, without registering
+ * them (nothing packed or allocated; {@code ./offload plan}). The budget is shared as registration
+ * shares it (permanent components first, turn-taking ones in the largest of them's region); the
+ * host source is chosen as registration would choose it, against {@code hostAvailable} when given.
+ */
+final class PlanPreview {
+    private PlanPreview() {}
+
+    static Plan of(Offloader off, Map<String, BlockGraph> graphs, long hostAvailable) {
+        OffloadConfig config = off.config();
+        for (String name : graphs.keySet()) {
+            if (name == null || name.isBlank()) throw OffloadException.invalid("component name is empty");
+            if (off.registered().containsKey(name)) throw OffloadException.invalid("component '" + name + "' is registered already");
+        }
+        Map<String, Resolver.Choice> auto = off.resolveAuto(graphs, hostAvailable >= 0 ? hostAvailable : -2);
+        DeviceInfo info = off.runtime().info();
+        long region = 0, activeTurns = 0;
+        for (Component c : off.registered().values()) {
+            if (c.setup().strategy() != Strategy.MODEL_OFFLOAD) continue;
+            region = Math.max(region, c.plan().deviceBytes());
+            if (c.isActive()) activeTurns += c.plan().deviceBytes();
+        }
+        long permanent = info.usedBytes() - activeTurns;
+        long totalHost = 0;
+        BandwidthProbe.Bandwidth bw = off.bandwidth();
+        Resolver.Facts predict = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), 0);
+        List<Plan.Entry> entries = new ArrayList<>();
+        for (var e : graphs.entrySet()) {
+            String name = e.getKey();
+            Resolver.Choice choice = auto.get(name);
+            Setup setup = choice != null ? choice.setup() : config.setup(name);
+            boolean turns = setup.strategy() == Strategy.MODEL_OFFLOAD;
+            long room = info.budgetBytes() - permanent - (turns ? 0 : region);
+            ComponentPlan plan = choice != null ? choice.plan() : Component.plan(name, e.getValue(), setup, info.budgetBytes(), room);
+            off.checkFits(name, plan, room);
+            if (turns) region = Math.max(region, plan.deviceBytes());
+            else permanent += plan.deviceBytes();
+            long host = plan.groups().stream().mapToLong(g -> PackedGroup.alignUp(g.bytes())).sum();
+            java.util.OptionalLong hostLeft = hostAvailable >= 0 ? java.util.OptionalLong.of(Math.max(0, hostAvailable - totalHost))
+                    : HostMemory.available().isPresent()
+                    ? java.util.OptionalLong.of(Math.max(0, HostMemory.available().getAsLong() - totalHost))
+                    : java.util.OptionalLong.empty();
+            HostSource source = off.sourceFor(name, plan, hostLeft);
+            String sourceWhy = null;
+            if (source == HostSource.DISK) {
+                long largest = plan.groups().stream().mapToLong(PackedGroup::bytes).max().orElse(0);
+                long staging = config.stagingBytes() > 0 ? config.stagingBytes() : 2 * largest;
+                sourceWhy = "host: " + (config.sourceGiven() ? "DISK as configured" : "a pinned copy (" + Size.format(host)
+                        + ") would not fit the available host memory") + ": streamed from its files through a staging ring of about "
+                        + Size.format(staging);
+                host = staging;
+            } else if (source == HostSource.LOWMEM) {
+                sourceWhy = "host: LOWMEM as configured: a pageable copy streamed through a pinned staging ring";
+            }
+            totalHost += host;
+            double predicted;
+            boolean profiled;
+            List<String> why = new ArrayList<>();
+            if (choice != null) {
+                predicted = choice.predictedStepMs();
+                profiled = choice.profiled();
+                why.addAll(choice.reasons());
+            } else {
+                dev.offload.plan.ComputeProfile profile = config.computeProfiles().get(name);
+                profiled = profile != null && profile.computeMs().length == plan.groups().size();
+                predicted = Resolver.predict(plan, profiled ? profile.computeMs() : new double[plan.groups().size()], predict);
+                why.add(setup.strategy().name().toLowerCase(java.util.Locale.ROOT) + " as configured");
+            }
+            if (sourceWhy != null) why.add(sourceWhy);
+            entries.add(new Plan.Entry(name, setup, plan, predicted, profiled, host, Double.NaN, 0, why));
+        }
+        long hostLimit = hostAvailable >= 0 ? hostAvailable : HostMemory.available().orElse(-1);
+        if (hostLimit >= 0 && totalHost + HostMemory.MARGIN_BYTES > hostLimit) {
+            throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "plan: the components' host memory needs " + totalHost + " bytes ("
+                    + Size.format(totalHost) + ") plus a margin of " + Size.format(HostMemory.MARGIN_BYTES) + " but "
+                    + hostLimit + " (" + Size.format(hostLimit) + ") are available");
+        }
+        return new Plan(entries, info.budgetBytes(), bw.gbps(), bw.source());
+    }
+}

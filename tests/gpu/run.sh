@@ -31,6 +31,7 @@ BLOCKS=${BLOCKS:-24}                              # ... and blocks: 12*DIM^2*2 b
 BUDGET=${BUDGET:-1GiB}                            # device budget of the offloaded runs
 TOKENS=${TOKENS:-"1024 4096 8192 16384"}          # the sweep (ascending); larger ones are dropped when compute-only is too slow
 STEPS=${STEPS:-8}                                 # steps per offload run (medians over them)
+AUTO_BLOCK_MIB=${AUTO_BLOCK_MIB:-64}              # autobench: block size of its synthetic model (16 blocks)
 PEER_STEPS=${PEER_STEPS:-4}                       # timed steps per peer mode and token count (after one warm-up)
 TOTAL_S=${TOTAL_S:-530}                           # the whole run (the device tool stops a command at 600 s)
 PERF_RUN_S=${PERF_RUN_S:-45}                      # one pipeline run
@@ -336,9 +337,9 @@ if ((HAVE_JAVA)); then
     jrun info/64MiB "$(limit 60 $R)" info --device "$OFL_DEVICE" --json --bytes 64MiB --repeats 10
     jrun info/256MiB "$(limit 60 $R)" info --device "$OFL_DEVICE" --json --bytes 256MiB --repeats 10
     md "AUTO against every fixed strategy (issue 8; docs/PLANS.md): a model twice the budget, compute equal to the copy, then half." ""
-    jcmd autobench-balanced "$(limit 150 $R)" autobench --device "$OFL_DEVICE" --block-mib 64 --steps 20 --repeats 5
+    jcmd autobench-balanced "$(limit 150 $R)" autobench --device "$OFL_DEVICE" --block-mib "$AUTO_BLOCK_MIB" --steps 20 --repeats 5
     tailkey 16
-    jcmd autobench-half "$(limit 150 $R)" autobench --device "$OFL_DEVICE" --block-mib 64 --steps 20 --repeats 5 --ratio 0.5
+    jcmd autobench-half "$(limit 150 $R)" autobench --device "$OFL_DEVICE" --block-mib "$AUTO_BLOCK_MIB" --steps 20 --repeats 5 --ratio 0.5
     tailkey 16
     md "Copy-only: each streaming variant with \`--workload none\` (copies, no compute)." ""
     for v in group_block group_leaf layerwise_w3; do

@@ -16,6 +16,7 @@ import dev.offload.runtime.DeviceInfo;
  */
 public final class ArrangementScope implements AutoCloseable {
     private final Offloader owner;
+    private final Component component;
     private final String name;
     private final Setup previous;
     private final ComponentPlan previousPlan;
@@ -23,8 +24,11 @@ public final class ArrangementScope implements AutoCloseable {
     private final Strategy strategy;
     private boolean closed;
 
-    ArrangementScope(Offloader owner, String name, Setup previous, ComponentPlan previousPlan, AutoFollowUp suspended, Strategy strategy) {
+    ArrangementScope(Offloader owner, Component component, Setup previous, ComponentPlan previousPlan, AutoFollowUp suspended,
+                     Strategy strategy) {
         this.owner = owner;
+        this.component = component;
+        String name = component.name();
         this.name = name;
         this.previous = previous;
         this.previousPlan = previousPlan;
@@ -64,7 +68,7 @@ public final class ArrangementScope implements AutoCloseable {
             off.resumeFollowUp(name, suspended);
             throw e;
         }
-        ArrangementScope scope = new ArrangementScope(off, name, previous, previousPlan, suspended, strategy);
+        ArrangementScope scope = new ArrangementScope(off, c, previous, previousPlan, suspended, strategy);
         off.overrideOpened(name, scope);
         return scope;
     }
@@ -90,13 +94,18 @@ public final class ArrangementScope implements AutoCloseable {
     public void close() {
         synchronized (owner) {
             if (closed) return;
-            closed = true;
-            owner.overrideClosed(name, this);
             Component c = owner.registered().get(name);
-            if (c == null || owner.isClosed()) return;  // unregistered or closed meanwhile: nothing to restore
+            if (c != component || owner.isClosed()) {  // unregistered (or replaced) or closed meanwhile: nothing to restore
+                closed = true;
+                owner.overrideClosed(name, this);
+                return;
+            }
             if (c.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step: close it before the override");
             if (previous.strategy() != Strategy.MODEL_OFFLOAD) owner.evictIdleTurns();
-            c.replace(previous, previousPlan, false);
+            boolean profile = suspended != null && suspended.rebase(c.stepsStarted());
+            c.replace(previous, previousPlan, profile);  // a failure keeps the override (open, retryable)
+            closed = true;
+            owner.overrideClosed(name, this);
             owner.resumeFollowUp(name, suspended);
         }
     }

@@ -31,6 +31,16 @@ final class AutoFollowUp {
         this.verifyStep = verifyStep;
     }
 
+    /**
+     * After an override: what was pending moves to the restored engine's steps (its second step,
+     * {@code started} being its first); returns whether that engine must profile.
+     */
+    boolean rebase(long started) {
+        if (profileStep >= 0) profileStep = started + 1;
+        if (verifyStep >= 0) verifyStep = started + 1;
+        return profileStep >= 0;
+    }
+
     /** Called under the offloader's lock at the start of the component's steps, while a follow-up is pending. */
     void run(Offloader owner, Component c) {
         if (c.hasOpenStep() || c.isClosed()) return;  // the step call reports it
@@ -38,6 +48,10 @@ final class AutoFollowUp {
         long started = c.stepsStarted();
         Resolver.Choice current = owner.choice(name);
         if (profileStep >= 0 && started > profileStep) {
+            if (!(c.setup().grouping() instanceof dev.offload.graph.Grouping.Blocks b && b.perGroup() == 1)) {
+                owner.followUpDone(name);  // measured times are per group of this grouping; a re-plan keeps it, so nothing to choose
+                return;
+            }
             double[] compute = c.groupComputeMs(profileStep);
             BandwidthProbe.Bandwidth bw = owner.bandwidth();
             Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), owner.config().activationReserve());
@@ -50,6 +64,7 @@ final class AutoFollowUp {
             why.add(String.format(java.util.Locale.ROOT, "re-planned after step %d with its profiled compute (%.3f ms over %d groups): %s, %.3f ms predicted",
                     profileStep, sum, compute.length, next.setup().label(), next.predictedStepMs()));
             why.addAll(next.reasons().subList(1, next.reasons().size()));  // the candidates (the first line repeats the rule)
+            if (next.setup().strategy() != Strategy.MODEL_OFFLOAD) owner.evictIdleTurns();
             c.replace(next.setup(), next.plan(), false);
             owner.choose(name, new Resolver.Choice(name, next.setup(), next.plan(), next.predictedStepMs(), true, why));
             replans++;
@@ -60,7 +75,8 @@ final class AutoFollowUp {
             double predicted = current.predictedStepMs();
             List<String> why = new ArrayList<>(current.reasons());
             boolean off = Double.isFinite(m.stepMs()) && predicted > 0 && Math.abs(m.stepMs() - predicted) / predicted > REPLAN_MARGIN;
-            if (off && replans < MAX_REPLANS) {
+            boolean unitGroups = c.setup().grouping() instanceof dev.offload.graph.Grouping.Blocks b && b.perGroup() == 1;
+            if (off && replans < MAX_REPLANS && unitGroups) {
                 why.add(String.format(java.util.Locale.ROOT, "step %d took %.3f ms against %.3f ms predicted (more than %.0f %% off): profiling step %d",
                         verifyStep, m.stepMs(), predicted, 100 * REPLAN_MARGIN, started + 1));
                 c.replace(c.setup(), c.plan(), true);

@@ -186,14 +186,34 @@ public final class Component implements AutoCloseable {
         if (!newSetup.grouping().equals(setup.grouping())) {
             throw new IllegalStateException("a re-plan keeps the grouping: " + setup.grouping() + " -> " + newSetup.grouping());
         }
+        Setup oldSetup = setup;
+        ComponentPlan oldPlan = plan;
+        boolean oldProfiling = profiling;
+        boolean wasActive = engine != null;
         evict();
+        try {
+            arrange(newSetup, newPlan, profile, newSetup.strategy() != Strategy.MODEL_OFFLOAD);
+        } catch (RuntimeException e) {
+            // the new engine did not start (device memory, a disk fault, a layout mismatch): the
+            // old arrangement comes back as it was, so the component never stays without an engine
+            try {
+                arrange(oldSetup, oldPlan, oldProfiling, wasActive || oldSetup.strategy() != Strategy.MODEL_OFFLOAD);
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
+        PlanEvent.emit(newPlan);
+    }
+
+    /** Sets the arrangement, and starts its engine when asked (permanent: at once; turn-taking: with its next turn). */
+    private void arrange(Setup newSetup, ComponentPlan newPlan, boolean profile, boolean start) {
         setup = newSetup;
         plan = newPlan;
         profiling = profile;
         views = viewsFor(newPlan);
         ledger.regions(newPlan.residentBytes(), newPlan.slotBytes() * newPlan.slots());
-        PlanEvent.emit(newPlan);
-        if (newSetup.strategy() != Strategy.MODEL_OFFLOAD) {  // permanent: on the device at once; turn-taking: with its next turn
+        if (start) {
             engine = startEngine(owner, name, plan, host, copy, profiling, source);
             engineBase = stepsStarted;
             deviceOriginUs = Double.NaN;
@@ -339,11 +359,12 @@ public final class Component implements AutoCloseable {
 
     /**
      * Gives the device region back: keeps the figures of the engine's closed steps (the device is
-     * done with them once the engine closes), then closes it. Never with a step open.
+     * done with them once the engine closes), then closes it. Never with a step open: then it
+     * returns false and keeps the engine.
      */
-    synchronized void evict() {
-        if (engine == null || closed) return;
-        if (open != null) throw new IllegalStateException("component '" + name + "' has an open step");
+    synchronized boolean evict() {
+        if (engine == null || closed) return true;
+        if (open != null) return false;  // a step opened meanwhile: it keeps its engine
         engineCalls.lock();
         try {
             NativeEngine e = engine;
@@ -363,6 +384,7 @@ public final class Component implements AutoCloseable {
         } finally {
             engineCalls.unlock();
         }
+        return true;
     }
 
     private boolean trace() {

@@ -17,7 +17,10 @@ final class ComponentRebuild {
         String name = old.name();
         if (old.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step; change its tensors between steps");
         if (off.hasOverride(name)) throw OffloadException.invalid("component '" + name + "' has an arrangement override open; close it first");
-        for (dev.offload.graph.TensorRef t : graph.tensors()) {
+        // the new tensors are packed, and the old ones again should the rebuild fail: all must be readable
+        java.util.List<dev.offload.graph.TensorRef> all = new java.util.ArrayList<>(graph.tensors());
+        all.addAll(old.graph().tensors());
+        for (dev.offload.graph.TensorRef t : all) {
             if (!t.data().scope().isAlive()) {
                 throw OffloadException.invalid("component '" + name + "': tensor '" + t.name() + "' is no longer readable (its checkpoint "
                         + "was closed); a component is packed again from its tensors when they change, so keep the checkpoint open");

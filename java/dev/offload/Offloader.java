@@ -397,7 +397,10 @@ public final class Offloader implements AutoCloseable {
                         + " device bytes for its turn but " + free() + " are free" + (busy.isEmpty() ? "" : "; " + busy
                         + " are running steps and cannot be evicted mid-step"));
             }
-            victim.evict();
+            if (!victim.evict()) {
+                throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + c.name() + "' needs " + need
+                        + " device bytes for its turn but '" + victim.name() + "' opened a step meanwhile and cannot be evicted");
+            }
         }
         c.activate();
     }
@@ -422,7 +425,13 @@ public final class Offloader implements AutoCloseable {
         if (f != null) {
             synchronized (this) {
                 ensureOpen();
-                f.run(this, c);
+                try {
+                    f.run(this, c);
+                } catch (RuntimeException e) {  // a failed re-plan ends AUTO's follow-up; it never blocks the steps
+                    followUps.remove(name);
+                    LOG.log(System.Logger.Level.WARNING, "component ''{0}'': AUTO's re-plan failed, keeping the current plan: {1}", name,
+                            e.getMessage());
+                }
             }
         }
         if (c.setup().strategy() != Strategy.MODEL_OFFLOAD) return c.step();

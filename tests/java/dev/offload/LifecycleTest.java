@@ -148,6 +148,37 @@ class LifecycleTest {
         }
     }
 
+    /**
+     * An override on an AUTO component whose profiling is pending, closed while a step is open
+     * (refused, still open, retryable), then closed: AUTO's follow-up moves to the restored
+     * engine's steps, profiles, re-plans, and every step still sees its weights.
+     */
+    @Test
+    void anOverrideOfAnAutoComponentMidFollowUpRestoresAndTheFollowUpGoesOn() throws Exception {
+        Path file = dir.resolve("auto.safetensors");
+        SyntheticModel.write(file, 48, 6, 2, 8);
+        try (Checkpoint ckpt = Checkpoint.open(file);
+             Offloader off = Offloader.open(OffloadConfig.builder().device("host").strategy(Strategy.AUTO).h2dGbps(5)
+                     .deviceBudget(ckpt.totalBytes() / 2).build())) {
+            Component c = off.register("model", ckpt);
+            var expected = bytesOf(ckpt);
+            stepAndCompare(off, "model", expected);
+            stepAndCompare(off, "model", expected);  // step 1: the profiled one
+            ArrangementScope scope = off.override("model", Strategy.LAYERWISE);
+            stepAndCompare(off, "model", expected);
+            Step open = off.step("model");
+            var refused = assertThrows(OffloadException.class, scope::close);
+            assertTrue(refused.getMessage().contains("running a step"), refused.getMessage());
+            open.close();
+            scope.close();
+            scope.close();  // idempotent
+            assertEquals(Strategy.GROUP_OFFLOAD, c.setup().strategy(), "the size rule's arrangement is back");
+            for (int s = 0; s < 5; s++) assertEquals(expected.size(), stepAndCompare(off, "model", expected));
+            String explained = off.plan().explain();
+            assertTrue(explained.contains("re-planned after step"), explained);
+        }
+    }
+
     @Test
     void tensorsAddedAndRemovedReplanWithoutReopeningAndLeaveNothingBehind() throws Exception {
         Path file = dir.resolve("model.safetensors");

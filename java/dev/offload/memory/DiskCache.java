@@ -39,6 +39,10 @@ import java.util.Map;
  * written again, and a log line says why: a stale cache is never read. Writing is atomic: a
  * temporary file in the same folder, forced to disk, then renamed over the old one; a failed write
  * leaves the old file (or none) and no temporary behind.
+ *
+ * <p>Limit: the engine opens the file again after its header was checked, so two processes (or two
+ * offloaders) writing caches of differently laid-out components of the same name into one folder
+ * at the same time could swap a file in between: give each its own folder.
  */
 public final class DiskCache {
     /** Mean extent size at or below which a component counts as scattered. */

@@ -79,7 +79,9 @@ final class DemoCommand {
                         base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).leafLevel().build(),
                         base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(2).build(),
                         base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(3).build(),
-                        base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.BLOCK_PIN).build());
+                        base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.BLOCK_PIN).build(),
+                        // AUTO: the size rules first, then its profiled second step re-plans it
+                        base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.AUTO).build());
                 java.util.Map<String, dev.offload.metrics.Trace> traces = new java.util.LinkedHashMap<>();
                 Progress progress = new Progress(err, "demo", (long) configs.size() * steps, "steps", !args.flag("--json"));
                 for (OffloadConfig config : configs) {

@@ -127,8 +127,9 @@ class StreamingCommandsTest {
         assertTrue(j.get("all_verified").getAsBoolean());
         assertEquals("host", j.get("backend").getAsString());
         var runs = j.getAsJsonArray("runs");
-        assertEquals(6, runs.size());
+        assertEquals(7, runs.size());
         assertTrue(runs.get(5).getAsJsonObject().get("strategy").getAsString().startsWith("block_pin"));
+        assertTrue(runs.get(6).getAsJsonObject().get("strategy").getAsString().startsWith("auto: "), runs.get(6).toString());
         for (var run : runs) {
             JsonObject r = run.getAsJsonObject();
             assertTrue(r.get("verified").getAsBoolean(), r.toString());

@@ -142,8 +142,8 @@ public final class Component implements AutoCloseable {
                             ComponentSource key, HostSource source) {
         OffloadConfig config = owner.config();
         HostPacking host = switch (source) {
-            case PINNED -> HostPacking.pack(owner.runtime(), name, plan.groups(), config.slabBytes());
-            case LOWMEM -> HostPacking.packPageable(owner.runtime(), name, plan.groups(), config.slabBytes());
+            case PINNED -> HostPacking.pack(owner.runtime(), name, plan.groups(), config.slabBytes(), packingProgress(config, name, plan));
+            case LOWMEM -> HostPacking.packPageable(owner.runtime(), name, plan.groups(), config.slabBytes(), packingProgress(config, name, plan));
             case DISK -> {
                 dev.offload.memory.DiskSource.of(name, plan.groups());  // a graph with no files is refused at registration
                 yield HostPacking.none();
@@ -245,6 +245,15 @@ public final class Component implements AutoCloseable {
      * the groups as the plan says (ofl_engine_layout): the plan is the one schedule, and a
      * disagreement is an INTERNAL error naming both, never a silent difference.
      */
+    /** The config's progress listener fed with packed bytes, or null without one. */
+    private static java.util.function.LongConsumer packingProgress(OffloadConfig config, String name, ComponentPlan plan) {
+        ProgressListener listener = config.progress();
+        if (listener == null) return null;
+        long total = plan.groups().stream().mapToLong(PackedGroup::bytes).sum();
+        long[] done = {0};
+        return bytes -> listener.progress("packing " + name, done[0] += bytes, total);
+    }
+
     private static NativeEngine startEngine(Offloader owner, String name, ComponentPlan plan, HostPacking host, dev.offload.runtime.Stream copy,
                                             boolean profiling, HostSource source) {
         NativeEngine engine = openEngine(owner, name, plan, host, copy, profiling, source);

@@ -35,6 +35,7 @@ import java.util.Map;
  * @param diskCache    DISK: a folder for cache files of components whose layout is scattered
  *                     (memory/DiskCache: written once, atomically, checked against the sources on
  *                     reuse); null (default): stream every component from its files as they are
+ * @param progress     hears long work's progress (packing), or null (ProgressListener)
  * @param sourceGiven  whether the source was given; when not, a component whose pinned copy would
  *                     not fit the available host memory streams from disk instead (where its
  *                     tensors come from files), and an explicit PINNED that cannot fit fails at once
@@ -54,7 +55,8 @@ import java.util.Map;
 public record OffloadConfig(String device, long deviceBudget, Strategy strategy, Grouping grouping, int window,
                             Timing timing, long slabBytes, int stepsAhead, PinPolicy pin, long activationReserve,
                             Map<String, ComputeProfile> computeProfiles, Map<String, Strategy> componentStrategies, double h2dGbps,
-                            boolean trace, HostSource source, long stagingBytes, boolean sourceGiven, java.nio.file.Path diskCache) {
+                            boolean trace, HostSource source, long stagingBytes, boolean sourceGiven, java.nio.file.Path diskCache,
+                            ProgressListener progress) {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
@@ -149,6 +151,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private HostSource source;  // null: not given (PINNED, or DISK where a pinned copy would not fit)
         private long stagingBytes;
         private java.nio.file.Path diskCache;
+        private ProgressListener progress;
 
         public Builder device(String device) { this.device = device; return this; }
         public Builder deviceBudget(long bytes) { this.deviceBudget = bytes; return this; }
@@ -172,6 +175,8 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         public Builder source(HostSource source) { this.source = source; return this; }
         /** DISK and LOWMEM: the pinned staging ring's bytes (0: two slots of the largest streamed group). */
         public Builder stagingBytes(long bytes) { this.stagingBytes = bytes; return this; }
+        /** Hears long work's progress (packing weights); null for none. */
+        public Builder progress(ProgressListener listener) { this.progress = listener; return this; }
         /** A folder for the DISK source's cache files (scattered layouts only; memory/DiskCache). */
         public Builder diskCache(java.nio.file.Path folder) { this.diskCache = folder; return this; }
         public Builder activationReserve(long bytes) { this.activationReserve = bytes; return this; }
@@ -197,7 +202,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
             PinPolicy policy = pin != null ? pin : strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none();
             return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
                     stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace,
-                    source != null ? source : HostSource.PINNED, stagingBytes, source != null, diskCache);
+                    source != null ? source : HostSource.PINNED, stagingBytes, source != null, diskCache, progress);
         }
     }
 }

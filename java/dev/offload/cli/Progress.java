@@ -31,6 +31,39 @@ final class Progress {
         this.lastPrintNanos = startNanos;
     }
 
+    /**
+     * A ProgressListener for the offloader's long work (packing), one bar per task in MiB; off when
+     * {@code enabled} is false.
+     */
+    static dev.offload.ProgressListener tasks(PrintStream err, boolean enabled) {
+        return new dev.offload.ProgressListener() {
+            private String task;
+            private Progress bar;
+            private long shown;
+
+            @Override
+            public void progress(String what, long done, long total) {
+                if (!enabled) return;
+                if (!what.equals(task)) {
+                    if (bar != null) bar.finish();
+                    task = what;
+                    bar = new Progress(err, what, Math.max(1, total >> 20), "MiB", true);
+                    shown = 0;
+                }
+                long mib = done >> 20;
+                if (mib > shown || done == total) {
+                    bar.advance(done == total ? Long.MAX_VALUE / 2 : mib - shown);
+                    shown = mib;
+                }
+                if (done == total) {
+                    bar.finish();
+                    task = null;
+                    bar = null;
+                }
+            }
+        };
+    }
+
     void advance(long n) {
         done = Math.min(total, done + n);
         if (!enabled) return;

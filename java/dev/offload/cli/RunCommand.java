@@ -54,7 +54,8 @@ final class RunCommand {
                 .window(Main.parseInt(args.option("--window", "2"), "--window", 1, 1 << 16))
                 .stepsAhead(Main.parseInt(args.option("--steps-ahead", "1"), "--steps-ahead", 0, OffloadConfig.MAX_STEPS_AHEAD))
                 .timing(Timing.parse(args.option("--timing", "group")))  // run reports per-group figures by default
-                .trace(args.has("--trace"));
+                .trace(args.has("--trace"))
+                .progress(Progress.tasks(err, !args.flag("--json")));  // packing a large model takes a while
         source(args, config);
         if (args.has("--pin")) config.pin(PinPolicy.parse(args.option("--pin", "none")));  // none|first_last|all|count:N|budget
         if (args.flag("--leaf")) config.leafLevel();

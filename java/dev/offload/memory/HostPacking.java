@@ -63,18 +63,26 @@ public final class HostPacking implements AutoCloseable {
 
     /** Packs a component's groups; {@code component} names it in errors and warnings. */
     public static HostPacking pack(DeviceRuntime runtime, String component, List<PackedGroup> packed, long slabTarget) {
-        return pack(runtime, component, packed, slabTarget, true);
+        return pack(runtime, component, packed, slabTarget, true, null);
+    }
+
+    /** As above; {@code packedBytes} hears the bytes of each group once it is packed (progress), may be null. */
+    public static HostPacking pack(DeviceRuntime runtime, String component, List<PackedGroup> packed, long slabTarget,
+                                   java.util.function.LongConsumer packedBytes) {
+        return pack(runtime, component, packed, slabTarget, true, packedBytes);
     }
 
     /**
      * Packs a component's groups into ordinary (pageable) memory, pinning nothing: the LOWMEM source,
      * whose engine stages each group through its pinned ring ({@link #pageableBytes()} = the copy).
      */
-    public static HostPacking packPageable(DeviceRuntime runtime, String component, List<PackedGroup> packed, long slabTarget) {
-        return pack(runtime, component, packed, slabTarget, false);
+    public static HostPacking packPageable(DeviceRuntime runtime, String component, List<PackedGroup> packed, long slabTarget,
+                                           java.util.function.LongConsumer packedBytes) {
+        return pack(runtime, component, packed, slabTarget, false, packedBytes);
     }
 
-    private static HostPacking pack(DeviceRuntime runtime, String component, List<PackedGroup> packed, long slabTarget, boolean pin) {
+    private static HostPacking pack(DeviceRuntime runtime, String component, List<PackedGroup> packed, long slabTarget, boolean pin,
+                                    java.util.function.LongConsumer packedBytes) {
         // Plan: which slab and offset each group gets, and each slab's exact size.
         List<Long> slabSizes = new ArrayList<>();
         int[] slabOf = new int[packed.size()];
@@ -132,6 +140,7 @@ public final class HostPacking implements AutoCloseable {
                     }
                 }
                 groups.add(target);
+                if (packedBytes != null) packedBytes.accept(p.bytes());
             }
             closeAll(new ArrayList<>(files.values()));
             return new HostPacking(slabs, groups, pinned, pageable);

@@ -211,6 +211,7 @@ class StreamingCommandsTest {
         InfoCommandTest.Result plain = InfoCommandTest.run("run", model.toString(), "--device", "host", "--steps", "3");
         assertEquals(0, plain.exit(), plain.err());
         assertTrue(plain.err().contains("offload: run: 3/3 steps (100%)"), plain.err());
+        assertTrue(plain.err().contains("offload: packing model: ") && plain.err().contains("MiB (100%)"), plain.err());
         assertTrue(!plain.out().contains("offload: run:"), "progress stays off stdout");
         InfoCommandTest.Result json = InfoCommandTest.run("run", model.toString(), "--device", "host", "--steps", "3", "--json");
         assertEquals(0, json.exit(), json.err());

@@ -52,7 +52,7 @@ public final class ArrangementScope implements AutoCloseable {
         if (c.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step: override it between steps");
         Setup previous = c.setup();
         OffloadConfig config = off.config();
-        PinPolicy pin = strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none();
+        PinPolicy pin = ComponentPlan.Pinning.defaults(strategy).policy();
         Setup next = new Setup(strategy, previous.grouping(), config.window(), new ComponentPlan.Pinning(pin, null, config.activationReserve()));
         if (!next.grouping().equals(previous.grouping())) {
             throw OffloadException.invalid("override of '" + name + "': " + strategy + " needs one block per group but the component is grouped "
@@ -76,14 +76,8 @@ public final class ArrangementScope implements AutoCloseable {
     /** A plan for a registered component under another setup, in the room it would have in place of its own. */
     private static ComponentPlan planInPlace(Offloader off, Component c, Setup setup) {
         DeviceInfo info = off.runtime().info();
-        long own = c.isActive() ? c.plan().deviceBytes() : 0, otherTurns = 0, otherRegion = 0;
-        for (Component o : off.registered().values()) {
-            if (o == c || o.setup().strategy() != Strategy.MODEL_OFFLOAD) continue;
-            otherRegion = Math.max(otherRegion, o.plan().deviceBytes());
-            if (o.isActive()) otherTurns += o.plan().deviceBytes();
-        }
-        long permanentOthers = info.usedBytes() - own - otherTurns;
-        long room = info.budgetBytes() - permanentOthers - (setup.strategy() == Strategy.MODEL_OFFLOAD ? 0 : otherRegion);
+        Offloader.Shares shares = off.shares(info, c);
+        long room = setup.strategy() == Strategy.MODEL_OFFLOAD ? shares.forTurn() : shares.forPermanent();
         ComponentPlan plan = Component.plan(c.name(), c.graph(), setup, info.budgetBytes(), room);
         off.checkFits(c.name(), plan, room);
         return plan;

@@ -55,8 +55,8 @@ final class AutoFollowUp {
             double[] compute = c.groupComputeMs(profileStep);
             BandwidthProbe.Bandwidth bw = owner.bandwidth();
             Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), owner.config().activationReserve());
-            // its own bytes and what is free, less the activation reserve the first plan also kept free
-            long room = owner.permanentRoom(owner.runtime().info()) + c.plan().deviceBytes() - owner.config().activationReserve();
+            // the room it has in place of its own plan, less the activation reserve the first plan also kept free
+            long room = owner.shares(owner.runtime().info(), c).forPermanent() - owner.config().activationReserve();
             Resolver.Choice next = Resolver.replan(new Resolver.Input(name, c.graph(), new ComputeProfile(compute, bw.gbps())),
                     room, facts);
             List<String> why = new ArrayList<>(current.reasons());

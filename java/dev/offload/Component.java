@@ -98,10 +98,9 @@ public final class Component implements AutoCloseable {
     static ComponentPlan plan(String name, BlockGraph graph, Setup setup, long budgetBytes, long available) {
         List<PackedGroup> packed = new ArrayList<>();
         for (GroupSpec spec : graph.groups(setup.grouping())) packed.add(PackedGroup.of(spec));
-        boolean leaf = setup.grouping() instanceof Grouping.Leaf;
+        long leaf = setup.grouping() instanceof Grouping.Leaf ? Math.max(1, 2 * largestBlock(graph)) : 0;  // ComponentPlan.make
         try {
-            ComponentPlan plan = ComponentPlan.make(name, setup.strategy(), packed, leaf, setup.window(), setup.pinning(), Math.max(0, available));
-            return leaf ? capLeafRing(name, graph, setup, packed, plan, available) : plan;
+            return ComponentPlan.make(name, setup.strategy(), packed, leaf, setup.window(), setup.pinning(), Math.max(0, available));
         } catch (OffloadException e) {
             if (e.status() != Status.INVALID_ARGUMENT || available >= budgetBytes) throw e;
             try {
@@ -115,22 +114,11 @@ public final class Component implements AutoCloseable {
         }
     }
 
-    /**
-     * Leaf level keeps up to 8 slots in flight (many small copies: their latency hides behind each
-     * other), but never a larger ring than block level's two slots of the largest block would take,
-     * so leaf level's device bytes stay at most block level's (diffusers' ordering: leaf <= block of
-     * one < block of three < no offload). The budget policy keeps what it chose (it fills the budget
-     * on purpose).
-     */
-    private static ComponentPlan capLeafRing(String name, BlockGraph graph, Setup setup, List<PackedGroup> packed, ComponentPlan plan,
-                                             long available) {
-        if (setup.pinning().policy() instanceof dev.offload.plan.PinPolicy.Budget || plan.slots() <= 1) return plan;
-        long largestBlock = 0;
-        for (GroupSpec spec : graph.groups(Grouping.blocks(1))) largestBlock = Math.max(largestBlock, PackedGroup.alignUp(PackedGroup.of(spec).bytes()));
-        long cap = Math.max(2 * largestBlock, plan.slotBytes());
-        if (plan.slotBytes() * plan.slots() <= cap) return plan;
-        long room = plan.residentBytes() + cap + setup.pinning().reserve();
-        return ComponentPlan.make(name, setup.strategy(), packed, true, setup.window(), setup.pinning(), Math.min(Math.max(0, available), room));
+    /** The largest packed group at one block per group: leaf level's ring is capped at two of them. */
+    private static long largestBlock(BlockGraph graph) {
+        long largest = 0;
+        for (GroupSpec spec : graph.groups(Grouping.blocks(1))) largest = Math.max(largest, PackedGroup.alignUp(PackedGroup.of(spec).bytes()));
+        return largest;
     }
 
     /**

@@ -235,14 +235,38 @@ public final class Offloader implements AutoCloseable {
         return new Resolver.Facts(Math.max(0, permanentRoom(runtime.info())), host, bw.gbps(), bw.latencyMs(), config.activationReserve());
     }
 
-    long permanentRoom(DeviceInfo info) {
-        long activeTurns = 0, region = 0;
-        for (Component c : components.values()) {
-            if (c.setup().strategy() != Strategy.MODEL_OFFLOAD) continue;
-            region = Math.max(region, c.plan().deviceBytes());
-            if (c.isActive()) activeTurns += c.plan().deviceBytes();
+    /**
+     * How the budget is shared now (docs/PLANS.md): {@code permanent}, the device bytes in use by all
+     * but the turn-taking components (permanent components, buffers); {@code region}, the largest
+     * turn-taking component (what every turn needs). {@code except} (null for none) is left out of
+     * both, as when it is planned again in place of its own arrangement.
+     */
+    record Shares(long budget, long permanent, long region) {
+        /** Room for a permanent component: the turns keep their region. */
+        long forPermanent() {
+            return budget - permanent - region;
         }
-        return info.budgetBytes() - (info.usedBytes() - activeTurns) - region;
+
+        /** Room for a turn-taking component: everything not permanent. */
+        long forTurn() {
+            return budget - permanent;
+        }
+    }
+
+    Shares shares(DeviceInfo info, Component except) {
+        long permanent = info.usedBytes(), region = 0;
+        for (Component c : components.values()) {
+            boolean turns = c.setup().strategy() == Strategy.MODEL_OFFLOAD;
+            if (c == except || turns) {
+                if (c.isActive()) permanent -= c.plan().deviceBytes();
+                if (turns && c != except) region = Math.max(region, c.plan().deviceBytes());
+            }
+        }
+        return new Shares(info.budgetBytes(), permanent, region);
+    }
+
+    long permanentRoom(DeviceInfo info) {
+        return shares(info, null).forPermanent();
     }
 
     Component add(String name, BlockGraph graph, Resolver.Choice choice, ComponentSource key) {
@@ -250,11 +274,7 @@ public final class Offloader implements AutoCloseable {
         ComponentPlan plan;
         if (setup.strategy() == Strategy.MODEL_OFFLOAD) {
             DeviceInfo info = runtime.info();
-            long activeTurns = 0;
-            for (Component c : components.values()) {
-                if (c.setup().strategy() == Strategy.MODEL_OFFLOAD && c.isActive()) activeTurns += c.plan().deviceBytes();
-            }
-            long room = info.budgetBytes() - (info.usedBytes() - activeTurns);
+            long room = shares(info, null).forTurn();
             plan = choice != null ? choice.plan() : Component.plan(name, graph, setup, info.budgetBytes(), room);
             checkFits(name, plan, room);
         } else {
@@ -456,26 +476,31 @@ public final class Offloader implements AutoCloseable {
         Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), 0);
         List<Plan.Entry> entries = new ArrayList<>();
         for (Component c : components.values()) {
-            Resolver.Choice choice = choices.get(c.name());
-            double predicted;
-            boolean profiled;
-            List<String> why = new ArrayList<>();
-            if (choice != null) {
-                predicted = choice.predictedStepMs();
-                profiled = choice.profiled();
-                why.addAll(choice.reasons());
-            } else {
-                dev.offload.plan.ComputeProfile profile = config.computeProfiles().get(c.name());
-                profiled = profile != null && profile.computeMs().length == c.groupCount();
-                double[] compute = profiled ? profile.computeMs() : new double[c.groupCount()];
-                predicted = Resolver.predict(c.plan(), compute, facts);
-                why.add(c.setup().strategy().name().toLowerCase(java.util.Locale.ROOT) + " as configured");
-            }
+            Prediction p = prediction(c.name(), c.setup(), c.plan(), choices.get(c.name()), facts);
             var totals = c.totals();
             double measured = totals.steps() > 0 ? totals.stepMs() / totals.steps() : Double.NaN;
-            entries.add(new Plan.Entry(c.name(), c.setup(), c.plan(), predicted, profiled, c.hostBytes(), measured, totals.steps(), why));
+            entries.add(new Plan.Entry(c.name(), c.setup(), c.plan(), p.stepMs(), p.profiled(), c.hostBytes(), measured, totals.steps(),
+                    p.reasons()));
         }
         return new Plan(entries, runtime.info().budgetBytes(), bw.gbps(), bw.source());
+    }
+
+    /** A plan entry's prediction and reasons. */
+    record Prediction(double stepMs, boolean profiled, List<String> reasons) {}
+
+    /**
+     * The resolver's choice as it stands (re-plans included), or a configured plan predicted from
+     * the config's compute profile for it (copies only without one).
+     */
+    Prediction prediction(String name, Setup setup, ComponentPlan plan, Resolver.Choice choice, Resolver.Facts facts) {
+        if (choice != null) return new Prediction(choice.predictedStepMs(), choice.profiled(), new ArrayList<>(choice.reasons()));
+        dev.offload.plan.ComputeProfile profile = config.computeProfiles().get(name);
+        int groups = plan.groups().size();
+        boolean profiled = profile != null && profile.computeMs().length == groups;
+        double predicted = Resolver.predict(plan, profiled ? profile.computeMs() : new double[groups], facts);
+        List<String> why = new ArrayList<>();
+        why.add(setup.strategy().name().toLowerCase(java.util.Locale.ROOT) + " as configured");
+        return new Prediction(predicted, profiled, why);
     }
 
     /** The registered components by name (PlanPreview reads them under the offloader's lock). */

@@ -29,13 +29,8 @@ final class PlanPreview {
         }
         Map<String, Resolver.Choice> auto = off.resolveAuto(graphs, hostAvailable >= 0 ? hostAvailable : -2);
         DeviceInfo info = off.runtime().info();
-        long region = 0, activeTurns = 0;
-        for (Component c : off.registered().values()) {
-            if (c.setup().strategy() != Strategy.MODEL_OFFLOAD) continue;
-            region = Math.max(region, c.plan().deviceBytes());
-            if (c.isActive()) activeTurns += c.plan().deviceBytes();
-        }
-        long permanent = info.usedBytes() - activeTurns;
+        Offloader.Shares shares = off.shares(info, null);
+        long region = shares.region(), permanent = shares.permanent();
         long totalHost = 0;
         BandwidthProbe.Bandwidth bw = off.bandwidth();
         Resolver.Facts predict = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), 0);
@@ -68,21 +63,10 @@ final class PlanPreview {
                 sourceWhy = "host: LOWMEM as configured: a pageable copy streamed through a pinned staging ring";
             }
             totalHost += host;
-            double predicted;
-            boolean profiled;
-            List<String> why = new ArrayList<>();
-            if (choice != null) {
-                predicted = choice.predictedStepMs();
-                profiled = choice.profiled();
-                why.addAll(choice.reasons());
-            } else {
-                dev.offload.plan.ComputeProfile profile = config.computeProfiles().get(name);
-                profiled = profile != null && profile.computeMs().length == plan.groups().size();
-                predicted = Resolver.predict(plan, profiled ? profile.computeMs() : new double[plan.groups().size()], predict);
-                why.add(setup.strategy().name().toLowerCase(java.util.Locale.ROOT) + " as configured");
-            }
+            Offloader.Prediction p = off.prediction(name, setup, plan, choice, predict);
+            List<String> why = p.reasons();
             if (sourceWhy != null) why.add(sourceWhy);
-            entries.add(new Plan.Entry(name, setup, plan, predicted, profiled, host, Double.NaN, 0, why));
+            entries.add(new Plan.Entry(name, setup, plan, p.stepMs(), p.profiled(), host, Double.NaN, 0, why));
         }
         long hostLimit = hostAvailable >= 0 ? hostAvailable : HostMemory.available().orElse(-1);
         if (hostLimit >= 0 && totalHost + HostMemory.MARGIN_BYTES > hostLimit) {

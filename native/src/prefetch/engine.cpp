@@ -246,15 +246,8 @@ void Engine::skip(std::uint32_t group) {
     // The compute stream passes the group's ready event as an acquire would (a step whose compute
     // is done has every event of the step complete: the figures rely on it), then releases it.
     if (ready) compute.wait_event(*ready);
-    const bool last = group + 1 == groups_.size();
-    if (Event* done = done_to_record(group)) done->record(compute);
-    if (last && level_ >= OFL_TIMING_STEP) set.end->record(compute);
-    if (last) {
-        next_group_ = 0;
-        ++step_;
-    } else {
-        ++next_group_;
-    }
+    holding_ = true;
+    release(group);
 }
 
 Event* Engine::done_to_record(std::uint32_t group) {

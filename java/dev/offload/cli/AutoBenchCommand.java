@@ -12,6 +12,7 @@ import dev.offload.graph.BlockGraph;
 import dev.offload.graph.Grouping;
 import dev.offload.graph.TensorRef;
 import dev.offload.plan.ComputeProfile;
+import dev.offload.plan.PackedGroup;
 import dev.offload.plan.PinPolicy;
 import dev.offload.plan.Plan;
 import dev.offload.workload.WorkloadRun;
@@ -82,6 +83,7 @@ final class AutoBenchCommand {
             Map<String, List<Double>> medians = new LinkedHashMap<>();
             Map<String, Double> predicted = new LinkedHashMap<>();
             Map<String, String> chosen = new LinkedHashMap<>();
+            Map<String, String> deviceMiB = new LinkedHashMap<>();
             for (int r = 0; r < repeats; r++) {
                 for (var e : configs.entrySet()) {
                     Run run;
@@ -94,6 +96,7 @@ final class AutoBenchCommand {
                     medians.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(run.medianMs);
                     predicted.put(e.getKey(), run.predictedMs);
                     chosen.put(e.getKey(), run.setup);
+                    deviceMiB.put(e.getKey(), String.format(Locale.ROOT, "%.1f", run.deviceBytes / 1048576.0));
                 }
             }
             out.println();
@@ -133,15 +136,13 @@ final class AutoBenchCommand {
         }
     }
 
-    private static final Map<String, String> deviceMiB = new java.util.concurrent.ConcurrentHashMap<>();
-
-    record Run(double medianMs, double predictedMs, String setup) {}
+    record Run(double medianMs, double predictedMs, String setup, long deviceBytes) {}
 
     static Run run(OffloadConfig config, BlockGraph graph, double[] unitMs, int steps) {
         try (Offloader off = Offloader.open(config)) {
             Component c = off.register("model", graph);
             // per group compute: the sum of its blocks' (one block per group: the units themselves)
-            double[] groupMs = perGroup(graph, c, unitMs);
+            double[] groupMs = dev.offload.plan.Resolver.aggregate(graph, unitMs, c.plan().groups().stream().map(PackedGroup::spec).toList());
             for (int s = 0; s < steps; s++) {
                 try (Step step = off.step("model")) {
                     int g = 0;
@@ -154,40 +155,9 @@ final class AutoBenchCommand {
             Plan.Entry e = plan.components().get(0);
             double predicted = e.profiled() ? e.predictedStepMs()
                     : dev.offload.plan.Resolver.predict(c.plan(), groupMs, off.facts());
-            deviceMiB.put(labelOf(config, c), String.format(Locale.ROOT, "%.1f", c.plan().deviceBytes() / 1048576.0));
-            return new Run(WorkloadRun.median(ms), predicted, c.setup().label() + " pinned " + c.plan().pinnedGroups().size());
+            return new Run(WorkloadRun.median(ms), predicted, c.setup().label() + " pinned " + c.plan().pinnedGroups().size(),
+                    c.plan().deviceBytes());
         }
-    }
-
-    static String labelOf(OffloadConfig config, Component c) {
-        if (config.strategy() == Strategy.AUTO) return "AUTO";
-        String s = c.setup().label();
-        return switch (config.strategy()) {
-            case GROUP_OFFLOAD -> config.pin() instanceof PinPolicy.FirstLast ? "group_offload first_last"
-                    : "group_offload " + ((Grouping.Blocks) config.grouping()).perGroup() + "/group";
-            case BLOCK_PIN -> "block_pin " + ((Grouping.Blocks) config.grouping()).perGroup() + "/group";
-            case LAYERWISE -> "layerwise window " + config.window();
-            default -> s;
-        };
-    }
-
-    /** Per group of the component's grouping, the compute of its blocks. */
-    static double[] perGroup(BlockGraph graph, Component c, double[] unitMs) {
-        List<dev.offload.graph.GroupSpec> units = graph.groups(Grouping.blocks(1));
-        Map<String, Integer> unitOf = new java.util.HashMap<>();
-        for (int u = 0; u < units.size(); u++) for (TensorRef t : units.get(u).tensors()) unitOf.put(t.name(), u);
-        double[] out = new double[c.groupCount()];
-        for (int g = 0; g < out.length; g++) {
-            java.util.BitSet seen = new java.util.BitSet();
-            for (TensorRef t : c.plan().groups().get(g).spec().tensors()) {
-                int u = unitOf.get(t.name());
-                if (!seen.get(u)) {
-                    seen.set(u);
-                    out[g] += unitMs[u];
-                }
-            }
-        }
-        return out;
     }
 
     static OffloadConfig.Builder copy(OffloadConfig.Builder b) {

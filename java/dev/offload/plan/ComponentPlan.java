@@ -88,14 +88,25 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
         return make(component, strategy, groups, leaf, window, Pinning.defaults(strategy), available);
     }
 
+    /** As below, leaf level with no cap on its ring ({@code leaf}) or block level. */
+    public static ComponentPlan make(String component, Strategy strategy, List<PackedGroup> groups, boolean leaf, int window,
+                                     Pinning pinning, long available) {
+        return make(component, strategy, groups, leaf ? Long.MAX_VALUE : 0, window, pinning, available);
+    }
+
     /**
-     * @param leaf      whether groups are single tensors (GROUP_OFFLOAD and BLOCK_PIN at leaf level)
+     * @param leafRingCap 0: block level; otherwise groups are single tensors (GROUP_OFFLOAD and
+     *                  BLOCK_PIN at leaf level) and the ring of up to 8 slots takes at most these
+     *                  bytes (at least one slot) unless the policy is budget (which fills the budget
+     *                  on purpose): Component caps it at two slots of the largest block, so leaf
+     *                  level never takes more than block level
      * @param window    LAYERWISE's window
      * @param pinning   the pin policy, compute profile and activation reserve
      * @param available device bytes left in the budget
      */
-    public static ComponentPlan make(String component, Strategy strategy, List<PackedGroup> groups, boolean leaf, int window,
+    public static ComponentPlan make(String component, Strategy strategy, List<PackedGroup> groups, long leafRingCap, int window,
                                      Pinning pinning, long available) {
+        boolean leaf = leafRingCap > 0;
         List<String> reasons = new ArrayList<>();
         boolean[] resident = new boolean[groups.size()];
         PinPolicy policy = strategy == Strategy.BLOCK_PIN && pinning.policy() instanceof PinPolicy.None ? PinPolicy.budget() : pinning.policy();
@@ -133,6 +144,15 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
             case GROUP_OFFLOAD, BLOCK_PIN -> {
                 int wanted = leaf ? 8 : 2;
                 pin(component, strategy, groups, resident, policy, pinning.profile(), wanted, room, reasons);
+                long slot = slotBytes(groups, resident);
+                if (leaf && !(policy instanceof PinPolicy.Budget) && slot > 0 && wanted * slot > leafRingCap) {
+                    int capped = (int) Math.max(1, leafRingCap / slot);
+                    if (capped < wanted) {
+                        reasons.add("leaf level: at most " + capped + " slot(s), a ring no larger than " + Size.format(Math.max(leafRingCap, slot))
+                                + " (two slots of the largest block)");
+                        wanted = capped;
+                    }
+                }
                 return streamed(component, strategy, groups, resident, wanted, room, reasons);
             }
             case LAYERWISE -> {

@@ -146,7 +146,7 @@ public final class Resolver {
         for (Input in : streamed) {
             laterRings -= minRing.get(in.name());
             long available = left - laterRings;
-            Choice c = streamedChoice(in, available, facts, sizes.get(in.name()));
+            Choice c = streamedChoice(in, available, facts, sizes.get(in.name()), 4);
             chosen.put(in.name(), c);
             left -= c.plan().deviceBytes();
         }
@@ -164,10 +164,6 @@ public final class Resolver {
         return streamedChoice(in, available, facts, packedBytes(in.graph(), Grouping.blocks(1)), 1);
     }
 
-    private static Choice streamedChoice(Input in, long available, Facts facts, long size) {
-        return streamedChoice(in, available, facts, size, 4);
-    }
-
     private static Choice streamedChoice(Input in, long available, Facts facts, long size, int maxPerGroup) {
         int repeated = in.graph().blockLists().stream().mapToInt(l -> l.blocks().size()).max().orElse(0);
         String head = "auto: " + in.name() + " (" + Size.format(size) + ") x " + HEADROOM + " does not fit the "
@@ -180,12 +176,12 @@ public final class Resolver {
         }
         List<Setup> candidates = new ArrayList<>();
         for (int n = 1; n <= maxPerGroup; n++) {
-            candidates.add(setup(Strategy.GROUP_OFFLOAD, n, 2, PinPolicy.none(), facts));
-            candidates.add(setup(Strategy.BLOCK_PIN, n, 2, PinPolicy.budget(), facts));
+            candidates.add(setup(Strategy.GROUP_OFFLOAD, n, 2, PinPolicy.none()));
+            candidates.add(setup(Strategy.BLOCK_PIN, n, 2, PinPolicy.budget()));
         }
         for (int w = 2; w <= 4; w++) {
-            candidates.add(setup(Strategy.LAYERWISE, 1, w, PinPolicy.none(), facts));
-            candidates.add(setup(Strategy.LAYERWISE, 1, w, PinPolicy.budget(), facts));
+            candidates.add(setup(Strategy.LAYERWISE, 1, w, PinPolicy.none()));
+            candidates.add(setup(Strategy.LAYERWISE, 1, w, PinPolicy.budget()));
         }
         Choice best = null;
         List<String> tried = new ArrayList<>();
@@ -229,12 +225,12 @@ public final class Resolver {
         return s.pinning().policy() instanceof PinPolicy.Budget && s.strategy() != Strategy.BLOCK_PIN ? " + budget pins" : "";
     }
 
-    private static Setup setup(Strategy s, int perGroup, int window, PinPolicy pin, Facts facts) {
+    private static Setup setup(Strategy s, int perGroup, int window, PinPolicy pin) {
         return new Setup(s, Grouping.blocks(perGroup), window, new ComponentPlan.Pinning(pin, null, 0));
     }
 
     private static Choice fixed(Input in, Strategy s, long available, Facts facts, String why) {
-        Setup setup = setup(s, 1, 2, s == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none(), facts);
+        Setup setup = setup(s, 1, 2, ComponentPlan.Pinning.defaults(s).policy());
         return plan(in, setup, available, facts, List.of(why));
     }
 
@@ -242,7 +238,7 @@ public final class Resolver {
     static Choice plan(Input in, Setup setup, long available, Facts facts, List<String> why) {
         List<GroupSpec> specs = in.graph().groups(setup.grouping());
         List<PackedGroup> packed = specs.stream().map(PackedGroup::of).toList();
-        double[] compute = in.unitProfile() == null ? new double[packed.size()] : aggregate(in.graph(), in.unitProfile(), specs);
+        double[] compute = in.unitProfile() == null ? new double[packed.size()] : aggregate(in.graph(), in.unitProfile().computeMs(), specs);
         ComputeProfile profile = in.unitProfile() == null ? null : new ComputeProfile(compute, facts.h2dGbps());
         ComponentPlan.Pinning pinning = new ComponentPlan.Pinning(setup.pinning().policy(), profile, 0);
         Setup real = new Setup(setup.strategy(), setup.grouping(), setup.window(), pinning);
@@ -257,10 +253,9 @@ public final class Resolver {
         return StepPredictor.stepMs(bytes, plan.resident(), computeMs, Math.max(1, plan.slots()), facts.h2dGbps(), facts.copyLatencyMs());
     }
 
-    /** Per-group compute of a grouping, summed from the profile of one block per group. */
-    static double[] aggregate(BlockGraph graph, ComputeProfile unit, List<GroupSpec> specs) {
+    /** Per-group compute of a grouping ({@code specs}), summed from the times per group at one block per group. */
+    public static double[] aggregate(BlockGraph graph, double[] unitMs, List<GroupSpec> specs) {
         List<GroupSpec> units = graph.groups(Grouping.blocks(1));
-        double[] unitMs = unit.computeMs();
         if (unitMs.length != units.size()) {
             throw OffloadException.invalid("compute profile: " + unitMs.length + " per-group times, but the component has " + units.size()
                     + " groups at one block per group (head, blocks, tail)");

@@ -329,14 +329,23 @@ typedef struct ofl_disk_source {
     const char* const* paths;        /* file_count paths, opened read-only at creation */
     const ofl_disk_extent* extents;
     uint64_t extent_count;
-    uint64_t staging_bytes;          /* pinned staging ring; 0 = two slots of the largest streamed group. It
-                                        holds floor(staging_bytes / slot) slots (slot: the largest streamed
-                                        group rounded up to 4096), at least one, at most one per streamed group */
-    uint32_t flags;                  /* 0, or OFL_DISK_FROM_HOST */
-    uint32_t reserved;               /* 0 */
+    uint64_t staging_bytes;          /* pinned staging ring, in units: 0 = 8 units of 1 MiB where a CPU core copies (the
+                                        host backend) or of 8 MiB where a DMA engine does (cuda), at most half of a
+                                        step's streamed bytes. A ring of N bytes (at least 8 KiB; at most a step's
+                                        streamed bytes are used) holds N / unit units, the unit shrunk to N / 2
+                                        (4 KiB multiple) when N is below two units. Any group streams through any ring */
+    uint32_t flags;                  /* OFL_DISK_FROM_HOST, or at most one OFL_DISK_IO_* (none: the default choice) */
+    uint32_t reader_threads;         /* reader threads; 0 = one per four hardware threads, 1 to 4 */
 } ofl_disk_source;
 
 #define OFL_DISK_FROM_HOST 1u
+/* How files are read. With none of these, buffered reads when the streamed bytes fit in half of
+ * MemAvailable (the page cache keeps them after one pass), else whichever of the two a timed read of
+ * the first streamed group at creation found faster (as OFL_DISK_IO_PROBE). */
+#define OFL_DISK_IO_BUFFERED 2u  /* pread through the page cache */
+#define OFL_DISK_IO_DIRECT 4u    /* O_DIRECT pread into an aligned bounce buffer; buffered where the file system refuses it */
+#define OFL_DISK_IO_PROBE 8u     /* time both on the first streamed group (up to 64 MiB, the page cache dropped for the buffered
+                                    read) and keep the faster */
 
 /* As ofl_engine_create, but the groups' bytes come from files: every group's host_address is NULL
  * and its bytes is its packed size (with OFL_DISK_FROM_HOST: from host memory, which may be pageable,
@@ -348,12 +357,17 @@ OFL_API ofl_status ofl_engine_create_from_disk(ofl_runtime* runtime, const ofl_g
 /* Cumulative figures of an engine's disk reader since creation (all zero for an engine without one). */
 typedef struct ofl_disk_stats {
     uint32_t struct_size;     /* sizeof(ofl_disk_stats), set by the caller */
-    uint32_t staging_slots;
-    uint64_t staging_bytes;   /* pinned bytes of the staging ring */
+    uint32_t staging_slots;   /* units in the staging ring */
+    uint64_t staging_bytes;   /* pinned bytes of the staging ring: staging_slots x staging_unit_bytes */
     uint64_t bytes_read;      /* bytes read from the files (resident groups included) */
     uint64_t groups_read;     /* group reads completed (a resident group counts once) */
-    double read_ms;           /* wall time the reader spent in pread */
+    double read_ms;           /* wall time with at least one read in flight (all reader threads together) */
     double stall_ms;          /* wall time the copy stream waited for reads to finish */
+    uint32_t io_mode;         /* OFL_DISK_IO_BUFFERED or OFL_DISK_IO_DIRECT as used; 0 for OFL_DISK_FROM_HOST */
+    uint32_t reader_threads;
+    double probe_buffered_gbps; /* the creation-time probe's figures; 0 when it did not run */
+    double probe_direct_gbps;
+    uint64_t staging_unit_bytes; /* one unit: what a reader thread reads and the copy stream copies at a time */
 } ofl_disk_stats;
 
 OFL_API ofl_status ofl_engine_disk_stats(ofl_engine* engine, ofl_disk_stats* out);

@@ -86,6 +86,10 @@ public:
     // refuses group memory that is not pinned; and whether [p, p + bytes) is pinned.
     virtual bool requires_pinned_sources() const noexcept { return false; }
     virtual bool is_pinned(const void* p, std::size_t bytes) = 0;
+    // Whether host-to-device copies are made by a CPU core (the host backend's memcpy) rather than a
+    // DMA engine: the disk reader then hands staging over in small units, so that each copy reads
+    // bytes still in the CPU cache (disk/disk_reader.hpp).
+    virtual bool copies_with_cpu() const noexcept { return false; }
 };
 
 inline Stream::DeferredRecord Stream::begin_record(Event* event) {

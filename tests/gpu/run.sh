@@ -347,6 +347,28 @@ if ((HAVE_JAVA)); then
         jrun "copy_only/$v" "$(limit "$PERF_RUN_S" $R)" run /tmp/lin.safetensors --device "$OFL_DEVICE" --workload none \
             --steps "$STEPS" --json $(variant_args $v)
     done
+    md "Disk streaming (issue 9): the same checkpoint from its file, no compute, page cache warm, against a" \
+        "sequential read of it with 1 MiB buffers (dd) just before: end to end should be at least 0.9x." ""
+    cmd dd-warm "$(limit 60 $R)" "dd if=/tmp/lin.safetensors of=/dev/null bs=8M" -- dd if=/tmp/lin.safetensors of=/dev/null bs=8M
+    cmd dd-sequential "$(limit 60 $R)" "dd if=/tmp/lin.safetensors of=/dev/null bs=1M" -- dd if=/tmp/lin.safetensors of=/dev/null bs=1M
+    tailkey 1
+    DD_GBPS=$(awk 'END { if ($(NF-3) > 0) printf "%.3f", $1 / $(NF-3) / 1e9 }' "$LAST_LOG")
+    for d in default:"" readers1:"--readers 1" direct:"--disk-io direct"; do
+        # shellcheck disable=SC2086
+        jrun "disk/${d%%:*}" "$(limit "$PERF_RUN_S" $R)" run /tmp/lin.safetensors --device "$OFL_DEVICE" --workload none \
+            --steps "$STEPS" --json --source disk --strategy group_offload --budget "$BUDGET" ${d#*:}
+    done
+    DISK_GBPS=$(awk -F'\t' '$1 == "disk/default" { print $4 }' "$RUNS" | python3 -c "import json, sys
+try:
+    j = json.load(sys.stdin); print(round(j['model_bytes'] / j['wall_ms_per_step'] / 1e6, 3))
+except Exception: print('')" 2>/dev/null)
+    if [ -n "$DISK_GBPS" ] && [ -n "$DD_GBPS" ]; then
+        check "disk streaming >= 0.9x a sequential read (page cache warm, no compute)" \
+            "$(passfail python3 -c "import sys; sys.exit(0 if $DISK_GBPS >= 0.9 * $DD_GBPS else 1)")" \
+            "disk $DISK_GBPS GB/s end to end, dd bs=1M $DD_GBPS GB/s"
+    else
+        check "disk streaming >= 0.9x a sequential read (page cache warm, no compute)" n/a "no figure (disk ${DISK_GBPS:--}, dd ${DD_GBPS:--})"
+    fi
     md "The sweep: no_offload (the compute-only figure) first at each token count; a token count whose" \
         "no_offload run fails or times out ends the sweep." ""
     for t in $TOKENS; do

@@ -5,6 +5,7 @@
 // it at a later engine call, and the engine still destroys; bad sources get clear errors.
 // Compute is a host function on the compute stream that copies each acquired slot out, as a
 // user's kernel would read it.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,7 +47,8 @@ struct Layout {
 };
 
 // Groups of 1..4 extents each, packed on 256-byte boundaries (gaps zero), from random places.
-Layout make_layout(const TempFiles& files, std::uint32_t count, const std::vector<std::uint32_t>& resident, std::mt19937_64& rng) {
+Layout make_layout(const TempFiles& files, std::uint32_t count, const std::vector<std::uint32_t>& resident, std::mt19937_64& rng,
+                   std::uint64_t max_piece = 40000) {
     Layout l;
     for (std::uint32_t g = 0; g < count; ++g) {
         std::uint64_t at = 0;
@@ -54,7 +56,7 @@ Layout make_layout(const TempFiles& files, std::uint32_t count, const std::vecto
         const int pieces = 1 + static_cast<int>(rng() % 4);
         for (int i = 0; i < pieces; ++i) {
             const auto f = static_cast<std::uint32_t>(rng() % files.paths.size());
-            const std::uint64_t bytes = 1 + rng() % 40000;
+            const std::uint64_t bytes = 1 + rng() % max_piece;
             const std::uint64_t offset = rng() % (files.bytes[f].size() - bytes);
             l.extents.push_back({g, f, offset, bytes, at});
             packed.resize(at + bytes);
@@ -117,22 +119,43 @@ std::uint64_t two_slots(const Layout& l) {
     return 2 * ((largest + 4095) / 4096 * 4096);
 }
 
-// from_host: the low-memory source (OFL_DISK_FROM_HOST): the same groups from ordinary host memory.
-void bit_exact(std::uint32_t slots, std::uint32_t depth, std::uint32_t ahead, bool slow, bool advance, bool from_host = false) {
-    std::mt19937_64 rng(1234 + slots * 7 + depth + (slow ? 100 : 0));
-    TempFiles files(3, 1 << 20, rng);
+// How bit_exact reads: the low-memory source (OFL_DISK_FROM_HOST: the same groups from ordinary
+// host memory), the OFL_DISK_IO_* flags, reader threads, and groups of several 4 MiB read units.
+struct Reading {
+    bool from_host = false;
+    std::uint32_t io = 0;
+    std::uint32_t threads = 0;
+    bool large = false;
+    std::uint64_t staging = UINT64_MAX;  // UINT64_MAX: two_slots(l), smaller than a large group
+};
+
+bool direct_io_works(const std::string& path) {
+    int fd = open(path.c_str(), O_RDONLY | O_DIRECT);
+    if (fd < 0) return false;
+    close(fd);
+    return true;
+}
+
+void bit_exact(std::uint32_t slots, std::uint32_t depth, std::uint32_t ahead, bool slow, bool advance, Reading how = {}) {
+    const bool from_host = how.from_host;
+    std::mt19937_64 rng(1234 + slots * 7 + depth + (slow ? 100 : 0) + how.io + how.threads);
+    TempFiles files(3, how.large ? 12u << 20 : 1u << 20, rng);
     std::vector<const char*> paths;
     for (auto& p : files.paths) paths.push_back(p.c_str());
-    const std::uint32_t count = 24;
+    const std::uint32_t count = how.large ? 10 : 24;
     std::vector<std::uint32_t> resident(count, 0);
-    resident[0] = resident[7] = resident[23] = 1;
-    Layout l = make_layout(files, count, resident, rng);
+    resident[0] = resident[7] = resident[count - 1] = 1;
+    Layout l = make_layout(files, count, resident, rng, how.large ? 6u << 20 : 40000);
     Env env;
-    ofl_disk_source src = source_of(paths, l, two_slots(l));
+    const std::uint64_t staging = how.staging == UINT64_MAX ? two_slots(l) : how.staging;
+    ofl_disk_source src = source_of(paths, l, staging);
+    src.flags = how.io;
+    src.reader_threads = how.threads;
     std::vector<ofl_group_desc> groups = l.groups;
     if (from_host) {
-        src = source_of({}, Layout{}, two_slots(l));
+        src = source_of({}, Layout{}, staging);
         src.flags = OFL_DISK_FROM_HOST;
+        src.reader_threads = how.threads;
         for (std::uint32_t g = 0; g < count; ++g) groups[g].host_address = l.expected[g].data();
     }
     ofl_engine_config config{sizeof(ofl_engine_config), slots, depth, OFL_TIMING_GROUP, ahead, 0};
@@ -173,8 +196,27 @@ void bit_exact(std::uint32_t slots, std::uint32_t depth, std::uint32_t ahead, bo
     } else {
         for (const auto& e : l.extents) (resident[e.group] ? resident_bytes : streamed_bytes) += e.bytes;
     }
-    CHECK(st.staging_slots == 2);
-    CHECK(st.staging_bytes == two_slots(l));
+    const std::uint64_t asked = how.staging == UINT64_MAX ? two_slots(l) : how.staging;
+    CHECK(st.staging_bytes == std::uint64_t{st.staging_slots} * st.staging_unit_bytes);
+    CHECK(st.staging_unit_bytes % 4096 == 0 && st.staging_slots >= 2);
+    if (asked == 0) {  // the default: 8 units of 1 MiB on the host backend
+        CHECK(st.staging_slots == 8 && st.staging_unit_bytes == (1u << 20));
+    } else {
+        CHECK(st.staging_bytes <= asked && st.staging_bytes + st.staging_unit_bytes > asked);
+    }
+    CHECK(st.reader_threads == (how.threads ? how.threads : st.reader_threads));
+    CHECK(st.reader_threads >= 1);
+    if (from_host) {
+        CHECK(st.io_mode == 0);
+    } else if (how.io == OFL_DISK_IO_DIRECT) {
+        CHECK(st.io_mode == (direct_io_works(files.paths[0]) ? OFL_DISK_IO_DIRECT : OFL_DISK_IO_BUFFERED));
+    } else if (how.io == OFL_DISK_IO_PROBE && direct_io_works(files.paths[0])) {  // both timed, the faster kept
+        CHECK(st.probe_direct_gbps > 0 && st.probe_buffered_gbps > 0);
+        CHECK(st.io_mode == (st.probe_direct_gbps > st.probe_buffered_gbps ? OFL_DISK_IO_DIRECT : OFL_DISK_IO_BUFFERED));
+    } else {  // small files fit the page cache: buffered, no probe
+        CHECK(st.io_mode == OFL_DISK_IO_BUFFERED);
+        CHECK(how.io != 0 || (st.probe_direct_gbps == 0 && st.probe_buffered_gbps == 0));
+    }
     // Every step's streamed groups were read; prefetch may have read into a step never run.
     CHECK(st.bytes_read >= resident_bytes + steps * streamed_bytes);
     CHECK(st.bytes_read <= resident_bytes + (steps + 1) * streamed_bytes);
@@ -184,8 +226,8 @@ void bit_exact(std::uint32_t slots, std::uint32_t depth, std::uint32_t ahead, bo
     CHECK_OK(ofl_engine_destroy(engine));
 }
 
-void truncated_while_streaming() {
-    std::mt19937_64 rng(99);
+void truncated_while_streaming(std::uint32_t io) {
+    std::mt19937_64 rng(99 + io);
     TempFiles files(2, 1 << 20, rng);
     std::vector<const char*> paths;
     for (auto& p : files.paths) paths.push_back(p.c_str());
@@ -194,6 +236,7 @@ void truncated_while_streaming() {
     Layout l = make_layout(files, count, resident, rng);
     Env env;
     ofl_disk_source src = source_of(paths, l, two_slots(l));
+    src.flags = io;
     ofl_engine_config config{sizeof(ofl_engine_config), 3, 1, OFL_TIMING_STEP, 1, 0};
     ofl_engine* engine = nullptr;
     CHECK_OK(ofl_engine_create_from_disk(env.rt, l.groups.data(), count, &src, &config, env.compute, env.copy, &engine));
@@ -269,10 +312,20 @@ void bad_sources() {
     Env env;
     ofl_engine_config config{sizeof(ofl_engine_config), 2, 1, OFL_TIMING_OFF, 1, 0};
     ofl_engine* engine = nullptr;
-    ofl_disk_source tiny = source_of(paths, l, 100);  // no room for one slot
+    ofl_disk_source tiny = source_of(paths, l, 8191);  // no room for two 4 KiB units
     CHECK_STATUS(ofl_engine_create_from_disk(env.rt, l.groups.data(), 3, &tiny, &config, env.compute, env.copy, &engine),
                  OFL_ERR_INVALID_ARGUMENT);
     CHECK(std::strstr(ofl_last_error(), "staging") != nullptr);
+    ofl_disk_source two_ways = source_of(paths, l, 0);  // at most one OFL_DISK_IO_* flag
+    two_ways.flags = OFL_DISK_IO_DIRECT | OFL_DISK_IO_BUFFERED;
+    CHECK_STATUS(ofl_engine_create_from_disk(env.rt, l.groups.data(), 3, &two_ways, &config, env.compute, env.copy, &engine),
+                 OFL_ERR_INVALID_ARGUMENT);
+    CHECK(std::strstr(ofl_last_error(), "at most one") != nullptr);
+    ofl_disk_source crowd = source_of(paths, l, 0);
+    crowd.reader_threads = 65;
+    CHECK_STATUS(ofl_engine_create_from_disk(env.rt, l.groups.data(), 3, &crowd, &config, env.compute, env.copy, &engine),
+                 OFL_ERR_INVALID_ARGUMENT);
+    CHECK(std::strstr(ofl_last_error(), "reader_threads") != nullptr);
     std::vector<const char*> missing{"/nonexistent/ofl/weights.safetensors"};
     ofl_disk_source absent = source_of(missing, l, 0);
     CHECK_STATUS(ofl_engine_create_from_disk(env.rt, l.groups.data(), 3, &absent, &config, env.compute, env.copy, &engine),
@@ -302,6 +355,12 @@ void bad_sources() {
     }
     CHECK_STATUS(ofl_engine_create_from_disk(env.rt, hosted.groups.data(), 3, &both, &config, env.compute, env.copy, &engine),
                  OFL_ERR_INVALID_ARGUMENT);
+    ofl_disk_source direct_memory = source_of({}, Layout{}, 0);  // memory is not read with O_DIRECT
+    direct_memory.flags = OFL_DISK_FROM_HOST | OFL_DISK_IO_DIRECT;
+    CHECK_STATUS(ofl_engine_create_from_disk(env.rt, hosted.groups.data(), 3, &direct_memory, &config, env.compute, env.copy,
+                                             &engine),
+                 OFL_ERR_INVALID_ARGUMENT);
+    CHECK(std::strstr(ofl_last_error(), "OFL_DISK_IO_") != nullptr);
     ofl_disk_source lowmem = source_of({}, Layout{}, 0);
     lowmem.flags = OFL_DISK_FROM_HOST;
     CHECK_STATUS(ofl_engine_create_from_disk(env.rt, l.groups.data(), 3, &lowmem, &config, env.compute, env.copy, &engine),
@@ -322,9 +381,19 @@ int main() {
     bit_exact(2, 1, 1, false, false);
     bit_exact(4, 3, 2, true, true);   // deep prefetch, slow compute, host two steps ahead
     bit_exact(8, 7, 0, false, true);  // ring as large as a step's streamed groups
-    bit_exact(2, 1, 1, false, false, true);  // the low-memory source
-    bit_exact(4, 3, 2, true, true, true);
-    truncated_while_streaming();
+    bit_exact(2, 1, 1, false, false, Reading{true});  // the low-memory source
+    bit_exact(4, 3, 2, true, true, Reading{true});
+    bit_exact(2, 1, 1, false, false, Reading{false, OFL_DISK_IO_DIRECT});
+    bit_exact(3, 2, 1, true, true, Reading{false, OFL_DISK_IO_PROBE});
+    // Groups of many units (up to 24 MiB) through rings of 3 x 1 MiB, the default 8 x 1 MiB and
+    // 2 x 16 KiB, read by several threads.
+    bit_exact(2, 1, 1, false, false, Reading{false, 0, 3, true, 3u << 20});
+    bit_exact(3, 2, 2, true, true, Reading{false, OFL_DISK_IO_DIRECT, 4, true, 0});
+    bit_exact(2, 1, 1, false, true, Reading{false, OFL_DISK_IO_BUFFERED, 2, true, 32u << 10});
+    bit_exact(2, 1, 1, true, false, Reading{true, 0, 3, true, 0});
+    bit_exact(4, 3, 1, false, false, Reading{false, OFL_DISK_IO_DIRECT, 1, true, 40u << 10});
+    truncated_while_streaming(0);
+    truncated_while_streaming(OFL_DISK_IO_DIRECT);
     rewritten_in_place();
     bad_sources();
     return finish("test_disk");

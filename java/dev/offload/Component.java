@@ -269,13 +269,15 @@ public final class Component implements AutoCloseable {
             long[] bytes = new long[plan.groups().size()];
             for (int g = 0; g < bytes.length; g++) bytes[g] = plan.groups().get(g).bytes();
             return NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), files.files(), files.extents(),
-                    config.stagingBytes(), plan.slots(), plan.prefetchDepth(), timing, config.stepsAhead(), spans,
+                    config.stagingBytes(), config.diskIo().name(), config.readerThreads(), plan.slots(), plan.prefetchDepth(), timing,
+                    config.stepsAhead(), spans,
                     owner.computeStream().handle(), copy.handle(), "component '" + name + "'");
         }
         NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[plan.groups().size()];
         for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
         if (source == HostSource.LOWMEM) {  // pageable groups, staged through the engine's pinned ring
-            return NativeEngine.createStaged(owner.runtime().handle(), sources, config.stagingBytes(), plan.slots(), plan.prefetchDepth(),
+            return NativeEngine.createStaged(owner.runtime().handle(), sources, config.stagingBytes(), config.readerThreads(),
+                    plan.slots(), plan.prefetchDepth(),
                     timing, config.stepsAhead(), spans, owner.computeStream().handle(),
                     copy.handle(), "component '" + name + "'");
         }
@@ -289,9 +291,10 @@ public final class Component implements AutoCloseable {
      */
     public synchronized DiskStats diskStats() {
         checkNotClosed();
-        if (engine == null) return new DiskStats(0, 0, 0, 0, 0, 0);
+        if (engine == null) return DiskStats.NONE;
         NativeEngine.DiskStats d = engine.diskStats();
-        return new DiskStats(d.stagingSlots(), d.stagingBytes(), d.bytesRead(), d.groupsRead(), d.readMs(), d.stallMs());
+        return new DiskStats(d.stagingSlots(), d.stagingBytes(), d.unitBytes(), d.bytesRead(), d.groupsRead(), d.readMs(), d.stallMs(),
+                d.io(), d.readerThreads(), d.probeBufferedGbps(), d.probeDirectGbps());
     }
 
     /**

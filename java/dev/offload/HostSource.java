@@ -6,10 +6,12 @@ package dev.offload;
  * <ul>
  *   <li>{@link #PINNED} (default): one packed copy of every group in pinned memory; host memory is about
  *       the model's bytes; the fastest copies.
- *   <li>{@link #DISK}: the weights stay in their safetensors files. A native reader thread reads each
- *       streamed group with {@code pread} into a small ring of pinned staging slots, and the copy
- *       stream copies it from there (read, copy and compute overlap). Host memory is the staging ring
- *       ({@link OffloadConfig#stagingBytes()}), whatever the model's size; resident groups are read once.
+ *   <li>{@link #DISK}: the weights stay in their safetensors files. Native reader threads read the
+ *       streamed groups with {@code pread} (buffered or O_DIRECT, {@link DiskIo}), unit by unit, into
+ *       a small ring of pinned staging units, and the copy stream copies each unit from there (read,
+ *       copy and compute overlap). Host memory is the staging ring ({@link OffloadConfig#stagingBytes()}:
+ *       8 MiB on host and 64 MiB on cuda by default), whatever the model's size; resident groups are
+ *       read once.
  *       Needs tensors backed by files (a checkpoint opened from disk); others are refused.
  *   <li>{@link #LOWMEM}: between the two: one packed copy in ordinary (pageable) memory, which the
  *       system may swap and which needs no page-locking, streamed through the same pinned staging
@@ -21,6 +23,22 @@ public enum HostSource {
     PINNED,
     DISK,
     LOWMEM;
+
+    /**
+     * The staging ring an engine makes (offload.h, ofl_disk_source; disk_reader.cpp does the same):
+     * units of 1 MiB where a CPU core copies (host) or 8 MiB where a DMA engine does (cuda); when
+     * {@code given} is 0, 8 units but at most half of a step's streamed bytes, else at most a step's
+     * streamed bytes ({@code streamedBytes}, each group rounded up to 4 KiB; the largest group's when
+     * nothing streams); below two units the unit shrinks to half the ring.
+     */
+    public static long stagingBytes(dev.offload.runtime.Backend backend, long given, long streamedBytes) {
+        final long page = 4096;
+        long unit = backend == dev.offload.runtime.Backend.HOST ? 1L << 20 : 8L << 20;
+        long ring = given > 0 ? Math.min(given, Math.max(streamedBytes, 2 * page))
+                : Math.min(8 * unit, Math.max((streamedBytes / 2 + page - 1) / page * page, 2 * page));
+        if (ring < 2 * unit) unit = ring / 2 / page * page;
+        return ring / unit * unit;
+    }
 
     /** Parses "pinned", "disk" or "lowmem" (any case). */
     public static HostSource parse(String text) {

@@ -39,9 +39,13 @@ import java.util.Map;
  * @param sourceGiven  whether the source was given; when not, a component whose pinned copy would
  *                     not fit the available host memory streams from disk instead (where its
  *                     tensors come from files), and an explicit PINNED that cannot fit fails at once
- * @param stagingBytes DISK and LOWMEM: bytes of the pinned staging ring; 0 (default) = two slots of the largest
- *                     streamed group, the least that overlaps reading with copying. It must hold at
- *                     least one such slot (registration fails otherwise, with the numbers)
+ * @param stagingBytes DISK and LOWMEM: bytes of the pinned staging ring; 0 (default) = 8 units of
+ *                     1 MiB on the host backend, of 8 MiB on cuda (8 or 64 MiB). The reader reads
+ *                     and the copy stream copies one unit at a time, so any group streams through
+ *                     any ring of at least 8 KiB (a ring below two units shrinks the unit)
+ * @param diskIo       DISK: buffered or O_DIRECT reads ({@link DiskIo}; AUTO by default)
+ * @param readerThreads DISK and LOWMEM: reader threads; 0 (default) = one per four hardware threads,
+ *                     1 to 4
  * @param computeProfiles per component name, its compute time per group and the bandwidth to
  *                     predict copies with: count(n) and budget() then pin the groups whose copy
  *                     most exceeds their compute, instead of the largest. For a component left to
@@ -56,7 +60,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
                             Timing timing, long slabBytes, int stepsAhead, PinPolicy pin, long activationReserve,
                             Map<String, ComputeProfile> computeProfiles, Map<String, Strategy> componentStrategies, double h2dGbps,
                             boolean trace, HostSource source, long stagingBytes, boolean sourceGiven, java.nio.file.Path diskCache,
-                            ProgressListener progress) {
+                            ProgressListener progress, DiskIo diskIo, int readerThreads) {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
@@ -91,6 +95,17 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         computeProfiles = Map.copyOf(computeProfiles);
         if (source == null) throw OffloadException.invalid("config: host source is null");
         if (stagingBytes < 0) throw OffloadException.invalid("config: staging bytes must be >= 0 (0 = default), got " + stagingBytes);
+        if (stagingBytes > 0 && stagingBytes < MIN_STAGING_BYTES) {
+            throw OffloadException.invalid("config: a staging ring of " + stagingBytes + " bytes is too small: it needs at least two 4 KiB units ("
+                    + MIN_STAGING_BYTES + " bytes); 0 gives the default (8 units of 1 MiB on host, 8 MiB on cuda)");
+        }
+        if (diskIo == null) throw OffloadException.invalid("config: disk I/O is null (AUTO by default)");
+        if (readerThreads < 0 || readerThreads > MAX_READER_THREADS) {
+            throw OffloadException.invalid("config: reader threads must be between 0 (default) and " + MAX_READER_THREADS + ", got " + readerThreads);
+        }
+        if (diskIo != DiskIo.AUTO && sourceGiven && source != HostSource.DISK) {
+            throw OffloadException.invalid("config: disk I/O " + diskIo + " reads files: it needs the DISK source, got " + source);
+        }
         if (diskCache != null && sourceGiven && source != HostSource.DISK) {
             throw OffloadException.invalid("config: a disk cache (" + diskCache + ") serves the DISK source, got " + source);
         }
@@ -128,6 +143,10 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
 
     /** The most steps the host may run ahead (offload.h: OFL_MAX_STEPS_AHEAD). */
     public static final int MAX_STEPS_AHEAD = 8;
+    /** The smallest staging ring: two 4 KiB units (offload.h, ofl_disk_source). */
+    public static final long MIN_STAGING_BYTES = 8192;
+    /** The most reader threads a disk source takes (offload.h, ofl_disk_source). */
+    public static final int MAX_READER_THREADS = 64;
 
     public static Builder builder() {
         return new Builder();
@@ -152,6 +171,8 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private long stagingBytes;
         private java.nio.file.Path diskCache;
         private ProgressListener progress;
+        private DiskIo diskIo = DiskIo.AUTO;
+        private int readerThreads;
 
         public Builder device(String device) { this.device = device; return this; }
         public Builder deviceBudget(long bytes) { this.deviceBudget = bytes; return this; }
@@ -173,8 +194,12 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         }
         /** Where streamed weights live on the host (PINNED by default). */
         public Builder source(HostSource source) { this.source = source; return this; }
-        /** DISK and LOWMEM: the pinned staging ring's bytes (0: two slots of the largest streamed group). */
+        /** DISK and LOWMEM: the pinned staging ring's bytes (0: 8 units, 8 MiB on host and 64 MiB on cuda). */
         public Builder stagingBytes(long bytes) { this.stagingBytes = bytes; return this; }
+        /** DISK: buffered or O_DIRECT reads (AUTO: the default choice, {@link DiskIo}). */
+        public Builder diskIo(DiskIo io) { this.diskIo = io; return this; }
+        /** DISK and LOWMEM: reader threads (0: one per four hardware threads, 1 to 4). */
+        public Builder readerThreads(int threads) { this.readerThreads = threads; return this; }
         /** Hears long work's progress (packing weights); null for none. */
         public Builder progress(ProgressListener listener) { this.progress = listener; return this; }
         /** A folder for the DISK source's cache files (scattered layouts only; memory/DiskCache). */
@@ -202,7 +227,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
             PinPolicy policy = pin != null ? pin : strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none();
             return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
                     stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace,
-                    source != null ? source : HostSource.PINNED, stagingBytes, source != null, diskCache, progress);
+                    source != null ? source : HostSource.PINNED, stagingBytes, source != null, diskCache, progress, diskIo, readerThreads);
         }
     }
 }

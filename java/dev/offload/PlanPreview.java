@@ -53,8 +53,13 @@ final class PlanPreview {
             HostSource source = off.sourceFor(name, plan, hostLeft);
             String sourceWhy = null;
             if (source == HostSource.DISK) {
-                long largest = plan.groups().stream().mapToLong(PackedGroup::bytes).max().orElse(0);
-                long staging = config.stagingBytes() > 0 ? config.stagingBytes() : 2 * largest;
+                long streamed = 0, largest = 0;
+                for (int g = 0; g < plan.groups().size(); g++) {
+                    long pages = (plan.groups().get(g).bytes() + 4095) / 4096 * 4096;
+                    largest = Math.max(largest, pages);
+                    if (!plan.resident()[g]) streamed += pages;
+                }
+                long staging = HostSource.stagingBytes(info.backend(), config.stagingBytes(), streamed > 0 ? streamed : largest);
                 sourceWhy = "host: " + (config.sourceGiven() ? "DISK as configured" : "a pinned copy (" + Size.format(host)
                         + ") would not fit the available host memory") + ": streamed from its files through a staging ring of about "
                         + Size.format(staging);

@@ -7,38 +7,71 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
 
 #include "error.hpp"
 
 namespace ofl {
 namespace {
+
+constexpr std::uint64_t kPage = 4096;
+constexpr std::uint64_t kCpuCopyUnit = 1ull << 20;  // a unit where a CPU core copies: stays in its cache
+constexpr std::uint64_t kDmaCopyUnit = 8ull << 20;  // a unit where a DMA engine copies
+constexpr std::uint64_t kDefaultUnits = 8;
+constexpr std::uint64_t kMaxRead = 1ull << 30;      // one pread call at most (Linux caps near 2 GiB)
+constexpr std::uint64_t kProbeBytes = 64ull << 20;  // the buffered/direct probe reads at most this much
+constexpr std::uint32_t kMaxThreads = 64;
+
+std::uint64_t page_up(std::uint64_t n) { return (n + kPage - 1) / kPage * kPage; }
+
 std::int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
-}  // namespace
-namespace {
-
-constexpr std::uint64_t kPage = 4096;
-constexpr std::uint64_t kResidentChunk = 64ull << 20;  // staging for a component with no streamed group
-constexpr std::uint64_t kMaxRead = 1ull << 30;         // one pread call at most (Linux caps near 2 GiB)
-
-std::uint64_t page_up(std::uint64_t n) { return (n + kPage - 1) / kPage * kPage; }
 
 std::uint64_t ns_since(std::chrono::steady_clock::time_point t0) {
     return static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
 }
 
+// MemAvailable from /proc/meminfo; 0 where it cannot be read (then the probe decides).
+std::uint64_t mem_available() {
+    std::ifstream in("/proc/meminfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream words(line);
+        std::string key;
+        std::uint64_t kib = 0;
+        if (words >> key >> kib && key == "MemAvailable:") return kib * 1024;
+    }
+    return 0;
+}
+
+int popcount(std::uint32_t v) {
+    int n = 0;
+    for (; v; v &= v - 1) ++n;
+    return n;
+}
+
 }  // namespace
 
 DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& source, const std::vector<std::uint64_t>& group_bytes,
-                       std::vector<std::uint32_t> streamed, std::uint64_t slot_bytes, std::vector<const unsigned char*> hosts)
+                       std::vector<std::uint32_t> streamed, std::vector<const unsigned char*> hosts)
     : device_(std::move(device)), extents_(group_bytes.size()), group_bytes_(group_bytes), hosts_(std::move(hosts)),
       streamed_(std::move(streamed)) {
-    OFL_EXPECT((source.flags & ~OFL_DISK_FROM_HOST) == 0 && source.reserved == 0, OFL_ERR_INVALID_ARGUMENT,
-               "ofl_disk_source: flags must be 0 or OFL_DISK_FROM_HOST and reserved 0, got ", source.flags, " and ",
-               source.reserved);
+    constexpr std::uint32_t io_flags = OFL_DISK_IO_BUFFERED | OFL_DISK_IO_DIRECT | OFL_DISK_IO_PROBE;
+    OFL_EXPECT((source.flags & ~(OFL_DISK_FROM_HOST | io_flags)) == 0 && popcount(source.flags & io_flags) <= 1,
+               OFL_ERR_INVALID_ARGUMENT,
+               "ofl_disk_source: flags must be OFL_DISK_FROM_HOST or at most one of OFL_DISK_IO_BUFFERED, _DIRECT and _PROBE, got ",
+               source.flags);
+    OFL_EXPECT(!(source.flags & OFL_DISK_FROM_HOST) || (source.flags & io_flags) == 0, OFL_ERR_INVALID_ARGUMENT,
+               "ofl_disk_source: OFL_DISK_FROM_HOST reads memory, not files; it takes no OFL_DISK_IO_* flag (flags ", source.flags,
+               ")");
+    OFL_EXPECT(source.reader_threads <= kMaxThreads, OFL_ERR_INVALID_ARGUMENT, "ofl_disk_source: reader_threads is ",
+               source.reader_threads, ", at most ", kMaxThreads);
     OFL_EXPECT(hosts_.empty() || (source.file_count == 0 && source.extent_count == 0), OFL_ERR_INVALID_ARGUMENT,
                "ofl_disk_source: OFL_DISK_FROM_HOST reads the groups' host memory; it takes no files or extents (got ",
                source.file_count, " files, ", source.extent_count, " extents)");
@@ -50,7 +83,7 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
         OFL_EXPECT(e.group < group_bytes_.size() && e.file < source.file_count, OFL_ERR_INVALID_ARGUMENT, "disk extent ", i,
                    ": group ", e.group, " of ", group_bytes_.size(), ", file ", e.file, " of ", source.file_count);
         OFL_EXPECT(e.bytes <= group_bytes_[e.group] && e.group_offset <= group_bytes_[e.group] - e.bytes &&
-                       e.file_offset <= UINT64_MAX - e.bytes,
+                       e.file_offset <= UINT64_MAX - e.bytes - kPage,
                    OFL_ERR_INVALID_ARGUMENT, "disk extent ", i, ": ", e.bytes, " bytes at offset ", e.group_offset,
                    " do not fit group ", e.group, " (", group_bytes_[e.group], " bytes)");
         if (e.bytes > 0) extents_[e.group].push_back(Extent{e.file, e.file_offset, e.bytes, e.group_offset});
@@ -63,20 +96,28 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
                        "disk extents of group ", g, " overlap at group offset ", list[i].group_offset);
         }
     }
-    // The ring: slots of the largest streamed group, or one chunk for resident groups alone.
-    if (!streamed_.empty()) {
-        stride_ = page_up(std::max<std::uint64_t>(slot_bytes, 1));
-        std::uint64_t want = source.staging_bytes == 0 ? 2 : source.staging_bytes / stride_;
-        OFL_EXPECT(want >= 1, OFL_ERR_INVALID_ARGUMENT, "a staging ring of ", source.staging_bytes,
-                   " bytes holds no slot for the largest streamed group (", slot_bytes, " bytes, ", stride_,
-                   " with 4 KiB alignment); give at least ", 2 * stride_, " bytes (two slots) or smaller groups");
-        slots_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(want, streamed_.size()));
-    } else {
-        std::uint64_t largest = 0;
-        for (std::uint64_t b : group_bytes_) largest = std::max(largest, b);
-        stride_ = page_up(std::max<std::uint64_t>(1, std::min(largest, source.staging_bytes ? source.staging_bytes : kResidentChunk)));
-        slots_ = 1;
+    // The ring: units of 1 MiB (CPU copies) or 8 MiB (DMA). By default 8 of them, at most half of a
+    // step's streamed bytes (so that a small model never pins as much as itself: two units overlap
+    // reading with copying already); as given, at most a step's streamed bytes (more holds nothing);
+    // the largest group's bytes when nothing streams. A small ring shrinks the unit.
+    unit_ = device_->backend().copies_with_cpu() ? kCpuCopyUnit : kDmaCopyUnit;
+    OFL_EXPECT(source.staging_bytes == 0 || source.staging_bytes >= 2 * kPage, OFL_ERR_INVALID_ARGUMENT, "a staging ring of ",
+               source.staging_bytes, " bytes is too small: it needs at least two 4 KiB units (8192 bytes); the default is ",
+               kDefaultUnits, " units of ", unit_, " bytes");
+    std::uint64_t needed = 0;
+    for (std::uint32_t g : streamed_) needed += page_up(group_bytes_[g]);
+    if (streamed_.empty()) {
+        for (std::uint64_t b : group_bytes_) needed = std::max(needed, page_up(b));
     }
+    const std::uint64_t ring = source.staging_bytes ? std::min(source.staging_bytes, std::max(needed, 2 * kPage))
+                                                    : std::min(kDefaultUnits * unit_, std::max(page_up(needed / 2), 2 * kPage));
+    if (ring < 2 * unit_) unit_ = ring / 2 / kPage * kPage;
+    units_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(ring / unit_, UINT32_MAX));
+    const std::uint32_t hardware = std::max(1u, std::thread::hardware_concurrency());
+    threads_ = source.reader_threads ? source.reader_threads : std::clamp<std::uint32_t>(hardware / 4, 1, 4);
+    unit_read_ = std::make_unique<std::atomic<std::uint64_t>[]>(units_);
+    for (std::uint32_t u = 0; u < units_; ++u) unit_read_[u].store(UINT64_MAX, std::memory_order_relaxed);
+    tickets_.resize(units_);
     for (std::uint32_t f = 0; f < source.file_count; ++f) {
         OFL_EXPECT(source.paths[f] != nullptr, OFL_ERR_INVALID_ARGUMENT, "ofl_disk_source: path ", f, " is NULL");
         paths_.emplace_back(source.paths[f]);
@@ -91,12 +132,35 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
             stamps_.push_back({static_cast<std::int64_t>(st.st_size), static_cast<std::int64_t>(st.st_mtim.tv_sec),
                                static_cast<std::int64_t>(st.st_mtim.tv_nsec)});
         }
-        staging_bytes_ = stride_ * slots_;
+        staging_bytes_ = unit_ * units_;
         staging_ = static_cast<unsigned char*>(device_->backend().host_alloc(staging_bytes_));
         device_->host_usage().claim(staging_bytes_);
-        worker_ = std::thread([this] { run(); });
+        if (hosts_.empty()) choose_io(source.flags);
+        if (direct_) {
+            bounces_.resize(threads_);
+            for (Bounce& b : bounces_) {
+                b = bounce();
+            }
+        }
+        if (!streamed_.empty()) {
+            for (std::uint32_t i = 0; i < threads_; ++i) {
+                Bounce* bounce = direct_ ? &bounces_[i] : nullptr;
+                workers_.emplace_back([this, bounce] {
+                    Bounce none;
+                    run(bounce ? *bounce : none);
+                });
+            }
+        }
     } catch (...) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopping_ = true;
+        }
+        changed_.notify_all();
+        for (std::thread& w : workers_) w.join();
+        free_bounces();
         for (int fd : fds_) ::close(fd);
+        for (int fd : direct_fds_) ::close(fd);
         if (staging_) {
             device_->backend().host_free(staging_);
             device_->host_usage().release(staging_bytes_);
@@ -111,10 +175,88 @@ DiskReader::~DiskReader() {
         stopping_ = true;
     }
     changed_.notify_all();
-    if (worker_.joinable()) worker_.join();
+    for (std::thread& w : workers_) w.join();
+    free_bounces();
     for (int fd : fds_) ::close(fd);
+    for (int fd : direct_fds_) ::close(fd);
     device_->backend().host_free(staging_);
     device_->host_usage().release(staging_bytes_);
+}
+
+DiskReader::Bounce DiskReader::bounce() {
+    Bounce b;
+    b.bytes = unit_ + 2 * kPage;
+    b.data = static_cast<unsigned char*>(std::aligned_alloc(kPage, b.bytes));
+    if (!b.data) fail(OFL_ERR_OUT_OF_HOST_MEMORY, "disk source: no memory for a ", b.bytes, "-byte direct-read buffer");
+    return b;
+}
+
+void DiskReader::free_bounces() noexcept {
+    for (Bounce& b : bounces_) std::free(b.data);
+    bounces_.clear();
+}
+
+void DiskReader::open_direct() {
+    for (const std::string& path : paths_) {
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+        if (fd < 0) {  // a file system without O_DIRECT (tmpfs: EINVAL): every file reads buffered
+            for (int d : direct_fds_) ::close(d);
+            direct_fds_.clear();
+            return;
+        }
+        direct_fds_.push_back(fd);
+    }
+}
+
+void DiskReader::choose_io(std::uint32_t flags) {
+    const std::uint32_t io = flags & (OFL_DISK_IO_BUFFERED | OFL_DISK_IO_DIRECT | OFL_DISK_IO_PROBE);
+    if (io == OFL_DISK_IO_BUFFERED || paths_.empty()) return;
+    if (io != OFL_DISK_IO_DIRECT && streamed_.empty()) return;  // resident groups alone: read once, nothing to probe
+    if (io == 0) {
+        std::uint64_t streamed_bytes = 0;
+        for (std::uint32_t g : std::set<std::uint32_t>(streamed_.begin(), streamed_.end())) streamed_bytes += group_bytes_[g];
+        const std::uint64_t available = mem_available();
+        if (available > 0 && streamed_bytes <= available / 2) return;  // the page cache will hold them
+    }
+    open_direct();
+    if (direct_fds_.empty()) return;
+    if (io == OFL_DISK_IO_DIRECT) {
+        direct_ = true;
+        return;
+    }
+    probe_direct_gbps_ = probe_gbps(true);  // first: a direct read leaves the page cache as it was
+    probe_buffered_gbps_ = probe_gbps(false);
+    direct_ = probe_direct_gbps_ > probe_buffered_gbps_;
+    bytes_read_.store(0);  // the probe's reads are not the stream's
+}
+
+double DiskReader::probe_gbps(bool direct) {
+    const std::uint32_t group = streamed_.front();
+    const std::uint64_t bytes = std::min(group_bytes_[group], kProbeBytes);
+    if (bytes == 0) return 0;
+    Bounce bounce;
+    if (direct) {
+        bounce = this->bounce();
+    } else {
+        for (const Extent& e : extents_[group]) {  // start cold, as the direct read did
+            if (e.group_offset < bytes) {
+                ::posix_fadvise(fds_[e.file], static_cast<off_t>(e.file_offset),
+                                static_cast<off_t>(std::min(e.bytes, bytes - e.group_offset)), POSIX_FADV_DONTNEED);
+            }
+        }
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+        for (std::uint64_t from = 0; from < bytes; from += staging_bytes_) {  // through the ring, as streaming reads
+            read_range(group, from, std::min(bytes, from + staging_bytes_), staging_, direct ? &bounce : nullptr);
+        }
+    } catch (...) {
+        std::free(bounce.data);
+        throw;
+    }
+    const std::uint64_t ns = std::max<std::uint64_t>(ns_since(t0), 1);
+    std::free(bounce.data);
+    return static_cast<double>(bytes) / static_cast<double>(ns);
 }
 
 void DiskReader::check_unchanged(std::uint32_t group, std::uint32_t file) {
@@ -131,7 +273,7 @@ void DiskReader::check_unchanged(std::uint32_t group, std::uint32_t file) {
     }
 }
 
-void DiskReader::pread_all(std::uint32_t group, const Extent& e, std::uint64_t skip, std::uint64_t bytes, unsigned char* dst) {
+void DiskReader::pread_buffered(std::uint32_t group, const Extent& e, std::uint64_t skip, std::uint64_t bytes, unsigned char* dst) {
     check_unchanged(group, e.file);
     const std::uint64_t start = e.file_offset + skip;
     std::uint64_t done = 0;
@@ -153,7 +295,34 @@ void DiskReader::pread_all(std::uint32_t group, const Extent& e, std::uint64_t s
     bytes_read_.fetch_add(bytes, std::memory_order_relaxed);
 }
 
-void DiskReader::read_range(std::uint32_t group, std::uint64_t from, std::uint64_t to, unsigned char* dst) {
+void DiskReader::pread_direct(std::uint32_t group, const Extent& e, std::uint64_t skip, std::uint64_t bytes, unsigned char* dst,
+                              Bounce& bounce) {
+    check_unchanged(group, e.file);
+    const std::uint64_t lo = e.file_offset + skip, hi = lo + bytes;
+    std::uint64_t at = lo / kPage * kPage;  // O_DIRECT: aligned offset, length and buffer
+    while (at < hi) {
+        const std::uint64_t want = std::min(bounce.bytes, page_up(hi) - at);
+        ssize_t got = ::pread(direct_fds_[e.file], bounce.data, want, static_cast<off_t>(at));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            fail(OFL_ERR_IO, "disk source: reading group ", group, " from '", paths_[e.file], "' at offset ", at,
+                 " (direct I/O, ", want, " bytes, for bytes ", lo, " to ", hi, "): ", std::strerror(errno));
+        }
+        const std::uint64_t end = at + static_cast<std::uint64_t>(got);
+        const std::uint64_t from = std::max(at, lo), to = std::min(end, hi);
+        if (to > from) std::memcpy(dst + (from - lo), bounce.data + (from - at), to - from);
+        if (end >= hi) break;
+        if (got == 0 || got % static_cast<ssize_t>(kPage) != 0) {  // the end of the file, before hi
+            fail(OFL_ERR_IO, "disk source: reading group ", group, " from '", paths_[e.file], "': the file ends at offset ", end,
+                 ", inside bytes ", e.file_offset, " to ", e.file_offset + e.bytes,
+                 " (it was truncated or replaced after the engine was created)");
+        }
+        at = end;
+    }
+    bytes_read_.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+void DiskReader::read_range(std::uint32_t group, std::uint64_t from, std::uint64_t to, unsigned char* dst, Bounce* bounce) {
     if (!hosts_.empty()) {  // the low-memory source: pageable host bytes into pinned staging
         std::memcpy(dst, hosts_[group] + from, to - from);
         bytes_read_.fetch_add(to - from, std::memory_order_relaxed);
@@ -164,17 +333,33 @@ void DiskReader::read_range(std::uint32_t group, std::uint64_t from, std::uint64
         const std::uint64_t lo = std::max(from, e.group_offset), hi = std::min(to, e.group_offset + e.bytes);
         if (lo >= hi) continue;
         if (lo > cursor) std::memset(dst + (cursor - from), 0, lo - cursor);
-        pread_all(group, e, lo - e.group_offset, hi - lo, dst + (lo - from));
+        if (bounce) {
+            pread_direct(group, e, lo - e.group_offset, hi - lo, dst + (lo - from), *bounce);
+        } else {
+            pread_buffered(group, e, lo - e.group_offset, hi - lo, dst + (lo - from));
+        }
         cursor = hi;
     }
     if (to > cursor) std::memset(dst + (cursor - from), 0, to - cursor);
 }
 
 void DiskReader::load(std::uint32_t group, std::uint64_t from, std::uint64_t to, unsigned char* dst) {
-    auto t0 = std::chrono::steady_clock::now();
-    read_range(group, from, to, dst);
+    Bounce bounce;
+    if (direct_) bounce = this->bounce();
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+        read_range(group, from, to, dst, direct_ ? &bounce : nullptr);
+    } catch (...) {
+        std::free(bounce.data);
+        throw;
+    }
+    std::free(bounce.data);
     read_ns_.fetch_add(ns_since(t0), std::memory_order_relaxed);
     if (to == group_bytes_[group]) groups_read_.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t DiskReader::units_of_group(std::uint64_t bytes) const noexcept {
+    return std::max<std::uint64_t>(1, (bytes + unit_ - 1) / unit_);
 }
 
 void DiskReader::request(std::uint64_t ticket) {
@@ -186,40 +371,62 @@ void DiskReader::request(std::uint64_t ticket) {
     changed_.notify_all();
 }
 
-void DiskReader::run() noexcept {
+void DiskReader::finish_unit(std::uint64_t ticket, std::uint64_t unit) {
+    unit_read_[unit % units_].store(unit, std::memory_order_release);
+    Ticket& t = tickets_[ticket % units_];
+    if (++t.done < t.units) return;
+    groups_read_.fetch_add(1, std::memory_order_relaxed);
+    if (times_) {
+        const std::size_t at = 2 * (ticket % kept_);
+        times_[at].store(t.start_ns, std::memory_order_relaxed);
+        times_[at + 1].store(now_ns(), std::memory_order_relaxed);
+    }
+}
+
+void DiskReader::run(Bounce& bounce) noexcept {
     for (;;) {
-        std::uint64_t ticket;
+        std::uint64_t ticket, part, unit;
         bool skip;
         {
             std::unique_lock<std::mutex> lock(mutex_);
-            changed_.wait(lock, [&] { return stopping_ || (read_ < requested_ && read_ < freed_ + slots_); });
+            changed_.wait(lock, [&] { return stopping_ || (next_ticket_ < requested_ && dispatched_ < freed_ + units_); });
             if (stopping_) return;
-            ticket = read_;
+            ticket = next_ticket_;
+            part = next_unit_;
+            unit = dispatched_++;
+            const std::uint32_t group = streamed_[ticket % streamed_.size()];
+            Ticket& t = tickets_[ticket % units_];  // free: the ticket units_ before ended units_ units ago or more
+            if (part == 0) t = Ticket{ticket, units_of_group(group_bytes_[group]), 0, now_ns()};
+            if (++next_unit_ == t.units) {
+                ++next_ticket_;
+                next_unit_ = 0;
+            }
             skip = error_status_ != OFL_OK;  // after a fault nothing is read, but nothing waits forever
+            if (busy_++ == 0) busy_since_ = now_ns();
         }
         if (!skip) {
             const std::uint32_t group = streamed_[ticket % streamed_.size()];
+            const std::uint64_t from = part * unit_, to = std::min(group_bytes_[group], from + unit_);
             try {
-                const std::int64_t start = now_ns();
-                load(group, 0, group_bytes_[group], staging(ticket));
-                if (times_) {
-                    const std::size_t at = 2 * (ticket % kept_);
-                    times_[at].store(start, std::memory_order_relaxed);
-                    times_[at + 1].store(now_ns(), std::memory_order_relaxed);
-                }
+                if (to > from) read_range(group, from, to, staging_unit(unit), bounce.data ? &bounce : nullptr);
             } catch (const Error& e) {
                 std::lock_guard<std::mutex> lock(mutex_);
-                error_status_ = e.status();
-                error_ = e.what();
+                if (error_status_ == OFL_OK) {
+                    error_status_ = e.status();
+                    error_ = e.what();
+                }
             } catch (...) {
                 std::lock_guard<std::mutex> lock(mutex_);
-                error_status_ = OFL_ERR_INTERNAL;
-                error_ = concat("disk source: reading group ", group, " failed with an unknown exception");
+                if (error_status_ == OFL_OK) {
+                    error_status_ = OFL_ERR_INTERNAL;
+                    error_ = concat("disk source: reading group ", group, " failed with an unknown exception");
+                }
             }
         }
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            read_ = ticket + 1;
+            if (--busy_ == 0) read_ns_.fetch_add(static_cast<std::uint64_t>(now_ns() - busy_since_), std::memory_order_relaxed);
+            finish_unit(ticket, unit);
         }
         changed_.notify_all();
     }
@@ -239,11 +446,13 @@ std::pair<std::int64_t, std::int64_t> DiskReader::read_time(std::uint64_t ticket
 
 void DiskReader::await_read(void* self) noexcept {
     auto* r = static_cast<DiskReader*>(self);
+    const std::uint64_t unit = r->awaited_++;  // only the copy stream's worker calls this, in order
+    const std::atomic<std::uint64_t>& read = r->unit_read_[unit % r->units_];
+    if (read.load(std::memory_order_acquire) == unit) return;
+    // No polling first: on two cores a polling copy worker takes its time from the reader (measured).
+    const auto t0 = std::chrono::steady_clock::now();
     std::unique_lock<std::mutex> lock(r->mutex_);
-    const std::uint64_t ticket = r->awaited_++;
-    if (r->read_ > ticket) return;
-    auto t0 = std::chrono::steady_clock::now();
-    r->changed_.wait(lock, [&] { return r->read_ > ticket || r->stopping_; });
+    r->changed_.wait(lock, [&] { return read.load(std::memory_order_acquire) == unit || r->stopping_; });
     r->stall_ns_.fetch_add(ns_since(t0), std::memory_order_relaxed);
 }
 
@@ -264,12 +473,17 @@ void DiskReader::check() {
 ofl_disk_stats DiskReader::stats() const {
     ofl_disk_stats s{};
     s.struct_size = sizeof s;
-    s.staging_slots = slots_;
+    s.staging_slots = units_;
+    s.staging_unit_bytes = unit_;
     s.staging_bytes = staging_bytes_;
     s.bytes_read = bytes_read_.load();
     s.groups_read = groups_read_.load();
     s.read_ms = static_cast<double>(read_ns_.load()) / 1e6;
     s.stall_ms = static_cast<double>(stall_ns_.load()) / 1e6;
+    s.io_mode = hosts_.empty() ? (direct_ ? OFL_DISK_IO_DIRECT : OFL_DISK_IO_BUFFERED) : 0;
+    s.reader_threads = threads_;
+    s.probe_buffered_gbps = probe_buffered_gbps_;
+    s.probe_direct_gbps = probe_direct_gbps_;
     return s;
 }
 

@@ -77,6 +77,7 @@ public:
     std::unique_ptr<Event> create_event(bool timing) override { return std::make_unique<HostEvent>(timing); }
     // Copies are memcpy on a stream worker: no host memory makes the caller wait.
     bool is_pinned(const void*, std::size_t) override { return true; }
+    bool copies_with_cpu() const noexcept override { return true; }
 
 private:
     HostStreamRegistry streams_;

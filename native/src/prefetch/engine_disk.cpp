@@ -6,9 +6,10 @@
 //  - at creation the reader opens the files and the resident groups are read through the staging
 //    ring, chunk by chunk, and copied to the permanent region (blocking: creation time);
 //  - issuing visit v's copy asks the reader for ticket v (never blocks), then queues on the copy
-//    stream, in order: the wait for the device slot's previous user (as for host groups), the
-//    host function that waits for v's read, the copy staging -> slot, the ready record, and the
-//    host function that frees v's staging slot. All of it is queued by the engine's calling thread
+//    stream, in order: the wait for the device slot's previous user (as for host groups); for each
+//    of the group's staging units (1 MiB on host, 8 MiB on cuda) the host function that waits for
+//    its read, its copy staging -> slot and the host function that frees the staging unit; then
+//    the ready record. All of it is queued by the engine's calling thread
 //    in visit order, so every stream wait still captures the record it means (engine.hpp).
 #include <algorithm>
 
@@ -24,7 +25,7 @@ void Engine::open_disk(const ofl_disk_source& source) {
     if (source.flags & OFL_DISK_FROM_HOST) {
         for (const Group& g : groups_) hosts.push_back(static_cast<const unsigned char*>(g.host));
     }
-    disk_ = std::make_unique<DiskReader>(device_, source, bytes, streamed_, streamed_.empty() ? 0 : slot_bytes_, std::move(hosts));
+    disk_ = std::make_unique<DiskReader>(device_, source, bytes, streamed_, std::move(hosts));
     Stream& copy = *copy_;
     unsigned char* staging = disk_->staging_base();
     const std::uint64_t chunk = disk_->staging_bytes();
@@ -47,11 +48,17 @@ void Engine::issue_disk_copy(std::uint64_t visit, std::uint32_t ordinal, void* s
     disk_->request(visit);
     if (freed) copy.wait_event(*freed);
     if (timed && ordinal == 0) set.copy_begin->record(copy);
-    copy.launch_host_func(&DiskReader::await_read, disk_.get());
-    if (group.bytes > 0) copy.copy(slot, disk_->staging(visit), group.bytes, OFL_COPY_HOST_TO_DEVICE);
+    auto* dst = static_cast<unsigned char*>(slot);
+    const std::uint64_t unit = disk_->unit_bytes(), count = disk_->units_of_group(group.bytes);
+    const std::uint64_t first = disk_->take_units(count);
+    for (std::uint64_t k = 0; k < count; ++k) {  // each unit: wait for its read, copy it out, free its staging
+        copy.launch_host_func(&DiskReader::await_read, disk_.get());
+        const std::uint64_t from = k * unit, to = std::min(group.bytes, from + unit);
+        if (to > from) copy.copy(dst + from, disk_->staging_unit(first + k), to - from, OFL_COPY_HOST_TO_DEVICE);
+        copy.launch_host_func(&DiskReader::release_staging, disk_.get());
+    }
     if (timed && ordinal + 1 == streamed_.size()) set.copy_end->record(copy);
     set.ready[ordinal]->record(copy);
-    copy.launch_host_func(&DiskReader::release_staging, disk_.get());
 }
 
 void Engine::check_faults() {

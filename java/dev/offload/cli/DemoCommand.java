@@ -29,13 +29,13 @@ import java.util.Set;
  * differs from the reference.
  */
 final class DemoCommand {
-    static final String USAGE = "demo [--steps N] [--tokens N] [--dim N] [--budget-fraction F] [--device NAME] [--trace FILE] [--source pinned|disk|lowmem] [--staging SIZE] [--disk-cache DIR] [--json]";
+    static final String USAGE = "demo [--steps N] [--tokens N] [--dim N] [--budget-fraction F] [--device NAME] [--trace FILE] [--source pinned|disk|lowmem] [--staging SIZE] [--disk-io auto|buffered|direct|probe] [--readers N] [--disk-cache DIR] [--json]";
 
     private DemoCommand() {}
 
     static int run(List<String> argv, PrintStream out, PrintStream err) {
         Args args = new Args(argv, Set.of("--json"), Set.of("--steps", "--tokens", "--dim", "--budget-fraction", "--device", "--trace",
-                "--source", "--staging", "--disk-cache"));
+                "--source", "--staging", "--disk-cache", "--disk-io", "--readers"));
         boolean tracing = args.has("--trace");
         if (!args.positional().isEmpty()) throw new UsageException("demo takes no arguments: " + args.positional());
         int steps = Main.parseInt(args.option("--steps", "4"), "--steps", 1, 1000);
@@ -54,7 +54,8 @@ final class DemoCommand {
         OffloadConfig sourceConfig = sourced.build();
         java.util.function.Supplier<OffloadConfig.Builder> base = () -> {
             OffloadConfig.Builder b = OffloadConfig.builder().device(device).stagingBytes(sourceConfig.stagingBytes())
-                    .diskCache(sourceConfig.diskCache()).timing(Timing.GROUP);
+                    .diskCache(sourceConfig.diskCache()).diskIo(sourceConfig.diskIo()).readerThreads(sourceConfig.readerThreads())
+                    .timing(Timing.GROUP);
             return sourceConfig.sourceGiven() ? b.source(sourceConfig.source()) : b;
         };
         int hidden = ReferenceWorkload.DEFAULT_HIDDEN;

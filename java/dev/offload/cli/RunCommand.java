@@ -27,7 +27,9 @@ import java.util.Set;
  * output with the unoffloaded Java reference (bit for bit for mix, within tolerance for linear). JSON fields: strategy, steps, verified
  * (true/false/null), budget_bytes, peak_device_bytes, peak_host_bytes, h2d_bytes, step_ms_median,
  * overlap_efficiency, source, staging_bytes, disk_read_ms (reader time in pread, all steps),
- * disk_gbps (bytes read over that time), and more. {@code --source disk [--staging SIZE]} streams the
+ * disk_gbps (bytes read over that time), disk_io (buffered, direct or memory), reader_threads,
+ * staging_unit_bytes, disk_probe_gbps (when the registration probe ran), and more.
+ * {@code --source disk [--staging SIZE] [--disk-io auto|buffered|direct|probe] [--readers N]} streams the
  * weights from the files through a pinned staging ring instead of a pinned copy; {@code --disk-cache DIR}
  * (implies disk) caches a scattered layout packed in DIR (memory/DiskCache). Without {@code --source}
  * the copy is pinned unless it would not fit the available host memory (then disk).
@@ -36,7 +38,7 @@ final class RunCommand {
     static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|model_offload|group_offload|layerwise|block_pin|auto] [--pin P] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
             + " [--timing off|step|group] [--trace FILE] [--device NAME] [--variant V] [--component NAME] [--source pinned|disk|lowmem]"
-            + " [--staging SIZE] [--disk-cache DIR] [--json]";
+            + " [--staging SIZE] [--disk-io auto|buffered|direct|probe] [--readers N] [--disk-cache DIR] [--json]";
 
     private RunCommand() {}
 
@@ -44,7 +46,7 @@ final class RunCommand {
         Args args = new Args(argv, Set.of("--json", "--verify", "--leaf"),
                 Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device",
                         "--workload", "--steps-ahead", "--timing", "--variant", "--component", "--trace", "--pin", "--source", "--staging",
-                        "--disk-cache"));
+                        "--disk-cache", "--disk-io", "--readers"));
         if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         OffloadConfig.Builder config = OffloadConfig.builder()
@@ -95,13 +97,14 @@ final class RunCommand {
                     figure(r.h2dGbps(), 2), figure(r.overlapEfficiency(), 3), figure(r.hostWaitsPerStep(), 2),
                     figure(r.hostBlockedMsMedian(), 2), figure(r.hostUsPerGroup(), 2),
                     Size.format(r.peakDeviceBytes()), Size.format(r.budgetBytes()), Size.format(r.peakHostBytes()), r.source(),
-                    !r.source().equals("pinned") ? " (staging " + Size.format(r.stagingBytes()) + ", read " + figure(r.diskGbps(), 2) + " GB/s)" : "",
+                    !r.source().equals("pinned") ? " (staging " + Size.format(r.stagingBytes()) + ", " + r.disk().io() + " reads by "
+                            + r.disk().readerThreads() + " thread(s), " + figure(r.diskGbps(), 2) + " GB/s)" : "",
                     r.verified() == null ? "no (--verify not given)" : r.verified() + (r.verifyNote() != null ? " (" + r.verifyNote() + ")" : ""));
         }
         return Boolean.FALSE.equals(r.verified()) ? 1 : 0;
     }
 
-    /** --source and --staging (run and demo): a bad value is a usage error naming the flag. */
+    /** --source, --staging, --disk-io, --readers and --disk-cache (run and demo): a bad value is a usage error naming the flag. */
     static void source(Args args, OffloadConfig.Builder config) {
         dev.offload.HostSource source;
         try {
@@ -125,6 +128,20 @@ final class RunCommand {
             }
             if (staging <= 0) throw new UsageException("--staging must be a positive size, got '" + args.option("--staging", "") + "'");
             config.stagingBytes(staging);
+        }
+        if (args.has("--disk-io")) {
+            if (args.has("--source") && source != dev.offload.HostSource.DISK) throw new UsageException("--disk-io needs --source disk");
+            try {
+                config.diskIo(dev.offload.DiskIo.parse(args.option("--disk-io", "")));
+            } catch (dev.offload.OffloadException e) {
+                throw new UsageException("--disk-io: " + e.getMessage());
+            }
+        }
+        if (args.has("--readers")) {
+            if (source == dev.offload.HostSource.PINNED && args.has("--source")) {
+                throw new UsageException("--readers needs --source disk or lowmem");
+            }
+            config.readerThreads(Main.parseInt(args.option("--readers", ""), "--readers", 1, dev.offload.OffloadConfig.MAX_READER_THREADS));
         }
     }
 
@@ -207,6 +224,16 @@ final class RunCommand {
         json.addProperty("staging_bytes", r.stagingBytes());
         number(json, "disk_read_ms", r.diskReadMs());
         number(json, "disk_gbps", r.diskGbps());
+        dev.offload.DiskStats disk = r.disk();
+        json.addProperty("disk_io", disk.io());
+        json.addProperty("reader_threads", disk.readerThreads());
+        json.addProperty("staging_unit_bytes", disk.unitBytes());
+        if (disk.probeBufferedGbps() > 0 || disk.probeDirectGbps() > 0) {
+            JsonObject probe = new JsonObject();
+            number(probe, "buffered", disk.probeBufferedGbps());
+            number(probe, "direct", disk.probeDirectGbps());
+            json.add("disk_probe_gbps", probe);
+        }
         if (r.verifyNote() != null) json.addProperty("verify_note", r.verifyNote());
         return json;
     }

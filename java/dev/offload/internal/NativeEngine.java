@@ -70,12 +70,14 @@ public final class NativeEngine extends NativeResource {
     public record DiskExtent(int group, int file, long fileOffset, long bytes, long groupOffset) {}
 
     /**
-     * An engine whose groups are read from files by its reader thread through a pinned staging ring
-     * of {@code stagingBytes} (0: two slots of the largest streamed group); offload.h,
-     * ofl_engine_create_from_disk. {@code groupBytes[g]} is group g's packed size.
+     * An engine whose groups are read from files by its reader threads through a pinned staging ring
+     * of {@code stagingBytes} (0: the default, 8 units); offload.h, ofl_engine_create_from_disk.
+     * {@code groupBytes[g]} is group g's packed size; {@code io} AUTO, BUFFERED, DIRECT or PROBE
+     * (OFL_DISK_IO_*: none, or that flag); {@code readerThreads} 0 for the default.
      */
     public static NativeEngine createFromDisk(MemorySegment runtime, long[] groupBytes, boolean[] resident, java.util.List<String> files,
-                                              java.util.List<DiskExtent> extents, long stagingBytes, int slots, int prefetchDepth,
+                                              java.util.List<DiskExtent> extents, long stagingBytes, String io, int readerThreads,
+                                              int slots, int prefetchDepth,
                                               int timing, int stepsAhead, boolean trace, MemorySegment compute, MemorySegment copy,
                                               String description) {
         try (Arena temp = Arena.ofConfined()) {
@@ -106,6 +108,14 @@ public final class NativeEngine extends NativeResource {
             ofl_disk_source.extents(source, ext);
             ofl_disk_source.extent_count(source, extents.size());
             ofl_disk_source.staging_bytes(source, stagingBytes);
+            ofl_disk_source.flags(source, switch (io) {
+                case "AUTO" -> 0;
+                case "BUFFERED" -> offload_h.OFL_DISK_IO_BUFFERED();
+                case "DIRECT" -> offload_h.OFL_DISK_IO_DIRECT();
+                case "PROBE" -> offload_h.OFL_DISK_IO_PROBE();
+                default -> throw new IllegalArgumentException("disk I/O " + io);
+            });
+            ofl_disk_source.reader_threads(source, readerThreads);
             MemorySegment config = config(temp, slots, prefetchDepth, timing, stepsAhead, trace);
             return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create_from_disk(runtime, desc, groupBytes.length,
                     source, config, compute, copy, out), "creating the disk-source engine of " + description), description);
@@ -117,7 +127,8 @@ public final class NativeEngine extends NativeResource {
      * reader into a pinned staging ring of {@code stagingBytes} before each device copy: the
      * low-memory source (offload.h: OFL_DISK_FROM_HOST).
      */
-    public static NativeEngine createStaged(MemorySegment runtime, GroupSource[] groups, long stagingBytes, int slots, int prefetchDepth,
+    public static NativeEngine createStaged(MemorySegment runtime, GroupSource[] groups, long stagingBytes, int readerThreads,
+                                            int slots, int prefetchDepth,
                                             int timing, int stepsAhead, boolean trace, MemorySegment compute, MemorySegment copy,
                                             String description) {
         try (Arena temp = Arena.ofConfined()) {
@@ -133,6 +144,7 @@ public final class NativeEngine extends NativeResource {
             ofl_disk_source.struct_size(source, (int) ofl_disk_source.sizeof());
             ofl_disk_source.staging_bytes(source, stagingBytes);
             ofl_disk_source.flags(source, offload_h.OFL_DISK_FROM_HOST());
+            ofl_disk_source.reader_threads(source, readerThreads);
             MemorySegment config = config(temp, slots, prefetchDepth, timing, stepsAhead, trace);
             return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create_from_disk(runtime, desc, groups.length,
                     source, config, compute, copy, out), "creating the low-memory engine of " + description), description);
@@ -140,15 +152,25 @@ public final class NativeEngine extends NativeResource {
     }
 
     /** Cumulative figures of the engine's disk reader (offload.h: ofl_disk_stats); zeros without one. */
-    public record DiskStats(int stagingSlots, long stagingBytes, long bytesRead, long groupsRead, double readMs, double stallMs) {}
+    public record DiskStats(int stagingSlots, long stagingBytes, long unitBytes, long bytesRead, long groupsRead, double readMs,
+                            double stallMs, int ioMode, int readerThreads, double probeBufferedGbps, double probeDirectGbps) {
+        /** "buffered", "direct" (O_DIRECT), "memory" (OFL_DISK_FROM_HOST) or "none" (no reader). */
+        public String io() {
+            if (readerThreads == 0) return "none";
+            if (ioMode == offload_h.OFL_DISK_IO_DIRECT()) return "direct";
+            return ioMode == offload_h.OFL_DISK_IO_BUFFERED() ? "buffered" : "memory";
+        }
+    }
 
     public DiskStats diskStats() {
         try (Arena temp = Arena.ofConfined()) {
             MemorySegment out = temp.allocate(ofl_disk_stats.layout());
             ofl_disk_stats.struct_size(out, (int) ofl_disk_stats.sizeof());
             Native.check(offload_h.ofl_engine_disk_stats(handle(), out), "reading the disk figures of " + this);
-            return new DiskStats(ofl_disk_stats.staging_slots(out), ofl_disk_stats.staging_bytes(out), ofl_disk_stats.bytes_read(out),
-                    ofl_disk_stats.groups_read(out), ofl_disk_stats.read_ms(out), ofl_disk_stats.stall_ms(out));
+            return new DiskStats(ofl_disk_stats.staging_slots(out), ofl_disk_stats.staging_bytes(out),
+                    ofl_disk_stats.staging_unit_bytes(out), ofl_disk_stats.bytes_read(out), ofl_disk_stats.groups_read(out),
+                    ofl_disk_stats.read_ms(out), ofl_disk_stats.stall_ms(out), ofl_disk_stats.io_mode(out),
+                    ofl_disk_stats.reader_threads(out), ofl_disk_stats.probe_buffered_gbps(out), ofl_disk_stats.probe_direct_gbps(out));
         }
     }
 

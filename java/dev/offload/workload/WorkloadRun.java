@@ -33,7 +33,8 @@ public final class WorkloadRun {
                          double copyBusyMsMedian, double hostBlockedMsMedian, double hostWaitsPerStep, double hostUsPerGroup,
                          double wallMsPerStep,
                          double h2dGbps, double overlapEfficiency, int groups, int slots, int tokens, int stepsAhead, String plan,
-                         List<StepMetrics> perStep, String source, long stagingBytes, double diskReadMs, double diskGbps) {}
+                         List<StepMetrics> perStep, String source, long stagingBytes, double diskReadMs, double diskGbps,
+                         dev.offload.DiskStats disk) {}
 
     /** Reference states shared by runs of the same model (see {@link Workload.Expected}). */
     public static final class Expected {
@@ -171,7 +172,8 @@ public final class WorkloadRun {
                 steady.stream().mapToLong(StepMetrics::hostWaits).sum() / (double) steady.size(), median(steadyUs), wallMsPerStep,
                 median(steady, StepMetrics::h2dGbps), median(steady, StepMetrics::overlapEfficiency), groups,
                 component.plan().slots(), tokens, config.stepsAhead(), plan, List.copyOf(all),
-                component.source().name().toLowerCase(java.util.Locale.ROOT), disk.stagingBytes(), disk.readMs(), disk.readGbps());
+                component.source().name().toLowerCase(java.util.Locale.ROOT), disk.stagingBytes(), disk.readMs(), disk.readGbps(),
+                disk);
     }
 
     /** "group_offload (2 blocks/group)"; AUTO's as "auto: " and what it chose. */

@@ -44,6 +44,15 @@ class DiskSourceTest {
         return file;
     }
 
+    /** Whether the file system under {@code file} takes O_DIRECT (tmpfs does not): then DIRECT reads direct. */
+    static boolean directIoWorks(Path file) {
+        try (var channel = Files.newByteChannel(file, java.nio.file.StandardOpenOption.READ, com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
+            return channel != null;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
     static long largestGroup(Checkpoint c, dev.offload.graph.Grouping grouping) {
         return BlockGraph.discover(c).groups(grouping).stream().mapToLong(g -> PackedGroup.alignUp(PackedGroup.of(g).bytes())).max()
                 .orElseThrow();
@@ -68,15 +77,20 @@ class DiskSourceTest {
         try (Checkpoint c = Checkpoint.open(model("small.safetensors", 64, 4, 3))) {
             WorkloadRun.Expected expected = new WorkloadRun.Expected();
             long workload = dev.offload.workload.ReferenceWorkload.deviceBytes(TOKENS, HIDDEN);
-            for (HostSource source : HostSource.values()) {
+            // The three sources, then DISK through a ring of two 4 KiB units (smaller than every
+            // group) read with O_DIRECT, and DISK probing buffered against direct with three readers.
+            for (int variant = 0; variant < 5; variant++) {
+                HostSource source = variant < 3 ? HostSource.values()[variant] : HostSource.DISK;
                 OffloadConfig.Builder b = OffloadConfig.builder().device(device).timing(Timing.GROUP).strategy(strategy).source(source);
+                if (variant == 3) b.stagingBytes(8192).diskIo(DiskIo.DIRECT);
+                if (variant == 4) b.diskIo(DiskIo.PROBE).readerThreads(3);
                 if (strategy == Strategy.LAYERWISE) b.window(shape);
                 if (shape == -1) b.leafLevel();
                 else if (strategy != Strategy.LAYERWISE && shape > 0) b.blocksPerGroup(shape);
                 var grouping = shape == -1 ? dev.offload.graph.Grouping.leaf() : dev.offload.graph.Grouping.blocks(Math.max(1, shape));
                 if (strategy != Strategy.NO_OFFLOAD && strategy != Strategy.MODEL_OFFLOAD) b.deviceBudget(c.totalBytes() / 2 + 2 * largestGroup(c, grouping) + workload);
                 WorkloadRun.Result r = WorkloadRun.run(c, b.build(), STEPS, TOKENS, HIDDEN, true, expected);
-                String label = device + " " + strategy + " " + shape + " " + source;
+                String label = device + " " + strategy + " " + shape + " " + source + " variant " + variant;
                 assertEquals(Boolean.TRUE, r.verified(), label + ": " + r.verifyNote());
                 assertEquals(source.name().toLowerCase(java.util.Locale.ROOT), r.source());
                 if (source != HostSource.PINNED) {
@@ -85,6 +99,22 @@ class DiskSourceTest {
                     assertTrue(r.peakHostBytes() >= r.stagingBytes() && r.peakHostBytes() <= r.stagingBytes() + 64 * 1024,
                             label + ": peak host " + r.peakHostBytes() + ", staging " + r.stagingBytes());
                     assertTrue(r.diskReadMs() > 0 && r.diskGbps() > 0, label);
+                    DiskStats d = r.disk();
+                    assertEquals(d.stagingBytes(), d.stagingSlots() * d.unitBytes(), label + ": " + d);
+                    assertTrue(d.stagingSlots() >= 2, label + ": " + d);
+                    if (variant < 4) {
+                        String io = source == HostSource.LOWMEM ? "memory" : variant == 3 && directIoWorks(c.files().get(0)) ? "direct" : "buffered";
+                        assertEquals(io, d.io(), label + ": " + d);
+                    }
+                    if (variant == 3) assertEquals(8192, d.stagingBytes(), label + ": " + d);
+                    if (variant == 4) {
+                        assertEquals(3, d.readerThreads(), label);
+                        boolean streams = strategy == Strategy.GROUP_OFFLOAD || strategy == Strategy.LAYERWISE || strategy == Strategy.BLOCK_PIN;
+                        if (streams && directIoWorks(c.files().get(0))) {
+                            assertTrue(d.probeBufferedGbps() > 0 && d.probeDirectGbps() > 0, label + ": " + d);
+                            assertEquals(d.probeDirectGbps() > d.probeBufferedGbps() ? "direct" : "buffered", d.io(), label + ": " + d);
+                        }
+                    }
                 } else {
                     assertEquals(0, r.stagingBytes());
                     assertTrue(r.peakHostBytes() >= c.totalBytes(), label);
@@ -97,8 +127,8 @@ class DiskSourceTest {
     void aCheckpointManyTimesTheRingStreamsWithTheRingAsItsHostMemory() {
         try (Checkpoint c = Checkpoint.open(model("medium.safetensors", 128, 6, 10))) {
             long slot = largestGroup(c, dev.offload.graph.Grouping.blocks(1));
-            long staging = 2 * ((slot + 4095) / 4096 * 4096);
-            assertTrue(c.totalBytes() > 5 * staging, c.totalBytes() + " vs " + staging);
+            long staging = slot / 2 / 8192 * 8192;  // a ring of half a group (two units): any group streams through it
+            assertTrue(staging >= 8192 && c.totalBytes() > 20 * staging, c.totalBytes() + " vs " + staging);
             long workload = dev.offload.workload.ReferenceWorkload.deviceBytes(TOKENS, HIDDEN);
             OffloadConfig config = OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD).source(HostSource.DISK)
                     .stagingBytes(staging + 100).deviceBudget(3 * slot + workload).build();
@@ -112,8 +142,20 @@ class DiskSourceTest {
                 }
                 comp.metrics(steps - 1, true);
                 DiskStats d = comp.diskStats();
-                assertEquals(2, d.stagingSlots());
-                assertEquals(staging, d.stagingBytes());
+                assertEquals(2, d.stagingSlots(), d.toString());
+                assertEquals(staging, d.stagingBytes(), d.toString());
+                assertEquals(staging / 2, d.unitBytes(), d.toString());
+                long streamedPages = 0;
+                for (int g = 0; g < comp.groupCount(); g++) {
+                    if (!comp.plan().resident()[g]) streamedPages += (comp.plan().groups().get(g).bytes() + 4095) / 4096 * 4096;
+                }
+                // plan's preview computes the ring as the engine does: as given, and by default
+                assertEquals(d.stagingBytes(), HostSource.stagingBytes(dev.offload.runtime.Backend.HOST, staging + 100, streamedPages));
+                try (Offloader byDefault = Offloader.open(OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD)
+                        .source(HostSource.DISK).deviceBudget(3 * slot + workload).build())) {
+                    Component same = byDefault.register("m", c);
+                    assertEquals(HostSource.stagingBytes(dev.offload.runtime.Backend.HOST, 0, streamedPages), same.diskStats().stagingBytes());
+                }
                 long streamed = 0, resident = 0;
                 for (int g = 0; g < comp.groupCount(); g++) {
                     long tensorBytes = comp.plan().groups().get(g).spec().tensors().stream().mapToLong(TensorRef::byteSize).sum();
@@ -250,14 +292,15 @@ class DiskSourceTest {
     }
 
     @Test
-    void aStagingRingTooSmallForOneGroupIsAClearError() {
-        try (Checkpoint c = Checkpoint.open(model("small.safetensors", 64, 4, 3));
-             Offloader off = Offloader.open(OffloadConfig.builder().device("host").source(HostSource.DISK).stagingBytes(4096)
-                     .deviceBudget(c.totalBytes() / 3).build())) {
-            OffloadException e = assertThrows(OffloadException.class, () -> off.register("m", c));
-            assertEquals(Status.INVALID_ARGUMENT, e.status());
-            assertTrue(e.getMessage().contains("staging"), e.getMessage());
-        }
+    void aStagingRingBelowTwoPagesIsAClearError() {
+        OffloadException e = assertThrows(OffloadException.class,
+                () -> OffloadConfig.builder().device("host").source(HostSource.DISK).stagingBytes(4096).build());
+        assertEquals(Status.INVALID_ARGUMENT, e.status());
+        assertTrue(e.getMessage().contains("staging") && e.getMessage().contains("8192"), e.getMessage());
+        OffloadException io = assertThrows(OffloadException.class,
+                () -> OffloadConfig.builder().device("host").source(HostSource.LOWMEM).diskIo(DiskIo.DIRECT).build());
+        assertTrue(io.getMessage().contains("DISK"), io.getMessage());
+        assertThrows(OffloadException.class, () -> OffloadConfig.builder().readerThreads(65).build());
     }
 
     @Test

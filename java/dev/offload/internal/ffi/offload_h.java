@@ -2716,5 +2716,32 @@ public class offload_h extends offload_h$shared {
     public static int OFL_DISK_FROM_HOST() {
         return OFL_DISK_FROM_HOST;
     }
+    private static final int OFL_DISK_IO_BUFFERED = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define OFL_DISK_IO_BUFFERED 2
+     * }
+     */
+    public static int OFL_DISK_IO_BUFFERED() {
+        return OFL_DISK_IO_BUFFERED;
+    }
+    private static final int OFL_DISK_IO_DIRECT = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define OFL_DISK_IO_DIRECT 4
+     * }
+     */
+    public static int OFL_DISK_IO_DIRECT() {
+        return OFL_DISK_IO_DIRECT;
+    }
+    private static final int OFL_DISK_IO_PROBE = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define OFL_DISK_IO_PROBE 8
+     * }
+     */
+    public static int OFL_DISK_IO_PROBE() {
+        return OFL_DISK_IO_PROBE;
+    }
 }
 

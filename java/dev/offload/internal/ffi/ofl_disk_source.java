@@ -22,7 +22,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     uint64_t extent_count;
  *     uint64_t staging_bytes;
  *     uint32_t flags;
- *     uint32_t reserved;
+ *     uint32_t reader_threads;
  * }
  * }
  */
@@ -40,7 +40,7 @@ public class ofl_disk_source {
         offload_h.C_LONG.withName("extent_count"),
         offload_h.C_LONG.withName("staging_bytes"),
         offload_h.C_INT.withName("flags"),
-        offload_h.C_INT.withName("reserved")
+        offload_h.C_INT.withName("reader_threads")
     ).withName("ofl_disk_source");
 
     /**
@@ -358,48 +358,48 @@ public class ofl_disk_source {
         struct.set(flags$LAYOUT, flags$OFFSET, fieldValue);
     }
 
-    private static final OfInt reserved$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reserved"));
+    private static final OfInt reader_threads$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reader_threads"));
 
     /**
      * Layout for field:
      * {@snippet lang=c :
-     * uint32_t reserved
+     * uint32_t reader_threads
      * }
      */
-    public static final OfInt reserved$layout() {
-        return reserved$LAYOUT;
+    public static final OfInt reader_threads$layout() {
+        return reader_threads$LAYOUT;
     }
 
-    private static final long reserved$OFFSET = $LAYOUT.byteOffset(groupElement("reserved"));
+    private static final long reader_threads$OFFSET = $LAYOUT.byteOffset(groupElement("reader_threads"));
 
     /**
      * Offset for field:
      * {@snippet lang=c :
-     * uint32_t reserved
+     * uint32_t reader_threads
      * }
      */
-    public static final long reserved$offset() {
-        return reserved$OFFSET;
+    public static final long reader_threads$offset() {
+        return reader_threads$OFFSET;
     }
 
     /**
      * Getter for field:
      * {@snippet lang=c :
-     * uint32_t reserved
+     * uint32_t reader_threads
      * }
      */
-    public static int reserved(MemorySegment struct) {
-        return struct.get(reserved$LAYOUT, reserved$OFFSET);
+    public static int reader_threads(MemorySegment struct) {
+        return struct.get(reader_threads$LAYOUT, reader_threads$OFFSET);
     }
 
     /**
      * Setter for field:
      * {@snippet lang=c :
-     * uint32_t reserved
+     * uint32_t reader_threads
      * }
      */
-    public static void reserved(MemorySegment struct, int fieldValue) {
-        struct.set(reserved$LAYOUT, reserved$OFFSET, fieldValue);
+    public static void reader_threads(MemorySegment struct, int fieldValue) {
+        struct.set(reader_threads$LAYOUT, reader_threads$OFFSET, fieldValue);
     }
 
     /**

@@ -22,6 +22,11 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     uint64_t groups_read;
  *     double read_ms;
  *     double stall_ms;
+ *     uint32_t io_mode;
+ *     uint32_t reader_threads;
+ *     double probe_buffered_gbps;
+ *     double probe_direct_gbps;
+ *     uint64_t staging_unit_bytes;
  * }
  * }
  */
@@ -38,7 +43,12 @@ public class ofl_disk_stats {
         offload_h.C_LONG.withName("bytes_read"),
         offload_h.C_LONG.withName("groups_read"),
         offload_h.C_DOUBLE.withName("read_ms"),
-        offload_h.C_DOUBLE.withName("stall_ms")
+        offload_h.C_DOUBLE.withName("stall_ms"),
+        offload_h.C_INT.withName("io_mode"),
+        offload_h.C_INT.withName("reader_threads"),
+        offload_h.C_DOUBLE.withName("probe_buffered_gbps"),
+        offload_h.C_DOUBLE.withName("probe_direct_gbps"),
+        offload_h.C_LONG.withName("staging_unit_bytes")
     ).withName("ofl_disk_stats");
 
     /**
@@ -354,6 +364,226 @@ public class ofl_disk_stats {
      */
     public static void stall_ms(MemorySegment struct, double fieldValue) {
         struct.set(stall_ms$LAYOUT, stall_ms$OFFSET, fieldValue);
+    }
+
+    private static final OfInt io_mode$LAYOUT = (OfInt)$LAYOUT.select(groupElement("io_mode"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint32_t io_mode
+     * }
+     */
+    public static final OfInt io_mode$layout() {
+        return io_mode$LAYOUT;
+    }
+
+    private static final long io_mode$OFFSET = $LAYOUT.byteOffset(groupElement("io_mode"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint32_t io_mode
+     * }
+     */
+    public static final long io_mode$offset() {
+        return io_mode$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint32_t io_mode
+     * }
+     */
+    public static int io_mode(MemorySegment struct) {
+        return struct.get(io_mode$LAYOUT, io_mode$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint32_t io_mode
+     * }
+     */
+    public static void io_mode(MemorySegment struct, int fieldValue) {
+        struct.set(io_mode$LAYOUT, io_mode$OFFSET, fieldValue);
+    }
+
+    private static final OfInt reader_threads$LAYOUT = (OfInt)$LAYOUT.select(groupElement("reader_threads"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint32_t reader_threads
+     * }
+     */
+    public static final OfInt reader_threads$layout() {
+        return reader_threads$LAYOUT;
+    }
+
+    private static final long reader_threads$OFFSET = $LAYOUT.byteOffset(groupElement("reader_threads"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint32_t reader_threads
+     * }
+     */
+    public static final long reader_threads$offset() {
+        return reader_threads$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint32_t reader_threads
+     * }
+     */
+    public static int reader_threads(MemorySegment struct) {
+        return struct.get(reader_threads$LAYOUT, reader_threads$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint32_t reader_threads
+     * }
+     */
+    public static void reader_threads(MemorySegment struct, int fieldValue) {
+        struct.set(reader_threads$LAYOUT, reader_threads$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble probe_buffered_gbps$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("probe_buffered_gbps"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double probe_buffered_gbps
+     * }
+     */
+    public static final OfDouble probe_buffered_gbps$layout() {
+        return probe_buffered_gbps$LAYOUT;
+    }
+
+    private static final long probe_buffered_gbps$OFFSET = $LAYOUT.byteOffset(groupElement("probe_buffered_gbps"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double probe_buffered_gbps
+     * }
+     */
+    public static final long probe_buffered_gbps$offset() {
+        return probe_buffered_gbps$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double probe_buffered_gbps
+     * }
+     */
+    public static double probe_buffered_gbps(MemorySegment struct) {
+        return struct.get(probe_buffered_gbps$LAYOUT, probe_buffered_gbps$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double probe_buffered_gbps
+     * }
+     */
+    public static void probe_buffered_gbps(MemorySegment struct, double fieldValue) {
+        struct.set(probe_buffered_gbps$LAYOUT, probe_buffered_gbps$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble probe_direct_gbps$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("probe_direct_gbps"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double probe_direct_gbps
+     * }
+     */
+    public static final OfDouble probe_direct_gbps$layout() {
+        return probe_direct_gbps$LAYOUT;
+    }
+
+    private static final long probe_direct_gbps$OFFSET = $LAYOUT.byteOffset(groupElement("probe_direct_gbps"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double probe_direct_gbps
+     * }
+     */
+    public static final long probe_direct_gbps$offset() {
+        return probe_direct_gbps$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double probe_direct_gbps
+     * }
+     */
+    public static double probe_direct_gbps(MemorySegment struct) {
+        return struct.get(probe_direct_gbps$LAYOUT, probe_direct_gbps$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double probe_direct_gbps
+     * }
+     */
+    public static void probe_direct_gbps(MemorySegment struct, double fieldValue) {
+        struct.set(probe_direct_gbps$LAYOUT, probe_direct_gbps$OFFSET, fieldValue);
+    }
+
+    private static final OfLong staging_unit_bytes$LAYOUT = (OfLong)$LAYOUT.select(groupElement("staging_unit_bytes"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint64_t staging_unit_bytes
+     * }
+     */
+    public static final OfLong staging_unit_bytes$layout() {
+        return staging_unit_bytes$LAYOUT;
+    }
+
+    private static final long staging_unit_bytes$OFFSET = $LAYOUT.byteOffset(groupElement("staging_unit_bytes"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint64_t staging_unit_bytes
+     * }
+     */
+    public static final long staging_unit_bytes$offset() {
+        return staging_unit_bytes$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint64_t staging_unit_bytes
+     * }
+     */
+    public static long staging_unit_bytes(MemorySegment struct) {
+        return struct.get(staging_unit_bytes$LAYOUT, staging_unit_bytes$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint64_t staging_unit_bytes
+     * }
+     */
+    public static void staging_unit_bytes(MemorySegment struct, long fieldValue) {
+        struct.set(staging_unit_bytes$LAYOUT, staging_unit_bytes$OFFSET, fieldValue);
     }
 
     /**

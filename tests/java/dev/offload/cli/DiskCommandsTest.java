@@ -1,6 +1,7 @@
 package dev.offload.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
@@ -40,6 +41,17 @@ class DiskCommandsTest {
         assertTrue(j.get("disk_gbps").getAsDouble() > 0);
         // Pinned host memory: the ring and the workload's small buffers, not the model.
         assertTrue(j.get("peak_host_bytes").getAsLong() < staging + (64 << 10), j.toString());
+        assertEquals("buffered", j.get("disk_io").getAsString());  // a small model: the page cache holds it
+        assertTrue(j.get("reader_threads").getAsInt() >= 1 && j.get("staging_unit_bytes").getAsLong() > 0, j.toString());
+        assertFalse(j.has("disk_probe_gbps"), j.toString());
+        JsonObject probed = json(InfoCommandTest.run("run", model.toString(), "--device", "host", "--budget", "256KiB", "--strategy",
+                "group_offload", "--steps", "2", "--verify", "--source", "disk", "--disk-io", "probe", "--readers", "2", "--json"));
+        assertTrue(probed.get("verified").getAsBoolean());
+        assertEquals(2, probed.get("reader_threads").getAsInt());
+        JsonObject probe = probed.getAsJsonObject("disk_probe_gbps");
+        assertTrue(probe.get("buffered").getAsDouble() > 0, probed.toString());
+        assertEquals(probe.get("direct").getAsDouble() > probe.get("buffered").getAsDouble() ? "direct" : "buffered",
+                probed.get("disk_io").getAsString(), probed.toString());
         JsonObject lowmem = json(InfoCommandTest.run("run", model.toString(), "--device", "host", "--budget", "256KiB", "--steps", "2",
                 "--verify", "--source", "lowmem", "--json"));
         assertTrue(lowmem.get("verified").getAsBoolean());
@@ -74,6 +86,15 @@ class DiskCommandsTest {
         var tooSmall = InfoCommandTest.run("run", model.toString(), "--device", "host", "--source", "disk", "--staging", "4KiB");
         assertEquals(2, tooSmall.exit());
         assertTrue(tooSmall.err().contains("staging"), tooSmall.err());
+        var badIo = InfoCommandTest.run("run", model.toString(), "--device", "host", "--source", "disk", "--disk-io", "sideways");
+        assertEquals(2, badIo.exit());
+        assertTrue(badIo.err().contains("--disk-io") && badIo.err().contains("sideways"), badIo.err());
+        var ioFromMemory = InfoCommandTest.run("run", model.toString(), "--device", "host", "--source", "lowmem", "--disk-io", "direct");
+        assertEquals(2, ioFromMemory.exit());
+        assertTrue(ioFromMemory.err().contains("--disk-io needs --source disk"), ioFromMemory.err());
+        var noReaders = InfoCommandTest.run("run", model.toString(), "--device", "host", "--source", "disk", "--readers", "0");
+        assertEquals(2, noReaders.exit());
+        assertTrue(noReaders.err().contains("--readers"), noReaders.err());
         var demo = InfoCommandTest.run("demo", "--device", "host", "--source", "tape");
         assertEquals(2, demo.exit());
         assertTrue(demo.err().contains("--source"), demo.err());

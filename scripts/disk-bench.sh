@@ -3,7 +3,9 @@
 # (docs/BENCHMARKS.md). Writes a synthetic checkpoint to a temporary folder and, page cache warm,
 # alternates `dd bs=1M` (a sequential read whose buffer stays in the CPU cache: the fastest a reader
 # can go) with `run --source disk --workload none` (no compute: reading and copying are the
-# bottleneck), N times each; prints each pair, the medians and their ratio. Then one run each of
+# bottleneck), N times each; prints each pair, the medians and their ratio; then two such reads at
+# once (what each of two memory streams gets on this machine: on the host backend the copy stage is a
+# CPU memcpy beside the reader, on cuda it is DMA). Then one run each of
 # lowmem, pinned and disk with O_DIRECT, and, where this user may drop the page cache
 # (/proc/sys/vm/drop_caches), a cold buffered and a cold direct run (what AUTO's probe weighs).
 #   scripts/disk-bench.sh [--dim N] [--steps N] [--repeats N] [--device NAME] [--readers N]
@@ -50,6 +52,20 @@ done
 ms=$(echo "$seq_all" | tr ' ' '\n' | grep . | median)
 md=$(echo "$disk_all" | tr ' ' '\n' | grep . | median)
 echo "median: dd bs=1M $ms GB/s, disk $md GB/s end to end: $(awk -v d="$md" -v s="$ms" 'BEGIN {printf "%.3f", d / s}')x"
+# On the host backend the copy stage is a CPU memcpy beside the reader: two memory streams at once.
+# Two sequential reads at once (this file and a copy of it) show what each gets when two share the machine.
+cp "$file" "$dir/copy.safetensors" && dd if="$dir/copy.safetensors" of=/dev/null bs=8M 2>/dev/null
+two_all=""
+for i in $(seq "$repeats"); do
+  a=$(mktemp "$dir/dd.XXXX")
+  dd if="$dir/copy.safetensors" of=/dev/null bs=1M 2>&1 | tail -1 | awk -v b="$bytes" '{print b / $(NF-3) / 1e9}' >"$a" &
+  one=$(dd_gbps)
+  wait
+  two_all="$two_all $(awk -v x="$one" '{print (x + $1) / 2}' "$a")"
+done
+mt=$(echo "$two_all" | tr ' ' '\n' | grep . | median)
+echo "two dd bs=1M at once: $mt GB/s each (median of $repeats); disk against it: $(awk -v d="$md" -v s="$mt" 'BEGIN {printf "%.3f", d / s}')x"
+rm -f "$dir/copy.safetensors"
 for extra in "lowmem" "pinned" "disk --disk-io direct"; do
   # shellcheck disable=SC2086
   run_json $extra | jq -r --argjson bytes "$bytes" --arg what "$extra" \

@@ -332,8 +332,9 @@ typedef struct ofl_disk_source {
     uint64_t staging_bytes;          /* pinned staging ring, in units: 0 = 8 units of 1 MiB where a CPU core copies (the
                                         host backend) or of 8 MiB where a DMA engine does (cuda), at most half of a
                                         step's streamed bytes. A ring of N bytes (at least 8 KiB; at most a step's
-                                        streamed bytes are used) holds N / unit units, the unit shrunk to N / 2
-                                        (4 KiB multiple) when N is below two units. Any group streams through any ring */
+                                        streamed bytes are used) holds N / unit units, the unit shrunk to N / 3
+                                        (4 KiB multiple, at least 4 KiB) when N is below three units: three overlap
+                                        reading with copying. Any group streams through any ring */
     uint32_t flags;                  /* OFL_DISK_FROM_HOST, or at most one OFL_DISK_IO_* (none: the default choice) */
     uint32_t reader_threads;         /* reader threads; 0 = one per four hardware threads, 1 to 4 */
 } ofl_disk_source;

@@ -111,7 +111,7 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
     }
     const std::uint64_t ring = source.staging_bytes ? std::min(source.staging_bytes, std::max(needed, 2 * kPage))
                                                     : std::min(kDefaultUnits * unit_, std::max(page_up(needed / 2), 2 * kPage));
-    if (ring < 2 * unit_) unit_ = ring / 2 / kPage * kPage;
+    if (ring < 3 * unit_) unit_ = std::max(kPage, ring / 3 / kPage * kPage);  // three units overlap reads and copies
     units_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(ring / unit_, UINT32_MAX));
     const std::uint32_t hardware = std::max(1u, std::thread::hardware_concurrency());
     threads_ = source.reader_threads ? source.reader_threads : std::clamp<std::uint32_t>(hardware / 4, 1, 4);
@@ -448,21 +448,19 @@ void DiskReader::await_read(void* self) noexcept {
     auto* r = static_cast<DiskReader*>(self);
     const std::uint64_t unit = r->awaited_++;  // only the copy stream's worker calls this, in order
     const std::atomic<std::uint64_t>& read = r->unit_read_[unit % r->units_];
-    if (read.load(std::memory_order_acquire) == unit) return;
-    // No polling first: on two cores a polling copy worker takes its time from the reader (measured).
     const auto t0 = std::chrono::steady_clock::now();
-    std::unique_lock<std::mutex> lock(r->mutex_);
-    r->changed_.wait(lock, [&] { return read.load(std::memory_order_acquire) == unit || r->stopping_; });
-    r->stall_ns_.fetch_add(ns_since(t0), std::memory_order_relaxed);
-}
-
-void DiskReader::release_staging(void* self) noexcept {
-    auto* r = static_cast<DiskReader*>(self);
+    bool waited = false;
     {
-        std::lock_guard<std::mutex> lock(r->mutex_);
-        ++r->freed_;
+        std::unique_lock<std::mutex> lock(r->mutex_);
+        r->freed_ = unit;  // the stream has copied units 0 .. unit - 1 out: their staging is free
+        r->changed_.notify_all();
+        // No polling first: on two cores a polling copy worker takes its time from the reader (measured).
+        while (read.load(std::memory_order_acquire) != unit && !r->stopping_) {
+            waited = true;
+            r->changed_.wait(lock);
+        }
     }
-    r->changed_.notify_all();
+    if (waited) r->stall_ns_.fetch_add(ns_since(t0), std::memory_order_relaxed);
 }
 
 void DiskReader::check() {

@@ -22,14 +22,19 @@
 //    so that await_read finds a unit already read without the lock;
 //  - awaited_: await_read host functions started on the copy stream, one per unit, in order (only
 //    that stream's worker touches it);
-//  - freed_:   release_staging host functions run (the copy out of that unit is done).
+//  - freed_:   units copied out: await_read(j) sets it to j, since the stream ran the copies of
+//    units 0 .. j - 1 before it (one host function per unit, not two: on cuda each one stalls the
+//    copy stream for a round trip to the driver's callback thread).
 // A reader takes unit j once its ticket is requested and j < freed_ + units (the staging unit's
 // previous user was copied out). The engine queues on the copy stream, per unit and in order:
-// await_read (blocks that stream's worker until unit j is read), the copy of its bytes staging ->
-// device slot, and release_staging; after a ticket's last unit, its ready record. Host functions in
-// one stream run in order, and each waits only on the readers, which wait only on earlier
-// release_staging calls, so no cycle can form. Both backends run these as
-// ofl_stream_launch_host_func (cudaLaunchHostFunc on cuda).
+// await_read (frees the units before it, then blocks that stream's worker until unit j is read) and
+// the copy of its bytes staging -> device slot; after a ticket's last unit, its ready record. The
+// copy stream thus holds one unit (the last copied) until its next await_read: three units are the
+// least that overlap reading with copying. Host functions in one stream run in order, and each
+// waits only on the readers, which wait only on earlier await_read calls, so no cycle can form (a
+// ring of two units is slow, never stuck: the reader of unit j needs unit j - 2 freed, which
+// await_read(j - 1) did). Both backends run these as ofl_stream_launch_host_func
+// (cudaLaunchHostFunc on cuda).
 //
 // Buffered or direct. Buffered reads go through the page cache into staging. Direct reads
 // (O_DIRECT) need 4 KiB-aligned offsets, lengths and buffers, which packed extents do not have, so
@@ -99,9 +104,8 @@ public:
 
     // Ticket t may be read (t is the next ticket or one asked for already). Never blocks.
     void request(std::uint64_t ticket);
-    // Host functions for the copy stream (user data: this reader).
+    // The host function queued on the copy stream before each unit's copy (user data: this reader).
     static void await_read(void* self) noexcept;
-    static void release_staging(void* self) noexcept;
     // Keeps each ticket's read start and end (steady_clock ns) for the last `tickets` tickets (traces).
     void keep_times(std::size_t tickets);
     // A kept ticket's read {start, end} in steady_clock ns, {0, 0} when not kept or not read.

@@ -7,9 +7,9 @@
 //    ring, chunk by chunk, and copied to the permanent region (blocking: creation time);
 //  - issuing visit v's copy asks the reader for ticket v (never blocks), then queues on the copy
 //    stream, in order: the wait for the device slot's previous user (as for host groups); for each
-//    of the group's staging units (1 MiB on host, 8 MiB on cuda) the host function that waits for
-//    its read, its copy staging -> slot and the host function that frees the staging unit; then
-//    the ready record. All of it is queued by the engine's calling thread
+//    of the group's staging units (1 MiB on host, 8 MiB on cuda) the host function that frees the
+//    units copied before it and waits for its read, then its copy staging -> slot; then the ready
+//    record. All of it is queued by the engine's calling thread
 //    in visit order, so every stream wait still captures the record it means (engine.hpp).
 #include <algorithm>
 
@@ -51,11 +51,10 @@ void Engine::issue_disk_copy(std::uint64_t visit, std::uint32_t ordinal, void* s
     auto* dst = static_cast<unsigned char*>(slot);
     const std::uint64_t unit = disk_->unit_bytes(), count = disk_->units_of_group(group.bytes);
     const std::uint64_t first = disk_->take_units(count);
-    for (std::uint64_t k = 0; k < count; ++k) {  // each unit: wait for its read, copy it out, free its staging
+    for (std::uint64_t k = 0; k < count; ++k) {  // each unit: free the ones copied, wait for its read, copy it out
         copy.launch_host_func(&DiskReader::await_read, disk_.get());
         const std::uint64_t from = k * unit, to = std::min(group.bytes, from + unit);
         if (to > from) copy.copy(dst + from, disk_->staging_unit(first + k), to - from, OFL_COPY_HOST_TO_DEVICE);
-        copy.launch_host_func(&DiskReader::release_staging, disk_.get());
     }
     if (timed && ordinal + 1 == streamed_.size()) set.copy_end->record(copy);
     set.ready[ordinal]->record(copy);

@@ -98,6 +98,8 @@ class DiskHostMemoryTest {
             assertTrue(d.bytesRead() >= steps * (c.totalBytes() - Size.mib(1)), d + " for a model of " + c.totalBytes());
             long grew = peak - baseline;
             long bound = d.stagingBytes() + device + SLACK;
+            System.out.printf("DiskHostMemoryTest: RSS grew by %s over ring %s + device %s (bound: + slack %s), model %s%n",
+                    Size.format(grew), Size.format(d.stagingBytes()), Size.format(device), Size.format(SLACK), Size.format(c.totalBytes()));
             assertTrue(grew <= bound, "RSS grew by " + Size.format(grew) + " (baseline " + Size.format(baseline) + ", peak "
                     + Size.format(peak) + "), over ring " + Size.format(d.stagingBytes()) + " + device " + Size.format(device)
                     + " + slack " + Size.format(SLACK) + " for a model of " + Size.format(c.totalBytes()));

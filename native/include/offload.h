@@ -369,6 +369,7 @@ typedef struct ofl_disk_stats {
     double probe_buffered_gbps; /* the creation-time probe's figures; 0 when it did not run */
     double probe_direct_gbps;
     uint64_t staging_unit_bytes; /* one unit: what a reader thread reads and the copy stream copies at a time */
+    uint64_t read_calls;      /* pread calls made (direct reads of file-adjacent extents share one) */
 } ofl_disk_stats;
 
 OFL_API ofl_status ofl_engine_disk_stats(ofl_engine* engine, ofl_disk_stats* out);

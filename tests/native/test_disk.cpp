@@ -71,6 +71,34 @@ Layout make_layout(const TempFiles& files, std::uint32_t count, const std::vecto
     return l;
 }
 
+// As a safetensors file lays out a block: each group is 1..60 tensors of 1..6000 bytes that follow
+// each other in one file (a few bytes of gap at most), packed on 256-byte boundaries.
+Layout make_contiguous_layout(const TempFiles& files, std::uint32_t count, const std::vector<std::uint32_t>& resident,
+                              std::mt19937_64& rng) {
+    Layout l;
+    std::uint64_t offset = 0;
+    for (std::uint32_t g = 0; g < count; ++g) {
+        std::uint64_t at = 0;
+        std::vector<unsigned char> packed;
+        const int pieces = 1 + static_cast<int>(rng() % 60);
+        for (int i = 0; i < pieces; ++i) {
+            const std::uint64_t bytes = 1 + rng() % 6000;
+            offset += rng() % 16;
+            if (offset + bytes > files.bytes[0].size()) offset = 0;
+            l.extents.push_back({g, 0, offset, bytes, at});
+            packed.resize(at + bytes);
+            std::memcpy(packed.data() + at, files.bytes[0].data() + offset, bytes);
+            offset += bytes;
+            at = (at + bytes + 255) / 256 * 256;
+        }
+        packed.resize(at, 0);
+        l.groups.push_back({nullptr, at, resident[g], 0});
+        l.expected.push_back(std::move(packed));
+    }
+    std::shuffle(l.extents.begin(), l.extents.end(), rng);
+    return l;
+}
+
 struct CopyOut {
     const void* src;
     void* dst;
@@ -127,6 +155,7 @@ struct Reading {
     std::uint32_t threads = 0;
     bool large = false;
     std::uint64_t staging = UINT64_MAX;  // UINT64_MAX: two_slots(l), smaller than a large group
+    bool contiguous = false;             // make_contiguous_layout
 };
 
 bool direct_io_works(const std::string& path) {
@@ -145,7 +174,8 @@ void bit_exact(std::uint32_t slots, std::uint32_t depth, std::uint32_t ahead, bo
     const std::uint32_t count = how.large ? 10 : 24;
     std::vector<std::uint32_t> resident(count, 0);
     resident[0] = resident[7] = resident[count - 1] = 1;
-    Layout l = make_layout(files, count, resident, rng, how.large ? 6u << 20 : 40000);
+    Layout l = how.contiguous ? make_contiguous_layout(files, count, resident, rng)
+                              : make_layout(files, count, resident, rng, how.large ? 6u << 20 : 40000);
     Env env;
     const std::uint64_t staging = how.staging == UINT64_MAX ? two_slots(l) : how.staging;
     ofl_disk_source src = source_of(paths, l, staging);
@@ -199,8 +229,14 @@ void bit_exact(std::uint32_t slots, std::uint32_t depth, std::uint32_t ahead, bo
     const std::uint64_t asked = how.staging == UINT64_MAX ? two_slots(l) : how.staging;
     CHECK(st.staging_bytes == std::uint64_t{st.staging_slots} * st.staging_unit_bytes);
     CHECK(st.staging_unit_bytes % 4096 == 0 && st.staging_slots >= 2);
-    if (asked == 0) {  // the default: 8 units of 1 MiB on the host backend
-        CHECK(st.staging_slots == 8 && st.staging_unit_bytes == (1u << 20));
+    if (asked == 0) {  // the default: 8 units of 1 MiB on the host backend, at most half a step's streamed bytes
+        std::uint64_t streamed_pages = 0;
+        for (std::uint32_t g = 0; g < count; ++g) {
+            if (!resident[g]) streamed_pages += (l.groups[g].bytes + 4095) / 4096 * 4096;
+        }
+        const std::uint64_t ring = std::min<std::uint64_t>(8u << 20, std::max<std::uint64_t>((streamed_pages / 2 + 4095) / 4096 * 4096, 8192));
+        CHECK(st.staging_bytes <= ring && st.staging_bytes + st.staging_unit_bytes > ring);
+        CHECK(ring < (8u << 20) || (st.staging_slots == 8 && st.staging_unit_bytes == (1u << 20)));
     } else {
         CHECK(st.staging_bytes <= asked && st.staging_bytes + st.staging_unit_bytes > asked);
     }
@@ -221,6 +257,14 @@ void bit_exact(std::uint32_t slots, std::uint32_t depth, std::uint32_t ahead, bo
     CHECK(st.bytes_read >= resident_bytes + steps * streamed_bytes);
     CHECK(st.bytes_read <= resident_bytes + (steps + 1) * streamed_bytes);
     CHECK(st.groups_read >= 3 + steps * (count - 3));
+    if (!from_host && how.io == OFL_DISK_IO_BUFFERED) CHECK(st.read_calls >= l.extents.size());  // one pread per extent at least
+    if (how.contiguous && how.io == OFL_DISK_IO_DIRECT && direct_io_works(files.paths[0])) {
+        // File-adjacent extents share a direct read: about one per unit, not one per extent.
+        std::uint64_t units = 0;
+        for (const auto& g : l.groups) units += (g.bytes + st.staging_unit_bytes - 1) / st.staging_unit_bytes;
+        CHECK(st.read_calls <= 2 * (steps + 1) * units);
+        if (st.staging_unit_bytes >= (64u << 10)) CHECK(st.read_calls * 8 < (steps + 1) * l.extents.size());
+    }
     CHECK(st.read_ms > 0);
     CHECK(m.peak_host_bytes >= st.staging_bytes);
     CHECK_OK(ofl_engine_destroy(engine));
@@ -392,6 +436,10 @@ int main() {
     bit_exact(2, 1, 1, false, true, Reading{false, OFL_DISK_IO_BUFFERED, 2, true, 32u << 10});
     bit_exact(2, 1, 1, true, false, Reading{true, 0, 3, true, 0});
     bit_exact(4, 3, 1, false, false, Reading{false, OFL_DISK_IO_DIRECT, 1, true, 40u << 10});
+    // Safetensors-like groups: many small tensors in a row in the file, read direct and buffered.
+    bit_exact(2, 1, 1, false, false, Reading{false, OFL_DISK_IO_DIRECT, 2, false, 0, true});
+    bit_exact(3, 2, 1, true, true, Reading{false, OFL_DISK_IO_BUFFERED, 1, false, 0, true});
+    bit_exact(2, 1, 1, false, false, Reading{false, OFL_DISK_IO_DIRECT, 1, false, 3 * 4096, true});
     truncated_while_streaming(0);
     truncated_while_streaming(OFL_DISK_IO_DIRECT);
     rewritten_in_place();

@@ -228,6 +228,7 @@ void DiskReader::choose_io(std::uint32_t flags) {
     probe_buffered_gbps_ = probe_gbps(false);
     direct_ = probe_direct_gbps_ > probe_buffered_gbps_;
     bytes_read_.store(0);  // the probe's reads are not the stream's
+    read_calls_.store(0);
 }
 
 double DiskReader::probe_gbps(bool direct) {
@@ -280,6 +281,7 @@ void DiskReader::pread_buffered(std::uint32_t group, const Extent& e, std::uint6
     while (done < bytes) {
         const std::uint64_t at = start + done;
         ssize_t got = ::pread(fds_[e.file], dst + done, std::min(bytes - done, kMaxRead), static_cast<off_t>(at));
+        read_calls_.fetch_add(1, std::memory_order_relaxed);
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) {
             fail(OFL_ERR_IO, "disk source: reading group ", group, " from '", paths_[e.file], "' at offset ", at, " (",
@@ -296,19 +298,29 @@ void DiskReader::pread_buffered(std::uint32_t group, const Extent& e, std::uint6
 }
 
 void DiskReader::pread_direct(std::uint32_t group, const Extent& e, std::uint64_t skip, std::uint64_t bytes, unsigned char* dst,
-                              Bounce& bounce) {
+                              Bounce& bounce, std::uint64_t ahead) {
     check_unchanged(group, e.file);
     const std::uint64_t lo = e.file_offset + skip, hi = lo + bytes;
+    if (bounce.file == e.file && lo >= bounce.base && hi <= bounce.end) {  // read with an extent before it
+        std::memcpy(dst, bounce.data + (lo - bounce.base), bytes);
+        bytes_read_.fetch_add(bytes, std::memory_order_relaxed);
+        return;
+    }
     std::uint64_t at = lo / kPage * kPage;  // O_DIRECT: aligned offset, length and buffer
     while (at < hi) {
-        const std::uint64_t want = std::min(bounce.bytes, page_up(hi) - at);
+        const std::uint64_t want = std::min(bounce.bytes, page_up(std::max(hi, ahead)) - at);
+        bounce.file = UINT32_MAX;
         ssize_t got = ::pread(direct_fds_[e.file], bounce.data, want, static_cast<off_t>(at));
+        read_calls_.fetch_add(1, std::memory_order_relaxed);
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) {
             fail(OFL_ERR_IO, "disk source: reading group ", group, " from '", paths_[e.file], "' at offset ", at,
                  " (direct I/O, ", want, " bytes, for bytes ", lo, " to ", hi, "): ", std::strerror(errno));
         }
         const std::uint64_t end = at + static_cast<std::uint64_t>(got);
+        bounce.file = e.file;
+        bounce.base = at;
+        bounce.end = end;
         const std::uint64_t from = std::max(at, lo), to = std::min(end, hi);
         if (to > from) std::memcpy(dst + (from - lo), bounce.data + (from - at), to - from);
         if (end >= hi) break;
@@ -328,13 +340,34 @@ void DiskReader::read_range(std::uint32_t group, std::uint64_t from, std::uint64
         bytes_read_.fetch_add(to - from, std::memory_order_relaxed);
         return;
     }
+    constexpr std::uint64_t kGap = 64u << 10;  // direct reads: extents this close in the file are read together
+    const std::vector<Extent>& list = extents_[group];
+    if (bounce) bounce->file = UINT32_MAX;  // what it holds was read for another range
     std::uint64_t cursor = from;  // bytes before it are written; gaps between extents are zeroed
-    for (const Extent& e : extents_[group]) {
+    std::uint64_t ahead = 0;
+    std::size_t ahead_until = 0;  // extents before it are in the run that ends at `ahead`
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const Extent& e = list[i];
         const std::uint64_t lo = std::max(from, e.group_offset), hi = std::min(to, e.group_offset + e.bytes);
         if (lo >= hi) continue;
         if (lo > cursor) std::memset(dst + (cursor - from), 0, lo - cursor);
         if (bounce) {
-            pread_direct(group, e, lo - e.group_offset, hi - lo, dst + (lo - from), *bounce);
+            if (i >= ahead_until) {  // the run of extents that follow this one in the same file, within a bounce
+                const std::uint64_t start = e.file_offset + (lo - e.group_offset) ;
+                ahead = e.file_offset + (hi - e.group_offset);
+                std::size_t j = i + 1;
+                for (; j < list.size() && list[j].group_offset < to; ++j) {
+                    const Extent& n = list[j];
+                    const std::uint64_t n_hi = n.file_offset + (std::min(to, n.group_offset + n.bytes) - n.group_offset);
+                    if (n.file != e.file || n.file_offset < ahead || n.file_offset - ahead > kGap ||
+                        page_up(n_hi) - start / kPage * kPage > bounce->bytes) {
+                        break;
+                    }
+                    ahead = n_hi;
+                }
+                ahead_until = j;
+            }
+            pread_direct(group, e, lo - e.group_offset, hi - lo, dst + (lo - from), *bounce, ahead);
         } else {
             pread_buffered(group, e, lo - e.group_offset, hi - lo, dst + (lo - from));
         }
@@ -473,6 +506,7 @@ ofl_disk_stats DiskReader::stats() const {
     s.struct_size = sizeof s;
     s.staging_slots = units_;
     s.staging_unit_bytes = unit_;
+    s.read_calls = read_calls_.load();
     s.staging_bytes = staging_bytes_;
     s.bytes_read = bytes_read_.load();
     s.groups_read = groups_read_.load();

@@ -39,7 +39,9 @@
 // Buffered or direct. Buffered reads go through the page cache into staging. Direct reads
 // (O_DIRECT) need 4 KiB-aligned offsets, lengths and buffers, which packed extents do not have, so
 // each thread reads aligned spans into a bounce buffer of its own (one unit plus two pages,
-// pageable) and copies the extent's bytes out. With neither asked for, the streamed bytes decide:
+// pageable) and copies the extent's bytes out. Extents that follow each other in the file (a
+// block's tensors, small norms and biases among them) are read with one call: a direct read of a
+// 4 KiB bias would cost a device round trip of its own. With neither asked for, the streamed bytes decide:
 // when they fit in half of MemAvailable the page cache will hold them after one pass and every later
 // read is a memory copy, so buffered; otherwise a probe at creation times both on the first streamed
 // group (the direct read first, then the buffered one after dropping that range from the page cache,
@@ -123,16 +125,19 @@ private:
         std::uint64_t units = 0, done = 0;
         std::int64_t start_ns = 0;
     };
-    struct Bounce {  // a reader thread's aligned buffer for direct reads
+    struct Bounce {  // a reader thread's aligned buffer for direct reads, and which file bytes it holds
         unsigned char* data = nullptr;
         std::uint64_t bytes = 0;
+        std::uint32_t file = UINT32_MAX;  // none
+        std::uint64_t base = 0, end = 0;  // data[0] is the file's byte `base`; valid up to `end`
     };
 
     void run(Bounce& bounce) noexcept;
     void read_range(std::uint32_t group, std::uint64_t from, std::uint64_t to, unsigned char* dst, Bounce* bounce);
     void pread_buffered(std::uint32_t group, const Extent& e, std::uint64_t skip, std::uint64_t bytes, unsigned char* dst);
+    // ahead: the file offset up to which the extents after this one follow it in the file (read with it).
     void pread_direct(std::uint32_t group, const Extent& e, std::uint64_t skip, std::uint64_t bytes, unsigned char* dst,
-                      Bounce& bounce);
+                      Bounce& bounce, std::uint64_t ahead);
     void check_unchanged(std::uint32_t group, std::uint32_t file);
     void choose_io(std::uint32_t flags);
     void open_direct();
@@ -172,7 +177,7 @@ private:
     ofl_status error_status_ = OFL_OK;
     std::string error_;
 
-    std::atomic<std::uint64_t> bytes_read_{0}, groups_read_{0}, read_ns_{0}, stall_ns_{0};
+    std::atomic<std::uint64_t> bytes_read_{0}, groups_read_{0}, read_ns_{0}, stall_ns_{0}, read_calls_{0};
     std::unique_ptr<std::atomic<std::int64_t>[]> times_;  // keep_times: start, end per kept ticket (made before any read)
     std::size_t kept_ = 0;
     std::vector<std::thread> workers_;

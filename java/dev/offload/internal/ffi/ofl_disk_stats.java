@@ -27,6 +27,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     double probe_buffered_gbps;
  *     double probe_direct_gbps;
  *     uint64_t staging_unit_bytes;
+ *     uint64_t read_calls;
  * }
  * }
  */
@@ -48,7 +49,8 @@ public class ofl_disk_stats {
         offload_h.C_INT.withName("reader_threads"),
         offload_h.C_DOUBLE.withName("probe_buffered_gbps"),
         offload_h.C_DOUBLE.withName("probe_direct_gbps"),
-        offload_h.C_LONG.withName("staging_unit_bytes")
+        offload_h.C_LONG.withName("staging_unit_bytes"),
+        offload_h.C_LONG.withName("read_calls")
     ).withName("ofl_disk_stats");
 
     /**
@@ -584,6 +586,50 @@ public class ofl_disk_stats {
      */
     public static void staging_unit_bytes(MemorySegment struct, long fieldValue) {
         struct.set(staging_unit_bytes$LAYOUT, staging_unit_bytes$OFFSET, fieldValue);
+    }
+
+    private static final OfLong read_calls$LAYOUT = (OfLong)$LAYOUT.select(groupElement("read_calls"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * uint64_t read_calls
+     * }
+     */
+    public static final OfLong read_calls$layout() {
+        return read_calls$LAYOUT;
+    }
+
+    private static final long read_calls$OFFSET = $LAYOUT.byteOffset(groupElement("read_calls"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * uint64_t read_calls
+     * }
+     */
+    public static final long read_calls$offset() {
+        return read_calls$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * uint64_t read_calls
+     * }
+     */
+    public static long read_calls(MemorySegment struct) {
+        return struct.get(read_calls$LAYOUT, read_calls$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * uint64_t read_calls
+     * }
+     */
+    public static void read_calls(MemorySegment struct, long fieldValue) {
+        struct.set(read_calls$LAYOUT, read_calls$OFFSET, fieldValue);
     }
 
     /**

@@ -299,11 +299,12 @@ OFL_API ofl_status ofl_engine_step_spans(ofl_engine* engine, uint64_t step, int3
 /*
  * An engine whose groups stay in their files (safetensors shards): each group is a list of extents
  * (bytes of one file that land at an offset of the group's packed layout; bytes no extent covers are
- * zero). A reader thread of the engine reads each streamed group with pread into a ring of pinned
- * staging slots, each sized for the largest streamed group; the copy stream then copies staging to
- * the device slot. Reading, copying and compute overlap (three stages); a staging slot is reused
- * only once the copy that read it is done. Resident groups are read once, at creation, through the
- * staging ring. Host memory is the staging ring, whatever the model's size.
+ * zero). The engine's reader threads read the streamed groups with pread (buffered or O_DIRECT), unit
+ * by unit, into a ring of pinned staging units; the copy stream copies each unit to its place in the
+ * device slot. Reading, copying and compute overlap (three stages); a staging unit is reused only
+ * once the copy out of it is done. Resident groups are read once, at creation, through the staging
+ * ring. Host memory is the staging ring (plus, for O_DIRECT, one unit and 8 KiB of pageable bounce
+ * buffer per reader thread), whatever the model's size.
  *
  * Reads use pread, never a mapping: a file that shrank or fails to read is an OFL_ERR_IO naming the
  * file, the offset and the group, returned by the engine's next call (acquire, advance, release,
@@ -331,10 +332,10 @@ typedef struct ofl_disk_source {
     uint64_t extent_count;
     uint64_t staging_bytes;          /* pinned staging ring, in units: 0 = 8 units of 1 MiB where a CPU core copies (the
                                         host backend) or of 8 MiB where a DMA engine does (cuda), at most half of a
-                                        step's streamed bytes. A ring of N bytes (at least 8 KiB; at most a step's
-                                        streamed bytes are used) holds N / unit units, the unit shrunk to N / 3
-                                        (4 KiB multiple, at least 4 KiB) when N is below three units: three overlap
-                                        reading with copying. Any group streams through any ring */
+                                        step's streamed bytes (rounded up to 4 KiB, at least 8 KiB). A ring of N
+                                        bytes (at least 8 KiB; at most a step's streamed bytes are used) holds
+                                        N / unit units, the unit shrunk to N / 2 (a 4 KiB multiple) when N is below
+                                        two units, the default too. Any group streams through any ring */
     uint32_t flags;                  /* OFL_DISK_FROM_HOST, or at most one OFL_DISK_IO_* (none: the default choice) */
     uint32_t reader_threads;         /* reader threads; 0 = one per four hardware threads, 1 to 4 */
 } ofl_disk_source;

@@ -8,8 +8,8 @@ package dev.offload;
  * and the time the copy stream waited for a read to finish ({@code stallMs}: 0 when reading keeps
  * ahead). {@code io} is how the files were read: "buffered" or "direct" (O_DIRECT), "memory" for
  * LOWMEM, "none" without a reader; {@code probeBufferedGbps} and {@code probeDirectGbps} are the
- * registration probe's figures when it ran ({@link DiskIo#PROBE}), else 0. All zero for a PINNED
- * component.
+ * registration probe's figures when it ran ({@link DiskIo#PROBE}, or {@link DiskIo#AUTO} for streamed
+ * bytes over half the available memory), else 0. All zero for a PINNED component.
  */
 public record DiskStats(int stagingSlots, long stagingBytes, long unitBytes, long bytesRead, long groupsRead, double readMs,
                         double stallMs, String io, int readerThreads, double probeBufferedGbps, double probeDirectGbps) {

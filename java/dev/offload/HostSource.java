@@ -27,16 +27,17 @@ public enum HostSource {
     /**
      * The staging ring an engine makes (offload.h, ofl_disk_source; disk_reader.cpp does the same):
      * units of 1 MiB where a CPU core copies (host) or 8 MiB where a DMA engine does (cuda); when
-     * {@code given} is 0, 8 units but at most half of a step's streamed bytes, else at most a step's
-     * streamed bytes ({@code streamedBytes}, each group rounded up to 4 KiB; the largest group's when
-     * nothing streams); below three units the unit shrinks to a third of the ring (at least 4 KiB).
+     * {@code given} is 0, 8 units but at most half of a step's streamed bytes (rounded up to 4 KiB,
+     * at least 8 KiB), else at most a step's streamed bytes ({@code streamedBytes}, each group rounded
+     * up to 4 KiB; the largest group's when nothing streams); below two units the unit shrinks to half
+     * the ring (a 4 KiB multiple).
      */
     public static long stagingBytes(dev.offload.runtime.Backend backend, long given, long streamedBytes) {
         final long page = 4096;
         long unit = backend == dev.offload.runtime.Backend.HOST ? 1L << 20 : 8L << 20;
         long ring = given > 0 ? Math.min(given, Math.max(streamedBytes, 2 * page))
                 : Math.min(8 * unit, Math.max((streamedBytes / 2 + page - 1) / page * page, 2 * page));
-        if (ring < 3 * unit) unit = Math.max(page, ring / 3 / page * page);
+        if (ring < 2 * unit) unit = ring / 2 / page * page;
         return ring / unit * unit;
     }
 

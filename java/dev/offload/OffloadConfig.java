@@ -42,7 +42,7 @@ import java.util.Map;
  * @param stagingBytes DISK and LOWMEM: bytes of the pinned staging ring; 0 (default) = 8 units of
  *                     1 MiB on the host backend, of 8 MiB on cuda (8 or 64 MiB). The reader reads
  *                     and the copy stream copies one unit at a time, so any group streams through
- *                     any ring of at least 8 KiB (a ring below three units shrinks the unit)
+ *                     any ring of at least 8 KiB (a ring below two units shrinks the unit)
  * @param diskIo       DISK: buffered or O_DIRECT reads ({@link DiskIo}; AUTO by default)
  * @param readerThreads DISK and LOWMEM: reader threads; 0 (default) = one per four hardware threads,
  *                     1 to 4

@@ -54,12 +54,16 @@ final class PlanPreview {
             String sourceWhy = null;
             if (source == HostSource.DISK) {
                 long streamed = 0, largest = 0;
+                boolean streams = false;
                 for (int g = 0; g < plan.groups().size(); g++) {
                     long pages = (plan.groups().get(g).bytes() + 4095) / 4096 * 4096;
                     largest = Math.max(largest, pages);
-                    if (!plan.resident()[g]) streamed += pages;
+                    if (!plan.resident()[g]) {
+                        streamed += pages;
+                        streams = true;
+                    }
                 }
-                long staging = HostSource.stagingBytes(info.backend(), config.stagingBytes(), streamed > 0 ? streamed : largest);
+                long staging = HostSource.stagingBytes(info.backend(), config.stagingBytes(), streams ? streamed : largest);
                 sourceWhy = "host: " + (config.sourceGiven() ? "DISK as configured" : "a pinned copy (" + Size.format(host)
                         + ") would not fit the available host memory") + ": streamed from its files through a staging ring of about "
                         + Size.format(staging);

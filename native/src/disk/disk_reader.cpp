@@ -111,8 +111,10 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
     }
     const std::uint64_t ring = source.staging_bytes ? std::min(source.staging_bytes, std::max(needed, 2 * kPage))
                                                     : std::min(kDefaultUnits * unit_, std::max(page_up(needed / 2), 2 * kPage));
-    if (ring < 3 * unit_) unit_ = std::max(kPage, ring / 3 / kPage * kPage);  // three units overlap reads and copies
+    if (ring < 2 * unit_) unit_ = ring / 2 / kPage * kPage;  // two units overlap a read with a copy
     units_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(ring / unit_, UINT32_MAX));
+    unit_prefix_.assign(streamed_.size() + 1, 0);
+    for (std::size_t i = 0; i < streamed_.size(); ++i) unit_prefix_[i + 1] = unit_prefix_[i] + units_of_group(group_bytes_[streamed_[i]]);
     const std::uint32_t hardware = std::max(1u, std::thread::hardware_concurrency());
     threads_ = source.reader_threads ? source.reader_threads : std::clamp<std::uint32_t>(hardware / 4, 1, 4);
     unit_read_ = std::make_unique<std::atomic<std::uint64_t>[]>(units_);
@@ -197,14 +199,24 @@ void DiskReader::free_bounces() noexcept {
 }
 
 void DiskReader::open_direct() {
-    for (const std::string& path : paths_) {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
-        if (fd < 0) {  // a file system without O_DIRECT (tmpfs: EINVAL): every file reads buffered
-            for (int d : direct_fds_) ::close(d);
-            direct_fds_.clear();
-            return;
+    // A file system may refuse O_DIRECT at open (tmpfs: EINVAL) or only at the first read: both read
+    // buffered, every file. One aligned page of each file is read to know.
+    void* page = std::aligned_alloc(kPage, kPage);
+    bool works = page != nullptr;
+    for (std::size_t f = 0; works && f < paths_.size(); ++f) {
+        int fd = ::open(paths_[f].c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+        if (fd >= 0) direct_fds_.push_back(fd);
+        ssize_t got = -1;
+        if (fd >= 0) {
+            do got = ::pread(fd, page, kPage, 0);
+            while (got < 0 && errno == EINTR);
         }
-        direct_fds_.push_back(fd);
+        works = got >= 0;
+    }
+    std::free(page);
+    if (!works) {
+        for (int d : direct_fds_) ::close(d);
+        direct_fds_.clear();
     }
 }
 
@@ -224,7 +236,16 @@ void DiskReader::choose_io(std::uint32_t flags) {
         direct_ = true;
         return;
     }
-    probe_direct_gbps_ = probe_gbps(true);  // first: a direct read leaves the page cache as it was
+    try {
+        probe_direct_gbps_ = probe_gbps(true);  // first: a direct read leaves the page cache as it was
+    } catch (const Error&) {  // direct reads fail on this file system: buffered (a real fault shows again when streaming)
+        for (int d : direct_fds_) ::close(d);
+        direct_fds_.clear();
+        probe_direct_gbps_ = 0;
+        bytes_read_.store(0);
+        read_calls_.store(0);
+        return;
+    }
     probe_buffered_gbps_ = probe_gbps(false);
     direct_ = probe_direct_gbps_ > probe_buffered_gbps_;
     bytes_read_.store(0);  // the probe's reads are not the stream's
@@ -232,24 +253,39 @@ void DiskReader::choose_io(std::uint32_t flags) {
 }
 
 double DiskReader::probe_gbps(bool direct) {
-    const std::uint32_t group = streamed_.front();
-    const std::uint64_t bytes = std::min(group_bytes_[group], kProbeBytes);
-    if (bytes == 0) return 0;
+    // The streamed groups in visit order (each once) until kProbeBytes: with small (leaf) groups, one
+    // group alone would time little more than a device round trip.
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> parts;  // group, bytes read of it
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < streamed_.size() && total < kProbeBytes; ++i) {
+        const std::uint32_t g = streamed_[i];
+        bool seen = false;
+        for (const auto& p : parts) seen = seen || p.first == g;
+        const std::uint64_t bytes = std::min(group_bytes_[g], kProbeBytes - total);
+        if (seen || bytes == 0) continue;
+        parts.emplace_back(g, bytes);
+        total += bytes;
+    }
+    if (total == 0) return 0;
     Bounce bounce;
     if (direct) {
         bounce = this->bounce();
     } else {
-        for (const Extent& e : extents_[group]) {  // start cold, as the direct read did
-            if (e.group_offset < bytes) {
-                ::posix_fadvise(fds_[e.file], static_cast<off_t>(e.file_offset),
-                                static_cast<off_t>(std::min(e.bytes, bytes - e.group_offset)), POSIX_FADV_DONTNEED);
+        for (const auto& [group, bytes] : parts) {  // start cold, as the direct read did
+            for (const Extent& e : extents_[group]) {
+                if (e.group_offset < bytes) {
+                    ::posix_fadvise(fds_[e.file], static_cast<off_t>(e.file_offset),
+                                    static_cast<off_t>(std::min(e.bytes, bytes - e.group_offset)), POSIX_FADV_DONTNEED);
+                }
             }
         }
     }
     const auto t0 = std::chrono::steady_clock::now();
     try {
-        for (std::uint64_t from = 0; from < bytes; from += staging_bytes_) {  // through the ring, as streaming reads
-            read_range(group, from, std::min(bytes, from + staging_bytes_), staging_, direct ? &bounce : nullptr);
+        for (const auto& [group, bytes] : parts) {
+            for (std::uint64_t from = 0; from < bytes; from += staging_bytes_) {  // through the ring, as streaming reads
+                read_range(group, from, std::min(bytes, from + staging_bytes_), staging_, direct ? &bounce : nullptr);
+            }
         }
     } catch (...) {
         std::free(bounce.data);
@@ -257,7 +293,7 @@ double DiskReader::probe_gbps(bool direct) {
     }
     const std::uint64_t ns = std::max<std::uint64_t>(ns_since(t0), 1);
     std::free(bounce.data);
-    return static_cast<double>(bytes) / static_cast<double>(ns);
+    return static_cast<double>(total) / static_cast<double>(ns);
 }
 
 void DiskReader::check_unchanged(std::uint32_t group, std::uint32_t file) {
@@ -488,12 +524,24 @@ void DiskReader::await_read(void* self) noexcept {
         r->freed_ = unit;  // the stream has copied units 0 .. unit - 1 out: their staging is free
         r->changed_.notify_all();
         // No polling first: on two cores a polling copy worker takes its time from the reader (measured).
-        while (read.load(std::memory_order_acquire) != unit && !r->stopping_) {
+        while (read.load(std::memory_order_acquire) != unit && !r->stopping_ && !r->poisoned_) {
             waited = true;
             r->changed_.wait(lock);
         }
     }
     if (waited) r->stall_ns_.fetch_add(ns_since(t0), std::memory_order_relaxed);
+}
+
+void DiskReader::fail_queue(const std::string& message) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (error_status_ == OFL_OK) {
+            error_status_ = OFL_ERR_INTERNAL;
+            error_ = message;
+        }
+        poisoned_ = true;
+    }
+    changed_.notify_all();
 }
 
 void DiskReader::check() {

@@ -28,13 +28,18 @@
 // A reader takes unit j once its ticket is requested and j < freed_ + units (the staging unit's
 // previous user was copied out). The engine queues on the copy stream, per unit and in order:
 // await_read (frees the units before it, then blocks that stream's worker until unit j is read) and
-// the copy of its bytes staging -> device slot; after a ticket's last unit, its ready record. The
-// copy stream thus holds one unit (the last copied) until its next await_read: three units are the
-// least that overlap reading with copying. Host functions in one stream run in order, and each
-// waits only on the readers, which wait only on earlier await_read calls, so no cycle can form (a
-// ring of two units is slow, never stuck: the reader of unit j needs unit j - 2 freed, which
-// await_read(j - 1) did). Both backends run these as ofl_stream_launch_host_func
-// (cudaLaunchHostFunc on cuda).
+// the copy of its bytes staging -> device slot; after a ticket's last unit, its ready record. While
+// the stream copies unit j (after await_read(j) freed units < j), a reader may read unit j + 1 into
+// the other of two units: two overlap one reader with the copies. Host functions in one stream run
+// in order, and each waits only on the readers, which wait only on earlier await_read calls, so no
+// cycle can form. Both backends run these as ofl_stream_launch_host_func (cudaLaunchHostFunc on
+// cuda).
+//
+// Numbering and retries. Unit numbers come from the visit (its step's units before it), never from
+// a counter at issue time, so an issue that failed before it queued anything and is tried again
+// (engine.hpp) queues the same units. One that failed after queueing some await_read calls cannot
+// take them back: fail_queue() then makes the error sticky and every await_read return at once,
+// so the copy stream never waits for a unit no one will read.
 //
 // Buffered or direct. Buffered reads go through the page cache into staging. Direct reads
 // (O_DIRECT) need 4 KiB-aligned offsets, lengths and buffers, which packed extents do not have, so
@@ -96,12 +101,13 @@ public:
     // A group of `bytes` is this many units (one, of no bytes, for an empty group); unit k of it is
     // bytes [k * unit_bytes(), min(bytes, (k + 1) * unit_bytes())).
     std::uint64_t units_of_group(std::uint64_t bytes) const noexcept;
-    // The engine's issuing thread, in visit order: the numbers of the next `count` units (the first).
-    std::uint64_t take_units(std::uint64_t count) noexcept {
-        const std::uint64_t first = issued_units_;
-        issued_units_ += count;
-        return first;
+    // The number of the first unit of ticket (visit) t.
+    std::uint64_t first_unit(std::uint64_t ticket) const noexcept {
+        const std::uint64_t n = streamed_.size();
+        return ticket / n * unit_prefix_[n] + unit_prefix_[ticket % n];
     }
+    // A visit's copies were only partly queued: a sticky error (message), and await_read waits no more.
+    void fail_queue(const std::string& message);
     unsigned char* staging_unit(std::uint64_t unit) noexcept { return staging_ + (unit % units_) * unit_; }
 
     // Ticket t may be read (t is the next ticket or one asked for already). Never blocks.
@@ -157,7 +163,7 @@ private:
     std::uint32_t units_ = 0;    // staging units in the ring
     std::uint64_t unit_ = 0;     // bytes of one
     std::uint64_t staging_bytes_ = 0;
-    std::uint64_t issued_units_ = 0;  // take_units (the engine's issuing thread only)
+    std::vector<std::uint64_t> unit_prefix_;  // units of the streamed groups before each, in visit order (n + 1)
     unsigned char* staging_ = nullptr;
     bool direct_ = false;
     std::uint32_t threads_ = 1;
@@ -174,6 +180,7 @@ private:
     std::uint32_t busy_ = 0;  // reads in flight; read time counts while any is
     std::int64_t busy_since_ = 0;
     bool stopping_ = false;
+    bool poisoned_ = false;  // fail_queue: await_read no longer waits
     ofl_status error_status_ = OFL_OK;
     std::string error_;
 

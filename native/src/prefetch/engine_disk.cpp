@@ -50,11 +50,23 @@ void Engine::issue_disk_copy(std::uint64_t visit, std::uint32_t ordinal, void* s
     if (timed && ordinal == 0) set.copy_begin->record(copy);
     auto* dst = static_cast<unsigned char*>(slot);
     const std::uint64_t unit = disk_->unit_bytes(), count = disk_->units_of_group(group.bytes);
-    const std::uint64_t first = disk_->take_units(count);
-    for (std::uint64_t k = 0; k < count; ++k) {  // each unit: free the ones copied, wait for its read, copy it out
-        copy.launch_host_func(&DiskReader::await_read, disk_.get());
-        const std::uint64_t from = k * unit, to = std::min(group.bytes, from + unit);
-        if (to > from) copy.copy(dst + from, disk_->staging_unit(first + k), to - from, OFL_COPY_HOST_TO_DEVICE);
+    const std::uint64_t first = disk_->first_unit(visit);
+    std::uint64_t queued = 0;  // await_read calls queued for this visit
+    try {
+        for (std::uint64_t k = 0; k < count; ++k) {  // each unit: free the ones copied, wait for its read, copy it out
+            copy.launch_host_func(&DiskReader::await_read, disk_.get());
+            ++queued;
+            const std::uint64_t from = k * unit, to = std::min(group.bytes, from + unit);
+            if (to > from) copy.copy(dst + from, disk_->staging_unit(first + k), to - from, OFL_COPY_HOST_TO_DEVICE);
+        }
+    } catch (const std::exception& e) {
+        // Nothing queued for this visit: the issue may be tried again with the same unit numbers.
+        // Some await_read queued: they cannot be taken back, so the source fails for good.
+        if (queued > 0) {
+            disk_->fail_queue(concat("disk source: the copies of visit ", visit, " could only be partly queued (", queued, " of ",
+                                     count, " units): ", e.what()));
+        }
+        throw;
     }
     if (timed && ordinal + 1 == streamed_.size()) set.copy_end->record(copy);
     set.ready[ordinal]->record(copy);

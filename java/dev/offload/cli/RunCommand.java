@@ -26,8 +26,8 @@ import java.util.Set;
  * folder's variant files; a component with no tensors is refused, naming it (exit 2). {@code --verify} compares every step's
  * output with the unoffloaded Java reference (bit for bit for mix, within tolerance for linear). JSON fields: strategy, steps, verified
  * (true/false/null), budget_bytes, peak_device_bytes, peak_host_bytes, h2d_bytes, step_ms_median,
- * overlap_efficiency, source, staging_bytes, disk_read_ms (reader time in pread, all steps),
- * disk_gbps (bytes read over that time), disk_io (buffered, direct or memory), reader_threads,
+ * overlap_efficiency, source, staging_bytes, disk_read_ms (wall time with a read in flight, all
+ * steps), disk_gbps (bytes read over that time), disk_io (buffered, direct or memory), reader_threads,
  * staging_unit_bytes, disk_probe_gbps (when the registration probe ran), and more.
  * {@code --source disk [--staging SIZE] [--disk-io auto|buffered|direct|probe] [--readers N]} streams the
  * weights from the files through a pinned staging ring instead of a pinned copy; {@code --disk-cache DIR}

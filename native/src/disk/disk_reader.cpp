@@ -9,11 +9,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <set>
-#include <sstream>
 
 #include "error.hpp"
+#include "meminfo.hpp"
 
 namespace ofl {
 namespace {
@@ -35,19 +33,6 @@ std::int64_t now_ns() {
 std::uint64_t ns_since(std::chrono::steady_clock::time_point t0) {
     return static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
-}
-
-// MemAvailable from /proc/meminfo; 0 where it cannot be read (then the probe decides).
-std::uint64_t mem_available() {
-    std::ifstream in("/proc/meminfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream words(line);
-        std::string key;
-        std::uint64_t kib = 0;
-        if (words >> key >> kib && key == "MemAvailable:") return kib * 1024;
-    }
-    return 0;
 }
 
 int popcount(std::uint32_t v) {
@@ -226,9 +211,8 @@ void DiskReader::choose_io(std::uint32_t flags) {
     if (io != OFL_DISK_IO_DIRECT && streamed_.empty()) return;  // resident groups alone: read once, nothing to probe
     if (io == 0) {
         std::uint64_t streamed_bytes = 0;
-        for (std::uint32_t g : std::set<std::uint32_t>(streamed_.begin(), streamed_.end())) streamed_bytes += group_bytes_[g];
-        const std::uint64_t available = mem_available();
-        if (available > 0 && streamed_bytes <= available / 2) return;  // the page cache will hold them
+        for (std::uint32_t g : streamed_) streamed_bytes += group_bytes_[g];  // each streamed group once
+        if (streamed_bytes <= available_host_memory() / 2) return;  // the page cache will hold them
     }
     open_direct();
     if (direct_fds_.empty()) return;
@@ -253,17 +237,14 @@ void DiskReader::choose_io(std::uint32_t flags) {
 }
 
 double DiskReader::probe_gbps(bool direct) {
-    // The streamed groups in visit order (each once) until kProbeBytes: with small (leaf) groups, one
-    // group alone would time little more than a device round trip.
+    // The streamed groups in visit order (each is there once) until kProbeBytes: with small (leaf)
+    // groups, one group alone would time little more than a device round trip.
     std::vector<std::pair<std::uint32_t, std::uint64_t>> parts;  // group, bytes read of it
     std::uint64_t total = 0;
     for (std::size_t i = 0; i < streamed_.size() && total < kProbeBytes; ++i) {
-        const std::uint32_t g = streamed_[i];
-        bool seen = false;
-        for (const auto& p : parts) seen = seen || p.first == g;
-        const std::uint64_t bytes = std::min(group_bytes_[g], kProbeBytes - total);
-        if (seen || bytes == 0) continue;
-        parts.emplace_back(g, bytes);
+        const std::uint64_t bytes = std::min(group_bytes_[streamed_[i]], kProbeBytes - total);
+        if (bytes == 0) continue;
+        parts.emplace_back(streamed_[i], bytes);
         total += bytes;
     }
     if (total == 0) return 0;
@@ -389,7 +370,7 @@ void DiskReader::read_range(std::uint32_t group, std::uint64_t from, std::uint64
         if (lo > cursor) std::memset(dst + (cursor - from), 0, lo - cursor);
         if (bounce) {
             if (i >= ahead_until) {  // the run of extents that follow this one in the same file, within a bounce
-                const std::uint64_t start = e.file_offset + (lo - e.group_offset) ;
+                const std::uint64_t start = e.file_offset + (lo - e.group_offset);
                 ahead = e.file_offset + (hi - e.group_offset);
                 std::size_t j = i + 1;
                 for (; j < list.size() && list[j].group_offset < to; ++j) {

@@ -11,12 +11,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <thread>
 
 #include "error.hpp"
 #include "host/host_stream.hpp"
+#include "meminfo.hpp"
 
 namespace ofl {
 namespace {
@@ -31,17 +31,6 @@ void* page_aligned(std::size_t bytes, ofl_status on_failure, const char* what) {
     return p;
 }
 
-std::uint64_t available_memory() {
-    std::ifstream meminfo("/proc/meminfo");
-    std::string key;
-    std::uint64_t kib;
-    std::string unit;
-    while (meminfo >> key >> kib >> unit) {
-        if (key == "MemAvailable:") return kib * 1024;
-    }
-    return static_cast<std::uint64_t>(sysconf(_SC_AVPHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
 class HostBackend final : public Backend {
 public:
     int kind() const noexcept override { return OFL_BACKEND_HOST; }
@@ -52,7 +41,7 @@ public:
     MemoryInfo memory() override {
         MemoryInfo info;
         info.total_bytes = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
-        info.free_bytes = available_memory();
+        info.free_bytes = available_host_memory();
         return info;
     }
     std::uint64_t default_budget() override { return memory().free_bytes / 2; }

@@ -44,15 +44,6 @@ class DiskSourceTest {
         return file;
     }
 
-    /** Whether the file system under {@code file} takes O_DIRECT (tmpfs does not): then DIRECT reads direct. */
-    static boolean directIoWorks(Path file) {
-        try (var channel = Files.newByteChannel(file, java.nio.file.StandardOpenOption.READ, com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
-            return channel != null;
-        } catch (IOException | UnsupportedOperationException e) {
-            return false;
-        }
-    }
-
     static long largestGroup(Checkpoint c, dev.offload.graph.Grouping grouping) {
         return BlockGraph.discover(c).groups(grouping).stream().mapToLong(g -> PackedGroup.alignUp(PackedGroup.of(g).bytes())).max()
                 .orElseThrow();
@@ -103,14 +94,14 @@ class DiskSourceTest {
                     assertEquals(d.stagingBytes(), d.stagingSlots() * d.unitBytes(), label + ": " + d);
                     assertTrue(d.stagingSlots() >= 2, label + ": " + d);
                     if (variant < 4) {
-                        String io = source == HostSource.LOWMEM ? "memory" : variant == 3 && directIoWorks(c.files().get(0)) ? "direct" : "buffered";
+                        String io = source == HostSource.LOWMEM ? "memory" : variant == 3 && TestBackends.directIoWorks(c.files().get(0)) ? "direct" : "buffered";
                         assertEquals(io, d.io(), label + ": " + d);
                     }
                     if (variant == 3) assertEquals(8192, d.stagingBytes(), label + ": " + d);
                     if (variant == 4) {
                         assertEquals(3, d.readerThreads(), label);
                         boolean streams = strategy == Strategy.GROUP_OFFLOAD || strategy == Strategy.LAYERWISE || strategy == Strategy.BLOCK_PIN;
-                        if (streams && directIoWorks(c.files().get(0))) {
+                        if (streams && TestBackends.directIoWorks(c.files().get(0))) {
                             assertTrue(d.probeBufferedGbps() > 0 && d.probeDirectGbps() > 0, label + ": " + d);
                             assertEquals(d.probeDirectGbps() > d.probeBufferedGbps() ? "direct" : "buffered", d.io(), label + ": " + d);
                         }

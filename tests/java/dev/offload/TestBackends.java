@@ -10,6 +10,16 @@ public final class TestBackends {
 
     private TestBackends() {}
 
+    /** Whether the file system under {@code file} takes O_DIRECT (tmpfs does not): then DIRECT reads direct. */
+    public static boolean directIoWorks(java.nio.file.Path file) {
+        try (var channel = java.nio.file.Files.newByteChannel(file, java.nio.file.StandardOpenOption.READ,
+                com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
+            return channel.isOpen();
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            return false;  // the file system refuses O_DIRECT, or the file cannot be opened: not direct
+        }
+    }
+
     /** Null when a CUDA device answers; otherwise why not (tests skip by assumption). Probed once. */
     public static synchronized String cudaUnavailableBecause() {
         if (!probed) {

@@ -24,16 +24,6 @@ class DiskCommandsTest {
         SyntheticModel.write(model, 64, 3, 2, 5);
     }
 
-    /** Whether the file system under {@code file} takes O_DIRECT (tmpfs does not). */
-    static boolean directIoWorks(Path file) {
-        try (var channel = java.nio.file.Files.newByteChannel(file, java.nio.file.StandardOpenOption.READ,
-                com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
-            return channel != null;
-        } catch (java.io.IOException | UnsupportedOperationException e) {
-            return false;
-        }
-    }
-
     static JsonObject json(InfoCommandTest.Result r) {
         assertEquals(0, r.exit(), r.err());
         return JsonParser.parseString(r.out()).getAsJsonObject();
@@ -58,7 +48,7 @@ class DiskCommandsTest {
                 "group_offload", "--steps", "2", "--verify", "--source", "disk", "--disk-io", "probe", "--readers", "2", "--json"));
         assertTrue(probed.get("verified").getAsBoolean());
         assertEquals(2, probed.get("reader_threads").getAsInt());
-        if (directIoWorks(model)) {  // else (tmpfs) there is nothing to probe: buffered
+        if (dev.offload.TestBackends.directIoWorks(model)) {  // else (tmpfs) there is nothing to probe: buffered
             JsonObject probe = probed.getAsJsonObject("disk_probe_gbps");
             assertTrue(probe.get("buffered").getAsDouble() > 0, probed.toString());
             assertEquals(probe.get("direct").getAsDouble() > probe.get("buffered").getAsDouble() ? "direct" : "buffered",

@@ -425,6 +425,9 @@ public final class Component implements AutoCloseable {
         return host.pageableBytes();
     }
 
+    /** How many of the latest steps' figures {@link #metrics} can still read. */
+    public static final int KEPT_STEPS = 64;
+
     /** Steps started so far; the next step's index. */
     public synchronized long stepsStarted() {
         return stepsStarted;
@@ -454,7 +457,7 @@ public final class Component implements AutoCloseable {
             if (m == null) {
                 if (engine == null || step < engineBase) {
                     throw OffloadException.invalid("component '" + name + "': the figures of step " + step
-                            + " are gone (only the last 64 steps are kept across its turns on the device)");
+                            + " are gone (only the last " + KEPT_STEPS + " steps are kept across its turns on the device)");
                 }
                 NativeEngine.Step s = engine.stepMetrics(step - engineBase, wait);
                 if (s == null) return null;

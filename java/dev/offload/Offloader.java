@@ -426,7 +426,7 @@ public final class Offloader implements AutoCloseable {
     }
 
     public synchronized Component component(String name) {
-        ensureOpen();
+        ensureOpen(name);
         Component c = components.get(name);
         if (c == null) {
             throw OffloadException.invalid("no component named '" + name + "'; registered: " + new ArrayList<>(components.keySet()));
@@ -439,12 +439,12 @@ public final class Offloader implements AutoCloseable {
      * turn-taking component not on the device is brought in first (others evicted as room needs).
      */
     public Step step(String name) {
-        if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed: no step of component '" + name + "'");
+        ensureOpen(name);
         Component c = component(name);
         AutoFollowUp f = followUps.get(name);
         if (f != null) {
             synchronized (this) {
-                ensureOpen();
+                ensureOpen(name);
                 try {
                     f.run(this, c);
                 } catch (RuntimeException e) {  // a failed re-plan ends AUTO's follow-up; it never blocks the steps
@@ -456,7 +456,7 @@ public final class Offloader implements AutoCloseable {
         }
         if (c.setup().strategy() != Strategy.MODEL_OFFLOAD) return c.step();
         synchronized (this) {  // lock order: the offloader, then a component
-            ensureOpen();
+            ensureOpen(name);
             bringIn(c);
             c.touch(++tick);
             return c.step();
@@ -601,6 +601,11 @@ public final class Offloader implements AutoCloseable {
 
     void ensureOpen() {
         if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed");
+    }
+
+    /** As {@link #ensureOpen()}, naming the component asked for (a step that lost a race with close says which). */
+    private void ensureOpen(String component) {
+        if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed (asked for component '" + component + "')");
     }
 
     /**

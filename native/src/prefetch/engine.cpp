@@ -167,7 +167,7 @@ void Engine::back_pressure(std::uint64_t step) {
     c = Counters{};
     if (step < ahead_ + 1ull) return;
     const std::uint64_t behind = step - 1 - ahead_;
-    Event& end = *set_of(behind).done.back();
+    Event& end = last_event(behind);  // with step timing, end: then reading that step's figures never waits
     if (!end.query()) {
         auto t0 = std::chrono::steady_clock::now();
         end.synchronize();
@@ -397,13 +397,17 @@ void Engine::spans(std::uint64_t step, bool wait, ofl_group_span* out, std::uint
     std::copy_n(&spans_[(step % kHistory) * groups_.size()], groups_.size(), out);
 }
 
+Event& Engine::last_event(std::uint64_t step) {
+    EventSet& set = set_of(step);
+    return level_ >= OFL_TIMING_STEP ? *set.end : *set.done.back();  // end follows done[last] on the compute stream
+}
+
 void Engine::ensure_read(std::uint64_t step, bool wait) {
     OFL_EXPECT(step < step_, OFL_ERR_NOT_READY, "step ", step, " has not completed (", step_, " completed so far)");
     OFL_EXPECT(step >= read_ || read_ - step <= kHistory, OFL_ERR_INVALID_ARGUMENT, "the figures of step ", step,
                " are gone: only the last ", kHistory, " steps are kept");
     if (step >= read_) {
-        EventSet& set = set_of(step);
-        Event& end = level_ >= OFL_TIMING_STEP ? *set.end : *set.done.back();  // the step's last event
+        Event& end = last_event(step);
         if (!end.query()) {
             OFL_EXPECT(wait, OFL_ERR_NOT_READY, "step ", step, " is still running on the device (ask with wait to wait for it)");
             end.synchronize();

@@ -37,8 +37,11 @@
 // With a disk source a skipped group is read and copied all the same (the reader's queue is per
 // visit).
 //
-// Back-pressure. The first acquire of step s waits (host side) for done[last] of step
-// s - 1 - steps_ahead: the one blocking wait a step may have. kSets = steps_ahead + 4 keeps every
+// Back-pressure. The first acquire of step s waits (host side) for the last event of step
+// s - 1 - steps_ahead (done[last], or end with step timing, recorded right after it): the one
+// blocking wait a step may have. A caller that asks for step s - 1 - steps_ahead's figures once
+// step s has begun therefore never waits (waiting on done[last] alone left a window where end was
+// still pending, and a reader that skipped such a step lost it past kHistory). kSets = steps_ahead + 4 keeps every
 // event a wait or a figure needs intact: while step s is issued, sets of steps s - 2 - steps_ahead
 // .. s + 1 are live (s + 1: copies prefetched into the next step).
 //
@@ -143,6 +146,7 @@ private:
     void read_step(std::uint64_t step);  // fills history_ for a step whose device work is done
     void read_groups(std::uint64_t step, ofl_step_metrics& m);  // OFL_TIMING_GROUP's figures (and spans)
     void ensure_read(std::uint64_t step, bool wait);             // reads up to step, never blocking without wait
+    Event& last_event(std::uint64_t step);                       // the event that completes a step (its figures with it)
     std::unique_ptr<Event> make_event(bool timing);
 
     std::shared_ptr<Device> device_;

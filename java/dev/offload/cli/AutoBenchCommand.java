@@ -143,14 +143,18 @@ final class AutoBenchCommand {
             Component c = off.register("model", graph);
             // per group compute: the sum of its blocks' (one block per group: the units themselves)
             double[] groupMs = dev.offload.plan.Resolver.aggregate(graph, unitMs, c.plan().groups().stream().map(PackedGroup::spec).toList());
+            // Figures are read as the steps finish (the engine keeps only the last 64): step s - lag is
+            // done once step s has begun, so reading it never waits.
+            int lag = 1 + config.stepsAhead();
+            double[] ms = new double[steps - 2];
             for (int s = 0; s < steps; s++) {
                 try (Step step = off.step("model")) {
                     int g = 0;
                     for (Group group : step) step.computeStream().delay(Duration.ofNanos((long) (groupMs[g++] * 1e6)));
                 }
+                if (s - lag >= 2) ms[s - lag - 2] = c.metrics(s - lag, true).stepMs();
             }
-            double[] ms = new double[steps - 2];
-            for (int s = 2; s < steps; s++) ms[s - 2] = c.metrics(s, true).stepMs();
+            for (int s = Math.max(2, steps - lag); s < steps; s++) ms[s - 2] = c.metrics(s, true).stepMs();
             Plan plan = off.plan();
             Plan.Entry e = plan.components().get(0);
             double predicted = e.profiled() ? e.predictedStepMs()

@@ -130,6 +130,7 @@ public final class WorkloadRun {
         List<TensorRef> order = component.graph().tensors();
         workload.start(order);
         int lag = 1 + config.stepsAhead();
+        int unread = 1;  // the first step whose figures are not read yet (step 0's: when step 1 begins)
         long wallStart = 0;
         for (int s = 0; s < steps; s++) {
             if (s == 1) {  // the wall-clock figure starts with the device idle, after the cold step
@@ -146,7 +147,13 @@ public final class WorkloadRun {
             hostUs[s] = step.hostNanos() / 1e3;
             if (onStep != null) onStep.accept(s);
             if (verify) workload.snapshot(s);
-            if (s >= lag && metrics[s - lag] == null) metrics[s - lag] = component.metrics(first + s - lag, false);
+            // Figures are read in order without waiting: step s - lag is done once step s has begun
+            // (the engine's back-pressure). One still unread half the engine's history later is waited for.
+            while (unread <= s - lag) {
+                StepMetrics m = component.metrics(first + unread, s - unread >= Component.KEPT_STEPS / 2);
+                if (m == null) break;
+                metrics[unread++] = m;
+            }
         }
         metrics[steps - 1] = component.metrics(first + steps - 1, true);  // waits for the device: the end of the wall clock
         double wallMsPerStep = steps > 1 ? (System.nanoTime() - wallStart) / 1e6 / (steps - 1) : Double.NaN;

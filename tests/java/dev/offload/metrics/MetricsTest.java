@@ -89,6 +89,47 @@ class MetricsTest {
         return out;
     }
 
+    /**
+     * The engine's promise: once step s has begun, step s - 1 - stepsAhead is done on the device, so
+     * its figures read without waiting are there (not null), with every timing level.
+     */
+    @Test
+    void aStepsFiguresAreReadyOnceBackPressureHasPassedIt() {
+        for (Timing timing : new Timing[] {Timing.STEP, Timing.GROUP}) {
+            for (int ahead : new int[] {0, 1, 3}) {
+                try (Offloader off = Offloader.open(host().timing(timing).stepsAhead(ahead).build())) {
+                    Component c = off.register("model", model);
+                    for (int s = 0; s < 60; s++) {
+                        try (Step step = off.step("model")) {
+                            for (Group g : step) g.index();  // nothing computed: the device is never behind by much
+                        }
+                        int done = s - 1 - ahead;
+                        if (done >= 0) {
+                            StepMetrics m = c.metrics(done, false);
+                            assertTrue(m != null, "step " + done + " read after step " + s + " (" + timing + ", " + ahead + " ahead)");
+                            assertEquals(done, m.step());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** A run of more steps than the engine keeps figures of reads each step's, in order, while it is kept. */
+    @Test
+    void aRunLongerThanTheKeptFiguresReadsEveryStep() {
+        int steps = 3 * Component.KEPT_STEPS;
+        for (int ahead : new int[] {0, 2}) {
+            WorkloadRun.Result r = WorkloadRun.run(model, host().timing(Timing.STEP).stepsAhead(ahead).build(), "none", steps, 2, 32,
+                    false, null);
+            assertEquals(steps, r.perStep().size());
+            for (int s = 0; s < steps; s++) {
+                assertEquals(s, r.perStep().get(s).step());
+                assertTrue(r.perStep().get(s).stepMs() > 0, "step " + s);
+            }
+        }
+    }
+
     @Test
     void stepEventsCarryTheFiguresWorkloadRunRead() throws Exception {
         int steps = 5;

@@ -203,7 +203,10 @@ public final class Offloader implements AutoCloseable {
         });
         if (inputs.isEmpty()) return Map.of();
         Resolver.Facts facts = facts();
-        if (!config.sourceGiven() && hostAvailable < -1) hostAvailable = -1;  // no pinned copy needed where it would not fit: disk
+        // Host memory limits AUTO only where the source holds the weights in host memory (PINNED or
+        // LOWMEM named). DISK holds a staging ring; with no source named, a component whose pinned
+        // copy would not fit streams from disk (sourceFor), so the plan does not depend on it.
+        if (!config.sourceGiven() || config.source() == HostSource.DISK) hostAvailable = -1;
         if (hostAvailable >= -1) {
             facts = new Resolver.Facts(facts.deviceBytes(), hostAvailable, facts.h2dGbps(), facts.copyLatencyMs(), facts.activationReserve());
         }

@@ -17,22 +17,24 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * {@code ./offload plan PATH... [--budget SIZE] [--host-memory SIZE] [--strategy S] [--json]}: what
- * an offloader would do with a checkpoint or a pipeline's components, and why, without doing it:
- * nothing is packed or pinned and no weights move (the bandwidth probe aside, unless
+ * {@code ./offload plan PATH... [--budget SIZE] [--host-memory SIZE] [--strategy S] [--source S] [--json]}:
+ * what an offloader would do with a checkpoint or a pipeline's components, and why, without doing
+ * it: nothing is packed or pinned and no weights move (the bandwidth probe aside, unless
  * {@code --h2d-gbps} gives it). The strategy defaults to auto. {@code --host-memory} replaces the
- * measured available host memory. JSON: strategy, pinned_groups, predicted_step_ms, device_bytes,
+ * measured available host memory; {@code --source} and {@code --staging} are run's (with no source
+ * a component whose pinned copy would not fit streams from disk, as run would do). JSON: strategy, pinned_groups, predicted_step_ms, device_bytes,
  * host_bytes, reason, and components (the same fields per component).
  */
 final class PlanCommand {
     static final String USAGE = "plan PATH... [--budget SIZE] [--host-memory SIZE] [--strategy S] [--pin P] [--blocks-per-group N | --leaf]"
-            + " [--window D] [--reserve SIZE] [--h2d-gbps X] [--device NAME] [--variant V] [--component NAME] [--json]";
+            + " [--window D] [--reserve SIZE] [--h2d-gbps X] [--source pinned|disk|lowmem] [--staging SIZE] [--device NAME] [--variant V]"
+            + " [--component NAME] [--json]";
 
     private PlanCommand() {}
 
     static int run(List<String> argv, PrintStream out) {
         Args args = new Args(argv, Set.of("--json", "--leaf"), Set.of("--budget", "--host-memory", "--strategy", "--pin", "--blocks-per-group",
-                "--window", "--reserve", "--h2d-gbps", "--device", "--variant", "--component"));
+                "--window", "--reserve", "--h2d-gbps", "--device", "--variant", "--component", "--source", "--staging"));
         if (args.positional().isEmpty()) throw new UsageException("plan needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         OffloadConfig.Builder config = OffloadConfig.builder()
@@ -45,6 +47,7 @@ final class PlanCommand {
         if (args.flag("--leaf")) config.leafLevel();
         else config.blocksPerGroup(Main.parseInt(args.option("--blocks-per-group", "1"), "--blocks-per-group", 1, 1 << 16));
         if (args.has("--h2d-gbps")) config.h2dGbps(parseGbps(args.option("--h2d-gbps", "")));
+        RunCommand.source(args, config);
         long hostMemory = args.has("--host-memory") ? Size.parse(args.option("--host-memory", "0")) : -1;
         List<Path> paths = args.positional().stream().map(Path::of).toList();
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));

@@ -42,9 +42,11 @@ import java.util.Map;
  * components are planned largest first; each sees what is left after the ones before it and the
  * smallest rings of the ones after it, so BLOCK_PIN's pins go to the largest component.
  *
- * <p>Host memory: a pinned copy of every component (plus {@code HostMemory}'s margin) must fit in the
- * available host memory; when it does not, the resolver refuses with both numbers (the low-memory
- * source of issue 9 is the way out once it exists).
+ * <p>Host memory: when its facts give the available host memory (the Offloader gives it when the
+ * config names a host source), a pinned copy of every component (plus {@code HostMemory}'s margin)
+ * must fit in it, or the resolver refuses with both numbers. With no source named the Offloader
+ * gives it as unknown: a component whose pinned copy would not fit streams from its files instead
+ * ({@code Offloader.sourceFor}, the disk source), so the plan does not depend on host memory.
  */
 public final class Resolver {
     /** Weights times this must fit for a strategy that keeps them resident (activations, fragmentation). */
@@ -100,7 +102,7 @@ public final class Resolver {
             largest = Math.max(largest, bytes);
         }
         if (facts.hostAvailable() >= 0 && total > facts.hostAvailable()) {
-            throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "auto: a pinned host copy of the weights needs " + total + " bytes ("
+            throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "auto: a host copy of the weights needs " + total + " bytes ("
                     + Size.format(total) + ") but " + facts.hostAvailable() + " (" + Size.format(facts.hostAvailable())
                     + ") are available; free host memory or stream from disk");
         }

@@ -92,6 +92,18 @@ class PlanCommandTest {
         String reason = disk.getAsJsonArray("components").get(0).getAsJsonObject().get("reason").getAsString();
         assertTrue(reason.contains("would not fit the available host memory") && reason.contains("streamed from its files"), reason);
         assertTrue(disk.get("host_bytes").getAsLong() < j.get("host_bytes").getAsLong(), disk.toString());
+        // --source disk: the staging ring it names, less than the model; pinned with too little is refused with the numbers
+        JsonObject named = json("plan", single.toString(), "--device", "host", "--budget", String.valueOf(SIZES.get("transformer")),
+                "--h2d-gbps", "5", "--host-memory", String.valueOf(dev.offload.memory.HostMemory.MARGIN_BYTES + (1 << 20)), "--source", "disk",
+                "--staging", "64KiB", "--json");
+        String why = named.getAsJsonArray("components").get(0).getAsJsonObject().get("reason").getAsString();
+        assertTrue(why.contains("DISK as configured") && why.contains("64.00 KiB"), why);
+        assertEquals(64 * 1024, named.get("host_bytes").getAsLong(), named.toString());
+        var pinned = InfoCommandTest.run("plan", single.toString(), "--device", "host", "--budget", String.valueOf(SIZES.get("transformer")),
+                "--h2d-gbps", "5", "--host-memory", "1KiB", "--source", "pinned");
+        assertEquals(1, pinned.exit(), pinned.err());
+        assertTrue(pinned.err().contains("needs " + j.get("host_bytes").getAsLong() + " bytes") && pinned.err().contains("1024"), pinned.err());
+        assertEquals(2, InfoCommandTest.run("plan", single.toString(), "--source", "tape").exit());
     }
 
     @Test

@@ -124,6 +124,37 @@ class HostMemoryTest {
         }
     }
 
+    /**
+     * AUTO checks host memory only where the source holds a copy of the weights in host memory: with
+     * DISK named, or no source named, a model twice the available memory runs (from disk, bit for
+     * bit); with PINNED or LOWMEM named it is refused before anything is pinned, with the numbers.
+     */
+    @Test
+    void autoChecksHostMemoryOnlyForASourceThatCopiesTheWeights() {
+        long available = HostMemory.MARGIN_BYTES + model.totalBytes() / 2;
+        System.setProperty(HostMemory.AVAILABLE_PROPERTY, Long.toString(available));
+        try {
+            for (dev.offload.HostSource source : new dev.offload.HostSource[] {dev.offload.HostSource.DISK, null}) {
+                OffloadConfig.Builder b = OffloadConfig.builder().device("host").strategy(Strategy.AUTO).deviceBudget(model.totalBytes() / 2);
+                if (source != null) b.source(source);
+                dev.offload.workload.WorkloadRun.Result r = dev.offload.workload.WorkloadRun.run(model, b.build(), "mix", 3, 2, 32, true, null);
+                assertEquals(Boolean.TRUE, r.verified(), "source " + source);
+                assertEquals("disk", r.source(), "source " + source);
+            }
+            for (dev.offload.HostSource source : new dev.offload.HostSource[] {dev.offload.HostSource.PINNED, dev.offload.HostSource.LOWMEM}) {
+                try (Offloader off = Offloader.open(OffloadConfig.builder().device("host").strategy(Strategy.AUTO)
+                        .deviceBudget(model.totalBytes() / 2).source(source).build())) {
+                    OffloadException e = assertThrows(OffloadException.class, () -> off.register("transformer", model), "source " + source);
+                    assertEquals(Status.OUT_OF_HOST_MEMORY, e.status());
+                    assertTrue(e.getMessage().contains(Long.toString(available - HostMemory.MARGIN_BYTES)), e.getMessage());
+                    assertEquals(0, off.deviceInfo().hostUsedBytes(), "nothing was pinned");
+                }
+            }
+        } finally {
+            System.clearProperty(HostMemory.AVAILABLE_PROPERTY);
+        }
+    }
+
     @Test
     void aFailedPinningFallsBackToOrdinaryMemoryOnTheHostBackendWithAWarning() {
         List<LogRecord> warnings = new ArrayList<>();

@@ -76,6 +76,10 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         if (strategy == Strategy.LAYERWISE && grouping instanceof Grouping.Leaf) {
             throw OffloadException.invalid("config: LAYERWISE slides over blocks; leaf-level grouping belongs to GROUP_OFFLOAD");
         }
+        if (strategy == Strategy.LAYERWISE && grouping instanceof Grouping.Blocks b && b.perGroup() != 1) {
+            throw OffloadException.invalid("config: LAYERWISE slides over single blocks (its window sets how many are on the device);"
+                    + " " + b.perGroup() + " blocks per group belongs to GROUP_OFFLOAD or BLOCK_PIN");
+        }
         if (pin == null) throw OffloadException.invalid("config: pin policy is null");
         if (strategy == Strategy.BLOCK_PIN && !(pin instanceof PinPolicy.Budget)) {
             throw OffloadException.invalid("config: BLOCK_PIN pins as many groups as the budget allows (pin policy budget); pin policy "

@@ -136,7 +136,7 @@ public final class Offloader implements AutoCloseable {
         Map<String, Component> out = new LinkedHashMap<>();
         keys.forEach((name, key) -> {
             Component shared = shared(name, key);
-            out.put(name, shared != null ? shared : add(name, fresh.get(name), auto.get(name), key));
+            out.put(name, shared != null ? shared : add(name, fresh.get(name), auto.get(name), key, setAsideForLater(name, fresh)));
         });
         return java.util.Collections.unmodifiableMap(out);
     }
@@ -273,6 +273,48 @@ public final class Offloader implements AutoCloseable {
     }
 
     Component add(String name, BlockGraph graph, Resolver.Choice choice, ComponentSource key) {
+        return add(name, graph, choice, key, 0);
+    }
+
+    /**
+     * Device bytes set aside, when fresh components are registered together, for the ones after
+     * {@code name} with a fixed strategy that hold device memory for good: the least each needs (its
+     * plan without budget pins, LAYERWISE with a window of one), so that a component pinning "as
+     * many as the budget allows" (BLOCK_PIN) leaves the others room for their rings. Turn-taking
+     * components share the turn region and AUTO's are planned together by the resolver: neither is
+     * counted. One registered alone sets nothing aside (nothing is known of later ones).
+     */
+    long setAsideForLater(String name, Map<String, BlockGraph> fresh) {
+        long budget = runtime.info().budgetBytes(), sum = 0;
+        boolean later = false;
+        for (Map.Entry<String, BlockGraph> e : fresh.entrySet()) {
+            if (!later) {
+                later = e.getKey().equals(name);
+                continue;
+            }
+            Setup s = config.setup(e.getKey());
+            if (s == null || s.strategy() == Strategy.MODEL_OFFLOAD) continue;
+            sum += leastDeviceBytes(e.getKey(), e.getValue(), s, budget);
+        }
+        return sum;
+    }
+
+    private static long leastDeviceBytes(String name, BlockGraph graph, Setup s, long budget) {
+        Setup least = s;
+        if (s.pinning().policy() instanceof dev.offload.plan.PinPolicy.Budget) {
+            least = new Setup(Strategy.GROUP_OFFLOAD, s.grouping(), s.window(),
+                    new dev.offload.plan.ComponentPlan.Pinning(dev.offload.plan.PinPolicy.none(), s.pinning().profile(), s.pinning().reserve()));
+        } else if (s.strategy() == Strategy.LAYERWISE) {
+            least = new Setup(Strategy.LAYERWISE, s.grouping(), 1, s.pinning());
+        }
+        try {
+            return Component.plan(name, graph, least, budget, budget).deviceBytes();
+        } catch (OffloadException tooLarge) {
+            return 0;  // does not fit even alone: its own registration says so, naming it
+        }
+    }
+
+    Component add(String name, BlockGraph graph, Resolver.Choice choice, ComponentSource key, long setAside) {
         Setup setup = choice != null ? choice.setup() : config.setup(name);
         ComponentPlan plan;
         if (setup.strategy() == Strategy.MODEL_OFFLOAD) {
@@ -283,7 +325,7 @@ public final class Offloader implements AutoCloseable {
         } else {
             evictIdleTurns();  // they come back with their next step; registration is rare
             DeviceInfo info = runtime.info();
-            long room = permanentRoom(info);
+            long room = permanentRoom(info) - (choice != null ? 0 : setAside);
             plan = choice != null ? choice.plan() : Component.plan(name, graph, setup, info.budgetBytes(), room);
             checkFits(name, plan, room);
         }

@@ -43,7 +43,14 @@ public final class Size {
         if (bytes.compareTo(java.math.BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
             throw OffloadException.invalid("size '" + text + "' is larger than " + Long.MAX_VALUE + " bytes");
         }
-        return bytes.setScale(0, java.math.RoundingMode.FLOOR).longValueExact();
+        // A fraction of a larger unit rounds down to whole bytes (1.1GiB); a byte count must be whole,
+        // and a size that is not zero must come to at least a byte (0 often means "the default").
+        if (unit == 1 && bytes.stripTrailingZeros().scale() > 0) {
+            throw OffloadException.invalid("size '" + text + "' is not a whole number of bytes");
+        }
+        long whole = bytes.setScale(0, java.math.RoundingMode.FLOOR).longValueExact();
+        if (whole == 0 && bytes.signum() > 0) throw OffloadException.invalid("size '" + text + "' is less than one byte");
+        return whole;
     }
 
     /** "1.50 GiB", "512.00 MiB", "100 B". */

@@ -38,6 +38,7 @@ final class DemoCommand {
                 "--source", "--staging", "--disk-cache", "--disk-io", "--readers"));
         boolean tracing = args.has("--trace");
         if (!args.positional().isEmpty()) throw new UsageException("demo takes no arguments: " + args.positional());
+        Path traceFile = tracing ? RunCommand.traceFile(args.option("--trace", "")) : null;
         int steps = Main.parseInt(args.option("--steps", "4"), "--steps", 1, 1000);
         int tokens = Main.parseInt(args.option("--tokens", "1"), "--tokens", 1, 65536);
         int dim = Main.parseInt(args.option("--dim", "1024"), "--dim", 64, 8192);
@@ -95,7 +96,7 @@ final class DemoCommand {
                     java.util.Map<String, dev.offload.metrics.Trace> named = new java.util.LinkedHashMap<>();
                     int i = 0;
                     for (dev.offload.metrics.Trace t : traces.values()) named.put(results.get(i++).strategy(), t);
-                    dev.offload.metrics.Trace.write(Path.of(args.option("--trace", "")), named);
+                    dev.offload.metrics.Trace.write(traceFile, named);
                 }
             }
             boolean allVerified = results.stream().allMatch(r -> Boolean.TRUE.equals(r.verified()));

@@ -68,7 +68,7 @@ final class RunCommand {
         List<Path> paths = args.positional().stream().map(Path::of).toList();
         WorkloadRun.Result r;
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
-        Path traceFile = args.has("--trace") ? Path.of(args.option("--trace", "")) : null;
+        Path traceFile = args.has("--trace") ? traceFile(args.option("--trace", "")) : null;
         try (Pipeline pipeline = Pipeline.open(paths, options)) {
             if (pipeline.components().size() > 1) {
                 Progress progress = new Progress(err, "run", steps * pipeline.components().size(), "steps", !args.flag("--json"));
@@ -76,7 +76,7 @@ final class RunCommand {
                         hidden, args.flag("--verify"), traceFile == null ? null : trace -> trace.writeChromeJson(traceFile),
                         s -> progress.advance(1));
                 progress.finish();
-                printPipeline(p, args.flag("--json"), out);
+                printPipeline(p, args.flag("--json"), args.flag("--verify"), out);
                 return Boolean.FALSE.equals(p.verified()) ? 1 : 0;
             }
             Checkpoint checkpoint = pipeline.components().values().iterator().next();
@@ -99,12 +99,33 @@ final class RunCommand {
                     Size.format(r.peakDeviceBytes()), Size.format(r.budgetBytes()), Size.format(r.peakHostBytes()), r.source(),
                     !r.source().equals("pinned") ? " (staging " + Size.format(r.stagingBytes()) + ", " + r.disk().io() + " reads by "
                             + r.disk().readerThreads() + " thread(s), " + figure(r.diskGbps(), 2) + " GB/s)" : "",
-                    r.verified() == null ? "no (--verify not given)" : r.verified() + (r.verifyNote() != null ? " (" + r.verifyNote() + ")" : ""));
+                    r.verified() == null ? unverified(null, args.flag("--verify")) : r.verified() + (r.verifyNote() != null ? " (" + r.verifyNote() + ")" : ""));
         }
         return Boolean.FALSE.equals(r.verified()) ? 1 : 0;
     }
 
-    /** --source, --staging, --disk-io, --readers and --disk-cache (run and demo): a bad value is a usage error naming the flag. */
+    /** What "verified" says: the outcome, or why there is none. */
+    private static String unverified(Boolean verified, boolean asked) {
+        if (verified != null) return verified.toString();
+        return asked ? "nothing to verify (workload none computes nothing)" : "no (--verify not given)";
+    }
+
+    /** The --trace file, its folder checked before anything runs (the trace is written at the end). */
+    static Path traceFile(String text) {
+        Path file = Path.of(text);
+        Path folder = file.toAbsolutePath().getParent();
+        if (folder == null || !java.nio.file.Files.isDirectory(folder)) throw new UsageException("--trace " + text + ": the folder " + folder + " does not exist");
+        if (java.nio.file.Files.isDirectory(file)) throw new UsageException("--trace " + text + " is a folder; give a file name");
+        if (!java.nio.file.Files.isWritable(folder)) throw new UsageException("--trace " + text + ": the folder " + folder + " is not writable");
+        return file;
+    }
+
+    /**
+     * --source, --staging, --disk-io, --readers and --disk-cache (run, demo and plan): a bad value is a
+     * usage error naming the flag. The staging options need the source named (--source, or
+     * --disk-cache, which means disk): with no source the run may well be pinned, and a flag that
+     * would be silently ignored is refused instead.
+     */
     static void source(Args args, OffloadConfig.Builder config) {
         dev.offload.HostSource source;
         try {
@@ -129,8 +150,9 @@ final class RunCommand {
             if (staging <= 0) throw new UsageException("--staging must be a positive size, got '" + args.option("--staging", "") + "'");
             config.stagingBytes(staging);
         }
+        boolean named = args.has("--source") || args.has("--disk-cache");
         if (args.has("--disk-io")) {
-            if (args.has("--source") && source != dev.offload.HostSource.DISK) throw new UsageException("--disk-io needs --source disk");
+            if (!named || source != dev.offload.HostSource.DISK) throw new UsageException("--disk-io needs --source disk");
             try {
                 config.diskIo(dev.offload.DiskIo.parse(args.option("--disk-io", "")));
             } catch (dev.offload.OffloadException e) {
@@ -138,7 +160,7 @@ final class RunCommand {
             }
         }
         if (args.has("--readers")) {
-            if (source == dev.offload.HostSource.PINNED && args.has("--source")) {
+            if (!named || source == dev.offload.HostSource.PINNED) {
                 throw new UsageException("--readers needs --source disk or lowmem");
             }
             config.readerThreads(Main.parseInt(args.option("--readers", ""), "--readers", 1, dev.offload.OffloadConfig.MAX_READER_THREADS));
@@ -146,7 +168,7 @@ final class RunCommand {
     }
 
     /** A pipeline run: one line per component, then the whole run's peak; or one JSON object with {@code components}. */
-    private static void printPipeline(WorkloadRun.PipelineResult p, boolean json, PrintStream out) {
+    private static void printPipeline(WorkloadRun.PipelineResult p, boolean json, boolean verify, PrintStream out) {
         if (json) {
             JsonObject j = new JsonObject();
             j.addProperty("layout", "pipeline");
@@ -174,11 +196,11 @@ final class RunCommand {
             String name = p.activations().keySet().stream().skip(i++).findFirst().orElseThrow();
             out.printf(Locale.ROOT, "%s: %s, %d steps, step %s ms (median), H2D %s bytes in the last step, brought onto the device %d time(s),"
                             + " verified %s%n", name, r.strategy(), r.steps(), figure(r.stepMsMedian(), 2), r.h2dBytes(),
-                    p.activations().get(name), r.verified() == null ? "no (--verify not given)" : r.verified());
+                    p.activations().get(name), unverified(r.verified(), verify));
         }
         out.printf(Locale.ROOT, "pipeline: peak device %s of %s budget, peak host %s, model %s, verified %s%n", Size.format(p.peakDeviceBytes()),
                 Size.format(p.budgetBytes()), Size.format(p.peakHostBytes()), Size.format(p.modelBytes()),
-                p.verified() == null ? "no (--verify not given)" : p.verified());
+                unverified(p.verified(), verify));
     }
 
     /** JSON has no NaN: a figure that does not apply (H2D GB/s when nothing streams) is null. */

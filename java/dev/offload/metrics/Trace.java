@@ -89,7 +89,10 @@ public final class Trace {
         try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             w.write(root.toString());
         } catch (IOException e) {
-            throw new OffloadException(Status.IO, "writing the trace " + file + ": " + e.getMessage(), e);
+            String why = e instanceof java.nio.file.NoSuchFileException ? "its folder does not exist"
+                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : e.getClass().getSimpleName() + ": " + e.getMessage();
+            throw new OffloadException(Status.IO, "writing the trace " + file + ": " + why, e);
         }
     }
 

@@ -77,11 +77,17 @@ public final class LinearWorkload implements Workload {
         this.cudaStream = stream.nativeHandle();
         boolean onHost = cudaStream.equals(MemorySegment.NULL);
         this.cublas = onHost ? null : Cublas.load();  // before allocating: a missing cuBLAS leaks nothing
-        this.x = offloader.runtime().allocateDevice(stateBytes());
-        this.s = offloader.runtime().allocateDevice(stateBytes());
-        this.u = offloader.runtime().allocateDevice(4 * stateBytes());
-        this.host = offloader.runtime().allocatePinned(stateBytes());
-        this.snapshots = offloader.runtime().allocatePinned(stateBytes() * Math.max(1, snapshotSteps));
+        Allocations made = new Allocations();
+        made.keep(arena);
+        try {
+            this.x = made.keep(offloader.runtime().allocateDevice(stateBytes()));
+            this.s = made.keep(offloader.runtime().allocateDevice(stateBytes()));
+            this.u = made.keep(offloader.runtime().allocateDevice(4 * stateBytes()));
+            this.host = made.keep(offloader.runtime().allocatePinned(stateBytes()));
+            this.snapshots = made.keep(offloader.runtime().allocatePinned(stateBytes() * Math.max(1, snapshotSteps)));
+        } catch (RuntimeException e) {
+            throw made.undo(e);
+        }
         this.one = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
         this.zero = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
         if (onHost) {

@@ -47,11 +47,16 @@ public final class ReferenceWorkload implements Workload {
         this.tokens = tokens;
         this.hidden = hidden;
         long bytes = stateBytes();
-        this.state = offloader.runtime().allocateDevice(bytes);
-        this.scratch = offloader.runtime().allocateDevice(bytes);
-        this.host = offloader.runtime().allocatePinned(bytes);
-        this.snapshots = offloader.runtime().allocatePinned(bytes * Math.max(1, snapshotSteps));
-        this.kernels = new MixKernels(offloader.computeStream(), state, scratch, tokens, hidden);
+        Allocations made = new Allocations();
+        try {
+            this.state = made.keep(offloader.runtime().allocateDevice(bytes));
+            this.scratch = made.keep(offloader.runtime().allocateDevice(bytes));
+            this.host = made.keep(offloader.runtime().allocatePinned(bytes));
+            this.snapshots = made.keep(offloader.runtime().allocatePinned(bytes * Math.max(1, snapshotSteps)));
+            this.kernels = new MixKernels(offloader.computeStream(), state, scratch, tokens, hidden);
+        } catch (RuntimeException e) {
+            throw made.undo(e);
+        }
     }
 
     public ReferenceWorkload(Offloader offloader, int tokens, int hidden) {

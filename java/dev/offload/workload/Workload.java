@@ -62,6 +62,19 @@ public interface Workload extends AutoCloseable {
      * checkpoint's first q_proj weight ({@link LinearWorkload#dimOf}).
      */
     static Workload create(String kind, Offloader offloader, Checkpoint checkpoint, int tokens, int hidden, int steps, boolean verify) {
+        try {
+            return make(kind, offloader, checkpoint, tokens, hidden, steps, verify);
+        } catch (OffloadException e) {
+            if (e.status() != dev.offload.Status.OUT_OF_DEVICE_MEMORY) throw e;
+            // The budget is too small for the workload's own buffers (before any weights): a usage
+            // error naming what the buffers are sized by, with the allocator's numbers.
+            throw OffloadException.invalid("the " + kind + " workload's device buffers for " + tokens + " token(s)"
+                    + (kind.equalsIgnoreCase("mix") ? " of hidden size " + hidden : "") + " do not fit the device budget (" + e.getMessage()
+                    + "): give a larger budget or fewer tokens");
+        }
+    }
+
+    private static Workload make(String kind, Offloader offloader, Checkpoint checkpoint, int tokens, int hidden, int steps, boolean verify) {
         return switch (kind.toLowerCase(Locale.ROOT)) {
             case "mix" -> new ReferenceWorkload(offloader, tokens, hidden, verify ? steps : 0);
             case "linear" -> {

@@ -16,12 +16,17 @@ class SizeTest {
         assertEquals(1536L << 20, Size.parse("1.5GiB"));
         assertEquals(1048576L, Size.parse("1048576"));
         assertEquals(7L, Size.parse(" 7 B "));
+        assertEquals(7L, Size.parse("7.0"));
+        assertEquals(0L, Size.parse("0.0"));
+        assertEquals(1181116006L, Size.parse("1.1GiB"));  // a fraction of a larger unit rounds down to bytes
+        assertEquals(512L, Size.parse("0.5KiB"));
         assertEquals(Size.gib(12), 12L << 30);
     }
 
     @Test
     void rejectsWhatIsNotASize() {
-        for (String bad : new String[] {"", "-1", "12XB", "GiB", "1e9", "99999999999TiB"}) {
+        // a fraction of a byte, or a non-zero size under one byte (which would read as 0, "the default")
+        for (String bad : new String[] {"", "-1", "12XB", "GiB", "1e9", "99999999999TiB", "0.6", "1.5", "1.5B", "0.0001KiB"}) {
             OffloadException e = assertThrows(OffloadException.class, () -> Size.parse(bad));
             assertEquals(Status.INVALID_ARGUMENT, e.status());
             assertTrue(e.getMessage().contains("'" + bad + "'"), e.getMessage());

@@ -99,6 +99,14 @@ class DiskCommandsTest {
         var noReaders = InfoCommandTest.run("run", model.toString(), "--device", "host", "--source", "disk", "--readers", "0");
         assertEquals(2, noReaders.exit());
         assertTrue(noReaders.err().contains("--readers"), noReaders.err());
+        // with no source named the run may be pinned: a staging flag is refused rather than ignored
+        for (String[] flag : new String[][] {{"--readers", "2"}, {"--disk-io", "direct"}}) {
+            var unnamed = InfoCommandTest.run("run", model.toString(), "--device", "host", flag[0], flag[1]);
+            assertEquals(2, unnamed.exit(), flag[0]);
+            assertTrue(unnamed.err().contains(flag[0] + " needs --source disk"), unnamed.err());
+            var demoUnnamed = InfoCommandTest.run("demo", "--device", "host", flag[0], flag[1]);
+            assertEquals(2, demoUnnamed.exit(), flag[0]);
+        }
         var demo = InfoCommandTest.run("demo", "--device", "host", "--source", "tape");
         assertEquals(2, demo.exit());
         assertTrue(demo.err().contains("--source"), demo.err());

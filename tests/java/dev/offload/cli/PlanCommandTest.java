@@ -106,6 +106,31 @@ class PlanCommandTest {
         assertEquals(2, InfoCommandTest.run("plan", single.toString(), "--source", "tape").exit());
     }
 
+    /**
+     * BLOCK_PIN for every component of a pipeline registered together, in a budget that holds all
+     * but the last one: the earlier ones pin less, so the last still gets its ring (it used to be
+     * refused, the earlier ones having pinned the whole budget); plan says the same.
+     */
+    @Test
+    void blockPinForEveryComponentLeavesTheLaterOnesRoomForTheirRings() {
+        long budget = SIZES.get("text_encoder") + SIZES.get("transformer") + 4096;
+        dev.offload.OffloadConfig config = dev.offload.OffloadConfig.builder().device("host").strategy(dev.offload.Strategy.BLOCK_PIN)
+                .deviceBudget(budget).build();
+        try (var p = dev.offload.checkpoint.Pipeline.open(pipeline); dev.offload.Offloader off = dev.offload.Offloader.open(config)) {
+            Map<String, BlockGraph> graphs = new LinkedHashMap<>();
+            p.components().forEach((name, c) -> graphs.put(name, BlockGraph.discover(c)));
+            var registered = off.registerGraphs(graphs);
+            assertEquals(List.of("text_encoder", "transformer", "vae"), List.copyOf(registered.keySet()));
+            assertTrue(registered.get("transformer").plan().pinnedGroups().size() > 0, "the transformer still pins what it can");
+            assertTrue(registered.get("vae").plan().slots() > 0 || registered.get("vae").plan().pinnedGroups().size() > 0);
+            assertTrue(off.deviceInfo().usedBytes() <= budget);
+        }
+        JsonObject plan = json("plan", pipeline.toString(), "--device", "host", "--strategy", "block_pin", "--budget", String.valueOf(budget),
+                "--h2d-gbps", "5", "--json");
+        assertEquals(3, plan.getAsJsonArray("components").size(), plan.toString());
+        assertTrue(plan.get("device_bytes").getAsLong() <= budget, plan.toString());
+    }
+
     @Test
     void badPlanInputIsExitTwo() {
         var r = InfoCommandTest.run("plan", single.toString(), "--h2d-gbps", "fast");

@@ -71,6 +71,9 @@ class StreamingCommandsTest {
         JsonObject copyOnly = json(InfoCommandTest.run("run", model.toString(), "--device", "host", "--budget", "256KiB", "--strategy",
                 "group_offload", "--workload", "none", "--steps", "2", "--verify", "--json", "--timing", "step"));
         assertTrue(copyOnly.get("verified").isJsonNull(), "nothing computed, nothing verified");
+        String copyOnlyText = InfoCommandTest.run("run", model.toString(), "--device", "host", "--budget", "256KiB", "--workload", "none",
+                "--steps", "2", "--verify").out();
+        assertTrue(copyOnlyText.contains("verified nothing to verify (workload none computes nothing)"), copyOnlyText);
         assertTrue(copyOnly.get("compute_idle_ms").isJsonNull(), "step timing has no per-group figures");
         assertTrue(copyOnly.get("copy_busy_ms").getAsDouble() > 0);
         assertEquals(2, InfoCommandTest.run("run", model.toString(), "--timing", "sometimes").exit());
@@ -109,6 +112,26 @@ class StreamingCommandsTest {
         var noPath = InfoCommandTest.run("run");
         assertEquals(2, noPath.exit());
         assertEquals(1, noPath.err().strip().lines().count());
+    }
+
+    /** Options that would be ignored or fail only at the end are refused up front, exit 2, naming the rule. */
+    @Test
+    void contradictoryOrLateFailingOptionsAreUsageErrors() {
+        String[][] cases = {
+            {"LAYERWISE slides over single blocks", "--strategy", "layerwise", "--blocks-per-group", "3"},
+            {"is not a whole number of bytes", "--budget", "0.6"},
+            {"does not exist", "--trace", dir.resolve("no-such-folder").resolve("trace.json").toString()},
+            {"is a folder", "--trace", dir.toString()},
+            {"workload's device buffers for 1 token(s)", "--budget", "1KiB"},
+        };
+        for (String[] c : cases) {
+            java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("run", model.toString(), "--device", "host"));
+            argv.addAll(java.util.Arrays.asList(c).subList(1, c.length));
+            InfoCommandTest.Result r = InfoCommandTest.run(argv.toArray(String[]::new));
+            assertEquals(2, r.exit(), String.join(" ", argv) + ": " + r.err());
+            assertTrue(r.err().contains(c[0]) && r.err().lines().count() == 1, r.err());
+        }
+        assertEquals(2, InfoCommandTest.run("demo", "--device", "host", "--trace", dir.resolve("nope").resolve("t.json").toString()).exit());
     }
 
     @Test

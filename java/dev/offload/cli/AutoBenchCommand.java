@@ -71,8 +71,8 @@ final class AutoBenchCommand {
             double[] unitMs = new double[graph.groups(Grouping.blocks(1)).size()];
             var units = graph.groups(Grouping.blocks(1));
             for (int u = 0; u < unitMs.length; u++) unitMs[u] = ratio * units.get(u).byteSize() / (gbps * 1e6);  // ratio 1: balanced
-            out.printf(Locale.ROOT, "model %d MiB (%d blocks of %d MiB), budget %d MiB, %s, copies at %.2f GB/s, compute %.2fx copy: %.3f ms per block%n",
-                    model >> 20, blocks, blockBytes >> 20, budget >> 20, device, gbps, ratio, unitMs[1]);
+            out.printf(Locale.ROOT, "model %s (%d blocks of %d MiB), budget %s, %s, copies at %.2f GB/s, compute %.2fx copy: %.3f ms per block%n",
+                    dev.offload.Size.format(model), blocks, blockBytes >> 20, dev.offload.Size.format(budget), device, gbps, ratio, unitMs[1]);
             Map<String, OffloadConfig> configs = new LinkedHashMap<>();
             OffloadConfig.Builder base = OffloadConfig.builder().device(device).deviceBudget(budget).h2dGbps(gbps);
             for (int n : new int[] {1, 2, 4}) configs.put("group_offload " + n + "/group", copy(base).strategy(Strategy.GROUP_OFFLOAD).blocksPerGroup(n).build());

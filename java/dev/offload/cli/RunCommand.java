@@ -49,6 +49,9 @@ final class RunCommand {
                         "--disk-cache", "--disk-io", "--readers"));
         if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
+        if (args.has("--trace") && args.has("--timing") && Timing.parse(args.option("--timing", "group")) != Timing.GROUP) {
+            throw new UsageException("--trace needs --timing group (the default): a timeline is made of per-group events");
+        }
         OffloadConfig.Builder config = OffloadConfig.builder()
                 .device(args.option("--device", "auto"))
                 .deviceBudget(args.has("--budget") ? Size.parse(args.option("--budget", "0")) : 0)

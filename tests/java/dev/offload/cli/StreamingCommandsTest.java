@@ -122,6 +122,7 @@ class StreamingCommandsTest {
             {"is not a whole number of bytes", "--budget", "0.6"},
             {"does not exist", "--trace", dir.resolve("no-such-folder").resolve("trace.json").toString()},
             {"is a folder", "--trace", dir.toString()},
+            {"--trace needs --timing group", "--timing", "off", "--trace", dir.resolve("t.json").toString()},
             {"workload's device buffers for 1 token(s)", "--budget", "1KiB"},
         };
         for (String[] c : cases) {

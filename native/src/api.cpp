@@ -458,6 +458,7 @@ ofl_status ofl_engine_step_metrics(ofl_engine* engine, uint64_t step, int32_t wa
         require_out(out, "metrics");
         OFL_EXPECT(out->struct_size >= sizeof(ofl_step_metrics), OFL_ERR_INVALID_ARGUMENT,
                    "ofl_step_metrics.struct_size is ", out->struct_size, ", expected ", sizeof(ofl_step_metrics));
+        e->impl->check_faults();  // a sticky read fault first: a failed step never completes, so its figures would read NOT_READY
         *out = e->impl->metrics(step, wait != 0);
         e->impl->check_faults();  // after a wait too: the step's reads are done by then
     });

@@ -11,8 +11,9 @@ import dev.offload.runtime.DeviceInfo;
  * which restores the previous arrangement (the same plan object), also when the block it guards
  * throws (try-with-resources). The grouping stays (the host copy is packed by it), so LAYERWISE
  * needs a component grouped one block per group. A second override of a component with one open
- * fails, naming the first: one component, one arrangement at a time. Neither opening nor closing
- * may happen during the component's step. Closing is idempotent.
+ * fails, naming the first: one component, one arrangement at a time. Opening fails during the
+ * component's step; closing waits for a step open on another thread (and fails, the scope staying
+ * open, for one open on the closing thread). Closing is idempotent.
  */
 public final class ArrangementScope implements AutoCloseable {
     private final Offloader owner;
@@ -83,24 +84,37 @@ public final class ArrangementScope implements AutoCloseable {
         return plan;
     }
 
-    /** Restores the previous arrangement (idempotent). */
+    /**
+     * Restores the previous arrangement (idempotent). A step open on another thread is waited for
+     * (outside the offloader's lock): try-with-resources calls close once, so failing would leave the
+     * override on for good. A step open on this thread is an error, the scope staying open: close
+     * the step first, then the scope.
+     */
     @Override
     public void close() {
-        synchronized (owner) {
-            if (closed) return;
-            Component c = owner.registered().get(name);
-            if (c != component || owner.isClosed()) {  // unregistered (or replaced) or closed meanwhile: nothing to restore
-                closed = true;
-                owner.overrideClosed(name, this);
-                return;
+        while (true) {
+            synchronized (owner) {
+                if (closed) return;
+                Component c = owner.registered().get(name);
+                if (c != component || owner.isClosed()) {  // unregistered (or replaced) or closed meanwhile: nothing to restore
+                    closed = true;
+                    owner.overrideClosed(name, this);
+                    return;
+                }
+                if (!c.hasOpenStep()) {
+                    if (previous.strategy() != Strategy.MODEL_OFFLOAD) owner.evictIdleTurns();
+                    boolean profile = suspended != null && suspended.rebase(c.stepsStarted());
+                    c.replace(previous, previousPlan, profile);  // a failure keeps the override (open, retryable)
+                    closed = true;
+                    owner.overrideClosed(name, this);
+                    owner.resumeFollowUp(name, suspended);
+                    return;
+                }
+                if (c.stepOwnedByCurrentThread()) {
+                    throw OffloadException.invalid("component '" + name + "' is running a step on this thread: close the step before the override");
+                }
             }
-            if (c.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step: close it before the override");
-            if (previous.strategy() != Strategy.MODEL_OFFLOAD) owner.evictIdleTurns();
-            boolean profile = suspended != null && suspended.rebase(c.stepsStarted());
-            c.replace(previous, previousPlan, profile);  // a failure keeps the override (open, retryable)
-            closed = true;
-            owner.overrideClosed(name, this);
-            owner.resumeFollowUp(name, suspended);
+            component.awaitNoOpenStep();  // another thread's step; then try again
         }
     }
 

@@ -582,8 +582,29 @@ public final class Component implements AutoCloseable {
         return closed;
     }
 
+    /** Whether the open step, if any, is the calling thread's. */
+    synchronized boolean stepOwnedByCurrentThread() {
+        return open != null && open.ownedByCurrentThread();
+    }
+
+    /** Waits until no step is open or the component is closed (steps on other threads end on their own). */
+    synchronized void awaitNoOpenStep() {
+        boolean interrupted = false;
+        while (open != null && !closed) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                interrupted = true;  // keep waiting: the caller's scope must restore; the flag is set again below
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+    }
+
     synchronized void stepClosed(Step step) {
-        if (open == step) open = null;
+        if (open == step) {
+            open = null;
+            notifyAll();  // awaitNoOpenStep
+        }
         dev.offload.metrics.Trace trace = owner.trace;
         if (trace != null) {
             if (step.index() == engineBase) deviceOriginUs = trace.hostUs(step.openedNanos());  // the engine's step 0
@@ -649,6 +670,7 @@ public final class Component implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        notifyAll();  // awaitNoOpenStep
         engineCalls.lock();  // waits for a step's engine call in flight on another thread; later calls see closed
         try {
             if (engine != null) engine.close();

@@ -38,6 +38,18 @@ record ComponentSource(List<String> files, long tensors, long bytes, Object grap
         return java.util.Objects.hash(files, tensors, bytes, System.identityHashCode(graph));
     }
 
+    /** Why {@code other} is not this source, in words (the same files changed since, other files, other tensors). */
+    String differenceFrom(ComponentSource other) {
+        if (!files.isEmpty() && !other.files.isEmpty()) {
+            List<String> mine = files.stream().map(f -> f.substring(0, f.indexOf(':') < 0 ? f.length() : f.indexOf(':'))).toList();
+            List<String> theirs = other.files.stream().map(f -> f.substring(0, f.indexOf(':') < 0 ? f.length() : f.indexOf(':'))).toList();
+            if (mine.equals(theirs) && !files.equals(other.files)) {
+                return "the same file(s), changed since (size or modification time differs)";
+            }
+        }
+        return null;
+    }
+
     String describe() {
         return files.isEmpty() ? "a block graph of " + tensors + " tensors" : files.size() + " file(s) (" + files.get(0).split(":")[0]
                 + (files.size() > 1 ? ", ..." : "") + ")";

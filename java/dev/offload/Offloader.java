@@ -57,6 +57,7 @@ public final class Offloader implements AutoCloseable {
     }
 
     public static Offloader open(OffloadConfig config) {
+        given(config, "the config");
         DeviceRuntime runtime = DeviceRuntime.open(config.device(), config.deviceBudget());
         Stream compute = null;
         try {
@@ -81,6 +82,7 @@ public final class Offloader implements AutoCloseable {
      */
     public synchronized Component register(String name, Checkpoint checkpoint) {
         ensureOpen();
+        given(checkpoint, "the checkpoint of component '" + name + "'");
         if (checkpoint.tensors().isEmpty()) {
             throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
         }
@@ -100,6 +102,7 @@ public final class Offloader implements AutoCloseable {
      */
     public synchronized Map<String, Component> registerAll(Pipeline pipeline) {
         ensureOpen();
+        given(pipeline, "the pipeline");
         Map<String, BlockGraph> graphs = new LinkedHashMap<>();
         Map<String, ComponentSource> keys = new LinkedHashMap<>();
         pipeline.components().forEach((name, checkpoint) -> {
@@ -120,6 +123,8 @@ public final class Offloader implements AutoCloseable {
      */
     public synchronized Map<String, Component> registerGraphs(Map<String, BlockGraph> graphs) {
         ensureOpen();
+        given(graphs, "the graphs");
+        graphs.forEach((name, graph) -> given(graph, "the graph of component '" + name + "'"));
         Map<String, ComponentSource> keys = new LinkedHashMap<>();
         Map<String, BlockGraph> fresh = new LinkedHashMap<>();
         graphs.forEach((name, graph) -> {
@@ -144,6 +149,7 @@ public final class Offloader implements AutoCloseable {
     /** Registers a graph; registering the same graph instance under its name again shares it. */
     public synchronized Component register(String name, BlockGraph graph) {
         ensureOpen();
+        given(graph, "the graph of component '" + name + "'");
         Component shared = shared(name, ComponentSource.of(graph));
         if (shared != null) return shared;
         return add(name, graph, resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(graph));
@@ -162,9 +168,10 @@ public final class Offloader implements AutoCloseable {
         if (name == null || name.isBlank()) throw OffloadException.invalid("component name is empty");
         Component c = components.get(name);
         if (c != null && !c.sourceKey().equals(key)) {
+            String changed = c.sourceKey().differenceFrom(key);
             throw OffloadException.invalid("component '" + name + "' is registered already from " + c.sourceKey().describe()
-                    + "; registering it again from " + key.describe() + " would give one name two arrangements: unregister it first,"
-                    + " or register the new one under another name");
+                    + "; registering it again from " + (changed != null ? changed : key.describe()) + " would give one name two"
+                    + " arrangements: unregister it first, or register the new one under another name");
         }
     }
 
@@ -222,6 +229,8 @@ public final class Offloader implements AutoCloseable {
      */
     public synchronized Plan preview(Map<String, BlockGraph> graphs, long hostAvailable) {
         ensureOpen();
+        given(graphs, "the graphs");
+        graphs.forEach((name, graph) -> given(graph, "the graph of component '" + name + "'"));
         return PlanPreview.of(this, graphs, hostAvailable);
     }
 
@@ -299,6 +308,22 @@ public final class Offloader implements AutoCloseable {
         return sum;
     }
 
+    /**
+     * A fixed setup's plan in {@code room} less what is set aside for later components; where it
+     * does not fit that way, in the whole room (the later ones then fail, naming themselves, and the
+     * ones before stay registered, as with components registered one by one).
+     */
+    static ComponentPlan planBesideLater(String name, BlockGraph graph, Setup setup, long budget, long room, long setAside) {
+        if (setAside > 0) {
+            try {
+                return Component.plan(name, graph, setup, budget, room - setAside);
+            } catch (OffloadException tooSmall) {
+                // fall through: plan in the whole room
+            }
+        }
+        return Component.plan(name, graph, setup, budget, room);
+    }
+
     private static long leastDeviceBytes(String name, BlockGraph graph, Setup s, long budget) {
         Setup least = s;
         if (s.pinning().policy() instanceof dev.offload.plan.PinPolicy.Budget) {
@@ -325,8 +350,8 @@ public final class Offloader implements AutoCloseable {
         } else {
             evictIdleTurns();  // they come back with their next step; registration is rare
             DeviceInfo info = runtime.info();
-            long room = permanentRoom(info) - (choice != null ? 0 : setAside);
-            plan = choice != null ? choice.plan() : Component.plan(name, graph, setup, info.budgetBytes(), room);
+            long room = permanentRoom(info);
+            plan = choice != null ? choice.plan() : planBesideLater(name, graph, setup, info.budgetBytes(), room, setAside);
             checkFits(name, plan, room);
         }
         // AUTO without a compute profile: the first steps run under the size rules and are profiled
@@ -401,6 +426,8 @@ public final class Offloader implements AutoCloseable {
      */
     public synchronized Component addTensors(String name, List<dev.offload.graph.TensorRef> tensors) {
         ensureOpen();
+        given(tensors, "the tensors to add to component '" + name + "'");
+        for (var t : tensors) given(t, "a tensor to add to component '" + name + "'");
         Component old = component(name);
         List<dev.offload.graph.TensorRef> all = new ArrayList<>(old.graph().tensors());
         all.addAll(tensors);
@@ -410,8 +437,14 @@ public final class Offloader implements AutoCloseable {
     /** Removes the tensors whose names {@code which} selects and re-plans ({@link #addTensors}'s rules); removing every tensor is refused (unregister it). */
     public synchronized Component removeTensors(String name, java.util.function.Predicate<String> which) {
         ensureOpen();
+        given(which, "the selection of tensors to remove from component '" + name + "'");
         Component old = component(name);
-        List<dev.offload.graph.TensorRef> kept = old.graph().tensors().stream().filter(t -> !which.test(t.name())).toList();
+        List<dev.offload.graph.TensorRef> kept;
+        try {
+            kept = old.graph().tensors().stream().filter(t -> !which.test(t.name())).toList();
+        } catch (RuntimeException e) {
+            throw OffloadException.invalid("component '" + name + "': the selection of tensors to remove threw " + e);
+        }
         if (kept.size() == old.graph().tensors().size()) return old;
         if (kept.isEmpty()) throw OffloadException.invalid("component '" + name + "': removing every tensor leaves nothing to stream; unregister it instead");
         return ComponentRebuild.rebuild(this, old, BlockGraph.discover("component '" + name + "'", kept));
@@ -642,6 +675,12 @@ public final class Offloader implements AutoCloseable {
     public DeviceInfo deviceInfo() {
         ensureOpen();
         return runtime.info();
+    }
+
+    /** An argument that must be given: null is INVALID_ARGUMENT naming it, not a NullPointerException. */
+    private static <T> T given(T value, String what) {
+        if (value == null) throw OffloadException.invalid(what + " is null");
+        return value;
     }
 
     void ensureOpen() {

@@ -40,8 +40,9 @@ final class PlanPreview {
             Resolver.Choice choice = auto.get(name);
             Setup setup = choice != null ? choice.setup() : config.setup(name);
             boolean turns = setup.strategy() == Strategy.MODEL_OFFLOAD;
-            long room = info.budgetBytes() - permanent - (turns ? 0 : region) - (choice != null || turns ? 0 : off.setAsideForLater(name, graphs));
-            ComponentPlan plan = choice != null ? choice.plan() : Component.plan(name, e.getValue(), setup, info.budgetBytes(), room);
+            long room = info.budgetBytes() - permanent - (turns ? 0 : region);
+            ComponentPlan plan = choice != null ? choice.plan() : Offloader.planBesideLater(name, e.getValue(), setup, info.budgetBytes(), room,
+                    turns ? 0 : off.setAsideForLater(name, graphs));
             off.checkFits(name, plan, room);
             if (turns) region = Math.max(region, plan.deviceBytes());
             else permanent += plan.deviceBytes();

@@ -34,9 +34,13 @@ import java.util.Map;
  * component, every group's name, bytes and offset, every tensor's name, dtype, shape and packed
  * offset, and the source files' real paths, sizes and modification times.
  *
- * <p>Reuse: the file is used only when its header equals the one the component would write now;
- * otherwise (source files rewritten or touched, layout changed, a truncated or foreign file) it is
- * written again, and a log line says why: a stale cache is never read. Writing is atomic: a
+ * <p>Reuse: the file is used only when its header equals the one the component would write now
+ * and it is unchanged since it was written: a seal beside it ({@code NAME.offload-cache.seal},
+ * written after the rename) records the cache file's size, modification time and inode, and any
+ * write to the cache file changes its modification time. Otherwise (source files rewritten or
+ * touched, layout changed, a truncated, foreign or altered file, no seal) it is written again, and
+ * a log line says why: a stale cache is never read. The body is not checksummed: reading it all
+ * at registration would cost what the cache saves. Writing is atomic: a
  * temporary file in the same folder, forced to disk, then renamed over the old one; a failed write
  * leaves the old file (or none) and no temporary behind.
  *
@@ -69,15 +73,18 @@ public final class DiskCache {
         String header = header(component, packed, direct);
         Outcome outcome;
         String existing = readHeader(file);
-        if (header.equals(existing)) {
+        boolean sealed = existing != null && sealMatches(file);
+        if (header.equals(existing) && sealed) {
             outcome = Outcome.REUSED;
         } else {
             outcome = existing == null ? Outcome.WRITTEN : Outcome.REWRITTEN_STALE;
             if (existing != null) {
-                LOG.log(System.Logger.Level.INFO, "component ''{0}'': cache {1} was written for other sources or another layout;"
-                        + " writing it again", component, file);
+                LOG.log(System.Logger.Level.INFO, "component ''{0}'': cache {1} {2}; writing it again", component, file,
+                        header.equals(existing) ? "was changed after it was written (or its seal is missing)"
+                                : "was written for other sources or another layout");
             }
             write(component, packed, direct, header, cacheDir, file);
+            writeSeal(component, file);
         }
         List<NativeEngine.DiskExtent> extents = new ArrayList<>();
         long at = dataStart(header);
@@ -215,6 +222,49 @@ public final class DiskCache {
             tmp = null;
         } catch (IOException e) {
             throw new OffloadException(Status.IO, "component '" + component + "': cannot write its disk cache " + file + ": " + e.getMessage(), e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // the original failure is the one to report
+                }
+            }
+        }
+    }
+
+    /** The seal's path: beside the cache file. */
+    public static Path sealOf(Path file) {
+        return file.resolveSibling(file.getFileName() + ".seal");
+    }
+
+    /** What the seal records of a cache file: size, modification time (ns) and inode (where the file system has one). */
+    private static String sealText(Path file) throws IOException {
+        var attributes = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+        return attributes.size() + " " + attributes.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS) + " "
+                + attributes.fileKey() + "\n";
+    }
+
+    static boolean sealMatches(Path file) {
+        try {
+            return Files.readString(sealOf(file), StandardCharsets.US_ASCII).equals(sealText(file));
+        } catch (IOException | RuntimeException e) {
+            return false;  // no seal, unreadable: not reused
+        }
+    }
+
+    /** Writes the seal atomically (a temporary file renamed over the old seal). */
+    private static void writeSeal(String component, Path file) {
+        Path seal = sealOf(file);
+        Path tmp = null;
+        try {
+            tmp = Files.createTempFile(file.getParent(), ".offload-seal-", ".tmp");
+            Files.writeString(tmp, sealText(file), StandardCharsets.US_ASCII);
+            Files.move(tmp, seal, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            tmp = null;
+        } catch (IOException e) {
+            throw new OffloadException(Status.IO, "component '" + component + "': cannot write the seal " + seal + " of its disk cache: "
+                    + e.getMessage(), e);
         } finally {
             if (tmp != null) {
                 try {

@@ -20,8 +20,15 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>A Java exception must never unwind into native code (the JVM would abort), so the body runs
  * inside a catch-all: the first failure is kept, later runs are skipped, and {@link #check()}
- * rethrows it on the caller's thread. Launching allocates nothing. Close it only after the streams
- * it was launched on have run it (synchronize them first): closing frees the stub.
+ * rethrows it on the caller's thread. Launching allocates nothing.
+ *
+ * <p>Closing frees the stub, which a stream still holding a launch would then call: a crash. So
+ * {@link #close()} first synchronizes the streams it was launched on (it remembers up to
+ * {@value #TRACKED_STREAMS}; a launch and a close exclude each other, so every launch is queued
+ * before that synchronization), then frees the stub once no run is pending. Where it cannot know
+ * that no run is left (more streams than it tracks, a stream that failed, close called from the
+ * function's own body) it keeps the stub for the life of the JVM instead, logging a warning: a few
+ * hundred bytes leaked rather than a crash.
  */
 public final class HostFunction implements AutoCloseable {
     /** The Java side of a host function. */
@@ -46,6 +53,13 @@ public final class HostFunction implements AutoCloseable {
     private final MemorySegment stub;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean closed;
+    static final int TRACKED_STREAMS = 8;
+    private final Stream[] streams = new Stream[TRACKED_STREAMS];  // launched on, distinct; guarded by this
+    private int streamCount;
+    private boolean untracked;                                      // launched on more streams than that
+    private final java.util.concurrent.atomic.AtomicLong pending = new java.util.concurrent.atomic.AtomicLong();
+    private volatile Thread running;                                // the thread in the body, if any
+    private static final System.Logger LOG = System.getLogger("dev.offload.runtime");
 
     public HostFunction(String name, Body body) {
         this.name = name;
@@ -54,18 +68,35 @@ public final class HostFunction implements AutoCloseable {
     }
 
     private void entry(MemorySegment argument) {
-        if (failure.get() != null) return;  // the stream's later work still runs; results are void anyway
         try {
+            if (failure.get() != null) return;  // the stream's later work still runs; results are void anyway
+            running = Thread.currentThread();
             body.run(argument.address());
         } catch (Throwable t) {
             failure.compareAndSet(null, t);
+        } finally {
+            running = null;
+            pending.decrementAndGet();
         }
     }
 
     /** Queues this function with {@code argument} on the stream. */
-    public void launch(Stream stream, long argument) {
+    public synchronized void launch(Stream stream, long argument) {
         if (closed) throw new OffloadException(Status.CLOSED, "host function '" + name + "' is closed");
-        stream.launchHostFunc(stub, MemorySegment.ofAddress(argument));
+        remember(stream);
+        pending.incrementAndGet();
+        try {
+            stream.launchHostFunc(stub, MemorySegment.ofAddress(argument));
+        } catch (RuntimeException e) {
+            pending.decrementAndGet();
+            throw e;
+        }
+    }
+
+    private void remember(Stream stream) {
+        for (int i = 0; i < streamCount; i++) if (streams[i] == stream) return;
+        if (streamCount < streams.length) streams[streamCount++] = stream;
+        else untracked = true;
     }
 
     /** Throws (as an OffloadException naming this function) the first failure of a run so far. */
@@ -76,10 +107,40 @@ public final class HostFunction implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits for the runs still queued (synchronizing the streams it was launched on), then frees the
+     * stub; idempotent. See the class note for when it keeps the stub instead.
+     */
     @Override
     public void close() {
-        if (closed) return;
-        closed = true;
+        Stream[] launchedOn;
+        boolean unknown;
+        synchronized (this) {  // after this block no launch is in progress or can start
+            if (closed) return;
+            closed = true;
+            launchedOn = java.util.Arrays.copyOf(streams, streamCount);
+            unknown = untracked;
+        }
+        String why = null;
+        if (running == Thread.currentThread()) {
+            why = "closed from its own body";
+        } else if (unknown) {
+            why = "launched on more than " + TRACKED_STREAMS + " streams";
+        } else {
+            for (Stream stream : launchedOn) {
+                try {
+                    if (!stream.isClosed()) stream.synchronize();  // a closed stream ran or dropped its work when it was destroyed
+                } catch (OffloadException e) {
+                    if (e.status() != Status.CLOSED) why = "synchronizing " + stream + " failed: " + e.getMessage();
+                }
+            }
+            if (why == null && pending.get() != 0) why = pending.get() + " run(s) still pending after synchronizing its streams";
+        }
+        if (why != null) {
+            LOG.log(System.Logger.Level.WARNING, "host function ''{0}'': its stub is kept until the JVM exits ({1}); a stream may still call it",
+                    name, why);
+            return;
+        }
         arena.close();
     }
 }

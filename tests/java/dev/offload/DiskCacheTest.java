@@ -69,7 +69,8 @@ class DiskCacheTest {
         Path file = cache.resolve("model.offload-cache");
         assertTrue(Files.isRegularFile(file));
         try (var list = Files.list(cache)) {
-            assertEquals(List.of(file), list.toList(), "no temporary file left behind");
+            assertEquals(java.util.Set.of(file, DiskCache.sealOf(file)), java.util.Set.copyOf(list.toList()),
+                    "the cache and its seal, no temporary file left behind");
         }
         FileTime written = Files.getLastModifiedTime(file);
         assertEquals(DiskCache.Outcome.REUSED, runOnce(files, cache));
@@ -86,6 +87,17 @@ class DiskCacheTest {
         byte[] whole = Files.readAllBytes(file);
         Files.write(file, java.util.Arrays.copyOf(whole, whole.length / 2));
         assertNotEquals(DiskCache.Outcome.REUSED, runOnce(files, cache));
+        assertEquals(DiskCache.Outcome.REUSED, runOnce(files, cache));
+        // a cache body altered in place (same size, header intact): not reused; the steps (which
+        // compare every tensor with the files) see the files' bytes
+        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[4000]), ch.size() - 4000);
+        }
+        assertEquals(DiskCache.Outcome.REWRITTEN_STALE, runOnce(files, cache));
+        assertEquals(DiskCache.Outcome.REUSED, runOnce(files, cache));
+        // no seal (a crash between the cache's rename and the seal's): written again
+        Files.delete(DiskCache.sealOf(file));
+        assertEquals(DiskCache.Outcome.REWRITTEN_STALE, runOnce(files, cache));
         assertEquals(DiskCache.Outcome.REUSED, runOnce(files, cache));
     }
 

@@ -193,6 +193,14 @@ class DiskSourceTest {
                         for (Group g : step) assertTrue(g.byteSize() > 0);
                     }
                 }).status());
+                // and so does reading figures, the failed step's (it never completes) and an earlier one's
+                Component m = off.component("m");
+                for (long s = 0; s < m.stepsStarted(); s++) {
+                    long step = s;
+                    OffloadException read = assertThrows(OffloadException.class, () -> m.metrics(step, true));
+                    assertEquals(Status.IO, read.status(), "step " + step + ": " + read.getMessage());
+                    assertTrue(read.getMessage().contains(file.toString()), read.getMessage());
+                }
             } finally {
                 off.close();
                 off.close();

@@ -102,6 +102,35 @@ class LifecycleTest {
         }
     }
 
+    /** Null where an argument is required: INVALID_ARGUMENT naming it, never a NullPointerException. */
+    @Test
+    void nullArgumentsAreInvalidArgumentsNamingWhatIsMissing() throws Exception {
+        Path file = dir.resolve("nulls.safetensors");
+        SyntheticModel.write(file, 32, 2, 1, 3);
+        assertEquals(Status.INVALID_ARGUMENT, assertThrows(OffloadException.class, () -> Offloader.open(null)).status());
+        try (Checkpoint c = Checkpoint.open(file); Offloader off = Offloader.open(OffloadConfig.builder().device("host").build())) {
+            List<org.junit.jupiter.api.function.Executable> calls = List.of(
+                    () -> off.register("m", (Checkpoint) null),
+                    () -> off.register("m", (dev.offload.graph.BlockGraph) null),
+                    () -> off.registerAll(null),
+                    () -> off.registerGraphs(null),
+                    () -> off.preview(null, -1));
+            for (var call : calls) {
+                OffloadException e = assertThrows(OffloadException.class, call);
+                assertEquals(Status.INVALID_ARGUMENT, e.status());
+                assertTrue(e.getMessage().endsWith(" is null"), e.getMessage());
+            }
+            off.register("m", c);
+            assertTrue(assertThrows(OffloadException.class, () -> off.addTensors("m", null)).getMessage().contains("component 'm'"));
+            assertTrue(assertThrows(OffloadException.class, () -> off.removeTensors("m", null)).getMessage().contains("component 'm'"));
+            OffloadException threw = assertThrows(OffloadException.class, () -> off.removeTensors("m", n -> {
+                throw new IllegalStateException("no");
+            }));
+            assertTrue(threw.getMessage().contains("component 'm'") && threw.getMessage().contains("no"), threw.getMessage());
+            assertEquals(1, off.components().size(), "nothing changed");
+        }
+    }
+
     @Test
     void anotherSourceUnderARegisteredNameIsRefusedNamingBoth() throws Exception {
         Path folder = pipelineFolder();
@@ -114,6 +143,14 @@ class LifecycleTest {
             assertTrue(e.getMessage().contains("registered already from") && e.getMessage().contains("other.safetensors")
                     && e.getMessage().contains("unregister it first"), e.getMessage());
             assertEquals(1, off.component("text_encoder").references());
+            // the same file touched since: said so, not the same path twice
+            Path same = p.component("text_encoder").files().get(0);
+            java.nio.file.Files.setLastModifiedTime(same, java.nio.file.attribute.FileTime.fromMillis(
+                    java.nio.file.Files.getLastModifiedTime(same).toMillis() + 7000));
+            try (Checkpoint touched = Checkpoint.open(same)) {
+                var t = assertThrows(OffloadException.class, () -> off.register("text_encoder", touched));
+                assertTrue(t.getMessage().contains("the same file(s), changed since"), t.getMessage());
+            }
         }
     }
 
@@ -176,6 +213,58 @@ class LifecycleTest {
             for (int s = 0; s < 5; s++) assertEquals(expected.size(), stepAndCompare(off, "model", expected));
             String explained = off.plan().explain();
             assertTrue(explained.contains("re-planned after step"), explained);
+        }
+    }
+
+    /**
+     * Closing an override while another thread holds a step waits for that step, then restores
+     * (try-with-resources calls close once: failing there left the override on for good, refusing
+     * every later override and tensor change).
+     */
+    @Test
+    void closingAnOverrideWaitsForAStepOnAnotherThread() throws Exception {
+        Path file = dir.resolve("override.safetensors");
+        SyntheticModel.write(file, 48, 4, 2, 9);
+        try (Checkpoint ckpt = Checkpoint.open(file);
+             Offloader off = Offloader.open(OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD).build())) {
+            Component c = off.register("model", ckpt);
+            var expected = bytesOf(ckpt);
+            ArrangementScope scope = off.override("model", Strategy.NO_OFFLOAD);
+            java.util.concurrent.CountDownLatch opened = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread stepper = new Thread(() -> {
+                try (Step step = off.step("model")) {
+                    opened.countDown();
+                    release.await();
+                    for (Group g : step) g.index();
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            stepper.start();
+            assertTrue(opened.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            Thread closer = new Thread(() -> {
+                try {
+                    scope.close();
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            closer.start();
+            closer.join(300);
+            assertTrue(closer.isAlive(), "close waits for the other thread's step");
+            assertEquals(Strategy.NO_OFFLOAD, c.setup().strategy(), "still overridden while the step runs");
+            release.countDown();
+            stepper.join(10_000);
+            closer.join(10_000);
+            assertFalse(closer.isAlive());
+            assertEquals(null, failure.get());
+            assertEquals(Strategy.GROUP_OFFLOAD, c.setup().strategy(), "restored once the step closed");
+            try (ArrangementScope again = off.override("model", Strategy.LAYERWISE)) {  // a new override opens
+                assertEquals(expected.size(), stepAndCompare(off, "model", expected));
+            }
+            assertEquals(expected.size(), stepAndCompare(off, "model", expected));
         }
     }
 

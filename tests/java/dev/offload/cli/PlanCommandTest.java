@@ -125,6 +125,16 @@ class PlanCommandTest {
             assertTrue(registered.get("vae").plan().slots() > 0 || registered.get("vae").plan().pinnedGroups().size() > 0);
             assertTrue(off.deviceInfo().usedBytes() <= budget);
         }
+        // all resident in the same budget: the vae does not fit; the ones before it stay registered and the error names it
+        dev.offload.OffloadConfig resident = dev.offload.OffloadConfig.builder().device("host").strategy(dev.offload.Strategy.NO_OFFLOAD)
+                .deviceBudget(budget).build();
+        try (var p = dev.offload.checkpoint.Pipeline.open(pipeline); dev.offload.Offloader off = dev.offload.Offloader.open(resident)) {
+            Map<String, BlockGraph> graphs = new LinkedHashMap<>();
+            p.components().forEach((name, c) -> graphs.put(name, BlockGraph.discover(c)));
+            var e = org.junit.jupiter.api.Assertions.assertThrows(dev.offload.OffloadException.class, () -> off.registerGraphs(graphs));
+            assertTrue(e.getMessage().contains("component 'vae'"), e.getMessage());
+            assertEquals(List.of("text_encoder", "transformer"), off.components().stream().map(dev.offload.Component::name).toList());
+        }
         JsonObject plan = json("plan", pipeline.toString(), "--device", "host", "--strategy", "block_pin", "--budget", String.valueOf(budget),
                 "--h2d-gbps", "5", "--json");
         assertEquals(3, plan.getAsJsonArray("components").size(), plan.toString());

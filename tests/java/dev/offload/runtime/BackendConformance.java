@@ -379,6 +379,34 @@ abstract class BackendConformance {
         }
     }
 
+    /**
+     * Closing a host function whose runs are still queued (behind a delay, on two streams) waits
+     * for them instead of freeing the stub a stream is about to call (that was a SIGSEGV); launching
+     * after close is CLOSED; closing twice is a no-op.
+     */
+    @Test
+    void closingAHostFunctionWithRunsQueuedWaitsForThem() {
+        java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
+        try (Stream a = runtime.createStream(StreamKind.COMPUTE); Stream b = runtime.createStream(StreamKind.COMPUTE)) {
+            for (int i = 0; i < 12; i++) {
+                HostFunction fn = new HostFunction("late", arg -> {
+                    Thread.sleep(1);
+                    ran.incrementAndGet();
+                });
+                a.delay(Duration.ofMillis(5));
+                b.delay(Duration.ofMillis(3));
+                fn.launch(a, i);
+                fn.launch(b, i);
+                fn.launch(a, i);
+                fn.close();
+                assertEquals(3 * (i + 1), ran.get(), "close waited for every queued run");
+                assertEquals(Status.CLOSED, assertThrows(OffloadException.class, () -> fn.launch(a, 0)).status());
+                fn.close();
+                fn.check();
+            }
+        }
+    }
+
     @Test
     void aFailingHostFunctionIsReportedNotFatal() {
         try (Stream s = runtime.createStream(StreamKind.COMPUTE);

@@ -179,7 +179,7 @@ public final class Pipeline implements AutoCloseable {
             if (!parsed.isJsonObject()) throw OffloadException.invalid(index + ": not a JSON object");
             root = parsed.getAsJsonObject();
         } catch (IOException e) {
-            throw new OffloadException(Status.IO, index + ": cannot read: " + e.getMessage(), e);
+            throw OffloadException.io(index + ": cannot read", e);
         } catch (JsonParseException e) {
             throw OffloadException.invalid(index + ": not valid JSON: " + e.getMessage());
         }
@@ -240,7 +240,7 @@ public final class Pipeline implements AutoCloseable {
             throw OffloadException.invalid(dir + ": a Hugging Face cache folder with " + all.size() + " snapshots and no usable refs/main: "
                     + all.stream().map(p -> p.getFileName().toString()).toList() + "; open one snapshot folder");
         } catch (IOException e) {
-            throw new OffloadException(Status.IO, dir + ": cannot read the cache folder: " + e.getMessage(), e);
+            throw OffloadException.io(dir + ": cannot read the cache folder", e);
         }
     }
 

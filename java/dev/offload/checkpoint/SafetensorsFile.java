@@ -73,7 +73,7 @@ public final class SafetensorsFile implements Checkpoint {
             return file;
         } catch (IOException e) {
             arena.close();
-            throw new OffloadException(Status.IO, path + ": cannot read: " + e.getMessage(), e);
+            throw OffloadException.io(path + ": cannot read", e);
         } catch (RuntimeException e) {
             arena.close();
             throw e;

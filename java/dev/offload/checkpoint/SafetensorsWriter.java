@@ -3,7 +3,6 @@ package dev.offload.checkpoint;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.offload.OffloadException;
-import dev.offload.Status;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -86,7 +85,7 @@ public final class SafetensorsWriter {
             }
             out.force();
         } catch (IOException e) {
-            throw new OffloadException(Status.IO, file + ": cannot write: " + e.getMessage(), e);
+            throw OffloadException.io(file + ": cannot write", e);
         }
     }
 }

@@ -4,7 +4,6 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.offload.OffloadException;
-import dev.offload.Status;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -66,7 +65,7 @@ public final class ShardedCheckpoint implements Checkpoint {
             if (!parsed.isJsonObject()) throw OffloadException.invalid(index + ": the index is not a JSON object");
             root = parsed.getAsJsonObject();
         } catch (IOException e) {
-            throw new OffloadException(Status.IO, index + ": cannot read: " + e.getMessage(), e);
+            throw OffloadException.io(index + ": cannot read", e);
         } catch (com.google.gson.JsonParseException e) {
             throw OffloadException.invalid(index + ": not valid JSON: " + e.getMessage());
         }

@@ -1,7 +1,6 @@
 package dev.offload.checkpoint;
 
 import dev.offload.OffloadException;
-import dev.offload.Status;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -95,7 +94,7 @@ final class WeightFolder {
         try (Stream<Path> list = Files.list(dir)) {
             listed = list.sorted().toList();
         } catch (IOException e) {
-            throw new OffloadException(Status.IO, dir + ": cannot list: " + e.getMessage(), e);
+            throw OffloadException.io(dir + ": cannot list", e);
         }
         Map<String, List<Entry>> byVariant = new TreeMap<>();
         for (Path p : listed) {

@@ -122,7 +122,7 @@ public final class DiskCache {
                 o.addProperty("size", Files.size(real));
                 o.addProperty("modified_ns", Files.getLastModifiedTime(real).to(java.util.concurrent.TimeUnit.NANOSECONDS));
             } catch (IOException e) {
-                throw new OffloadException(Status.IO, "component '" + component + "': cannot read " + f + " to cache it: " + e.getMessage(), e);
+                throw OffloadException.io("component '" + component + "': cannot read " + f + " to cache it", e);
             }
             files.add(o);
         }
@@ -221,7 +221,7 @@ public final class DiskCache {
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             tmp = null;
         } catch (IOException e) {
-            throw new OffloadException(Status.IO, "component '" + component + "': cannot write its disk cache " + file + ": " + e.getMessage(), e);
+            throw OffloadException.io("component '" + component + "': cannot write its disk cache " + file, e);
         } finally {
             if (tmp != null) {
                 try {

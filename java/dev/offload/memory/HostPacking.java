@@ -174,7 +174,7 @@ public final class HostPacking implements AutoCloseable {
                 done += chunk;
             }
         } catch (IOException e) {
-            throw new OffloadException(Status.IO, file + ": cannot read tensor '" + tensor + "': " + e.getMessage(), e);
+            throw OffloadException.io(file + ": cannot read tensor '" + tensor + "'", e);
         }
     }
 

@@ -3,7 +3,6 @@ package dev.offload.metrics;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.offload.OffloadException;
-import dev.offload.Status;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -89,10 +88,7 @@ public final class Trace {
         try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             w.write(root.toString());
         } catch (IOException e) {
-            String why = e instanceof java.nio.file.NoSuchFileException ? "its folder does not exist"
-                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
-                    : e.getClass().getSimpleName() + ": " + e.getMessage();
-            throw new OffloadException(Status.IO, "writing the trace " + file + ": " + why, e);
+            throw OffloadException.io("writing the trace " + file, e);
         }
     }
 

@@ -15,9 +15,16 @@ public final class Size {
 
     private Size() {}
 
-    public static long kib(long n) { return Math.multiplyExact(n, 1L << 10); }
-    public static long mib(long n) { return Math.multiplyExact(n, 1L << 20); }
-    public static long gib(long n) { return Math.multiplyExact(n, 1L << 30); }
+    public static long kib(long n) { return times(n, 1L << 10, "KiB"); }
+    public static long mib(long n) { return times(n, 1L << 20, "MiB"); }
+    public static long gib(long n) { return times(n, 1L << 30, "GiB"); }
+
+    /** n units in bytes: INVALID_ARGUMENT for a negative count or one past 2^63 - 1 bytes. */
+    private static long times(long n, long unit, String name) {
+        if (n < 0) throw OffloadException.invalid("size: " + n + " " + name + " is negative");
+        if (n > Long.MAX_VALUE / unit) throw OffloadException.invalid("size: " + n + " " + name + " is larger than " + Long.MAX_VALUE + " bytes");
+        return n * unit;
+    }
 
     /** Parses a size; throws an INVALID_ARGUMENT OffloadException naming the text and the rule. */
     public static long parse(String text) {

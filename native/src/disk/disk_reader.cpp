@@ -119,6 +119,17 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
             stamps_.push_back({static_cast<std::int64_t>(st.st_size), static_cast<std::int64_t>(st.st_mtim.tv_sec),
                                static_cast<std::int64_t>(st.st_mtim.tv_nsec)});
         }
+        // A file already shorter than its extents (cut after the checkpoint was opened, before the
+        // engine was made) fails here, at registration, rather than at the step that reads it.
+        for (std::size_t g = 0; g < extents_.size(); ++g) {
+            for (const Extent& e : extents_[g]) {
+                if (e.file < stamps_.size() && e.file_offset + e.bytes > static_cast<std::uint64_t>(stamps_[e.file].size)) {
+                    fail(OFL_ERR_IO, "disk source: '", paths_[e.file], "' ends at byte ", stamps_[e.file].size, " but group ", g,
+                         " reads bytes ", e.file_offset, " to ", e.file_offset + e.bytes,
+                         " of it: the file was truncated or replaced after it was opened");
+                }
+            }
+        }
         staging_bytes_ = unit_ * units_;
         staging_ = static_cast<unsigned char*>(device_->backend().host_alloc(staging_bytes_));
         device_->host_usage().claim(staging_bytes_);
@@ -285,7 +296,7 @@ void DiskReader::check_unchanged(std::uint32_t group, std::uint32_t file) {
     const Stamp& was = stamps_[file];
     if (st.st_size != was.size || st.st_mtim.tv_sec != was.mtime_sec || st.st_mtim.tv_nsec != was.mtime_nsec) {
         fail(OFL_ERR_IO, "disk source: reading group ", group, ": '", paths_[file],
-             "' was truncated or rewritten after the engine was created (size ", was.size, " -> ",
+             "' was truncated or rewritten after the component was registered (size ", was.size, " -> ",
              static_cast<std::int64_t>(st.st_size), " bytes", st.st_size == was.size ? ", modification time changed" : "",
              "); its bytes no longer are the registered weights");
     }
@@ -307,7 +318,7 @@ void DiskReader::pread_buffered(std::uint32_t group, const Extent& e, std::uint6
         if (got == 0) {
             fail(OFL_ERR_IO, "disk source: reading group ", group, " from '", paths_[e.file], "': the file ends at offset ", at,
                  ", inside bytes ", e.file_offset, " to ", e.file_offset + e.bytes,
-                 " (it was truncated or replaced after the engine was created)");
+                 " (it was truncated or replaced after the component was registered)");
         }
         done += static_cast<std::uint64_t>(got);
     }
@@ -344,7 +355,7 @@ void DiskReader::pread_direct(std::uint32_t group, const Extent& e, std::uint64_
         if (got == 0 || got % static_cast<ssize_t>(kPage) != 0) {  // the end of the file, before hi
             fail(OFL_ERR_IO, "disk source: reading group ", group, " from '", paths_[e.file], "': the file ends at offset ", end,
                  ", inside bytes ", e.file_offset, " to ", e.file_offset + e.bytes,
-                 " (it was truncated or replaced after the engine was created)");
+                 " (it was truncated or replaced after the component was registered)");
         }
         at = end;
     }

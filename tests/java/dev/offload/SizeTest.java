@@ -34,6 +34,15 @@ class SizeTest {
     }
 
     @Test
+    void unitConstructorsRefuseNegativeAndOverflowingCounts() {
+        assertEquals(3L << 30, Size.gib(3));
+        for (org.junit.jupiter.api.function.Executable bad : new org.junit.jupiter.api.function.Executable[] {
+                () -> Size.gib(-1), () -> Size.mib(Long.MAX_VALUE), () -> Size.kib(Long.MIN_VALUE)}) {
+            assertEquals(Status.INVALID_ARGUMENT, assertThrows(OffloadException.class, bad).status());
+        }
+    }
+
+    @Test
     void formatsForPeople() {
         assertEquals("100 B", Size.format(100));
         assertEquals("1.50 GiB", Size.format(1536L << 20));

@@ -132,10 +132,8 @@ public final class Component implements AutoCloseable {
         HostPacking host = switch (source) {
             case PINNED -> HostPacking.pack(owner.runtime(), name, plan.groups(), config.slabBytes(), packingProgress(config, name, plan));
             case LOWMEM -> HostPacking.packPageable(owner.runtime(), name, plan.groups(), config.slabBytes(), packingProgress(config, name, plan));
-            case DISK -> {
-                dev.offload.memory.DiskSource.of(name, plan.groups());  // a graph with no files is refused at registration
-                yield HostPacking.none();
-            }
+            // a graph with no files is refused at registration; regions and file stamps are kept for later engines
+            case DISK -> HostPacking.onDisk(dev.offload.memory.DiskSource.Registered.of(name, graph.tensors()));
         };
         dev.offload.runtime.Stream copy = null;
         try {
@@ -263,7 +261,10 @@ public final class Component implements AutoCloseable {
         int timing = profiling ? Timing.GROUP.code() : config.timing().code();
         boolean spans = profiling || config.trace();
         if (source == HostSource.DISK) {  // no host copy: the engine reads the groups from their files
-            dev.offload.memory.DiskCache.Result cached = dev.offload.memory.DiskCache.source(name, plan.groups(), config.diskCache());
+            dev.offload.memory.DiskSource.Registered registered = host.disk();
+            registered.checkUnchanged(name);  // a turn, re-plan or override after the file changed: an IO error, not other bytes
+            dev.offload.memory.DiskCache.Result cached = dev.offload.memory.DiskCache.source(name, plan.groups(), config.diskCache(),
+                    registered::region);
             owner.noteDiskCache(name, cached.outcome());
             dev.offload.memory.DiskSource files = cached.source();
             long[] bytes = new long[plan.groups().size()];

@@ -527,7 +527,7 @@ public final class Offloader implements AutoCloseable {
                     f.run(this, c);
                 } catch (RuntimeException e) {  // a failed re-plan ends AUTO's follow-up; it never blocks the steps
                     followUps.remove(name);
-                    LOG.log(System.Logger.Level.WARNING, "component ''{0}'': AUTO's re-plan failed, keeping the current plan: {1}", name,
+                    LOG.log(System.Logger.Level.WARNING, "component ''{0}'': AUTO''s re-plan failed, keeping the current plan: {1}", name,
                             e.getMessage());
                 }
             }

@@ -67,7 +67,13 @@ public final class DiskCache {
      * scattered layout) a cache file, written or reused as the class note says.
      */
     public static Result source(String component, List<PackedGroup> packed, Path cacheDir) {
-        DiskSource direct = DiskSource.of(component, packed);
+        return source(component, packed, cacheDir, t -> dev.offload.checkpoint.FileBacking.of(t.data()));
+    }
+
+    /** As above, with each tensor's file region from {@code regions} (DiskSource.Registered's). */
+    public static Result source(String component, List<PackedGroup> packed, Path cacheDir,
+                                java.util.function.Function<TensorRef, java.util.Optional<FileBacking.Region>> regions) {
+        DiskSource direct = DiskSource.of(component, packed, regions);
         if (cacheDir == null || !scattered(direct, packed)) return new Result(direct, Outcome.DIRECT, null);
         Path file = cacheDir.resolve(safe(component) + ".offload-cache");
         String header = header(component, packed, direct);

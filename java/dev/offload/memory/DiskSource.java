@@ -27,6 +27,12 @@ public record DiskSource(List<String> files, List<NativeEngine.DiskExtent> exten
     }
 
     public static DiskSource of(String component, List<PackedGroup> packed) {
+        return of(component, packed, t -> FileBacking.of(t.data()));
+    }
+
+    /** As above, with each tensor's file region from {@code regions} (a {@link Registered}'s, taken at registration). */
+    public static DiskSource of(String component, List<PackedGroup> packed,
+                                java.util.function.Function<TensorRef, java.util.Optional<FileBacking.Region>> regions) {
         Map<Path, Integer> fileIndex = new LinkedHashMap<>();
         List<NativeEngine.DiskExtent> extents = new ArrayList<>();
         for (int g = 0; g < packed.size(); g++) {
@@ -35,7 +41,7 @@ public record DiskSource(List<String> files, List<NativeEngine.DiskExtent> exten
             for (int i = 0; i < tensors.size(); i++) {
                 TensorRef t = tensors.get(i);
                 if (t.byteSize() == 0) continue;
-                FileBacking.Region region = FileBacking.of(t.data()).orElseThrow(() -> OffloadException.invalid("component '"
+                FileBacking.Region region = regions.apply(t).orElseThrow(() -> OffloadException.invalid("component '"
                         + component + "': tensor '" + t.name() + "' has no file behind it (a synthetic or in-memory graph), so the "
                         + "DISK source cannot read it; use the PINNED source, or register a checkpoint opened from its files"));
                 int file = fileIndex.computeIfAbsent(region.file(), f -> fileIndex.size());
@@ -43,5 +49,61 @@ public record DiskSource(List<String> files, List<NativeEngine.DiskExtent> exten
             }
         }
         return new DiskSource(fileIndex.keySet().stream().map(Path::toString).toList(), extents);
+    }
+
+    /**
+     * Where a component's tensors lie in their files, and each file's size and modification time,
+     * taken once when the component is registered. Engines made later (a MODEL_OFFLOAD turn, an AUTO
+     * re-plan, an override) read from these regions, so the checkpoint may close after registration
+     * (the regions of a closed checkpoint's mappings are gone), and first check the files against
+     * these stamps: a file rewritten, replaced or touched between turns is an IO error naming it,
+     * never other bytes streamed as the registered weights (a live engine checks its own files the
+     * same way at every read, natively).
+     */
+    public static final class Registered {
+        private final java.util.IdentityHashMap<TensorRef, FileBacking.Region> regions = new java.util.IdentityHashMap<>();
+        private final Map<Path, long[]> stamps = new LinkedHashMap<>();  // size, modification time (ns)
+
+        private Registered() {}
+
+        /** Every tensor's region and every file's stamp; INVALID_ARGUMENT for a tensor with no file, IO for a file that cannot be read. */
+        public static Registered of(String component, List<TensorRef> tensors) {
+            Registered r = new Registered();
+            for (TensorRef t : tensors) {
+                if (t.byteSize() == 0) continue;
+                FileBacking.Region region = FileBacking.of(t.data()).orElseThrow(() -> OffloadException.invalid("component '"
+                        + component + "': tensor '" + t.name() + "' has no file behind it (a synthetic or in-memory graph), so the "
+                        + "DISK source cannot read it; use the PINNED source, or register a checkpoint opened from its files"));
+                r.regions.put(t, region);
+                if (!r.stamps.containsKey(region.file())) r.stamps.put(region.file(), stamp(component, region.file()));
+            }
+            return r;
+        }
+
+        public java.util.Optional<FileBacking.Region> region(TensorRef t) {
+            return java.util.Optional.ofNullable(regions.get(t));
+        }
+
+        /** IO error naming the first file whose size or modification time differs from registration's. */
+        public void checkUnchanged(String component) {
+            for (Map.Entry<Path, long[]> e : stamps.entrySet()) {
+                long[] was = e.getValue(), now = stamp(component, e.getKey());
+                if (was[0] != now[0] || was[1] != now[1]) {
+                    throw new OffloadException(dev.offload.Status.IO, "component '" + component + "': '" + e.getKey()
+                            + "' changed since the component was registered (size " + was[0] + " -> " + now[0] + " bytes"
+                            + (was[0] == now[0] ? ", modification time changed" : "") + "); its bytes no longer are the registered"
+                            + " weights: register it again");
+                }
+            }
+        }
+
+        private static long[] stamp(String component, Path file) {
+            try {
+                var a = java.nio.file.Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+                return new long[] {a.size(), a.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS)};
+            } catch (java.io.IOException e) {
+                throw OffloadException.io("component '" + component + "': cannot read " + file + " to stream it", e);
+            }
+        }
     }
 }

@@ -45,16 +45,33 @@ public final class HostPacking implements AutoCloseable {
     private final long pinnedBytes;
     private final long pageableBytes;
 
+    private final DiskSource.Registered disk;  // the DISK source's files, else null
+
     private HostPacking(List<AutoCloseable> slabs, List<MemorySegment> groups, long pinnedBytes, long pageableBytes) {
+        this(slabs, groups, pinnedBytes, pageableBytes, null);
+    }
+
+    private HostPacking(List<AutoCloseable> slabs, List<MemorySegment> groups, long pinnedBytes, long pageableBytes, DiskSource.Registered disk) {
         this.slabs = slabs;
         this.groups = groups;
         this.pinnedBytes = pinnedBytes;
         this.pageableBytes = pageableBytes;
+        this.disk = disk;
     }
 
     /** No host copy at all (the DISK source reads groups from their files). */
     public static HostPacking none() {
         return new HostPacking(List.of(), List.of(), 0, 0);
+    }
+
+    /** No host copy: the DISK source reads the groups from the files registered in {@code files}. */
+    public static HostPacking onDisk(DiskSource.Registered files) {
+        return new HostPacking(List.of(), List.of(), 0, 0, files);
+    }
+
+    /** The DISK source's registered files; null for a host copy. */
+    public DiskSource.Registered disk() {
+        return disk;
     }
 
     public static HostPacking pack(DeviceRuntime runtime, List<PackedGroup> packed, long slabTarget) {

@@ -305,6 +305,12 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
             reasons.add(strategy + ": every group pinned (" + Size.format(pinned) + "); nothing streams");
             return new ComponentPlan(component, strategy, groups, resident, 0, 0, 0, pinned, reasons);
         }
+        if (slot == 0) {  // the groups left to stream hold no bytes (zero-size tensors only): nothing to copy, keep them resident
+            boolean[] all = new boolean[groups.size()];
+            java.util.Arrays.fill(all, true);
+            reasons.add(strategy + ": the " + streamedCount + " group(s) to stream hold 0 bytes; kept resident, nothing streams");
+            return new ComponentPlan(component, strategy, groups, all, 0, 0, 0, pinned, reasons);
+        }
         int largest = -1;
         for (int i = 0; i < groups.size(); i++) {
             if (!resident[i] && (largest < 0 || groups.get(i).bytes() > groups.get(largest).bytes())) largest = i;

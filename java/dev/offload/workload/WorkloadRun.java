@@ -112,7 +112,7 @@ public final class WorkloadRun {
                 java.util.Map<String, Long> activations = new java.util.LinkedHashMap<>();
                 registered.forEach((name, c) -> activations.put(name, c.activations()));
                 return new PipelineResult(List.copyOf(results), info.budgetBytes(), info.peakBytes(), info.hostPeakBytes(),
-                        pipeline.totalBytes(), off.plan().explain(), verified, activations);
+                        pipeline.totalBytes(), explain(off, null), verified, activations);
             } finally {
                 for (Workload w : workloads) w.close();
             }
@@ -170,7 +170,7 @@ public final class WorkloadRun {
         double[] perGroupUs = new double[steps];
         for (int s = 0; s < steps; s++) perGroupUs[s] = (hostUs[s] - metrics[s].hostBlockedMs() * 1e3) / groups;
         double[] steadyUs = steps > 1 ? Arrays.copyOfRange(perGroupUs, 1, steps) : perGroupUs;
-        String plan = config.strategyOf(name) == dev.offload.Strategy.AUTO ? off.plan().explain() : component.plan().describe();
+        String plan = config.strategyOf(name) == dev.offload.Strategy.AUTO ? explain(off, component) : component.plan().describe();
         return new Result(label(config, component), workload.name(),
                 info.backend().id(), steps, verified, note, info.budgetBytes(), last.peakDeviceBytes(), last.peakHostBytes(),
                 modelBytes, last.h2dBytes(), median(steady, StepMetrics::stepMs), median(steady, StepMetrics::copyMs),
@@ -187,6 +187,21 @@ public final class WorkloadRun {
     static String label(OffloadConfig config, Component component) {
         String chosen = component.setup().label();
         return config.strategyOf(component.name()) == dev.offload.Strategy.AUTO ? "auto: " + chosen : chosen;
+    }
+
+    /**
+     * The offloader's plan in words, after the steps. {@code Offloader.plan()} may probe the bandwidth
+     * (a device allocation) when nothing gave it: where that fails (a device or process nearly out of
+     * memory) the run's figures still stand, and the components' own plans are described instead.
+     */
+    private static String explain(Offloader off, Component only) {
+        try {
+            return off.plan().explain();
+        } catch (dev.offload.OffloadException e) {
+            StringBuilder sb = new StringBuilder("plan (the full explanation needs a bandwidth probe, which failed: " + e.getMessage() + ")\n");
+            for (Component c : only != null ? List.of(only) : off.components()) sb.append(c.plan().describe());
+            return sb.toString();
+        }
     }
 
     static double median(List<StepMetrics> steps, ToDoubleFunction<StepMetrics> f) {

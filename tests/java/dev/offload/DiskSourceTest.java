@@ -161,6 +161,68 @@ class DiskSourceTest {
         }
     }
 
+    /** A copy of every tensor's bytes, outliving the checkpoint. */
+    static java.util.Map<String, MemorySegment> copyOf(Path file, Arena arena) {
+        java.util.Map<String, MemorySegment> out = new java.util.HashMap<>();
+        try (Checkpoint c = Checkpoint.open(file)) {
+            c.tensors().forEach(t -> {
+                MemorySegment data = c.data(t);
+                out.put(t.name(), arena.allocate(Math.max(1, data.byteSize())).asSlice(0, data.byteSize()).copyFrom(data));
+            });
+        }
+        return out;
+    }
+
+    /**
+     * Engines made after registration (MODEL_OFFLOAD turns, an override) read the regions taken at
+     * registration, so the checkpoints may close first; and a file rewritten while its component is
+     * swapped out is an IO error naming it at the next turn, never the new bytes streamed as the
+     * registered weights (each new engine used to take the files as it found them).
+     */
+    @Test
+    void laterEnginesReadTheRegisteredRegionsAndRefuseAFileChangedSince() throws Exception {
+        Path a = dir.resolve("turns-a.safetensors"), b = dir.resolve("turns-b.safetensors");
+        SyntheticModel.write(a, 64, 4, 3, 21);
+        SyntheticModel.write(b, 64, 4, 3, 22);
+        try (Arena arena = Arena.ofConfined()) {
+            var expectedA = copyOf(a, arena);
+            var expectedB = copyOf(b, arena);
+            long size;
+            try (Checkpoint c = Checkpoint.open(a)) {
+                size = c.totalBytes();
+            }
+            OffloadConfig turns = OffloadConfig.builder().device("host").strategy(Strategy.MODEL_OFFLOAD).source(HostSource.DISK)
+                    .stagingBytes(64 << 10).deviceBudget(size * 3 / 2).build();
+            try (Offloader off = Offloader.open(turns)) {
+                try (Checkpoint ca = Checkpoint.open(a); Checkpoint cb = Checkpoint.open(b)) {
+                    off.register("a", ca);
+                    off.register("b", cb);
+                }
+                assertEquals(expectedA.size(), LifecycleTest.stepAndCompare(off, "a", expectedA));
+                assertEquals(expectedB.size(), LifecycleTest.stepAndCompare(off, "b", expectedB));  // a is swapped out
+                assertEquals(expectedA.size(), LifecycleTest.stepAndCompare(off, "a", expectedA));  // a new engine for a
+                assertEquals(expectedB.size(), LifecycleTest.stepAndCompare(off, "b", expectedB));
+                SyntheticModel.write(a, 64, 4, 3, 23);  // same layout and size, other bytes, while a is out
+                OffloadException e = assertThrows(OffloadException.class, () -> LifecycleTest.stepAndCompare(off, "a", expectedA));
+                assertEquals(Status.IO, e.status(), e.getMessage());
+                assertTrue(e.getMessage().contains(a.toString()) && e.getMessage().contains("changed since the component was registered"),
+                        e.getMessage());
+                assertEquals(expectedB.size(), LifecycleTest.stepAndCompare(off, "b", expectedB));  // b is not affected
+            }
+            OffloadConfig streamed = OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD).source(HostSource.DISK)
+                    .stagingBytes(64 << 10).deviceBudget(size / 2).build();
+            try (Offloader off = Offloader.open(streamed)) {
+                try (Checkpoint cb = Checkpoint.open(b)) {
+                    off.register("b", cb);
+                }
+                try (ArrangementScope scope = off.override("b", Strategy.LAYERWISE)) {  // a new engine, the checkpoint closed
+                    assertEquals(expectedB.size(), LifecycleTest.stepAndCompare(off, "b", expectedB));
+                }
+                assertEquals(expectedB.size(), LifecycleTest.stepAndCompare(off, "b", expectedB));
+            }
+        }
+    }
+
     @Test
     void aFileTruncatedAfterRegistrationFailsAStepNamingItAndTheOffloaderStillCloses() throws IOException {
         Path file = dir.resolve("truncated.safetensors");

@@ -135,6 +135,26 @@ class StreamingCommandsTest {
         assertEquals(2, InfoCommandTest.run("demo", "--device", "host", "--trace", dir.resolve("nope").resolve("t.json").toString()).exit());
     }
 
+    /** Only zero-size tensors: nothing to stream under any strategy or source (a slot of 0 bytes divided the budget by zero). */
+    @Test
+    void aCheckpointOfZeroSizeTensorsOnlyRunsUnderEveryStreamingStrategy() throws Exception {
+        byte[] header = ("{\"layers.0.a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]},"
+                + "\"layers.1.a\":{\"dtype\":\"F32\",\"shape\":[0,5],\"data_offsets\":[0,0]}}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(8 + header.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        bytes.putLong(header.length).put(header);
+        Path zero = dir.resolve("zero-size.safetensors");
+        Files.write(zero, bytes.array());
+        for (String strategy : new String[] {"group_offload", "layerwise", "block_pin"}) {
+            for (String source : new String[] {"pinned", "disk"}) {
+                JsonObject j = json(InfoCommandTest.run("run", zero.toString(), "--device", "host", "--budget", "8192", "--steps", "3", "--verify",
+                        "--strategy", strategy, "--source", source, "--json"));
+                assertTrue(j.get("verified").getAsBoolean(), strategy + " " + source);
+                assertEquals(0, j.get("h2d_bytes").getAsLong(), strategy + " " + source);
+            }
+            assertEquals(0, InfoCommandTest.run("plan", zero.toString(), "--device", "host", "--budget", "8192", "--strategy", strategy).exit());
+        }
+    }
+
     @Test
     void aCorruptFileIsBadInput() throws Exception {
         Path bad = dir.resolve("bad.safetensors");

@@ -41,17 +41,20 @@ record ComponentSource(List<String> files, long tensors, long bytes, Object grap
     /** Why {@code other} is not this source, in words (the same files changed since, other files, other tensors). */
     String differenceFrom(ComponentSource other) {
         if (!files.isEmpty() && !other.files.isEmpty()) {
-            List<String> mine = files.stream().map(f -> f.substring(0, f.indexOf(':') < 0 ? f.length() : f.indexOf(':'))).toList();
-            List<String> theirs = other.files.stream().map(f -> f.substring(0, f.indexOf(':') < 0 ? f.length() : f.indexOf(':'))).toList();
-            if (mine.equals(theirs) && !files.equals(other.files)) {
+            if (paths().equals(other.paths()) && !files.equals(other.files)) {
                 return "the same file(s), changed since (size or modification time differs)";
             }
         }
         return null;
     }
 
+    /** The files' paths alone (each entry is path:size:modified). */
+    private List<String> paths() {
+        return files.stream().map(f -> f.indexOf(':') < 0 ? f : f.substring(0, f.indexOf(':'))).toList();
+    }
+
     String describe() {
-        return files.isEmpty() ? "a block graph of " + tensors + " tensors" : files.size() + " file(s) (" + files.get(0).split(":")[0]
+        return files.isEmpty() ? "a block graph of " + tensors + " tensors" : files.size() + " file(s) (" + paths().get(0)
                 + (files.size() > 1 ? ", ..." : "") + ")";
     }
 }

@@ -41,14 +41,19 @@ public record DiskSource(List<String> files, List<NativeEngine.DiskExtent> exten
             for (int i = 0; i < tensors.size(); i++) {
                 TensorRef t = tensors.get(i);
                 if (t.byteSize() == 0) continue;
-                FileBacking.Region region = regions.apply(t).orElseThrow(() -> OffloadException.invalid("component '"
-                        + component + "': tensor '" + t.name() + "' has no file behind it (a synthetic or in-memory graph), so the "
-                        + "DISK source cannot read it; use the PINNED source, or register a checkpoint opened from its files"));
+                FileBacking.Region region = regionOf(component, t, regions.apply(t));
                 int file = fileIndex.computeIfAbsent(region.file(), f -> fileIndex.size());
                 extents.add(new NativeEngine.DiskExtent(g, file, region.position(), t.byteSize(), p.offsets()[i]));
             }
         }
         return new DiskSource(fileIndex.keySet().stream().map(Path::toString).toList(), extents);
+    }
+
+    /** The tensor's file region; INVALID_ARGUMENT naming it and the component when it has none. */
+    private static FileBacking.Region regionOf(String component, TensorRef t, java.util.Optional<FileBacking.Region> region) {
+        return region.orElseThrow(() -> OffloadException.invalid("component '" + component + "': tensor '" + t.name()
+                + "' has no file behind it (a synthetic or in-memory graph), so the DISK source cannot read it; use the PINNED"
+                + " source, or register a checkpoint opened from its files"));
     }
 
     /**
@@ -62,7 +67,9 @@ public record DiskSource(List<String> files, List<NativeEngine.DiskExtent> exten
      */
     public static final class Registered {
         private final java.util.IdentityHashMap<TensorRef, FileBacking.Region> regions = new java.util.IdentityHashMap<>();
-        private final Map<Path, long[]> stamps = new LinkedHashMap<>();  // size, modification time (ns)
+        private record Stamp(long size, long modifiedNs) {}
+
+        private final Map<Path, Stamp> stamps = new LinkedHashMap<>();
 
         private Registered() {}
 
@@ -71,11 +78,9 @@ public record DiskSource(List<String> files, List<NativeEngine.DiskExtent> exten
             Registered r = new Registered();
             for (TensorRef t : tensors) {
                 if (t.byteSize() == 0) continue;
-                FileBacking.Region region = FileBacking.of(t.data()).orElseThrow(() -> OffloadException.invalid("component '"
-                        + component + "': tensor '" + t.name() + "' has no file behind it (a synthetic or in-memory graph), so the "
-                        + "DISK source cannot read it; use the PINNED source, or register a checkpoint opened from its files"));
+                FileBacking.Region region = regionOf(component, t, FileBacking.of(t.data()));
                 r.regions.put(t, region);
-                if (!r.stamps.containsKey(region.file())) r.stamps.put(region.file(), stamp(component, region.file()));
+                r.stamps.computeIfAbsent(region.file(), f -> stamp(component, f));
             }
             return r;
         }
@@ -86,21 +91,21 @@ public record DiskSource(List<String> files, List<NativeEngine.DiskExtent> exten
 
         /** IO error naming the first file whose size or modification time differs from registration's. */
         public void checkUnchanged(String component) {
-            for (Map.Entry<Path, long[]> e : stamps.entrySet()) {
-                long[] was = e.getValue(), now = stamp(component, e.getKey());
-                if (was[0] != now[0] || was[1] != now[1]) {
+            for (Map.Entry<Path, Stamp> e : stamps.entrySet()) {
+                Stamp was = e.getValue(), now = stamp(component, e.getKey());
+                if (!was.equals(now)) {
                     throw new OffloadException(dev.offload.Status.IO, "component '" + component + "': '" + e.getKey()
-                            + "' changed since the component was registered (size " + was[0] + " -> " + now[0] + " bytes"
-                            + (was[0] == now[0] ? ", modification time changed" : "") + "); its bytes no longer are the registered"
-                            + " weights: register it again");
+                            + "' changed since the component was registered (size " + was.size() + " -> " + now.size() + " bytes"
+                            + (was.size() == now.size() ? ", modification time changed" : "") + "); its bytes no longer are the"
+                            + " registered weights: register it again");
                 }
             }
         }
 
-        private static long[] stamp(String component, Path file) {
+        private static Stamp stamp(String component, Path file) {
             try {
                 var a = java.nio.file.Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
-                return new long[] {a.size(), a.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS)};
+                return new Stamp(a.size(), a.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS));
             } catch (java.io.IOException e) {
                 throw OffloadException.io("component '" + component + "': cannot read " + file + " to stream it", e);
             }

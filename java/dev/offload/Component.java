@@ -71,6 +71,7 @@ public final class Component implements AutoCloseable {
     private double deviceOriginUs = Double.NaN;                      // trace time of step 0's begin
     private long stepsStarted;
     private volatile boolean closed;
+    private volatile long placement;               // bumped whenever the engine starts or stops (placement())
     private final java.util.concurrent.locks.ReentrantLock engineCalls = new java.util.concurrent.locks.ReentrantLock();
 
     private Component(Offloader owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, HostPacking host, NativeEngine engine,
@@ -198,6 +199,7 @@ public final class Component implements AutoCloseable {
         plan = newPlan;
         profiling = profile;
         views = viewsFor(newPlan);
+        placement++;
         ledger.regions(newPlan.residentBytes(), newPlan.slotBytes() * newPlan.slots());
         if (start) {
             engine = startEngine(owner, name, plan, host, copy, profiling, source);
@@ -353,6 +355,7 @@ public final class Component implements AutoCloseable {
         checkNotClosed();
         if (engine != null) return;
         engine = startEngine(owner, name, plan, host, copy, profiling, source);
+        placement++;
         engineBase = stepsStarted;
         activations++;
         deviceOriginUs = Double.NaN;
@@ -381,6 +384,7 @@ public final class Component implements AutoCloseable {
                 while (evictedFigures.size() > 64) evictedFigures.remove(evictedFigures.keySet().iterator().next());
             }
             engine = null;
+            placement++;
             e.close();
         } finally {
             engineCalls.unlock();
@@ -530,22 +534,22 @@ public final class Component implements AutoCloseable {
             if (v.base() == base) return v;
         }
         for (int i = 0; i < places.length; i++) {
-            if (places[i] == null) return places[i] = new Group(group, plan.groups().get(group), base, this);
+            if (places[i] == null) return places[i] = new Group(group, plan.groups().get(group), base, this, plan.resident()[group]);
         }
         // More places than the plan said: keep the newest (never expected; correctness over reuse).
-        return places[places.length - 1] = new Group(group, plan.groups().get(group), base, this);
+        return places[places.length - 1] = new Group(group, plan.groups().get(group), base, this, plan.resident()[group]);
     }
 
     dev.offload.runtime.Stream computeStream() {
         return owner.computeStream();
     }
 
-    void checkHeld(Group group) {
-        Step s = open;
-        if (closed || s == null || !s.holds(group)) {
-            throw new OffloadException(Status.CLOSED, "group '" + group.name() + "' of component '" + name
-                    + "' is no longer held by its step");
-        }
+    /**
+     * Counts the engine's starts and stops (activation, eviction, re-plan, close): a resident group's
+     * view is valid while this is what it was when the view was handed out (Group's note).
+     */
+    long placement() {
+        return placement;
     }
 
     void release(int group) {

@@ -92,11 +92,13 @@ public final class Step implements AutoCloseable, Iterable<Group> {
             // release done (the engine's rule), so nothing is held then
             Group h = held;
             held = null;
+            h.released();
             held = component.advance(h.index());
         } else {
             releaseHeld();
             held = component.acquire(next);
         }
+        held.heldBy(this);
         next++;  // only once acquired: a failed acquire leaves close() to run the rest in order
         hostNanos += System.nanoTime() - t0;
         return held;
@@ -106,12 +108,9 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         if (held != null) {
             Group h = held;
             held = null;
+            h.released();
             component.release(h.index());
         }
-    }
-
-    boolean holds(Group group) {
-        return !closed && held == group;
     }
 
     boolean ownedByCurrentThread() {

@@ -292,12 +292,15 @@ public final class Component implements AutoCloseable {
      * The staging reader's figures (DISK and LOWMEM sources) since the engine started (a turn-taking
      * component's since its current turn); zeros for a PINNED component or one between turns.
      */
-    public synchronized DiskStats diskStats() {
-        checkNotClosed();
-        if (engine == null) return DiskStats.NONE;
-        NativeEngine.DiskStats d = engine.diskStats();
-        return new DiskStats(d.stagingSlots(), d.stagingBytes(), d.unitBytes(), d.bytesRead(), d.groupsRead(), d.readMs(), d.stallMs(),
-                d.io(), d.readerThreads(), d.probeBufferedGbps(), d.probeDirectGbps());
+    public DiskStats diskStats() {
+        dev.offload.internal.HostFunctionThread.refuse("Component.diskStats() of", name);
+        synchronized (this) {
+            checkNotClosed();
+            if (engine == null) return DiskStats.NONE;
+            NativeEngine.DiskStats d = engine.diskStats();
+            return new DiskStats(d.stagingSlots(), d.stagingBytes(), d.unitBytes(), d.bytesRead(), d.groupsRead(), d.readMs(), d.stallMs(),
+                    d.io(), d.readerThreads(), d.probeBufferedGbps(), d.probeDirectGbps());
+        }
     }
 
     /**
@@ -310,13 +313,19 @@ public final class Component implements AutoCloseable {
     }
 
     /** Whether the component's groups are on the device now (always, but for a turn-taking one between turns). */
-    public synchronized boolean isActive() {
-        return engine != null;
+    public boolean isActive() {
+        dev.offload.internal.HostFunctionThread.refuse("Component.isActive() of", name);
+        synchronized (this) {
+            return engine != null;
+        }
     }
 
     /** How many times the component was brought onto the device (1 for a permanent one). */
-    public synchronized long activations() {
-        return activations;
+    public long activations() {
+        dev.offload.internal.HostFunctionThread.refuse("Component.activations() of", name);
+        synchronized (this) {
+            return activations;
+        }
     }
 
     ComponentSource sourceKey() {
@@ -324,8 +333,11 @@ public final class Component implements AutoCloseable {
     }
 
     /** Registrations sharing this component (pipelines that registered it; 0 once unregistered). */
-    public synchronized int references() {
-        return references;
+    public int references() {
+        dev.offload.internal.HostFunctionThread.refuse("Component.references() of", name);
+        synchronized (this) {
+            return references;
+        }
     }
 
     synchronized void retain() {
@@ -434,8 +446,11 @@ public final class Component implements AutoCloseable {
     public static final int KEPT_STEPS = 64;
 
     /** Steps started so far; the next step's index. */
-    public synchronized long stepsStarted() {
-        return stepsStarted;
+    public long stepsStarted() {
+        dev.offload.internal.HostFunctionThread.refuse("Component.stepsStarted() of", name);
+        synchronized (this) {
+            return stepsStarted;
+        }
     }
 
     /**
@@ -445,6 +460,7 @@ public final class Component implements AutoCloseable {
      * a step not closed yet is a NOT_READY error.
      */
     public StepMetrics metrics(long step, boolean wait) {
+        dev.offload.internal.HostFunctionThread.refuse("Component.metrics() of", name);  // takes the lock close and eviction wait under
         StepMetrics m;
         synchronized (this) {
             if (closed) throw new OffloadException(Status.CLOSED, "component '" + name + "' is closed");
@@ -672,20 +688,23 @@ public final class Component implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        if (closed) return;
-        closed = true;
-        notifyAll();  // awaitNoOpenStep
-        engineCalls.lock();  // waits for a step's engine call in flight on another thread; later calls see closed
-        try {
-            if (engine != null) engine.close();
-            engine = null;
-        } finally {
+    public void close() {
+        dev.offload.internal.HostFunctionThread.refuse("Component.close() of", name);
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+            notifyAll();  // awaitNoOpenStep
+            engineCalls.lock();  // waits for a step's engine call in flight on another thread; later calls see closed
             try {
-                copy.close();
-                host.close();
+                if (engine != null) engine.close();
+                engine = null;
             } finally {
-                engineCalls.unlock();
+                try {
+                    copy.close();
+                    host.close();
+                } finally {
+                    engineCalls.unlock();
+                }
             }
         }
     }

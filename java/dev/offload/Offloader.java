@@ -3,6 +3,7 @@ package dev.offload;
 import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.Pipeline;
 import dev.offload.graph.BlockGraph;
+import dev.offload.internal.HostFunctionThread;
 import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.PinPolicy;
 import dev.offload.plan.Plan;
@@ -35,6 +36,11 @@ import java.util.Map;
  * components stepped from two threads must not queue copies behind each other: Component's note). Registering packs the
  * component's weights into pinned host memory (after which its checkpoint may be closed) and takes
  * its device region from the budget at once.
+ *
+ * <p>From a host function's body (runtime.HostFunction) every method that takes the offloader's
+ * lock or can wait for the device is refused with an OffloadException naming CUDA's rule
+ * (internal.HostFunctionThread): such a call would wait for the stream running the body. The
+ * check is a thread-local read, once per step, never per group.
  */
 public final class Offloader implements AutoCloseable {
     private final OffloadConfig config;
@@ -80,16 +86,19 @@ public final class Offloader implements AutoCloseable {
      * paths, sizes, modification times) and layout is shared: the same component comes back with one
      * more reference ({@link #unregister}).
      */
-    public synchronized Component register(String name, Checkpoint checkpoint) {
-        ensureOpen();
-        given(checkpoint, "the checkpoint of component '" + name + "'");
-        if (checkpoint.tensors().isEmpty()) {
-            throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
+    public Component register(String name, Checkpoint checkpoint) {
+        HostFunctionThread.refuse("Offloader.register('" + name + "')");
+        synchronized (this) {
+            ensureOpen();
+            given(checkpoint, "the checkpoint of component '" + name + "'");
+            if (checkpoint.tensors().isEmpty()) {
+                throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
+            }
+            Component shared = shared(name, ComponentSource.of(checkpoint));
+            if (shared != null) return shared;
+            BlockGraph graph = BlockGraph.discover(checkpoint);
+            return add(name, graph, resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(checkpoint));
         }
-        Component shared = shared(name, ComponentSource.of(checkpoint));
-        if (shared != null) return shared;
-        BlockGraph graph = BlockGraph.discover(checkpoint);
-        return add(name, graph, resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(checkpoint));
     }
 
     /**
@@ -100,40 +109,46 @@ public final class Offloader implements AutoCloseable {
      * share a VAE or a text encoder hold one copy. Components registered before a failing one stay
      * registered.
      */
-    public synchronized Map<String, Component> registerAll(Pipeline pipeline) {
-        ensureOpen();
-        given(pipeline, "the pipeline");
-        Map<String, BlockGraph> graphs = new LinkedHashMap<>();
-        Map<String, ComponentSource> keys = new LinkedHashMap<>();
-        pipeline.components().forEach((name, checkpoint) -> {
-            if (checkpoint.tensors().isEmpty()) {
-                throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
-            }
-            ComponentSource key = ComponentSource.of(checkpoint);
-            checkShareable(name, key);
-            keys.put(name, key);
-            if (!components.containsKey(name)) graphs.put(name, BlockGraph.discover(checkpoint));
-        });
-        return registerKeyed(graphs, keys);
+    public Map<String, Component> registerAll(Pipeline pipeline) {
+        HostFunctionThread.refuse("Offloader.registerAll()");
+        synchronized (this) {
+            ensureOpen();
+            given(pipeline, "the pipeline");
+            Map<String, BlockGraph> graphs = new LinkedHashMap<>();
+            Map<String, ComponentSource> keys = new LinkedHashMap<>();
+            pipeline.components().forEach((name, checkpoint) -> {
+                if (checkpoint.tensors().isEmpty()) {
+                    throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
+                }
+                ComponentSource key = ComponentSource.of(checkpoint);
+                checkShareable(name, key);
+                keys.put(name, key);
+                if (!components.containsKey(name)) graphs.put(name, BlockGraph.discover(checkpoint));
+            });
+            return registerKeyed(graphs, keys);
+        }
     }
 
     /**
      * Registers several components at once, as {@link #registerAll} does; a graph registered already
      * under its name (the same instance) is shared.
      */
-    public synchronized Map<String, Component> registerGraphs(Map<String, BlockGraph> graphs) {
-        ensureOpen();
-        given(graphs, "the graphs");
-        graphs.forEach((name, graph) -> given(graph, "the graph of component '" + name + "'"));
-        Map<String, ComponentSource> keys = new LinkedHashMap<>();
-        Map<String, BlockGraph> fresh = new LinkedHashMap<>();
-        graphs.forEach((name, graph) -> {
-            ComponentSource key = ComponentSource.of(graph);
-            checkShareable(name, key);
-            keys.put(name, key);
-            if (!components.containsKey(name)) fresh.put(name, graph);
-        });
-        return registerKeyed(fresh, keys);
+    public Map<String, Component> registerGraphs(Map<String, BlockGraph> graphs) {
+        HostFunctionThread.refuse("Offloader.registerGraphs()");
+        synchronized (this) {
+            ensureOpen();
+            given(graphs, "the graphs");
+            graphs.forEach((name, graph) -> given(graph, "the graph of component '" + name + "'"));
+            Map<String, ComponentSource> keys = new LinkedHashMap<>();
+            Map<String, BlockGraph> fresh = new LinkedHashMap<>();
+            graphs.forEach((name, graph) -> {
+                ComponentSource key = ComponentSource.of(graph);
+                checkShareable(name, key);
+                keys.put(name, key);
+                if (!components.containsKey(name)) fresh.put(name, graph);
+            });
+            return registerKeyed(fresh, keys);
+        }
     }
 
     private Map<String, Component> registerKeyed(Map<String, BlockGraph> fresh, Map<String, ComponentSource> keys) {
@@ -147,12 +162,15 @@ public final class Offloader implements AutoCloseable {
     }
 
     /** Registers a graph; registering the same graph instance under its name again shares it. */
-    public synchronized Component register(String name, BlockGraph graph) {
-        ensureOpen();
-        given(graph, "the graph of component '" + name + "'");
-        Component shared = shared(name, ComponentSource.of(graph));
-        if (shared != null) return shared;
-        return add(name, graph, resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(graph));
+    public Component register(String name, BlockGraph graph) {
+        HostFunctionThread.refuse("Offloader.register('" + name + "')");
+        synchronized (this) {
+            ensureOpen();
+            given(graph, "the graph of component '" + name + "'");
+            Component shared = shared(name, ComponentSource.of(graph));
+            if (shared != null) return shared;
+            return add(name, graph, resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(graph));
+        }
     }
 
     /** The registered component to share (with one more reference), or null when the name is free. */
@@ -180,21 +198,27 @@ public final class Offloader implements AutoCloseable {
      * memory (a pipeline unregistering never pulls a component out from under another pipeline that
      * shares it). Fails for a component with an open step.
      */
-    public synchronized void unregister(String name) {
-        ensureOpen();
-        Component c = component(name);
-        if (c.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step; close it before unregistering");
-        if (c.releaseReference() > 0) return;
-        components.remove(name);
-        choices.remove(name);
-        followUps.remove(name);
-        overrides.remove(name);
-        c.close();
+    public void unregister(String name) {
+        HostFunctionThread.refuse("Offloader.unregister('" + name + "')");
+        synchronized (this) {
+            ensureOpen();
+            Component c = component(name);
+            if (c.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step; close it before unregistering");
+            if (c.releaseReference() > 0) return;
+            components.remove(name);
+            choices.remove(name);
+            followUps.remove(name);
+            overrides.remove(name);
+            c.close();
+        }
     }
 
     /** {@link #unregister} for each of a pipeline's components. */
-    public synchronized void unregisterAll(Pipeline pipeline) {
-        for (String name : pipeline.components().keySet()) unregister(name);
+    public void unregisterAll(Pipeline pipeline) {
+        HostFunctionThread.refuse("Offloader.unregisterAll()");
+        synchronized (this) {
+            for (String name : pipeline.components().keySet()) unregister(name);
+        }
     }
 
     /** The resolver's choices for the components left to AUTO (none: an empty map). */
@@ -227,11 +251,14 @@ public final class Offloader implements AutoCloseable {
      * packed or allocated): {@code ./offload plan}. The budget is shared as registration shares it.
      * {@code hostAvailable} replaces the measured host memory when >= 0.
      */
-    public synchronized Plan preview(Map<String, BlockGraph> graphs, long hostAvailable) {
-        ensureOpen();
-        given(graphs, "the graphs");
-        graphs.forEach((name, graph) -> given(graph, "the graph of component '" + name + "'"));
-        return PlanPreview.of(this, graphs, hostAvailable);
+    public Plan preview(Map<String, BlockGraph> graphs, long hostAvailable) {
+        HostFunctionThread.refuse("Offloader.preview()");
+        synchronized (this) {
+            ensureOpen();
+            given(graphs, "the graphs");
+            graphs.forEach((name, graph) -> given(graph, "the graph of component '" + name + "'"));
+            return PlanPreview.of(this, graphs, hostAvailable);
+        }
     }
 
     /**
@@ -239,12 +266,15 @@ public final class Offloader implements AutoCloseable {
      * less what permanent components and buffers hold, less the turn-taking components' region),
      * available host memory less {@code HostMemory}'s margin, and the bandwidth.
      */
-    public synchronized Resolver.Facts facts() {
-        ensureOpen();
-        long host = dev.offload.memory.HostMemory.available().orElse(-1);
-        if (host >= 0) host = Math.max(0, host - dev.offload.memory.HostMemory.MARGIN_BYTES);
-        BandwidthProbe.Bandwidth bw = bandwidth();
-        return new Resolver.Facts(Math.max(0, permanentRoom(runtime.info())), host, bw.gbps(), bw.latencyMs(), config.activationReserve());
+    public Resolver.Facts facts() {
+        HostFunctionThread.refuse("Offloader.facts()");
+        synchronized (this) {
+            ensureOpen();
+            long host = dev.offload.memory.HostMemory.available().orElse(-1);
+            if (host >= 0) host = Math.max(0, host - dev.offload.memory.HostMemory.MARGIN_BYTES);
+            BandwidthProbe.Bandwidth bw = bandwidth();
+            return new Resolver.Facts(Math.max(0, permanentRoom(runtime.info())), host, bw.gbps(), bw.latencyMs(), config.activationReserve());
+        }
     }
 
     /**
@@ -411,9 +441,12 @@ public final class Offloader implements AutoCloseable {
     }
 
     /** Runs a component under {@code strategy} until the returned scope closes ({@link ArrangementScope}). */
-    public synchronized ArrangementScope override(String name, Strategy strategy) {
-        ensureOpen();
-        return ArrangementScope.open(this, component(name), strategy);
+    public ArrangementScope override(String name, Strategy strategy) {
+        HostFunctionThread.refuse("Offloader.override('" + name + "')");
+        synchronized (this) {
+            ensureOpen();
+            return ArrangementScope.open(this, component(name), strategy);
+        }
     }
 
     /**
@@ -424,30 +457,36 @@ public final class Offloader implements AutoCloseable {
      * holds the old copy until the new one is made only where the rebuild fails (then the old one is
      * made again); the old is freed first. Not during the component's step, nor under an override.
      */
-    public synchronized Component addTensors(String name, List<dev.offload.graph.TensorRef> tensors) {
-        ensureOpen();
-        given(tensors, "the tensors to add to component '" + name + "'");
-        for (var t : tensors) given(t, "a tensor to add to component '" + name + "'");
-        Component old = component(name);
-        List<dev.offload.graph.TensorRef> all = new ArrayList<>(old.graph().tensors());
-        all.addAll(tensors);
-        return ComponentRebuild.rebuild(this, old, BlockGraph.discover("component '" + name + "'", all));
+    public Component addTensors(String name, List<dev.offload.graph.TensorRef> tensors) {
+        HostFunctionThread.refuse("Offloader.addTensors('" + name + "')");
+        synchronized (this) {
+            ensureOpen();
+            given(tensors, "the tensors to add to component '" + name + "'");
+            for (var t : tensors) given(t, "a tensor to add to component '" + name + "'");
+            Component old = component(name);
+            List<dev.offload.graph.TensorRef> all = new ArrayList<>(old.graph().tensors());
+            all.addAll(tensors);
+            return ComponentRebuild.rebuild(this, old, BlockGraph.discover("component '" + name + "'", all));
+        }
     }
 
     /** Removes the tensors whose names {@code which} selects and re-plans ({@link #addTensors}'s rules); removing every tensor is refused (unregister it). */
-    public synchronized Component removeTensors(String name, java.util.function.Predicate<String> which) {
-        ensureOpen();
-        given(which, "the selection of tensors to remove from component '" + name + "'");
-        Component old = component(name);
-        List<dev.offload.graph.TensorRef> kept;
-        try {
-            kept = old.graph().tensors().stream().filter(t -> !which.test(t.name())).toList();
-        } catch (RuntimeException e) {
-            throw OffloadException.invalid("component '" + name + "': the selection of tensors to remove threw " + e);
+    public Component removeTensors(String name, java.util.function.Predicate<String> which) {
+        HostFunctionThread.refuse("Offloader.removeTensors('" + name + "')");
+        synchronized (this) {
+            ensureOpen();
+            given(which, "the selection of tensors to remove from component '" + name + "'");
+            Component old = component(name);
+            List<dev.offload.graph.TensorRef> kept;
+            try {
+                kept = old.graph().tensors().stream().filter(t -> !which.test(t.name())).toList();
+            } catch (RuntimeException e) {
+                throw OffloadException.invalid("component '" + name + "': the selection of tensors to remove threw " + e);
+            }
+            if (kept.size() == old.graph().tensors().size()) return old;
+            if (kept.isEmpty()) throw OffloadException.invalid("component '" + name + "': removing every tensor leaves nothing to stream; unregister it instead");
+            return ComponentRebuild.rebuild(this, old, BlockGraph.discover("component '" + name + "'", kept));
         }
-        if (kept.size() == old.graph().tensors().size()) return old;
-        if (kept.isEmpty()) throw OffloadException.invalid("component '" + name + "': removing every tensor leaves nothing to stream; unregister it instead");
-        return ComponentRebuild.rebuild(this, old, BlockGraph.discover("component '" + name + "'", kept));
     }
 
     /** Evicts every active turn-taking component without an open step. */
@@ -463,12 +502,15 @@ public final class Offloader implements AutoCloseable {
      * copies run behind that step's work. Returns whether the component is active. Permanent
      * components are always active.
      */
-    public synchronized boolean prefetch(String name) {
-        Component c = component(name);
-        if (c.isActive()) return true;
-        if (free() < c.plan().deviceBytes()) return false;
-        c.activate();
-        return true;
+    public boolean prefetch(String name) {
+        HostFunctionThread.refuse("Offloader.prefetch('" + name + "')");
+        synchronized (this) {
+            Component c = component(name);
+            if (c.isActive()) return true;
+            if (free() < c.plan().deviceBytes()) return false;
+            c.activate();
+            return true;
+        }
     }
 
     private long free() {
@@ -503,13 +545,16 @@ public final class Offloader implements AutoCloseable {
         c.activate();
     }
 
-    public synchronized Component component(String name) {
-        ensureOpen(name);
-        Component c = components.get(name);
-        if (c == null) {
-            throw OffloadException.invalid("no component named '" + name + "'; registered: " + new ArrayList<>(components.keySet()));
+    public Component component(String name) {
+        HostFunctionThread.refuse("Offloader.component() for", name);
+        synchronized (this) {
+            ensureOpen(name);
+            Component c = components.get(name);
+            if (c == null) {
+                throw OffloadException.invalid("no component named '" + name + "'; registered: " + new ArrayList<>(components.keySet()));
+            }
+            return c;
         }
-        return c;
     }
 
     /**
@@ -517,6 +562,7 @@ public final class Offloader implements AutoCloseable {
      * turn-taking component not on the device is brought in first (others evicted as room needs).
      */
     public Step step(String name) {
+        HostFunctionThread.refuse("Offloader.step() of component", name);  // once a step: a thread-local read
         ensureOpen(name);
         Component c = component(name);
         AutoFollowUp f = followUps.get(name);
@@ -548,19 +594,22 @@ public final class Offloader implements AutoCloseable {
      * grouping; for AUTO, per group at one block per group) and the bandwidth (given, or measured
      * once per device and JVM).
      */
-    public synchronized Plan plan() {
-        ensureOpen();
-        BandwidthProbe.Bandwidth bw = bandwidth();
-        Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), 0);
-        List<Plan.Entry> entries = new ArrayList<>();
-        for (Component c : components.values()) {
-            Prediction p = prediction(c.name(), c.setup(), c.plan(), choices.get(c.name()), facts);
-            var totals = c.totals();
-            double measured = totals.steps() > 0 ? totals.stepMs() / totals.steps() : Double.NaN;
-            entries.add(new Plan.Entry(c.name(), c.setup(), c.plan(), p.stepMs(), p.profiled(), c.hostBytes(), measured, totals.steps(),
-                    p.reasons()));
+    public Plan plan() {
+        HostFunctionThread.refuse("Offloader.plan()");
+        synchronized (this) {
+            ensureOpen();
+            BandwidthProbe.Bandwidth bw = bandwidth();
+            Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), 0);
+            List<Plan.Entry> entries = new ArrayList<>();
+            for (Component c : components.values()) {
+                Prediction p = prediction(c.name(), c.setup(), c.plan(), choices.get(c.name()), facts);
+                var totals = c.totals();
+                double measured = totals.steps() > 0 ? totals.stepMs() / totals.steps() : Double.NaN;
+                entries.add(new Plan.Entry(c.name(), c.setup(), c.plan(), p.stepMs(), p.profiled(), c.hostBytes(), measured, totals.steps(),
+                        p.reasons()));
+            }
+            return new Plan(entries, runtime.info().budgetBytes(), bw.gbps(), bw.source());
         }
-        return new Plan(entries, runtime.info().budgetBytes(), bw.gbps(), bw.source());
     }
 
     /** A plan entry's prediction and reasons. */
@@ -641,6 +690,7 @@ public final class Offloader implements AutoCloseable {
     }
 
     public List<Component> components() {
+        HostFunctionThread.refuse("Offloader.components()");
         synchronized (this) {
             return List.copyOf(components.values());
         }
@@ -653,6 +703,7 @@ public final class Offloader implements AutoCloseable {
      * {@link dev.offload.metrics.Trace#writeChromeJson} writes it for Perfetto.
      */
     public dev.offload.metrics.Trace trace() {
+        HostFunctionThread.refuse("Offloader.trace()");  // reads figures, waiting for the device
         ensureOpen();
         if (trace == null) throw OffloadException.invalid("this offloader was opened without a trace: OffloadConfig.builder().trace(true)");
         for (Component c : components()) c.flushTrace();
@@ -673,6 +724,7 @@ public final class Offloader implements AutoCloseable {
     }
 
     public DeviceInfo deviceInfo() {
+        HostFunctionThread.refuse("Offloader.deviceInfo()");
         ensureOpen();
         return runtime.info();
     }
@@ -698,19 +750,22 @@ public final class Offloader implements AutoCloseable {
      * flight to return, and the step's next call fails with CLOSED naming the component.
      */
     @Override
-    public synchronized void close() {
-        if (closed) return;
-        closed = true;
-        RuntimeException first = null;
-        for (Component c : components.values()) {
-            try {
-                c.close();
-            } catch (RuntimeException e) {
-                if (first == null) first = e;
+    public void close() {
+        HostFunctionThread.refuse("Offloader.close()");
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+            RuntimeException first = null;
+            for (Component c : components.values()) {
+                try {
+                    c.close();
+                } catch (RuntimeException e) {
+                    if (first == null) first = e;
+                }
             }
+            compute.close();
+            runtime.close();
+            if (first != null) throw first;
         }
-        compute.close();
-        runtime.close();
-        if (first != null) throw first;
     }
 }

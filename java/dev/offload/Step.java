@@ -158,6 +158,7 @@ public final class Step implements AutoCloseable, Iterable<Group> {
 
     /** This step's figures, once closed; waits for the step's compute if the device has not finished it. */
     public StepMetrics metrics() {
+        dev.offload.internal.HostFunctionThread.refuse("Step.metrics() of component", component.name());
         if (!closed) throw OffloadException.invalid("the step of component '" + component.name() + "' is still open: close it first");
         return component.metrics(index, true);
     }

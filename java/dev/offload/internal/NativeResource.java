@@ -42,6 +42,7 @@ public abstract class NativeResource implements AutoCloseable {
 
     @Override
     public final void close() {
+        HostFunctionThread.refuse("closing", description);  // a free or a destroy waits for the streams
         MemorySegment h;
         synchronized (this) {
             h = handle;

@@ -1,6 +1,7 @@
 package dev.offload.runtime;
 
 import dev.offload.OffloadException;
+import dev.offload.internal.HostFunctionThread;
 import dev.offload.internal.Native;
 import dev.offload.internal.NativeLibrary;
 import dev.offload.internal.NativeResource;
@@ -16,7 +17,8 @@ import java.util.Set;
  *
  * <p>Objects made here keep working after the runtime is closed (each holds the native device
  * alive); close them on their own. Device buffers count against the budget given at open; going
- * over it fails with OUT_OF_DEVICE_MEMORY and changes nothing.
+ * over it fails with OUT_OF_DEVICE_MEMORY and changes nothing. Making or freeing anything here is
+ * refused in a host function's body (HostFunction): CUDA forbids it, and a free waits for the streams.
  */
 public final class DeviceRuntime extends NativeResource {
     private static final System.Logger LOG = System.getLogger("dev.offload.runtime");
@@ -94,6 +96,7 @@ public final class DeviceRuntime extends NativeResource {
     }
 
     public PinnedBuffer allocatePinned(long bytes) {
+        HostFunctionThread.refuse("allocating pinned memory on", this);
         requirePositive(bytes, "pinned buffer size");
         MemorySegment rt = handle();
         return new PinnedBuffer(Native.pointerResult(out -> offload_h.ofl_host_buffer_create(rt, bytes, out),
@@ -101,6 +104,7 @@ public final class DeviceRuntime extends NativeResource {
     }
 
     public DeviceBuffer allocateDevice(long bytes) {
+        HostFunctionThread.refuse("allocating device memory on", this);
         requirePositive(bytes, "device buffer size");
         MemorySegment rt = handle();
         return new DeviceBuffer(Native.pointerResult(out -> offload_h.ofl_device_buffer_create(rt, bytes, out),
@@ -108,6 +112,7 @@ public final class DeviceRuntime extends NativeResource {
     }
 
     public Stream createStream(StreamKind kind) {
+        HostFunctionThread.refuse("creating a stream on", this);
         MemorySegment rt = handle();
         return new Stream(Native.pointerResult(out -> offload_h.ofl_stream_create(rt, kind.code, out),
                 "creating a " + kind + " stream on " + this), kind.name().toLowerCase(java.util.Locale.ROOT) + " stream");
@@ -115,12 +120,14 @@ public final class DeviceRuntime extends NativeResource {
 
     /** Wraps a caller-owned cudaStream_t; closing the wrapper leaves the CUDA stream alone. */
     public Stream wrapStream(MemorySegment cudaStream) {
+        HostFunctionThread.refuse("wrapping a CUDA stream on", this);
         MemorySegment rt = handle();
         return new Stream(Native.pointerResult(out -> offload_h.ofl_stream_wrap(rt, cudaStream, out),
                 "wrapping a CUDA stream on " + this), "wrapped stream");
     }
 
     public Event createEvent(boolean timing) {
+        HostFunctionThread.refuse("creating an event on", this);
         MemorySegment rt = handle();
         int flags = timing ? offload_h.OFL_EVENT_TIMING() : 0;
         return new Event(Native.pointerResult(out -> offload_h.ofl_event_create(rt, flags, out), "creating an event on " + this), timing);

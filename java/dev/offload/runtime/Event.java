@@ -1,5 +1,6 @@
 package dev.offload.runtime;
 
+import dev.offload.internal.HostFunctionThread;
 import dev.offload.internal.Native;
 import dev.offload.internal.NativeResource;
 import dev.offload.internal.ffi.offload_h;
@@ -34,8 +35,9 @@ public final class Event extends NativeResource {
         }
     }
 
-    /** Blocks until the latest record is done. */
+    /** Blocks until the latest record is done; refused in a host function's body (HostFunction). */
     public void synchronize() {
+        HostFunctionThread.refuse("synchronizing", this);
         Native.check(offload_h.ofl_event_synchronize(handle()), "synchronizing " + this);
     }
 

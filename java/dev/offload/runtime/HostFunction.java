@@ -2,6 +2,7 @@ package dev.offload.runtime;
 
 import dev.offload.OffloadException;
 import dev.offload.Status;
+import dev.offload.internal.HostFunctionThread;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -17,6 +18,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * function ({@link Stream#launchHostFunc}) with a {@code long} argument. On the host backend this
  * is how Java compute reads and writes "device" memory (it is host memory there); on cuda it runs
  * on CUDA's callback thread and must not call CUDA or wait on a stream (cudaLaunchHostFunc's rule).
+ * The body's thread is marked while it runs ({@link dev.offload.internal.HostFunctionThread}): the
+ * calls that could wait for a stream (synchronizing a stream or an event, allocating or freeing,
+ * closing a host function, an engine, a component or the offloader, opening a step, registering)
+ * are refused there with an OffloadException naming the rule, instead of hanging the stream.
  *
  * <p>A Java exception must never unwind into native code (the JVM would abort), so the body runs
  * inside a catch-all: the first failure is kept, later runs are skipped, and {@link #check()}
@@ -26,9 +31,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@link #close()} first synchronizes the streams it was launched on (it remembers up to
  * {@value #TRACKED_STREAMS}; a launch and a close exclude each other, so every launch is queued
  * before that synchronization), then frees the stub once no run is pending. Where it cannot know
- * that no run is left (more streams than it tracks, a stream that failed, close called from the
- * function's own body) it keeps the stub for the life of the JVM instead, logging a warning: a few
- * hundred bytes leaked rather than a crash.
+ * that no run is left (more streams than it tracks, a stream that failed) it keeps the stub for the
+ * life of the JVM instead, logging a warning: a few hundred bytes leaked rather than a crash. Close
+ * called from a host function's body (this one's or another's) is refused: its synchronization
+ * would wait for the stream running that body.
  */
 public final class HostFunction implements AutoCloseable {
     /** The Java side of a host function. */
@@ -58,7 +64,6 @@ public final class HostFunction implements AutoCloseable {
     private int streamCount;
     private boolean untracked;                                      // launched on more streams than that
     private final java.util.concurrent.atomic.AtomicLong pending = new java.util.concurrent.atomic.AtomicLong();
-    private volatile Thread running;                                // the thread in the body, if any
     private static final System.Logger LOG = System.getLogger("dev.offload.runtime");
 
     public HostFunction(String name, Body body) {
@@ -70,12 +75,15 @@ public final class HostFunction implements AutoCloseable {
     private void entry(MemorySegment argument) {
         try {
             if (failure.get() != null) return;  // the stream's later work still runs; results are void anyway
-            running = Thread.currentThread();
-            body.run(argument.address());
+            String before = HostFunctionThread.enter(name);
+            try {
+                body.run(argument.address());
+            } finally {
+                HostFunctionThread.exit(before);
+            }
         } catch (Throwable t) {
             failure.compareAndSet(null, t);
         } finally {
-            running = null;
             pending.decrementAndGet();
         }
     }
@@ -113,6 +121,7 @@ public final class HostFunction implements AutoCloseable {
      */
     @Override
     public void close() {
+        HostFunctionThread.refuse("HostFunction.close() of '" + name + "'");
         Stream[] launchedOn;
         boolean unknown;
         synchronized (this) {  // after this block no launch is in progress or can start
@@ -122,9 +131,7 @@ public final class HostFunction implements AutoCloseable {
             unknown = untracked;
         }
         String why = null;
-        if (running == Thread.currentThread()) {
-            why = "closed from its own body";
-        } else if (unknown) {
+        if (unknown) {
             why = "launched on more than " + TRACKED_STREAMS + " streams";
         } else {
             for (Stream stream : launchedOn) {

@@ -1,6 +1,7 @@
 package dev.offload.runtime;
 
 import dev.offload.OffloadException;
+import dev.offload.internal.HostFunctionThread;
 import dev.offload.internal.Native;
 import dev.offload.internal.NativeResource;
 import dev.offload.internal.ffi.offload_h;
@@ -85,8 +86,9 @@ public final class Stream extends NativeResource {
         Native.check(offload_h.ofl_stream_wait_event(handle(), event.handle()), "making " + this + " wait for " + event);
     }
 
-    /** Blocks until everything queued so far is done. */
+    /** Blocks until everything queued so far is done; refused in a host function's body (HostFunction). */
     public void synchronize() {
+        HostFunctionThread.refuse("synchronizing", this);
         Native.check(offload_h.ofl_stream_synchronize(handle()), "synchronizing " + this);
     }
 

@@ -29,7 +29,8 @@ import java.util.List;
  *
  * <p>Turns (MODEL_OFFLOAD): the engine, and with it the component's device region, exists only while
  * the component is active. {@link Offloader} activates it for a step (evicting other turn-taking
- * components as room needs, under the offloader's lock) or early through
+ * components as room needs, under the offloader's lock; while their open steps hold the room, the
+ * step waits for its turn in the offloader's TurnQueue, woken as those steps close) or early through
  * {@link Offloader#prefetch}; eviction closes the engine (one wait for the device, once per swap)
  * after keeping the figures of its closed steps, so {@link #metrics} still answers for them. Step
  * indices count across activations; each engine counts from 0 ({@code engineBase}).
@@ -603,6 +604,11 @@ public final class Component implements AutoCloseable {
         return closed;
     }
 
+    /** The name of the thread whose step is open, or "none". */
+    synchronized String stepThreadName() {
+        return open != null ? open.ownerName() : "none";
+    }
+
     /** Whether the open step, if any, is the calling thread's. */
     synchronized boolean stepOwnedByCurrentThread() {
         return open != null && open.ownedByCurrentThread();
@@ -625,6 +631,7 @@ public final class Component implements AutoCloseable {
         if (open == step) {
             open = null;
             notifyAll();  // awaitNoOpenStep
+            if (setup.strategy() == Strategy.MODEL_OFFLOAD) owner.turnsChanged();  // a step waiting for its turn may go
         }
         dev.offload.metrics.Trace trace = owner.trace;
         if (trace != null) {
@@ -704,6 +711,7 @@ public final class Component implements AutoCloseable {
                     host.close();
                 } finally {
                     engineCalls.unlock();
+                    owner.turnsChanged();  // its room is free: a step waiting for its turn may go
                 }
             }
         }

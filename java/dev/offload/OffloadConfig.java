@@ -55,12 +55,16 @@ import java.util.Map;
  *                     NO_OFFLOAD marks a component always resident)
  * @param h2dGbps      the host-to-device bandwidth plans predict copies with; 0 = measure it (a
  *                     short probe, once per device and JVM) when a plan needs it
+ * @param turnTimeout  MODEL_OFFLOAD: how long a step waits for its turn on the device while other
+ *                     threads' steps of other turn-taking components hold it (first come, first
+ *                     served); past it the step fails with NOT_READY naming the component and the
+ *                     holder. Null (default): wait without bound
  */
 public record OffloadConfig(String device, long deviceBudget, Strategy strategy, Grouping grouping, int window,
                             Timing timing, long slabBytes, int stepsAhead, PinPolicy pin, long activationReserve,
                             Map<String, ComputeProfile> computeProfiles, Map<String, Strategy> componentStrategies, double h2dGbps,
                             boolean trace, HostSource source, long stagingBytes, boolean sourceGiven, java.nio.file.Path diskCache,
-                            ProgressListener progress, DiskIo diskIo, int readerThreads) {
+                            ProgressListener progress, DiskIo diskIo, int readerThreads, java.time.Duration turnTimeout) {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
@@ -112,6 +116,9 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         }
         if (diskCache != null && sourceGiven && source != HostSource.DISK) {
             throw OffloadException.invalid("config: a disk cache (" + diskCache + ") serves the DISK source, got " + source);
+        }
+        if (turnTimeout != null && (turnTimeout.isNegative() || turnTimeout.isZero())) {
+            throw OffloadException.invalid("config: a turn timeout must be positive (null: wait without bound), got " + turnTimeout);
         }
         if (stagingBytes > 0 && source == HostSource.PINNED) {
             throw OffloadException.invalid("config: a staging ring (" + stagingBytes + " bytes) needs the DISK or LOWMEM source, got "
@@ -177,6 +184,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private ProgressListener progress;
         private DiskIo diskIo = DiskIo.AUTO;
         private int readerThreads;
+        private java.time.Duration turnTimeout;
 
         public Builder device(String device) { this.device = device; return this; }
         public Builder deviceBudget(long bytes) { this.deviceBudget = bytes; return this; }
@@ -224,6 +232,8 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         }
         /** Keeps a component on the device for the offloader's life (NO_OFFLOAD for it): a small VAE. */
         public Builder alwaysResident(String component) { return strategy(component, Strategy.NO_OFFLOAD); }
+        /** MODEL_OFFLOAD: the longest a step waits for its turn on the device; null (default) waits without bound. */
+        public Builder turnTimeout(java.time.Duration timeout) { this.turnTimeout = timeout; return this; }
         /** The bandwidth plans predict with, GB/s; 0 (default) measures it when a plan needs it. */
         public Builder h2dGbps(double gbps) { this.h2dGbps = gbps; return this; }
 
@@ -231,7 +241,8 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
             PinPolicy policy = pin != null ? pin : strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none();
             return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
                     stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace,
-                    source != null ? source : HostSource.PINNED, stagingBytes, source != null, diskCache, progress, diskIo, readerThreads);
+                    source != null ? source : HostSource.PINNED, stagingBytes, source != null, diskCache, progress, diskIo, readerThreads,
+                    turnTimeout);
         }
     }
 }

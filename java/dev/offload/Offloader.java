@@ -51,6 +51,7 @@ public final class Offloader implements AutoCloseable {
     private final Map<String, ArrangementScope> overrides = new LinkedHashMap<>();
     private final Map<String, AutoFollowUp> followUps = new java.util.concurrent.ConcurrentHashMap<>();
     private long tick;  // orders turn-taking components' steps (least recently used is evicted first)
+    private final TurnQueue turns = new TurnQueue();  // steps waiting for their turn (MODEL_OFFLOAD)
     private volatile boolean closed;
     /** The timeline, when the config asks for a trace (components record into it). */
     final dev.offload.metrics.Trace trace;
@@ -518,9 +519,14 @@ public final class Offloader implements AutoCloseable {
         return info.budgetBytes() - info.usedBytes();
     }
 
-    /** Makes room for a turn-taking component (evicting the least recently used idle ones) and activates it. */
-    private void bringIn(Component c) {
-        if (c.isActive()) return;
+    /**
+     * Makes room for a turn-taking component (evicting the least recently used idle ones) and
+     * activates it: returns null. Where the room is held by other turn-taking components' open
+     * steps, returns those (the step waits for its turn); where nothing evictable is left at all,
+     * OUT_OF_DEVICE_MEMORY with the numbers.
+     */
+    private List<Component> bringIn(Component c) {
+        if (c.isActive()) return null;
         long need = c.plan().deviceBytes();
         while (free() < need) {
             Component victim = null;
@@ -529,20 +535,15 @@ public final class Offloader implements AutoCloseable {
                 if (victim == null || other.lastUsed() < victim.lastUsed()) victim = other;
             }
             if (victim == null) {
-                List<String> busy = new ArrayList<>();
-                for (Component other : components.values()) {
-                    if (other != c && other.setup().strategy() == Strategy.MODEL_OFFLOAD && other.isActive()) busy.add(other.name());
-                }
+                List<Component> busy = turnHolders(c);
+                if (!busy.isEmpty()) return busy;
                 throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + c.name() + "' needs " + need
-                        + " device bytes for its turn but " + free() + " are free" + (busy.isEmpty() ? "" : "; " + busy
-                        + " are running steps and cannot be evicted mid-step"));
+                        + " device bytes for its turn but " + free() + " are free, with no other turn-taking component left to evict");
             }
-            if (!victim.evict()) {
-                throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + c.name() + "' needs " + need
-                        + " device bytes for its turn but '" + victim.name() + "' opened a step meanwhile and cannot be evicted");
-            }
+            if (!victim.evict()) return List.of(victim);  // a step opened meanwhile: wait for it
         }
         c.activate();
+        return null;
     }
 
     public Component component(String name) {
@@ -579,12 +580,94 @@ public final class Offloader implements AutoCloseable {
             }
         }
         if (c.setup().strategy() != Strategy.MODEL_OFFLOAD) return c.step();
-        synchronized (this) {  // lock order: the offloader, then a component
-            ensureOpen(name);
-            bringIn(c);
-            c.touch(++tick);
-            return c.step();
+        return stepInTurn(name, c);
+    }
+
+    /**
+     * A turn-taking component's step: brought onto the device (idle turn-taking components evicted,
+     * least recently used first) when the thread may take a turn (TurnQueue: first in line, or none
+     * waiting); otherwise, or while other threads' open steps hold the room, it waits in line
+     * outside the offloader's lock, for at most the config's turn timeout. A thread holding an open
+     * step of another turn-taking component never waits (it would wait for itself, or for a thread
+     * waiting for it): its step starts at once or is refused at once.
+     */
+    private Step stepInTurn(String name, Component c) {
+        Thread me = Thread.currentThread();
+        java.time.Duration timeout = config.turnTimeout();
+        long started = System.nanoTime();
+        long deadline = timeout == null ? 0 : Math.max(1, started + timeout.toNanos());
+        boolean queued = false;
+        try {
+            while (true) {
+                long seen = turns.epoch();
+                List<Component> holders;
+                synchronized (this) {  // lock order: the offloader, then a component
+                    ensureOpen(name);
+                    Component mine = turnStepHeldByThisThread(c);
+                    holders = mine != null || turns.mayGo(me) ? bringIn(c) : turnHolders(c);
+                    if (holders == null) {
+                        c.touch(++tick);
+                        return c.step();
+                    }
+                    if (mine != null) {
+                        throw OffloadException.invalid("component '" + name + "': thread '" + me.getName() + "' holds an open step of"
+                                + " component '" + mine.name() + "' and the device has no room for '" + name + "' beside "
+                                + names(holders) + "; waiting for the turn would wait for that step, which only this thread can close:"
+                                + " close it before stepping '" + name + "'");
+                    }
+                    holders = List.copyOf(holders);
+                }
+                if (!queued) {
+                    turns.enqueue(me);
+                    queued = true;
+                }
+                if (!turns.await(seen, deadline)) {
+                    throw new OffloadException(Status.NOT_READY, "component '" + name + "' waited " + timeout.toMillis() + " ms for its"
+                            + " turn on the device (MODEL_OFFLOAD) and gave up (OffloadConfig.turnTimeout): " + describe(holders)
+                            + (turns.ahead(me) > 0 ? "; " + turns.ahead(me) + " other step(s) were in line before it" : ""));
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new OffloadException(Status.NOT_READY, "component '" + name + "': interrupted while waiting for its turn on the device", e);
+        } finally {
+            if (queued) turns.leave(me);
         }
+    }
+
+    /** The other turn-taking component whose open step the calling thread holds, or null. */
+    private Component turnStepHeldByThisThread(Component c) {
+        for (Component other : components.values()) {
+            if (other != c && other.setup().strategy() == Strategy.MODEL_OFFLOAD && other.stepOwnedByCurrentThread()) return other;
+        }
+        return null;
+    }
+
+    /** The active turn-taking components other than {@code c} with an open step (what a waiting turn waits for). */
+    private List<Component> turnHolders(Component c) {
+        List<Component> busy = new ArrayList<>();
+        for (Component other : components.values()) {
+            if (other != c && other.setup().strategy() == Strategy.MODEL_OFFLOAD && other.isActive() && other.hasOpenStep()) busy.add(other);
+        }
+        return busy;
+    }
+
+    private static String names(List<Component> components) {
+        List<String> names = new ArrayList<>();
+        for (Component c : components) names.add("'" + c.name() + "'");
+        return String.join(", ", names);
+    }
+
+    private static String describe(List<Component> holders) {
+        if (holders.isEmpty()) return "the steps before it in line held the device";
+        List<String> held = new ArrayList<>();
+        for (Component h : holders) held.add("'" + h.name() + "' holds the device with an open step on thread '" + h.stepThreadName() + "'");
+        return String.join(", ", held);
+    }
+
+    /** A turn-taking step may start now, or the room it needs was freed: wake the steps waiting for a turn. */
+    void turnsChanged() {
+        turns.changed();
     }
 
     /**
@@ -755,6 +838,7 @@ public final class Offloader implements AutoCloseable {
         synchronized (this) {
             if (closed) return;
             closed = true;
+            turns.changed();  // steps waiting for a turn wake and fail with CLOSED
             RuntimeException first = null;
             for (Component c : components.values()) {
                 try {

@@ -113,6 +113,10 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         }
     }
 
+    String ownerName() {
+        return owner.getName();
+    }
+
     boolean ownedByCurrentThread() {
         return Thread.currentThread() == owner;
     }

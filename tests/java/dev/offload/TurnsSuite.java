@@ -36,7 +36,8 @@ import org.junit.jupiter.api.TestInstance;
  * (HostTurnsTest, CudaTurnsTest): components take turns bit for bit with the peak bounded by the
  * largest component, what stays resident and the next one's prefetch; an evicted component comes
  * back; strategies mix in one budget; steps on different components run from different threads;
- * a component mid-step is never evicted.
+ * a component mid-step is never evicted: another thread's turn waits for it (first come, first
+ * served, optionally bounded), and the thread holding it is refused at once.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class TurnsSuite {
@@ -166,11 +167,18 @@ abstract class TurnsSuite {
         assertTrue(r.peakDeviceBytes() <= budget, "peak " + r.peakDeviceBytes() + " > budget " + budget);
     }
 
+    /**
+     * A component mid-step is never evicted: another thread's step of a turn-taking component waits
+     * for its turn (here bounded by a turn timeout, which expires naming the component, the holder
+     * and its thread; it failed at once with "cannot be evicted mid-step" before waiting existed),
+     * and goes once the holder's step closes.
+     */
     @Test
     @org.junit.jupiter.api.Timeout(120)  // a device-level deadlock between the two threads' streams would hang here
     void aComponentMidStepIsNeverEvictedAndStepsOnDifferentComponentsRunFromTwoThreads() throws Exception {
         long budget = largest() + 2 * ReferenceWorkload.deviceBytes(TOKENS, HIDDEN) + sizes.get("vae") / 2;
-        try (Offloader off = Offloader.open(config().strategy(Strategy.MODEL_OFFLOAD).deviceBudget(budget).build())) {
+        try (Offloader off = Offloader.open(config().strategy(Strategy.MODEL_OFFLOAD).deviceBudget(budget)
+                .turnTimeout(java.time.Duration.ofMillis(300)).build())) {
             Map<String, BlockGraph> graphs = new java.util.LinkedHashMap<>();
             graphs.put("vae", BlockGraph.discover(pipeline.component("vae")));
             graphs.put("transformer", BlockGraph.discover(pipeline.component("transformer")));
@@ -188,14 +196,19 @@ abstract class TurnsSuite {
                     failure.set(t);
                 }
             });
+            holder.setName("holder-thread");
             holder.start();
             opened.await();
+            long t0 = System.nanoTime();
             OffloadException e = assertThrows(OffloadException.class, () -> off.step("vae"));
+            long waitedMs = (System.nanoTime() - t0) / 1_000_000;
             tried.countDown();
             holder.join();
             assertNull(failure.get());
-            assertEquals(Status.OUT_OF_DEVICE_MEMORY, e.status());
-            assertTrue(e.getMessage().contains("[transformer] are running steps"), e.getMessage());
+            assertEquals(Status.NOT_READY, e.status());
+            assertTrue(waitedMs >= 250, "it waited for its turn until the timeout: " + waitedMs + " ms");
+            assertTrue(e.getMessage().contains("component 'vae' waited 300 ms for its turn") && e.getMessage().contains("turnTimeout")
+                    && e.getMessage().contains("'transformer' holds the device with an open step on thread 'holder-thread'"), e.getMessage());
             try (Step s = off.step("vae")) {  // with the transformer's step closed, the VAE evicts it
                 for (Group g : s) assertTrue(g.byteSize() > 0);
             }
@@ -227,6 +240,87 @@ abstract class TurnsSuite {
             threads.forEach(Thread::start);
             for (Thread t : threads) t.join();
             assertEquals(List.of(), notes);
+        }
+    }
+
+    /**
+     * Two request threads share one device: each steps its own turn-taking component 20 times, in
+     * a budget that holds one component at a time. Each step waits for its turn (first come, first
+     * served) instead of failing with "cannot be evicted mid-step", and every step of both is bit
+     * for bit the unoffloaded reference's.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(300)
+    void twoThreadsSteppingTwoTurnTakingComponentsWaitForTheirTurnsAndStayBitForBit() throws Exception {
+        int steps = 20;
+        long budget = largest() + 2 * ReferenceWorkload.deviceBytes(TOKENS, HIDDEN) + sizes.get("text_encoder") / 2;
+        try (Offloader off = Offloader.open(config().strategy(Strategy.MODEL_OFFLOAD).deviceBudget(budget).build());
+             Workload a = Workload.create("mix", off, TOKENS, HIDDEN, steps, true);
+             Workload b = Workload.create("mix", off, TOKENS, HIDDEN, steps, true)) {
+            Map<String, BlockGraph> graphs = new java.util.LinkedHashMap<>();
+            graphs.put("transformer", BlockGraph.discover(pipeline.component("transformer")));
+            graphs.put("text_encoder", BlockGraph.discover(pipeline.component("text_encoder")));
+            Map<String, Component> c = off.registerGraphs(graphs);
+            List<String> notes = java.util.Collections.synchronizedList(new ArrayList<>());
+            CountDownLatch go = new CountDownLatch(1);
+            List<Thread> threads = new ArrayList<>();
+            for (var entry : List.of(Map.entry("transformer", a), Map.entry("text_encoder", b))) {
+                threads.add(new Thread(() -> {
+                    try {
+                        List<TensorRef> order = c.get(entry.getKey()).graph().tensors();
+                        entry.getValue().start(order);
+                        go.await();
+                        for (int s = 0; s < steps; s++) {
+                            try (Step step = off.step(entry.getKey())) {
+                                for (Group g : step) entry.getValue().group(g);
+                            }
+                            entry.getValue().snapshot(s);
+                        }
+                        String note = entry.getValue().verify(steps, order, new Workload.Expected());
+                        if (note != null) notes.add(entry.getKey() + ": " + note);
+                    } catch (Throwable t) {
+                        notes.add(entry.getKey() + ": " + t);
+                    }
+                }, "request-" + entry.getKey()));
+            }
+            threads.forEach(Thread::start);
+            go.countDown();
+            for (Thread t : threads) t.join();
+            assertEquals(List.of(), notes);
+            assertEquals(steps, c.get("transformer").stepsStarted());
+            assertEquals(steps, c.get("text_encoder").stepsStarted());
+            assertTrue(off.deviceInfo().peakBytes() <= budget, "peak " + off.deviceInfo().peakBytes() + " > budget " + budget);
+        }
+    }
+
+    /**
+     * A thread holding an open step of one turn-taking component that opens another's, with no room
+     * for both, is refused at once (waiting would wait for itself), naming both; with its step
+     * closed, the other's step goes.
+     */
+    @Test
+    void aThreadHoldingOneTurnsStepIsRefusedAtOnceForAnotherThatWouldWaitForIt() {
+        long budget = largest() + 2 * ReferenceWorkload.deviceBytes(TOKENS, HIDDEN) + sizes.get("vae") / 2;
+        try (Offloader off = Offloader.open(config().strategy(Strategy.MODEL_OFFLOAD).deviceBudget(budget).build())) {
+            Map<String, BlockGraph> graphs = new java.util.LinkedHashMap<>();
+            graphs.put("vae", BlockGraph.discover(pipeline.component("vae")));
+            graphs.put("transformer", BlockGraph.discover(pipeline.component("transformer")));
+            off.registerGraphs(graphs);
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> {
+                try (Step held = off.step("transformer")) {
+                    var it = held.iterator();
+                    it.next();
+                    OffloadException e = assertThrows(OffloadException.class, () -> off.step("vae"));
+                    assertEquals(Status.INVALID_ARGUMENT, e.status());
+                    assertTrue(e.getMessage().contains("component 'vae'") && e.getMessage().contains("holds an open step of component"
+                            + " 'transformer'") && e.getMessage().contains("wait for that step"), e.getMessage());
+                    while (it.hasNext()) it.next();
+                }
+                try (Step s = off.step("vae")) {
+                    for (Group g : s) assertTrue(g.byteSize() > 0);
+                }
+            });
+            assertFalse(off.component("transformer").isActive(), "the VAE's turn evicted the transformer");
         }
     }
 }

@@ -310,7 +310,10 @@ abstract class TurnsSuite {
                 try (Step held = off.step("transformer")) {
                     var it = held.iterator();
                     it.next();
+                    long t0 = System.nanoTime();
                     OffloadException e = assertThrows(OffloadException.class, () -> off.step("vae"));
+                    long tookMs = (System.nanoTime() - t0) / 1_000_000;
+                    assertTrue(tookMs < 2000, "refused at once, not after waiting: " + tookMs + " ms");
                     assertEquals(Status.INVALID_ARGUMENT, e.status());
                     assertTrue(e.getMessage().contains("component 'vae'") && e.getMessage().contains("holds an open step of component"
                             + " 'transformer'") && e.getMessage().contains("wait for that step"), e.getMessage());

@@ -546,9 +546,17 @@ public final class Offloader implements AutoCloseable {
      * host bytes and why, with the measured mean step time beside the prediction once steps have
      * been read. Predictions use the config's compute profiles (per group of a component's own
      * grouping; for AUTO, per group at one block per group) and the bandwidth (given, or measured
-     * once per device and JVM).
+     * once per device and JVM). The measured mean covers every step the device has finished:
+     * their figures are read here (without waiting for a step still running) if the program has not
+     * read them, except while another thread runs a step of that component.
      */
-    public synchronized Plan plan() {
+    public Plan plan() {
+        ensureOpen();
+        for (Component c : components()) c.readFinishedSteps();  // outside this lock, as trace() reads its steps
+        return currentPlan();
+    }
+
+    private synchronized Plan currentPlan() {
         ensureOpen();
         BandwidthProbe.Bandwidth bw = bandwidth();
         Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), 0);

@@ -26,10 +26,16 @@ import java.util.Map;
  * try (Offloader off = Offloader.open(OffloadConfig.builder().deviceBudget(Size.gib(12)).build())) {
  *     off.register("transformer", checkpoint);
  *     try (Step s = off.step("transformer")) {
- *         for (Group g : s) { launch(s.computeStream(), g.tensor("attn.to_q.weight").devicePointer()); }
+ *         for (Group g : s) {
+ *             for (DeviceTensor t : g.tensors()) launch(s.computeStream(), t.devicePointer());
+ *         }
  *     }
  * }
  * }</pre>
+ *
+ * <p>{@link Group#tensor(String)} finds one of the group's tensors by its full name, as in the
+ * checkpoint: {@code g.tensor("transformer_blocks.0.attn.to_q.weight")} in the group holding block 0,
+ * never a name relative to the block ({@code "attn.to_q.weight"}).
  *
  * <p>One compute stream serves every component; each component copies on a stream of its own (two
  * components stepped from two threads must not queue copies behind each other: Component's note). Registering packs the

@@ -689,6 +689,32 @@ public final class Component implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads, without waiting, the figures of the closed steps still kept that no one has read, so
+     * {@link #totals()} covers every step the device has finished (Offloader.plan's measured mean).
+     * Stops at the first step still running on the device (later ones are not done either); reads
+     * nothing while another thread runs a step of this component (the engine has one driver).
+     */
+    void readFinishedSteps() {
+        long closedSteps;
+        synchronized (this) {
+            if (closed || (open != null && !open.ownedByCurrentThread())) return;
+            closedSteps = open != null ? stepsStarted - 1 : stepsStarted;
+        }
+        for (long step = Math.max(0, closedSteps - KEPT_STEPS); step < closedSteps; step++) {
+            if (ledger.seen(step)) continue;
+            synchronized (this) {
+                if (closed || (open != null && !open.ownedByCurrentThread())) return;
+                if (!evictedFigures.containsKey(step) && (engine == null || step < engineBase)) continue;  // gone with an earlier turn
+            }
+            try {
+                if (metrics(step, false) == null) return;
+            } catch (OffloadException e) {
+                return;  // a step opened on another thread meanwhile, or the component closed: the next plan() reads it
+            }
+        }
+    }
+
     static StepMetrics metricsOf(long step, NativeEngine.Step s) {
         return new StepMetrics(step, s.h2dBytes(), s.hostWaits(), s.hostBlockedMs(), s.stepMs(), s.computeMs(), s.computeIdleMs(),
                 s.copyMs(), s.copyBusyMs(), s.peakDeviceBytes(), s.peakHostBytes(), s.beginMs());

@@ -79,7 +79,11 @@ public final class Group {
         return tensors;
     }
 
-    /** One of the group's tensors by its full name; {@link #tensors()}'s rule. */
+    /**
+     * One of this group's tensors by its full name, as in the checkpoint
+     * ({@code "transformer_blocks.0.attn.to_q.weight"}, not the name within its block); a name not in
+     * this group is an error naming the group.
+     */
     public DeviceTensor tensor(String name) {
         checkValid(null);
         for (int i = 0; i < tensors.size(); i++) {

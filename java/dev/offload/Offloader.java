@@ -27,10 +27,16 @@ import java.util.Map;
  * try (Offloader off = Offloader.open(OffloadConfig.builder().deviceBudget(Size.gib(12)).build())) {
  *     off.register("transformer", checkpoint);
  *     try (Step s = off.step("transformer")) {
- *         for (Group g : s) { launch(s.computeStream(), g.tensor("attn.to_q.weight").devicePointer()); }
+ *         for (Group g : s) {
+ *             for (DeviceTensor t : g.tensors()) launch(s.computeStream(), t.devicePointer());
+ *         }
  *     }
  * }
  * }</pre>
+ *
+ * <p>{@link Group#tensor(String)} finds one of the group's tensors by its full name, as in the
+ * checkpoint: {@code g.tensor("transformer_blocks.0.attn.to_q.weight")} in the group holding block 0,
+ * never a name relative to the block ({@code "attn.to_q.weight"}).
  *
  * <p>One compute stream serves every component; each component copies on a stream of its own (two
  * components stepped from two threads must not queue copies behind each other: Component's note). Registering packs the
@@ -675,24 +681,30 @@ public final class Offloader implements AutoCloseable {
      * host bytes and why, with the measured mean step time beside the prediction once steps have
      * been read. Predictions use the config's compute profiles (per group of a component's own
      * grouping; for AUTO, per group at one block per group) and the bandwidth (given, or measured
-     * once per device and JVM).
+     * once per device and JVM). The measured mean covers every step the device has finished:
+     * their figures are read here (without waiting for a step still running) if the program has not
+     * read them, except while another thread runs a step of that component.
      */
     public Plan plan() {
         HostFunctionThread.refuse("Offloader.plan()");
-        synchronized (this) {
-            ensureOpen();
-            BandwidthProbe.Bandwidth bw = bandwidth();
-            Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), 0);
-            List<Plan.Entry> entries = new ArrayList<>();
-            for (Component c : components.values()) {
-                Prediction p = prediction(c.name(), c.setup(), c.plan(), choices.get(c.name()), facts);
-                var totals = c.totals();
-                double measured = totals.steps() > 0 ? totals.stepMs() / totals.steps() : Double.NaN;
-                entries.add(new Plan.Entry(c.name(), c.setup(), c.plan(), p.stepMs(), p.profiled(), c.hostBytes(), measured, totals.steps(),
-                        p.reasons()));
-            }
-            return new Plan(entries, runtime.info().budgetBytes(), bw.gbps(), bw.source());
+        ensureOpen();
+        for (Component c : components()) c.readFinishedSteps();  // outside this lock, as trace() reads its steps
+        return currentPlan();
+    }
+
+    private synchronized Plan currentPlan() {
+        ensureOpen();
+        BandwidthProbe.Bandwidth bw = bandwidth();
+        Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), 0);
+        List<Plan.Entry> entries = new ArrayList<>();
+        for (Component c : components.values()) {
+            Prediction p = prediction(c.name(), c.setup(), c.plan(), choices.get(c.name()), facts);
+            var totals = c.totals();
+            double measured = totals.steps() > 0 ? totals.stepMs() / totals.steps() : Double.NaN;
+            entries.add(new Plan.Entry(c.name(), c.setup(), c.plan(), p.stepMs(), p.profiled(), c.hostBytes(), measured, totals.steps(),
+                    p.reasons()));
         }
+        return new Plan(entries, runtime.info().budgetBytes(), bw.gbps(), bw.source());
     }
 
     /** A plan entry's prediction and reasons. */

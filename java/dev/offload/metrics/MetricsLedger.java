@@ -73,6 +73,11 @@ public final class MetricsLedger {
         return counts[figure] > 0 ? sums[figure] : Double.NaN;
     }
 
+    /** Whether a step's figures were recorded already. */
+    public synchronized boolean seen(long step) {
+        return step >= 0 && step <= Integer.MAX_VALUE && this.seen.get((int) step);
+    }
+
     public synchronized CumulativeMetrics totals() {
         double overlap = counts[OVERLAP_DEN] > 0 ? sums[OVERLAP_NUM] / sums[OVERLAP_DEN] : Double.NaN;
         return new CumulativeMetrics(component, steps, h2dBytes, hostWaits, sum(BLOCKED), sum(STEP), sum(COMPUTE), sum(IDLE),

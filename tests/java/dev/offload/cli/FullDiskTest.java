@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.offload.internal.ProcessTemps;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -122,11 +123,16 @@ class FullDiskTest {
     void aDiskCacheOnAFullDiskExits1AndLeavesNoTemporary() throws Exception {
         Path model = smallModel();
         Path mount = host.resolve("tiny");
-        Outcome o = inFullFs(mount, FILL, "run", model.toString(), "--device", "host", "--steps", "2", "--disk-cache", mount.toString());
+        // a killed run's temporary (its pid cannot exist) goes; a live writer's (this JVM's) stays
+        long deadPid = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).get(0).trim()) + 1;
+        String stale = ".model.offload-cache" + ProcessTemps.FILE_MARK + deadPid + "-1-0";
+        String live = ".other" + ProcessTemps.FILE_MARK + ProcessTemps.self() + "-0";
+        Outcome o = inFullFs(mount, "echo partial >\"$D/" + stale + "\" && echo live >\"$D/" + live + "\" && " + FILL,
+                "run", model.toString(), "--device", "host", "--steps", "2", "--disk-cache", mount.toString());
         assertEquals(1, o.exit(), o.stderr());
         String line = o.stderr().strip();
         assertTrue(line.contains("offload: cannot write the disk cache of component 'model' " + mount + "/")
                 && line.endsWith(": no space left on device"), line);
-        assertEquals(List.of("fill"), o.files());
+        assertEquals(List.of(live, "fill"), o.files());
     }
 }

@@ -25,7 +25,8 @@ import java.nio.file.StandardOpenOption;
  * ({@code .NAME.offload-tmp-PID-START-SEQ}, registered with the shutdown hook); the file is forced to
  * disk, renamed over the target (atomic within a folder) and the folder is forced, so the rename
  * survives a crash. On any failure the temporary is deleted, the target is untouched and a
- * {@link FileWriteException} names the file and the reason.
+ * {@link FileWriteException} names the file and the reason. A folder that does not exist is bad
+ * input ({@code INVALID_ARGUMENT}), found before anything is written.
  *
  * <p>A full disk must be an {@code IOException}, never a fault in a mapped page (Java reports that as
  * {@code InternalError} and the page is lost): bodies write through the channel, or call
@@ -83,6 +84,9 @@ public final class AtomicFile {
             return;
         }
         Path folder = file.toAbsolutePath().getParent();
+        if (!Files.isDirectory(folder)) {  // a path given wrong: bad input, not a fault while writing
+            throw OffloadException.invalid("cannot write " + what + " " + target + ": the folder " + folder + " does not exist");
+        }
         ProcessTemps.sweep(folder, ProcessTemps.FILE_STEM);
         Path temp = ProcessTemps.fileFor(file);
         boolean renamed = false;

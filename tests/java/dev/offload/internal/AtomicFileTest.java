@@ -94,7 +94,7 @@ class AtomicFileTest {
     }
 
     @Test
-    void aLinkIsFollowedAndADeviceIsWrittenStraight() throws IOException {
+    void linksAreFollowedDevicesWrittenStraightFoldersRefused() throws IOException {
         Path real = dir.resolve("real.json");
         writeText(real, "one");
         Path link = Files.createSymbolicLink(dir.resolve("link.json"), real.getFileName());
@@ -106,6 +106,10 @@ class AtomicFileTest {
         assertFalse(Files.isRegularFile(Path.of("/dev/null")));
         FileWriteException e = assertThrows(FileWriteException.class, () -> writeText(dir, "x"));
         assertTrue(e.getMessage().endsWith(dir + ": it is a folder"), e.getMessage());
+        dev.offload.OffloadException missing = assertThrows(dev.offload.OffloadException.class, () -> writeText(dir.resolve("no/x.json"), "x"));
+        assertEquals(dev.offload.Status.INVALID_ARGUMENT, missing.status());
+        assertEquals("cannot write the test file " + dir.resolve("no/x.json") + ": the folder " + dir.resolve("no") + " does not exist",
+                missing.getMessage());
     }
 
     @Test

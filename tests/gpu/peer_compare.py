@@ -55,6 +55,7 @@ import statistics
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 MODES = [
@@ -239,8 +240,7 @@ def worker(args):
     result = {"rows": [], "info": {"mode": mode}}
 
     def emit():
-        with open(args.result_file, "w") as f:
-            json.dump(result, f)
+        write_json_atomically(args.result_file, result)
 
     def fail_all(status):
         for tokens in args.tokens:
@@ -429,6 +429,24 @@ def table(rows):
     return "\n".join(lines)
 
 
+def write_json_atomically(path, value, indent=None):
+    """JSON to a temporary in path's folder, synced, then renamed over path: a reader (or a kill) never sees half a file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(value, f, indent=indent)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, help="linear safetensors file from ./offload synth --workload linear")
@@ -460,8 +478,7 @@ def main(argv=None):
         meta = dict(checkpoint=args.checkpoint, checkpoint_bytes=os.path.getsize(args.checkpoint),
                     tokens=args.tokens, steps=args.steps, device=args.device, modes=infos,
                     python=sys.version.split()[0])
-        with open(args.json_out, "w") as f:
-            json.dump({"meta": meta, "rows": rows}, f, indent=1)
+        write_json_atomically(args.json_out, {"meta": meta, "rows": rows}, indent=1)
     return 0
 
 

@@ -24,8 +24,11 @@ Stdlib only: it runs where torch is absent.
 import argparse
 import json
 import math
+import os
 import re
 import statistics
+import sys
+import tempfile
 
 VARIANTS = ["group_block", "group_leaf", "layerwise_w3"]
 BALANCE_MAX_IMBALANCE = 1.3  # compute and copy within this factor count as balanced
@@ -286,6 +289,7 @@ def main():
     p.add_argument("--raw-h2d")
     p.add_argument("--peer")
     p.add_argument("--checks")
+    p.add_argument("--out", help="write the report here (whole or not at all) instead of to stdout")
     args = p.parse_args()
     runs = read_runs(args.runs)
     raw = read_jsonl(args.raw_h2d)
@@ -306,8 +310,30 @@ def main():
     out.append("")
     for lines in sections:
         out += lines + [""]
-    print("\n".join(out))
+    text = "\n".join(out) + "\n"
+    if args.out:
+        write_atomically(args.out, text)
+    else:
+        sys.stdout.write(text)
     return 0
+
+
+def write_atomically(path, text):
+    """Writes text to a temporary in path's folder, syncs it, then renames it over path: whole or absent."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 if __name__ == "__main__":

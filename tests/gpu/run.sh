@@ -20,6 +20,8 @@
 #   code, wall time, key output, then every JSON line), written progressively so a run killed at the
 #   tool's limit still returns what it had; $OUT/runs.tsv (LABEL, exit, wall s, JSON of every CLI run),
 #   $OUT/peer.json, $OUT/logs.tar.gz (every full log). The acceptance tables come from tests/gpu/report.py.
+#   Each file under $OUT is written to a temporary name in $OUT and moved into place (put, tarball): it is
+#   whole or absent, never cut off.
 # - If the build fails, the Java stages still run, on the library bundled in the jar (built on the
 #   development machine), and results.md says so.
 # - Parameters below can be overridden from the environment (DIM=1024 bash tests/gpu/run.sh).
@@ -75,7 +77,12 @@ left() { echo $((TOTAL_S - ($(date +%s) - T_START))); }
 # limit CAP RESERVE: seconds a command may take now
 limit() { local l=$(($(left) - $2)); ((l > $1)) && l=$1; ((l < 0)) && l=0; echo "$l"; }
 md() { printf '%s\n' "$@" >>"$BODY"; }
-publish() { cp "$BODY" "$OUT/results.md" 2>/dev/null; tar -czf "$OUT/logs.tar.gz" -C /tmp ofl-logs 2>/dev/null; }
+# put SRC DEST: DEST appears whole or not at all (a temporary in DEST's folder, then mv), so a run
+# killed at the tool's limit or a full disk never leaves a cut-off results file under its real name.
+put() { local tmp; tmp="$(dirname "$2")/.$(basename "$2").tmp.$$"; if cp "$1" "$tmp" 2>/dev/null; then mv -f "$tmp" "$2"; else rm -f "$tmp"; return 1; fi; }
+# tarball DEST: logs.tar.gz of the log folder, the same way.
+tarball() { local tmp; tmp="$(dirname "$1")/.$(basename "$1").tmp.$$"; if tar -czf "$tmp" -C /tmp ofl-logs 2>/dev/null; then mv -f "$tmp" "$1"; else rm -f "$tmp"; return 1; fi; }
+publish() { put "$BODY" "$OUT/results.md"; tarball "$OUT/logs.tar.gz"; }
 
 STAGE=""
 stage() {  # stage ID TITLE
@@ -439,7 +446,7 @@ fi
 
 # ------------------------------------------------------------------------------------------ report
 ACC=$LOG/acceptance.md
-if python3 tests/gpu/report.py --runs "$RUNS" --raw-h2d "$LOG/raw_h2d.jsonl" --peer "$LOG/peer.json" --checks "$CHECKS" >"$ACC" 2>"$LOG/report.err"; then :; else
+if python3 tests/gpu/report.py --runs "$RUNS" --raw-h2d "$LOG/raw_h2d.jsonl" --peer "$LOG/peer.json" --checks "$CHECKS" --out "$ACC" 2>"$LOG/report.err"; then :; else
     { echo "## Acceptance"; echo; echo "report.py failed:"; echo '```'; cat "$LOG/report.err"; echo '```'; } >"$ACC"
 fi
 {
@@ -482,11 +489,11 @@ for r in json.load(open(sys.argv[1]))["rows"]:
     r.pop("step_ms_all", None); print(json.dumps(r))' "$LOG/peer.json" 2>&1
         echo '```'
     fi
-} >"$LOG/results.md"
-cp "$LOG/results.md" "$OUT/results.md"
-cp "$RUNS" "$OUT/runs.tsv"
-[ -f "$LOG/peer.json" ] && cp "$LOG/peer.json" "$OUT/peer.json"
-tar -czf "$OUT/logs.tar.gz" -C /tmp ofl-logs 2>/dev/null
+} >"$LOG/results.md.part" && mv -f "$LOG/results.md.part" "$LOG/results.md"
+put "$LOG/results.md" "$OUT/results.md"
+put "$RUNS" "$OUT/runs.tsv"
+[ -f "$LOG/peer.json" ] && put "$LOG/peer.json" "$OUT/peer.json"
+tarball "$OUT/logs.tar.gz"
 
 # The end of stdout is what the device tool's reply shows: the summary and the verdicts.
 awk '/^## Summary/ { on = 1 } /^### / { on = 0 } on' "$LOG/results.md"

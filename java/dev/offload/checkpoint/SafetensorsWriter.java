@@ -3,22 +3,22 @@ package dev.offload.checkpoint;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.offload.OffloadException;
-import java.io.IOException;
+import dev.offload.internal.AtomicFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Writes safetensors files the way the reference writer lays them out: tensors in the given order,
  * contiguous from offset 0, the header padded with spaces to a multiple of 8 bytes. The data is
- * written through a mapping, so files of any size are filled in place by the caller's function.
+ * written through a mapping, so files of any size are filled in place by the caller's function; the
+ * file appears at its name only when it is whole ({@link AtomicFile}: a temporary, its space reserved
+ * before the mapping is written, renamed into place), so a full disk leaves nothing there.
  * Sizes are counted in bits ({@link DType#byteSize(long[])}): a sub-byte tensor whose bits do not
  * fill whole bytes is refused, as the reference writer refuses it.
  */
@@ -71,21 +71,19 @@ public final class SafetensorsWriter {
         byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
         int padded = (json.length + 7) / 8 * 8;
         long size = 8L + padded + offset;
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.READ, StandardOpenOption.WRITE);
-             Arena arena = Arena.ofConfined()) {
-            MemorySegment out = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
-            out.set(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, padded);
-            MemorySegment.copy(json, 0, out, ValueLayout.JAVA_BYTE, 8, json.length);
-            out.asSlice(8 + json.length, padded - json.length).fill((byte) ' ');
-            long at = 8L + padded;
-            for (Spec t : tensors) {
-                fill.fill(t, out.asSlice(at, t.byteSize()));
-                at += t.byteSize();
+        AtomicFile.write(file, "the checkpoint", target -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment out = target.map(size, arena);
+                out.set(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0, padded);
+                MemorySegment.copy(json, 0, out, ValueLayout.JAVA_BYTE, 8, json.length);
+                out.asSlice(8 + json.length, padded - json.length).fill((byte) ' ');
+                long at = 8L + padded;
+                for (Spec t : tensors) {
+                    fill.fill(t, out.asSlice(at, t.byteSize()));
+                    at += t.byteSize();
+                }
+                out.force();
             }
-            out.force();
-        } catch (IOException e) {
-            throw OffloadException.io(file + ": cannot write", e);
-        }
+        });
     }
 }

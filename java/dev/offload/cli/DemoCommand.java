@@ -3,20 +3,20 @@ package dev.offload.cli;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.offload.OffloadConfig;
+import dev.offload.OffloadException;
 import dev.offload.Size;
 import dev.offload.Strategy;
 import dev.offload.Timing;
 import dev.offload.checkpoint.Checkpoint;
+import dev.offload.internal.FileWriteException;
+import dev.offload.internal.ProcessTemps;
 import dev.offload.workload.ReferenceWorkload;
 import dev.offload.workload.SyntheticModel;
 import dev.offload.workload.WorkloadRun;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -26,7 +26,9 @@ import java.util.Set;
  * checkpoint of a few hundred MiB to a temporary folder, runs it under each strategy with a device
  * budget well below its size (NO_OFFLOAD, the baseline, gets room for the whole model), verifies every
  * step against the unoffloaded Java reference, and prints one row per run. Exit 1 if any run
- * differs from the reference.
+ * differs from the reference. The folder ({@code offload-demo-PID-START-SEQ} in java.io.tmpdir) is
+ * removed at the end, on Ctrl-C (the shutdown hook of {@link ProcessTemps}), or, after kill -9, by
+ * the next demo.
  */
 final class DemoCommand {
     static final String USAGE = "demo [--steps N] [--tokens N] [--dim N] [--budget-fraction F] [--device NAME] [--trace FILE] [--source pinned|disk|lowmem] [--staging SIZE] [--disk-io auto|buffered|direct|probe] [--readers N] [--disk-cache DIR] [--json]";
@@ -63,7 +65,7 @@ final class DemoCommand {
 
         Path dir = null;
         try {
-            dir = Files.createTempDirectory("offload-demo-");
+            dir = ProcessTemps.createFolder(Path.of(System.getProperty("java.io.tmpdir")), "offload-demo-");
             Path file = dir.resolve("model.safetensors");
             SyntheticModel.write(file, dim, 8, 4, 42);
             List<WorkloadRun.Result> results = new ArrayList<>();
@@ -113,10 +115,11 @@ final class DemoCommand {
                 printTable(out, results);
             }
             return allVerified ? 0 : 1;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (IOException e) {  // only the folder's creation throws it: the writes below report their own
+            throw new FileWriteException("cannot create the demo's temporary folder in " + System.getProperty("java.io.tmpdir") + ": "
+                    + OffloadException.reason(e), e);
         } finally {
-            if (dir != null) deleteTree(dir);
+            if (dir != null) ProcessTemps.remove(dir);
         }
     }
 
@@ -138,13 +141,5 @@ final class DemoCommand {
         }
         out.printf(Locale.ROOT, "model: %s; %d steps each, %d token(s); medians leave out the first step%n",
                 Size.format(first.modelBytes()), first.steps(), first.tokens());
-    }
-
-    private static void deleteTree(Path dir) {
-        try (var walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // a temporary folder left behind is not worth failing the demo for
-        }
     }
 }

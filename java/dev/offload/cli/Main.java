@@ -2,6 +2,7 @@ package dev.offload.cli;
 
 import dev.offload.OffloadException;
 import dev.offload.Status;
+import dev.offload.internal.FileWriteException;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -59,6 +60,10 @@ public final class Main {
             err.println("offload: " + e.getMessage());
             if (debug) e.printStackTrace(err);
             return 2;
+        } catch (FileWriteException e) {  // a fault at run time (a full disk), not bad input
+            err.println("offload: " + e.getMessage());
+            if (debug) e.printStackTrace(err);
+            return 1;
         } catch (OffloadException e) {
             err.println("offload: " + e.getMessage());
             if (debug) e.printStackTrace(err);

@@ -6,6 +6,7 @@ import dev.offload.OffloadException;
 import dev.offload.Status;
 import dev.offload.checkpoint.FileBacking;
 import dev.offload.graph.TensorRef;
+import dev.offload.internal.AtomicFile;
 import dev.offload.internal.NativeEngine;
 import dev.offload.plan.PackedGroup;
 import java.io.IOException;
@@ -15,7 +16,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -40,9 +40,10 @@ import java.util.Map;
  * write to the cache file changes its modification time. Otherwise (source files rewritten or
  * touched, layout changed, a truncated, foreign or altered file, no seal) it is written again, and
  * a log line says why: a stale cache is never read. The body is not checksummed: reading it all
- * at registration would cost what the cache saves. Writing is atomic: a
+ * at registration would cost what the cache saves. Writing is atomic ({@link AtomicFile}): a
  * temporary file in the same folder, forced to disk, then renamed over the old one; a failed write
- * leaves the old file (or none) and no temporary behind.
+ * (a full disk included) leaves the old file (or none) and no temporary behind, Ctrl-C removes the
+ * temporary, and one left by a killed run is removed by the next write into the folder.
  *
  * <p>Limit: the engine opens the file again after its header was checked, so two processes (or two
  * offloaders) writing caches of differently laid-out components of the same name into one folder
@@ -183,18 +184,20 @@ public final class DiskCache {
     }
 
     private static void write(String component, List<PackedGroup> packed, DiskSource direct, String header, Path dir, Path file) {
-        Path tmp = null;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, ".offload-cache-", ".tmp");
+        } catch (IOException e) {
+            throw OffloadException.io("component '" + component + "': cannot create the disk cache folder " + dir, e);
+        }
+        AtomicFile.write(file, "the disk cache of component '" + component + "'", out -> {
             byte[] json = header.getBytes(StandardCharsets.UTF_8);
             long start = dataStart(header);
             List<FileChannel> sources = new ArrayList<>();
-            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            try {
                 for (String f : direct.files()) sources.add(FileChannel.open(Path.of(f), StandardOpenOption.READ));
                 ByteBuffer head = ByteBuffer.allocate(16 + json.length).order(ByteOrder.LITTLE_ENDIAN);
                 head.put(MAGIC).putLong(json.length).put(json).flip();
-                while (head.hasRemaining()) out.write(head, head.position());
+                out.write(head, 0);
                 long[] groupAt = new long[packed.size()];
                 long at = start;
                 for (int g = 0; g < packed.size(); g++) {
@@ -213,30 +216,17 @@ public final class DiskCache {
                                     + " ends before byte " + (e.fileOffset() + e.bytes()) + " while caching it");
                         }
                         buffer.flip();
-                        while (buffer.hasRemaining()) out.write(buffer, groupAt[e.group()] + e.groupOffset() + done + (n - buffer.remaining()));
+                        out.write(buffer, groupAt[e.group()] + e.groupOffset() + done);
                         done += n;
                     }
                 }
-                if (out.size() < at) {  // the last group's padding: the file's length says where the data ends
+                if (out.channel().size() < at) {  // the last group's padding: the file's length says where the data ends
                     out.write(ByteBuffer.allocate(1), at - 1);
                 }
-                out.force(true);
             } finally {
                 for (FileChannel c : sources) c.close();
             }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            tmp = null;
-        } catch (IOException e) {
-            throw OffloadException.io("component '" + component + "': cannot write its disk cache " + file, e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the original failure is the one to report
-                }
-            }
-        }
+        });
     }
 
     /** The seal's path: beside the cache file. */
@@ -261,25 +251,15 @@ public final class DiskCache {
 
     /** Writes the seal atomically (a temporary file renamed over the old seal). */
     private static void writeSeal(String component, Path file) {
-        Path seal = sealOf(file);
-        Path tmp = null;
+        String text;
         try {
-            tmp = Files.createTempFile(file.getParent(), ".offload-seal-", ".tmp");
-            Files.writeString(tmp, sealText(file), StandardCharsets.US_ASCII);
-            Files.move(tmp, seal, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            tmp = null;
+            text = sealText(file);
         } catch (IOException e) {
-            throw new OffloadException(Status.IO, "component '" + component + "': cannot write the seal " + seal + " of its disk cache: "
-                    + e.getMessage(), e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the original failure is the one to report
-                }
-            }
+            throw OffloadException.io("component '" + component + "': cannot read the disk cache " + file + " to seal it", e);
         }
+        byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
+        AtomicFile.write(sealOf(file), "the seal of the disk cache of component '" + component + "'",
+                out -> out.write(ByteBuffer.wrap(bytes), 0));
     }
 
     static long dataStart(String header) {

@@ -2,11 +2,9 @@ package dev.offload.metrics;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import dev.offload.OffloadException;
-import java.io.IOException;
-import java.io.Writer;
+import dev.offload.internal.AtomicFile;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,6 +17,7 @@ import java.util.Map;
  * the trace began ({@link #originNanos}). Device spans come from the engine's events (device clock)
  * and are placed by the component that records them (see {@code Component}); host spans come from
  * {@link System#nanoTime()}. Thread-safe: components of one offloader record into one trace.
+ * Files are written whole or not at all ({@link AtomicFile}): a full disk leaves the old file, or none.
  */
 public final class Trace {
     /** One span ({@code ph: X}) or, with a NaN duration, one mark ({@code ph: i}). */
@@ -85,11 +84,8 @@ public final class Trace {
         JsonObject root = new JsonObject();
         root.add("traceEvents", out);
         root.addProperty("displayTimeUnit", "ms");
-        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            w.write(root.toString());
-        } catch (IOException e) {
-            throw OffloadException.io("writing the trace " + file, e);
-        }
+        byte[] bytes = root.toString().getBytes(StandardCharsets.UTF_8);
+        AtomicFile.write(file, "the trace", target -> target.write(ByteBuffer.wrap(bytes), 0));
     }
 
     private static JsonObject meta(String kind, int pid, int tid, String name) {

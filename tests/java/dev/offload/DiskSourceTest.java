@@ -87,8 +87,17 @@ class DiskSourceTest {
                 if (source != HostSource.PINNED) {
                     // No host copy: the pinned bytes are the staging ring and the workload's few small buffers.
                     assertTrue(r.stagingBytes() > 0, label);
-                    assertTrue(r.peakHostBytes() >= r.stagingBytes() && r.peakHostBytes() <= r.stagingBytes() + 64 * 1024,
-                            label + ": peak host " + r.peakHostBytes() + ", staging " + r.stagingBytes());
+                    // The peak is the offloader's whole life; AUTO may re-plan after its profiled step
+                    // (measured compute, so it depends on the machine's load) and a plan that pins
+                    // more streams less through a smaller ring: its first ring may have been the
+                    // largest any plan takes, everything streamed.
+                    long ring = r.stagingBytes();
+                    if (strategy == Strategy.AUTO) {
+                        long everything = c.totalBytes() + 4096L * c.tensors().size();  // each group rounded up to 4 KiB
+                        ring = Math.max(ring, HostSource.stagingBytes(dev.offload.runtime.Backend.HOST, variant == 3 ? 8192 : 0, everything));
+                    }
+                    assertTrue(r.peakHostBytes() >= r.stagingBytes() && r.peakHostBytes() <= ring + 64 * 1024,
+                            label + ": peak host " + r.peakHostBytes() + ", staging " + r.stagingBytes() + ", largest ring " + ring);
                     assertTrue(r.diskReadMs() > 0 && r.diskGbps() > 0, label);
                     DiskStats d = r.disk();
                     assertEquals(d.stagingBytes(), d.stagingSlots() * d.unitBytes(), label + ": " + d);

@@ -202,7 +202,7 @@ final class RunCommand {
     static Path path(String text, String what) {
         if (text.indexOf('\uFFFD') >= 0) {
             throw new UsageException(what + " '" + text + "': the name has bytes that are not valid " + System.getProperty("sun.jnu.encoding",
-                    "in the file-name encoding") + " (shown as \uFFFD), so Java cannot name that file; give its folder instead, or rename it");
+                    "in the file-name encoding") + " (Java replaced them with U+FFFD), so it cannot name that file; give its folder instead, or rename it");
         }
         try {
             return Path.of(text);

@@ -267,7 +267,7 @@ public final class Component implements AutoCloseable {
             dev.offload.memory.DiskSource.Registered registered = host.disk();
             registered.checkUnchanged(name);  // a turn, re-plan or override after the file changed: an IO error, not other bytes
             dev.offload.memory.DiskCache.Result cached = dev.offload.memory.DiskCache.source(name, plan.groups(), config.diskCache(),
-                    registered::region);
+                    registered::region, new dev.offload.memory.DiskCache.Options(config.diskCacheMaxBytes(), config.diskCacheCheck()));
             owner.noteDiskCache(name, cached.outcome());
             dev.offload.memory.DiskSource files = cached.source();
             long[] bytes = new long[plan.groups().size()];

@@ -35,6 +35,10 @@ import java.util.Map;
  * @param diskCache    DISK: a folder for cache files of components whose layout is scattered
  *                     (memory/DiskCache: written once, atomically, checked against the sources on
  *                     reuse); null (default): stream every component from its files as they are
+ * @param diskCacheMaxBytes DISK with a cache folder: a bound on the folder's cache files, the least
+ *                     recently used removed first (0, default: no bound)
+ * @param diskCacheCheck DISK with a cache folder: how a cache is checked against its sources before
+ *                     reuse ({@link DiskCacheCheck}; STAMP by default)
  * @param progress     hears long work's progress (packing), or null (ProgressListener)
  * @param sourceGiven  whether the source was given; when not, a component whose pinned copy would
  *                     not fit the available host memory streams from disk instead (where its
@@ -64,7 +68,8 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
                             Timing timing, long slabBytes, int stepsAhead, PinPolicy pin, long activationReserve,
                             Map<String, ComputeProfile> computeProfiles, Map<String, Strategy> componentStrategies, double h2dGbps,
                             boolean trace, HostSource source, long stagingBytes, boolean sourceGiven, java.nio.file.Path diskCache,
-                            ProgressListener progress, DiskIo diskIo, int readerThreads, java.time.Duration turnTimeout) {
+                            ProgressListener progress, DiskIo diskIo, int readerThreads, java.time.Duration turnTimeout,
+                            long diskCacheMaxBytes, DiskCacheCheck diskCacheCheck) {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
@@ -119,6 +124,11 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         }
         if (turnTimeout != null && (turnTimeout.isNegative() || turnTimeout.isZero())) {
             throw OffloadException.invalid("config: a turn timeout must be positive (null: wait without bound), got " + turnTimeout);
+        }
+        if (diskCacheMaxBytes < 0) throw OffloadException.invalid("config: the disk cache bound must be >= 0 bytes (0 = none), got " + diskCacheMaxBytes);
+        if (diskCacheCheck == null) throw OffloadException.invalid("config: disk cache check is null (STAMP by default)");
+        if (diskCache == null && (diskCacheMaxBytes > 0 || diskCacheCheck != DiskCacheCheck.STAMP)) {
+            throw OffloadException.invalid("config: a disk cache bound or check needs a disk cache folder (diskCache)");
         }
         if (stagingBytes > 0 && source == HostSource.PINNED) {
             throw OffloadException.invalid("config: a staging ring (" + stagingBytes + " bytes) needs the DISK or LOWMEM source, got "
@@ -185,6 +195,8 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private DiskIo diskIo = DiskIo.AUTO;
         private int readerThreads;
         private java.time.Duration turnTimeout;
+        private long diskCacheMaxBytes;
+        private DiskCacheCheck diskCacheCheck = DiskCacheCheck.STAMP;
 
         public Builder device(String device) { this.device = device; return this; }
         public Builder deviceBudget(long bytes) { this.deviceBudget = bytes; return this; }
@@ -216,6 +228,10 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         public Builder progress(ProgressListener listener) { this.progress = listener; return this; }
         /** A folder for the DISK source's cache files (scattered layouts only; memory/DiskCache). */
         public Builder diskCache(java.nio.file.Path folder) { this.diskCache = folder; return this; }
+        /** A bound on the cache folder's files, least recently used removed first (0: none). */
+        public Builder diskCacheMaxBytes(long bytes) { this.diskCacheMaxBytes = bytes; return this; }
+        /** How a cache is checked against its sources before reuse (STAMP by default; {@link DiskCacheCheck}). */
+        public Builder diskCacheCheck(DiskCacheCheck check) { this.diskCacheCheck = check; return this; }
         public Builder activationReserve(long bytes) { this.activationReserve = bytes; return this; }
         /** A component's per-group compute times (execution order) and copy bandwidth, for ranking groups to pin. */
         public Builder computeProfile(String component, ComputeProfile profile) {
@@ -242,7 +258,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
             return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
                     stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace,
                     source != null ? source : HostSource.PINNED, stagingBytes, source != null, diskCache, progress, diskIo, readerThreads,
-                    turnTimeout);
+                    turnTimeout, diskCacheMaxBytes, diskCacheCheck);
         }
     }
 }

@@ -116,8 +116,7 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
             fds_.push_back(fd);
             struct stat st {};
             if (::fstat(fd, &st) != 0) fail(OFL_ERR_IO, "disk source: cannot stat '", path, "': ", std::strerror(errno));
-            stamps_.push_back({static_cast<std::int64_t>(st.st_size), static_cast<std::int64_t>(st.st_mtim.tv_sec),
-                               static_cast<std::int64_t>(st.st_mtim.tv_nsec)});
+            stamps_.push_back(Stamp::of(st));
         }
         // A file already shorter than its extents (cut after the checkpoint was opened, before the
         // engine was made) fails here, at registration, rather than at the step that reads it.
@@ -288,16 +287,24 @@ double DiskReader::probe_gbps(bool direct) {
     return static_cast<double>(total) / static_cast<double>(ns);
 }
 
+DiskReader::Stamp DiskReader::Stamp::of(const struct stat& st) noexcept {
+    return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino), static_cast<std::int64_t>(st.st_size),
+            static_cast<std::int64_t>(st.st_mtim.tv_sec), static_cast<std::int64_t>(st.st_mtim.tv_nsec),
+            static_cast<std::int64_t>(st.st_ctim.tv_sec), static_cast<std::int64_t>(st.st_ctim.tv_nsec)};
+}
+
 void DiskReader::check_unchanged(std::uint32_t group, std::uint32_t file) {
     struct stat st {};
     if (::fstat(fds_[file], &st) != 0) {
         fail(OFL_ERR_IO, "disk source: reading group ", group, ": cannot stat '", paths_[file], "': ", std::strerror(errno));
     }
     const Stamp& was = stamps_[file];
-    if (st.st_size != was.size || st.st_mtim.tv_sec != was.mtime_sec || st.st_mtim.tv_nsec != was.mtime_nsec) {
+    const Stamp now = Stamp::of(st);
+    if (!(now == was)) {
+        const bool times = now.mtime_sec != was.mtime_sec || now.mtime_nsec != was.mtime_nsec;
         fail(OFL_ERR_IO, "disk source: reading group ", group, ": '", paths_[file],
-             "' was truncated or rewritten after the component was registered (size ", was.size, " -> ",
-             static_cast<std::int64_t>(st.st_size), " bytes", st.st_size == was.size ? ", modification time changed" : "",
+             "' was truncated or rewritten after the component was registered (size ", was.size, " -> ", now.size, " bytes",
+             now.size != was.size ? "" : times ? ", modification time changed" : ", change time changed (written with its times set back)",
              "); its bytes no longer are the registered weights");
     }
 }

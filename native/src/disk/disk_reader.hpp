@@ -53,13 +53,16 @@
 // so both start cold) and keeps the faster. A file system that refuses O_DIRECT (tmpfs) reads
 // buffered.
 //
-// Faults. A failed or short read (the file shrank, EIO), or a file whose size or modification time
-// differs from what it was at creation (rewritten in place: checked with fstat before each read),
+// Faults. A failed or short read (the file shrank, EIO), or a file whose stamp (device, inode, size,
+// modification and change time) differs from what it was at creation (rewritten in place, even with
+// its times set back: checked with fstat before each read),
 // sets a sticky error naming the file, the offset and the group; later units are marked read without
 // reading, so the copy stream never hangs; check() throws it (OFL_ERR_IO) at the engine's next call.
 // The destructor stops the threads and frees the staging ring; the engine synchronizes its streams
 // first (its destructor body), so no queued copy reads freed staging.
 #pragma once
+
+#include <sys/stat.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -123,8 +126,18 @@ public:
     ofl_disk_stats stats() const;
 
 private:
+    // A file's identity as memory/FileStamp.java takes it: device, inode, size, modification and
+    // change time. On an open descriptor the device and inode cannot change (a rename over the path
+    // leaves this file open); they are compared for the same fields everywhere. The change time
+    // catches an in-place rewrite whose modification time was set back (touch -d, cp -p).
     struct Stamp {
-        std::int64_t size, mtime_sec, mtime_nsec;
+        std::uint64_t dev, ino;
+        std::int64_t size, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
+        static Stamp of(const struct stat& st) noexcept;
+        bool operator==(const Stamp& o) const noexcept {
+            return dev == o.dev && ino == o.ino && size == o.size && mtime_sec == o.mtime_sec && mtime_nsec == o.mtime_nsec &&
+                   ctime_sec == o.ctime_sec && ctime_nsec == o.ctime_nsec;
+        }
     };
     struct Ticket {  // a ticket being read: how many of its units are
         std::uint64_t ticket = UINT64_MAX;
@@ -155,7 +168,7 @@ private:
     std::shared_ptr<Device> device_;
     std::vector<std::string> paths_;
     std::vector<int> fds_, direct_fds_;
-    std::vector<Stamp> stamps_;                 // each file's size and modification time at creation
+    std::vector<Stamp> stamps_;                 // each file's stamp at creation
     std::vector<std::vector<Extent>> extents_;  // per group, sorted by group_offset
     std::vector<std::uint64_t> group_bytes_;
     std::vector<const unsigned char*> hosts_;  // OFL_DISK_FROM_HOST: each group's bytes; empty otherwise

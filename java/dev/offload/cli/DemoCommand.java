@@ -31,13 +31,13 @@ import java.util.Set;
  * the next demo.
  */
 final class DemoCommand {
-    static final String USAGE = "demo [--steps N] [--tokens N] [--dim N] [--budget-fraction F] [--device NAME] [--trace FILE] [--source pinned|disk|lowmem] [--staging SIZE] [--disk-io auto|buffered|direct|probe] [--readers N] [--disk-cache DIR] [--json]";
+    static final String USAGE = "demo [--steps N] [--tokens N] [--dim N] [--budget-fraction F] [--device NAME] [--trace FILE] [--source pinned|disk|lowmem] [--staging SIZE] [--disk-io auto|buffered|direct|probe] [--readers N] [--disk-cache DIR] [--disk-cache-max SIZE] [--disk-cache-check stamp|content] [--json]";
 
     private DemoCommand() {}
 
     static int run(List<String> argv, PrintStream out, PrintStream err) {
         Args args = new Args(argv, Set.of("--json"), Set.of("--steps", "--tokens", "--dim", "--budget-fraction", "--device", "--trace",
-                "--source", "--staging", "--disk-cache", "--disk-io", "--readers"));
+                "--source", "--staging", "--disk-cache", "--disk-io", "--readers", "--disk-cache-max", "--disk-cache-check"));
         boolean tracing = args.has("--trace");
         if (!args.positional().isEmpty()) throw new UsageException("demo takes no arguments: " + args.positional());
         Path traceFile = tracing ? RunCommand.traceFile(args.option("--trace", "")) : null;
@@ -57,7 +57,8 @@ final class DemoCommand {
         OffloadConfig sourceConfig = sourced.build();
         java.util.function.Supplier<OffloadConfig.Builder> base = () -> {
             OffloadConfig.Builder b = OffloadConfig.builder().device(device).stagingBytes(sourceConfig.stagingBytes())
-                    .diskCache(sourceConfig.diskCache()).diskIo(sourceConfig.diskIo()).readerThreads(sourceConfig.readerThreads())
+                    .diskCache(sourceConfig.diskCache()).diskCacheMaxBytes(sourceConfig.diskCacheMaxBytes())
+                    .diskCacheCheck(sourceConfig.diskCacheCheck()).diskIo(sourceConfig.diskIo()).readerThreads(sourceConfig.readerThreads())
                     .timing(Timing.GROUP);
             return sourceConfig.sourceGiven() ? b.source(sourceConfig.source()) : b;
         };

@@ -39,7 +39,7 @@ final class InspectCommand {
     static int run(List<String> argv, PrintStream out) {
         Args args = new Args(argv, Set.of("--json", "--tensors"), Set.of("--variant"));
         if (args.positional().isEmpty()) throw new UsageException("inspect needs at least one checkpoint path");
-        List<Path> paths = args.positional().stream().map(Path::of).toList();
+        List<Path> paths = args.positional().stream().map(p -> RunCommand.path(p, "checkpoint path")).toList();
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null));
         try (Pipeline pipeline = Pipeline.open(paths, options)) {
             Map<String, BlockGraph> graphs = new LinkedHashMap<>();

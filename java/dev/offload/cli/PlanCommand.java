@@ -49,7 +49,7 @@ final class PlanCommand {
         if (args.has("--h2d-gbps")) config.h2dGbps(parseGbps(args.option("--h2d-gbps", "")));
         RunCommand.source(args, config);
         long hostMemory = args.has("--host-memory") ? Size.parse(args.option("--host-memory", "0")) : -1;
-        List<Path> paths = args.positional().stream().map(Path::of).toList();
+        List<Path> paths = args.positional().stream().map(p -> RunCommand.path(p, "checkpoint path")).toList();
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
         Plan plan;
         try (Pipeline pipeline = Pipeline.open(paths, options); Offloader off = Offloader.open(config.build())) {

@@ -31,14 +31,17 @@ import java.util.Set;
  * staging_unit_bytes, disk_probe_gbps (when the registration probe ran), and more.
  * {@code --source disk [--staging SIZE] [--disk-io auto|buffered|direct|probe] [--readers N]} streams the
  * weights from the files through a pinned staging ring instead of a pinned copy; {@code --disk-cache DIR}
- * (implies disk) caches a scattered layout packed in DIR (memory/DiskCache). Without {@code --source}
+ * (implies disk) caches a scattered layout packed in DIR (memory/DiskCache), one file per source identity;
+ * {@code --disk-cache-max SIZE} bounds DIR's caches (least recently used removed first) and
+ * {@code --disk-cache-check content} also compares a sampled hash of the sources. Without {@code --source}
  * the copy is pinned unless it would not fit the available host memory (then disk).
  */
 final class RunCommand {
     static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|model_offload|group_offload|layerwise|block_pin|auto] [--pin P] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
             + " [--timing off|step|group] [--trace FILE] [--device NAME] [--variant V] [--component NAME] [--source pinned|disk|lowmem]"
-            + " [--staging SIZE] [--disk-io auto|buffered|direct|probe] [--readers N] [--disk-cache DIR] [--json]";
+            + " [--staging SIZE] [--disk-io auto|buffered|direct|probe] [--readers N] [--disk-cache DIR] [--disk-cache-max SIZE]"
+            + " [--disk-cache-check stamp|content] [--json]";
 
     private RunCommand() {}
 
@@ -46,7 +49,7 @@ final class RunCommand {
         Args args = new Args(argv, Set.of("--json", "--verify", "--leaf"),
                 Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device",
                         "--workload", "--steps-ahead", "--timing", "--variant", "--component", "--trace", "--pin", "--source", "--staging",
-                        "--disk-cache", "--disk-io", "--readers"));
+                        "--disk-cache", "--disk-io", "--readers", "--disk-cache-max", "--disk-cache-check"));
         if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         if (args.has("--trace") && args.has("--timing") && Timing.parse(args.option("--timing", "group")) != Timing.GROUP) {
@@ -68,7 +71,7 @@ final class RunCommand {
         int steps = Main.parseInt(args.option("--steps", "5"), "--steps", 1, 1_000_000);
         int tokens = Main.parseInt(args.option("--tokens", "1"), "--tokens", 1, 65536);
         int hidden = Main.parseInt(args.option("--hidden", String.valueOf(ReferenceWorkload.DEFAULT_HIDDEN)), "--hidden", 1, 65536);
-        List<Path> paths = args.positional().stream().map(Path::of).toList();
+        List<Path> paths = args.positional().stream().map(p -> path(p, "checkpoint path")).toList();
         WorkloadRun.Result r;
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
         Path traceFile = args.has("--trace") ? traceFile(args.option("--trace", "")) : null;
@@ -115,7 +118,7 @@ final class RunCommand {
 
     /** The --trace file, its folder checked before anything runs (the trace is written at the end). */
     static Path traceFile(String text) {
-        Path file = Path.of(text);
+        Path file = path(text, "--trace");
         Path folder = file.toAbsolutePath().getParent();
         if (folder == null || !java.nio.file.Files.isDirectory(folder)) throw new UsageException("--trace " + text + ": the folder " + folder + " does not exist");
         if (java.nio.file.Files.isDirectory(file)) throw new UsageException("--trace " + text + " is a folder; give a file name");
@@ -139,8 +142,27 @@ final class RunCommand {
         if (args.has("--source")) config.source(source);  // not given: pinned, or disk where a pinned copy would not fit
         if (args.has("--disk-cache")) {
             if (args.has("--source") && source != dev.offload.HostSource.DISK) throw new UsageException("--disk-cache needs --source disk");
-            config.source(dev.offload.HostSource.DISK).diskCache(java.nio.file.Path.of(args.option("--disk-cache", "")));
+            config.source(dev.offload.HostSource.DISK).diskCache(path(args.option("--disk-cache", ""), "--disk-cache"));
             source = dev.offload.HostSource.DISK;
+        }
+        if (args.has("--disk-cache-max")) {
+            if (!args.has("--disk-cache")) throw new UsageException("--disk-cache-max needs --disk-cache DIR");
+            long max;
+            try {
+                max = Size.parse(args.option("--disk-cache-max", ""));
+            } catch (dev.offload.OffloadException e) {
+                throw new UsageException("--disk-cache-max: " + e.getMessage());
+            }
+            if (max <= 0) throw new UsageException("--disk-cache-max must be a positive size, got '" + args.option("--disk-cache-max", "") + "'");
+            config.diskCacheMaxBytes(max);
+        }
+        if (args.has("--disk-cache-check")) {
+            if (!args.has("--disk-cache")) throw new UsageException("--disk-cache-check needs --disk-cache DIR");
+            try {
+                config.diskCacheCheck(dev.offload.DiskCacheCheck.parse(args.option("--disk-cache-check", "")));
+            } catch (dev.offload.OffloadException e) {
+                throw new UsageException("--disk-cache-check: " + e.getMessage());
+            }
         }
         if (args.has("--staging")) {
             if (source == dev.offload.HostSource.PINNED) throw new UsageException("--staging needs --source disk or lowmem");
@@ -167,6 +189,25 @@ final class RunCommand {
                 throw new UsageException("--readers needs --source disk or lowmem");
             }
             config.readerThreads(Main.parseInt(args.option("--readers", ""), "--readers", 1, dev.offload.OffloadConfig.MAX_READER_THREADS));
+        }
+    }
+
+    /**
+     * A path given on the command line. The JVM decodes its arguments with the file-name encoding
+     * ({@code sun.jnu.encoding}); bytes that are not valid in it (a non-UTF-8 name such as
+     * {@code mod\xe9l\xff.safetensors}) become U+FFFD, and no file has the name that is left. That is
+     * refused as a usage error naming the encoding (exit 2), never "no such file". A folder holding
+     * such a file works: its listing keeps the raw bytes.
+     */
+    static Path path(String text, String what) {
+        if (text.indexOf('\uFFFD') >= 0) {
+            throw new UsageException(what + " '" + text + "': the name has bytes that are not valid " + System.getProperty("sun.jnu.encoding",
+                    "in the file-name encoding") + " (Java replaced them with U+FFFD), so it cannot name that file; give its folder instead, or rename it");
+        }
+        try {
+            return Path.of(text);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new UsageException(what + " '" + text + "' is not a valid path here: " + e.getReason());
         }
     }
 

@@ -75,7 +75,7 @@ public final class NativeEngine extends NativeResource {
      * {@code groupBytes[g]} is group g's packed size; {@code io} AUTO, BUFFERED, DIRECT or PROBE
      * (OFL_DISK_IO_*: none, or that flag); {@code readerThreads} 0 for the default.
      */
-    public static NativeEngine createFromDisk(MemorySegment runtime, long[] groupBytes, boolean[] resident, java.util.List<String> files,
+    public static NativeEngine createFromDisk(MemorySegment runtime, long[] groupBytes, boolean[] resident, java.util.List<java.nio.file.Path> files,
                                               java.util.List<DiskExtent> extents, long stagingBytes, String io, int readerThreads,
                                               int slots, int prefetchDepth,
                                               int timing, int stepsAhead, boolean trace, MemorySegment compute, MemorySegment copy,
@@ -90,7 +90,9 @@ public final class NativeEngine extends NativeResource {
                 ofl_group_desc.reserved(d, 0);
             }
             MemorySegment paths = temp.allocate(ValueLayout.ADDRESS, Math.max(1, files.size()));
-            for (int f = 0; f < files.size(); f++) paths.setAtIndex(ValueLayout.ADDRESS, f, temp.allocateFrom(files.get(f)));
+            for (int f = 0; f < files.size(); f++) {  // the file system's raw bytes, never re-encoded text (NativePaths)
+                paths.setAtIndex(ValueLayout.ADDRESS, f, NativePaths.cString(files.get(f), temp));
+            }
             MemorySegment ext = ofl_disk_extent.allocateArray(Math.max(1, extents.size()), temp);
             for (int i = 0; i < extents.size(); i++) {
                 DiskExtent e = extents.get(i);

@@ -2,6 +2,8 @@ package dev.offload.memory;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.offload.DiskCacheCheck;
 import dev.offload.OffloadException;
 import dev.offload.Status;
 import dev.offload.checkpoint.FileBacking;
@@ -30,24 +32,29 @@ import java.util.Map;
  * with one read per group. A component that streams well as it is gets no cache file.
  *
  * <p>File: {@code OFLCACHE}, the header's length (8 bytes, little-endian), the header (JSON), zero
- * padding to 4 KiB, then the groups. The header records what the file was written for: the
- * component, every group's name, bytes and offset, every tensor's name, dtype, shape and packed
- * offset, and the source files' real paths, sizes and modification times.
+ * padding to 4 KiB, then the groups. The header records what the file was written for (its
+ * identity): the component, every source file's path (its raw bytes, percent-encoded, so a
+ * non-UTF-8 name survives) and {@link FileStamp} (device, inode, size, modification and change
+ * time), every group's name, bytes and offset, every tensor's name, dtype, shape and packed offset;
+ * then, outside the identity, each source's sampled hash ({@link SourceSamples}). The file is named
+ * by the identity's hash ({@link CacheFolder}): several models share a folder, each with its own
+ * cache, and a size bound evicts the least recently used.
  *
- * <p>Reuse: the file is used only when its header equals the one the component would write now
- * and it is unchanged since it was written: a seal beside it ({@code NAME.offload-cache.seal},
- * written after the rename) records the cache file's size, modification time and inode, and any
- * write to the cache file changes its modification time. Otherwise (source files rewritten or
- * touched, layout changed, a truncated, foreign or altered file, no seal) it is written again, and
- * a log line says why: a stale cache is never read. The body is not checksummed: reading it all
- * at registration would cost what the cache saves. Writing is atomic ({@link AtomicFile}): a
- * temporary file in the same folder, forced to disk, then renamed over the old one; a failed write
+ * <p>Reuse: the file at the identity's name is used only when its header's identity equals the one
+ * the component would write now and it is unchanged since it was written: a seal beside it
+ * ({@code NAME.offload-cache.seal}, written after the rename) records the cache file's own stamp.
+ * With {@link DiskCacheCheck#CONTENT} the sources' sampled hashes must match the recorded ones too.
+ * Otherwise (a truncated, foreign or altered file, no seal, sampled bytes changed) it is written
+ * again, and a log line says why: a stale cache is never read. The body is not checksummed:
+ * reading it all at registration would cost what the cache saves. Writing is atomic ({@link AtomicFile}):
+ * a temporary file in the same folder, forced to disk, then renamed over the old one; a failed write
  * (a full disk included) leaves the old file (or none) and no temporary behind, Ctrl-C removes the
- * temporary, and one left by a killed run is removed by the next write into the folder.
+ * temporary, and one left by a killed run is removed by the next write into the folder. A source changed while it was being cached (its
+ * stamp differs after the write) fails the write, naming it.
  *
- * <p>Limit: the engine opens the file again after its header was checked, so two processes (or two
- * offloaders) writing caches of differently laid-out components of the same name into one folder
- * at the same time could swap a file in between: give each its own folder.
+ * <p>Limit: the engine opens the file again after its header was checked, so another process
+ * evicting it in between makes that open fail (an IO error naming the file; the next run writes it
+ * again).
  */
 public final class DiskCache {
     /** Mean extent size at or below which a component counts as scattered. */
@@ -61,6 +68,19 @@ public final class DiskCache {
 
     public record Result(DiskSource source, Outcome outcome, Path file) {}
 
+    /**
+     * How the folder is kept: {@code maxBytes} bounds its caches' bytes (0: no bound), least
+     * recently used evicted first; {@code check} is how a cache is checked against its sources.
+     */
+    public record Options(long maxBytes, DiskCacheCheck check) {
+        public static final Options DEFAULT = new Options(0, DiskCacheCheck.STAMP);
+
+        public Options {
+            if (maxBytes < 0) throw OffloadException.invalid("disk cache: the size bound must be >= 0 bytes (0 = none), got " + maxBytes);
+            if (check == null) throw OffloadException.invalid("disk cache: check is null (STAMP by default)");
+        }
+    }
+
     private DiskCache() {}
 
     /**
@@ -68,31 +88,45 @@ public final class DiskCache {
      * scattered layout) a cache file, written or reused as the class note says.
      */
     public static Result source(String component, List<PackedGroup> packed, Path cacheDir) {
-        return source(component, packed, cacheDir, t -> dev.offload.checkpoint.FileBacking.of(t.data()));
+        return source(component, packed, cacheDir, t -> FileBacking.of(t.data()), Options.DEFAULT);
     }
 
     /** As above, with each tensor's file region from {@code regions} (DiskSource.Registered's). */
     public static Result source(String component, List<PackedGroup> packed, Path cacheDir,
-                                java.util.function.Function<TensorRef, java.util.Optional<FileBacking.Region>> regions) {
+                                java.util.function.Function<TensorRef, java.util.Optional<FileBacking.Region>> regions, Options options) {
         DiskSource direct = DiskSource.of(component, packed, regions);
         if (cacheDir == null || !scattered(direct, packed)) return new Result(direct, Outcome.DIRECT, null);
-        Path file = cacheDir.resolve(safe(component) + ".offload-cache");
-        String header = header(component, packed, direct);
+        List<FileStamp> stamps = new ArrayList<>();
+        for (Path f : direct.files()) stamps.add(FileStamp.of(f, "component '" + component + "': caching it"));
+        JsonObject identity = CacheIdentity.of(component, packed, direct, stamps);
+        Path file = cacheDir.resolve(CacheFolder.name(component, identity.toString()));
+        String header = readHeader(file);
+        String stale = header == null ? null : CacheIdentity.staleness(header, identity, file, direct, options.check(), component);
         Outcome outcome;
-        String existing = readHeader(file);
-        boolean sealed = existing != null && sealMatches(file);
-        if (header.equals(existing) && sealed) {
+        if (header != null && stale == null) {
             outcome = Outcome.REUSED;
         } else {
-            outcome = existing == null ? Outcome.WRITTEN : Outcome.REWRITTEN_STALE;
-            if (existing != null) {
-                LOG.log(System.Logger.Level.INFO, "component ''{0}'': cache {1} {2}; writing it again", component, file,
-                        header.equals(existing) ? "was changed after it was written (or its seal is missing)"
-                                : "was written for other sources or another layout");
+            if (stale != null) LOG.log(System.Logger.Level.INFO, "component ''{0}'': cache {1} {2}; writing it again", component, file, stale);
+            boolean superseded = CacheFolder.removeSuperseded(cacheDir, component, file);
+            outcome = header != null || superseded ? Outcome.REWRITTEN_STALE : Outcome.WRITTEN;
+            JsonObject full = identity.deepCopy();
+            JsonArray samples = new JsonArray();
+            for (Path f : direct.files()) samples.add(SourceSamples.of(f, "component '" + component + "'"));
+            full.add("samples", samples);
+            header = full.toString();
+            long bytes = fileBytes(header, packed);
+            if (options.maxBytes() > 0 && bytes > options.maxBytes()) {
+                LOG.log(System.Logger.Level.WARNING, "component ''{0}'': its disk cache would take {1} bytes, more than the folder''s bound"
+                        + " of {2}; streaming it from its files as they are", component, bytes, options.maxBytes());
+                return new Result(direct, Outcome.DIRECT, null);
             }
+            if (options.maxBytes() > 0) CacheFolder.evict(cacheDir, options.maxBytes() - bytes, file);  // room first
             write(component, packed, direct, header, cacheDir, file);
             writeSeal(component, file);
+            checkSourcesUnchanged(component, direct, stamps, file);
         }
+        CacheFolder.touch(file);
+        if (options.maxBytes() > 0) CacheFolder.evict(cacheDir, options.maxBytes() - fileBytes(header, packed), file);
         List<NativeEngine.DiskExtent> extents = new ArrayList<>();
         long at = dataStart(header);
         for (int g = 0; g < packed.size(); g++) {
@@ -100,7 +134,31 @@ public final class DiskCache {
             if (bytes > 0) extents.add(new NativeEngine.DiskExtent(g, 0, at, bytes, 0));
             at += alignUp(bytes);
         }
-        return new Result(new DiskSource(List.of(file.toString()), extents), outcome, file);
+        return new Result(new DiskSource(List.of(file), extents), outcome, file);
+    }
+
+    /** A source whose stamp changed while it was being cached: the cache may mix old and new bytes; removed, and an IO error naming the file. */
+    private static void checkSourcesUnchanged(String component, DiskSource direct, List<FileStamp> before, Path file) {
+        for (int f = 0; f < before.size(); f++) {
+            FileStamp now = FileStamp.of(direct.files().get(f), "component '" + component + "': caching it");
+            if (!now.equals(before.get(f))) {
+                try {
+                    Files.deleteIfExists(sealOf(file));
+                    Files.deleteIfExists(file);
+                } catch (IOException ignored) {
+                    // without its seal the cache is never reused
+                }
+                throw new OffloadException(Status.IO, "component '" + component + "': " + direct.files().get(f) + " changed while it was"
+                        + " being cached (" + now.changeFrom(before.get(f)) + "); the cache " + file + " was removed: run again");
+            }
+        }
+    }
+
+    /** The cache file's size: its data start and every group, aligned. */
+    private static long fileBytes(String header, List<PackedGroup> packed) {
+        long at = dataStart(header);
+        for (PackedGroup p : packed) at += alignUp(p.bytes());
+        return at;
     }
 
     /** A group reading from more than one file, or a mean extent of SMALL_EXTENT bytes or less. */
@@ -116,51 +174,6 @@ public final class DiskCache {
         return bytes / direct.extents().size() <= SMALL_EXTENT;
     }
 
-    static String header(String component, List<PackedGroup> packed, DiskSource direct) {
-        JsonObject h = new JsonObject();
-        h.addProperty("version", 1);
-        h.addProperty("component", component);
-        JsonArray files = new JsonArray();
-        for (String f : direct.files()) {
-            JsonObject o = new JsonObject();
-            try {
-                Path real = Path.of(f).toRealPath();
-                o.addProperty("path", real.toString());
-                o.addProperty("size", Files.size(real));
-                o.addProperty("modified_ns", Files.getLastModifiedTime(real).to(java.util.concurrent.TimeUnit.NANOSECONDS));
-            } catch (IOException e) {
-                throw OffloadException.io("component '" + component + "': cannot read " + f + " to cache it", e);
-            }
-            files.add(o);
-        }
-        h.add("files", files);
-        JsonArray groups = new JsonArray();
-        long at = 0;
-        for (PackedGroup p : packed) {
-            JsonObject g = new JsonObject();
-            g.addProperty("name", p.spec().name());
-            g.addProperty("bytes", p.bytes());
-            g.addProperty("offset", at);
-            JsonArray tensors = new JsonArray();
-            for (int i = 0; i < p.spec().tensors().size(); i++) {
-                TensorRef t = p.spec().tensors().get(i);
-                JsonObject o = new JsonObject();
-                o.addProperty("name", t.name());
-                o.addProperty("dtype", t.dtype().name());
-                JsonArray shape = new JsonArray();
-                for (long d : t.shape()) shape.add(d);
-                o.add("shape", shape);
-                o.addProperty("offset", p.offsets()[i]);
-                tensors.add(o);
-            }
-            g.add("tensors", tensors);
-            groups.add(g);
-            at += alignUp(p.bytes());
-        }
-        h.add("groups", groups);
-        return h.toString();
-    }
-
     /** The header of an existing cache file, or null (no file, not a cache file, cut short). */
     static String readHeader(Path file) {
         if (!Files.isRegularFile(file)) return null;
@@ -174,7 +187,7 @@ public final class DiskCache {
             while (json.hasRemaining()) if (ch.read(json, 16 + json.position()) < 0) return null;
             String header = new String(json.array(), StandardCharsets.UTF_8);
             long end = dataStart(header);
-            JsonObject parsed = com.google.gson.JsonParser.parseString(header).getAsJsonObject();
+            JsonObject parsed = JsonParser.parseString(header).getAsJsonObject();
             for (var g : parsed.getAsJsonArray("groups")) end = Math.max(end, dataStart(header) + g.getAsJsonObject().get("offset").getAsLong()
                     + g.getAsJsonObject().get("bytes").getAsLong());
             return ch.size() >= end ? header : null;  // a file cut short is not reused
@@ -194,7 +207,7 @@ public final class DiskCache {
             long start = dataStart(header);
             List<FileChannel> sources = new ArrayList<>();
             try {
-                for (String f : direct.files()) sources.add(FileChannel.open(Path.of(f), StandardOpenOption.READ));
+                for (Path f : direct.files()) sources.add(FileChannel.open(f, StandardOpenOption.READ));
                 ByteBuffer head = ByteBuffer.allocate(16 + json.length).order(ByteOrder.LITTLE_ENDIAN);
                 head.put(MAGIC).putLong(json.length).put(json).flip();
                 out.write(head, 0);
@@ -234,11 +247,9 @@ public final class DiskCache {
         return file.resolveSibling(file.getFileName() + ".seal");
     }
 
-    /** What the seal records of a cache file: size, modification time (ns) and inode (where the file system has one). */
+    /** What the seal records of a cache file: its {@link FileStamp}. */
     private static String sealText(Path file) throws IOException {
-        var attributes = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
-        return attributes.size() + " " + attributes.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS) + " "
-                + attributes.fileKey() + "\n";
+        return FileStamp.of(file).text() + "\n";
     }
 
     static boolean sealMatches(Path file) {
@@ -268,9 +279,5 @@ public final class DiskCache {
 
     static long alignUp(long n) {
         return (n + ALIGN - 1) / ALIGN * ALIGN;
-    }
-
-    private static String safe(String component) {
-        return component.replaceAll("[^A-Za-z0-9._-]", "_");
     }
 }

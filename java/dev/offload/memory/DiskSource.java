@@ -18,9 +18,11 @@ import java.util.Map;
  * ({@link PackedGroup}); alignment padding is no extent and the reader zeroes it, as packing does. A
  * tensor with no file behind it (a synthetic or in-memory graph) cannot be streamed from disk: an
  * INVALID_ARGUMENT naming the tensor and the component. Nothing here reads or allocates host
- * memory for the weights: host memory stays the native staging ring.
+ * memory for the weights: host memory stays the native staging ring. Files stay {@link Path}s, so a
+ * name that is not valid text in the JVM's encoding (non-UTF-8 bytes) reaches the native reader as
+ * its raw bytes ({@link FileStamp#rawBytes}).
  */
-public record DiskSource(List<String> files, List<NativeEngine.DiskExtent> extents) {
+public record DiskSource(List<Path> files, List<NativeEngine.DiskExtent> extents) {
     public DiskSource {
         files = List.copyOf(files);
         extents = List.copyOf(extents);
@@ -46,7 +48,7 @@ public record DiskSource(List<String> files, List<NativeEngine.DiskExtent> exten
                 extents.add(new NativeEngine.DiskExtent(g, file, region.position(), t.byteSize(), p.offsets()[i]));
             }
         }
-        return new DiskSource(fileIndex.keySet().stream().map(Path::toString).toList(), extents);
+        return new DiskSource(List.copyOf(fileIndex.keySet()), extents);
     }
 
     /** The tensor's file region; INVALID_ARGUMENT naming it and the component when it has none. */
@@ -57,19 +59,17 @@ public record DiskSource(List<String> files, List<NativeEngine.DiskExtent> exten
     }
 
     /**
-     * Where a component's tensors lie in their files, and each file's size and modification time,
-     * taken once when the component is registered. Engines made later (a MODEL_OFFLOAD turn, an AUTO
-     * re-plan, an override) read from these regions, so the checkpoint may close after registration
-     * (the regions of a closed checkpoint's mappings are gone), and first check the files against
-     * these stamps: a file rewritten, replaced or touched between turns is an IO error naming it,
-     * never other bytes streamed as the registered weights (a live engine checks its own files the
-     * same way at every read, natively).
+     * Where a component's tensors lie in their files, and each file's {@link FileStamp}, taken once
+     * when the component is registered. Engines made later (a MODEL_OFFLOAD turn, an AUTO re-plan,
+     * an override) read from these regions, so the checkpoint may close after registration (the
+     * regions of a closed checkpoint's mappings are gone), and first check the files against these
+     * stamps: a file rewritten, replaced (by rename, even with its size and times kept) or touched
+     * between turns is an IO error naming it, never other bytes streamed as the registered weights
+     * (a live engine checks its open files the same way at every read, natively).
      */
     public static final class Registered {
         private final java.util.IdentityHashMap<TensorRef, FileBacking.Region> regions = new java.util.IdentityHashMap<>();
-        private record Stamp(long size, long modifiedNs) {}
-
-        private final Map<Path, Stamp> stamps = new LinkedHashMap<>();
+        private final Map<Path, FileStamp> stamps = new LinkedHashMap<>();
 
         private Registered() {}
 
@@ -80,7 +80,7 @@ public record DiskSource(List<String> files, List<NativeEngine.DiskExtent> exten
                 if (t.byteSize() == 0) continue;
                 FileBacking.Region region = regionOf(component, t, FileBacking.of(t.data()));
                 r.regions.put(t, region);
-                r.stamps.computeIfAbsent(region.file(), f -> stamp(component, f));
+                r.stamps.computeIfAbsent(region.file(), f -> FileStamp.of(f, "component '" + component + "'"));
             }
             return r;
         }
@@ -89,25 +89,20 @@ public record DiskSource(List<String> files, List<NativeEngine.DiskExtent> exten
             return java.util.Optional.ofNullable(regions.get(t));
         }
 
-        /** IO error naming the first file whose size or modification time differs from registration's. */
-        public void checkUnchanged(String component) {
-            for (Map.Entry<Path, Stamp> e : stamps.entrySet()) {
-                Stamp was = e.getValue(), now = stamp(component, e.getKey());
-                if (!was.equals(now)) {
-                    throw new OffloadException(dev.offload.Status.IO, "component '" + component + "': '" + e.getKey()
-                            + "' changed since the component was registered (size " + was.size() + " -> " + now.size() + " bytes"
-                            + (was.size() == now.size() ? ", modification time changed" : "") + "); its bytes no longer are the"
-                            + " registered weights: register it again");
-                }
-            }
+        /** Each file's stamp at registration, in first-use order. */
+        public Map<Path, FileStamp> stamps() {
+            return java.util.Collections.unmodifiableMap(stamps);
         }
 
-        private static Stamp stamp(String component, Path file) {
-            try {
-                var a = java.nio.file.Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
-                return new Stamp(a.size(), a.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS));
-            } catch (java.io.IOException e) {
-                throw OffloadException.io("component '" + component + "': cannot read " + file + " to stream it", e);
+        /** IO error naming the first file whose stamp differs from registration's, and what differs. */
+        public void checkUnchanged(String component) {
+            for (Map.Entry<Path, FileStamp> e : stamps.entrySet()) {
+                FileStamp was = e.getValue(), now = FileStamp.of(e.getKey(), "component '" + component + "'");
+                if (!was.equals(now)) {
+                    throw new OffloadException(dev.offload.Status.IO, "component '" + component + "': '" + e.getKey()
+                            + "' changed since the component was registered (" + now.changeFrom(was) + "); its bytes no longer are"
+                            + " the registered weights: register it again");
+                }
             }
         }
     }

@@ -66,8 +66,8 @@ class DiskCacheTest {
         List<Path> files = scattered(1);
         Path cache = dir.resolve("cache");
         assertEquals(DiskCache.Outcome.WRITTEN, runOnce(files, cache));
-        Path file = cache.resolve("model.offload-cache");
-        assertTrue(Files.isRegularFile(file));
+        Path file = onlyCache(cache);
+        assertTrue(file.getFileName().toString().matches("model-[0-9a-f]{16}\\.offload-cache"), file.toString());
         try (var list = Files.list(cache)) {
             assertEquals(java.util.Set.of(file, DiskCache.sealOf(file)), java.util.Set.copyOf(list.toList()),
                     "the cache and its seal, no temporary file left behind");
@@ -79,10 +79,12 @@ class DiskCacheTest {
         // a source touched: stale, written again
         Files.setLastModifiedTime(files.get(0), FileTime.fromMillis(Files.getLastModifiedTime(files.get(0)).toMillis() + 5000));
         assertEquals(DiskCache.Outcome.REWRITTEN_STALE, runOnce(files, cache));
+        assertNotEquals(file, onlyCache(cache), "another identity, another name; the stale one removed");
         // a source rewritten with other bytes (same sizes): the steps see the new bytes, not the cache's
         scattered(2);
         Files.setLastModifiedTime(files.get(1), FileTime.fromMillis(Files.getLastModifiedTime(files.get(1)).toMillis() + 10000));
         assertEquals(DiskCache.Outcome.REWRITTEN_STALE, runOnce(files, cache));
+        file = onlyCache(cache);
         // a cache file cut short is not reused
         byte[] whole = Files.readAllBytes(file);
         Files.write(file, java.util.Arrays.copyOf(whole, whole.length / 2));
@@ -102,12 +104,22 @@ class DiskCacheTest {
     }
 
     @Test
-    void aLayoutThatStreamsWellAsItIsGetsNoCacheFile() {
+    void aLayoutThatStreamsWellAsItIsGetsNoCacheFile() throws Exception {
         Path file = dir.resolve("model.safetensors");
         dev.offload.workload.SyntheticModel.write(file, 256, 3, 2, 7);
         Path cache = dir.resolve("cache");
         assertEquals(DiskCache.Outcome.DIRECT, runOnce(List.of(file), cache));
-        assertFalse(Files.exists(cache.resolve("model.offload-cache")));
+        assertTrue(!Files.exists(cache) || DiskCacheFolderTest.caches(cache).isEmpty());
+    }
+
+    /** The folder's one cache file (and its seal, no other file). */
+    static Path onlyCache(Path cache) throws java.io.IOException {
+        List<Path> caches = DiskCacheFolderTest.caches(cache);
+        assertEquals(1, caches.size(), caches.toString());
+        try (var list = Files.list(cache)) {
+            assertEquals(2, list.count(), "the cache and its seal");
+        }
+        return caches.get(0);
     }
 
     @Test

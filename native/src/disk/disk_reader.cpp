@@ -291,12 +291,12 @@ double DiskReader::probe_gbps(bool direct) {
 void DiskReader::check_unchanged(std::uint32_t group, std::uint32_t file) {
     struct stat st {};
     if (::fstat(fds_[file], &st) != 0) {
-        fail(OFL_ERR_IO, "disk source: reading group ", group, ": cannot stat '", paths_[file], "': ", std::strerror(errno));
+        fail(OFL_ERR_IO, "disk source: reading group ", group, " from '", paths_[file], "': cannot stat the file: ", std::strerror(errno));
     }
     const Stamp& was = stamps_[file];
     if (st.st_size != was.size || st.st_mtim.tv_sec != was.mtime_sec || st.st_mtim.tv_nsec != was.mtime_nsec) {
-        fail(OFL_ERR_IO, "disk source: reading group ", group, ": '", paths_[file],
-             "' was truncated or rewritten after the component was registered (size ", was.size, " -> ",
+        fail(OFL_ERR_IO, "disk source: reading group ", group, " from '", paths_[file],
+             "': the file was truncated or rewritten after the component was registered (size ", was.size, " -> ",
              static_cast<std::int64_t>(st.st_size), " bytes", st.st_size == was.size ? ", modification time changed" : "",
              "); its bytes no longer are the registered weights");
     }

@@ -52,7 +52,7 @@ final class PlanCommand {
         List<Path> paths = args.positional().stream().map(Path::of).toList();
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
         Plan plan;
-        try (Pipeline pipeline = Pipeline.open(paths, options); Offloader off = Offloader.open(config.build())) {
+        try (Pipeline pipeline = Main.openInputs(paths, options); Offloader off = Offloader.open(config.build())) {
             Map<String, BlockGraph> graphs = new LinkedHashMap<>();
             pipeline.components().forEach((name, checkpoint) -> {
                 if (checkpoint.tensors().isEmpty()) {

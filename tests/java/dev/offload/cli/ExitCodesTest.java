@@ -82,4 +82,13 @@ class ExitCodesTest {
         assertTrue(last.contains("truncated"), last);
         assertTrue(last.endsWith(" of component 'model')"), last);  // then the call that found it: "(found when skipping group 3 of ...)"
     }
+
+    /** An output path in a folder that does not exist: a bad path as given, exit 2 naming it (was exit 1, "cannot write"). */
+    @Test
+    void synthIntoAMissingFolderIsExitTwo() {
+        Path file = dir.resolve("no-such-folder").resolve("m.safetensors");
+        InfoCommandTest.Result r = InfoCommandTest.run("synth", file.toString(), "--blocks", "1", "--dim", "64");
+        assertEquals(2, r.exit(), r.err());
+        assertEquals("offload: " + file + ": the folder " + file.getParent() + " does not exist\n", r.err());
+    }
 }

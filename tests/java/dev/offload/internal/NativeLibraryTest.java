@@ -18,10 +18,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The loader, each case in a fresh JVM (a library loads once per JVM). */
-class NativeLibraryTest {
-    record Run(int exit, String stderr, String stdout) {}
+public class NativeLibraryTest {
+    public record Run(int exit, String stderr, String stdout) {}
 
-    static Run cli(List<String> jvmArgs, String... args) throws Exception {
+    public static Run cli(List<String> jvmArgs, String... args) throws Exception {
         String java = ProcessHandle.current().info().command().orElseThrow();
         var command = new java.util.ArrayList<String>();
         command.add(java);

@@ -33,7 +33,9 @@ import java.util.stream.Stream;
  * anything else there may have been planted by another user, and is not used. A missing or wrong
  * copy is written to a temporary name in the same folder and renamed into place (a JVM killed
  * mid-write leaves only its own {@code .<pid>.tmp}, removed by a later writer once it is an hour
- * old); the file's hash is checked again right before loading, read through NOFOLLOW_LINKS.
+ * old); the file's hash is checked again right before loading, read through NOFOLLOW_LINKS. Writing
+ * a new build's copy removes other builds' copies of the same library an hour old or more, so
+ * neither runs nor rebuilds make the folder grow.
  *
  * <p>Where that is impossible (no POSIX permissions, a folder owned by someone else or a link), the
  * fallback is a fresh private folder from {@code Files.createTempDirectory}: the library is loaded
@@ -43,7 +45,7 @@ import java.util.stream.Stream;
 final class LibraryExtraction {
     private static final System.Logger LOG = System.getLogger("dev.offload.native");
     private static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rwx------");
-    private static final long STALE_TMP_MILLIS = 3_600_000;
+    private static final long STALE_MILLIS = 3_600_000;
 
     private LibraryExtraction() {}
 
@@ -54,7 +56,13 @@ final class LibraryExtraction {
         String refused;
         try {
             Path file = reusable(tmp, fileName, bytes, hash);
-            System.load(file.toString());
+            try {
+                System.load(file.toString());
+            } catch (UnsatisfiedLinkError gone) {
+                // another build's JVM pruned this copy between the check and the load: write it again, once
+                file = reusable(tmp, fileName, bytes, hash);
+                System.load(file.toString());
+            }
             return file;
         } catch (RefusedFolder e) {
             refused = e.getMessage();
@@ -98,8 +106,36 @@ final class LibraryExtraction {
                 Files.deleteIfExists(part);
             }
             if (!matches(file, hash)) throw new RefusedFolder(file + " (its content changed while it was written)");
+            removeOtherBuilds(base, dir, fileName);
         }
         return file;
+    }
+
+    /**
+     * Copies of this library from other builds (other hash folders holding {@code fileName}), once an
+     * hour old: removed when a new build's copy is written, so rebuilding does not fill the folder
+     * either. A JVM still using one keeps its mapping; one about to load it writes it again.
+     */
+    private static void removeOtherBuilds(Path base, Path keep, String fileName) {
+        long now = System.currentTimeMillis();
+        try (Stream<Path> list = Files.list(base)) {
+            for (Path other : list.toList()) {
+                Path lib = other.resolve(fileName);
+                if (other.equals(keep) || !Files.isDirectory(other, LinkOption.NOFOLLOW_LINKS)
+                        || !Files.isRegularFile(lib, LinkOption.NOFOLLOW_LINKS)) continue;
+                try {
+                    if (now - Files.getLastModifiedTime(lib, LinkOption.NOFOLLOW_LINKS).toMillis() <= STALE_MILLIS) continue;
+                    Files.deleteIfExists(lib);
+                    try (Stream<Path> rest = Files.list(other)) {
+                        if (rest.findAny().isEmpty()) Files.deleteIfExists(other);
+                    }
+                } catch (IOException e) {
+                    LOG.log(Level.DEBUG, "cannot remove the other build''s copy {0}: {1}", lib, e);
+                }
+            }
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "cannot list {0} for other builds: {1}", base, e);
+        }
     }
 
     /** This process's user id, as the file system reports owners: the owner of a file it creates. */
@@ -154,7 +190,7 @@ final class LibraryExtraction {
                 String name = p.getFileName().toString();
                 if (!name.startsWith(".") || !name.endsWith(".tmp")) continue;
                 try {
-                    if (now - Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis() > STALE_TMP_MILLIS) Files.deleteIfExists(p);
+                    if (now - Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis() > STALE_MILLIS) Files.deleteIfExists(p);
                 } catch (IOException e) {
                     LOG.log(Level.DEBUG, "cannot remove the stale temporary {0}: {1}", p, e);
                 }

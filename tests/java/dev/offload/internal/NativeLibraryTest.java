@@ -151,4 +151,20 @@ public class NativeLibraryTest {
         assertTrue(r.stderr().contains("not rwx------"), r.stderr());
         assertEquals(List.of(), listing(open).keySet().stream().toList());
     }
+
+    /** Rebuilds do not fill the folder either: another build's copy an hour old goes when a new copy is written; a fresh one stays. */
+    @Test
+    void anotherBuildsOldCopyIsRemovedWhenANewOneIsWritten(@TempDir Path tmp, @TempDir Path models) throws Exception {
+        Path model = model(models);
+        var mode = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+        Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        Path base = Files.createDirectory(tmp.resolve("offload-native-" + uid), mode);
+        Path old = Files.createDirectory(base.resolve("0000000000000000"), mode), fresh = Files.createDirectory(base.resolve("1111111111111111"), mode);
+        Files.writeString(old.resolve("liboffload.so"), "an older build");
+        Files.setLastModifiedTime(old.resolve("liboffload.so"), java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 7_200_000));
+        Files.writeString(fresh.resolve("liboffload.so"), "a build of a minute ago");
+        assertEquals(0, loadBoth(tmp, model).exit());
+        assertTrue(!Files.exists(old), "the hour-old copy of another build is left");
+        assertEquals("a build of a minute ago", Files.readString(fresh.resolve("liboffload.so")));
+    }
 }

@@ -56,7 +56,7 @@ final class PlanCommand {
         long hostMemory = args.has("--host-memory") ? Size.parse(args.option("--host-memory", "0")) : -1;
         List<Path> paths = args.positional().stream().map(Path::of).toList();
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
-        String workload = args.option("--workload", "mix");
+        String workload = args.option("--workload", "mix").toLowerCase(java.util.Locale.ROOT);
         int tokens = Main.parseInt(args.option("--tokens", "1"), "--tokens", 1, 65536);
         int hidden = Main.parseInt(args.option("--hidden", String.valueOf(ReferenceWorkload.DEFAULT_HIDDEN)), "--hidden", 1, 65536);
         Plan plan;

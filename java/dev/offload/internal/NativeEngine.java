@@ -225,7 +225,7 @@ public final class NativeEngine extends NativeResource {
      * every later call): it leads, with this engine's component put in, and the call follows in
      * brackets: "reading group 11 of component 'model' from 'FILE': why (found when skipping group 1)".
      */
-    OffloadException failure(Status status, String action, String nativeMessage) {
+    private OffloadException failure(Status status, String action, String nativeMessage) {
         Matcher read = DISK_READ.matcher(nativeMessage);
         if (!read.matches()) return new OffloadException(status, action + ": " + nativeMessage);
         return new OffloadException(status, "reading group " + read.group(1) + " of " + this + " from " + read.group(2)
@@ -254,7 +254,7 @@ public final class NativeEngine extends NativeResource {
             MemorySegment out = ofl_group_span.allocateArray(groups, temp);
             int status = offload_h.ofl_engine_step_spans(handle(), step, wait ? 1 : 0, out, groups);
             if (status == Status.NOT_READY.code() && !wait) return null;
-            check(status, "reading the spans of step " + step + " of " + this);
+            if (status != 0) check(status, "reading the spans of step " + step + " of " + this);
             Span[] spans = new Span[groups];
             for (int g = 0; g < groups; g++) {
                 MemorySegment s = ofl_group_span.asSlice(out, g);
@@ -278,7 +278,7 @@ public final class NativeEngine extends NativeResource {
         if (status == Status.NOT_READY.code() && !wait) {
             return null;
         }
-        check(status, "reading the figures of step " + step + " of " + this);
+        if (status != 0) check(status, "reading the figures of step " + step + " of " + this);
         return new Step(ofl_step_metrics.step(metrics), ofl_step_metrics.h2d_bytes(metrics), ofl_step_metrics.host_waits(metrics),
                 ofl_step_metrics.host_blocked_ms(metrics), ofl_step_metrics.step_ms(metrics), ofl_step_metrics.compute_ms(metrics),
                 ofl_step_metrics.compute_idle_ms(metrics), ofl_step_metrics.copy_ms(metrics), ofl_step_metrics.copy_busy_ms(metrics),

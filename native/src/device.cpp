@@ -71,7 +71,23 @@ std::shared_ptr<Device> Device::open(const std::string& name, std::uint64_t budg
     } else {
         fail(OFL_ERR_INVALID_ARGUMENT, "unknown device name '", name, "': expected auto, host, cuda or cuda:N");
     }
-    if (budget == 0) budget = backend->default_budget();
+    if (budget == 0) {
+        budget = backend->default_budget();
+    } else {
+        // A budget the device cannot hold now is refused, not capped (issue 16): the planner spends
+        // the budget (BLOCK_PIN pins as much as it allows, the rings are sized from it), so a
+        // budget beyond the memory plans what later fails to allocate, or on the host backend what
+        // the kernel's OOM killer ends. Capping would change the plan the caller asked for behind a
+        // warning. The limit is what the device has free now: cudaMemGetInfo's free bytes, or the
+        // host's MemAvailable for the emulated device (it shares RAM with everything else).
+        const MemoryInfo memory = backend->memory();
+        const bool host = backend->kind() == OFL_BACKEND_HOST;
+        OFL_EXPECT(budget <= memory.free_bytes, OFL_ERR_INVALID_ARGUMENT, "the budget of ", budget,
+                   " bytes (", budget >> 20, " MiB) is more than the ", memory.free_bytes, " bytes (", memory.free_bytes >> 20,
+                   " MiB) ", host ? "of host memory available (MemAvailable), which the host backend's device memory comes from"
+                                  : "free on the device (cudaMemGetInfo)",
+                   "; give a budget of at most that, or 0 for the default (", backend->default_budget(), " bytes)");
+    }
     return std::make_shared<Device>(std::move(backend), budget, std::move(note));
 }
 

@@ -94,8 +94,8 @@ public final class Component implements AutoCloseable {
      * Plans a component under {@code setup} in {@code available} device bytes (what the budget
      * leaves beside other components and buffers, as the offloader counts it). {@code budgetBytes}
      * tells a budget too small for the component on its own (a configuration error,
-     * INVALID_ARGUMENT) from one that would do but for the memory in use (OUT_OF_DEVICE_MEMORY, with
-     * the numbers).
+     * INVALID_ARGUMENT) from one that would do but for the memory in use (OUT_OF_DEVICE_MEMORY); the
+     * message is the same either way: the planner's, then the budget and the bytes in use.
      */
     static ComponentPlan plan(String name, BlockGraph graph, Setup setup, long budgetBytes, long available) {
         List<PackedGroup> packed = new ArrayList<>();
@@ -105,14 +105,17 @@ public final class Component implements AutoCloseable {
             return ComponentPlan.make(name, setup.strategy(), packed, leaf, setup.window(), setup.pinning(), Math.max(0, available));
         } catch (OffloadException e) {
             if (e.status() != Status.INVALID_ARGUMENT || available >= budgetBytes) throw e;
+            // One message either way (issue 16): the planner's, then where the room went. Only the
+            // status tells the two apart.
+            String message = e.getMessage() + " (a budget of " + budgetBytes + " bytes less " + (budgetBytes - Math.max(0, available))
+                    + " bytes in use or set aside for other components and buffers)";
+            Status status = Status.OUT_OF_DEVICE_MEMORY;
             try {
                 ComponentPlan.make(name, setup.strategy(), packed, leaf, setup.window(), setup.pinning(), budgetBytes);
             } catch (OffloadException alone) {
-                throw e;  // too small even alone: the configuration's fault
+                status = Status.INVALID_ARGUMENT;  // too small even alone: the configuration's fault
             }
-            throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + name + "': out of device memory: the budget of "
-                    + budgetBytes + " bytes has " + (budgetBytes - Math.max(0, available)) + " in use or set aside (other components and"
-                    + " buffers), leaving " + Math.max(0, available) + " bytes, too few for this component (" + e.getMessage() + ")", e);
+            throw new OffloadException(status, message, e);
         }
     }
 

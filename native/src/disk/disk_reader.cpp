@@ -296,14 +296,14 @@ DiskReader::Stamp DiskReader::Stamp::of(const struct stat& st) noexcept {
 void DiskReader::check_unchanged(std::uint32_t group, std::uint32_t file) {
     struct stat st {};
     if (::fstat(fds_[file], &st) != 0) {
-        fail(OFL_ERR_IO, "disk source: reading group ", group, ": cannot stat '", paths_[file], "': ", std::strerror(errno));
+        fail(OFL_ERR_IO, "disk source: reading group ", group, " from '", paths_[file], "': cannot stat the file: ", std::strerror(errno));
     }
     const Stamp& was = stamps_[file];
     const Stamp now = Stamp::of(st);
     if (!(now == was)) {
         const bool times = now.mtime_sec != was.mtime_sec || now.mtime_nsec != was.mtime_nsec;
-        fail(OFL_ERR_IO, "disk source: reading group ", group, ": '", paths_[file],
-             "' was truncated or rewritten after the component was registered (size ", was.size, " -> ", now.size, " bytes",
+        fail(OFL_ERR_IO, "disk source: reading group ", group, " from '", paths_[file],
+             "': the file was truncated or rewritten after the component was registered (size ", was.size, " -> ", now.size, " bytes",
              now.size != was.size ? "" : times ? ", modification time changed" : ", change time changed (written with its times set back)",
              "); its bytes no longer are the registered weights");
     }

@@ -30,7 +30,10 @@ import java.util.stream.Stream;
  *       (one file, one shard set, or an index under any base name, e.g.
  *       {@code diffusion_pytorch_model.safetensors.index.json} or {@code model.safetensors.index.json});
  *       a requested variant a component lacks falls back to its plain files, as in diffusers, but
- *       one no component has is refused. Bundle rules do not apply inside pipelines.</li>
+ *       one no component has is refused. An entry naming a class ({@code [library, class]}, not
+ *       diffusers' {@code [null, null]} for an optional component left out) whose folder is missing
+ *       is a WARNING naming each such component, and the others open; none left is INVALID_ARGUMENT
+ *       naming the index file, as is {@code --component} choosing a missing one. Bundle rules do not apply inside pipelines.</li>
  *   <li><b>Bundle</b> ({@link Layout#BUNDLE}): any other path opens as one checkpoint (a
  *       {@code .safetensors} file, an index, a folder by {@link WeightFolder}'s rules, or several files
  *       merged), which {@link BundleRule}s then split when at least one of its tensors matches one:
@@ -53,6 +56,7 @@ public final class Pipeline implements AutoCloseable {
     /** The component of a checkpoint no bundle rule splits, and the component of a bundle's unmatched tensors. */
     public static final String SINGLE_COMPONENT = "model", OTHER_COMPONENT = "other";
 
+    private static final System.Logger LOG = System.getLogger("dev.offload.checkpoint");
     private final String name;
     private final Layout layout;
     private final Map<String, Checkpoint> components;
@@ -183,15 +187,26 @@ public final class Pipeline implements AutoCloseable {
         } catch (JsonParseException e) {
             throw OffloadException.invalid(index + ": not valid JSON: " + e.getMessage());
         }
-        List<String> withWeights = new ArrayList<>();
+        List<String> withWeights = new ArrayList<>(), missing = new ArrayList<>();
         for (var e : root.entrySet()) {
             String key = e.getKey();
             if (key.startsWith("_") || !e.getValue().isJsonArray() || e.getValue().getAsJsonArray().size() != 2) continue;
             if (key.isEmpty() || key.equals(".") || key.equals("..") || key.contains("/") || key.contains("\\")) continue;
             if (WeightFolder.holdsWeights(dir.resolve(key))) withWeights.add(key);
+            else if (listsAClass(e.getValue()) && !Files.exists(dir.resolve(key))) missing.add(key);
         }
+        String missingText = missing.stream().map(k -> "'" + k + "' (" + dir.resolve(k) + ")").collect(Collectors.joining(", "));
         if (withWeights.isEmpty()) {
-            throw OffloadException.invalid(dir + ": model_index.json names no component folder holding .safetensors weights");
+            throw OffloadException.invalid(index + ": names no component folder holding .safetensors weights"
+                    + (missing.isEmpty() ? "" : "; the folders of " + missingText + " are missing"));
+        }
+        if (options.component() != null && missing.contains(options.component())) {
+            throw OffloadException.invalid(index + ": lists component '" + options.component() + "' but its folder "
+                    + dir.resolve(options.component()) + " is missing; components with weights: " + String.join(", ", withWeights));
+        }
+        if (!missing.isEmpty() && options.component() == null) {
+            LOG.log(System.Logger.Level.WARNING, "{0} lists {1} component(s) whose folders are missing: {2}; opening the others ({3})",
+                    index, missing.size(), missingText, String.join(", ", withWeights));
         }
         List<String> chosen = withWeights;
         if (options.component() != null) {
@@ -219,6 +234,17 @@ public final class Pipeline implements AutoCloseable {
             throw e;
         }
         return new Pipeline(dir.toString(), Layout.PIPELINE, components, owned);
+    }
+
+    /**
+     * Whether an index entry names a component ({@code [library, class]}, both strings); diffusers
+     * writes {@code [null, null]} for an optional component the pipeline does without.
+     */
+    private static boolean listsAClass(JsonElement entry) {
+        for (JsonElement part : entry.getAsJsonArray()) {
+            if (part == null || !part.isJsonPrimitive() || !part.getAsJsonPrimitive().isString()) return false;
+        }
+        return true;
     }
 
     /** A Hugging Face cache folder's snapshot: refs/main's, else the only one; other folders as they are. */

@@ -41,7 +41,7 @@ final class InspectCommand {
         if (args.positional().isEmpty()) throw new UsageException("inspect needs at least one checkpoint path");
         List<Path> paths = args.positional().stream().map(p -> RunCommand.path(p, "checkpoint path")).toList();
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null));
-        try (Pipeline pipeline = Pipeline.open(paths, options)) {
+        try (Pipeline pipeline = Main.openInputs(paths, options)) {
             Map<String, BlockGraph> graphs = new LinkedHashMap<>();
             Map<DType, long[]> dtypes = new EnumMap<>(DType.class);
             int head = 0, tail = 0;

@@ -2,14 +2,24 @@ package dev.offload.cli;
 
 import dev.offload.OffloadException;
 import dev.offload.Status;
-import dev.offload.internal.FileWriteException;
+import dev.offload.checkpoint.OpenOptions;
+import dev.offload.checkpoint.Pipeline;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * {@code ./offload <command> [options]}. Exit codes: 0 ok, 1 runtime failure, 2 bad input or usage.
  * Errors are one line on stderr; {@code --debug} (anywhere on the line) adds the stack trace.
+ *
+ * <p>The rule for exit codes (issue 16): 2 for what the command line says wrongly, found before or
+ * while the command takes its inputs: a usage error, INVALID_ARGUMENT (a bad value, a budget too small
+ * for what the command sets up, a malformed checkpoint), and an IO error opening the inputs as given
+ * (a missing or unreadable checkpoint file, a bad path: {@link #openInputs}, and output folders
+ * checked up front). 1 for a fault while it runs: every other status, IO included (a file truncated
+ * or replaced mid-run, a read error, a full disk, a write that fails), out of memory and internal
+ * errors. The message names the file either way.
  */
 public final class Main {
     private static final String USAGE = String.join("\n",
@@ -60,18 +70,32 @@ public final class Main {
             err.println("offload: " + e.getMessage());
             if (debug) e.printStackTrace(err);
             return 2;
-        } catch (FileWriteException e) {  // a fault at run time (a full disk), not bad input
-            err.println("offload: " + e.getMessage());
-            if (debug) e.printStackTrace(err);
-            return 1;
         } catch (OffloadException e) {
             err.println("offload: " + e.getMessage());
             if (debug) e.printStackTrace(err);
-            return e.status() == Status.INVALID_ARGUMENT || e.status() == Status.IO ? 2 : 1;
+            return exitCode(e);
         } catch (RuntimeException | Error e) {
             err.println("offload: internal error: " + e);
             if (debug) e.printStackTrace(err);
             return 1;
+        }
+    }
+
+    /** 2 for INVALID_ARGUMENT, 1 for every other status (IO at run time included): see the rule above. */
+    static int exitCode(OffloadException e) {
+        return e.status() == Status.INVALID_ARGUMENT ? 2 : 1;
+    }
+
+    /**
+     * The command's checkpoint paths opened: an IO error here is about the input as given (a missing
+     * or unreadable file, a folder that cannot be listed), so a usage error (exit 2) with the same message.
+     */
+    static Pipeline openInputs(List<Path> paths, OpenOptions options) {
+        try {
+            return Pipeline.open(paths, options);
+        } catch (OffloadException e) {
+            if (e.status() == Status.IO) throw new UsageException(e.getMessage(), e);
+            throw e;
         }
     }
 

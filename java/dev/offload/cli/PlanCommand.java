@@ -9,6 +9,8 @@ import dev.offload.checkpoint.Pipeline;
 import dev.offload.graph.BlockGraph;
 import dev.offload.plan.PinPolicy;
 import dev.offload.plan.Plan;
+import dev.offload.workload.ReferenceWorkload;
+import dev.offload.workload.WorkloadRun;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -22,19 +24,22 @@ import java.util.Set;
  * it: nothing is packed or pinned and no weights move (the bandwidth probe aside, unless
  * {@code --h2d-gbps} gives it). The strategy defaults to auto. {@code --host-memory} replaces the
  * measured available host memory; {@code --source} and {@code --staging} are run's (with no source
- * a component whose pinned copy would not fit streams from disk, as run would do). JSON: strategy, pinned_groups, predicted_step_ms, device_bytes,
- * host_bytes, reason, and components (the same fields per component).
+ * a component whose pinned copy would not fit streams from disk, as run would do). The budget left
+ * to the components is what run leaves them: run's workload buffers ({@code --workload},
+ * {@code --tokens}, {@code --hidden}, run's defaults) are allocated first and counted, so plan and run
+ * agree on whether a budget fits (issue 16). JSON: strategy, pinned_groups, predicted_step_ms, device_bytes,
+ * host_bytes, reason, components (the same fields per component), workload and workload_buffer_bytes.
  */
 final class PlanCommand {
     static final String USAGE = "plan PATH... [--budget SIZE] [--host-memory SIZE] [--strategy S] [--pin P] [--blocks-per-group N | --leaf]"
             + " [--window D] [--reserve SIZE] [--h2d-gbps X] [--source pinned|disk|lowmem] [--staging SIZE] [--device NAME] [--variant V]"
-            + " [--component NAME] [--json]";
+            + " [--component NAME] [--workload mix|linear|none] [--tokens N] [--hidden N] [--json]";
 
     private PlanCommand() {}
 
     static int run(List<String> argv, PrintStream out) {
         Args args = new Args(argv, Set.of("--json", "--leaf"), Set.of("--budget", "--host-memory", "--strategy", "--pin", "--blocks-per-group",
-                "--window", "--reserve", "--h2d-gbps", "--device", "--variant", "--component", "--source", "--staging"));
+                "--window", "--reserve", "--h2d-gbps", "--device", "--variant", "--component", "--source", "--staging", "--workload", "--tokens", "--hidden"));
         if (args.positional().isEmpty()) throw new UsageException("plan needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         OffloadConfig.Builder config = OffloadConfig.builder()
@@ -51,8 +56,14 @@ final class PlanCommand {
         long hostMemory = args.has("--host-memory") ? Size.parse(args.option("--host-memory", "0")) : -1;
         List<Path> paths = args.positional().stream().map(p -> RunCommand.path(p, "checkpoint path")).toList();
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
+        String workload = args.option("--workload", "mix").toLowerCase(java.util.Locale.ROOT);
+        int tokens = Main.parseInt(args.option("--tokens", "1"), "--tokens", 1, 65536);
+        int hidden = Main.parseInt(args.option("--hidden", String.valueOf(ReferenceWorkload.DEFAULT_HIDDEN)), "--hidden", 1, 65536);
         Plan plan;
-        try (Pipeline pipeline = Pipeline.open(paths, options); Offloader off = Offloader.open(config.build())) {
+        long bufferBytes;
+        try (Pipeline pipeline = Main.openInputs(paths, options); Offloader off = Offloader.open(config.build());
+             WorkloadRun.Buffers buffers = WorkloadRun.workloadBuffers(off, pipeline, workload, tokens, hidden)) {
+            bufferBytes = off.deviceInfo().usedBytes();
             Map<String, BlockGraph> graphs = new LinkedHashMap<>();
             pipeline.components().forEach((name, checkpoint) -> {
                 if (checkpoint.tensors().isEmpty()) {
@@ -60,10 +71,18 @@ final class PlanCommand {
                 }
                 graphs.put(name, BlockGraph.discover(checkpoint));
             });
-            plan = off.preview(graphs, hostMemory);
+            plan = WorkloadRun.withinBudget(() -> off.preview(graphs, hostMemory));
         }
-        if (args.flag("--json")) out.println(plan.toJson());
-        else out.print(plan.explain());
+        if (args.flag("--json")) {
+            com.google.gson.JsonObject json = plan.toJson();
+            json.addProperty("workload", workload);
+            json.addProperty("workload_buffer_bytes", bufferBytes);
+            out.println(json);
+        } else {
+            out.print(plan.explain());
+            out.println("workload: " + workload + " (as run's --workload, --tokens, --hidden), its device buffers " + bufferBytes + " bytes ("
+                    + Size.format(bufferBytes) + "), counted in the budget above" + (workload.equals("none") ? "" : "; --workload none leaves them out"));
+        }
         return 0;
     }
 

@@ -75,7 +75,7 @@ final class RunCommand {
         WorkloadRun.Result r;
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
         Path traceFile = args.has("--trace") ? traceFile(args.option("--trace", "")) : null;
-        try (Pipeline pipeline = Pipeline.open(paths, options)) {
+        try (Pipeline pipeline = Main.openInputs(paths, options)) {
             if (pipeline.components().size() > 1) {
                 Progress progress = new Progress(err, "run", steps * pipeline.components().size(), "steps", !args.flag("--json"));
                 WorkloadRun.PipelineResult p = WorkloadRun.runPipeline(pipeline, config.build(), args.option("--workload", "mix"), steps, tokens,

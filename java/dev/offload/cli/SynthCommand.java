@@ -25,6 +25,8 @@ final class SynthCommand {
         Args args = new Args(argv, Set.of("--json"), Set.of("--dim", "--blocks", "--single-blocks", "--seed", "--workload"));
         if (args.positional().size() != 1) throw new UsageException("synth needs exactly one output path");
         Path file = Path.of(args.positional().get(0));
+        Path folder = file.toAbsolutePath().getParent();
+        if (folder == null || !java.nio.file.Files.isDirectory(folder)) throw new UsageException(file + ": the folder " + folder + " does not exist");
         String workload = args.option("--workload", "mix").toLowerCase(Locale.ROOT);
         int dim = Main.parseInt(args.option("--dim", "1024"), "--dim", 64, 16384);
         int blocks = Main.parseInt(args.option("--blocks", "8"), "--blocks", 0, 10000);

@@ -7,4 +7,9 @@ final class UsageException extends RuntimeException {
     UsageException(String message) {
         super(message);
     }
+
+    /** Bad input found as a lower layer's error (a missing input file): its message, kept as the cause for --debug. */
+    UsageException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

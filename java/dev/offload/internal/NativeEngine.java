@@ -14,6 +14,8 @@ import dev.offload.internal.ffi.ofl_step_metrics;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Owner of a native prefetch engine (offload.h documents the protocol). acquire and release are
@@ -168,7 +170,7 @@ public final class NativeEngine extends NativeResource {
         try (Arena temp = Arena.ofConfined()) {
             MemorySegment out = temp.allocate(ofl_disk_stats.layout());
             ofl_disk_stats.struct_size(out, (int) ofl_disk_stats.sizeof());
-            Native.check(offload_h.ofl_engine_disk_stats(handle(), out), "reading the disk figures of " + this);
+            check(offload_h.ofl_engine_disk_stats(handle(), out), "reading the disk figures of " + this);
             return new DiskStats(ofl_disk_stats.staging_slots(out), ofl_disk_stats.staging_bytes(out),
                     ofl_disk_stats.staging_unit_bytes(out), ofl_disk_stats.bytes_read(out), ofl_disk_stats.groups_read(out),
                     ofl_disk_stats.read_ms(out), ofl_disk_stats.stall_ms(out), ofl_disk_stats.io_mode(out),
@@ -215,7 +217,27 @@ public final class NativeEngine extends NativeResource {
     }
 
     private OffloadException failure(int status, String what, int group) {
-        return new OffloadException(Status.of(status), what + group + " of " + this + ": " + Native.lastError());
+        return failure(Status.of(status), what + group + " of " + this, Native.lastError());
+    }
+
+    /**
+     * The error of a call that failed: {@code action} (what this call did), then the native message.
+     * A failed disk read ("disk source: reading group G from 'FILE': why") is what went wrong first,
+     * often for another group than the call's (the reader runs ahead, and its error stays for
+     * every later call): it leads, with this engine's component put in, and the call follows in
+     * brackets: "reading group 11 of component 'model' from 'FILE': why (found when skipping group 1)".
+     */
+    private OffloadException failure(Status status, String action, String nativeMessage) {
+        Matcher read = DISK_READ.matcher(nativeMessage);
+        if (!read.matches()) return new OffloadException(status, action + ": " + nativeMessage);
+        return new OffloadException(status, "reading group " + read.group(1) + " of " + this + " from " + read.group(2)
+                + " (found when " + action + ")");
+    }
+
+    private static final Pattern DISK_READ = Pattern.compile("disk source: reading group (\\d+) from (.*)", Pattern.DOTALL);
+
+    private void check(int status, String action) {
+        if (status != 0) throw failure(Status.of(status), action, Native.lastError());
     }
 
     /** Figures of one completed step, as the native engine reports them (times NaN when not timed). */
@@ -234,7 +256,7 @@ public final class NativeEngine extends NativeResource {
             MemorySegment out = ofl_group_span.allocateArray(groups, temp);
             int status = offload_h.ofl_engine_step_spans(handle(), step, wait ? 1 : 0, out, groups);
             if (status == Status.NOT_READY.code() && !wait) return null;
-            if (status != 0) Native.check(status, "reading the spans of step " + step + " of " + this);
+            if (status != 0) check(status, "reading the spans of step " + step + " of " + this);
             Span[] spans = new Span[groups];
             for (int g = 0; g < groups; g++) {
                 MemorySegment s = ofl_group_span.asSlice(out, g);
@@ -258,7 +280,7 @@ public final class NativeEngine extends NativeResource {
         if (status == Status.NOT_READY.code() && !wait) {
             return null;
         }
-        if (status != 0) Native.check(status, "reading the figures of step " + step + " of " + this);
+        if (status != 0) check(status, "reading the figures of step " + step + " of " + this);
         return new Step(ofl_step_metrics.step(metrics), ofl_step_metrics.h2d_bytes(metrics), ofl_step_metrics.host_waits(metrics),
                 ofl_step_metrics.host_blocked_ms(metrics), ofl_step_metrics.step_ms(metrics), ofl_step_metrics.compute_ms(metrics),
                 ofl_step_metrics.compute_idle_ms(metrics), ofl_step_metrics.copy_ms(metrics), ofl_step_metrics.copy_busy_ms(metrics),

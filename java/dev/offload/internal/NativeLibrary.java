@@ -7,7 +7,6 @@ import java.io.InputStream;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -18,8 +17,9 @@ import java.util.Locale;
  *
  * <p>Order for each: its system property ({@code offload.library}, {@code offload.workload.library}:
  * a path), then, for the workload library, the folder of an {@code offload.library} override, then
- * the copy inside the jar at {@code native/<os>-<arch>/} (copied to a temporary folder, since a
- * library cannot be loaded from inside a jar), then {@code java.library.path}. Bindings look
+ * the copy inside the jar at {@code native/<os>-<arch>/} (a library cannot be loaded from inside a
+ * jar: {@link LibraryExtraction} writes it once per content to a private folder under
+ * {@code java.io.tmpdir} and checks its hash before each load), then {@code java.library.path}. Bindings look
  * symbols up in the libraries of this class loader, so loading here is all they need.
  */
 public final class NativeLibrary {
@@ -82,13 +82,8 @@ public final class NativeLibrary {
         String resource = "/native/" + platform() + "/" + System.mapLibraryName(name);
         try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
             if (in != null) {
-                Path dir = Files.createTempDirectory("offload-native-");
-                Path file = dir.resolve(System.mapLibraryName(name));
-                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-                file.toFile().deleteOnExit();
-                dir.toFile().deleteOnExit();
-                System.load(file.toString());
-                LOG.log(Level.DEBUG, "loaded {0} from resource {1}", lib, resource);
+                Path file = LibraryExtraction.extractAndLoad(System.mapLibraryName(name), in.readAllBytes());
+                LOG.log(Level.DEBUG, "loaded {0} from resource {1} through {2}", lib, resource, file);
                 return "jar:" + resource;
             }
             tried.add("resource " + resource + " (absent)");

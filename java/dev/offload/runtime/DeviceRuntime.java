@@ -32,7 +32,10 @@ public final class DeviceRuntime extends NativeResource {
 
     /**
      * Opens "auto", "host", "cuda" or "cuda:N" with a device budget in bytes (0 = the device's free
-     * memory minus a reserve).
+     * memory minus a reserve). A budget above what the device has free now (cuda: cudaMemGetInfo's
+     * free bytes; host: MemAvailable, which its emulated device memory comes from) is refused with
+     * INVALID_ARGUMENT naming both numbers, not capped: the planner spends the budget, so a budget
+     * beyond the memory plans what later fails to allocate (device.cpp, Device::open).
      */
     public static DeviceRuntime open(String device, long budgetBytes) {
         NativeLibrary.load();  // every other owner is made by a runtime, so this is the one gate

@@ -64,7 +64,7 @@ public final class WorkloadRun {
         Expected cache = expected != null ? expected : new Expected();
         try (Offloader off = Offloader.open(config);
              Workload workload = Workload.create(workloadKind, off, checkpoint, tokens, hidden, steps, verify)) {
-            Component component = off.register("model", checkpoint);
+            Component component = withinBudget(() -> off.register("model", checkpoint));
             Result r = drive(off, component, workload, checkpoint.totalBytes(), steps, tokens, verify, cache, onStep, null);
             if (trace != null) trace.accept(off.trace());
             return r;
@@ -92,7 +92,7 @@ public final class WorkloadRun {
                 for (String name : names) {
                     workloads.add(Workload.create(workloadKind, off, pipeline.component(name), tokens, hidden, steps, verify));
                 }
-                java.util.Map<String, Component> registered = off.registerAll(pipeline);
+                java.util.Map<String, Component> registered = withinBudget(() -> off.registerAll(pipeline));
                 List<Result> results = new ArrayList<>();
                 int done = 0;
                 for (int i = 0; i < names.size(); i++) {
@@ -117,6 +117,49 @@ public final class WorkloadRun {
                 for (Workload w : workloads) w.close();
             }
         }
+    }
+
+    /**
+     * A registration beside the run's own workload buffers and components. Everything in the budget
+     * is this run's, sized from its arguments, and the budget was checked against the device's free
+     * memory when the offloader opened: OUT_OF_DEVICE_MEMORY here is the budget's arithmetic, a
+     * budget too small for what the run sets up, so INVALID_ARGUMENT (the CLI's exit 2) with the
+     * same message as a budget too small for the component alone (issue 16). {@code ./offload plan}
+     * previews through it too.
+     */
+    public static <T> T withinBudget(java.util.function.Supplier<T> register) {
+        try {
+            return register.get();
+        } catch (dev.offload.OffloadException e) {
+            if (e.status() != dev.offload.Status.OUT_OF_DEVICE_MEMORY) throw e;
+            throw new dev.offload.OffloadException(dev.offload.Status.INVALID_ARGUMENT, e.getMessage(), e);
+        }
+    }
+
+    /** Workload buffers held for a plan; closing frees them. */
+    public interface Buffers extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * The device buffers {@code run} makes for {@code workloadKind} beside each of the pipeline's
+     * components (one workload per component, as {@link #runPipeline} and {@link #run} make them),
+     * allocated in {@code off}'s budget: {@code ./offload plan} counts them as run will. Close to free.
+     */
+    public static Buffers workloadBuffers(Offloader off, dev.offload.checkpoint.Pipeline pipeline, String workloadKind, int tokens,
+                                                int hidden) {
+        List<Workload> made = new ArrayList<>();
+        Buffers all = () -> {
+            for (Workload w : made) w.close();
+        };
+        try {
+            for (Checkpoint c : pipeline.components().values()) made.add(Workload.create(workloadKind, off, c, tokens, hidden, 1, false));
+        } catch (RuntimeException e) {
+            for (Workload w : made) w.close();
+            throw e;
+        }
+        return all;
     }
 
     /** One component's steps through its workload, figures read as {@link WorkloadRun} describes. */

@@ -258,6 +258,9 @@ class DiskSourceTest {
                 assertEquals(Status.IO, e.status(), e.getMessage());
                 assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
                 assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+                // What failed comes first: the read, its group and component, then the call that found it (issue 16).
+                assertTrue(e.getMessage().matches("reading group \\d+ of component 'm' from '.*': .* \\(found when .* group \\d+ of component 'm'\\)"),
+                        e.getMessage());
                 // Sticky: the next step says so again.
                 assertEquals(Status.IO, assertThrows(OffloadException.class, () -> {
                     try (Step step = off.step("m")) {

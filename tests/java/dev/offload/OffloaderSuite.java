@@ -601,8 +601,8 @@ abstract class OffloaderSuite {
             OffloadException e = assertThrows(OffloadException.class, () -> off.register("b", model));
             assertEquals(Status.OUT_OF_DEVICE_MEMORY, e.status(), e.getMessage());
             String m = e.getMessage();
-            assertTrue(m.contains("component 'b'") && m.contains("budget of " + budget) && m.contains(used + " in use")
-                    && m.contains("leaving " + left) && m.contains(String.valueOf(block)), m);
+            assertTrue(m.contains("component 'b'") && m.contains("a budget of " + budget + " bytes less " + used + " bytes in use")
+                    && m.contains("leaves " + left + " bytes") && m.contains(String.valueOf(block)), m);
             assertEquals(used, off.deviceInfo().usedBytes(), "the failed registration took nothing");
             hog.forEach(dev.offload.runtime.DeviceBuffer::close);
             a.close();

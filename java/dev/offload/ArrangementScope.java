@@ -1,9 +1,10 @@
 package dev.offload;
 
+import dev.offload.plan.BudgetLedger;
 import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.PinPolicy;
+import dev.offload.plan.Planner;
 import dev.offload.plan.Setup;
-import dev.offload.runtime.DeviceInfo;
 
 /**
  * A scoped arrangement (diffusers' "model-level offload for the VAE during decode",
@@ -76,11 +77,9 @@ public final class ArrangementScope implements AutoCloseable {
 
     /** A plan for a registered component under another setup, in the room it would have in place of its own. */
     private static ComponentPlan planInPlace(Offloader off, Component c, Setup setup) {
-        DeviceInfo info = off.runtime().info();
-        Offloader.Shares shares = off.shares(info, c);
-        long room = setup.strategy() == Strategy.MODEL_OFFLOAD ? shares.forTurn() : shares.forPermanent();
-        ComponentPlan plan = Component.plan(c.name(), c.graph(), setup, info.budgetBytes(), room);
-        off.checkFits(c.name(), plan, room);
+        BudgetLedger ledger = off.ledger(c);
+        ComponentPlan plan = Planner.plan(c.name(), c.graph(), setup, ledger.budget(), ledger.room(setup.strategy()));
+        ledger.checkFits(c.name(), setup.strategy(), plan);
         return plan;
     }
 

@@ -56,7 +56,7 @@ final class AutoFollowUp {
             BandwidthProbe.Bandwidth bw = owner.bandwidth();
             Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), owner.config().activationReserve());
             // the room it has in place of its own plan, less the activation reserve the first plan also kept free
-            long room = owner.shares(owner.runtime().info(), c).forPermanent() - owner.config().activationReserve();
+            long room = owner.ledger(c).usable(c.setup().strategy());
             Resolver.Choice next = Resolver.replan(new Resolver.Input(name, c.graph(), new ComputeProfile(compute, bw.gbps())),
                     room, facts);
             List<String> why = new ArrayList<>(current.reasons());

@@ -91,42 +91,6 @@ public final class Component implements AutoCloseable {
     }
 
     /**
-     * Plans a component under {@code setup} in {@code available} device bytes (what the budget
-     * leaves beside other components and buffers, as the offloader counts it). {@code budgetBytes}
-     * tells a budget too small for the component on its own (a configuration error,
-     * INVALID_ARGUMENT) from one that would do but for the memory in use (OUT_OF_DEVICE_MEMORY); the
-     * message is the same either way: the planner's, then the budget and the bytes in use.
-     */
-    static ComponentPlan plan(String name, BlockGraph graph, Setup setup, long budgetBytes, long available) {
-        List<PackedGroup> packed = new ArrayList<>();
-        for (GroupSpec spec : graph.groups(setup.grouping())) packed.add(PackedGroup.of(spec));
-        long leaf = setup.grouping() instanceof Grouping.Leaf ? Math.max(1, 2 * largestBlock(graph)) : 0;  // ComponentPlan.make
-        try {
-            return ComponentPlan.make(name, setup.strategy(), packed, leaf, setup.window(), setup.pinning(), Math.max(0, available));
-        } catch (OffloadException e) {
-            if (e.status() != Status.INVALID_ARGUMENT || available >= budgetBytes) throw e;
-            // One message either way (issue 16): the planner's, then where the room went. Only the
-            // status tells the two apart.
-            String message = e.getMessage() + " (a budget of " + budgetBytes + " bytes less " + (budgetBytes - Math.max(0, available))
-                    + " bytes in use or set aside for other components and buffers)";
-            Status status = Status.OUT_OF_DEVICE_MEMORY;
-            try {
-                ComponentPlan.make(name, setup.strategy(), packed, leaf, setup.window(), setup.pinning(), budgetBytes);
-            } catch (OffloadException alone) {
-                status = Status.INVALID_ARGUMENT;  // too small even alone: the configuration's fault
-            }
-            throw new OffloadException(status, message, e);
-        }
-    }
-
-    /** The largest packed group at one block per group: leaf level's ring is capped at two of them. */
-    private static long largestBlock(BlockGraph graph) {
-        long largest = 0;
-        for (GroupSpec spec : graph.groups(Grouping.blocks(1))) largest = Math.max(largest, PackedGroup.alignUp(PackedGroup.of(spec).bytes()));
-        return largest;
-    }
-
-    /**
      * Packs a planned component into pinned host memory (PINNED source), pageable memory (LOWMEM) or
      * not at all (DISK: the groups stay in their files, memory/DiskSource) and starts its engine; a
      * turn-taking component is packed but not started: its engine comes with its first turn.

@@ -4,9 +4,11 @@ import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.Pipeline;
 import dev.offload.graph.BlockGraph;
 import dev.offload.internal.HostFunctionThread;
+import dev.offload.plan.BudgetLedger;
 import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.PinPolicy;
 import dev.offload.plan.Plan;
+import dev.offload.plan.Planner;
 import dev.offload.plan.Resolver;
 import dev.offload.plan.Setup;
 import dev.offload.runtime.DeviceInfo;
@@ -280,117 +282,41 @@ public final class Offloader implements AutoCloseable {
             long host = dev.offload.memory.HostMemory.available().orElse(-1);
             if (host >= 0) host = Math.max(0, host - dev.offload.memory.HostMemory.MARGIN_BYTES);
             BandwidthProbe.Bandwidth bw = bandwidth();
-            return new Resolver.Facts(Math.max(0, permanentRoom(runtime.info())), host, bw.gbps(), bw.latencyMs(), config.activationReserve());
+            return new Resolver.Facts(Math.max(0, ledger(null).forPermanent()), host, bw.gbps(), bw.latencyMs(), config.activationReserve());
         }
     }
 
     /**
-     * How the budget is shared now (docs/PLANS.md): {@code permanent}, the device bytes in use by all
-     * but the turn-taking components (permanent components, buffers); {@code region}, the largest
-     * turn-taking component (what every turn needs). {@code except} (null for none) is left out of
-     * both, as when it is planned again in place of its own arrangement.
+     * The budget ledger now (plan.BudgetLedger: the one place its arithmetic lives). {@code inPlace}
+     * (null for none) is planned again in place of its own arrangement, so it is left out.
      */
-    record Shares(long budget, long permanent, long region) {
-        /** Room for a permanent component: the turns keep their region. */
-        long forPermanent() {
-            return budget - permanent - region;
-        }
-
-        /** Room for a turn-taking component: everything not permanent. */
-        long forTurn() {
-            return budget - permanent;
-        }
-    }
-
-    Shares shares(DeviceInfo info, Component except) {
-        long permanent = info.usedBytes(), region = 0;
+    BudgetLedger ledger(Component inPlace) {
+        DeviceInfo info = runtime.info();
+        List<BudgetLedger.Holding> holdings = new ArrayList<>();
         for (Component c : components.values()) {
-            boolean turns = c.setup().strategy() == Strategy.MODEL_OFFLOAD;
-            if (c == except || turns) {
-                if (c.isActive()) permanent -= c.plan().deviceBytes();
-                if (turns && c != except) region = Math.max(region, c.plan().deviceBytes());
-            }
+            holdings.add(new BudgetLedger.Holding(c.setup().strategy() == Strategy.MODEL_OFFLOAD, c.isActive(), c.plan().deviceBytes(),
+                    c == inPlace));
         }
-        return new Shares(info.budgetBytes(), permanent, region);
+        return BudgetLedger.of(info.budgetBytes(), info.usedBytes(), config.activationReserve(), holdings);
     }
 
-    long permanentRoom(DeviceInfo info) {
-        return shares(info, null).forPermanent();
+    /** Device bytes set aside for the fixed components registered after {@code name} (Planner.setAsideForLater). */
+    long setAsideForLater(String name, Map<String, BlockGraph> fresh) {
+        return Planner.setAsideForLater(name, fresh, config::setup, runtime.info().budgetBytes());
     }
 
     Component add(String name, BlockGraph graph, Resolver.Choice choice, ComponentSource key) {
         return add(name, graph, choice, key, 0);
     }
 
-    /**
-     * Device bytes set aside, when fresh components are registered together, for the ones after
-     * {@code name} with a fixed strategy that hold device memory for good: the least each needs (its
-     * plan without budget pins, LAYERWISE with a window of one), so that a component pinning "as
-     * many as the budget allows" (BLOCK_PIN) leaves the others room for their rings. Turn-taking
-     * components share the turn region and AUTO's are planned together by the resolver: neither is
-     * counted. One registered alone sets nothing aside (nothing is known of later ones).
-     */
-    long setAsideForLater(String name, Map<String, BlockGraph> fresh) {
-        long budget = runtime.info().budgetBytes(), sum = 0;
-        boolean later = false;
-        for (Map.Entry<String, BlockGraph> e : fresh.entrySet()) {
-            if (!later) {
-                later = e.getKey().equals(name);
-                continue;
-            }
-            Setup s = config.setup(e.getKey());
-            if (s == null || s.strategy() == Strategy.MODEL_OFFLOAD) continue;
-            sum += leastDeviceBytes(e.getKey(), e.getValue(), s, budget);
-        }
-        return sum;
-    }
-
-    /**
-     * A fixed setup's plan in {@code room} less what is set aside for later components; where it
-     * does not fit that way, in the whole room (the later ones then fail, naming themselves, and the
-     * ones before stay registered, as with components registered one by one).
-     */
-    static ComponentPlan planBesideLater(String name, BlockGraph graph, Setup setup, long budget, long room, long setAside) {
-        if (setAside > 0) {
-            try {
-                return Component.plan(name, graph, setup, budget, room - setAside);
-            } catch (OffloadException tooSmall) {
-                // fall through: plan in the whole room
-            }
-        }
-        return Component.plan(name, graph, setup, budget, room);
-    }
-
-    private static long leastDeviceBytes(String name, BlockGraph graph, Setup s, long budget) {
-        Setup least = s;
-        if (s.pinning().policy() instanceof dev.offload.plan.PinPolicy.Budget) {
-            least = new Setup(Strategy.GROUP_OFFLOAD, s.grouping(), s.window(),
-                    new dev.offload.plan.ComponentPlan.Pinning(dev.offload.plan.PinPolicy.none(), s.pinning().profile(), s.pinning().reserve()));
-        } else if (s.strategy() == Strategy.LAYERWISE) {
-            least = new Setup(Strategy.LAYERWISE, s.grouping(), 1, s.pinning());
-        }
-        try {
-            return Component.plan(name, graph, least, budget, budget).deviceBytes();
-        } catch (OffloadException tooLarge) {
-            return 0;  // does not fit even alone: its own registration says so, naming it
-        }
-    }
-
     Component add(String name, BlockGraph graph, Resolver.Choice choice, ComponentSource key, long setAside) {
         Setup setup = choice != null ? choice.setup() : config.setup(name);
-        ComponentPlan plan;
-        if (setup.strategy() == Strategy.MODEL_OFFLOAD) {
-            DeviceInfo info = runtime.info();
-            long room = shares(info, null).forTurn();
-            plan = choice != null ? choice.plan() : Component.plan(name, graph, setup, info.budgetBytes(), room);
-            checkFits(name, plan, room);
-        } else {
-            evictIdleTurns();  // they come back with their next step; registration is rare
-            DeviceInfo info = runtime.info();
-            long room = permanentRoom(info);
-            plan = choice != null ? choice.plan() : planBesideLater(name, graph, setup, info.budgetBytes(), room, setAside);
-            checkFits(name, plan, room);
-        }
+        boolean turns = setup.strategy() == Strategy.MODEL_OFFLOAD;
+        if (!turns) evictIdleTurns();  // they come back with their next step; registration is rare
+        BudgetLedger ledger = ledger(null);
+        ComponentPlan plan = choice != null ? choice.plan()
+                : Planner.planBesideLater(name, graph, setup, ledger.budget(), ledger.room(setup.strategy()), turns ? 0 : setAside);
+        ledger.checkFits(name, setup.strategy(), plan);
         // AUTO without a compute profile: the first steps run under the size rules and are profiled
         boolean profile = choice != null && !choice.profiled() && setup.strategy() != Strategy.MODEL_OFFLOAD
                 && setup.strategy() != Strategy.NO_OFFLOAD;
@@ -440,12 +366,6 @@ public final class Offloader implements AutoCloseable {
         return HostSource.DISK;
     }
 
-    void checkFits(String name, ComponentPlan plan, long room) {
-        if (plan.deviceBytes() + config.activationReserve() > room) {
-            throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + name + "': its plan needs " + plan.deviceBytes()
-                    + " device bytes plus a reserve of " + config.activationReserve() + " but " + Math.max(0, room) + " are left in the budget");
-        }
-    }
 
     /** Runs a component under {@code strategy} until the returned scope closes ({@link ArrangementScope}). */
     public ArrangementScope override(String name, Strategy strategy) {

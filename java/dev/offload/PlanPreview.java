@@ -2,9 +2,11 @@ package dev.offload;
 
 import dev.offload.graph.BlockGraph;
 import dev.offload.memory.HostMemory;
+import dev.offload.plan.BudgetLedger;
 import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.PackedGroup;
 import dev.offload.plan.Plan;
+import dev.offload.plan.Planner;
 import dev.offload.plan.Resolver;
 import dev.offload.plan.Setup;
 import dev.offload.runtime.DeviceInfo;
@@ -29,8 +31,7 @@ final class PlanPreview {
         }
         Map<String, Resolver.Choice> auto = off.resolveAuto(graphs, hostAvailable >= 0 ? hostAvailable : -2);
         DeviceInfo info = off.runtime().info();
-        Offloader.Shares shares = off.shares(info, null);
-        long region = shares.region(), permanent = shares.permanent();
+        BudgetLedger ledger = off.ledger(null);
         long totalHost = 0;
         BandwidthProbe.Bandwidth bw = off.bandwidth();
         Resolver.Facts predict = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), 0);
@@ -40,12 +41,10 @@ final class PlanPreview {
             Resolver.Choice choice = auto.get(name);
             Setup setup = choice != null ? choice.setup() : config.setup(name);
             boolean turns = setup.strategy() == Strategy.MODEL_OFFLOAD;
-            long room = info.budgetBytes() - permanent - (turns ? 0 : region);
-            ComponentPlan plan = choice != null ? choice.plan() : Offloader.planBesideLater(name, e.getValue(), setup, info.budgetBytes(), room,
-                    turns ? 0 : off.setAsideForLater(name, graphs));
-            off.checkFits(name, plan, room);
-            if (turns) region = Math.max(region, plan.deviceBytes());
-            else permanent += plan.deviceBytes();
+            ComponentPlan plan = choice != null ? choice.plan() : Planner.planBesideLater(name, e.getValue(), setup, ledger.budget(),
+                    ledger.room(setup.strategy()), turns ? 0 : off.setAsideForLater(name, graphs));
+            ledger.checkFits(name, setup.strategy(), plan);
+            ledger.admit(setup.strategy(), plan);
             long host = plan.groups().stream().mapToLong(g -> PackedGroup.alignUp(g.bytes())).sum();
             java.util.OptionalLong hostLeft = hostAvailable >= 0 ? java.util.OptionalLong.of(Math.max(0, hostAvailable - totalHost))
                     : HostMemory.available().isPresent()

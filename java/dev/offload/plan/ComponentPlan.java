@@ -21,7 +21,7 @@ import java.util.List;
  *   <li>GROUP_OFFLOAD: the pin policy's groups resident (none by default), the rest streamed through
  *       2 slots (the next group prefetched while one computes, as diffusers does); 1 slot (no
  *       overlap) when only one fits. At leaf level, where a group is one tensor and many are tiny,
- *       up to 8 slots (7 groups in flight) when they fit (Component caps the ring at two slots of the
+ *       up to 8 slots (7 groups in flight) when they fit (Planner caps the ring at two slots of the
  *       largest block, so leaf level never takes more than block level), so a run of small copies does not leave
  *       compute waiting on each one's latency.</li>
  *   <li>BLOCK_PIN: GROUP_OFFLOAD with the {@code budget} policy: the ring keeps its slots (2, or 8
@@ -123,7 +123,8 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
             }
             reasons.add("activation reserve " + Size.format(pinning.reserve()) + " kept free");
         }
-        switch (strategy) {
+        // exhaustive, no default: a new Strategy is a compile error here until it is planned
+        return switch (strategy) {
             case NO_OFFLOAD, MODEL_OFFLOAD -> {
                 if (!(policy instanceof PinPolicy.None || policy instanceof PinPolicy.All)) {
                     throw OffloadException.invalid("component '" + component + "': " + strategy + " keeps every group resident; pin policy "
@@ -139,7 +140,7 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
                 reasons.add(strategy == Strategy.NO_OFFLOAD ? "NO_OFFLOAD: all " + groups.size() + " groups resident (" + Size.format(need) + ")"
                         : "MODEL_OFFLOAD: all " + groups.size() + " groups resident while the component is active (" + Size.format(need)
                         + "), in pinned host memory while another is");
-                return new ComponentPlan(component, strategy, groups, resident, 0, 0, 0, need, reasons);
+                yield new ComponentPlan(component, strategy, groups, resident, 0, 0, 0, need, reasons);
             }
             case GROUP_OFFLOAD, BLOCK_PIN -> {
                 int wanted = leaf ? 8 : 2;
@@ -153,7 +154,7 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
                         wanted = capped;
                     }
                 }
-                return streamed(component, strategy, groups, resident, wanted, room, reasons);
+                yield streamed(component, strategy, groups, resident, wanted, room, reasons);
             }
             case LAYERWISE -> {
                 boolean[] required = required(component, groups, policy, pinning.profile());
@@ -175,11 +176,10 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
                 }
                 System.arraycopy(union, 0, resident, 0, resident.length);
                 pinPolicy(component, strategy, groups, resident, required, policy, pinning.profile(), window, room, reasons);
-                return streamed(component, strategy, groups, resident, window, room, reasons);
+                yield streamed(component, strategy, groups, resident, window, room, reasons);
             }
             case AUTO -> throw OffloadException.invalid("component '" + component + "': AUTO is resolved into a concrete strategy before planning (Resolver)");
-            default -> throw new IllegalStateException(strategy.name());
-        }
+        };
     }
 
     /** GROUP_OFFLOAD and BLOCK_PIN: the policy's groups, then (budget) what fits beside the ring. */

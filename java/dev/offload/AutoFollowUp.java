@@ -54,7 +54,7 @@ final class AutoFollowUp {
             }
             double[] compute = c.groupComputeMs(profileStep);
             BandwidthProbe.Bandwidth bw = owner.bandwidth();
-            Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), owner.config().activationReserve());
+            Resolver.Facts facts = new Resolver.Facts(0, java.util.OptionalLong.empty(), bw.gbps(), bw.latencyMs(), owner.config().activationReserve());
             // the room it has in place of its own plan, less the activation reserve the first plan also kept free
             long room = owner.ledger(c).usable(c.setup().strategy());
             Resolver.Choice next = Resolver.replan(new Resolver.Input(name, c.graph(), new ComputeProfile(compute, bw.gbps())),

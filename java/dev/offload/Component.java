@@ -103,6 +103,7 @@ public final class Component implements AutoCloseable {
             case LOWMEM -> HostPacking.packPageable(owner.runtime(), name, plan.groups(), config.slabBytes(), packingProgress(config, name, plan));
             // a graph with no files is refused at registration; regions and file stamps are kept for later engines
             case DISK -> HostPacking.onDisk(dev.offload.memory.DiskSource.Registered.of(name, graph.tensors()));
+            case AUTO -> throw new IllegalStateException("component '" + name + "': the host source is chosen before packing");
         };
         dev.offload.runtime.Stream copy = null;
         try {

@@ -4,7 +4,7 @@ package dev.offload;
  * Where a component's streamed weights live on the host ({@link OffloadConfig#source()}).
  *
  * <ul>
- *   <li>{@link #PINNED} (default): one packed copy of every group in pinned memory; host memory is about
+ *   <li>{@link #PINNED} (what AUTO, the default, gives where it fits): one packed copy of every group in pinned memory; host memory is about
  *       the model's bytes; the fastest copies.
  *   <li>{@link #DISK}: the weights stay in their safetensors files. Native reader threads read the
  *       streamed groups with {@code pread} (buffered or O_DIRECT, {@link DiskIo}), unit by unit, into
@@ -22,7 +22,13 @@ package dev.offload;
 public enum HostSource {
     PINNED,
     DISK,
-    LOWMEM;
+    LOWMEM,
+    /**
+     * Not given (the config's default): PINNED, unless a component's pinned copy plus the host
+     * memory margin would not fit the available host memory and its tensors come from files: then
+     * DISK, said in a log line. A registered component's source is never AUTO.
+     */
+    AUTO;
 
     /**
      * The staging ring an engine makes (offload.h, ofl_disk_source; disk_reader.cpp does the same):
@@ -41,12 +47,12 @@ public enum HostSource {
         return ring / unit * unit;
     }
 
-    /** Parses "pinned", "disk" or "lowmem" (any case). */
+    /** Parses "pinned", "disk", "lowmem" or "auto" (any case). */
     public static HostSource parse(String text) {
         String key = text == null ? "" : text.trim().toUpperCase(java.util.Locale.ROOT);
         for (HostSource s : values()) {
             if (s.name().equals(key)) return s;
         }
-        throw OffloadException.invalid("unknown host source '" + text + "': expected pinned, disk or lowmem");
+        throw OffloadException.invalid("unknown host source '" + text + "': expected pinned, disk, lowmem or auto");
     }
 }

@@ -29,9 +29,11 @@ import java.util.Map;
  * @param activationReserve device bytes each component's plan leaves free in the budget for
  *                     activations and buffers allocated after registration (default 0: buffers
  *                     allocated before registering are already out of what the plan sees)
- * @param source       where streamed weights live on the host ({@link HostSource}): PINNED (default,
- *                     one packed pinned copy), DISK (read from the files through a pinned staging
- *                     ring) or LOWMEM (a pageable packed copy streamed through that ring)
+ * @param source       where streamed weights live on the host ({@link HostSource}): PINNED (one
+ *                     packed pinned copy), DISK (read from the files through a pinned staging ring),
+ *                     LOWMEM (a pageable packed copy streamed through that ring), or AUTO (default:
+ *                     PINNED where the copy fits host memory, else DISK; an explicit PINNED that
+ *                     cannot fit fails at once)
  * @param diskCache    DISK: a folder for cache files of components whose layout is scattered
  *                     (memory/DiskCache: written once, atomically, checked against the sources on
  *                     reuse); null (default): stream every component from its files as they are
@@ -40,9 +42,6 @@ import java.util.Map;
  * @param diskCacheCheck DISK with a cache folder: how a cache is checked against its sources before
  *                     reuse ({@link DiskCacheCheck}; STAMP by default)
  * @param progress     hears long work's progress (packing), or null (ProgressListener)
- * @param sourceGiven  whether the source was given; when not, a component whose pinned copy would
- *                     not fit the available host memory streams from disk instead (where its
- *                     tensors come from files), and an explicit PINNED that cannot fit fails at once
  * @param stagingBytes DISK and LOWMEM: bytes of the pinned staging ring; 0 (default) = 8 units of
  *                     1 MiB on the host backend, of 8 MiB on cuda (8 or 64 MiB). The reader reads
  *                     and the copy stream copies one unit at a time, so any group streams through
@@ -67,7 +66,7 @@ import java.util.Map;
 public record OffloadConfig(String device, long deviceBudget, Strategy strategy, Grouping grouping, int window,
                             Timing timing, long slabBytes, int stepsAhead, PinPolicy pin, long activationReserve,
                             Map<String, ComputeProfile> computeProfiles, Map<String, Strategy> componentStrategies, double h2dGbps,
-                            boolean trace, HostSource source, long stagingBytes, boolean sourceGiven, java.nio.file.Path diskCache,
+                            boolean trace, HostSource source, long stagingBytes, java.nio.file.Path diskCache,
                             ProgressListener progress, DiskIo diskIo, int readerThreads, java.time.Duration turnTimeout,
                             long diskCacheMaxBytes, DiskCacheCheck diskCacheCheck) {
     public OffloadConfig {
@@ -116,10 +115,10 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         if (readerThreads < 0 || readerThreads > MAX_READER_THREADS) {
             throw OffloadException.invalid("config: reader threads must be between 0 (default) and " + MAX_READER_THREADS + ", got " + readerThreads);
         }
-        if (diskIo != DiskIo.AUTO && sourceGiven && source != HostSource.DISK) {
+        if (diskIo != DiskIo.AUTO && source != HostSource.AUTO && source != HostSource.DISK) {
             throw OffloadException.invalid("config: disk I/O " + diskIo + " reads files: it needs the DISK source, got " + source);
         }
-        if (diskCache != null && sourceGiven && source != HostSource.DISK) {
+        if (diskCache != null && source != HostSource.AUTO && source != HostSource.DISK) {
             throw OffloadException.invalid("config: a disk cache (" + diskCache + ") serves the DISK source, got " + source);
         }
         if (turnTimeout != null && (turnTimeout.isNegative() || turnTimeout.isZero())) {
@@ -130,7 +129,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         if (diskCache == null && (diskCacheMaxBytes > 0 || diskCacheCheck != DiskCacheCheck.STAMP)) {
             throw OffloadException.invalid("config: a disk cache bound or check needs a disk cache folder (diskCache)");
         }
-        if (stagingBytes > 0 && source == HostSource.PINNED) {
+        if (stagingBytes > 0 && (source == HostSource.PINNED || source == HostSource.AUTO)) {
             throw OffloadException.invalid("config: a staging ring (" + stagingBytes + " bytes) needs the DISK or LOWMEM source, got "
                     + source);
         }
@@ -188,7 +187,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private final Map<String, ComputeProfile> computeProfiles = new LinkedHashMap<>();
         private final Map<String, Strategy> componentStrategies = new LinkedHashMap<>();
         private double h2dGbps;
-        private HostSource source;  // null: not given (PINNED, or DISK where a pinned copy would not fit)
+        private HostSource source = HostSource.AUTO;
         private long stagingBytes;
         private java.nio.file.Path diskCache;
         private ProgressListener progress;
@@ -257,7 +256,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
             PinPolicy policy = pin != null ? pin : strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none();
             return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
                     stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace,
-                    source != null ? source : HostSource.PINNED, stagingBytes, source != null, diskCache, progress, diskIo, readerThreads,
+                    source, stagingBytes, diskCache, progress, diskIo, readerThreads,
                     turnTimeout, diskCacheMaxBytes, diskCacheCheck);
         }
     }

@@ -230,13 +230,17 @@ public final class Offloader implements AutoCloseable {
         }
     }
 
-    /** The resolver's choices for the components left to AUTO (none: an empty map). */
+    /** The resolver's choices for the components left to AUTO (none: an empty map), against the host memory {@link #facts} measures. */
     Map<String, Resolver.Choice> resolveAuto(Map<String, BlockGraph> graphs) {
-        return resolveAuto(graphs, -2);
+        return resolveAuto(graphs, false, java.util.OptionalLong.empty());
     }
 
-    /** As above; {@code hostAvailable} >= -1 replaces the measured host memory (-1: unknown). */
+    /** As above, against {@code hostAvailable} (bytes for host copies, as given: {@code ./offload plan --host-memory}). */
     Map<String, Resolver.Choice> resolveAuto(Map<String, BlockGraph> graphs, long hostAvailable) {
+        return resolveAuto(graphs, true, java.util.OptionalLong.of(hostAvailable));
+    }
+
+    private Map<String, Resolver.Choice> resolveAuto(Map<String, BlockGraph> graphs, boolean given, java.util.OptionalLong hostAvailable) {
         List<Resolver.Input> inputs = new ArrayList<>();
         graphs.forEach((name, graph) -> {
             if (config.strategyOf(name) == Strategy.AUTO) inputs.add(new Resolver.Input(name, graph, config.computeProfiles().get(name)));
@@ -246,10 +250,9 @@ public final class Offloader implements AutoCloseable {
         // Host memory limits AUTO only where the source holds the weights in host memory (PINNED or
         // LOWMEM named). DISK holds a staging ring; with no source named, a component whose pinned
         // copy would not fit streams from disk (sourceFor), so the plan does not depend on it.
-        if (!config.sourceGiven() || config.source() == HostSource.DISK) hostAvailable = -1;
-        if (hostAvailable >= -1) {
-            facts = new Resolver.Facts(facts.deviceBytes(), hostAvailable, facts.h2dGbps(), facts.copyLatencyMs(), facts.activationReserve());
-        }
+        boolean holdsCopy = config.source() == HostSource.PINNED || config.source() == HostSource.LOWMEM;
+        java.util.OptionalLong host = !holdsCopy ? java.util.OptionalLong.empty() : given ? hostAvailable : facts.hostAvailable();
+        facts = new Resolver.Facts(facts.deviceBytes(), host, facts.h2dGbps(), facts.copyLatencyMs(), facts.activationReserve());
         Map<String, Resolver.Choice> out = new LinkedHashMap<>();
         for (Resolver.Choice c : Resolver.resolve(inputs, facts)) out.put(c.component(), c);
         return out;
@@ -258,9 +261,9 @@ public final class Offloader implements AutoCloseable {
     /**
      * The plan these components would get if registered now, without registering them (nothing is
      * packed or allocated): {@code ./offload plan}. The budget is shared as registration shares it.
-     * {@code hostAvailable} replaces the measured host memory when >= 0.
+     * {@code hostAvailable} replaces the measured host memory when present.
      */
-    public Plan preview(Map<String, BlockGraph> graphs, long hostAvailable) {
+    public Plan preview(Map<String, BlockGraph> graphs, java.util.OptionalLong hostAvailable) {
         HostFunctionThread.refuse("Offloader.preview()");
         synchronized (this) {
             ensureOpen();
@@ -279,8 +282,10 @@ public final class Offloader implements AutoCloseable {
         HostFunctionThread.refuse("Offloader.facts()");
         synchronized (this) {
             ensureOpen();
-            long host = dev.offload.memory.HostMemory.available().orElse(-1);
-            if (host >= 0) host = Math.max(0, host - dev.offload.memory.HostMemory.MARGIN_BYTES);
+            java.util.OptionalLong available = dev.offload.memory.HostMemory.available();
+            java.util.OptionalLong host = available.isPresent()
+                    ? java.util.OptionalLong.of(Math.max(0, available.getAsLong() - dev.offload.memory.HostMemory.MARGIN_BYTES))
+                    : java.util.OptionalLong.empty();
             BandwidthProbe.Bandwidth bw = bandwidth();
             return new Resolver.Facts(Math.max(0, ledger(null).forPermanent()), host, bw.gbps(), bw.latencyMs(), config.activationReserve());
         }
@@ -352,7 +357,7 @@ public final class Offloader implements AutoCloseable {
     }
 
     HostSource sourceFor(String name, ComponentPlan plan, java.util.OptionalLong available) {
-        if (config.sourceGiven()) return config.source();
+        if (config.source() != HostSource.AUTO) return config.source();
         long need = 0;
         for (dev.offload.plan.PackedGroup g : plan.groups()) need += dev.offload.plan.PackedGroup.alignUp(g.bytes());
         if (available.isEmpty() || need + dev.offload.memory.HostMemory.MARGIN_BYTES <= available.getAsLong()) return HostSource.PINNED;
@@ -456,13 +461,17 @@ public final class Offloader implements AutoCloseable {
         long need = c.plan().deviceBytes();
         while (free() < need) {
             Component victim = null;
+            List<Component> busy = new ArrayList<>();  // seen with an open step in this same scan (a step may close meanwhile)
             for (Component other : components.values()) {
-                if (other == c || other.setup().strategy() != Strategy.MODEL_OFFLOAD || !other.isActive() || other.hasOpenStep()) continue;
+                if (other == c || other.setup().strategy() != Strategy.MODEL_OFFLOAD || !other.isActive()) continue;
+                if (other.hasOpenStep()) {
+                    busy.add(other);
+                    continue;
+                }
                 if (victim == null || other.lastUsed() < victim.lastUsed()) victim = other;
             }
             if (victim == null) {
-                List<Component> busy = turnHolders(c);
-                if (!busy.isEmpty()) return busy;
+                if (!busy.isEmpty()) return busy;  // wait for them: a step that closed since wakes the waiter (TurnQueue's epoch)
                 throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + c.name() + "' needs " + need
                         + " device bytes for its turn but " + free() + " are free, with no other turn-taking component left to evict");
             }
@@ -615,7 +624,7 @@ public final class Offloader implements AutoCloseable {
     private synchronized Plan currentPlan() {
         ensureOpen();
         BandwidthProbe.Bandwidth bw = bandwidth();
-        Resolver.Facts facts = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), 0);
+        Resolver.Facts facts = new Resolver.Facts(0, java.util.OptionalLong.empty(), bw.gbps(), bw.latencyMs(), 0);
         List<Plan.Entry> entries = new ArrayList<>();
         for (Component c : components.values()) {
             Prediction p = prediction(c.name(), c.setup(), c.plan(), choices.get(c.name()), facts);

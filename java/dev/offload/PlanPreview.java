@@ -13,6 +13,7 @@ import dev.offload.runtime.DeviceInfo;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 
 /**
  * {@link Offloader#preview}: the plan components would get if registered now, without registering
@@ -23,18 +24,19 @@ import java.util.Map;
 final class PlanPreview {
     private PlanPreview() {}
 
-    static Plan of(Offloader off, Map<String, BlockGraph> graphs, long hostAvailable) {
+    static Plan of(Offloader off, Map<String, BlockGraph> graphs, OptionalLong hostAvailable) {
         OffloadConfig config = off.config();
         for (String name : graphs.keySet()) {
             if (name == null || name.isBlank()) throw OffloadException.invalid("component name is empty");
             if (off.registered().containsKey(name)) throw OffloadException.invalid("component '" + name + "' is registered already");
         }
-        Map<String, Resolver.Choice> auto = off.resolveAuto(graphs, hostAvailable >= 0 ? hostAvailable : -2);
+        Map<String, Resolver.Choice> auto = hostAvailable.isPresent() ? off.resolveAuto(graphs, hostAvailable.getAsLong()) : off.resolveAuto(graphs);
         DeviceInfo info = off.runtime().info();
         BudgetLedger ledger = off.ledger(null);
+        OptionalLong hostLimit = hostAvailable.isPresent() ? hostAvailable : HostMemory.available();
         long totalHost = 0;
         BandwidthProbe.Bandwidth bw = off.bandwidth();
-        Resolver.Facts predict = new Resolver.Facts(0, -1, bw.gbps(), bw.latencyMs(), 0);
+        Resolver.Facts predict = new Resolver.Facts(0, OptionalLong.empty(), bw.gbps(), bw.latencyMs(), 0);
         List<Plan.Entry> entries = new ArrayList<>();
         for (var e : graphs.entrySet()) {
             String name = e.getKey();
@@ -46,10 +48,7 @@ final class PlanPreview {
             ledger.checkFits(name, setup.strategy(), plan);
             ledger.admit(setup.strategy(), plan);
             long host = plan.groups().stream().mapToLong(g -> PackedGroup.alignUp(g.bytes())).sum();
-            java.util.OptionalLong hostLeft = hostAvailable >= 0 ? java.util.OptionalLong.of(Math.max(0, hostAvailable - totalHost))
-                    : HostMemory.available().isPresent()
-                    ? java.util.OptionalLong.of(Math.max(0, HostMemory.available().getAsLong() - totalHost))
-                    : java.util.OptionalLong.empty();
+            OptionalLong hostLeft = hostLimit.isPresent() ? OptionalLong.of(Math.max(0, hostLimit.getAsLong() - totalHost)) : OptionalLong.empty();
             HostSource source = off.sourceFor(name, plan, hostLeft);
             String sourceWhy = null;
             if (source == HostSource.DISK) {
@@ -64,7 +63,7 @@ final class PlanPreview {
                     }
                 }
                 long staging = HostSource.stagingBytes(info.backend(), config.stagingBytes(), streams ? streamed : largest);
-                sourceWhy = "host: " + (config.sourceGiven() ? "DISK as configured" : "a pinned copy (" + Size.format(host)
+                sourceWhy = "host: " + (config.source() == HostSource.DISK ? "DISK as configured" : "a pinned copy (" + Size.format(host)
                         + ") would not fit the available host memory") + ": streamed from its files through a staging ring of about "
                         + Size.format(staging);
                 host = staging;
@@ -77,11 +76,10 @@ final class PlanPreview {
             if (sourceWhy != null) why.add(sourceWhy);
             entries.add(new Plan.Entry(name, setup, plan, p.stepMs(), p.profiled(), host, Double.NaN, 0, why));
         }
-        long hostLimit = hostAvailable >= 0 ? hostAvailable : HostMemory.available().orElse(-1);
-        if (hostLimit >= 0 && totalHost + HostMemory.MARGIN_BYTES > hostLimit) {
+        if (hostLimit.isPresent() && totalHost + HostMemory.MARGIN_BYTES > hostLimit.getAsLong()) {
             throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "plan: the components' host memory needs " + totalHost + " bytes ("
                     + Size.format(totalHost) + ") plus a margin of " + Size.format(HostMemory.MARGIN_BYTES) + " but "
-                    + hostLimit + " (" + Size.format(hostLimit) + ") are available");
+                    + hostLimit.getAsLong() + " (" + Size.format(hostLimit.getAsLong()) + ") are available");
         }
         return new Plan(entries, info.budgetBytes(), bw.gbps(), bw.source());
     }

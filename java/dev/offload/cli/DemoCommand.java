@@ -60,7 +60,7 @@ final class DemoCommand {
                     .diskCache(sourceConfig.diskCache()).diskCacheMaxBytes(sourceConfig.diskCacheMaxBytes())
                     .diskCacheCheck(sourceConfig.diskCacheCheck()).diskIo(sourceConfig.diskIo()).readerThreads(sourceConfig.readerThreads())
                     .timing(Timing.GROUP);
-            return sourceConfig.sourceGiven() ? b.source(sourceConfig.source()) : b;
+            return b.source(sourceConfig.source());
         };
         int hidden = ReferenceWorkload.DEFAULT_HIDDEN;
 

@@ -53,7 +53,8 @@ final class PlanCommand {
         else config.blocksPerGroup(Main.parseInt(args.option("--blocks-per-group", "1"), "--blocks-per-group", 1, 1 << 16));
         if (args.has("--h2d-gbps")) config.h2dGbps(parseGbps(args.option("--h2d-gbps", "")));
         RunCommand.source(args, config);
-        long hostMemory = args.has("--host-memory") ? Size.parse(args.option("--host-memory", "0")) : -1;
+        java.util.OptionalLong hostMemory = args.has("--host-memory") ? java.util.OptionalLong.of(Size.parse(args.option("--host-memory", "0")))
+                : java.util.OptionalLong.empty();
         List<Path> paths = args.positional().stream().map(p -> RunCommand.path(p, "checkpoint path")).toList();
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
         String workload = args.option("--workload", "mix").toLowerCase(java.util.Locale.ROOT);

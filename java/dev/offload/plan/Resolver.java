@@ -60,14 +60,16 @@ public final class Resolver {
      * What the resolver measures or is told.
      *
      * @param deviceBytes       device bytes the components may hold (the budget less memory in use)
-     * @param hostAvailable     host bytes available for pinned copies (MemAvailable less the margin), -1 unknown
+     * @param hostAvailable     host bytes available for pinned copies (MemAvailable less the margin); empty where unknown or
+     *                          not the limit (a source that holds no copy)
      * @param h2dGbps           host-to-device bandwidth, GB/s
      * @param copyLatencyMs     fixed cost of one copy, milliseconds
      * @param activationReserve device bytes kept free for activations
      */
-    public record Facts(long deviceBytes, long hostAvailable, double h2dGbps, double copyLatencyMs, long activationReserve) {
+    public record Facts(long deviceBytes, java.util.OptionalLong hostAvailable, double h2dGbps, double copyLatencyMs, long activationReserve) {
         public Facts {
             if (deviceBytes < 0 || activationReserve < 0) throw OffloadException.invalid("resolver facts: negative bytes");
+            if (hostAvailable == null || hostAvailable.orElse(0) < 0) throw OffloadException.invalid("resolver facts: host memory must be empty or >= 0");
             if (!(h2dGbps > 0) || !(copyLatencyMs >= 0)) {
                 throw OffloadException.invalid("resolver facts: bandwidth must be > 0 GB/s and latency >= 0, got " + h2dGbps + ", " + copyLatencyMs);
             }
@@ -101,9 +103,9 @@ public final class Resolver {
             total += bytes;
             largest = Math.max(largest, bytes);
         }
-        if (facts.hostAvailable() >= 0 && total > facts.hostAvailable()) {
+        if (facts.hostAvailable().isPresent() && total > facts.hostAvailable().getAsLong()) {
             throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "auto: a host copy of the weights needs " + total + " bytes ("
-                    + Size.format(total) + ") but " + facts.hostAvailable() + " (" + Size.format(facts.hostAvailable())
+                    + Size.format(total) + ") but " + facts.hostAvailable().getAsLong() + " (" + Size.format(facts.hostAvailable().getAsLong())
                     + ") are available; free host memory or stream from disk");
         }
         long usable = facts.usable();

@@ -382,6 +382,6 @@ class DiskSourceTest {
         assertThrows(OffloadException.class, () -> OffloadConfig.builder().source(HostSource.DISK).stagingBytes(-1).build());
         assertThrows(OffloadException.class, () -> HostSource.parse("floppy"));
         assertEquals(HostSource.DISK, HostSource.parse(" Disk "));
-        assertEquals(HostSource.PINNED, OffloadConfig.builder().build().source());
+        assertEquals(HostSource.AUTO, OffloadConfig.builder().build().source());  // not given: chosen per component at registration
     }
 }

@@ -114,7 +114,7 @@ class LifecycleTest {
                     () -> off.register("m", (dev.offload.graph.BlockGraph) null),
                     () -> off.registerAll(null),
                     () -> off.registerGraphs(null),
-                    () -> off.preview(null, -1));
+                    () -> off.preview(null, java.util.OptionalLong.empty()));
             for (var call : calls) {
                 OffloadException e = assertThrows(OffloadException.class, call);
                 assertEquals(Status.INVALID_ARGUMENT, e.status());

@@ -32,7 +32,7 @@ class ResolverTest {
     }
 
     static Resolver.Facts facts(long device) {
-        return new Resolver.Facts(device, -1, 1.0, 0.0, 0);
+        return new Resolver.Facts(device, java.util.OptionalLong.empty(), 1.0, 0.0, 0);
     }
 
     static Resolver.Choice only(List<Resolver.Choice> choices) {
@@ -99,7 +99,7 @@ class ResolverTest {
         java.util.Arrays.fill(compute, 1.0);  // 1 ms per block, copies of ~1 ms at 1 GB/s: balanced
         ComputeProfile profile = new ComputeProfile(compute, 1.0);
         Resolver.Input input = new Resolver.Input("m", g, profile);
-        Resolver.Facts facts = new Resolver.Facts(6 * M, -1, 1.0, 0.05, 0);
+        Resolver.Facts facts = new Resolver.Facts(6 * M, java.util.OptionalLong.empty(), 1.0, 0.05, 0);
         Resolver.Choice c = only(Resolver.resolve(List.of(input), facts));
         assertTrue(c.profiled());
         int compared = 0;
@@ -126,7 +126,7 @@ class ResolverTest {
     void hostMemoryTooSmallForAPinnedCopyIsRefusedWithTheNumbers() {
         BlockGraph g = graph("m", 64 * K, 4, 256 * K, 64 * K);
         var e = assertThrows(OffloadException.class, () -> Resolver.resolve(List.of(new Resolver.Input("m", g, null)),
-                new Resolver.Facts(M, 512 * K, 1.0, 0, 0)));
+                new Resolver.Facts(M, java.util.OptionalLong.of(512 * K), 1.0, 0, 0)));
         assertEquals(Status.OUT_OF_HOST_MEMORY, e.status());
         assertTrue(e.getMessage().contains("524288") && e.getMessage().contains("needs"), e.getMessage());
     }

@@ -16,17 +16,19 @@ import java.util.function.Function;
  * compute (fp32, run from a HostFunction on "device" memory, which is host memory there) and the
  * unoffloaded reference (double, over the checkpoint's mapped bytes). Each weight is used by
  * exactly one operation, run when its tensor comes in execution order (docs/WORKLOAD.md), on state
- * carried across blocks and steps ({@link State}: x the residual stream, n the normed input, a the
+ * carried across blocks and steps ({@link State}: x the residual stream, n the normed input, f the
+ * final norm's output, a the
  * attention accumulator, c the key/value accumulator, g and m the MLP's gate and up, l the logits):
  * <pre>
- *   *norm.weight w   n = x / sqrt(mean(x^2) + eps) * w        (input_layernorm, post_attention_layernorm, model.norm)
+ *   *layernorm.weight w  n = x / sqrt(mean(x^2) + eps) * w    (input_layernorm, post_attention_layernorm)
+ *   model.norm.weight w  f = x / sqrt(mean(x^2) + eps) * w    (the final norm, read by lm_head only)
  *   q_proj           a = a + n Wq^T            q_proj.bias:  a = a + b
  *   k_proj, v_proj   c = c + n W^T             their biases: c = c + b
  *   o_proj           a = a + expand(c), c = 0 (grouped-query attention: kv head j serves query heads j*G .. j*G+G-1);
  *                    x = x + a Wo^T, a = 0
  *   gate_proj        g = n Wg^T                up_proj:      m = n Wu^T
  *   down_proj        g = silu(g) * m;  x = x + g Wd^T
- *   embed_tokens E   x = x + E[ids]            lm_head:      l = n Wl^T
+ *   embed_tokens E   x = x + E[ids]            lm_head:      l = f Wl^T
  * </pre>
  * each output rounded to bf16 once. A model without norms reads x where n is named, one without a
  * gate feeds m to down_proj as it is, and one without grouping (G = 1) accumulates k and v into a
@@ -37,11 +39,11 @@ import java.util.function.Function;
  */
 final class LinearMath {
     static final int Q = 0, K = 1, V = 2, O = 3, UP = 4, DOWN = 5, GATE = 6, Q_BIAS = 7, K_BIAS = 8, V_BIAS = 9, NORM = 10, EMBED = 11,
-            LM_HEAD = 12;
+            LM_HEAD = 12, FINAL_NORM = 13;
     /** Name suffixes of the roles, by index (NORM, EMBED and LM_HEAD match by {@link #role}'s own rules). */
     static final List<String> SUFFIXES = List.of("self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
             "self_attn.o_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight", "mlp.gate_proj.weight", "self_attn.q_proj.bias",
-            "self_attn.k_proj.bias", "self_attn.v_proj.bias", "norm.weight", "embed_tokens.weight", "lm_head.weight");
+            "self_attn.k_proj.bias", "self_attn.v_proj.bias", "layernorm.weight", "embed_tokens.weight", "lm_head.weight", "norm.weight");
     private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private LinearMath() {}
@@ -49,7 +51,8 @@ final class LinearMath {
     /** The role of a tensor name, or -1 when it has none (ignored: rotary buffers, Qwen3's q_norm, ...). */
     static int role(String name) {
         for (int r = 0; r < NORM; r++) if (name.endsWith(SUFFIXES.get(r))) return r;
-        if (name.endsWith("layernorm.weight") || name.equals("norm.weight") || name.endsWith(".norm.weight")) return NORM;
+        if (name.endsWith("layernorm.weight")) return NORM;
+        if (name.equals("norm.weight") || name.endsWith(".norm.weight")) return FINAL_NORM;
         if (name.endsWith("embed_tokens.weight")) return EMBED;
         if (name.equals("lm_head.weight") || name.endsWith(".lm_head.weight")) return LM_HEAD;
         return -1;
@@ -66,7 +69,7 @@ final class LinearMath {
             case DOWN -> new long[] {d, i};
             case Q_BIAS -> new long[] {q};
             case K_BIAS, V_BIAS -> new long[] {kv};
-            case NORM -> new long[] {d};
+            case NORM, FINAL_NORM -> new long[] {d};
             case EMBED, LM_HEAD -> new long[] {s.vocab(), d};
             default -> throw new IllegalArgumentException("role " + role);
         };
@@ -74,17 +77,18 @@ final class LinearMath {
 
     /**
      * The state, as bf16 segments (host: device memory; reference: arrays). Without norms {@code n}
-     * is {@code x}; without grouping {@code c} is {@code a}; without a gate {@code g} is null, without
+     * is {@code x}, without a final norm {@code f} is {@code n}; without grouping {@code c} is {@code a}; without a gate {@code g} is null, without
      * lm_head {@code l}, without embeddings {@code ids}.
      */
-    record State(MemorySegment x, MemorySegment n, MemorySegment a, MemorySegment c, MemorySegment g, MemorySegment m, MemorySegment l,
-                 int[] ids) {}
+    record State(MemorySegment x, MemorySegment n, MemorySegment f, MemorySegment a, MemorySegment c, MemorySegment g, MemorySegment m,
+                 MemorySegment l, int[] ids) {}
 
     /** Runs the operation of role {@code role} with weight {@code w}; {@code row} holds at least max(hidden, q, intermediate) floats. */
     static void op(int role, State st, MemorySegment w, LinearShape s, int tokens, boolean wide, float[] row) {
         int d = s.hidden(), i = s.intermediate(), q = s.qWidth(), kv = s.kvWidth();
         switch (role) {
             case NORM -> rmsnorm(st.x(), w, st.n(), tokens, d, s.eps(), wide);
+            case FINAL_NORM -> rmsnorm(st.x(), w, st.f(), tokens, d, s.eps(), wide);
             case Q -> gemm(st.n(), w, st.a(), tokens, d, q, true, wide, row);
             case K, V -> gemm(st.n(), w, st.c(), tokens, d, kv, true, wide, row);
             case Q_BIAS -> expandAdd(st.a(), w, 0, tokens, q, 1, 1);
@@ -108,7 +112,7 @@ final class LinearMath {
                 gemm(in, w, st.x(), tokens, i, d, true, wide, row);
             }
             case EMBED -> embedAdd(st.x(), w, st.ids(), tokens, d);
-            case LM_HEAD -> gemm(st.n(), w, st.l(), tokens, d, s.vocab(), false, wide, row);
+            case LM_HEAD -> gemm(st.f(), w, st.l(), tokens, d, s.vocab(), false, wide, row);
             default -> throw new IllegalArgumentException("role " + role);
         }
     }
@@ -212,6 +216,8 @@ final class LinearMath {
                         + Arrays.toString(shape.apply(t)) + ", expected BF16 " + Arrays.toString(want) + " (" + s.describe() + ")");
             }
             if (r >= NORM) continue;  // norms, embeddings and lm_head belong to no block of their own
+            // (the final norm writes f, not n: in name order lm_head comes before model.norm and reads
+            // the previous step's f; were it n, the next block's input_layernorm would overwrite it unread)
             List<T> roles = byPrefix.computeIfAbsent(n.substring(0, n.length() - SUFFIXES.get(r).length()), k -> {
                 List<T> l = new ArrayList<>();
                 for (int i = 0; i < NORM; i++) l.add(null);

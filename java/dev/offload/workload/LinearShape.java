@@ -23,7 +23,7 @@ import java.nio.file.Path;
  * its tensor names; {@link LinearMath#blocks} then checks every role tensor against these sizes.
  */
 public record LinearShape(int hidden, int intermediate, int heads, int kvHeads, int headDim, double eps, int vocab, boolean normed,
-                          boolean gated, boolean embedded, boolean hasLmHead, String source) {
+                          boolean finalNormed, boolean gated, boolean embedded, boolean hasLmHead, String source) {
     static final int MAX = 1 << 20;
 
     public LinearShape {
@@ -52,13 +52,13 @@ public record LinearShape(int hidden, int intermediate, int heads, int kvHeads, 
 
     /** The old square layout ({@code synth --workload linear}): q, k, v, o [dim, dim], up [4 dim, dim], down [dim, 4 dim]. */
     public static LinearShape square(int dim) {
-        return new LinearShape(dim, 4 * dim, 1, 1, dim, 1e-5, 0, false, false, false, false, "square dim " + dim);
+        return new LinearShape(dim, 4 * dim, 1, 1, dim, 1e-5, 0, false, false, false, false, false, "square dim " + dim);
     }
 
     /** The checkpoint's sizes: its config.json's where there is one, else inferred from its shapes. */
     public static LinearShape of(Checkpoint checkpoint) {
         TensorInfo q = null, k = null, up = null, embed = null, lm = null;
-        boolean normed = false, gated = false;
+        boolean normed = false, finalNormed = false, gated = false;
         for (TensorInfo t : checkpoint.tensors()) {
             int role = LinearMath.role(t.name());
             if (role == LinearMath.Q && q == null) q = t;
@@ -66,7 +66,8 @@ public record LinearShape(int hidden, int intermediate, int heads, int kvHeads, 
             if (role == LinearMath.UP && up == null) up = t;
             if (role == LinearMath.EMBED && embed == null) embed = t;
             if (role == LinearMath.LM_HEAD && lm == null) lm = t;
-            normed |= role == LinearMath.NORM;
+            normed |= role == LinearMath.NORM || role == LinearMath.FINAL_NORM;
+            finalNormed |= role == LinearMath.FINAL_NORM;
             gated |= role == LinearMath.GATE;
         }
         if (q == null) {
@@ -75,18 +76,18 @@ public record LinearShape(int hidden, int intermediate, int heads, int kvHeads, 
         }
         Path config = checkpoint.files().isEmpty() ? null : checkpoint.files().get(0).toAbsolutePath().getParent().resolve("config.json");
         if (config != null && Files.isRegularFile(config)) {
-            LinearShape c = fromConfig(config, normed, gated, embed != null, lm != null);
+            LinearShape c = fromConfig(config, normed, finalNormed, gated, embed != null, lm != null);
             TensorInfo table = embed != null ? embed : lm;
             if (c.vocab() > 0 || table == null) return c;  // no vocab_size: the embedding's rows
             return new LinearShape(c.hidden(), c.intermediate(), c.heads(), c.kvHeads(), c.headDim(), c.eps(),
-                    (int) Math.min(Integer.MAX_VALUE, table.shape()[0]), normed, gated, embed != null, lm != null, c.source());
+                    (int) Math.min(Integer.MAX_VALUE, table.shape()[0]), normed, finalNormed, gated, embed != null, lm != null, c.source());
         }
         long[] qs = shape2(q), ks = k != null ? shape2(k) : qs, us = up != null ? shape2(up) : new long[] {4 * qs[1], qs[1]};
         int hidden = (int) qs[1], qWidth = (int) qs[0], kvWidth = (int) ks[0];
         int headDim = qWidth == kvWidth ? qWidth : gcd(kvWidth, 128);
         if (qWidth % headDim != 0) headDim = gcd(qWidth, kvWidth);
         int vocab = embed != null ? (int) Math.min(Integer.MAX_VALUE, embed.shape()[0]) : lm != null ? (int) Math.min(Integer.MAX_VALUE, lm.shape()[0]) : 0;
-        return new LinearShape(hidden, (int) us[0], qWidth / headDim, kvWidth / headDim, headDim, 1e-5, vocab, normed, gated, embed != null,
+        return new LinearShape(hidden, (int) us[0], qWidth / headDim, kvWidth / headDim, headDim, 1e-5, vocab, normed, finalNormed, gated, embed != null,
                 lm != null, "no config.json beside " + checkpoint.name() + ": sizes inferred from tensor shapes (head_dim " + headDim
                         + (qWidth == kvWidth ? ", no grouped-query attention" : ", assumed") + ", eps 1e-5)");
     }
@@ -104,7 +105,7 @@ public record LinearShape(int hidden, int intermediate, int heads, int kvHeads, 
         return b == 0 ? a : gcd(b, a % b);
     }
 
-    static LinearShape fromConfig(Path config, boolean normed, boolean gated, boolean embedded, boolean hasLmHead) {
+    static LinearShape fromConfig(Path config, boolean normed, boolean finalNormed, boolean gated, boolean embedded, boolean hasLmHead) {
         JsonObject root;
         try {
             JsonElement parsed = JsonParser.parseString(Files.readString(config));
@@ -122,7 +123,7 @@ public record LinearShape(int hidden, int intermediate, int heads, int kvHeads, 
         int intermediate = integer(config, root, "intermediate_size", -1);
         int vocab = integer(config, root, "vocab_size", 0);
         double eps = root.has("rms_norm_eps") && root.get("rms_norm_eps").isJsonPrimitive() ? root.get("rms_norm_eps").getAsDouble() : 1e-6;
-        return new LinearShape(hidden, intermediate, heads, kv, headDim, eps, vocab, normed, gated, embedded, hasLmHead, config.toString());
+        return new LinearShape(hidden, intermediate, heads, kv, headDim, eps, vocab, normed, finalNormed, gated, embedded, hasLmHead, config.toString());
     }
 
     /** A whole-number key of config.json; {@code fallback} when absent (-1: required). */

@@ -24,7 +24,7 @@ import java.util.SplittableRandom;
  * The linear workload: real bf16 matrix products over a Llama-family checkpoint (Llama, Mistral,
  * Qwen2 names and shapes; sizes from its config.json, {@link LinearShape}), through the public API
  * as a Java inference engine would run them. State ({@link LinearMath}): the residual stream x
- * [tokens, hidden], the normed input n, the attention accumulator a [tokens, heads x head_dim], the
+ * [tokens, hidden], the normed input n, the final norm's output f, the attention accumulator a [tokens, heads x head_dim], the
  * key/value accumulator c [tokens, kv heads x head_dim] (grouped-query models only), the MLP's g and
  * m [tokens, intermediate], the logits l [tokens, vocab] and the token ids, each only where the
  * model has the tensors that use it; all allocated from the offloader's runtime before the
@@ -53,7 +53,7 @@ public final class LinearWorkload implements Workload {
     private final Offloader offloader;
     private final int tokens;
     private final LinearShape shape;
-    private final DeviceBuffer x, n, a, c, g, m, l, ids;
+    private final DeviceBuffer x, n, f, a, c, g, m, l, ids;
     private final PinnedBuffer host, snapshots;
     private final Stream stream;
     private final MemorySegment cudaStream;
@@ -93,6 +93,7 @@ public final class LinearWorkload implements Workload {
         try {
             this.x = made.keep(offloader.runtime().allocateDevice(t2 * shape.hidden()));
             this.n = shape.normed() ? made.keep(offloader.runtime().allocateDevice(t2 * shape.hidden())) : null;
+            this.f = shape.finalNormed() ? made.keep(offloader.runtime().allocateDevice(t2 * shape.hidden())) : null;
             this.a = made.keep(offloader.runtime().allocateDevice(t2 * shape.qWidth()));
             this.c = shape.group() > 1 ? made.keep(offloader.runtime().allocateDevice(t2 * shape.kvWidth())) : null;
             this.g = shape.gated() ? made.keep(offloader.runtime().allocateDevice(t2 * shape.intermediate())) : null;
@@ -107,8 +108,8 @@ public final class LinearWorkload implements Workload {
         this.one = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
         this.zero = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
         if (onHost) {
-            MemorySegment xs = hostView(x), as = hostView(a);
-            views = new LinearMath.State(xs, n != null ? hostView(n) : xs, as, c != null ? hostView(c) : as, g != null ? hostView(g) : null,
+            MemorySegment xs = hostView(x), as = hostView(a), ns = n != null ? hostView(n) : xs;
+            views = new LinearMath.State(xs, ns, f != null ? hostView(f) : ns, as, c != null ? hostView(c) : as, g != null ? hostView(g) : null,
                     hostView(m), l != null ? hostView(l) : null, shape.embedded() ? initialIds(tokens, shape.vocab(), 11) : null);
             row = new float[Math.max(shape.hidden(), Math.max(shape.qWidth(), shape.intermediate()))];
             hostFn = new HostFunction("linear product", this::runOp);
@@ -139,7 +140,7 @@ public final class LinearWorkload implements Workload {
     /** Device bytes the workload holds: each state buffer the model uses. */
     public static long deviceBytes(int tokens, LinearShape s) {
         long t2 = 2L * tokens;
-        return t2 * s.hidden() * (s.normed() ? 2 : 1) + t2 * s.qWidth() + (s.group() > 1 ? t2 * s.kvWidth() : 0)
+        return t2 * s.hidden() * (1 + (s.normed() ? 1 : 0) + (s.finalNormed() ? 1 : 0)) + t2 * s.qWidth() + (s.group() > 1 ? t2 * s.kvWidth() : 0)
                 + t2 * s.intermediate() * (s.gated() ? 2 : 1) + (s.hasLmHead() ? t2 * s.vocab() : 0) + (s.embedded() ? 4L * tokens : 0);
     }
 
@@ -193,7 +194,7 @@ public final class LinearWorkload implements Workload {
             MemorySegment.copy(initial.ids(), 0, host.segment(), ValueLayout.JAVA_INT_UNALIGNED, xBytes(), tokens);
             stream.copyToDevice(host.segment().asSlice(xBytes(), 4L * tokens), ids, 0, 4L * tokens);
         }
-        for (DeviceBuffer b : new DeviceBuffer[] {n, a, c, g, m, l}) if (b != null) stream.fill(b, 0, b.byteSize(), (byte) 0);
+        for (DeviceBuffer b : new DeviceBuffer[] {n, f, a, c, g, m, l}) if (b != null) stream.fill(b, 0, b.byteSize(), (byte) 0);
         stream.synchronize();
     }
 
@@ -213,9 +214,10 @@ public final class LinearWorkload implements Workload {
     /** One operation on cuda: cuBLAS for products, liboffload_workload's kernels for the rest (LinearMath's table). */
     private void cudaOp(int role, MemorySegment w) {
         int d = shape.hidden(), q = shape.qWidth(), kv = shape.kvWidth(), in = shape.intermediate();
-        DeviceBuffer normed = n != null ? n : x, keys = c != null ? c : a;
+        DeviceBuffer normed = n != null ? n : x, last = f != null ? f : normed, keys = c != null ? c : a;
         switch (role) {
             case LinearMath.NORM -> kernels.rmsnorm(cudaStream, x.devicePointer(), w, n.devicePointer(), tokens, d, (float) shape.eps());
+            case LinearMath.FINAL_NORM -> kernels.rmsnorm(cudaStream, x.devicePointer(), w, f.devicePointer(), tokens, d, (float) shape.eps());
             case LinearMath.Q -> gemm(w, normed, a, d, q, one);
             case LinearMath.K, LinearMath.V -> gemm(w, normed, keys, d, kv, one);
             case LinearMath.Q_BIAS -> kernels.expandAdd(cudaStream, a.devicePointer(), w, 0, tokens, q, 1, 1);
@@ -239,7 +241,7 @@ public final class LinearWorkload implements Workload {
                 }
             }
             case LinearMath.EMBED -> kernels.embedAdd(cudaStream, x.devicePointer(), w, ids.devicePointer(), tokens, d);
-            case LinearMath.LM_HEAD -> gemm(w, normed, l, d, shape.vocab(), zero);
+            case LinearMath.LM_HEAD -> gemm(w, last, l, d, shape.vocab(), zero);
             default -> throw new IllegalStateException("role " + role);
         }
     }
@@ -336,9 +338,9 @@ public final class LinearWorkload implements Workload {
     }
 
     /** The reference's state (bf16 bits; null where the model has no use for a buffer) and the token ids. */
-    public record State(short[] x, short[] n, short[] a, short[] c, short[] g, short[] m, short[] l, int[] ids) {
+    public record State(short[] x, short[] n, short[] f, short[] a, short[] c, short[] g, short[] m, short[] l, int[] ids) {
         public State copy() {
-            return new State(x.clone(), clone(n), a.clone(), clone(c), clone(g), m.clone(), clone(l), ids == null ? null : ids.clone());
+            return new State(x.clone(), clone(n), clone(f), a.clone(), clone(c), clone(g), m.clone(), clone(l), ids == null ? null : ids.clone());
         }
 
         private static short[] clone(short[] v) {
@@ -346,8 +348,8 @@ public final class LinearWorkload implements Workload {
         }
 
         LinearMath.State segments() {
-            MemorySegment xs = MemorySegment.ofArray(x), as = MemorySegment.ofArray(a);
-            return new LinearMath.State(xs, n != null ? MemorySegment.ofArray(n) : xs, as, c != null ? MemorySegment.ofArray(c) : as,
+            MemorySegment xs = MemorySegment.ofArray(x), as = MemorySegment.ofArray(a), ns = n != null ? MemorySegment.ofArray(n) : xs;
+            return new LinearMath.State(xs, ns, f != null ? MemorySegment.ofArray(f) : ns, as, c != null ? MemorySegment.ofArray(c) : as,
                     g != null ? MemorySegment.ofArray(g) : null, MemorySegment.ofArray(m), l != null ? MemorySegment.ofArray(l) : null, ids);
         }
     }
@@ -355,7 +357,8 @@ public final class LinearWorkload implements Workload {
     /** The reference's starting state: {@link #initialState}, token ids from seed 11, the rest zero. */
     public static State initialReference(int tokens, LinearShape s, long seed) {
         int t = tokens;
-        return new State(initialState(tokens, s.hidden(), seed), s.normed() ? new short[t * s.hidden()] : null, new short[t * s.qWidth()],
+        return new State(initialState(tokens, s.hidden(), seed), s.normed() ? new short[t * s.hidden()] : null,
+                s.finalNormed() ? new short[t * s.hidden()] : null, new short[t * s.qWidth()],
                 s.group() > 1 ? new short[t * s.kvWidth()] : null, s.gated() ? new short[t * s.intermediate()] : null,
                 new short[t * s.intermediate()], s.hasLmHead() ? new short[t * s.vocab()] : null,
                 s.embedded() ? initialIds(tokens, s.vocab(), 11) : null);
@@ -389,6 +392,7 @@ public final class LinearWorkload implements Workload {
 
     /** |got - ref| over the tolerance; {@code rms} comes already scaled by sqrt(rounds). */
     private static double error(short[] got, short[] ref, int i, double rms, int rounds) {
+        if (got[i] == ref[i]) return 0;  // equal bits pass, zeros included (logits before the final norm has run)
         double r = Bf16.toFloat(ref[i]);
         double e = Math.abs(Bf16.toFloat(got[i]) - r) / (TOLERANCE * Math.max(Math.abs(r) * Math.sqrt(rounds), rms));
         return Double.isNaN(e) ? Double.POSITIVE_INFINITY : e;
@@ -422,7 +426,7 @@ public final class LinearWorkload implements Workload {
             if (hostFn != null) hostFn.close();
             if (handle != null) cublas.destroy(handle);
         } finally {
-            for (AutoCloseable b : new AutoCloseable[] {x, n, a, c, g, m, l, ids, host, snapshots}) {
+            for (AutoCloseable b : new AutoCloseable[] {x, n, f, a, c, g, m, l, ids, host, snapshots}) {
                 if (b == null) continue;
                 try {
                     b.close();

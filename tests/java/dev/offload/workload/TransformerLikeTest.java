@@ -131,4 +131,21 @@ class TransformerLikeTest {
             }
         }
     }
+
+    @Test
+    void aConfigThatDisagreesWithTheTensorsIsRefusedNamingBoth() throws Exception {
+        Path folder = dir.resolve("llama");
+        TransformerLike.write(folder, TransformerLike.scale(TransformerLike.preset("llama"), 64, 2), 5);
+        Path config = folder.resolve("config.json");
+        String text = Files.readString(config);
+        Files.writeString(config, text.replace("\"num_key_value_heads\": 8", "\"num_key_value_heads\": 4"));
+        TransformerLikeSuite.Result r = TransformerLikeSuite.cli("run", folder.toString(), "--device", "host", "--workload", "linear", "--steps", "1");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("self_attn.k_proj.weight") && r.err().contains("expected BF16 [8, 64]") && r.err().contains(config.toString()),
+                r.err());
+        Files.writeString(config, text.replace("\"hidden_size\"", "\"hidden\""));
+        r = TransformerLikeSuite.cli("run", folder.toString(), "--device", "host", "--workload", "linear", "--steps", "1");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains(config + ": hidden_size is missing"), r.err());
+    }
 }

@@ -35,6 +35,22 @@ OFLW_API uint32_t oflw_has_cuda(void);
 OFLW_API int32_t oflw_mix_cuda(void* cuda_stream, const oflw_mix_args* args);
 /* Loads the CUDA kernels now (CUDA loads modules lazily otherwise); returns the cudaError_t. */
 OFLW_API int32_t oflw_load_kernels(void);
+/* The linear workload's elementwise steps (its products are cuBLAS calls): bf16 (uint16_t bits)
+ * device pointers, fp32 arithmetic, one rounding per output; each launches on a cudaStream_t and
+ * returns the cudaError_t (-1 when built without nvcc).
+ * rmsnorm:    y[t, c] = x[t, c] / sqrt(mean_c(x[t, c]^2) + eps) * w[c]
+ * expand_add: y[t, h*hd + e] += src[t*src_stride + (h / group)*hd + e], h < heads (bias: stride 0, group 1, hd 1)
+ * silu_mul:   g[i] = silu(g[i]) * m[i]
+ * embed_add:  x[t, c] += table[ids[t], c] */
+OFLW_API int32_t oflw_rmsnorm_bf16(void* cuda_stream, const uint16_t* x, const uint16_t* w, uint16_t* y, uint32_t tokens,
+                                   uint32_t dim, float eps);
+OFLW_API int32_t oflw_expand_add_bf16(void* cuda_stream, uint16_t* y, const uint16_t* src, uint64_t src_stride, uint32_t tokens,
+                                      uint32_t heads, uint32_t group, uint32_t head_dim);
+OFLW_API int32_t oflw_silu_mul_bf16(void* cuda_stream, uint16_t* g, const uint16_t* m, uint64_t count);
+OFLW_API int32_t oflw_embed_add_bf16(void* cuda_stream, uint16_t* x, const uint16_t* table, const int32_t* ids, uint32_t tokens,
+                                     uint32_t dim);
+/* Loads the linear kernels now; returns the cudaError_t. */
+OFLW_API int32_t oflw_load_linear_kernels(void);
 /* cudaGetErrorName of a code returned above. */
 OFLW_API const char* oflw_cuda_error_name(int32_t code);
 

@@ -22,8 +22,18 @@ import java.util.TreeSet;
  * a folder's shard set ({@link WeightFolder} decides which files), or from a list of files. A tensor name
  * may appear in one shard only. Metadata is the index's {@code metadata} strings, else the first
  * shard's.
+ *
+ * <p>Index consistency (the rules transformers' {@code load_sharded_checkpoint} relies on): a
+ * {@code weight_map} with no entries while {@code .safetensors} files sit beside the index is refused
+ * (an index that lists nothing cannot be the description of those shards: most often a truncated
+ * download or a hand-edited file); a tensor the map puts in a shard that does not hold it is refused;
+ * a shard tensor the map does not list is refused. Each refusal is INVALID_ARGUMENT naming the index
+ * and the rule. {@code metadata.total_size} is only compared: when it differs from the shards' tensor
+ * bytes a WARNING is logged (System.Logger {@code dev.offload.checkpoint}), since the reference tools
+ * never check it and released indexes are sometimes off (some count the headers).
  */
 public final class ShardedCheckpoint implements Checkpoint {
+    private static final System.Logger LOG = System.getLogger("dev.offload.checkpoint");
     private final String name;
     private final List<SafetensorsFile> shards;
     private final List<TensorInfo> tensors = new ArrayList<>();
@@ -80,6 +90,13 @@ public final class ShardedCheckpoint implements Checkpoint {
             weightMap.put(e.getKey(), e.getValue().getAsString());
         }
         Path dir = index.toAbsolutePath().getParent();
+        if (weightMap.isEmpty()) {
+            List<String> beside = shardsBeside(dir);
+            if (!beside.isEmpty()) {
+                throw OffloadException.invalid(index + ": weight_map is empty while " + String.join(", ", beside)
+                        + " sit beside it (rule: an index must list every tensor of its shards; regenerate the index or open the shard files themselves)");
+            }
+        }
         List<Path> files = new TreeSet<>(weightMap.values()).stream().map(dir::resolve).toList();
         for (Path f : files) {
             if (!f.normalize().startsWith(dir.normalize())) {
@@ -101,7 +118,7 @@ public final class ShardedCheckpoint implements Checkpoint {
             if (t == null || !t.file().equals(expected)) {
                 checkpoint.close();
                 throw OffloadException.invalid(index + ": weight_map puts '" + e.getKey() + "' in " + e.getValue()
-                        + " but that shard does not hold it");
+                        + " but that shard does not hold it (rule: every tensor the index names must be in the shard it names)");
             }
         }
         for (TensorInfo t : checkpoint.tensors) {
@@ -110,7 +127,34 @@ public final class ShardedCheckpoint implements Checkpoint {
                 throw OffloadException.invalid(index + ": " + t.file() + " holds '" + t.name() + "', which weight_map does not list");
             }
         }
+        checkTotalSize(index, root, checkpoint.totalBytes());
         return checkpoint;
+    }
+
+    /** The .safetensors files in {@code dir}, by name (none when it cannot be listed). */
+    private static List<String> shardsBeside(Path dir) {
+        try (var list = Files.list(dir)) {
+            return list.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".safetensors")).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /** A WARNING when the index's metadata.total_size is a number other than the shards' tensor bytes. */
+    static void checkTotalSize(Path index, JsonObject root, long tensorBytes) {
+        if (!root.has("metadata") || !root.get("metadata").isJsonObject()) return;
+        JsonElement size = root.getAsJsonObject("metadata").get("total_size");
+        if (size == null || !size.isJsonPrimitive()) return;
+        long declared;
+        try {
+            declared = size.getAsJsonPrimitive().getAsBigDecimal().longValueExact();
+        } catch (NumberFormatException | ArithmeticException e) {
+            return;  // not a whole number: nothing to compare (the reference tools ignore it too)
+        }
+        if (declared != tensorBytes) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: metadata.total_size is {1} but the shards'' tensors hold {2} bytes (only a warning: "
+                    + "the reference tools do not check total_size)", index, Long.toString(declared), Long.toString(tensorBytes));
+        }
     }
 
     private static List<SafetensorsFile> openAll(List<Path> files) {

@@ -21,38 +21,43 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * The linear workload: real bf16 matrix products over a Llama-shaped checkpoint ({@link LinearModel}),
- * through the public API as a Java inference engine would run them. State: activations x [tokens, dim]
- * bf16 on the device, with scratch s [tokens, dim] and u [tokens, 4 dim] (all three allocated from the
- * offloader's runtime before the component is registered, so they count against the budget). Each
- * tensor of each group is one {@link LinearMath#op} product.
+ * The linear workload: real bf16 matrix products over a Llama-family checkpoint (Llama, Mistral,
+ * Qwen2 names and shapes; sizes from its config.json, {@link LinearShape}), through the public API
+ * as a Java inference engine would run them. State ({@link LinearMath}): the residual stream x
+ * [tokens, hidden], the normed input n, the final norm's output f, the attention accumulator a [tokens, heads x head_dim], the
+ * key/value accumulator c [tokens, kv heads x head_dim] (grouped-query models only), the MLP's g and
+ * m [tokens, intermediate], the logits l [tokens, vocab] and the token ids, each only where the
+ * model has the tensors that use it; all allocated from the offloader's runtime before the
+ * component is registered, so they count against the budget. Each tensor of each group is one
+ * {@link LinearMath#op}, so every grouping (block level or leaf level) computes the same function.
  *
- * <p>Each weight is used by exactly one product ({@link LinearMath#op}), so the workload runs one
- * product per tensor, in execution order, and every grouping (block level or leaf level) computes the
- * same function. cuda: one cublasGemmEx per tensor (and a fill of s after o) on the compute stream's cudaStream_t ({@link Cublas}),
- * reading the weights at their DeviceTensor pointers. Host backend: one {@link HostFunction} launch
- * per tensor whose long argument indexes a table of (role, weight segment) records, made the first
- * time a Group view is seen and reused (views are stable per device place), so the steady state
- * allocates nothing. The table is only appended to, under its lock; the stream thread reads it there.
+ * <p>cuda: products are one cublasGemmEx each on the compute stream's cudaStream_t ({@link Cublas});
+ * RMSNorm, bias and key/value expansion, SiLU and the embedding lookup are small kernels of
+ * liboffload_workload ({@link LinearKernels}); resets are fills. Host backend: one
+ * {@link HostFunction} launch per tensor whose long argument indexes a table of (role, weight
+ * segment) records, made the first time a Group view is seen and reused (views are stable per
+ * device place), so the steady state allocates nothing. The table is only appended to, under its
+ * lock; the stream thread reads it there.
  *
- * <p>Verification: every step's x (copied to pinned memory in stream order) against the Java
- * reference in double with the same bf16 roundings; element-wise
- * |got - ref| <= 2^-6 sqrt(R) max(|ref|, rms(ref)), R = 2 x blocks x (step + 1) the roundings of x
- * so far. A different summation order flips a rounding now and then; each flip perturbs every
- * element of the next block a little, so flips spread and the difference random-walks like R
- * independent roundings (sd 2^-8 sqrt(R / 3) relative): the bound is about 7 sd.
+ * <p>Verification: every step's x (and logits, where the model has lm_head), copied to pinned
+ * memory in stream order, against the Java reference in double with the same bf16 roundings;
+ * element-wise |got - ref| <= 2^-6 sqrt(R) max(|ref|, rms(ref)), R = the roundings of x so far (two
+ * per block, one more for the embeddings, per step; the logits one more). A different summation
+ * order flips a rounding now and then; each flip perturbs every element of the next block a little,
+ * so flips spread and the difference random-walks like R independent roundings (sd 2^-8 sqrt(R / 3)
+ * relative): the bound is about 7 sd. RMSNorm divides by the row's own rms, so it does not amplify.
  */
 public final class LinearWorkload implements Workload {
     /** Per-element tolerance relative to max(|ref|, rms(ref)), times sqrt(roundings of x so far). */
     public static final double TOLERANCE = 1.0 / 64;
     private final Offloader offloader;
     private final int tokens;
-    private final int dim;
-    private final DeviceBuffer x, s, u;
+    private final LinearShape shape;
+    private final DeviceBuffer x, n, f, a, c, g, m, l, ids;
     private final PinnedBuffer host, snapshots;
     private final Stream stream;
     private final MemorySegment cudaStream;
-    /** A group view's products, per tensor: its weights (null: no role), and the host table index or, on cuda, the role. */
+    /** A group view's operations, per tensor: its weights (null: no role), and the host table index or, on cuda, the role. */
     private record Products(MemorySegment[] weights, int[] launch) {}
 
     private final Map<Group, Products> products = new IdentityHashMap<>();
@@ -60,70 +65,87 @@ public final class LinearWorkload implements Workload {
     private final List<Integer> tableRoles = new ArrayList<>();   // host: the role of each record
     private final HostFunction hostFn;
     private final float[] row;
-    private final MemorySegment xs, ss, us;
+    private final LinearMath.State views;  // host: the state as host segments
     private final Arena arena = Arena.ofShared();
     private final Cublas cublas;
+    private final LinearKernels kernels;
     private final MemorySegment handle, one, zero;
-    private short[] initial;
+    private State initial;
 
+    /** The old square layout of width {@code dim} ({@link LinearShape#square}). */
     public LinearWorkload(Offloader offloader, int tokens, int dim, int snapshotSteps) {
-        if (tokens < 1 || tokens > 65536 || dim < 1 || dim > 65536) {
-            throw OffloadException.invalid("linear workload: tokens and dim must be in 1..65536, got " + tokens + " and " + dim);
-        }
+        this(offloader, tokens, LinearShape.square(dim), snapshotSteps);
+    }
+
+    public LinearWorkload(Offloader offloader, int tokens, LinearShape shape, int snapshotSteps) {
+        if (tokens < 1 || tokens > 65536) throw OffloadException.invalid("linear workload: tokens must be in 1..65536, got " + tokens);
         this.offloader = offloader;
         this.tokens = tokens;
-        this.dim = dim;
+        this.shape = shape;
         this.stream = offloader.computeStream();
         this.cudaStream = stream.nativeHandle();
         boolean onHost = cudaStream.equals(MemorySegment.NULL);
         this.cublas = onHost ? null : Cublas.load();  // before allocating: a missing cuBLAS leaks nothing
+        this.kernels = onHost ? null : LinearKernels.load();
         Allocations made = new Allocations();
         made.keep(arena);
+        long t2 = 2L * tokens;
         try {
-            this.x = made.keep(offloader.runtime().allocateDevice(stateBytes()));
-            this.s = made.keep(offloader.runtime().allocateDevice(stateBytes()));
-            this.u = made.keep(offloader.runtime().allocateDevice(4 * stateBytes()));
-            this.host = made.keep(offloader.runtime().allocatePinned(stateBytes()));
-            this.snapshots = made.keep(offloader.runtime().allocatePinned(stateBytes() * Math.max(1, snapshotSteps)));
+            this.x = made.keep(offloader.runtime().allocateDevice(t2 * shape.hidden()));
+            this.n = shape.normed() ? made.keep(offloader.runtime().allocateDevice(t2 * shape.hidden())) : null;
+            this.f = shape.finalNormed() ? made.keep(offloader.runtime().allocateDevice(t2 * shape.hidden())) : null;
+            this.a = made.keep(offloader.runtime().allocateDevice(t2 * shape.qWidth()));
+            this.c = shape.group() > 1 ? made.keep(offloader.runtime().allocateDevice(t2 * shape.kvWidth())) : null;
+            this.g = shape.gated() ? made.keep(offloader.runtime().allocateDevice(t2 * shape.intermediate())) : null;
+            this.m = made.keep(offloader.runtime().allocateDevice(t2 * shape.intermediate()));
+            this.l = shape.hasLmHead() ? made.keep(offloader.runtime().allocateDevice(t2 * shape.vocab())) : null;
+            this.ids = shape.embedded() ? made.keep(offloader.runtime().allocateDevice(4L * tokens)) : null;
+            this.host = made.keep(offloader.runtime().allocatePinned(t2 * shape.hidden() + 4L * tokens));
+            this.snapshots = made.keep(offloader.runtime().allocatePinned(snapshotBytes() * Math.max(1, snapshotSteps)));
         } catch (RuntimeException e) {
             throw made.undo(e);
         }
         this.one = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
         this.zero = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
         if (onHost) {
-            xs = hostView(x.devicePointer(), x.byteSize());
-            ss = hostView(s.devicePointer(), s.byteSize());
-            us = hostView(u.devicePointer(), u.byteSize());
-            row = new float[4 * dim];
+            MemorySegment xs = hostView(x), as = hostView(a), ns = n != null ? hostView(n) : xs;
+            views = new LinearMath.State(xs, ns, f != null ? hostView(f) : ns, as, c != null ? hostView(c) : as, g != null ? hostView(g) : null,
+                    hostView(m), l != null ? hostView(l) : null, shape.embedded() ? initialIds(tokens, shape.vocab(), 11) : null);
+            row = new float[Math.max(shape.hidden(), Math.max(shape.qWidth(), shape.intermediate()))];
             hostFn = new HostFunction("linear product", this::runOp);
             handle = null;
         } else {
-            xs = ss = us = null;
+            views = null;
             row = null;
             hostFn = null;
             handle = cublas.createHandle(cudaStream);
         }
     }
 
-    /** The model width: the in-features of the checkpoint's first q_proj weight. */
-    public static int dimOf(Checkpoint checkpoint) {
-        for (TensorInfo t : checkpoint.tensors()) {
-            if (t.name().endsWith(LinearModel.ROLES.get(0))) {
-                long[] shape = t.shape();
-                if (shape.length != 2 || shape[0] != shape[1] || shape[1] > 65536) {
-                    throw OffloadException.invalid("linear workload: " + t.name() + " has shape " + java.util.Arrays.toString(shape)
-                            + ", expected [dim, dim]");
-                }
-                return (int) shape[1];
-            }
-        }
-        throw OffloadException.invalid("linear workload: " + checkpoint.name() + " has no *." + LinearModel.ROLES.get(0)
-                + " tensor (write one with `offload synth PATH --workload linear`)");
+    /** The model's sizes (config.json, else inferred from the shapes): {@link LinearShape#of}. */
+    public static LinearShape shapeOf(Checkpoint checkpoint) {
+        return LinearShape.of(checkpoint);
     }
 
-    /** Device bytes the workload holds (x, s, u). */
+    /** The model width: the in-features of the checkpoint's first q_proj weight. */
+    public static int dimOf(Checkpoint checkpoint) {
+        return LinearShape.of(checkpoint).hidden();
+    }
+
+    /** Device bytes the workload holds for the old square layout (x, s, u). */
     public static long deviceBytes(int tokens, int dim) {
-        return 12L * tokens * dim;
+        return deviceBytes(tokens, LinearShape.square(dim));
+    }
+
+    /** Device bytes the workload holds: each state buffer the model uses. */
+    public static long deviceBytes(int tokens, LinearShape s) {
+        long t2 = 2L * tokens;
+        return t2 * s.hidden() * (1 + (s.normed() ? 1 : 0) + (s.finalNormed() ? 1 : 0)) + t2 * s.qWidth() + (s.group() > 1 ? t2 * s.kvWidth() : 0)
+                + t2 * s.intermediate() * (s.gated() ? 2 : 1) + (s.hasLmHead() ? t2 * s.vocab() : 0) + (s.embedded() ? 4L * tokens : 0);
+    }
+
+    public LinearShape shape() {
+        return shape;
     }
 
     @Override
@@ -131,12 +153,20 @@ public final class LinearWorkload implements Workload {
         return "linear";
     }
 
-    private long stateBytes() {
-        return 2L * tokens * dim;
+    private long xBytes() {
+        return 2L * tokens * shape.hidden();
     }
 
-    private static MemorySegment hostView(MemorySegment pointer, long bytes) {
-        return MemorySegment.ofAddress(pointer.address()).reinterpret(bytes);
+    private long logitBytes() {
+        return shape.hasLmHead() ? 2L * tokens * shape.vocab() : 0;
+    }
+
+    private long snapshotBytes() {
+        return xBytes() + logitBytes();
+    }
+
+    private static MemorySegment hostView(DeviceBuffer b) {
+        return MemorySegment.ofAddress(b.devicePointer().address()).reinterpret(b.byteSize());
     }
 
     /** Seeded activations: uniform in [-1, 1), rounded to bf16. */
@@ -147,13 +177,24 @@ public final class LinearWorkload implements Workload {
         return v;
     }
 
+    /** Seeded token ids in [0, vocab). */
+    static int[] initialIds(int tokens, int vocab, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        int[] v = new int[tokens];
+        for (int i = 0; i < tokens; i++) v[i] = random.nextInt(vocab);
+        return v;
+    }
+
     @Override
     public void start(List<TensorRef> order) {
-        initial = initialState(tokens, dim, 7);
-        MemorySegment.copy(initial, 0, host.segment(), ValueLayout.JAVA_SHORT, 0, initial.length);
-        stream.copyToDevice(host.segment(), x, 0, stateBytes());
-        stream.fill(s, 0, s.byteSize(), (byte) 0);
-        stream.fill(u, 0, u.byteSize(), (byte) 0);
+        initial = initialReference(tokens, shape, 7);
+        MemorySegment.copy(initial.x(), 0, host.segment(), ValueLayout.JAVA_SHORT, 0, initial.x().length);
+        stream.copyToDevice(host.segment(), x, 0, xBytes());
+        if (ids != null) {
+            MemorySegment.copy(initial.ids(), 0, host.segment(), ValueLayout.JAVA_INT_UNALIGNED, xBytes(), tokens);
+            stream.copyToDevice(host.segment().asSlice(xBytes(), 4L * tokens), ids, 0, 4L * tokens);
+        }
+        for (DeviceBuffer b : new DeviceBuffer[] {n, f, a, c, g, m, l}) if (b != null) stream.fill(b, 0, b.byteSize(), (byte) 0);
         stream.synchronize();
     }
 
@@ -165,19 +206,43 @@ public final class LinearWorkload implements Workload {
         int[] launch = p.launch();
         for (int i = 0; i < w.length; i++) {
             if (w[i] == null) continue;
-            if (hostFn != null) {
-                hostFn.launch(stream, launch[i]);
-            } else {
-                switch (launch[i]) {
-                    case 0, 1, 2 -> gemm(w[i], x, s, dim, dim, one);
-                    case 3 -> {
-                        gemm(w[i], s, x, dim, dim, one);
-                        stream.fill(s, 0, s.byteSize(), (byte) 0);
-                    }
-                    case 4 -> gemm(w[i], x, u, dim, 4 * dim, zero);
-                    default -> gemm(w[i], u, x, 4 * dim, dim, one);
+            if (hostFn != null) hostFn.launch(stream, launch[i]);
+            else cudaOp(launch[i], w[i]);
+        }
+    }
+
+    /** One operation on cuda: cuBLAS for products, liboffload_workload's kernels for the rest (LinearMath's table). */
+    private void cudaOp(int role, MemorySegment w) {
+        int d = shape.hidden(), q = shape.qWidth(), kv = shape.kvWidth(), in = shape.intermediate();
+        DeviceBuffer normed = n != null ? n : x, last = f != null ? f : normed, keys = c != null ? c : a;
+        switch (role) {
+            case LinearMath.NORM -> kernels.rmsnorm(cudaStream, x.devicePointer(), w, n.devicePointer(), tokens, d, (float) shape.eps());
+            case LinearMath.FINAL_NORM -> kernels.rmsnorm(cudaStream, x.devicePointer(), w, f.devicePointer(), tokens, d, (float) shape.eps());
+            case LinearMath.Q -> gemm(w, normed, a, d, q, one);
+            case LinearMath.K, LinearMath.V -> gemm(w, normed, keys, d, kv, one);
+            case LinearMath.Q_BIAS -> kernels.expandAdd(cudaStream, a.devicePointer(), w, 0, tokens, q, 1, 1);
+            case LinearMath.K_BIAS, LinearMath.V_BIAS -> kernels.expandAdd(cudaStream, keys.devicePointer(), w, 0, tokens, kv, 1, 1);
+            case LinearMath.O -> {
+                if (c != null) {
+                    kernels.expandAdd(cudaStream, a.devicePointer(), c.devicePointer(), kv, tokens, shape.heads(), shape.group(), shape.headDim());
+                    stream.fill(c, 0, c.byteSize(), (byte) 0);
+                }
+                gemm(w, a, x, q, d, one);
+                stream.fill(a, 0, a.byteSize(), (byte) 0);
+            }
+            case LinearMath.GATE -> gemm(w, normed, g, d, in, zero);
+            case LinearMath.UP -> gemm(w, normed, m, d, in, zero);
+            case LinearMath.DOWN -> {
+                if (g != null) {
+                    kernels.siluMul(cudaStream, g.devicePointer(), m.devicePointer(), (long) tokens * in);
+                    gemm(w, g, x, in, d, one);
+                } else {
+                    gemm(w, m, x, in, d, one);
                 }
             }
+            case LinearMath.EMBED -> kernels.embedAdd(cudaStream, x.devicePointer(), w, ids.devicePointer(), tokens, d);
+            case LinearMath.LM_HEAD -> gemm(w, last, l, d, shape.vocab(), zero);
+            default -> throw new IllegalStateException("role " + role);
         }
     }
 
@@ -187,7 +252,7 @@ public final class LinearWorkload implements Workload {
 
     private Products firstVisit(Group group) {
         List<DeviceTensor> tensors = group.tensors();
-        LinearMath.blocks("group '" + group.name() + "'", tensors, DeviceTensor::name, DeviceTensor::dtype, DeviceTensor::shape, dim,
+        LinearMath.blocks("group '" + group.name() + "'", tensors, DeviceTensor::name, DeviceTensor::dtype, DeviceTensor::shape, shape,
                 false);  // dtype and shape of every role tensor
         MemorySegment[] w = new MemorySegment[tensors.size()];
         int[] launch = new int[tensors.size()];
@@ -195,7 +260,7 @@ public final class LinearWorkload implements Workload {
             DeviceTensor t = tensors.get(i);
             int role = LinearMath.role(t.name());
             if (role < 0) continue;
-            w[i] = hostFn != null ? hostView(t.devicePointer(), t.byteSize()) : t.devicePointer();
+            w[i] = hostFn != null ? MemorySegment.ofAddress(t.devicePointer().address()).reinterpret(t.byteSize()) : t.devicePointer();
             if (hostFn != null) {
                 synchronized (table) {
                     launch[i] = table.size();
@@ -211,7 +276,7 @@ public final class LinearWorkload implements Workload {
         return p;
     }
 
-    /** The host function's body, on the stream's thread: one tensor's product. */
+    /** The host function's body, on the stream's thread: one tensor's operation. */
     private void runOp(long index) {
         MemorySegment w;
         int role;
@@ -219,57 +284,89 @@ public final class LinearWorkload implements Workload {
             w = table.get((int) index);
             role = tableRoles.get((int) index);
         }
-        LinearMath.op(role, xs, ss, us, w, tokens, dim, false, row);
+        LinearMath.op(role, views, w, shape, tokens, false, row);
     }
 
     @Override
     public void snapshot(int step) {
-        long bytes = stateBytes();
+        long bytes = snapshotBytes();
         if ((step + 1) * bytes > snapshots.byteSize()) {
             throw OffloadException.invalid("linear workload: no room for a snapshot of step " + step);
         }
-        stream.copyToHost(x, 0, snapshots.segment().asSlice(step * bytes, bytes), bytes);
+        stream.copyToHost(x, 0, snapshots.segment().asSlice(step * bytes, xBytes()), xBytes());
+        if (l != null) stream.copyToHost(l, 0, snapshots.segment().asSlice(step * bytes + xBytes(), logitBytes()), logitBytes());
     }
 
-    /** The snapshot of a step, once the compute stream has passed it. */
+    /** The snapshot of x after a step, once the compute stream has passed it. */
     public short[] snapshotOf(int step) {
-        long bytes = stateBytes();
-        return snapshots.segment().asSlice(step * bytes, bytes).toArray(ValueLayout.JAVA_SHORT);
+        return snapshots.segment().asSlice(step * snapshotBytes(), xBytes()).toArray(ValueLayout.JAVA_SHORT);
+    }
+
+    /** The snapshot of the logits after a step (empty without lm_head). */
+    public short[] logitsOf(int step) {
+        return snapshots.segment().asSlice(step * snapshotBytes() + xBytes(), logitBytes()).toArray(ValueLayout.JAVA_SHORT);
+    }
+
+    /** Roundings of x per step: two per block (o_proj, down_proj), one more for the embeddings. */
+    public static int roundsPerStep(List<TensorRef> order, LinearShape shape) {
+        return 2 * LinearMath.blocks("the checkpoint", order, TensorRef::name, TensorRef::dtype, TensorRef::shape, shape, true).size()
+                + (shape.embedded() ? 1 : 0);
     }
 
     @Override
     public String verify(int steps, List<TensorRef> order, Expected expected) {
         stream.synchronize();
         if (hostFn != null) hostFn.check();
-        int rounds = 2 * LinearMath.blocks("the checkpoint", order, TensorRef::name, TensorRef::dtype, TensorRef::shape, dim).size();
-        List<Object> cache = expected.statesFor("linear " + tokens + "x" + dim + " " + order.size() + " @"
+        int rounds = roundsPerStep(order, shape);
+        List<Object> cache = expected.statesFor("linear " + tokens + " " + shape + " " + order.size() + " @"
                 + (order.isEmpty() ? 0 : order.get(0).data().address()));
         for (int step = 0; step < steps; step++) {
             while (cache.size() <= step) {
-                State next = cache.isEmpty() ? new State(initial.clone(), tokens, dim) : ((State) cache.get(cache.size() - 1)).copy();
-                referenceStep(next, tokens, dim, order);
+                State next = cache.isEmpty() ? initial.copy() : ((State) cache.get(cache.size() - 1)).copy();
+                referenceStep(next, tokens, shape, order);
                 cache.add(next);
             }
-            String diff = compare(snapshotOf(step), ((State) cache.get(step)).x(), rounds * (step + 1));
+            State ref = (State) cache.get(step);
+            String diff = compare(snapshotOf(step), ref.x(), rounds * (step + 1));
             if (diff != null) return "linear: step " + step + ": " + diff;
+            if (l != null) {
+                diff = compare(logitsOf(step), ref.l(), rounds * (step + 1) + 1);
+                if (diff != null) return "linear: step " + step + ": logits: " + diff;
+            }
         }
         return null;
     }
 
-    /** The reference's state: x and the carried s and u (bf16 bits). */
-    public record State(short[] x, short[] s, short[] u) {
-        public State(short[] x, int tokens, int dim) {
-            this(x, new short[tokens * dim], new short[4 * tokens * dim]);
+    /** The reference's state (bf16 bits; null where the model has no use for a buffer) and the token ids. */
+    public record State(short[] x, short[] n, short[] f, short[] a, short[] c, short[] g, short[] m, short[] l, int[] ids) {
+        public State copy() {
+            return new State(x.clone(), clone(n), clone(f), a.clone(), clone(c), clone(g), m.clone(), clone(l), ids == null ? null : ids.clone());
         }
 
-        public State copy() {
-            return new State(x.clone(), s.clone(), u.clone());
+        private static short[] clone(short[] v) {
+            return v == null ? null : v.clone();
+        }
+
+        LinearMath.State segments() {
+            MemorySegment xs = MemorySegment.ofArray(x), as = MemorySegment.ofArray(a), ns = n != null ? MemorySegment.ofArray(n) : xs;
+            return new LinearMath.State(xs, ns, f != null ? MemorySegment.ofArray(f) : ns, as, c != null ? MemorySegment.ofArray(c) : as,
+                    g != null ? MemorySegment.ofArray(g) : null, MemorySegment.ofArray(m), l != null ? MemorySegment.ofArray(l) : null, ids);
         }
     }
 
-    /** The reference's starting state: {@link #initialState} and zero s and u. */
+    /** The reference's starting state: {@link #initialState}, token ids from seed 11, the rest zero. */
+    public static State initialReference(int tokens, LinearShape s, long seed) {
+        int t = tokens;
+        return new State(initialState(tokens, s.hidden(), seed), s.normed() ? new short[t * s.hidden()] : null,
+                s.finalNormed() ? new short[t * s.hidden()] : null, new short[t * s.qWidth()],
+                s.group() > 1 ? new short[t * s.kvWidth()] : null, s.gated() ? new short[t * s.intermediate()] : null,
+                new short[t * s.intermediate()], s.hasLmHead() ? new short[t * s.vocab()] : null,
+                s.embedded() ? initialIds(tokens, s.vocab(), 11) : null);
+    }
+
+    /** As above for the old square layout of width {@code dim}. */
     public static State initialReference(int tokens, int dim, long seed) {
-        return new State(initialState(tokens, dim, seed), tokens, dim);
+        return initialReference(tokens, LinearShape.square(dim), seed);
     }
 
     /** Null when every element is within tolerance of the reference after {@code rounds} roundings of x, else the worst one. */
@@ -295,6 +392,7 @@ public final class LinearWorkload implements Workload {
 
     /** |got - ref| over the tolerance; {@code rms} comes already scaled by sqrt(rounds). */
     private static double error(short[] got, short[] ref, int i, double rms, int rounds) {
+        if (got[i] == ref[i]) return 0;  // equal bits pass, zeros included (logits before the final norm has run)
         double r = Bf16.toFloat(ref[i]);
         double e = Math.abs(Bf16.toFloat(got[i]) - r) / (TOLERANCE * Math.max(Math.abs(r) * Math.sqrt(rounds), rms));
         return Double.isNaN(e) ? Double.POSITIVE_INFINITY : e;
@@ -307,15 +405,18 @@ public final class LinearWorkload implements Workload {
     }
 
     /** One step of the unoffloaded reference (double accumulation, same roundings) over tensors in execution order. */
-    public static void referenceStep(State state, int tokens, int dim, List<TensorRef> order) {
-        MemorySegment x = MemorySegment.ofArray(state.x());
-        MemorySegment s = MemorySegment.ofArray(state.s());
-        MemorySegment u = MemorySegment.ofArray(state.u());
-        float[] row = new float[4 * dim];
+    public static void referenceStep(State state, int tokens, LinearShape shape, List<TensorRef> order) {
+        LinearMath.State st = state.segments();
+        float[] row = new float[Math.max(shape.hidden(), Math.max(shape.qWidth(), shape.intermediate()))];
         for (TensorRef t : order) {
             int role = LinearMath.role(t.name());
-            if (role >= 0) LinearMath.op(role, x, s, u, t.data(), tokens, dim, true, row);
+            if (role >= 0) LinearMath.op(role, st, t.data(), shape, tokens, true, row);
         }
+    }
+
+    /** As above for the old square layout of width {@code dim}. */
+    public static void referenceStep(State state, int tokens, int dim, List<TensorRef> order) {
+        referenceStep(state, tokens, LinearShape.square(dim), order);
     }
 
     @Override
@@ -325,11 +426,14 @@ public final class LinearWorkload implements Workload {
             if (hostFn != null) hostFn.close();
             if (handle != null) cublas.destroy(handle);
         } finally {
-            x.close();
-            s.close();
-            u.close();
-            host.close();
-            snapshots.close();
+            for (AutoCloseable b : new AutoCloseable[] {x, n, f, a, c, g, m, l, ids, host, snapshots}) {
+                if (b == null) continue;
+                try {
+                    b.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
             arena.close();
         }
     }

@@ -58,8 +58,8 @@ public interface Workload extends AutoCloseable {
     }
 
     /**
-     * The workloads the CLI offers. {@code hidden} sizes mix; linear takes its width from the
-     * checkpoint's first q_proj weight ({@link LinearWorkload#dimOf}).
+     * The workloads the CLI offers. {@code hidden} sizes mix; linear takes its sizes from the
+     * checkpoint's config.json, else its shapes ({@link LinearShape#of}).
      */
     static Workload create(String kind, Offloader offloader, Checkpoint checkpoint, int tokens, int hidden, int steps, boolean verify) {
         try {
@@ -79,7 +79,7 @@ public interface Workload extends AutoCloseable {
             case "mix" -> new ReferenceWorkload(offloader, tokens, hidden, verify ? steps : 0);
             case "linear" -> {
                 if (checkpoint == null) throw OffloadException.invalid("the linear workload needs the checkpoint to size itself");
-                yield new LinearWorkload(offloader, tokens, LinearWorkload.dimOf(checkpoint), verify ? steps : 0);
+                yield new LinearWorkload(offloader, tokens, LinearShape.of(checkpoint), verify ? steps : 0);
             }
             case "none" -> new NoWorkload();
             default -> throw OffloadException.invalid("unknown workload '" + kind + "': expected mix, linear or none");

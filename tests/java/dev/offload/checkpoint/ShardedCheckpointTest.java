@@ -93,4 +93,69 @@ class ShardedCheckpointTest {
         assertTrue(assertThrows(OffloadException.class, () -> Checkpoint.open(dir)).getMessage().contains("weight_map: missing or not an object"));
         assertTrue(assertThrows(OffloadException.class, () -> Checkpoint.open(dir.resolve("nope"))).getMessage().contains("no such file"));
     }
+
+    /** Runs the CLI; the exit code and stderr. */
+    static Object[] cli(String... args) {
+        var err = new java.io.ByteArrayOutputStream();
+        int exit = dev.offload.cli.Main.run(args, new java.io.PrintStream(new java.io.ByteArrayOutputStream()),
+                new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+        return new Object[] {exit, err.toString(java.nio.charset.StandardCharsets.UTF_8)};
+    }
+
+    @Test
+    void anEmptyWeightMapBesideShardsIsRefusedNamingTheIndexAndTheRule() throws IOException {
+        shard("model-00001-of-00002.safetensors", "layers.0.w");
+        shard("model-00002-of-00002.safetensors", "layers.1.w");
+        Path index = dir.resolve("model.safetensors.index.json");
+        Files.writeString(index, "{\"metadata\": {\"total_size\": 32}, \"weight_map\": {}}");
+        for (Path p : List.of(dir, index)) {
+            OffloadException e = assertThrows(OffloadException.class, () -> Checkpoint.open(p));
+            assertEquals(dev.offload.Status.INVALID_ARGUMENT, e.status());
+            assertTrue(e.getMessage().startsWith(index.toString()) && e.getMessage().contains("weight_map is empty while "
+                    + "model-00001-of-00002.safetensors, model-00002-of-00002.safetensors sit beside it")
+                    && e.getMessage().contains("rule: an index must list every tensor of its shards"), e.getMessage());
+        }
+        Object[] r = cli("inspect", dir.toString());
+        assertEquals(2, r[0], (String) r[1]);
+        assertTrue(((String) r[1]).contains("weight_map is empty"), (String) r[1]);
+    }
+
+    @Test
+    void anIndexNamingATensorItsShardLacksIsRefusedNamingTheIndexAndTheRule() throws IOException {
+        shard("model-00001-of-00002.safetensors", "layers.0.w");
+        shard("model-00002-of-00002.safetensors", "layers.1.w");
+        Path index = dir.resolve("model.safetensors.index.json");
+        Files.writeString(index, """
+                {"weight_map": {"layers.0.w": "model-00001-of-00002.safetensors", "layers.1.w": "model-00002-of-00002.safetensors",
+                  "layers.2.w": "model-00002-of-00002.safetensors"}}
+                """);
+        OffloadException e = assertThrows(OffloadException.class, () -> Checkpoint.open(dir));
+        assertEquals(dev.offload.Status.INVALID_ARGUMENT, e.status());
+        assertTrue(e.getMessage().startsWith(index.toString()) && e.getMessage().contains("puts 'layers.2.w' in model-00002-of-00002.safetensors "
+                + "but that shard does not hold it (rule: every tensor the index names must be in the shard it names)"), e.getMessage());
+        Object[] r = cli("inspect", index.toString());
+        assertEquals(2, r[0], (String) r[1]);
+        assertTrue(((String) r[1]).contains("that shard does not hold it"), (String) r[1]);
+    }
+
+    @Test
+    void aTotalSizeThatDisagreesIsAWarningOnly() throws IOException {
+        shard("model-00001-of-00002.safetensors", "layers.0.w");
+        shard("model-00002-of-00002.safetensors", "layers.1.w");
+        Path index = dir.resolve("model.safetensors.index.json");
+        String map = "\"weight_map\": {\"layers.0.w\": \"model-00001-of-00002.safetensors\", \"layers.1.w\": \"model-00002-of-00002.safetensors\"}";
+        Files.writeString(index, "{\"metadata\": {\"total_size\": 4096}, " + map + "}");
+        List<String> warned = PipelineIndexTest.warnings(() -> {
+            try (Checkpoint c = Checkpoint.open(dir)) {
+                assertEquals(32, c.totalBytes());  // it opens: the reference tools never check total_size
+            }
+        });
+        assertEquals(1, warned.size(), warned.toString());
+        assertTrue(warned.get(0).startsWith(index.toString()) && warned.get(0).contains("metadata.total_size is 4096 but the shards' tensors hold 32 bytes"),
+                warned.get(0));
+        Files.writeString(index, "{\"metadata\": {\"total_size\": 32}, " + map + "}");
+        assertEquals(List.of(), PipelineIndexTest.warnings(() -> Checkpoint.open(dir).close()), "an agreeing total_size says nothing");
+        Files.writeString(index, "{" + map + "}");
+        assertEquals(List.of(), PipelineIndexTest.warnings(() -> Checkpoint.open(dir).close()), "no total_size, nothing to compare");
+    }
 }

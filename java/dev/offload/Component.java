@@ -240,10 +240,20 @@ public final class Component implements AutoCloseable {
             dev.offload.memory.DiskSource files = cached.source();
             long[] bytes = new long[plan.groups().size()];
             for (int g = 0; g < bytes.length; g++) bytes[g] = plan.groups().get(g).bytes();
-            return NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), files.files(), files.extents(),
+            NativeEngine engine = NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), files.files(), files.extents(),
                     config.stagingBytes(), config.diskIo().name(), config.readerThreads(), plan.slots(), plan.prefetchDepth(), timing,
                     config.stepsAhead(), spans,
                     owner.computeStream().handle(), copy.handle(), "component '" + name + "'");
+            // The native reader stamps the files it opened and checks each read against that; a file
+            // replaced between the check above and its open would be stamped as it is now. Checked
+            // again once open: a path that no longer names the registered file fails here.
+            try {
+                registered.checkUnchanged(name);
+            } catch (RuntimeException e) {
+                engine.close();
+                throw e;
+            }
+            return engine;
         }
         NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[plan.groups().size()];
         for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);

@@ -92,7 +92,7 @@ public final class Offloader implements AutoCloseable {
     /**
      * Discovers the checkpoint's block graph (BlockDiscovery's rules) and registers it. A checkpoint
      * with no tensors is refused, naming it. A name registered already from the same files (real
-     * paths, sizes, modification times) and layout is shared: the same component comes back with one
+     * paths and FileStamps: device, inode, size, modification and change time) and layout is shared: the same component comes back with one
      * more reference ({@link #unregister}).
      */
     public Component register(String name, Checkpoint checkpoint) {

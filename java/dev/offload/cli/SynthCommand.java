@@ -29,7 +29,7 @@ final class SynthCommand {
     static int run(List<String> argv, PrintStream out) {
         Args args = new Args(argv, Set.of("--json"), Set.of("--dim", "--blocks", "--single-blocks", "--seed", "--workload", "--like"));
         if (args.positional().size() != 1) throw new UsageException("synth needs exactly one output path");
-        Path file = Path.of(args.positional().get(0));
+        Path file = RunCommand.path(args.positional().get(0), "output path");
         Path folder = file.toAbsolutePath().getParent();
         if (folder == null || !java.nio.file.Files.isDirectory(folder)) throw new UsageException(file + ": the folder " + folder + " does not exist");
         if (args.has("--like")) return like(args, file, out);

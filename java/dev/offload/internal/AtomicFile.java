@@ -10,7 +10,6 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.Charset;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -191,11 +190,8 @@ public final class AtomicFile {
         /** True if reserved; false if posix_fallocate could not be called (use the fallback); IOException if it refused. */
         static boolean reserve(Path temp, long size) throws IOException {
             if (OPEN == null) return false;
-            String name = temp.toAbsolutePath().toString();
-            if (name.indexOf('\uFFFD') >= 0) return false;  // a name the JVM could not decode: its bytes are not known here
-            Charset charset = Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
             try (Arena arena = Arena.ofConfined()) {
-                int fd = (int) OPEN.invokeExact(arena.allocateFrom(name, charset), O_WRONLY);
+                int fd = (int) OPEN.invokeExact(NativePaths.cString(temp.toAbsolutePath(), arena), O_WRONLY);  // the name's raw bytes
                 if (fd < 0) return false;
                 int error;
                 try {

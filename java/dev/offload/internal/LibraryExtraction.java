@@ -3,14 +3,11 @@ package dev.offload.internal;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
@@ -31,9 +28,9 @@ import java.util.stream.Stream;
  * folders must be real folders (not symbolic links, checked with NOFOLLOW_LINKS), owned by this
  * process's user and mode 0700; the name is predictable and the temporary folder world-writable, so
  * anything else there may have been planted by another user, and is not used. A missing or wrong
- * copy is written to a temporary name in the same folder and renamed into place (a JVM killed
- * mid-write leaves only its own {@code .<pid>.tmp}, removed by a later writer once it is an hour
- * old); the file's hash is checked again right before loading, read through NOFOLLOW_LINKS. Writing
+ * copy is written through {@link AtomicFile} (a temporary named by this process's pid and start
+ * time, forced, renamed into place; a JVM killed mid-write leaves its temporary, which the next
+ * writer into that folder removes once its writer is gone); the file's hash is checked again right before loading, read through NOFOLLOW_LINKS. Writing
  * a new build's copy removes other builds' copies of the same library an hour old or more, so
  * neither runs nor rebuilds make the folder grow.
  *
@@ -87,23 +84,14 @@ final class LibraryExtraction {
         }
         Object uid = currentUid(tmp);
         Path base = privateFolder(tmp.resolve("offload-native-" + uid), uid);
+        removeEmptyOldFolders(tmp, uid, base);
         Path dir = privateFolder(base.resolve(HexFormat.of().formatHex(hash, 0, 8)), uid);
         Path file = dir.resolve(fileName);
         if (!matches(file, hash)) {
-            removeStaleTemporaries(dir);
-            Path part = dir.resolve("." + fileName + "." + ProcessHandle.current().pid() + ".tmp");
-            try (FileChannel ch = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                ByteBuffer buffer = ByteBuffer.wrap(bytes);
-                while (buffer.hasRemaining()) ch.write(buffer);
-                ch.force(true);
-            }
-            try {
-                Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(part, file, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(part);
+            try {  // a temporary named by this process, forced, renamed (AtomicFile); a killed writer's is swept by the next
+                AtomicFile.write(file, "the native library", out -> out.write(ByteBuffer.wrap(bytes), 0));
+            } catch (dev.offload.OffloadException e) {
+                throw new IOException(e.getMessage(), e);
             }
             if (!matches(file, hash)) throw new RefusedFolder(file + " (its content changed while it was written)");
             removeOtherBuilds(base, dir, fileName);
@@ -182,21 +170,26 @@ final class LibraryExtraction {
         return MessageDigest.isEqual(digest.digest(), hash);
     }
 
-    /** Temporaries of writers killed mid-write: removed once an hour old (a live writer takes milliseconds). */
-    private static void removeStaleTemporaries(Path dir) {
+    /**
+     * The empty {@code offload-native-<random digits>} folders earlier versions left at every JVM start
+     * (and the fallback above, should it be killed mid-load): this user's, empty, a minute old or
+     * more. Never one holding a file (a JVM may be loading it).
+     */
+    private static void removeEmptyOldFolders(Path tmp, Object uid, Path keep) {
         long now = System.currentTimeMillis();
-        try (Stream<Path> list = Files.list(dir)) {
-            for (Path p : list.toList()) {
-                String name = p.getFileName().toString();
-                if (!name.startsWith(".") || !name.endsWith(".tmp")) continue;
+        try (java.nio.file.DirectoryStream<Path> old = Files.newDirectoryStream(tmp, "offload-native-*")) {
+            for (Path dir : old) {
+                if (dir.equals(keep) || !dir.getFileName().toString().matches("offload-native-[0-9]{6,}")) continue;
                 try {
-                    if (now - Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toMillis() > STALE_MILLIS) Files.deleteIfExists(p);
+                    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) || !uid.equals(Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS))
+                            || now - Files.getLastModifiedTime(dir, LinkOption.NOFOLLOW_LINKS).toMillis() < 60_000) continue;
+                    Files.delete(dir);  // fails, and is left, unless empty
                 } catch (IOException e) {
-                    LOG.log(Level.DEBUG, "cannot remove the stale temporary {0}: {1}", p, e);
+                    LOG.log(Level.DEBUG, "left {0}: {1}", dir, e);
                 }
             }
         } catch (IOException e) {
-            LOG.log(Level.DEBUG, "cannot list {0} for stale temporaries: {1}", dir, e);
+            LOG.log(Level.DEBUG, "cannot list {0} for old library folders: {1}", tmp, e);
         }
     }
 

@@ -9,6 +9,7 @@ import dev.offload.Status;
 import dev.offload.checkpoint.FileBacking;
 import dev.offload.graph.TensorRef;
 import dev.offload.internal.AtomicFile;
+import dev.offload.internal.ProcessTemps;
 import dev.offload.internal.NativeEngine;
 import dev.offload.plan.PackedGroup;
 import java.io.IOException;
@@ -96,6 +97,7 @@ public final class DiskCache {
                                 java.util.function.Function<TensorRef, java.util.Optional<FileBacking.Region>> regions, Options options) {
         DiskSource direct = DiskSource.of(component, packed, regions);
         if (cacheDir == null || !scattered(direct, packed)) return new Result(direct, Outcome.DIRECT, null);
+        if (Files.isDirectory(cacheDir)) ProcessTemps.sweep(cacheDir, ProcessTemps.FILE_STEM);  // a killed writer's temporaries, reused or not
         List<FileStamp> stamps = new ArrayList<>();
         for (Path f : direct.files()) stamps.add(FileStamp.of(f, "component '" + component + "': caching it"));
         JsonObject identity = CacheIdentity.of(component, packed, direct, stamps);

@@ -20,7 +20,7 @@ import java.util.Map;
  * INVALID_ARGUMENT naming the tensor and the component. Nothing here reads or allocates host
  * memory for the weights: host memory stays the native staging ring. Files stay {@link Path}s, so a
  * name that is not valid text in the JVM's encoding (non-UTF-8 bytes) reaches the native reader as
- * its raw bytes ({@link FileStamp#rawBytes}).
+ * its raw bytes (internal.NativePaths).
  */
 public record DiskSource(List<Path> files, List<NativeEngine.DiskExtent> extents) {
     public DiskSource {

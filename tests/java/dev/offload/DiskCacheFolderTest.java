@@ -102,6 +102,25 @@ class DiskCacheFolderTest {
         assertEquals(first, identities(caches(cache)), "same inodes and modification times: nothing rewritten");
     }
 
+    /** A killed writer's temporary goes with the next run that uses the folder, even one that only reuses its cache. */
+    @Test
+    void aRunThatReusesTheCacheRemovesADeadWritersTemporary() throws Exception {
+        List<Path> files = scattered(dir.resolve("model"), "a.safetensors", "b.safetensors", 1);
+        Path cache = dir.resolve("cache");
+        OffloadConfig config = config(cache).build();
+        assertEquals(DiskCache.Outcome.WRITTEN, run(files, config));
+        long deadPid = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).get(0).trim()) + 1;
+        Path stale = cache.resolve(".model-0123.offload-cache" + dev.offload.internal.ProcessTemps.FILE_MARK + deadPid + "-1-0");
+        Path live = cache.resolve(".model-0123.offload-cache" + dev.offload.internal.ProcessTemps.FILE_MARK
+                + dev.offload.internal.ProcessTemps.self() + "-7");
+        Files.write(stale, new byte[4096]);
+        Files.write(live, new byte[16]);
+        assertEquals(DiskCache.Outcome.REUSED, run(files, config));
+        assertFalse(Files.exists(stale), "a dead writer's temporary is removed");
+        assertTrue(Files.exists(live), "a live writer's (this process's) is kept");
+        Files.delete(live);
+    }
+
     @Test
     void aShardReplacedByASameSizeSameMtimeFileRebuildsTheCache() throws Exception {
         List<Path> files = scattered(dir.resolve("model"), "a.safetensors", "b.safetensors", 1);

@@ -54,6 +54,13 @@ class CacheAndNameOptionsTest {
             assertTrue(r.err().contains("not valid") && r.err().contains("U+FFFD") && r.err().contains("give its folder"), r.err());
             assertFalse(r.err().contains("no such file"), r.err());
         }
+        // an output name too: synth wrote a file under another name (U+FFFD's bytes) before
+        InfoCommandTest.Result r = InfoCommandTest.run("synth", dir.resolve("out\uFFFD.safetensors").toString(), "--dim", "64", "--blocks", "1");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("U+FFFD"), r.err());
+        try (var listing = java.nio.file.Files.list(dir)) {
+            assertTrue(listing.noneMatch(p -> p.getFileName().toString().startsWith("out")), "nothing written");
+        }
     }
 
     @Test

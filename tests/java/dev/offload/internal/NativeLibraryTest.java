@@ -167,4 +167,21 @@ public class NativeLibraryTest {
         assertTrue(!Files.exists(old), "the hour-old copy of another build is left");
         assertEquals("a build of a minute ago", Files.readString(fresh.resolve("liboffload.so")));
     }
+
+    /** The empty folders earlier versions left at every start go; one holding a file, or a minute young, stays. */
+    @Test
+    void earlierVersionsEmptyFoldersAreRemoved(@TempDir Path tmp, @TempDir Path models) throws Exception {
+        Path model = model(models);
+        java.nio.file.attribute.FileTime hourAgo = java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 3_600_000);
+        Path empty = Files.createDirectory(tmp.resolve("offload-native-1234567890123456789"));
+        Path holding = Files.createDirectory(tmp.resolve("offload-native-9876543210"));
+        Files.writeString(holding.resolve("liboffload.so"), "a killed run's copy");
+        Path young = Files.createDirectory(tmp.resolve("offload-native-5555555555"));
+        Files.setLastModifiedTime(empty, hourAgo);
+        Files.setLastModifiedTime(holding, hourAgo);
+        assertEquals(0, loadBoth(tmp, model).exit());
+        assertTrue(!Files.exists(empty), "an earlier version's empty folder is removed");
+        assertTrue(Files.exists(holding.resolve("liboffload.so")), "a folder holding a file is left");
+        assertTrue(Files.exists(young), "a folder younger than a minute is left");
+    }
 }

@@ -1,10 +1,7 @@
 package dev.offload;
 
-import dev.offload.plan.BudgetLedger;
-import dev.offload.plan.ComponentPlan;
-import dev.offload.plan.PinPolicy;
-import dev.offload.plan.Planner;
-import dev.offload.plan.Setup;
+import dev.offload.engine.Arrangement;
+import dev.offload.internal.HostFunctionThread;
 
 /**
  * A scoped arrangement (diffusers' "model-level offload for the VAE during decode",
@@ -14,73 +11,18 @@ import dev.offload.plan.Setup;
  * needs a component grouped one block per group. A second override of a component with one open
  * fails, naming the first: one component, one arrangement at a time. Opening fails during the
  * component's step; closing waits for a step open on another thread (and fails, the scope staying
- * open, for one open on the closing thread). Closing is idempotent.
+ * open, for one open on the closing thread). Closing is idempotent. The handle of
+ * engine.Arrangement, which does the work.
  */
 public final class ArrangementScope implements AutoCloseable {
-    private final Offloader owner;
-    private final Component component;
-    private final String name;
-    private final Setup previous;
-    private final ComponentPlan previousPlan;
-    private final AutoFollowUp suspended;
-    private final Strategy strategy;
-    private boolean closed;
+    private final Arrangement arrangement;
 
-    ArrangementScope(Offloader owner, Component component, Setup previous, ComponentPlan previousPlan, AutoFollowUp suspended,
-                     Strategy strategy) {
-        this.owner = owner;
-        this.component = component;
-        String name = component.name();
-        this.name = name;
-        this.previous = previous;
-        this.previousPlan = previousPlan;
-        this.suspended = suspended;
-        this.strategy = strategy;
+    ArrangementScope(Arrangement arrangement) {
+        this.arrangement = arrangement;
     }
 
     public Strategy strategy() {
-        return strategy;
-    }
-
-    /** Offloader.override: runs {@code c} under {@code strategy} (called under the offloader's lock). */
-    static ArrangementScope open(Offloader off, Component c, Strategy strategy) {
-        String name = c.name();
-        if (strategy == null || strategy == Strategy.AUTO) throw OffloadException.invalid("override of '" + name + "': give a concrete strategy");
-        ArrangementScope open = off.override(name);
-        if (open != null) {
-            throw OffloadException.invalid("component '" + name + "' already has an arrangement override open (" + open
-                    + "); close it before applying another");
-        }
-        if (c.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step: override it between steps");
-        Setup previous = c.setup();
-        OffloadConfig config = off.config();
-        PinPolicy pin = ComponentPlan.Pinning.defaults(strategy).policy();
-        Setup next = new Setup(strategy, previous.grouping(), config.window(), new ComponentPlan.Pinning(pin, null, config.activationReserve()));
-        if (!next.grouping().equals(previous.grouping())) {
-            throw OffloadException.invalid("override of '" + name + "': " + strategy + " needs one block per group but the component is grouped "
-                    + previous.grouping() + " (an override keeps the grouping its host copy is packed by)");
-        }
-        ComponentPlan previousPlan = c.plan();
-        ComponentPlan plan = planInPlace(off, c, next);
-        AutoFollowUp suspended = off.suspendFollowUp(name);
-        if (strategy != Strategy.MODEL_OFFLOAD) off.evictIdleTurns();
-        try {
-            c.replace(next, plan, false);
-        } catch (RuntimeException e) {
-            off.resumeFollowUp(name, suspended);
-            throw e;
-        }
-        ArrangementScope scope = new ArrangementScope(off, c, previous, previousPlan, suspended, strategy);
-        off.overrideOpened(name, scope);
-        return scope;
-    }
-
-    /** A plan for a registered component under another setup, in the room it would have in place of its own. */
-    private static ComponentPlan planInPlace(Offloader off, Component c, Setup setup) {
-        BudgetLedger ledger = off.ledger(c);
-        ComponentPlan plan = Planner.plan(c.name(), c.graph(), setup, ledger.budget(), ledger.room(setup.strategy()));
-        ledger.checkFits(c.name(), setup.strategy(), plan);
-        return plan;
+        return arrangement.strategy();
     }
 
     /**
@@ -91,34 +33,12 @@ public final class ArrangementScope implements AutoCloseable {
      */
     @Override
     public void close() {
-        while (true) {
-            synchronized (owner) {
-                if (closed) return;
-                Component c = owner.registered().get(name);
-                if (c != component || owner.isClosed()) {  // unregistered (or replaced) or closed meanwhile: nothing to restore
-                    closed = true;
-                    owner.overrideClosed(name, this);
-                    return;
-                }
-                if (!c.hasOpenStep()) {
-                    if (previous.strategy() != Strategy.MODEL_OFFLOAD) owner.evictIdleTurns();
-                    boolean profile = suspended != null && suspended.rebase(c.stepsStarted());
-                    c.replace(previous, previousPlan, profile);  // a failure keeps the override (open, retryable)
-                    closed = true;
-                    owner.overrideClosed(name, this);
-                    owner.resumeFollowUp(name, suspended);
-                    return;
-                }
-                if (c.stepOwnedByCurrentThread()) {
-                    throw OffloadException.invalid("component '" + name + "' is running a step on this thread: close the step before the override");
-                }
-            }
-            component.awaitNoOpenStep();  // another thread's step; then try again
-        }
+        HostFunctionThread.refuse("ArrangementScope.close()");
+        arrangement.close();
     }
 
     @Override
     public String toString() {
-        return strategy.name().toLowerCase(java.util.Locale.ROOT) + " over " + previous.label();
+        return arrangement.toString();
     }
 }

@@ -1,5 +1,6 @@
 package dev.offload;
 
+import dev.offload.engine.GroupPlace;
 import dev.offload.graph.TensorRef;
 import dev.offload.plan.PackedGroup;
 import java.lang.foreign.MemorySegment;
@@ -10,64 +11,53 @@ import java.util.List;
  * A group while its step holds it: its tensors on the device. Pointers are valid for work queued on
  * the step's compute stream until the step moves on to the next group.
  *
- * <p>A Group is a view of one group in one device place (its resident region, or one ring slot):
- * the component makes each view once, the first time the group lands there, and hands the same
- * object out on every later visit, so the steady state allocates nothing per group.
- *
- * <p>Validity ({@link DeviceTensor}'s note): the view records the step holding it ({@code holder},
- * set when iteration gives it, cleared when the step releases it), the index of that step, and the
- * component's placement (which counts its engine's starts and stops) when it was handed out. It is
- * valid while a step holds it, or, for a resident group, while the component is open and still at
- * that placement. The check reads three fields; a view handed out again is valid again, so the
- * same objects serve every step and nothing is allocated per group.
+ * <p>A Group is the face of one group in one device place (engine.GroupPlace): made once, the first
+ * time the group lands there, with its device tensors, and handed out on every later visit, so the
+ * steady state allocates nothing per group. Validity ({@link DeviceTensor}'s note) is the place's:
+ * while a step holds it, or, for a resident group, while its component keeps that region.
  */
 public final class Group {
-    private final int index;
-    private final PackedGroup packed;
-    private final long base;
-    private final Component component;
+    private final GroupPlace place;
     private final List<DeviceTensor> tensors;
-    private final boolean resident;
-    private volatile Step holder;  // the step holding this view now, or null
-    private long step = -1;        // the step that last held it (written before holder)
-    private long placedIn;         // the component's placement when it was last handed out
 
-    Group(int index, PackedGroup packed, long base, Component component, boolean resident) {
-        this.index = index;
-        this.packed = packed;
-        this.base = base;
-        this.component = component;
-        this.resident = resident;
+    private Group(GroupPlace place) {
+        this.place = place;
+        PackedGroup packed = place.packed();
         List<TensorRef> refs = packed.spec().tensors();
         List<DeviceTensor> list = new ArrayList<>(refs.size());
         for (int i = 0; i < refs.size(); i++) {
             TensorRef t = refs.get(i);
-            list.add(new DeviceTensor(t.name(), t.dtype(), t.shape(), t.byteSize(), MemorySegment.ofAddress(base + packed.offsets()[i]), this));
+            list.add(new DeviceTensor(t.name(), t.dtype(), t.shape(), t.byteSize(),
+                    MemorySegment.ofAddress(place.base() + packed.offsets()[i]), this));
         }
         this.tensors = List.copyOf(list);
     }
 
+    /** The face of a place: made the first time, the same object afterwards. */
+    static Group of(GroupPlace place) {
+        return place.view(Group::new);
+    }
+
+    GroupPlace place() {
+        return place;
+    }
+
     /** The stream to launch this group's compute on (the step's compute stream). */
     public dev.offload.runtime.Stream computeStream() {
-        return component.computeStream();
+        return place.component().computeStream();
     }
 
     public int index() {
-        return index;
+        return place.index();
     }
 
     public String name() {
-        return packed.spec().name();
+        return place.packed().spec().name();
     }
 
     /** Packed bytes of the group (tensors aligned to 256 bytes). */
     public long byteSize() {
-        return packed.bytes();
-    }
-
-    /** Device address of the group's packed bytes. */
-    long base() {
-        return base;
+        return place.packed().bytes();
     }
 
     /**
@@ -75,7 +65,7 @@ public final class Group {
      * the group is no longer held ({@link DeviceTensor}'s rule).
      */
     public List<DeviceTensor> tensors() {
-        checkValid(null);
+        place.checkValid(null);
         return tensors;
     }
 
@@ -85,7 +75,7 @@ public final class Group {
      * this group is an error naming the group.
      */
     public DeviceTensor tensor(String name) {
-        checkValid(null);
+        place.checkValid(null);
         for (int i = 0; i < tensors.size(); i++) {
             DeviceTensor t = tensors.get(i);
             if (t.name().equals(name)) return t;
@@ -93,38 +83,8 @@ public final class Group {
         throw OffloadException.invalid("group '" + name() + "' has no tensor '" + name + "'");
     }
 
-    /** Called by the step that iteration hands this view out in. */
-    void heldBy(Step s) {
-        step = s.index();
-        placedIn = component.placement();
-        holder = s;
-    }
-
-    /** Called by the holding step as it releases the group (before the engine's release). */
-    void released() {
-        holder = null;
-    }
-
-    /** Throws IllegalStateException naming {@code tensor} (or the group, for null), the group and the step, when not valid. */
+    /** Throws IllegalStateException naming {@code tensor}, the group and the step, when not valid. */
     void checkValid(DeviceTensor tensor) {
-        if (!component.isClosed() && (holder != null || resident && placedIn == component.placement())) return;
-        throw new IllegalStateException(invalidBecause(tensor));
-    }
-
-    private String invalidBecause(DeviceTensor tensor) {
-        String what = (tensor != null ? "device tensor '" + tensor.name() + "' of group '" : "group '") + name() + "' of component '"
-                + component.name() + "'";
-        String why;
-        if (component.isClosed()) {
-            why = "component '" + component.name() + "' is closed (unregistered, rebuilt or its offloader closed) since step " + step
-                    + " held the group";
-        } else if (resident) {
-            why = "the device region step " + step + " found it in is gone (the component was evicted for another component's turn"
-                    + " or re-planned); a later step hands it out again";
-        } else {
-            why = "step " + step + " released the group and its slot now holds other weights; a DeviceTensor is valid while its step"
-                    + " holds its group: take it from the group a later step gives";
-        }
-        return what + " is no longer valid: " + why;
+        place.checkValid(tensor == null ? null : tensor.name());
     }
 }

@@ -68,7 +68,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
                             Map<String, ComputeProfile> computeProfiles, Map<String, Strategy> componentStrategies, double h2dGbps,
                             boolean trace, HostSource source, long stagingBytes, java.nio.file.Path diskCache,
                             ProgressListener progress, DiskIo diskIo, int readerThreads, java.time.Duration turnTimeout,
-                            long diskCacheMaxBytes, DiskCacheCheck diskCacheCheck) {
+                            long diskCacheMaxBytes, DiskCacheCheck diskCacheCheck) implements dev.offload.engine.Settings {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
@@ -141,6 +141,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
     }
 
     /** The strategy a component runs under: its own, or the config's. */
+    @Override
     public Strategy strategyOf(String component) {
         return componentStrategies.getOrDefault(component, strategy);
     }
@@ -150,13 +151,15 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
      * policy goes to the streaming strategies; BLOCK_PIN pins by budget; NO_OFFLOAD and
      * MODEL_OFFLOAD keep everything resident, whatever policy the other components use.
      */
+    @Override
     public dev.offload.plan.Setup setup(String component) {
         Strategy s = strategyOf(component);
         if (s == Strategy.AUTO) return null;
         PinPolicy policy = switch (s) {
             case NO_OFFLOAD, MODEL_OFFLOAD -> PinPolicy.none();
             case BLOCK_PIN -> PinPolicy.budget();
-            default -> pin;
+            case GROUP_OFFLOAD, LAYERWISE -> pin;
+            case AUTO -> throw new IllegalStateException("AUTO has no fixed setup");
         };
         return new dev.offload.plan.Setup(s, grouping, window, new ComponentPlan.Pinning(policy, computeProfiles.get(component), activationReserve));
     }

@@ -2,23 +2,26 @@ package dev.offload;
 
 import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.Pipeline;
+import dev.offload.engine.ComponentCore;
+import dev.offload.engine.OpenStep;
+import dev.offload.engine.Registry;
 import dev.offload.graph.BlockGraph;
+import dev.offload.graph.TensorRef;
 import dev.offload.internal.HostFunctionThread;
-import dev.offload.plan.BudgetLedger;
-import dev.offload.plan.ComponentPlan;
-import dev.offload.plan.PinPolicy;
+import dev.offload.memory.DiskCache;
+import dev.offload.metrics.Trace;
 import dev.offload.plan.Plan;
-import dev.offload.plan.Planner;
 import dev.offload.plan.Resolver;
-import dev.offload.plan.Setup;
 import dev.offload.runtime.DeviceInfo;
 import dev.offload.runtime.DeviceRuntime;
 import dev.offload.runtime.Stream;
-import dev.offload.runtime.StreamKind;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
+import java.util.function.Predicate;
 
 /**
  * The public face: opens a device, registers components (checkpoints, block graphs, or a
@@ -40,10 +43,10 @@ import java.util.Map;
  * checkpoint: {@code g.tensor("transformer_blocks.0.attn.to_q.weight")} in the group holding block 0,
  * never a name relative to the block ({@code "attn.to_q.weight"}).
  *
- * <p>One compute stream serves every component; each component copies on a stream of its own (two
- * components stepped from two threads must not queue copies behind each other: Component's note). Registering packs the
- * component's weights into pinned host memory (after which its checkpoint may be closed) and takes
- * its device region from the budget at once.
+ * <p>Design: this class validates, refuses and delegates. The machinery (the registry and its
+ * reference counts, admission into the budget, AUTO, turns, overrides, rebuilds, previews) is
+ * engine.Registry's, which also holds the lock (its note gives the lock order); components come
+ * back as {@link Component} handles, one per registered component.
  *
  * <p>From a host function's body (runtime.HostFunction) every method that takes the offloader's
  * lock or can wait for the device is refused with an OffloadException naming CUDA's rule
@@ -52,37 +55,16 @@ import java.util.Map;
  */
 public final class Offloader implements AutoCloseable {
     private final OffloadConfig config;
-    private final DeviceRuntime runtime;
-    private final Stream compute;
-    private final Map<String, Component> components = new LinkedHashMap<>();
-    private final Map<String, Resolver.Choice> choices = new LinkedHashMap<>();
-    private final Map<String, ArrangementScope> overrides = new LinkedHashMap<>();
-    private final Map<String, AutoFollowUp> followUps = new java.util.concurrent.ConcurrentHashMap<>();
-    private long tick;  // orders turn-taking components' steps (least recently used is evicted first)
-    private final TurnQueue turns = new TurnQueue();  // steps waiting for their turn (MODEL_OFFLOAD)
-    private volatile boolean closed;
-    /** The timeline, when the config asks for a trace (components record into it). */
-    final dev.offload.metrics.Trace trace;
+    private final Registry registry;
 
-    private Offloader(OffloadConfig config, DeviceRuntime runtime, Stream compute) {
+    private Offloader(OffloadConfig config, Registry registry) {
         this.config = config;
-        this.runtime = runtime;
-        this.compute = compute;
-        this.trace = config.trace() ? new dev.offload.metrics.Trace() : null;
+        this.registry = registry;
     }
 
     public static Offloader open(OffloadConfig config) {
-        given(config, "the config");
-        DeviceRuntime runtime = DeviceRuntime.open(config.device(), config.deviceBudget());
-        Stream compute = null;
-        try {
-            compute = runtime.createStream(StreamKind.COMPUTE);
-            return new Offloader(config, runtime, compute);
-        } catch (RuntimeException e) {
-            if (compute != null) compute.close();
-            runtime.close();
-            throw e;
-        }
+        if (config == null) throw OffloadException.invalid("the config is null");
+        return new Offloader(config, Registry.open(config));
     }
 
     public OffloadConfig config() {
@@ -92,22 +74,18 @@ public final class Offloader implements AutoCloseable {
     /**
      * Discovers the checkpoint's block graph (BlockDiscovery's rules) and registers it. A checkpoint
      * with no tensors is refused, naming it. A name registered already from the same files (real
-     * paths and FileStamps: device, inode, size, modification and change time) and layout is shared: the same component comes back with one
-     * more reference ({@link #unregister}).
+     * paths and FileStamps: device, inode, size, modification and change time) and layout is shared:
+     * the same component comes back with one more reference ({@link #unregister}).
      */
     public Component register(String name, Checkpoint checkpoint) {
         HostFunctionThread.refuse("Offloader.register('" + name + "')");
-        synchronized (this) {
-            ensureOpen();
-            given(checkpoint, "the checkpoint of component '" + name + "'");
-            if (checkpoint.tensors().isEmpty()) {
-                throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
-            }
-            Component shared = shared(name, ComponentSource.of(checkpoint));
-            if (shared != null) return shared;
-            BlockGraph graph = BlockGraph.discover(checkpoint);
-            return add(name, graph, resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(checkpoint));
-        }
+        return Component.of(registry.register(name, checkpoint));
+    }
+
+    /** Registers a graph; registering the same graph instance under its name again shares it. */
+    public Component register(String name, BlockGraph graph) {
+        HostFunctionThread.refuse("Offloader.register('" + name + "')");
+        return Component.of(registry.register(name, graph));
     }
 
     /**
@@ -120,22 +98,7 @@ public final class Offloader implements AutoCloseable {
      */
     public Map<String, Component> registerAll(Pipeline pipeline) {
         HostFunctionThread.refuse("Offloader.registerAll()");
-        synchronized (this) {
-            ensureOpen();
-            given(pipeline, "the pipeline");
-            Map<String, BlockGraph> graphs = new LinkedHashMap<>();
-            Map<String, ComponentSource> keys = new LinkedHashMap<>();
-            pipeline.components().forEach((name, checkpoint) -> {
-                if (checkpoint.tensors().isEmpty()) {
-                    throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
-                }
-                ComponentSource key = ComponentSource.of(checkpoint);
-                checkShareable(name, key);
-                keys.put(name, key);
-                if (!components.containsKey(name)) graphs.put(name, BlockGraph.discover(checkpoint));
-            });
-            return registerKeyed(graphs, keys);
-        }
+        return handles(registry.registerAll(pipeline));
     }
 
     /**
@@ -144,62 +107,13 @@ public final class Offloader implements AutoCloseable {
      */
     public Map<String, Component> registerGraphs(Map<String, BlockGraph> graphs) {
         HostFunctionThread.refuse("Offloader.registerGraphs()");
-        synchronized (this) {
-            ensureOpen();
-            given(graphs, "the graphs");
-            graphs.forEach((name, graph) -> given(graph, "the graph of component '" + name + "'"));
-            Map<String, ComponentSource> keys = new LinkedHashMap<>();
-            Map<String, BlockGraph> fresh = new LinkedHashMap<>();
-            graphs.forEach((name, graph) -> {
-                ComponentSource key = ComponentSource.of(graph);
-                checkShareable(name, key);
-                keys.put(name, key);
-                if (!components.containsKey(name)) fresh.put(name, graph);
-            });
-            return registerKeyed(fresh, keys);
-        }
+        return handles(registry.registerGraphs(graphs));
     }
 
-    private Map<String, Component> registerKeyed(Map<String, BlockGraph> fresh, Map<String, ComponentSource> keys) {
-        Map<String, Resolver.Choice> auto = resolveAuto(fresh);
+    private static Map<String, Component> handles(Map<String, ComponentCore> cores) {
         Map<String, Component> out = new LinkedHashMap<>();
-        keys.forEach((name, key) -> {
-            Component shared = shared(name, key);
-            out.put(name, shared != null ? shared : add(name, fresh.get(name), auto.get(name), key, setAsideForLater(name, fresh)));
-        });
-        return java.util.Collections.unmodifiableMap(out);
-    }
-
-    /** Registers a graph; registering the same graph instance under its name again shares it. */
-    public Component register(String name, BlockGraph graph) {
-        HostFunctionThread.refuse("Offloader.register('" + name + "')");
-        synchronized (this) {
-            ensureOpen();
-            given(graph, "the graph of component '" + name + "'");
-            Component shared = shared(name, ComponentSource.of(graph));
-            if (shared != null) return shared;
-            return add(name, graph, resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(graph));
-        }
-    }
-
-    /** The registered component to share (with one more reference), or null when the name is free. */
-    private Component shared(String name, ComponentSource key) {
-        checkShareable(name, key);
-        Component c = components.get(name);
-        if (c == null) return null;
-        c.retain();
-        return c;
-    }
-
-    private void checkShareable(String name, ComponentSource key) {
-        if (name == null || name.isBlank()) throw OffloadException.invalid("component name is empty");
-        Component c = components.get(name);
-        if (c != null && !c.sourceKey().equals(key)) {
-            String changed = c.sourceKey().differenceFrom(key);
-            throw OffloadException.invalid("component '" + name + "' is registered already from " + c.sourceKey().describe()
-                    + "; registering it again from " + (changed != null ? changed : key.describe()) + " would give one name two"
-                    + " arrangements: unregister it first, or register the new one under another name");
-        }
+        cores.forEach((name, core) -> out.put(name, Component.of(core)));
+        return Collections.unmodifiableMap(out);
     }
 
     /**
@@ -209,53 +123,13 @@ public final class Offloader implements AutoCloseable {
      */
     public void unregister(String name) {
         HostFunctionThread.refuse("Offloader.unregister('" + name + "')");
-        synchronized (this) {
-            ensureOpen();
-            Component c = component(name);
-            if (c.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step; close it before unregistering");
-            if (c.releaseReference() > 0) return;
-            components.remove(name);
-            choices.remove(name);
-            followUps.remove(name);
-            overrides.remove(name);
-            c.close();
-        }
+        registry.unregister(name);
     }
 
     /** {@link #unregister} for each of a pipeline's components. */
     public void unregisterAll(Pipeline pipeline) {
         HostFunctionThread.refuse("Offloader.unregisterAll()");
-        synchronized (this) {
-            for (String name : pipeline.components().keySet()) unregister(name);
-        }
-    }
-
-    /** The resolver's choices for the components left to AUTO (none: an empty map), against the host memory {@link #facts} measures. */
-    Map<String, Resolver.Choice> resolveAuto(Map<String, BlockGraph> graphs) {
-        return resolveAuto(graphs, false, java.util.OptionalLong.empty());
-    }
-
-    /** As above, against {@code hostAvailable} (bytes for host copies, as given: {@code ./offload plan --host-memory}). */
-    Map<String, Resolver.Choice> resolveAuto(Map<String, BlockGraph> graphs, long hostAvailable) {
-        return resolveAuto(graphs, true, java.util.OptionalLong.of(hostAvailable));
-    }
-
-    private Map<String, Resolver.Choice> resolveAuto(Map<String, BlockGraph> graphs, boolean given, java.util.OptionalLong hostAvailable) {
-        List<Resolver.Input> inputs = new ArrayList<>();
-        graphs.forEach((name, graph) -> {
-            if (config.strategyOf(name) == Strategy.AUTO) inputs.add(new Resolver.Input(name, graph, config.computeProfiles().get(name)));
-        });
-        if (inputs.isEmpty()) return Map.of();
-        Resolver.Facts facts = facts();
-        // Host memory limits AUTO only where the source holds the weights in host memory (PINNED or
-        // LOWMEM named). DISK holds a staging ring; with no source named, a component whose pinned
-        // copy would not fit streams from disk (sourceFor), so the plan does not depend on it.
-        boolean holdsCopy = config.source() == HostSource.PINNED || config.source() == HostSource.LOWMEM;
-        java.util.OptionalLong host = !holdsCopy ? java.util.OptionalLong.empty() : given ? hostAvailable : facts.hostAvailable();
-        facts = new Resolver.Facts(facts.deviceBytes(), host, facts.h2dGbps(), facts.copyLatencyMs(), facts.activationReserve());
-        Map<String, Resolver.Choice> out = new LinkedHashMap<>();
-        for (Resolver.Choice c : Resolver.resolve(inputs, facts)) out.put(c.component(), c);
-        return out;
+        registry.unregisterAll(pipeline);
     }
 
     /**
@@ -263,14 +137,9 @@ public final class Offloader implements AutoCloseable {
      * packed or allocated): {@code ./offload plan}. The budget is shared as registration shares it.
      * {@code hostAvailable} replaces the measured host memory when present.
      */
-    public Plan preview(Map<String, BlockGraph> graphs, java.util.OptionalLong hostAvailable) {
+    public Plan preview(Map<String, BlockGraph> graphs, OptionalLong hostAvailable) {
         HostFunctionThread.refuse("Offloader.preview()");
-        synchronized (this) {
-            ensureOpen();
-            given(graphs, "the graphs");
-            graphs.forEach((name, graph) -> given(graph, "the graph of component '" + name + "'"));
-            return PlanPreview.of(this, graphs, hostAvailable);
-        }
+        return registry.preview(graphs, hostAvailable);
     }
 
     /**
@@ -280,105 +149,18 @@ public final class Offloader implements AutoCloseable {
      */
     public Resolver.Facts facts() {
         HostFunctionThread.refuse("Offloader.facts()");
-        synchronized (this) {
-            ensureOpen();
-            java.util.OptionalLong available = dev.offload.memory.HostMemory.available();
-            java.util.OptionalLong host = available.isPresent()
-                    ? java.util.OptionalLong.of(Math.max(0, available.getAsLong() - dev.offload.memory.HostMemory.MARGIN_BYTES))
-                    : java.util.OptionalLong.empty();
-            BandwidthProbe.Bandwidth bw = bandwidth();
-            return new Resolver.Facts(Math.max(0, ledger(null).forPermanent()), host, bw.gbps(), bw.latencyMs(), config.activationReserve());
-        }
-    }
-
-    /**
-     * The budget ledger now (plan.BudgetLedger: the one place its arithmetic lives). {@code inPlace}
-     * (null for none) is planned again in place of its own arrangement, so it is left out.
-     */
-    BudgetLedger ledger(Component inPlace) {
-        DeviceInfo info = runtime.info();
-        List<BudgetLedger.Holding> holdings = new ArrayList<>();
-        for (Component c : components.values()) {
-            holdings.add(new BudgetLedger.Holding(c.setup().strategy() == Strategy.MODEL_OFFLOAD, c.isActive(), c.plan().deviceBytes(),
-                    c == inPlace));
-        }
-        return BudgetLedger.of(info.budgetBytes(), info.usedBytes(), config.activationReserve(), holdings);
-    }
-
-    /** Device bytes set aside for the fixed components registered after {@code name} (Planner.setAsideForLater). */
-    long setAsideForLater(String name, Map<String, BlockGraph> fresh) {
-        return Planner.setAsideForLater(name, fresh, config::setup, runtime.info().budgetBytes());
-    }
-
-    Component add(String name, BlockGraph graph, Resolver.Choice choice, ComponentSource key) {
-        return add(name, graph, choice, key, 0);
-    }
-
-    Component add(String name, BlockGraph graph, Resolver.Choice choice, ComponentSource key, long setAside) {
-        Setup setup = choice != null ? choice.setup() : config.setup(name);
-        boolean turns = setup.strategy() == Strategy.MODEL_OFFLOAD;
-        if (!turns) evictIdleTurns();  // they come back with their next step; registration is rare
-        BudgetLedger ledger = ledger(null);
-        ComponentPlan plan = choice != null ? choice.plan()
-                : Planner.planBesideLater(name, graph, setup, ledger.budget(), ledger.room(setup.strategy()), turns ? 0 : setAside);
-        ledger.checkFits(name, setup.strategy(), plan);
-        // AUTO without a compute profile: the first steps run under the size rules and are profiled
-        boolean profile = choice != null && !choice.profiled() && setup.strategy() != Strategy.MODEL_OFFLOAD
-                && setup.strategy() != Strategy.NO_OFFLOAD;
-        Component c = Component.create(this, name, graph, setup, plan, profile, key, sourceFor(name, plan));
-        components.put(name, c);
-        if (choice != null) choices.put(name, choice);
-        if (choice != null && setup.strategy() != Strategy.MODEL_OFFLOAD && setup.strategy() != Strategy.NO_OFFLOAD) {
-            followUps.put(name, profile ? new AutoFollowUp(AutoFollowUp.PROFILE_STEP, -1) : new AutoFollowUp(-1, 1));
-        }
-        return c;
-    }
-
-    private static final System.Logger LOG = System.getLogger("dev.offload");
-    private final Map<String, dev.offload.memory.DiskCache.Outcome> diskCacheOutcomes = new java.util.concurrent.ConcurrentHashMap<>();
-
-    void noteDiskCache(String component, dev.offload.memory.DiskCache.Outcome outcome) {
-        diskCacheOutcomes.put(component, outcome);
+        return registry.facts();
     }
 
     /** What the DISK source's cache did for a component the last time its engine started (DIRECT: no cache file), or null. */
-    public dev.offload.memory.DiskCache.Outcome diskCacheOutcome(String component) {
-        return diskCacheOutcomes.get(component);
+    public DiskCache.Outcome diskCacheOutcome(String component) {
+        return registry.diskCacheOutcome(component);
     }
-
-    /**
-     * The host source of a component: the config's when given; otherwise PINNED, unless its pinned
-     * copy plus HostMemory's margin would not fit the available host memory and its tensors come
-     * from files: then DISK (host memory is the staging ring), said in a log line. A graph with no
-     * files stays PINNED, and packing then refuses it with the numbers.
-     */
-    HostSource sourceFor(String name, ComponentPlan plan) {
-        return sourceFor(name, plan, dev.offload.memory.HostMemory.available());
-    }
-
-    HostSource sourceFor(String name, ComponentPlan plan, java.util.OptionalLong available) {
-        if (config.source() != HostSource.AUTO) return config.source();
-        long need = 0;
-        for (dev.offload.plan.PackedGroup g : plan.groups()) need += dev.offload.plan.PackedGroup.alignUp(g.bytes());
-        if (available.isEmpty() || need + dev.offload.memory.HostMemory.MARGIN_BYTES <= available.getAsLong()) return HostSource.PINNED;
-        try {
-            dev.offload.memory.DiskSource.of(name, plan.groups());
-        } catch (OffloadException notFiles) {
-            return HostSource.PINNED;
-        }
-        LOG.log(System.Logger.Level.INFO, "component ''{0}'': a pinned copy needs {1} bytes, {2} are available (less a margin of {3}):"
-                + " streaming it from disk", name, need, available.getAsLong(), dev.offload.memory.HostMemory.MARGIN_BYTES);
-        return HostSource.DISK;
-    }
-
 
     /** Runs a component under {@code strategy} until the returned scope closes ({@link ArrangementScope}). */
     public ArrangementScope override(String name, Strategy strategy) {
         HostFunctionThread.refuse("Offloader.override('" + name + "')");
-        synchronized (this) {
-            ensureOpen();
-            return ArrangementScope.open(this, component(name), strategy);
-        }
+        return new ArrangementScope(registry.override(name, strategy));
     }
 
     /**
@@ -389,43 +171,15 @@ public final class Offloader implements AutoCloseable {
      * holds the old copy until the new one is made only where the rebuild fails (then the old one is
      * made again); the old is freed first. Not during the component's step, nor under an override.
      */
-    public Component addTensors(String name, List<dev.offload.graph.TensorRef> tensors) {
+    public Component addTensors(String name, List<TensorRef> tensors) {
         HostFunctionThread.refuse("Offloader.addTensors('" + name + "')");
-        synchronized (this) {
-            ensureOpen();
-            given(tensors, "the tensors to add to component '" + name + "'");
-            for (var t : tensors) given(t, "a tensor to add to component '" + name + "'");
-            Component old = component(name);
-            List<dev.offload.graph.TensorRef> all = new ArrayList<>(old.graph().tensors());
-            all.addAll(tensors);
-            return ComponentRebuild.rebuild(this, old, BlockGraph.discover("component '" + name + "'", all));
-        }
+        return Component.of(registry.addTensors(name, tensors));
     }
 
     /** Removes the tensors whose names {@code which} selects and re-plans ({@link #addTensors}'s rules); removing every tensor is refused (unregister it). */
-    public Component removeTensors(String name, java.util.function.Predicate<String> which) {
+    public Component removeTensors(String name, Predicate<String> which) {
         HostFunctionThread.refuse("Offloader.removeTensors('" + name + "')");
-        synchronized (this) {
-            ensureOpen();
-            given(which, "the selection of tensors to remove from component '" + name + "'");
-            Component old = component(name);
-            List<dev.offload.graph.TensorRef> kept;
-            try {
-                kept = old.graph().tensors().stream().filter(t -> !which.test(t.name())).toList();
-            } catch (RuntimeException e) {
-                throw OffloadException.invalid("component '" + name + "': the selection of tensors to remove threw " + e);
-            }
-            if (kept.size() == old.graph().tensors().size()) return old;
-            if (kept.isEmpty()) throw OffloadException.invalid("component '" + name + "': removing every tensor leaves nothing to stream; unregister it instead");
-            return ComponentRebuild.rebuild(this, old, BlockGraph.discover("component '" + name + "'", kept));
-        }
-    }
-
-    /** Evicts every active turn-taking component without an open step. */
-    void evictIdleTurns() {
-        for (Component c : components.values()) {
-            if (c.setup().strategy() == Strategy.MODEL_OFFLOAD && c.isActive() && !c.hasOpenStep()) c.evict();
-        }
+        return Component.of(registry.removeTensors(name, which));
     }
 
     /**
@@ -436,173 +190,31 @@ public final class Offloader implements AutoCloseable {
      */
     public boolean prefetch(String name) {
         HostFunctionThread.refuse("Offloader.prefetch('" + name + "')");
-        synchronized (this) {
-            Component c = component(name);
-            if (c.isActive()) return true;
-            if (free() < c.plan().deviceBytes()) return false;
-            c.activate();
-            return true;
-        }
-    }
-
-    private long free() {
-        DeviceInfo info = runtime.info();
-        return info.budgetBytes() - info.usedBytes();
-    }
-
-    /**
-     * Makes room for a turn-taking component (evicting the least recently used idle ones) and
-     * activates it: returns null. Where the room is held by other turn-taking components' open
-     * steps, returns those (the step waits for its turn); where nothing evictable is left at all,
-     * OUT_OF_DEVICE_MEMORY with the numbers.
-     */
-    private List<Component> bringIn(Component c) {
-        if (c.isActive()) return null;
-        long need = c.plan().deviceBytes();
-        while (free() < need) {
-            Component victim = null;
-            List<Component> busy = new ArrayList<>();  // seen with an open step in this same scan (a step may close meanwhile)
-            for (Component other : components.values()) {
-                if (other == c || other.setup().strategy() != Strategy.MODEL_OFFLOAD || !other.isActive()) continue;
-                if (other.hasOpenStep()) {
-                    busy.add(other);
-                    continue;
-                }
-                if (victim == null || other.lastUsed() < victim.lastUsed()) victim = other;
-            }
-            if (victim == null) {
-                if (!busy.isEmpty()) return busy;  // wait for them: a step that closed since wakes the waiter (TurnQueue's epoch)
-                throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + c.name() + "' needs " + need
-                        + " device bytes for its turn but " + free() + " are free, with no other turn-taking component left to evict");
-            }
-            if (!victim.evict()) return List.of(victim);  // a step opened meanwhile: wait for it
-        }
-        c.activate();
-        return null;
+        return registry.prefetch(name);
     }
 
     public Component component(String name) {
         HostFunctionThread.refuse("Offloader.component() for", name);
-        synchronized (this) {
-            ensureOpen(name);
-            Component c = components.get(name);
-            if (c == null) {
-                throw OffloadException.invalid("no component named '" + name + "'; registered: " + new ArrayList<>(components.keySet()));
-            }
-            return c;
-        }
+        return Component.of(registry.component(name));
+    }
+
+    public List<Component> components() {
+        HostFunctionThread.refuse("Offloader.components()");
+        List<Component> out = new ArrayList<>();
+        for (ComponentCore core : registry.components()) out.add(Component.of(core));
+        return List.copyOf(out);
     }
 
     /**
      * Starts a step of a component: iterate it for its groups in execution order, then close it. A
-     * turn-taking component not on the device is brought in first (others evicted as room needs).
+     * turn-taking component not on the device is brought in first (others evicted as room needs; a
+     * step whose room other threads' open steps hold waits for its turn, OffloadConfig.turnTimeout).
      */
     public Step step(String name) {
         HostFunctionThread.refuse("Offloader.step() of component", name);  // once a step: a thread-local read
-        ensureOpen(name);
-        Component c = component(name);
-        AutoFollowUp f = followUps.get(name);
-        if (f != null) {
-            synchronized (this) {
-                ensureOpen(name);
-                try {
-                    f.run(this, c);
-                } catch (RuntimeException e) {  // a failed re-plan ends AUTO's follow-up; it never blocks the steps
-                    followUps.remove(name);
-                    LOG.log(System.Logger.Level.WARNING, "component ''{0}'': AUTO''s re-plan failed, keeping the current plan: {1}", name,
-                            e.getMessage());
-                }
-            }
-        }
-        if (c.setup().strategy() != Strategy.MODEL_OFFLOAD) return c.step();
-        return stepInTurn(name, c);
-    }
-
-    /**
-     * A turn-taking component's step: brought onto the device (idle turn-taking components evicted,
-     * least recently used first) when the thread may take a turn (TurnQueue: first in line, or none
-     * waiting); otherwise, or while other threads' open steps hold the room, it waits in line
-     * outside the offloader's lock, for at most the config's turn timeout. A thread holding an open
-     * step of another turn-taking component never waits (it would wait for itself, or for a thread
-     * waiting for it): its step starts at once or is refused at once.
-     */
-    private Step stepInTurn(String name, Component c) {
-        Thread me = Thread.currentThread();
-        java.time.Duration timeout = config.turnTimeout();
-        long started = System.nanoTime();
-        long deadline = timeout == null ? 0 : Math.max(1, started + timeout.toNanos());
-        boolean queued = false;
-        try {
-            while (true) {
-                long seen = turns.epoch();
-                List<Component> holders;
-                synchronized (this) {  // lock order: the offloader, then a component
-                    ensureOpen(name);
-                    Component mine = turnStepHeldByThisThread(c);
-                    holders = mine != null || turns.mayGo(me) ? bringIn(c) : turnHolders(c);
-                    if (holders == null) {
-                        c.touch(++tick);
-                        return c.step();
-                    }
-                    if (mine != null) {
-                        throw OffloadException.invalid("component '" + name + "': thread '" + me.getName() + "' holds an open step of"
-                                + " component '" + mine.name() + "' and the device has no room for '" + name + "' beside "
-                                + names(holders) + "; waiting for the turn would wait for that step, which only this thread can close:"
-                                + " close it before stepping '" + name + "'");
-                    }
-                    holders = List.copyOf(holders);
-                }
-                if (!queued) {
-                    turns.enqueue(me);
-                    queued = true;
-                }
-                if (!turns.await(seen, deadline)) {
-                    throw new OffloadException(Status.NOT_READY, "component '" + name + "' waited " + timeout.toMillis() + " ms for its"
-                            + " turn on the device (MODEL_OFFLOAD) and gave up (OffloadConfig.turnTimeout): " + describe(holders)
-                            + (turns.ahead(me) > 0 ? "; " + turns.ahead(me) + " other step(s) were in line before it" : ""));
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new OffloadException(Status.NOT_READY, "component '" + name + "': interrupted while waiting for its turn on the device", e);
-        } finally {
-            if (queued) turns.leave(me);
-        }
-    }
-
-    /** The other turn-taking component whose open step the calling thread holds, or null. */
-    private Component turnStepHeldByThisThread(Component c) {
-        for (Component other : components.values()) {
-            if (other != c && other.setup().strategy() == Strategy.MODEL_OFFLOAD && other.stepOwnedByCurrentThread()) return other;
-        }
-        return null;
-    }
-
-    /** The active turn-taking components other than {@code c} with an open step (what a waiting turn waits for). */
-    private List<Component> turnHolders(Component c) {
-        List<Component> busy = new ArrayList<>();
-        for (Component other : components.values()) {
-            if (other != c && other.setup().strategy() == Strategy.MODEL_OFFLOAD && other.isActive() && other.hasOpenStep()) busy.add(other);
-        }
-        return busy;
-    }
-
-    private static String names(List<Component> components) {
-        List<String> names = new ArrayList<>();
-        for (Component c : components) names.add("'" + c.name() + "'");
-        return String.join(", ", names);
-    }
-
-    private static String describe(List<Component> holders) {
-        if (holders.isEmpty()) return "the steps before it in line held the device";
-        List<String> held = new ArrayList<>();
-        for (Component h : holders) held.add("'" + h.name() + "' holds the device with an open step on thread '" + h.stepThreadName() + "'");
-        return String.join(", ", held);
-    }
-
-    /** A turn-taking step may start now, or the room it needs was freed: wake the steps waiting for a turn. */
-    void turnsChanged() {
-        turns.changed();
+        OpenStep open = registry.step(name);
+        ComponentCore core = open.component();
+        return new Step(Component.of(core), core, open);
     }
 
     /**
@@ -616,156 +228,37 @@ public final class Offloader implements AutoCloseable {
      */
     public Plan plan() {
         HostFunctionThread.refuse("Offloader.plan()");
-        ensureOpen();
-        for (Component c : components()) c.readFinishedSteps();  // outside this lock, as trace() reads its steps
-        return currentPlan();
-    }
-
-    private synchronized Plan currentPlan() {
-        ensureOpen();
-        BandwidthProbe.Bandwidth bw = bandwidth();
-        Resolver.Facts facts = new Resolver.Facts(0, java.util.OptionalLong.empty(), bw.gbps(), bw.latencyMs(), 0);
-        List<Plan.Entry> entries = new ArrayList<>();
-        for (Component c : components.values()) {
-            Prediction p = prediction(c.name(), c.setup(), c.plan(), choices.get(c.name()), facts);
-            var totals = c.totals();
-            double measured = totals.steps() > 0 ? totals.stepMs() / totals.steps() : Double.NaN;
-            entries.add(new Plan.Entry(c.name(), c.setup(), c.plan(), p.stepMs(), p.profiled(), c.hostBytes(), measured, totals.steps(),
-                    p.reasons()));
-        }
-        return new Plan(entries, runtime.info().budgetBytes(), bw.gbps(), bw.source());
-    }
-
-    /** A plan entry's prediction and reasons. */
-    record Prediction(double stepMs, boolean profiled, List<String> reasons) {}
-
-    /**
-     * The resolver's choice as it stands (re-plans included), or a configured plan predicted from
-     * the config's compute profile for it (copies only without one).
-     */
-    Prediction prediction(String name, Setup setup, ComponentPlan plan, Resolver.Choice choice, Resolver.Facts facts) {
-        if (choice != null) return new Prediction(choice.predictedStepMs(), choice.profiled(), new ArrayList<>(choice.reasons()));
-        dev.offload.plan.ComputeProfile profile = config.computeProfiles().get(name);
-        int groups = plan.groups().size();
-        boolean profiled = profile != null && profile.computeMs().length == groups;
-        double predicted = Resolver.predict(plan, profiled ? profile.computeMs() : new double[groups], facts);
-        List<String> why = new ArrayList<>();
-        why.add(setup.strategy().name().toLowerCase(java.util.Locale.ROOT) + " as configured");
-        return new Prediction(predicted, profiled, why);
-    }
-
-    /** The registered components by name (PlanPreview reads them under the offloader's lock). */
-    Map<String, Component> registered() {
-        return components;
-    }
-
-    Resolver.Choice choice(String name) {
-        return choices.get(name);
-    }
-
-    void choose(String name, Resolver.Choice choice) {
-        choices.put(name, choice);
-    }
-
-    void followUpDone(String name) {
-        followUps.remove(name);
-    }
-
-    /** Takes a component out of every table (its object is then the caller's to close): ComponentRebuild. */
-    Forgotten forget(String name) {
-        Forgotten f = new Forgotten(components.remove(name), choices.remove(name), followUps.remove(name));
-        return f;
-    }
-
-    record Forgotten(Component component, Resolver.Choice choice, AutoFollowUp followUp) {}
-
-    boolean hasOverride(String name) {
-        return overrides.containsKey(name);
-    }
-
-    /** The override open on a component, or null; ArrangementScope keeps this table through these. */
-    ArrangementScope override(String name) {
-        return overrides.get(name);
-    }
-
-    void overrideOpened(String name, ArrangementScope scope) {
-        overrides.put(name, scope);
-    }
-
-    void overrideClosed(String name, ArrangementScope scope) {
-        overrides.remove(name, scope);
-    }
-
-    AutoFollowUp suspendFollowUp(String name) {
-        return followUps.remove(name);
-    }
-
-    void resumeFollowUp(String name, AutoFollowUp f) {
-        if (f != null) followUps.put(name, f);
-    }
-
-    boolean isClosed() {
-        return closed;
-    }
-
-    /** The bandwidth predictions use (BandwidthProbe). */
-    BandwidthProbe.Bandwidth bandwidth() {
-        return BandwidthProbe.of(config, runtime);
-    }
-
-    public List<Component> components() {
-        HostFunctionThread.refuse("Offloader.components()");
-        synchronized (this) {
-            return List.copyOf(components.values());
-        }
+        return registry.plan();
     }
 
     /**
      * The timeline of every component's steps (config {@code trace(true)}): host steps, copies and
      * compute per group, back-pressure marks. Reads the figures of closed steps not yet read
      * (waiting for the device where needed), so it is complete up to the last closed step.
-     * {@link dev.offload.metrics.Trace#writeChromeJson} writes it for Perfetto.
+     * {@link Trace#writeChromeJson} writes it for Perfetto.
      */
-    public dev.offload.metrics.Trace trace() {
+    public Trace trace() {
         HostFunctionThread.refuse("Offloader.trace()");  // reads figures, waiting for the device
-        ensureOpen();
-        if (trace == null) throw OffloadException.invalid("this offloader was opened without a trace: OffloadConfig.builder().trace(true)");
-        for (Component c : components()) c.flushTrace();
-        return trace;
+        return registry.trace();
     }
 
     /** The stream to launch compute on; the same for every step and component. */
     public Stream computeStream() {
-        ensureOpen();
-        return compute;
+        return registry.computeStream();
     }
-
 
     /** The runtime, for a workload's own buffers (they count against the same budget). */
     public DeviceRuntime runtime() {
-        ensureOpen();
-        return runtime;
+        return registry.runtime();
     }
 
     public DeviceInfo deviceInfo() {
         HostFunctionThread.refuse("Offloader.deviceInfo()");
-        ensureOpen();
-        return runtime.info();
+        return registry.deviceInfo();
     }
 
-    /** An argument that must be given: null is INVALID_ARGUMENT naming it, not a NullPointerException. */
-    private static <T> T given(T value, String what) {
-        if (value == null) throw OffloadException.invalid(what + " is null");
-        return value;
-    }
-
-    void ensureOpen() {
-        if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed");
-    }
-
-    /** As {@link #ensureOpen()}, naming the component asked for (a step that lost a race with close says which). */
-    private void ensureOpen(String component) {
-        if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed (asked for component '" + component + "')");
+    boolean isClosed() {
+        return registry.isClosed();
     }
 
     /**
@@ -776,21 +269,6 @@ public final class Offloader implements AutoCloseable {
     @Override
     public void close() {
         HostFunctionThread.refuse("Offloader.close()");
-        synchronized (this) {
-            if (closed) return;
-            closed = true;
-            turns.changed();  // steps waiting for a turn wake and fail with CLOSED
-            RuntimeException first = null;
-            for (Component c : components.values()) {
-                try {
-                    c.close();
-                } catch (RuntimeException e) {
-                    if (first == null) first = e;
-                }
-            }
-            compute.close();
-            runtime.close();
-            if (first != null) throw first;
-        }
+        registry.close();
     }
 }

@@ -1,5 +1,9 @@
 package dev.offload;
 
+import dev.offload.engine.GroupPlace;
+import dev.offload.engine.OpenStep;
+import dev.offload.engine.StepDriver;
+import dev.offload.internal.HostFunctionThread;
 import dev.offload.runtime.Stream;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
@@ -14,43 +18,31 @@ import java.util.NoSuchElementException;
  * skipped ({@link #skip}, {@link #skipRest}); closing a step early skips the rest. Either way the
  * prefetch ring stays in order for the next step. A step's {@link StepMetrics} are read once the device has finished it (or on
  * request, by {@link #metrics()}). A step belongs to the thread that opened it. Per group, a step
- * allocates nothing: the {@link Group} views are made once per device place and reused.
+ * allocates nothing: the {@link Group} views are made once per device place and reused. It drives
+ * its component through engine.StepDriver (acquire, advance, release, skip), nothing more.
  */
 public final class Step implements AutoCloseable, Iterable<Group> {
     private final Component component;
-    private final Stream compute;
-    private final Thread owner = Thread.currentThread();
+    private final StepDriver driver;
+    private final OpenStep token;
     private int next;
-    private final long index;
     private Group held;
     private boolean iterated;
     private boolean closed;
-    private long hostNanos;
-    private final long openedNanos = System.nanoTime();
-    private long closedNanos;
 
-    Step(Component component, Stream compute, long index) {
+    Step(Component component, StepDriver driver, OpenStep token) {
         this.component = component;
-        this.compute = compute;
-        this.index = index;
-    }
-
-    /** {@link System#nanoTime()} when the step was opened, and when it closed (0 while open). */
-    long openedNanos() {
-        return openedNanos;
-    }
-
-    long closedNanos() {
-        return closedNanos;
+        this.driver = driver;
+        this.token = token;
     }
 
     /** 0 for a component's first step, then 1, 2, ... */
     public long index() {
-        return index;
+        return token.index();
     }
 
     public Stream computeStream() {
-        return compute;
+        return driver.computeStream();
     }
 
     public Component component() {
@@ -62,7 +54,7 @@ public final class Step implements AutoCloseable, Iterable<Group> {
      * back-pressure wait included; {@link StepMetrics#hostBlockedMs()} says how much of it that was).
      */
     public long hostNanos() {
-        return hostNanos;
+        return token.hostNanos();
     }
 
     @Override
@@ -73,13 +65,13 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         return new Iterator<>() {
             @Override
             public boolean hasNext() {
-                return !closed && next < component.groupCount();
+                return !closed && next < driver.groupCount();
             }
 
             @Override
             public Group next() {
                 checkOpen();
-                if (next >= component.groupCount()) throw new NoSuchElementException("the step has run every group");
+                if (next >= driver.groupCount()) throw new NoSuchElementException("the step has run every group");
                 return advance();
             }
         };
@@ -92,15 +84,15 @@ public final class Step implements AutoCloseable, Iterable<Group> {
             // release done (the engine's rule), so nothing is held then
             Group h = held;
             held = null;
-            h.released();
-            held = component.advance(h.index());
+            h.place().released();
+            held = Group.of(driver.advance(h.index()));
         } else {
             releaseHeld();
-            held = component.acquire(next);
+            held = Group.of(driver.acquire(next));
         }
-        held.heldBy(this);
+        held.place().heldBy(token);
         next++;  // only once acquired: a failed acquire leaves close() to run the rest in order
-        hostNanos += System.nanoTime() - t0;
+        token.addHostNanos(System.nanoTime() - t0);
         return held;
     }
 
@@ -108,23 +100,15 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         if (held != null) {
             Group h = held;
             held = null;
-            h.released();
-            component.release(h.index());
+            h.place().released();
+            driver.release(h.index());
         }
-    }
-
-    String ownerName() {
-        return owner.getName();
-    }
-
-    boolean ownedByCurrentThread() {
-        return Thread.currentThread() == owner;
     }
 
     private void checkOpen() {
         if (closed) throw new OffloadException(Status.CLOSED, "the step of component '" + component.name() + "' is closed");
-        if (Thread.currentThread() != owner) {
-            throw OffloadException.invalid("the step of component '" + component.name() + "' belongs to thread '" + owner.getName() + "'");
+        if (!token.ownedByCurrentThread()) {
+            throw OffloadException.invalid("the step of component '" + component.name() + "' belongs to thread '" + token.ownerName() + "'");
         }
     }
 
@@ -138,7 +122,7 @@ public final class Step implements AutoCloseable, Iterable<Group> {
      */
     public void skip(int count) {
         checkOpen();
-        int groups = component.groupCount();
+        int groups = driver.groupCount();
         if (count < 0 || next + count > groups) {
             throw OffloadException.invalid("step of component '" + component.name() + "': cannot skip " + count + " group(s) at group "
                     + next + " of " + groups);
@@ -147,24 +131,24 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         try {
             releaseHeld();
             for (int i = 0; i < count; i++) {
-                component.skip(next);
+                driver.skip(next);
                 next++;
             }
         } finally {
-            hostNanos += System.nanoTime() - t0;
+            token.addHostNanos(System.nanoTime() - t0);
         }
     }
 
     /** Skips every group not yet given: the step ends early (a cache hit). */
     public void skipRest() {
-        skip(component.groupCount() - next);
+        skip(driver.groupCount() - next);
     }
 
     /** This step's figures, once closed; waits for the step's compute if the device has not finished it. */
     public StepMetrics metrics() {
-        dev.offload.internal.HostFunctionThread.refuse("Step.metrics() of component", component.name());
+        HostFunctionThread.refuse("Step.metrics() of component", component.name());
         if (!closed) throw OffloadException.invalid("the step of component '" + component.name() + "' is still open: close it first");
-        return component.metrics(index, true);
+        return component.metrics(token.index(), true);
     }
 
     @Override
@@ -174,15 +158,14 @@ public final class Step implements AutoCloseable, Iterable<Group> {
         long t0 = System.nanoTime();
         try {
             releaseHeld();
-            while (next < component.groupCount()) {  // closed early: the rest are skipped
-                component.skip(next);
+            while (next < driver.groupCount()) {  // closed early: the rest are skipped
+                driver.skip(next);
                 next++;
             }
         } finally {
-            closedNanos = System.nanoTime();
-            hostNanos += closedNanos - t0;
+            token.addHostNanos(token.markClosed() - t0);
             closed = true;
-            component.stepClosed(this);
+            driver.stepClosed(token);
         }
     }
 }

@@ -1,4 +1,7 @@
-package dev.offload;
+package dev.offload.engine;
+
+import dev.offload.OffloadException;
+import dev.offload.Size;
 
 import dev.offload.runtime.CopyBandwidth;
 import dev.offload.runtime.DeviceInfo;
@@ -23,7 +26,7 @@ final class BandwidthProbe {
 
     private BandwidthProbe() {}
 
-    static Bandwidth of(OffloadConfig config, DeviceRuntime runtime) {
+    static Bandwidth of(Settings config, DeviceRuntime runtime) {
         if (config.h2dGbps() > 0) return new Bandwidth(config.h2dGbps(), DEFAULT_COPY_LATENCY_MS, "given");
         DeviceInfo info = runtime.info();
         String key = info.backend().id() + ":" + info.deviceIndex() + ":" + info.name();

@@ -1,4 +1,4 @@
-package dev.offload;
+package dev.offload.engine;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.locks.Condition;

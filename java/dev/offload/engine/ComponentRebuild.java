@@ -1,10 +1,12 @@
-package dev.offload;
+package dev.offload.engine;
+
+import dev.offload.OffloadException;
 
 import dev.offload.graph.BlockGraph;
 import java.util.Map;
 
 /**
- * {@link Offloader#addTensors} and {@link Offloader#removeTensors}: a component rebuilt under its
+ * {@link Registry#addTensors} and {@link Registry#removeTensors}: a component rebuilt under its
  * name from a changed tensor list (a new graph by BlockDiscovery's rules, host copy, plan and
  * engine; the same references). The old one is freed first; a failed rebuild makes the old one
  * again, so nothing is lost. Tensors whose checkpoint was closed cannot be packed again: refused
@@ -13,7 +15,7 @@ import java.util.Map;
 final class ComponentRebuild {
     private ComponentRebuild() {}
 
-    static Component rebuild(Offloader off, Component old, BlockGraph graph) {
+    static ComponentCore rebuild(Registry off, ComponentCore old, BlockGraph graph) {
         String name = old.name();
         if (old.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step; change its tensors between steps");
         if (off.hasOverride(name)) throw OffloadException.invalid("component '" + name + "' has an arrangement override open; close it first");
@@ -27,16 +29,16 @@ final class ComponentRebuild {
             }
         }
         int references = old.references();
-        Offloader.Forgotten forgotten = off.forget(name);
+        Registry.Forgotten forgotten = off.forget(name);
         old.close();
         try {
-            Component c = off.add(name, graph, off.resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(graph));
+            ComponentCore c = off.add(name, graph, off.resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(graph));
             for (int i = 1; i < references; i++) c.retain();
             return c;
         } catch (RuntimeException e) {
             try {  // put the old arrangement back, so a failed change loses nothing
                 off.forget(name);
-                Component back = off.add(name, old.graph(), forgotten.choice(), old.sourceKey());
+                ComponentCore back = off.add(name, old.graph(), forgotten.choice(), old.sourceKey());
                 for (int i = 1; i < references; i++) back.retain();
                 if (forgotten.followUp() == null) off.followUpDone(name);
             } catch (RuntimeException again) {

@@ -1,4 +1,7 @@
-package dev.offload;
+package dev.offload.engine;
+
+import dev.offload.StepMetrics;
+import dev.offload.Strategy;
 
 import dev.offload.plan.ComputeProfile;
 import dev.offload.plan.Resolver;
@@ -42,7 +45,7 @@ final class AutoFollowUp {
     }
 
     /** Called under the offloader's lock at the start of the component's steps, while a follow-up is pending. */
-    void run(Offloader owner, Component c) {
+    void run(Registry owner, ComponentCore c) {
         if (c.hasOpenStep() || c.isClosed()) return;  // the step call reports it
         String name = c.name();
         long started = c.stepsStarted();
@@ -54,7 +57,7 @@ final class AutoFollowUp {
             }
             double[] compute = c.groupComputeMs(profileStep);
             BandwidthProbe.Bandwidth bw = owner.bandwidth();
-            Resolver.Facts facts = new Resolver.Facts(0, java.util.OptionalLong.empty(), bw.gbps(), bw.latencyMs(), owner.config().activationReserve());
+            Resolver.Facts facts = new Resolver.Facts(0, java.util.OptionalLong.empty(), bw.gbps(), bw.latencyMs(), owner.settings().activationReserve());
             // the room it has in place of its own plan, less the activation reserve the first plan also kept free
             long room = owner.ledger(c).usable(c.setup().strategy());
             Resolver.Choice next = Resolver.replan(new Resolver.Input(name, c.graph(), new ComputeProfile(compute, bw.gbps())),

@@ -1,4 +1,10 @@
-package dev.offload;
+package dev.offload.engine;
+
+import dev.offload.HostSource;
+import dev.offload.OffloadException;
+import dev.offload.Size;
+import dev.offload.Status;
+import dev.offload.Strategy;
 
 import dev.offload.graph.BlockGraph;
 import dev.offload.memory.HostMemory;
@@ -16,7 +22,7 @@ import java.util.Map;
 import java.util.OptionalLong;
 
 /**
- * {@link Offloader#preview}: the plan components would get if registered now, without registering
+ * {@link Registry#preview}: the plan components would get if registered now, without registering
  * them (nothing packed or allocated; {@code ./offload plan}). The budget is shared as registration
  * shares it (permanent components first, turn-taking ones in the largest of them's region); the
  * host source is chosen as registration would choose it, against {@code hostAvailable} when given.
@@ -24,8 +30,8 @@ import java.util.OptionalLong;
 final class PlanPreview {
     private PlanPreview() {}
 
-    static Plan of(Offloader off, Map<String, BlockGraph> graphs, OptionalLong hostAvailable) {
-        OffloadConfig config = off.config();
+    static Plan of(Registry off, Map<String, BlockGraph> graphs, OptionalLong hostAvailable) {
+        Settings config = off.settings();
         for (String name : graphs.keySet()) {
             if (name == null || name.isBlank()) throw OffloadException.invalid("component name is empty");
             if (off.registered().containsKey(name)) throw OffloadException.invalid("component '" + name + "' is registered already");
@@ -71,7 +77,7 @@ final class PlanPreview {
                 sourceWhy = "host: LOWMEM as configured: a pageable copy streamed through a pinned staging ring";
             }
             totalHost += host;
-            Offloader.Prediction p = off.prediction(name, setup, plan, choice, predict);
+            Registry.Prediction p = off.prediction(name, setup, plan, choice, predict);
             List<String> why = p.reasons();
             if (sourceWhy != null) why.add(sourceWhy);
             entries.add(new Plan.Entry(name, setup, plan, p.stepMs(), p.profiled(), host, Double.NaN, 0, why));

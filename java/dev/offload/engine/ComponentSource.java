@@ -1,4 +1,5 @@
-package dev.offload;
+package dev.offload.engine;
+
 
 import dev.offload.checkpoint.Checkpoint;
 import dev.offload.graph.BlockGraph;

@@ -1,0 +1,734 @@
+package dev.offload.engine;
+
+import dev.offload.DiskStats;
+import dev.offload.HostSource;
+import dev.offload.OffloadException;
+import dev.offload.ProgressListener;
+import dev.offload.Status;
+import dev.offload.StepMetrics;
+import dev.offload.Strategy;
+import dev.offload.Timing;
+
+import dev.offload.graph.BlockGraph;
+import dev.offload.graph.GroupSpec;
+import dev.offload.graph.Grouping;
+import dev.offload.memory.HostPacking;
+import dev.offload.internal.NativeEngine;
+import dev.offload.metrics.CumulativeMetrics;
+import dev.offload.metrics.MetricsLedger;
+import dev.offload.metrics.PlanEvent;
+import dev.offload.plan.ComponentPlan;
+import dev.offload.plan.PackedGroup;
+import dev.offload.plan.Setup;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A registered component: its groups in execution order, their pinned host copy, its plan, and the
+ * native engine that streams them. At most one step is open at a time.
+ *
+ * <p>Group views: a group lands in one of a few device places (its resident region, or one of the
+ * ring's slots). The view of (group, place), with its device tensors, is made the first time the
+ * group lands there and reused afterwards, so after the first pass over the ring nothing is
+ * allocated per group.
+ *
+ * <p>Metrics: every step's figures obtained through {@link #metrics} go to a {@link MetricsLedger}
+ * (once per step), which keeps the running {@link #totals} and commits the JFR step events; the plan's
+ * JFR event is committed at registration.
+ *
+ * <p>Turns (MODEL_OFFLOAD): the engine, and with it the component's device region, exists only while
+ * the component is active. the registry activates it for a step (evicting other turn-taking
+ * components as room needs, under the offloader's lock; while their open steps hold the room, the
+ * step waits for its turn in the offloader's TurnQueue, woken as those steps close) or early through
+ * Offloader.prefetch; eviction closes the engine (one wait for the device, once per swap)
+ * after keeping the figures of its closed steps, so {@link #metrics} still answers for them. Step
+ * indices count across activations; each engine counts from 0 ({@code engineBase}).
+ *
+ * <p>Streams: every component has a copy stream of its own; the compute stream is the offloader's
+ * (the one users launch on). A shared copy stream would let two components stepped from two
+ * threads deadlock the device: component A's copy waits for A's release, which sits in the compute
+ * stream behind B's wait for B's copy, which sits in the shared copy stream behind A's. With one
+ * copy stream per component, a component's copies depend only on its own releases, and a wait in
+ * the compute stream only on its own component's copies.
+ *
+ * <p>Closing while a step runs on another thread: the stepping thread's engine calls (acquire,
+ * release) run under {@code engineCalls}; close marks the component closed, then takes that lock,
+ * so it waits for a call in flight to return (at most the back-pressure wait) and the engine and the
+ * host copy are freed only when no call can reach them. The step's next call sees the mark and fails
+ * with CLOSED naming the component. close() is idempotent.
+ */
+public final class ComponentCore implements AutoCloseable, StepDriver {
+    private final Registry owner;
+    private final String name;
+    private final BlockGraph graph;
+    private volatile Setup setup;            // replaced only by a re-plan, between steps
+    private volatile ComponentPlan plan;
+    private boolean profiling;               // the engine keeps per-group spans for a re-plan (AUTO)
+    private ComponentSource sourceKey;   // what it was registered from (sharing)
+    private int references = 1;              // registrations sharing it (Offloader.unregister)
+    private final HostPacking host;
+    private final dev.offload.runtime.Stream copy;  // this component's own copy stream (see the note above)
+    private final HostSource source;                // where its streamed weights live on the host
+    private NativeEngine engine;                   // null while a turn-taking component is not active
+    private long engineBase;                       // the component step the engine counts as its step 0
+    private long activations;
+    private long lastUsed;                         // offloader tick of its last step start (eviction order)
+    private final java.util.Map<Long, StepMetrics> evictedFigures = new java.util.LinkedHashMap<>();
+    private GroupPlace[][] views;
+    private final MetricsLedger ledger;
+    private OpenStep open;
+    private final java.util.BitSet traced = new java.util.BitSet();  // steps whose spans are in the trace
+    private double deviceOriginUs = Double.NaN;                      // trace time of step 0's begin
+    private long stepsStarted;
+    private volatile boolean closed;
+    private volatile long placement;               // bumped whenever the engine starts or stops (placement())
+    private final java.util.concurrent.locks.ReentrantLock engineCalls = new java.util.concurrent.locks.ReentrantLock();
+
+    private ComponentCore(Registry owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, HostPacking host, NativeEngine engine,
+                      dev.offload.runtime.Stream copy, HostSource source) {
+        this.copy = copy;
+        this.source = source;
+        this.owner = owner;
+        this.name = name;
+        this.graph = graph;
+        this.setup = setup;
+        this.plan = plan;
+        this.host = host;
+        this.engine = engine;
+        this.views = viewsFor(plan);
+        this.ledger = new MetricsLedger(name, plan.residentBytes(), plan.slotBytes() * plan.slots(), host.pinnedBytes());
+    }
+
+    /**
+     * Packs a planned component into pinned host memory (PINNED source), pageable memory (LOWMEM) or
+     * not at all (DISK: the groups stay in their files, memory/DiskSource) and starts its engine; a
+     * turn-taking component is packed but not started: its engine comes with its first turn.
+     */
+    static ComponentCore create(Registry owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, boolean profiling,
+                            ComponentSource key, HostSource source) {
+        Settings config = owner.settings();
+        HostPacking host = switch (source) {
+            case PINNED -> HostPacking.pack(owner.runtime(), name, plan.groups(), config.slabBytes(), packingProgress(config, name, plan));
+            case LOWMEM -> HostPacking.packPageable(owner.runtime(), name, plan.groups(), config.slabBytes(), packingProgress(config, name, plan));
+            // a graph with no files is refused at registration; regions and file stamps are kept for later engines
+            case DISK -> HostPacking.onDisk(dev.offload.memory.DiskSource.Registered.of(name, graph.tensors()));
+            case AUTO -> throw new IllegalStateException("component '" + name + "': the host source is chosen before packing");
+        };
+        dev.offload.runtime.Stream copy = null;
+        try {
+            copy = owner.runtime().createStream(dev.offload.runtime.StreamKind.COPY);
+            NativeEngine engine = setup.strategy() == Strategy.MODEL_OFFLOAD ? null
+                    : startEngine(owner, name, plan, host, copy, profiling, source);
+            ComponentCore component = new ComponentCore(owner, name, graph, setup, plan, host, engine, copy, source);
+            component.profiling = profiling;
+            component.sourceKey = key;
+            if (engine != null) component.activations = 1;
+            PlanEvent.emit(plan);
+            return component;
+        } catch (RuntimeException e) {
+            if (copy != null) copy.close();
+            host.close();
+            throw e;
+        }
+    }
+
+    private static GroupPlace[][] viewsFor(ComponentPlan plan) {
+        GroupPlace[][] views = new GroupPlace[plan.groups().size()][];
+        for (int g = 0; g < views.length; g++) views[g] = new GroupPlace[plan.resident()[g] ? 1 : Math.max(1, plan.slots())];
+        return views;
+    }
+
+    /**
+     * Replaces the arrangement between steps (AUTO's re-plan, a scoped override): the figures of the
+     * closed steps are kept, the engine closes (one wait for the device) and a new one starts under
+     * the new plan (a turn-taking one with its next turn), with the same host copy (the grouping
+     * stays, so the packing stands). With
+     * {@code profile} the new engine keeps per-group spans ({@link #groupComputeMs}).
+     */
+    synchronized void replace(Setup newSetup, ComponentPlan newPlan, boolean profile) {
+        checkNotClosed();
+        if (open != null) throw new IllegalStateException("component '" + name + "' has an open step");
+        if (!newSetup.grouping().equals(setup.grouping())) {
+            throw new IllegalStateException("a re-plan keeps the grouping: " + setup.grouping() + " -> " + newSetup.grouping());
+        }
+        Setup oldSetup = setup;
+        ComponentPlan oldPlan = plan;
+        boolean oldProfiling = profiling;
+        boolean wasActive = engine != null;
+        evict();
+        try {
+            arrange(newSetup, newPlan, profile, newSetup.strategy() != Strategy.MODEL_OFFLOAD);
+        } catch (RuntimeException e) {
+            // the new engine did not start (device memory, a disk fault, a layout mismatch): the
+            // old arrangement comes back as it was, so the component never stays without an engine
+            try {
+                arrange(oldSetup, oldPlan, oldProfiling, wasActive || oldSetup.strategy() != Strategy.MODEL_OFFLOAD);
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
+        PlanEvent.emit(newPlan);
+    }
+
+    /** Sets the arrangement, and starts its engine when asked (permanent: at once; turn-taking: with its next turn). */
+    private void arrange(Setup newSetup, ComponentPlan newPlan, boolean profile, boolean start) {
+        setup = newSetup;
+        plan = newPlan;
+        profiling = profile;
+        views = viewsFor(newPlan);
+        placement++;
+        ledger.regions(newPlan.residentBytes(), newPlan.slotBytes() * newPlan.slots());
+        if (start) {
+            engine = startEngine(owner, name, plan, host, copy, profiling, source);
+            engineBase = stepsStarted;
+            deviceOriginUs = Double.NaN;
+        }
+    }
+
+    /**
+     * Each group's compute time in a closed step of a profiling engine: from when its weights were
+     * there and the group before it was done, to its release (waits for the device if needed).
+     */
+    synchronized double[] groupComputeMs(long step) {
+        checkNotClosed();
+        if (!profiling || engine == null || step < engineBase || step >= stepsStarted - (open != null ? 1 : 0)) {
+            throw new IllegalStateException("component '" + name + "': no profiled figures for step " + step);
+        }
+        engine.stepMetrics(step - engineBase, true);
+        NativeEngine.Span[] spans = engine.stepSpans(step - engineBase, plan.groups().size(), true);
+        double[] out = new double[spans.length];
+        for (NativeEngine.Span sp : spans) out[sp.group()] = Math.max(0, sp.computeEndMs() - sp.computeStartMs());
+        return out;
+    }
+
+    synchronized boolean profiling() {
+        return profiling;
+    }
+
+    /**
+     * Starts the engine for a plan and checks that the engine derived the same region and ring from
+     * the groups as the plan says (ofl_engine_layout): the plan is the one schedule, and a
+     * disagreement is an INTERNAL error naming both, never a silent difference.
+     */
+    /** The config's progress listener fed with packed bytes, or null without one. */
+    private static java.util.function.LongConsumer packingProgress(Settings config, String name, ComponentPlan plan) {
+        ProgressListener listener = config.progress();
+        if (listener == null) return null;
+        long total = plan.groups().stream().mapToLong(PackedGroup::bytes).sum();
+        long[] done = {0};
+        return bytes -> listener.progress("packing " + name, done[0] += bytes, total);
+    }
+
+    private static NativeEngine startEngine(Registry owner, String name, ComponentPlan plan, HostPacking host, dev.offload.runtime.Stream copy,
+                                            boolean profiling, HostSource source) {
+        NativeEngine engine = openEngine(owner, name, plan, host, copy, profiling, source);
+        NativeEngine.Layout l = engine.layout();
+        long device = Math.max(plan.deviceBytes(), PackedGroup.ALIGN);
+        if (l.slots() != plan.slots() || l.prefetchDepth() != plan.prefetchDepth() || l.residentBytes() != plan.residentBytes()
+                || l.slotBytes() != plan.slotBytes() || l.deviceBytes() != device) {
+            engine.close();
+            throw new OffloadException(Status.INTERNAL, "component '" + name + "': the engine derived " + l + " but the plan says slots "
+                    + plan.slots() + ", prefetch " + plan.prefetchDepth() + ", resident " + plan.residentBytes() + ", slot "
+                    + plan.slotBytes() + ", device " + device + " bytes");
+        }
+        return engine;
+    }
+
+    private static NativeEngine openEngine(Registry owner, String name, ComponentPlan plan, HostPacking host, dev.offload.runtime.Stream copy,
+                                           boolean profiling, HostSource source) {
+        Settings config = owner.settings();
+        int timing = profiling ? Timing.GROUP.code() : config.timing().code();
+        boolean spans = profiling || config.trace();
+        if (source == HostSource.DISK) {  // no host copy: the engine reads the groups from their files
+            dev.offload.memory.DiskSource.Registered registered = host.disk();
+            registered.checkUnchanged(name);  // a turn, re-plan or override after the file changed: an IO error, not other bytes
+            dev.offload.memory.DiskCache.Result cached = dev.offload.memory.DiskCache.source(name, plan.groups(), config.diskCache(),
+                    registered::region, new dev.offload.memory.DiskCache.Options(config.diskCacheMaxBytes(), config.diskCacheCheck()));
+            owner.noteDiskCache(name, cached.outcome());
+            dev.offload.memory.DiskSource files = cached.source();
+            long[] bytes = new long[plan.groups().size()];
+            for (int g = 0; g < bytes.length; g++) bytes[g] = plan.groups().get(g).bytes();
+            NativeEngine engine = NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), files.files(), files.extents(),
+                    config.stagingBytes(), config.diskIo().name(), config.readerThreads(), plan.slots(), plan.prefetchDepth(), timing,
+                    config.stepsAhead(), spans,
+                    owner.computeStream().handle(), copy.handle(), "component '" + name + "'");
+            // The native reader stamps the files it opened and checks each read against that; a file
+            // replaced between the check above and its open would be stamped as it is now. Checked
+            // again once open: a path that no longer names the registered file fails here.
+            try {
+                registered.checkUnchanged(name);
+            } catch (RuntimeException e) {
+                engine.close();
+                throw e;
+            }
+            return engine;
+        }
+        NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[plan.groups().size()];
+        for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
+        if (source == HostSource.LOWMEM) {  // pageable groups, staged through the engine's pinned ring
+            return NativeEngine.createStaged(owner.runtime().handle(), sources, config.stagingBytes(), config.readerThreads(),
+                    plan.slots(), plan.prefetchDepth(),
+                    timing, config.stepsAhead(), spans, owner.computeStream().handle(),
+                    copy.handle(), "component '" + name + "'");
+        }
+        return NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(), timing,
+                config.stepsAhead(), spans, owner.computeStream().handle(), copy.handle(), "component '" + name + "'");
+    }
+
+    /**
+     * The staging reader's figures (DISK and LOWMEM sources) since the engine started (a turn-taking
+     * component's since its current turn); zeros for a PINNED component or one between turns.
+     */
+    public DiskStats diskStats() {
+        synchronized (this) {
+            checkNotClosed();
+            if (engine == null) return DiskStats.NONE;
+            NativeEngine.DiskStats d = engine.diskStats();
+            return new DiskStats(d.stagingSlots(), d.stagingBytes(), d.unitBytes(), d.bytesRead(), d.groupsRead(), d.readMs(), d.stallMs(),
+                    d.io(), d.readerThreads(), d.probeBufferedGbps(), d.probeDirectGbps());
+        }
+    }
+
+    /**
+     * Where its streamed weights live on the host: the config's source, or, when the config gives
+     * none, PINNED unless a pinned copy would not fit the available host memory, then DISK for a
+     * checkpoint read from files (Offloader's choice).
+     */
+    public HostSource source() {
+        return source;
+    }
+
+    /** Whether the component's groups are on the device now (always, but for a turn-taking one between turns). */
+    public boolean isActive() {
+        synchronized (this) {
+            return engine != null;
+        }
+    }
+
+    /** How many times the component was brought onto the device (1 for a permanent one). */
+    public long activations() {
+        synchronized (this) {
+            return activations;
+        }
+    }
+
+    ComponentSource sourceKey() {
+        return sourceKey;
+    }
+
+    /** Registrations sharing this component (pipelines that registered it; 0 once unregistered). */
+    public int references() {
+        synchronized (this) {
+            return references;
+        }
+    }
+
+    synchronized void retain() {
+        checkNotClosed();
+        references++;
+    }
+
+    synchronized int releaseReference() {
+        return --references;
+    }
+
+    private Object face;  // the public face's handle, made once
+
+    /** The face's handle of this component, made by {@code make} the first time (under the component's lock). */
+    @SuppressWarnings("unchecked")
+    public synchronized <T> T face(java.util.function.Function<ComponentCore, T> make) {
+        if (face == null) face = make.apply(this);
+        return (T) face;
+    }
+
+    /** Whether a step is open (the offloader never evicts such a component). */
+    synchronized boolean hasOpenStep() {
+        return open != null;
+    }
+
+    synchronized long lastUsed() {
+        return lastUsed;
+    }
+
+    synchronized void touch(long tick) {
+        lastUsed = tick;
+    }
+
+    /** Starts the engine of an inactive turn-taking component (the offloader has made room). */
+    synchronized void activate() {
+        checkNotClosed();
+        if (engine != null) return;
+        engine = startEngine(owner, name, plan, host, copy, profiling, source);
+        placement++;
+        engineBase = stepsStarted;
+        activations++;
+        deviceOriginUs = Double.NaN;
+    }
+
+    /**
+     * Gives the device region back: keeps the figures of the engine's closed steps (the device is
+     * done with them once the engine closes), then closes it. Never with a step open: then it
+     * returns false and keeps the engine.
+     */
+    synchronized boolean evict() {
+        if (engine == null || closed) return true;
+        if (open != null) return false;  // a step opened meanwhile: it keeps its engine
+        engineCalls.lock();
+        try {
+            NativeEngine e = engine;
+            long from = Math.max(engineBase, stepsStarted - 64);
+            for (long step = from; step < stepsStarted; step++) {
+                if (evictedFigures.containsKey(step)) continue;
+                NativeEngine.Step figures = e.stepMetrics(step - engineBase, true);
+                if (trace() && !traced.get(Math.toIntExact(step))) {
+                    traced.set(Math.toIntExact(step));
+                    traceStep(step, figures, e.stepSpans(step - engineBase, plan.groups().size(), true));
+                }
+                evictedFigures.put(step, metricsOf(step, figures));
+                while (evictedFigures.size() > 64) evictedFigures.remove(evictedFigures.keySet().iterator().next());
+            }
+            engine = null;
+            placement++;
+            e.close();
+        } finally {
+            engineCalls.unlock();
+        }
+        return true;
+    }
+
+    private boolean trace() {
+        return owner.settings().trace();
+    }
+
+    /** How the component is arranged (strategy, grouping, window, pinning). */
+    public Setup setup() {
+        return setup;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public BlockGraph graph() {
+        return graph;
+    }
+
+    public ComponentPlan plan() {
+        return plan;
+    }
+
+    public int groupCount() {
+        return plan.groups().size();
+    }
+
+    /** Host bytes holding this component's weights (pinned, plus any {@link #hostBytesPageable()}). */
+    public long hostBytes() {
+        return host.pinnedBytes() + host.pageableBytes();
+    }
+
+    /**
+     * Host bytes of this component's copy in ordinary memory because pinning them failed (host
+     * backend only; on cuda that failure is an error). 0 normally.
+     */
+    public long hostBytesPageable() {
+        return host.pageableBytes();
+    }
+
+    /** How many of the latest steps' figures {@link #metrics} can still read. */
+    public static final int KEPT_STEPS = 64;
+
+    /** Steps started so far; the next step's index. */
+    public long stepsStarted() {
+        synchronized (this) {
+            return stepsStarted;
+        }
+    }
+
+    /**
+     * Figures of a closed step. Without {@code wait} this never blocks: it returns null while the
+     * device is still running the step (step s is surely done once step s + 1 + stepsAhead has
+     * started); with {@code wait} it waits for the step's compute. Only the last 64 steps are kept;
+     * a step not closed yet is a NOT_READY error.
+     */
+    public StepMetrics metrics(long step, boolean wait) {
+        StepMetrics m;
+        synchronized (this) {
+            if (closed) throw new OffloadException(Status.CLOSED, "component '" + name + "' is closed");
+            // The engine is driven by one thread: during a step only that thread may read it.
+            if (open != null && !open.ownedByCurrentThread()) {
+                throw OffloadException.invalid("component '" + name + "' is running a step on another thread; read its metrics "
+                        + "from that thread or between steps");
+            }
+            long closedSteps = open != null ? stepsStarted - 1 : stepsStarted;
+            if (step < 0 || step >= closedSteps) {
+                throw new OffloadException(Status.NOT_READY, "component '" + name + "': step " + step + " has not closed ("
+                        + closedSteps + " closed so far)");
+            }
+            m = evictedFigures.get(step);
+            if (m == null) {
+                if (engine == null || step < engineBase) {
+                    throw OffloadException.invalid("component '" + name + "': the figures of step " + step
+                            + " are gone (only the last " + KEPT_STEPS + " steps are kept across its turns on the device)");
+                }
+                NativeEngine.Step s = engine.stepMetrics(step - engineBase, wait);
+                if (s == null) return null;
+                if (trace() && !traced.get(Math.toIntExact(step))) {
+                    traced.set(Math.toIntExact(step));
+                    traceStep(step, s, engine.stepSpans(step - engineBase, plan.groups().size(), true));  // read with its figures: never waits
+                }
+                m = metricsOf(step, s);
+            }
+        }
+        ledger.record(m);  // outside the component's lock: totals() never waits for an engine call
+        return m;
+    }
+
+    /**
+     * Figures summed over every step read so far (through {@link #metrics}, by anyone), and device
+     * and host bytes by region. Safe from any thread at any time, during another thread's step and
+     * after close: it reads a snapshot and never touches the engine.
+     */
+    public CumulativeMetrics totals() {
+        return ledger.totals();
+    }
+
+    synchronized OpenStep openStep() {
+        if (closed) throw new OffloadException(Status.CLOSED, "component '" + name + "' is closed");
+        owner.ensureOpen();
+        if (open != null) {
+            throw OffloadException.invalid("component '" + name + "' already has an open step; close it before starting another");
+        }
+        if (engine == null) {
+            throw new OffloadException(Status.INVALID_ARGUMENT, "component '" + name + "' is not on the device (MODEL_OFFLOAD between turns): "
+                    + "start its steps through Offloader.step, which brings it in");
+        }
+        open = new OpenStep(this, stepsStarted++);
+        return open;
+    }
+
+    // Called by the open step, on its thread only (Step checks), so no lock is held around the
+    // engine's device calls.
+    public GroupPlace acquire(int group) {
+        long base;
+        engineCalls.lock();
+        try {
+            checkNotClosed();
+            base = engine().acquire(group);
+        } finally {
+            engineCalls.unlock();
+        }
+        return view(group, base);
+    }
+
+    /** Releases {@code group} and acquires {@code group + 1} in one engine call (one downcall a group). */
+    public GroupPlace advance(int group) {
+        long base;
+        engineCalls.lock();
+        try {
+            checkNotClosed();
+            base = engine().advance(group);
+        } finally {
+            engineCalls.unlock();
+        }
+        return view(group + 1, base);
+    }
+
+    private GroupPlace view(int group, long base) {
+        GroupPlace[] places = views[group];
+        for (GroupPlace v : places) {
+            if (v == null) break;
+            if (v.base() == base) return v;
+        }
+        for (int i = 0; i < places.length; i++) {
+            if (places[i] == null) return places[i] = new GroupPlace(group, plan.groups().get(group), base, this, plan.resident()[group]);
+        }
+        // More places than the plan said: keep the newest (never expected; correctness over reuse).
+        return places[places.length - 1] = new GroupPlace(group, plan.groups().get(group), base, this, plan.resident()[group]);
+    }
+
+    public dev.offload.runtime.Stream computeStream() {
+        return owner.compute();  // no open check: a step's stream stays what it was (its calls fail CLOSED on their own)
+    }
+
+    /**
+     * Counts the engine's starts and stops (activation, eviction, re-plan, close): a resident group's
+     * view is valid while this is what it was when the view was handed out (Group's note).
+     */
+    long placement() {
+        return placement;
+    }
+
+    public void release(int group) {
+        engineCalls.lock();
+        try {
+            checkNotClosed();
+            engine().release(group);
+        } finally {
+            engineCalls.unlock();
+        }
+    }
+
+    public void skip(int group) {
+        engineCalls.lock();
+        try {
+            checkNotClosed();
+            engine().skip(group);
+        } finally {
+            engineCalls.unlock();
+        }
+    }
+
+    /** The engine, for the open step's calls (a component with an open step is never evicted). */
+    private NativeEngine engine() {
+        NativeEngine e = engine;
+        if (e == null) throw new OffloadException(Status.CLOSED, "component '" + name + "' is not on the device");
+        return e;
+    }
+
+    private void checkNotClosed() {
+        if (closed) throw new OffloadException(Status.CLOSED, "component '" + name + "' is closed");
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** The name of the thread whose step is open, or "none". */
+    synchronized String stepThreadName() {
+        return open != null ? open.ownerName() : "none";
+    }
+
+    /** Whether the open step, if any, is the calling thread's. */
+    synchronized boolean stepOwnedByCurrentThread() {
+        return open != null && open.ownedByCurrentThread();
+    }
+
+    /** Waits until no step is open or the component is closed (steps on other threads end on their own). */
+    synchronized void awaitNoOpenStep() {
+        boolean interrupted = false;
+        while (open != null && !closed) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                interrupted = true;  // keep waiting: the caller's scope must restore; the flag is set again below
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+    }
+
+    public synchronized void stepClosed(OpenStep step) {
+        if (open == step) {
+            open = null;
+            notifyAll();  // awaitNoOpenStep
+            if (setup.strategy() == Strategy.MODEL_OFFLOAD) owner.turnsChanged();  // a step waiting for its turn may go
+        }
+        dev.offload.metrics.Trace trace = owner.timeline();
+        if (trace != null) {
+            if (step.index() == engineBase) deviceOriginUs = trace.hostUs(step.openedNanos());  // the engine's step 0
+            trace.span("host: " + name, "step " + step.index(), trace.hostUs(step.openedNanos()),
+                    (step.closedNanos() - step.openedNanos()) / 1e3, java.util.Map.of("step", step.index(), "host_us",
+                            step.hostNanos() / 1e3));
+        }
+    }
+
+    /**
+     * Puts a step's device spans on the trace: the component's copy and compute tracks, times from
+     * the engine's events (device clock), placed so that step 0's begin sits where its host step
+     * opened (the two clocks are aligned once, there; the device may in truth start a little
+     * later). The back-pressure wait is a mark on the host track at the step's start.
+     */
+    private void traceStep(long step, NativeEngine.Step s, NativeEngine.Span[] spans) {
+        dev.offload.metrics.Trace trace = owner.timeline();
+        if (trace == null || Double.isNaN(s.beginMs())) return;
+        double origin = Double.isNaN(deviceOriginUs) ? 0 : deviceOriginUs;
+        double begin = origin + s.beginMs() * 1e3;
+        for (NativeEngine.Span g : spans) {
+            PackedGroup packed = plan.groups().get(g.group());
+            java.util.Map<String, Object> args = java.util.Map.of("step", step, "group", g.group(), "bytes", packed.bytes());
+            String group = packed.spec().name();
+            trace.span("compute: " + name, group, begin + g.computeStartMs() * 1e3, (g.computeEndMs() - g.computeStartMs()) * 1e3, args);
+            if (g.readEndNs() > 0) {  // a disk source's read into staging, on the host clock the trace uses
+                trace.span("disk: " + name, group, trace.hostUs(g.readStartNs()), (g.readEndNs() - g.readStartNs()) / 1e3, args);
+            }
+            if (g.streamed()) {
+                trace.span("copy: " + name, group, begin + g.copyStartMs() * 1e3, (g.copyEndMs() - g.copyStartMs()) * 1e3, args);
+                double reached = g.group() == 0 ? 0 : spans[g.group() - 1].computeEndMs();  // where compute began to wait
+                dev.offload.metrics.GroupCopyEvent.emit(name, step, group, packed.bytes(), g.copyEndMs() - g.copyStartMs(),
+                        Math.max(0, g.copyEndMs() - reached));
+            }
+        }
+        if (s.hostWaits() > 0) {
+            trace.mark("host: " + name, "back-pressure wait", begin, java.util.Map.of("step", step, "blocked_ms", s.hostBlockedMs()));
+        }
+    }
+
+    /** Reads the figures (and so the spans) of every closed step still kept that the trace lacks. */
+    void flushTrace() {
+        long closedSteps;
+        synchronized (this) {
+            if (closed || !owner.settings().trace()) return;
+            closedSteps = open != null ? stepsStarted - 1 : stepsStarted;
+        }
+        for (long step = Math.max(0, closedSteps - 64); step < closedSteps; step++) {
+            synchronized (this) {
+                if (traced.get(Math.toIntExact(step))) continue;
+                if (!evictedFigures.containsKey(step) && (engine == null || step < engineBase)) continue;  // gone with an earlier turn
+            }
+            metrics(step, true);
+        }
+    }
+
+    /**
+     * Reads, without waiting, the figures of the closed steps still kept that no one has read, so
+     * {@link #totals()} covers every step the device has finished (Offloader.plan's measured mean).
+     * Stops at the first step still running on the device (later ones are not done either); reads
+     * nothing while another thread runs a step of this component (the engine has one driver).
+     */
+    void readFinishedSteps() {
+        long closedSteps;
+        synchronized (this) {
+            if (closed || (open != null && !open.ownedByCurrentThread())) return;
+            closedSteps = open != null ? stepsStarted - 1 : stepsStarted;
+        }
+        for (long step = Math.max(0, closedSteps - KEPT_STEPS); step < closedSteps; step++) {
+            if (ledger.seen(step)) continue;
+            synchronized (this) {
+                if (closed || (open != null && !open.ownedByCurrentThread())) return;
+                if (!evictedFigures.containsKey(step) && (engine == null || step < engineBase)) continue;  // gone with an earlier turn
+            }
+            try {
+                if (metrics(step, false) == null) return;
+            } catch (OffloadException e) {
+                return;  // a step opened on another thread meanwhile, or the component closed: the next plan() reads it
+            }
+        }
+    }
+
+    static StepMetrics metricsOf(long step, NativeEngine.Step s) {
+        return new StepMetrics(step, s.h2dBytes(), s.hostWaits(), s.hostBlockedMs(), s.stepMs(), s.computeMs(), s.computeIdleMs(),
+                s.copyMs(), s.copyBusyMs(), s.peakDeviceBytes(), s.peakHostBytes(), s.beginMs());
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+            notifyAll();  // awaitNoOpenStep
+            engineCalls.lock();  // waits for a step's engine call in flight on another thread; later calls see closed
+            try {
+                if (engine != null) engine.close();
+                engine = null;
+            } finally {
+                try {
+                    copy.close();
+                    host.close();
+                } finally {
+                    engineCalls.unlock();
+                    owner.turnsChanged();  // its room is free: a step waiting for its turn may go
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package dev.offload.graph;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The block graph presets that ship with the library, as data ({@link BlockGraphPreset}'s JSON form),
+ * each written from the model's module source (diffusers at 58eb52c0, transformers' modeling files)
+ * and checked by a names-only fixture of the real model (tests/resources/presets).
+ *
+ * <p>Grouping choices: a UNet's blocks are the modules its forward calls one after another (each
+ * resnet, attention and sampler of a down, mid or up block), since a whole SDXL up block is a third
+ * of the model; a VAE's are its down, mid and up blocks; transformers' are their layers.
+ */
+final class BuiltinPresets {
+    private BuiltinPresets() {}
+
+    static final String UNET_2D_CONDITION = """
+        {"classes": ["UNet2DConditionModel"],
+         "defs": {
+           "resnet": ["norm1", "conv1", "time_emb_proj", "norm2", "conv2", "conv_shortcut"],
+           "attention": ["to_q", "to_k", "to_v", "to_out"],
+           "transformer": ["norm", "proj_in", {"at": "transformer_blocks.#", "order": [
+               "norm1", {"at": "attn1", "order": "@attention"}, "norm2", {"at": "attn2", "order": "@attention"},
+               "norm3", {"at": "ff", "order": ["net.0", "net.2"]}]}, "proj_out"],
+           "sampler": ["conv"]},
+         "order": [
+           "time_embedding", "class_embedding", "add_embedding", "encoder_hid_proj", "conv_in", "position_net",
+           {"at": "down_blocks.#", "order": [
+             {"zip": [{"at": "resnets.#", "unit": "down_blocks", "order": "@resnet"},
+                      {"at": "attentions.#", "unit": "down_blocks", "order": "@transformer"}]},
+             {"at": "downsamplers.#", "unit": "down_blocks", "order": "@sampler"}]},
+           {"at": "mid_block", "order": [
+             {"zip": [{"at": "resnets.#", "unit": "mid_block", "order": "@resnet"},
+                      {"at": "attentions.#", "unit": "mid_block", "order": "@transformer"}]}]},
+           {"at": "up_blocks.#", "order": [
+             {"zip": [{"at": "resnets.#", "unit": "up_blocks", "order": "@resnet"},
+                      {"at": "attentions.#", "unit": "up_blocks", "order": "@transformer"}]},
+             {"at": "upsamplers.#", "unit": "up_blocks", "order": "@sampler"}]},
+           "conv_norm_out", "conv_out"]}
+        """;
+
+    static final String AUTOENCODER_KL = """
+        {"classes": ["AutoencoderKL"],
+         "defs": {
+           "resnet": ["norm1", "conv1", "norm2", "conv2", "conv_shortcut"],
+           "mid": [{"zip": [{"at": "resnets.#", "order": "@resnet"},
+                            {"at": "attentions.#", "order": ["group_norm", "to_q", "to_k", "to_v", "to_out"]}]}]},
+         "order": [
+           {"at": "encoder", "order": [
+             "conv_in",
+             {"at": "down_blocks.#", "unit": "encoder", "order": [{"at": "resnets.#", "order": "@resnet"}, {"at": "downsamplers.#", "order": ["conv"]}]},
+             {"at": "mid_block", "unit": "encoder", "order": "@mid"},
+             {"at": "conv_norm_out", "unit": "encoder", "name": "encoder.out"},
+             {"at": "conv_out", "unit": "encoder", "name": "encoder.out"}]},
+           {"at": "quant_conv", "unit": "quant_conv"},
+           {"at": "post_quant_conv", "unit": "post_quant_conv"},
+           {"at": "decoder", "order": [
+             {"at": "conv_in", "unit": "decoder"},
+             {"at": "mid_block", "unit": "decoder", "order": "@mid"},
+             {"at": "up_blocks.#", "unit": "decoder", "order": [{"at": "resnets.#", "order": "@resnet"}, {"at": "upsamplers.#", "order": ["conv"]}]},
+             "conv_norm_out", "conv_out"]}]}
+        """;
+
+    static final String CLIP_TEXT = """
+        {"classes": ["CLIPTextModel", "CLIPTextModelWithProjection"],
+         "order": [
+           {"at": "text_model", "order": [
+             {"at": "embeddings", "order": ["token_embedding", "position_embedding"]},
+             {"at": "encoder.layers.#", "unit": "text_model.encoder.layers", "order": [
+               "layer_norm1", {"at": "self_attn", "order": ["q_proj", "k_proj", "v_proj", "out_proj"]},
+               "layer_norm2", {"at": "mlp", "order": ["fc1", "fc2"]}]},
+             "final_layer_norm"]},
+           "text_projection"]}
+        """;
+
+    static final String FLUX = """
+        {"classes": ["FluxTransformer2DModel"],
+         "defs": {"attention": ["to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj", "norm_q", "norm_k",
+                                "norm_added_q", "norm_added_k", "to_out", "to_add_out"]},
+         "order": [
+           "x_embedder",
+           {"at": "time_text_embed", "order": ["timestep_embedder", "guidance_embedder", "text_embedder"]},
+           "context_embedder",
+           {"at": "transformer_blocks.#", "unit": "transformer_blocks", "order": [
+             "norm1", "norm1_context", {"at": "attn", "order": "@attention"}, "ff", "ff_context"]},
+           {"at": "single_transformer_blocks.#", "unit": "single_transformer_blocks", "order": [
+             "norm", "proj_mlp", {"at": "attn", "order": "@attention"}, "proj_out"]},
+           "norm_out", "proj_out"]}
+        """;
+
+    static final String DECODER_LM = """
+        {"classes": ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"],
+         "order": [
+           {"at": "model", "order": [
+             "embed_tokens",
+             {"at": "layers.#", "unit": "model.layers", "order": [
+               "input_layernorm",
+               {"at": "self_attn", "order": ["q_proj", "q_norm", "k_proj", "k_norm", "v_proj", "o_proj"]},
+               "post_attention_layernorm",
+               {"at": "mlp", "order": ["gate_proj", "up_proj", "down_proj"]}]},
+             "norm"]},
+           "lm_head"]}
+        """;
+
+    static final String T5_ENCODER = """
+        {"classes": ["T5EncoderModel", "UMT5EncoderModel"],
+         "order": [
+           "shared",
+           {"at": "encoder", "order": [
+             "embed_tokens",
+             {"at": "block.#", "unit": "encoder.block", "order": [
+               {"at": "layer.0", "order": ["layer_norm", {"at": "SelfAttention", "order": ["q", "k", "v", "relative_attention_bias", "o"]}]},
+               {"at": "layer.1", "order": ["layer_norm", {"at": "DenseReluDense", "order": ["wi", "wi_0", "wi_1", "wo"]}]}]},
+             "final_layer_norm"]}]}
+        """;
+
+    static final String GPT2 = """
+        {"classes": ["GPT2LMHeadModel"],
+         "defs": {"block": ["ln_1", {"at": "attn", "order": ["c_attn", "c_proj"]}, "ln_2", {"at": "mlp", "order": ["c_fc", "c_proj"]}]},
+         "order": [
+           "transformer.wte", "transformer.wpe", "wte", "wpe",
+           {"at": "transformer.h.#", "unit": "transformer.h", "order": "@block"},
+           {"at": "h.#", "unit": "h", "order": "@block"},
+           "transformer.ln_f", "ln_f", "lm_head"]}
+        """;
+
+    static List<BlockGraphPreset> load() {
+        List<BlockGraphPreset> out = new ArrayList<>();
+        String[][] all = {{"UNet2DConditionModel", UNET_2D_CONDITION}, {"AutoencoderKL", AUTOENCODER_KL}, {"CLIPTextModel", CLIP_TEXT},
+                {"FluxTransformer2DModel", FLUX}, {"LlamaForCausalLM", DECODER_LM}, {"T5EncoderModel", T5_ENCODER}, {"GPT2LMHeadModel", GPT2}};
+        for (String[] p : all) out.add(BlockGraphPreset.parse("built-in preset " + p[0], p[1]));
+        return out;
+    }
+}

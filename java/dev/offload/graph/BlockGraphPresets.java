@@ -27,9 +27,9 @@ import java.util.stream.Stream;
  *       once per class and process (INFO, naming it); a preset that does not fit its checkpoint
  *       (a tensor outside its modules) is a WARNING naming the tensor, once per class.</li>
  * </ol>
- * User presets: {@link #register(BlockGraphPreset)}, or JSON files ({@link BlockGraphPreset}'s form)
- * in the folder the system property {@value #FOLDER_PROPERTY} names, read once at first use; a file
- * that is no preset is refused naming it.
+ * User presets: {@link #register(BlockGraphPreset)} (first), or JSON files ({@link BlockGraphPreset}'s
+ * form) in the folder the system property {@value #FOLDER_PROPERTY} names (then), read at first use
+ * and again when the property changes; a file that is no preset is refused naming it.
  */
 public final class BlockGraphPresets {
     public static final String FOLDER_PROPERTY = "offload.presets";
@@ -37,13 +37,19 @@ public final class BlockGraphPresets {
     private static final List<BlockGraphPreset> USER = new CopyOnWriteArrayList<>();
     private static final Set<String> SAID = ConcurrentHashMap.newKeySet();
     private static volatile List<BlockGraphPreset> builtin;
-    private static volatile boolean folderRead;
+    private static volatile List<BlockGraphPreset> fromFolder = List.of();
+    private static volatile String folderRead;
 
     private BlockGraphPresets() {}
 
     /** Adds a preset; it serves its classes before any preset registered earlier or built in. */
     public static void register(BlockGraphPreset preset) {
         USER.add(0, preset);
+    }
+
+    /** Removes a preset {@link #register}ed before; whether it was there. */
+    public static boolean unregister(BlockGraphPreset preset) {
+        return USER.remove(preset);
     }
 
     /** The preset serving this class, or null. */
@@ -56,6 +62,7 @@ public final class BlockGraphPresets {
     public static List<BlockGraphPreset> all() {
         readFolder();
         List<BlockGraphPreset> out = new ArrayList<>(USER);
+        out.addAll(fromFolder);
         if (builtin == null) builtin = BuiltinPresets.load();
         out.addAll(builtin);
         return out;
@@ -98,12 +105,14 @@ public final class BlockGraphPresets {
         return new BlockDiscovery().discover(what, tensors);
     }
 
+    /** Reads the folder the property names, again whenever the property names another one. */
     private static void readFolder() {
-        if (folderRead) return;
+        String folder = System.getProperty(FOLDER_PROPERTY, "");
+        if (folder.equals(folderRead)) return;
         synchronized (BlockGraphPresets.class) {
-            if (folderRead) return;
-            String folder = System.getProperty(FOLDER_PROPERTY);
-            if (folder != null && !folder.isBlank()) {
+            if (folder.equals(folderRead)) return;
+            List<BlockGraphPreset> read = new ArrayList<>();
+            if (!folder.isBlank()) {
                 Path dir = Path.of(folder);
                 if (!Files.isDirectory(dir)) throw OffloadException.invalid(dir + " (-D" + FOLDER_PROPERTY + "): not a folder of block graph presets");
                 List<Path> files;
@@ -114,13 +123,14 @@ public final class BlockGraphPresets {
                 }
                 for (Path f : files) {
                     try {
-                        USER.add(BlockGraphPreset.parse(f.toString(), Files.readString(f)));
+                        read.add(BlockGraphPreset.parse(f.toString(), Files.readString(f)));
                     } catch (IOException e) {
                         throw OffloadException.io(f + ": cannot read the block graph preset", e);
                     }
                 }
             }
-            folderRead = true;
+            fromFolder = List.copyOf(read);
+            folderRead = folder;
         }
     }
 }

@@ -133,6 +133,49 @@ def gpt2(layers):
     lin(n, "transformer.ln_f")
     return n
 
+def sd3(layers):
+    n = ["pos_embed.pos_embed"]
+    lin(n, "pos_embed.proj"); lin(n, "context_embedder"); lin(n, "norm_out.linear"); lin(n, "proj_out")
+    for e in ["timestep_embedder", "text_embedder"]:
+        lin(n, f"time_text_embed.{e}.linear_1"); lin(n, f"time_text_embed.{e}.linear_2")
+    for i in range(layers):
+        p = f"transformer_blocks.{i}"; last = i == layers - 1
+        lin(n, p + ".norm1.linear"); lin(n, p + ".norm1_context.linear")
+        for a in ["to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj", "to_out.0"] + ([] if last else ["to_add_out"]): lin(n, f"{p}.attn.{a}")
+        for a in ["norm_q", "norm_k", "norm_added_q", "norm_added_k"]: n.append(f"{p}.attn.{a}.weight")
+        lin(n, p + ".ff.net.0.proj"); lin(n, p + ".ff.net.2")
+        if not last: lin(n, p + ".ff_context.net.0.proj"); lin(n, p + ".ff_context.net.2")
+    return n
+
+def qwen_image(layers):
+    n = []
+    lin(n, "img_in"); lin(n, "txt_in"); n.append("txt_norm.weight"); lin(n, "norm_out.linear"); lin(n, "proj_out")
+    lin(n, "time_text_embed.timestep_embedder.linear_1"); lin(n, "time_text_embed.timestep_embedder.linear_2")
+    for i in range(layers):
+        p = f"transformer_blocks.{i}"
+        lin(n, p + ".img_mod.1"); lin(n, p + ".txt_mod.1")
+        for a in ["to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj", "to_out.0", "to_add_out"]: lin(n, f"{p}.attn.{a}")
+        for a in ["norm_q", "norm_k", "norm_added_q", "norm_added_k"]: n.append(f"{p}.attn.{a}.weight")
+        for m in ["img_mlp", "txt_mlp"]: lin(n, f"{p}.{m}.net.0.proj"); lin(n, f"{p}.{m}.net.2")
+    return n
+
+def wan(layers, image):
+    n = ["scale_shift_table"]
+    lin(n, "patch_embedding"); lin(n, "proj_out")
+    for m in ["time_embedder.linear_1", "time_embedder.linear_2", "time_proj", "text_embedder.linear_1", "text_embedder.linear_2"]:
+        lin(n, "condition_embedder." + m)
+    if image:
+        for m in ["norm1", "ff.net.0.proj", "ff.net.2", "norm2"]: lin(n, "condition_embedder.image_embedder." + m)
+    for i in range(layers):
+        p = f"blocks.{i}"
+        n.append(p + ".scale_shift_table"); lin(n, p + ".norm2"); lin(n, p + ".ffn.net.0.proj"); lin(n, p + ".ffn.net.2")
+        for a in ["attn1", "attn2"]:
+            for q in ["to_q", "to_k", "to_v", "to_out.0"]: lin(n, f"{p}.{a}.{q}")
+            n += [f"{p}.{a}.norm_q.weight", f"{p}.{a}.norm_k.weight"]
+        if image:
+            lin(n, p + ".attn2.add_k_proj"); lin(n, p + ".attn2.add_v_proj"); n.append(p + ".attn2.norm_added_k.weight")
+    return n
+
 TF = "huggingface/transformers src/transformers/models/"
 FIXTURES = {
     "unet-sdxl": ("UNet2DConditionModel", DIFFUSERS + " src/diffusers/models/unets/unet_2d_condition.py, unet_2d_blocks.py, resnet.py, transformers/transformer_2d.py, attention.py; config of stabilityai/stable-diffusion-xl-base-1.0 unet/config.json: block_out_channels (320, 640, 1280), layers_per_block 2, transformer_layers_per_block (1, 2, 10), down (DownBlock2D, CrossAttnDownBlock2D x2), up (CrossAttnUpBlock2D x2, UpBlock2D), addition_embed_type text_time",
@@ -150,6 +193,10 @@ FIXTURES = {
     "qwen3-8b": ("Qwen3ForCausalLM", TF + "qwen3/modeling_qwen3.py; Qwen/Qwen3-8B config.json: 36 layers, q_norm and k_norm", decoder_lm(36, False, True)),
     "t5-xxl": ("T5EncoderModel", TF + "t5/modeling_t5.py (T5EncoderModel, gated-gelu v1.1); google/t5-v1_1-xxl: 24 blocks, relative attention bias in block 0; shared.weight saved, encoder.embed_tokens tied to it", t5(24, False)),
     "umt5-xxl": ("UMT5EncoderModel", TF + "umt5/modeling_umt5.py; google/umt5-xxl (Wan's text encoder): 24 blocks, relative attention bias in every block", t5(24, True)),
+    "sd35-large": ("SD3Transformer2DModel", DIFFUSERS + " src/diffusers/models/transformers/transformer_sd3.py, attention.py (JointTransformerBlock), attention_processor.py (JointAttnProcessor2_0); stabilityai/stable-diffusion-3.5-large transformer/config.json: num_layers 38, qk_norm rms_norm, the last block context_pre_only", sd3(38)),
+    "qwen-image": ("QwenImageTransformer2DModel", DIFFUSERS + " src/diffusers/models/transformers/transformer_qwenimage.py; Qwen/Qwen-Image transformer/config.json: num_layers 60", qwen_image(60)),
+    "wan2.1-t2v-1.3b": ("WanTransformer3DModel", DIFFUSERS + " src/diffusers/models/transformers/transformer_wan.py; Wan-AI/Wan2.1-T2V-1.3B-Diffusers transformer/config.json: num_layers 30, cross_attn_norm true, no image embedder", wan(30, False)),
+    "wan2.1-i2v-14b": ("WanTransformer3DModel", DIFFUSERS + " src/diffusers/models/transformers/transformer_wan.py; Wan-AI/Wan2.1-I2V-14B-480P-Diffusers transformer/config.json: num_layers 40, image_dim 1280 (image embedder, added k/v projections)", wan(40, True)),
     "gpt2": ("GPT2LMHeadModel", TF + "gpt2/modeling_gpt2.py; openai-community/gpt2: 12 layers, lm_head tied to wte (not saved)", gpt2(12)),
 }
 

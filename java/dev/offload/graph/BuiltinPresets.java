@@ -125,10 +125,49 @@ final class BuiltinPresets {
            "transformer.ln_f", "ln_f", "lm_head"]}
         """;
 
+    static final String SD3 = """
+        {"classes": ["SD3Transformer2DModel"],
+         "defs": {"attention": ["to_q", "to_k", "to_v", "norm_q", "norm_k", "add_q_proj", "add_k_proj", "add_v_proj",
+                                "norm_added_q", "norm_added_k", "to_add_out", "to_out"]},
+         "order": [
+           {"at": "pos_embed", "order": ["proj", "pos_embed"]},
+           {"at": "time_text_embed", "order": ["timestep_embedder", "text_embedder"]},
+           "context_embedder",
+           {"at": "transformer_blocks.#", "unit": "transformer_blocks", "order": [
+             "norm1", "norm1_context", {"at": "attn", "order": "@attention"}, {"at": "attn2", "order": "@attention"},
+             "ff", "ff_context"]},
+           "norm_out", "proj_out"]}
+        """;
+
+    static final String QWEN_IMAGE = """
+        {"classes": ["QwenImageTransformer2DModel"],
+         "order": [
+           "img_in", "txt_norm", "txt_in", "time_text_embed",
+           {"at": "transformer_blocks.#", "unit": "transformer_blocks", "order": [
+             "img_mod", "txt_mod",
+             {"at": "attn", "order": ["to_q", "to_k", "to_v", "add_q_proj", "add_k_proj", "add_v_proj", "norm_q", "norm_k",
+                                      "norm_added_q", "norm_added_k", "to_out", "to_add_out"]},
+             "img_mlp", "txt_mlp"]},
+           "norm_out", "proj_out"]}
+        """;
+
+    static final String WAN = """
+        {"classes": ["WanTransformer3DModel"],
+         "defs": {"attention": ["to_q", "to_k", "to_v", "norm_q", "norm_k", "add_k_proj", "add_v_proj", "norm_added_k", "to_out"]},
+         "order": [
+           "patch_embedding",
+           {"at": "condition_embedder", "order": ["time_embedder", "time_proj", "text_embedder",
+             {"at": "image_embedder", "order": ["norm1", "ff", "norm2"]}]},
+           {"at": "blocks.#", "unit": "blocks", "order": [
+             "scale_shift_table", {"at": "attn1", "order": "@attention"}, "norm2", {"at": "attn2", "order": "@attention"}, "ffn"]},
+           "scale_shift_table", "norm_out", "proj_out"]}
+        """;
+
     static List<BlockGraphPreset> load() {
         List<BlockGraphPreset> out = new ArrayList<>();
         String[][] all = {{"UNet2DConditionModel", UNET_2D_CONDITION}, {"AutoencoderKL", AUTOENCODER_KL}, {"CLIPTextModel", CLIP_TEXT},
-                {"FluxTransformer2DModel", FLUX}, {"LlamaForCausalLM", DECODER_LM}, {"T5EncoderModel", T5_ENCODER}, {"GPT2LMHeadModel", GPT2}};
+                {"FluxTransformer2DModel", FLUX}, {"LlamaForCausalLM", DECODER_LM}, {"T5EncoderModel", T5_ENCODER}, {"GPT2LMHeadModel", GPT2},
+                {"SD3Transformer2DModel", SD3}, {"QwenImageTransformer2DModel", QWEN_IMAGE}, {"WanTransformer3DModel", WAN}};
         for (String[] p : all) out.add(BlockGraphPreset.parse("built-in preset " + p[0], p[1]));
         return out;
     }

@@ -42,6 +42,12 @@ class PresetFixturesTest {
             return this;
         }
 
+        /** One tensor by its whole name (a parameter of its own, not a module's weight or bias). */
+        Forward t(String name) {
+            if (names.contains(name) && used.add(name)) current.add(name);
+            return this;
+        }
+
         /** The module's own tensors: weight, bias. */
         Forward m(String prefix, String... modules) {
             for (String mod : modules) {
@@ -253,5 +259,59 @@ class PresetFixturesTest {
             f.group(p).m(p, "ln_1", "attn.c_attn", "attn.c_proj", "ln_2", "mlp.c_fc", "mlp.c_proj");
         }
         check("gpt2", false, f.group("tail").m("transformer", "ln_f"));
+    }
+
+    // ---- diffusers SD3Transformer2DModel.forward: pos_embed, time_text_embed, context_embedder, joint blocks, norm_out, proj_out ----
+
+    @Test
+    void sd35Large() {
+        Forward f = new Forward(PresetFixtures.load("sd35-large").names()).group("head").m("pos_embed", "proj").t("pos_embed.pos_embed");
+        f.m("time_text_embed.timestep_embedder", "linear_1", "linear_2").m("time_text_embed.text_embedder", "linear_1", "linear_2")
+                .m("", "context_embedder");
+        for (int i = 0; i < 38; i++) {  // JointTransformerBlock: norm1, norm1_context, attention (JointAttnProcessor2_0), ff, ff_context
+            String p = "transformer_blocks." + i;
+            f.group(p).m(p, "norm1.linear", "norm1_context.linear", "attn.to_q", "attn.to_k", "attn.to_v", "attn.norm_q", "attn.norm_k",
+                    "attn.add_q_proj", "attn.add_k_proj", "attn.add_v_proj", "attn.norm_added_q", "attn.norm_added_k", "attn.to_add_out",
+                    "attn.to_out.0", "ff.net.0.proj", "ff.net.2", "ff_context.net.0.proj", "ff_context.net.2");
+        }
+        check("sd35-large", true, f.group("tail").m("", "norm_out.linear", "proj_out"));
+    }
+
+    // ---- diffusers QwenImageTransformer2DModel.forward: img_in, txt_norm, txt_in, time_text_embed, blocks, norm_out, proj_out ----
+
+    @Test
+    void qwenImage() {
+        Forward f = new Forward(PresetFixtures.load("qwen-image").names()).group("head").m("", "img_in", "txt_norm", "txt_in")
+                .m("time_text_embed.timestep_embedder", "linear_1", "linear_2");
+        for (int i = 0; i < 60; i++) {  // QwenImageTransformerBlock: img_mod, txt_mod, attention (double stream), img_mlp, txt_mlp
+            String p = "transformer_blocks." + i;
+            f.group(p).m(p, "img_mod.1", "txt_mod.1", "attn.to_q", "attn.to_k", "attn.to_v", "attn.add_q_proj", "attn.add_k_proj",
+                    "attn.add_v_proj", "attn.norm_q", "attn.norm_k", "attn.norm_added_q", "attn.norm_added_k", "attn.to_out.0",
+                    "attn.to_add_out", "img_mlp.net.0.proj", "img_mlp.net.2", "txt_mlp.net.0.proj", "txt_mlp.net.2");
+        }
+        check("qwen-image", true, f.group("tail").m("", "norm_out.linear", "proj_out"));
+    }
+
+    // ---- diffusers WanTransformer3DModel.forward: patch_embedding, condition_embedder, blocks, scale_shift_table, norm_out, proj_out ----
+
+    static Forward wan(String fixture, int layers) {
+        Forward f = new Forward(PresetFixtures.load(fixture).names()).group("head").m("", "patch_embedding")
+                .m("condition_embedder", "time_embedder.linear_1", "time_embedder.linear_2", "time_proj", "text_embedder.linear_1",
+                        "text_embedder.linear_2", "image_embedder.norm1", "image_embedder.ff.net.0.proj", "image_embedder.ff.net.2",
+                        "image_embedder.norm2");
+        for (int i = 0; i < layers; i++) {  // WanTransformerBlock: modulation table, self-attention, norm2, cross-attention (image k/v), ffn
+            String p = "blocks." + i;
+            f.group(p);
+            f.t(p + ".scale_shift_table").m(p, "attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.norm_q", "attn1.norm_k", "attn1.to_out.0", "norm2", "attn2.to_q",
+                    "attn2.to_k", "attn2.to_v", "attn2.norm_q", "attn2.norm_k", "attn2.add_k_proj", "attn2.add_v_proj", "attn2.norm_added_k",
+                    "attn2.to_out.0", "ffn.net.0.proj", "ffn.net.2");
+        }
+        return f.group("tail").t("scale_shift_table").m("", "proj_out");
+    }
+
+    @Test
+    void wanTransformers() {
+        check("wan2.1-t2v-1.3b", true, wan("wan2.1-t2v-1.3b", 30));
+        check("wan2.1-i2v-14b", true, wan("wan2.1-i2v-14b", 40));
     }
 }

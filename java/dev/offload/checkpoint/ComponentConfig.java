@@ -46,7 +46,10 @@ public record ComponentConfig(Path file, JsonObject json, String className) {
             }
             JsonObject json = parsed.getAsJsonObject();
             return Optional.of(new ComponentConfig(file, json, className(json)));
-        } catch (IOException | JsonParseException e) {
+        } catch (JsonParseException e) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: not valid JSON ({1}); the model class is unknown", file, e.getMessage());
+            return Optional.empty();
+        } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "{0}: cannot read it ({1}); the model class is unknown", file, e.getMessage());
             return Optional.empty();
         }

@@ -144,4 +144,23 @@ class PresetFallbackTest {
         List<String> warned = messages(Level.WARNING);
         assertTrue(warned.stream().anyMatch(m -> m.contains("visual_projection.weight") && m.contains("CLIPTextModel")), warned.toString());
     }
+
+    @Test
+    void aConfigThatIsNoJsonObjectIsWarnedAboutAndTheGraphDiscovered() throws Exception {
+        Logger checkpointLog = Logger.getLogger("dev.offload.checkpoint");
+        checkpointLog.addHandler(handler);
+        try {
+            Path broken = folder("broken", "{\"_class_name\": ", NAMES), array = folder("array", "[\"LlamaForCausalLM\"]", NAMES);
+            for (Path p : List.of(broken, array)) {
+                try (Checkpoint c = Checkpoint.open(p)) {
+                    assertEquals("discovered", BlockGraph.discover(c).source().toString());
+                }
+                String config = p.resolve("config.json").toString();
+                assertTrue(messages(Level.WARNING).stream().anyMatch(m -> m.contains(config) && m.contains("model class is unknown")),
+                        messages(Level.WARNING).toString());
+            }
+        } finally {
+            checkpointLog.removeHandler(handler);
+        }
+    }
 }

@@ -176,6 +176,34 @@ def wan(layers, image):
             lin(n, p + ".attn2.add_k_proj"); lin(n, p + ".attn2.add_v_proj"); n.append(p + ".attn2.norm_added_k.weight")
     return n
 
+def flux_bfl():
+    n = []
+    lin(n, "img_in"); lin(n, "txt_in")
+    for e in ["time_in", "vector_in", "guidance_in"]: lin(n, e + ".in_layer"); lin(n, e + ".out_layer")
+    for i in range(19):
+        for side in ["img", "txt"]:
+            p = f"double_blocks.{i}.{side}_"
+            lin(n, p + "mod.lin"); lin(n, p + "attn.qkv"); lin(n, p + "attn.proj"); lin(n, p + "mlp.0"); lin(n, p + "mlp.2")
+            n += [p + "attn.norm.query_norm.scale", p + "attn.norm.key_norm.scale"]
+    for i in range(38):
+        p = f"single_blocks.{i}."
+        lin(n, p + "linear1"); lin(n, p + "linear2"); lin(n, p + "modulation.lin")
+        n += [p + "norm.query_norm.scale", p + "norm.key_norm.scale"]
+    lin(n, "final_layer.linear"); lin(n, "final_layer.adaLN_modulation.1")
+    return n
+
+def wan_original(layers):
+    n = []
+    lin(n, "patch_embedding"); lin(n, "text_embedding.0"); lin(n, "text_embedding.2"); lin(n, "time_embedding.0"); lin(n, "time_embedding.2")
+    lin(n, "time_projection.1"); lin(n, "head.head"); n.append("head.modulation")
+    for i in range(layers):
+        p = f"blocks.{i}."
+        for a in ["self_attn", "cross_attn"]:
+            for x in ["q", "k", "v", "o"]: lin(n, p + a + "." + x)
+            n += [p + a + ".norm_q.weight", p + a + ".norm_k.weight"]
+        lin(n, p + "norm3"); lin(n, p + "ffn.0"); lin(n, p + "ffn.2"); n.append(p + "modulation")
+    return n
+
 TF = "huggingface/transformers src/transformers/models/"
 FIXTURES = {
     "unet-sdxl": ("UNet2DConditionModel", DIFFUSERS + " src/diffusers/models/unets/unet_2d_condition.py, unet_2d_blocks.py, resnet.py, transformers/transformer_2d.py, attention.py; config of stabilityai/stable-diffusion-xl-base-1.0 unet/config.json: block_out_channels (320, 640, 1280), layers_per_block 2, transformer_layers_per_block (1, 2, 10), down (DownBlock2D, CrossAttnDownBlock2D x2), up (CrossAttnUpBlock2D x2, UpBlock2D), addition_embed_type text_time",
@@ -197,6 +225,8 @@ FIXTURES = {
     "qwen-image": ("QwenImageTransformer2DModel", DIFFUSERS + " src/diffusers/models/transformers/transformer_qwenimage.py; Qwen/Qwen-Image transformer/config.json: num_layers 60", qwen_image(60)),
     "wan2.1-t2v-1.3b": ("WanTransformer3DModel", DIFFUSERS + " src/diffusers/models/transformers/transformer_wan.py; Wan-AI/Wan2.1-T2V-1.3B-Diffusers transformer/config.json: num_layers 30, cross_attn_norm true, no image embedder", wan(30, False)),
     "wan2.1-i2v-14b": ("WanTransformer3DModel", DIFFUSERS + " src/diffusers/models/transformers/transformer_wan.py; Wan-AI/Wan2.1-I2V-14B-480P-Diffusers transformer/config.json: num_layers 40, image_dim 1280 (image embedder, added k/v projections)", wan(40, True)),
+    "flux-bfl": ("", "black-forest-labs/flux src/flux/model.py (Flux), src/flux/modules/layers.py (DoubleStreamBlock, SingleStreamBlock, LastLayer, MLPEmbedder); flux1-dev.safetensors: depth 19, depth_single_blocks 38, guidance_embed", flux_bfl()),
+    "wan2.1-original-1.3b": ("", "Wan-Video/Wan2.1 wan/modules/model.py (WanModel, WanAttentionBlock, Head); Wan2.1-T2V-1.3B: num_layers 30, cross_attn_norm", wan_original(30)),
     "gpt2": ("GPT2LMHeadModel", TF + "gpt2/modeling_gpt2.py; openai-community/gpt2: 12 layers, lm_head tied to wte (not saved)", gpt2(12)),
 }
 

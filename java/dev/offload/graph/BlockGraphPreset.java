@@ -17,10 +17,11 @@ import java.util.Map;
  * which of them are the blocks that stream. Not code per model: a user adds one for their own class
  * with {@link BlockGraphPresets#register} or a JSON file ({@link BlockGraphPresets} says where).
  *
- * <p>JSON form: {@code {"classes": [CLASS...], "names": [PATH...], "source": TEXT, "defs": {NAME:
+ * <p>JSON form: {@code {"name": NAME, "classes": [CLASS...], "names": [PATH...], "defs": {NAME:
  * [NODE...]}, "order": [NODE...]}}. {@code classes} are the config.json class names it serves;
  * {@code names} (optional) recognise a file without a config: every path listed must begin some
- * tensor's name. {@code order} lists the nodes in forward order. A node is
+ * tensor's name; {@code name} (optional) is what {@code graph: preset NAME} shows for a file so
+ * recognised (else the first class). {@code order} lists the nodes in forward order. A node is
  * <ul>
  *   <li>a string {@code "conv_in"}: the module at that path (its own tensors, or any below it);</li>
  *   <li>{@code {"at": PATH, "order": [NODE...] | "@def", "unit": LIST, "name": BLOCK}}: a path whose
@@ -72,7 +73,8 @@ public final class BlockGraphPreset {
             if (o.has("defs")) o.getAsJsonObject("defs").entrySet().forEach(e -> defs.put(e.getKey(), e.getValue().getAsJsonArray()));
             if (!o.has("order") || !o.get("order").isJsonArray()) throw OffloadException.invalid(what + ": 'order' (an array of nodes) is missing");
             List<Node> order = nodes(what, o.getAsJsonArray("order"), defs, 0);
-            return new BlockGraphPreset(classes.isEmpty() ? names.get(0) : classes.get(0), classes, names, order);
+            String display = o.has("name") ? o.get("name").getAsString() : classes.isEmpty() ? names.get(0) : classes.get(0);
+            return new BlockGraphPreset(display, classes, names, order);
         } catch (JsonParseException | IllegalStateException | ClassCastException e) {
             throw OffloadException.invalid(what + ": not a block graph preset: " + e.getMessage());
         }
@@ -130,7 +132,7 @@ public final class BlockGraphPreset {
         return n;
     }
 
-    /** The class named first (or the first name it recognises): what {@code graph: preset NAME} shows. */
+    /** Its {@code name}, else the class named first: what {@code graph: preset NAME} shows when no config named a class. */
     public String name() {
         return name;
     }

@@ -163,11 +163,37 @@ final class BuiltinPresets {
            "scale_shift_table", "norm_out", "proj_out"]}
         """;
 
+    /** The original BFL file (flux1-dev.safetensors), recognised by its names: black-forest-labs/flux src/flux/model.py, modules/layers.py. */
+    static final String FLUX_BFL = """
+        {"name": "Flux (BFL single file)", "names": ["img_in", "double_blocks", "single_blocks", "final_layer"],
+         "order": [
+           "img_in", "time_in", "guidance_in", "vector_in", "txt_in",
+           {"at": "double_blocks.#", "unit": "double_blocks", "order": [
+             "img_mod", "txt_mod", "img_attn.qkv", {"at": "img_attn.norm", "order": ["query_norm", "key_norm"]},
+             "txt_attn.qkv", {"at": "txt_attn.norm", "order": ["query_norm", "key_norm"]},
+             "img_attn.proj", "img_mlp", "txt_attn.proj", "txt_mlp"]},
+           {"at": "single_blocks.#", "unit": "single_blocks", "order": [
+             "modulation", "linear1", {"at": "norm", "order": ["query_norm", "key_norm"]}, "linear2"]},
+           {"at": "final_layer", "order": ["adaLN_modulation", "linear"]}]}
+        """;
+
+    /** Wan as Wan-AI ships it, recognised by its names: Wan-Video/Wan2.1 wan/modules/model.py (WanModel, WanAttentionBlock). */
+    static final String WAN_ORIGINAL = """
+        {"name": "Wan (original single file)", "names": ["patch_embedding", "time_projection", "blocks", "head.head"],
+         "order": [
+           "patch_embedding", "time_embedding", "time_projection", "text_embedding", "img_emb",
+           {"at": "blocks.#", "unit": "blocks", "order": [
+             "modulation", {"at": "self_attn", "order": ["q", "norm_q", "k", "norm_k", "v", "o"]}, "norm3",
+             {"at": "cross_attn", "order": ["q", "norm_q", "k", "norm_k", "v", "k_img", "norm_k_img", "v_img", "o"]}, "ffn"]},
+           {"at": "head", "order": ["modulation", "head"]}]}
+        """;
+
     static List<BlockGraphPreset> load() {
         List<BlockGraphPreset> out = new ArrayList<>();
         String[][] all = {{"UNet2DConditionModel", UNET_2D_CONDITION}, {"AutoencoderKL", AUTOENCODER_KL}, {"CLIPTextModel", CLIP_TEXT},
                 {"FluxTransformer2DModel", FLUX}, {"LlamaForCausalLM", DECODER_LM}, {"T5EncoderModel", T5_ENCODER}, {"GPT2LMHeadModel", GPT2},
-                {"SD3Transformer2DModel", SD3}, {"QwenImageTransformer2DModel", QWEN_IMAGE}, {"WanTransformer3DModel", WAN}};
+                {"SD3Transformer2DModel", SD3}, {"QwenImageTransformer2DModel", QWEN_IMAGE}, {"WanTransformer3DModel", WAN},
+                {"Flux (BFL single file)", FLUX_BFL}, {"Wan (original single file)", WAN_ORIGINAL}};
         for (String[] p : all) out.add(BlockGraphPreset.parse("built-in preset " + p[0], p[1]));
         return out;
     }

@@ -38,11 +38,14 @@ public final class PresetFixtures {
         }
     }
 
-    /** A component folder: config.json in diffusers' ({@code _class_name}) or transformers' ({@code architectures}) keys, and the weights. */
+    /**
+     * A component folder: config.json in diffusers' ({@code _class_name}) or transformers' ({@code architectures}) keys, and the
+     * weights; an original single-file layout's fixture (no class) gets no config.
+     */
     public static Path folder(Path dir, Fixture f, boolean diffusers) {
         try {
             Files.createDirectories(dir);
-            Files.writeString(dir.resolve("config.json"), diffusers ? "{\"_class_name\": \"" + f.className() + "\", \"_diffusers_version\": \"0.35.0\"}"
+            if (!f.className().isEmpty()) Files.writeString(dir.resolve("config.json"), diffusers ? "{\"_class_name\": \"" + f.className() + "\", \"_diffusers_version\": \"0.35.0\"}"
                     : "{\"architectures\": [\"" + f.className() + "\"], \"model_type\": \"x\"}");
         } catch (IOException e) {
             throw new UncheckedIOException(e);

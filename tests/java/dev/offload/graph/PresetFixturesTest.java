@@ -32,6 +32,7 @@ class PresetFixturesTest {
         final Set<String> used = new HashSet<>();
         final Map<String, List<String>> groups = new LinkedHashMap<>();
         List<String> current;
+        String preset;  // the preset's name, for a single-file layout recognised by its names (no config)
 
         Forward(List<String> names) {
             this.names = new HashSet<>(names);
@@ -68,7 +69,7 @@ class PresetFixturesTest {
         assertEquals(expected.names, expected.used, fixture + ": the model's forward (as written here) uses every tensor of the fixture");
         try (Checkpoint c = Checkpoint.open(PresetFixtures.folder(dir.resolve(fixture), f, diffusers))) {
             BlockGraph g = BlockGraph.discover(c);
-            assertEquals("preset " + f.className(), g.source().toString(), fixture);
+            assertEquals("preset " + (f.className().isEmpty() ? expected.preset : f.className()), g.source().toString(), fixture);
             Map<String, List<String>> actual = new LinkedHashMap<>();
             Set<String> seen = new HashSet<>();
             for (GroupSpec s : g.groups(Grouping.blocks(1))) {
@@ -313,5 +314,38 @@ class PresetFixturesTest {
     void wanTransformers() {
         check("wan2.1-t2v-1.3b", true, wan("wan2.1-t2v-1.3b", 30));
         check("wan2.1-i2v-14b", true, wan("wan2.1-i2v-14b", 40));
+    }
+
+    // ---- original single-file layouts, recognised by their names (no config.json) ----
+
+    @Test
+    void fluxAsBflShipsIt() {  // black-forest-labs/flux Flux.forward: img_in, time_in, guidance_in, vector_in, txt_in, blocks, final_layer
+        Forward f = new Forward(PresetFixtures.load("flux-bfl").names()).group("head").m("", "img_in", "time_in.in_layer", "time_in.out_layer",
+                "guidance_in.in_layer", "guidance_in.out_layer", "vector_in.in_layer", "vector_in.out_layer", "txt_in");
+        f.preset = "Flux (BFL single file)";
+        for (int i = 0; i < 19; i++) {  // DoubleStreamBlock: both modulations, both q/k/v with their norms, then each stream's proj and MLP
+            String p = "double_blocks." + i;
+            f.group(p).m(p, "img_mod.lin", "txt_mod.lin", "img_attn.qkv").t(p + ".img_attn.norm.query_norm.scale").t(p + ".img_attn.norm.key_norm.scale")
+                    .m(p, "txt_attn.qkv").t(p + ".txt_attn.norm.query_norm.scale").t(p + ".txt_attn.norm.key_norm.scale")
+                    .m(p, "img_attn.proj", "img_mlp.0", "img_mlp.2", "txt_attn.proj", "txt_mlp.0", "txt_mlp.2");
+        }
+        for (int i = 0; i < 38; i++) {  // SingleStreamBlock: modulation, linear1, q/k norm, linear2
+            String p = "single_blocks." + i;
+            f.group(p).m(p, "modulation.lin", "linear1").t(p + ".norm.query_norm.scale").t(p + ".norm.key_norm.scale").m(p, "linear2");
+        }
+        check("flux-bfl", false, f.group("tail").m("final_layer", "adaLN_modulation.1", "linear"));
+    }
+
+    @Test
+    void wanAsWanAiShipsIt() {  // Wan2.1 WanModel.forward: patch, time embedding and projection, text embedding, blocks, head
+        Forward f = new Forward(PresetFixtures.load("wan2.1-original-1.3b").names()).group("head")
+                .m("", "patch_embedding", "time_embedding.0", "time_embedding.2", "time_projection.1", "text_embedding.0", "text_embedding.2");
+        f.preset = "Wan (original single file)";
+        for (int i = 0; i < 30; i++) {  // WanAttentionBlock: modulation, self-attention (q, norm_q, k, norm_k, v, o), norm3, cross-attention, ffn
+            String p = "blocks." + i;
+            f.group(p).t(p + ".modulation").m(p, "self_attn.q", "self_attn.norm_q", "self_attn.k", "self_attn.norm_k", "self_attn.v", "self_attn.o",
+                    "norm3", "cross_attn.q", "cross_attn.norm_q", "cross_attn.k", "cross_attn.norm_k", "cross_attn.v", "cross_attn.o", "ffn.0", "ffn.2");
+        }
+        check("wan2.1-original-1.3b", false, f.group("tail").t("head.modulation").m("head", "head"));
     }
 }

@@ -321,6 +321,11 @@ public final class Pipeline implements AutoCloseable {
         return new Pipeline(name, Layout.BUNDLE, components, List.of(whole));
     }
 
+    /** Whether this checkpoint is a bundle's component that {@link #single()} handed out. */
+    static boolean isBundleView(Checkpoint c) {
+        return c instanceof Owning o && o.component instanceof BundleComponent;
+    }
+
     /** One component that owns its pipeline: closing it closes the pipeline. */
     private static final class Owning implements Checkpoint {
         private final Checkpoint component;

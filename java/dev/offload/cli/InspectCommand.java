@@ -10,6 +10,8 @@ import dev.offload.checkpoint.Pipeline;
 import dev.offload.checkpoint.TensorInfo;
 import dev.offload.graph.BlockGraph;
 import dev.offload.graph.BlockList;
+import dev.offload.graph.GroupSpec;
+import dev.offload.graph.Grouping;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,7 +23,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * {@code ./offload inspect PATH... [--variant V] [--tensors] [--json]}: the components of a path
+ * {@code ./offload inspect PATH... [--variant V] [--tensors] [--groups] [--json]}: the components of a path
  * ({@link Pipeline}: a file, a folder, a pipeline folder, a bundle), their tensors, dtypes, bytes and
  * discovered block lists. JSON fields, totals over every component: {@code tensors} (count),
  * {@code total_bytes}, {@code block_lists} (array of {@code {prefix, count, bytes_per_block,
@@ -30,14 +32,19 @@ import java.util.Set;
  * tensors, total_bytes, block_lists}}, with {@code bundle_prefixes} for a bundle's). With
  * {@code --tensors}, {@code tensor_list}: each tensor's {@code name} (as in its file), {@code dtype},
  * {@code shape} and {@code component}. A component with no tensors has no block lists.
+ *
+ * <p>Each component says where its graph's order came from ({@code graph_source}: {@code preset CLASS}
+ * or {@code discovered}, {@link BlockGraph#source()}). With {@code --groups}, each component's groups
+ * at one block per group, in forward order, each with its tensors in the order the forward uses
+ * them ({@code groups}: {@code [{name, tensors: [names as in the component]}]}).
  */
 final class InspectCommand {
-    static final String USAGE = "inspect PATH... [--variant V] [--tensors] [--json]";
+    static final String USAGE = "inspect PATH... [--variant V] [--tensors] [--groups] [--json]";
 
     private InspectCommand() {}
 
     static int run(List<String> argv, PrintStream out) {
-        Args args = new Args(argv, Set.of("--json", "--tensors"), Set.of("--variant"));
+        Args args = new Args(argv, Set.of("--json", "--tensors", "--groups"), Set.of("--variant"));
         if (args.positional().isEmpty()) throw new UsageException("inspect needs at least one checkpoint path");
         List<Path> paths = args.positional().stream().map(p -> RunCommand.path(p, "checkpoint path")).toList();
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null));
@@ -59,16 +66,16 @@ final class InspectCommand {
                 tail += g.tail().size();
             }
             if (args.flag("--json")) {
-                out.println(json(pipeline, graphs, dtypes, head, tail, args.flag("--tensors")));
+                out.println(json(pipeline, graphs, dtypes, head, tail, args.flag("--tensors"), args.flag("--groups")));
             } else {
-                text(out, pipeline, graphs, dtypes, head, tail, args.flag("--tensors"));
+                text(out, pipeline, graphs, dtypes, head, tail, args.flag("--tensors"), args.flag("--groups"));
             }
         }
         return 0;
     }
 
     private static JsonObject json(Pipeline pipeline, Map<String, BlockGraph> graphs, Map<DType, long[]> dtypes, int head, int tail,
-                                   boolean tensors) {
+                                   boolean tensors, boolean groups) {
         JsonObject json = new JsonObject();
         json.addProperty("tensors", pipeline.tensorCount());
         json.addProperty("total_bytes", pipeline.totalBytes());
@@ -98,8 +105,22 @@ final class InspectCommand {
             o.addProperty("tensors", c.tensors().size());
             o.addProperty("total_bytes", c.totalBytes());
             JsonArray lists = new JsonArray();
-            if (graphs.containsKey(e.getKey())) lists(graphs.get(e.getKey())).forEach(lists::add);
+            BlockGraph graph = graphs.get(e.getKey());
+            if (graph != null) lists(graph).forEach(lists::add);
             o.add("block_lists", lists);
+            if (graph != null) o.addProperty("graph_source", graph.source().toString());
+            if (groups && graph != null) {
+                JsonArray gs = new JsonArray();
+                for (GroupSpec spec : graph.groups(Grouping.blocks(1))) {
+                    JsonObject go = new JsonObject();
+                    go.addProperty("name", spec.name());
+                    JsonArray names = new JsonArray();
+                    spec.tensors().forEach(t -> names.add(t.name()));
+                    go.add("tensors", names);
+                    gs.add(go);
+                }
+                o.add("groups", gs);
+            }
             List<String> prefixes = pipeline.bundlePrefixes(e.getKey());
             if (!prefixes.isEmpty()) {
                 JsonArray p = new JsonArray();
@@ -138,7 +159,7 @@ final class InspectCommand {
     }
 
     private static void text(PrintStream out, Pipeline pipeline, Map<String, BlockGraph> graphs, Map<DType, long[]> dtypes, int head,
-                             int tail, boolean tensors) {
+                             int tail, boolean tensors, boolean groups) {
         out.printf(Locale.ROOT, "%s: %d tensors, %s (%d bytes), %s, %d component%s%n", pipeline.name(), pipeline.tensorCount(),
                 Size.format(pipeline.totalBytes()), pipeline.totalBytes(), pipeline.layout().name().toLowerCase(Locale.ROOT),
                 pipeline.components().size(), pipeline.components().size() == 1 ? "" : "s");
@@ -151,8 +172,15 @@ final class InspectCommand {
                     Size.format(c.totalBytes()), prefixes.isEmpty() ? "" : ", prefix " + String.join(" ", prefixes), c.files());
             BlockGraph g = graphs.get(e.getKey());
             if (g != null) {
+                out.printf(Locale.ROOT, "  graph: %s%n", g.source());
                 for (BlockList l : g.blockLists()) {
                     out.printf(Locale.ROOT, "  block list %-40s %4d blocks x %s%n", l.prefix(), l.blocks().size(), Size.format(l.bytesPerBlock()));
+                }
+                if (groups) {
+                    for (GroupSpec spec : g.groups(Grouping.blocks(1))) {
+                        out.printf(Locale.ROOT, "  group %s: %d tensors, %s%n", spec.name(), spec.tensors().size(), Size.format(spec.byteSize()));
+                        for (var t : spec.tensors()) out.printf(Locale.ROOT, "    %s%n", t.name());
+                    }
                 }
             }
             if (tensors) {

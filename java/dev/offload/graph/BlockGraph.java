@@ -19,8 +19,29 @@ public final class BlockGraph {
     private final List<TensorRef> head;
     private final List<BlockList> lists;
     private final List<TensorRef> tail;
+    private final Source source;
+
+    /** Where a graph's order came from: a preset for the model's class, or discovery from names. */
+    public record Source(String preset) {
+        public static final Source DISCOVERED = new Source(null);
+
+        public boolean isPreset() {
+            return preset != null;
+        }
+
+        /** {@code preset CLASS} or {@code discovered}, as inspect prints it. */
+        @Override
+        public String toString() {
+            return preset == null ? "discovered" : "preset " + preset;
+        }
+    }
 
     BlockGraph(List<TensorRef> head, List<BlockList> lists, List<TensorRef> tail) {
+        this(head, lists, tail, Source.DISCOVERED);
+    }
+
+    BlockGraph(List<TensorRef> head, List<BlockList> lists, List<TensorRef> tail, Source source) {
+        this.source = source;
         this.head = List.copyOf(head);
         this.lists = List.copyOf(lists);
         this.tail = List.copyOf(tail);
@@ -31,13 +52,23 @@ public final class BlockGraph {
         if (names.isEmpty()) throw OffloadException.invalid("block graph: no tensors");
     }
 
+    /**
+     * The checkpoint's graph: by the preset for the model class its folder's {@code config.json}
+     * names (or that its names show, for original single-file layouts), else discovered from names
+     * ({@link BlockGraphPresets} documents the choice).
+     */
     public static BlockGraph discover(Checkpoint checkpoint) {
-        return new BlockDiscovery().discover(checkpoint);
+        return BlockGraphPresets.graphOf(checkpoint);
     }
 
     /** The graph of these tensors by BlockDiscovery's rules ({@code what} names them in errors). */
     public static BlockGraph discover(String what, List<TensorRef> tensors) {
         return new BlockDiscovery().discover(what, tensors);
+    }
+
+    /** Whether a preset or discovery gave this graph its order. */
+    public Source source() {
+        return source;
     }
 
     public List<TensorRef> head() {
@@ -80,8 +111,10 @@ public final class BlockGraph {
                 List<Block> chunk = blocks.subList(i, Math.min(i + n, blocks.size()));
                 List<TensorRef> tensors = new ArrayList<>();
                 chunk.forEach(b -> tensors.addAll(b.tensors()));
-                String name = chunk.size() == 1 ? chunk.get(0).name()
-                        : l.prefix() + "." + chunk.get(0).index() + "-" + chunk.get(chunk.size() - 1).index();
+                Block first = chunk.get(0), last = chunk.get(chunk.size() - 1);
+                String name = chunk.size() == 1 ? first.name()
+                        : first.numberedName() && last.numberedName() ? l.prefix() + "." + first.index() + "-" + last.index()
+                        : first.name() + "-" + last.name();
                 out.add(new GroupSpec(name, tensors));
             }
         }

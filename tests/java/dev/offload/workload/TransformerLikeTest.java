@@ -77,7 +77,9 @@ class TransformerLikeTest {
             assertTrue(s.source().endsWith("config.json") && s.normed() && s.gated() && s.embedded() && s.hasLmHead(), s.toString());
             BlockGraph graph = BlockGraph.discover(c);
             assertEquals(List.of("model.embed_tokens.weight"), graph.head().stream().map(TensorRef::name).toList());
-            assertEquals(List.of("lm_head.weight", "model.norm.weight"), graph.tail().stream().map(TensorRef::name).toList());
+            // the Qwen2ForCausalLM preset (config.json names the class): the forward's order, the final norm then lm_head
+            assertEquals("preset Qwen2ForCausalLM", graph.source().toString());
+            assertEquals(List.of("model.norm.weight", "lm_head.weight"), graph.tail().stream().map(TensorRef::name).toList());
             assertEquals(3, graph.blockLists().get(0).blocks().size());
         }
         Files.delete(folder.resolve("config.json"));  // now inferred from the shapes, and said so

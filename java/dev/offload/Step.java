@@ -1,6 +1,5 @@
 package dev.offload;
 
-import dev.offload.engine.GroupPlace;
 import dev.offload.engine.OpenStep;
 import dev.offload.engine.StepDriver;
 import dev.offload.internal.HostFunctionThread;

@@ -66,7 +66,7 @@ public final class Arrangement implements AutoCloseable {
         ComponentPlan previousPlan = c.plan();
         ComponentPlan plan = planInPlace(off, c, next);
         AutoFollowUp suspended = off.suspendFollowUp(name);
-        if (strategy != Strategy.MODEL_OFFLOAD) off.evictIdleTurns();
+        if (strategy != Strategy.MODEL_OFFLOAD) off.turns().evictIdle();
         try {
             c.replace(next, plan, false);
         } catch (RuntimeException e) {
@@ -80,7 +80,7 @@ public final class Arrangement implements AutoCloseable {
 
     /** A plan for a registered component under another setup, in the room it would have in place of its own. */
     private static ComponentPlan planInPlace(Registry off, ComponentCore c, Setup setup) {
-        BudgetLedger ledger = off.ledger(c);
+        BudgetLedger ledger = off.admission().ledger(c);
         ComponentPlan plan = Planner.plan(c.name(), c.graph(), setup, ledger.budget(), ledger.room(setup.strategy()));
         ledger.checkFits(c.name(), setup.strategy(), plan);
         return plan;
@@ -104,7 +104,7 @@ public final class Arrangement implements AutoCloseable {
                     return;
                 }
                 if (!c.hasOpenStep()) {
-                    if (previous.strategy() != Strategy.MODEL_OFFLOAD) owner.evictIdleTurns();
+                    if (previous.strategy() != Strategy.MODEL_OFFLOAD) owner.turns().evictIdle();
                     boolean profile = suspended != null && suspended.rebase(c.stepsStarted());
                     c.replace(previous, previousPlan, profile);  // a failure keeps the override (open, retryable)
                     closed = true;

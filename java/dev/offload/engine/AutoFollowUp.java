@@ -59,7 +59,7 @@ final class AutoFollowUp {
             BandwidthProbe.Bandwidth bw = owner.bandwidth();
             Resolver.Facts facts = new Resolver.Facts(0, java.util.OptionalLong.empty(), bw.gbps(), bw.latencyMs(), owner.settings().activationReserve());
             // the room it has in place of its own plan, less the activation reserve the first plan also kept free
-            long room = owner.ledger(c).usable(c.setup().strategy());
+            long room = owner.admission().ledger(c).usable(c.setup().strategy());
             Resolver.Choice next = Resolver.replan(new Resolver.Input(name, c.graph(), new ComputeProfile(compute, bw.gbps())),
                     room, facts);
             List<String> why = new ArrayList<>(current.reasons());
@@ -67,7 +67,7 @@ final class AutoFollowUp {
             why.add(String.format(java.util.Locale.ROOT, "re-planned after step %d with its profiled compute (%.3f ms over %d groups): %s, %.3f ms predicted",
                     profileStep, sum, compute.length, next.setup().label(), next.predictedStepMs()));
             why.addAll(next.reasons().subList(1, next.reasons().size()));  // the candidates (the first line repeats the rule)
-            if (next.setup().strategy() != Strategy.MODEL_OFFLOAD) owner.evictIdleTurns();
+            if (next.setup().strategy() != Strategy.MODEL_OFFLOAD) owner.turns().evictIdle();
             c.replace(next.setup(), next.plan(), false);
             owner.choose(name, new Resolver.Choice(name, next.setup(), next.plan(), next.predictedStepMs(), true, why));
             replans++;

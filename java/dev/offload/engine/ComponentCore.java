@@ -10,8 +10,6 @@ import dev.offload.Strategy;
 import dev.offload.Timing;
 
 import dev.offload.graph.BlockGraph;
-import dev.offload.graph.GroupSpec;
-import dev.offload.graph.Grouping;
 import dev.offload.memory.HostPacking;
 import dev.offload.internal.NativeEngine;
 import dev.offload.metrics.CumulativeMetrics;
@@ -20,8 +18,6 @@ import dev.offload.metrics.PlanEvent;
 import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.PackedGroup;
 import dev.offload.plan.Setup;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A registered component: its groups in execution order, their pinned host copy, its plan, and the

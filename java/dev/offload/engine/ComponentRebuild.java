@@ -15,6 +15,34 @@ import java.util.Map;
 final class ComponentRebuild {
     private ComponentRebuild() {}
 
+    /**
+     * Registry.addTensors (under its lock): LoRA adapters ({@code blocks.3.attn.to_q.lora_A.weight}) join
+     * their blocks by BlockDiscovery's rules and the component is rebuilt with them.
+     */
+    static ComponentCore addTensors(Registry off, String name, java.util.List<dev.offload.graph.TensorRef> tensors) {
+        if (tensors == null) throw OffloadException.invalid("the tensors to add to component '" + name + "' is null");
+        for (var t : tensors) if (t == null) throw OffloadException.invalid("a tensor to add to component '" + name + "' is null");
+        ComponentCore old = off.component(name);
+        java.util.List<dev.offload.graph.TensorRef> all = new java.util.ArrayList<>(old.graph().tensors());
+        all.addAll(tensors);
+        return rebuild(off, old, BlockGraph.discover("component '" + name + "'", all));
+    }
+
+    /** Registry.removeTensors (under its lock): the tensors {@code which} selects leave; removing all is refused. */
+    static ComponentCore removeTensors(Registry off, String name, java.util.function.Predicate<String> which) {
+        if (which == null) throw OffloadException.invalid("the selection of tensors to remove from component '" + name + "' is null");
+        ComponentCore old = off.component(name);
+        java.util.List<dev.offload.graph.TensorRef> kept;
+        try {
+            kept = old.graph().tensors().stream().filter(t -> !which.test(t.name())).toList();
+        } catch (RuntimeException e) {
+            throw OffloadException.invalid("component '" + name + "': the selection of tensors to remove threw " + e);
+        }
+        if (kept.size() == old.graph().tensors().size()) return old;
+        if (kept.isEmpty()) throw OffloadException.invalid("component '" + name + "': removing every tensor leaves nothing to stream; unregister it instead");
+        return rebuild(off, old, BlockGraph.discover("component '" + name + "'", kept));
+    }
+
     static ComponentCore rebuild(Registry off, ComponentCore old, BlockGraph graph) {
         String name = old.name();
         if (old.hasOpenStep()) throw OffloadException.invalid("component '" + name + "' is running a step; change its tensors between steps");
@@ -32,13 +60,13 @@ final class ComponentRebuild {
         Registry.Forgotten forgotten = off.forget(name);
         old.close();
         try {
-            ComponentCore c = off.add(name, graph, off.resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(graph));
+            ComponentCore c = off.admission().add(name, graph, off.admission().resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(graph));
             for (int i = 1; i < references; i++) c.retain();
             return c;
         } catch (RuntimeException e) {
             try {  // put the old arrangement back, so a failed change loses nothing
                 off.forget(name);
-                ComponentCore back = off.add(name, old.graph(), forgotten.choice(), old.sourceKey());
+                ComponentCore back = off.admission().add(name, old.graph(), forgotten.choice(), old.sourceKey());
                 for (int i = 1; i < references; i++) back.retain();
                 if (forgotten.followUp() == null) off.followUpDone(name);
             } catch (RuntimeException again) {

@@ -36,9 +36,9 @@ final class PlanPreview {
             if (name == null || name.isBlank()) throw OffloadException.invalid("component name is empty");
             if (off.registered().containsKey(name)) throw OffloadException.invalid("component '" + name + "' is registered already");
         }
-        Map<String, Resolver.Choice> auto = hostAvailable.isPresent() ? off.resolveAuto(graphs, hostAvailable.getAsLong()) : off.resolveAuto(graphs);
+        Map<String, Resolver.Choice> auto = hostAvailable.isPresent() ? off.admission().resolveAuto(graphs, hostAvailable.getAsLong()) : off.admission().resolveAuto(graphs);
         DeviceInfo info = off.runtime().info();
-        BudgetLedger ledger = off.ledger(null);
+        BudgetLedger ledger = off.admission().ledger(null);
         OptionalLong hostLimit = hostAvailable.isPresent() ? hostAvailable : HostMemory.available();
         long totalHost = 0;
         BandwidthProbe.Bandwidth bw = off.bandwidth();
@@ -50,12 +50,12 @@ final class PlanPreview {
             Setup setup = choice != null ? choice.setup() : config.setup(name);
             boolean turns = setup.strategy() == Strategy.MODEL_OFFLOAD;
             ComponentPlan plan = choice != null ? choice.plan() : Planner.planBesideLater(name, e.getValue(), setup, ledger.budget(),
-                    ledger.room(setup.strategy()), turns ? 0 : off.setAsideForLater(name, graphs));
+                    ledger.room(setup.strategy()), turns ? 0 : off.admission().setAsideForLater(name, graphs));
             ledger.checkFits(name, setup.strategy(), plan);
             ledger.admit(setup.strategy(), plan);
             long host = plan.groups().stream().mapToLong(g -> PackedGroup.alignUp(g.bytes())).sum();
             OptionalLong hostLeft = hostLimit.isPresent() ? OptionalLong.of(Math.max(0, hostLimit.getAsLong() - totalHost)) : OptionalLong.empty();
-            HostSource source = off.sourceFor(name, plan, hostLeft);
+            HostSource source = off.admission().sourceFor(name, plan, hostLeft);
             String sourceWhy = null;
             if (source == HostSource.DISK) {
                 long streamed = 0, largest = 0;
@@ -77,7 +77,7 @@ final class PlanPreview {
                 sourceWhy = "host: LOWMEM as configured: a pageable copy streamed through a pinned staging ring";
             }
             totalHost += host;
-            Registry.Prediction p = off.prediction(name, setup, plan, choice, predict);
+            PlanReport.Prediction p = PlanReport.prediction(off, name, setup, plan, choice, predict);
             List<String> why = p.reasons();
             if (sourceWhy != null) why.add(sourceWhy);
             entries.add(new Plan.Entry(name, setup, plan, p.stepMs(), p.profiled(), host, Double.NaN, 0, why));

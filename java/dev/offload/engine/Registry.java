@@ -1,6 +1,5 @@
 package dev.offload.engine;
 
-import dev.offload.HostSource;
 import dev.offload.OffloadException;
 import dev.offload.Status;
 import dev.offload.Strategy;
@@ -9,12 +8,9 @@ import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.Pipeline;
 import dev.offload.graph.BlockGraph;
 import dev.offload.plan.BudgetLedger;
-import dev.offload.plan.ComponentPlan;
-import dev.offload.plan.PinPolicy;
 import dev.offload.plan.Plan;
 import dev.offload.plan.Planner;
 import dev.offload.plan.Resolver;
-import dev.offload.plan.Setup;
 import dev.offload.runtime.DeviceInfo;
 import dev.offload.runtime.DeviceRuntime;
 import dev.offload.runtime.Stream;
@@ -48,8 +44,8 @@ public final class Registry implements AutoCloseable {
     private final Map<String, Resolver.Choice> choices = new LinkedHashMap<>();
     private final Map<String, Arrangement> overrides = new LinkedHashMap<>();
     private final Map<String, AutoFollowUp> followUps = new java.util.concurrent.ConcurrentHashMap<>();
-    private long tick;  // orders turn-taking components' steps (least recently used is evicted first)
-    private final TurnQueue turns = new TurnQueue();  // steps waiting for their turn (MODEL_OFFLOAD)
+    private final Turns turns = new Turns(this);              // MODEL_OFFLOAD components' turns
+    private final Admission admission = new Admission(this);  // into the budget: AUTO, plans, fit, source
     private volatile boolean closed;
     /** The timeline, when the config asks for a trace (components record into it). */
     private final dev.offload.metrics.Trace trace;
@@ -79,12 +75,7 @@ public final class Registry implements AutoCloseable {
         return config;
     }
 
-    /**
-     * Discovers the checkpoint's block graph (BlockDiscovery's rules) and registers it. A checkpoint
-     * with no tensors is refused, naming it. A name registered already from the same files (real
-     * paths and FileStamps: device, inode, size, modification and change time) and layout is shared: the same component comes back with one
-     * more reference ({@link #unregister}).
-     */
+    /** Offloader.register: the checkpoint's graph (discovered, or its class's preset), shared where registered already from the same files. */
     public ComponentCore register(String name, Checkpoint checkpoint) {
         synchronized (this) {
             ensureOpen();
@@ -95,18 +86,11 @@ public final class Registry implements AutoCloseable {
             ComponentCore shared = shared(name, ComponentSource.of(checkpoint));
             if (shared != null) return shared;
             BlockGraph graph = BlockGraph.discover(checkpoint);
-            return add(name, graph, resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(checkpoint));
+            return admission.add(name, graph, admission.resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(checkpoint));
         }
     }
 
-    /**
-     * Registers each component of a pipeline under its own name ("transformer", "vae", a bundle's
-     * "diffusion_model", ...), in the pipeline's order; returns them by name. Components left to AUTO
-     * are resolved together (the size rules look at the whole pipeline). A component another
-     * pipeline registered from the same files is shared (one more reference), so pipelines that
-     * share a VAE or a text encoder hold one copy. Components registered before a failing one stay
-     * registered.
-     */
+    /** Offloader.registerAll: every component of a pipeline, AUTO's resolved together; shared ones get one more reference. */
     public Map<String, ComponentCore> registerAll(Pipeline pipeline) {
         synchronized (this) {
             ensureOpen();
@@ -126,10 +110,7 @@ public final class Registry implements AutoCloseable {
         }
     }
 
-    /**
-     * Registers several components at once, as {@link #registerAll} does; a graph registered already
-     * under its name (the same instance) is shared.
-     */
+    /** Offloader.registerGraphs: as registerAll; the same graph instance under its name is shared. */
     public Map<String, ComponentCore> registerGraphs(Map<String, BlockGraph> graphs) {
         synchronized (this) {
             ensureOpen();
@@ -148,11 +129,11 @@ public final class Registry implements AutoCloseable {
     }
 
     private Map<String, ComponentCore> registerKeyed(Map<String, BlockGraph> fresh, Map<String, ComponentSource> keys) {
-        Map<String, Resolver.Choice> auto = resolveAuto(fresh);
+        Map<String, Resolver.Choice> auto = admission.resolveAuto(fresh);
         Map<String, ComponentCore> out = new LinkedHashMap<>();
         keys.forEach((name, key) -> {
             ComponentCore shared = shared(name, key);
-            out.put(name, shared != null ? shared : add(name, fresh.get(name), auto.get(name), key, setAsideForLater(name, fresh)));
+            out.put(name, shared != null ? shared : admission.add(name, fresh.get(name), auto.get(name), key, admission.setAsideForLater(name, fresh)));
         });
         return java.util.Collections.unmodifiableMap(out);
     }
@@ -164,7 +145,7 @@ public final class Registry implements AutoCloseable {
             given(graph, "the graph of component '" + name + "'");
             ComponentCore shared = shared(name, ComponentSource.of(graph));
             if (shared != null) return shared;
-            return add(name, graph, resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(graph));
+            return admission.add(name, graph, admission.resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(graph));
         }
     }
 
@@ -188,11 +169,7 @@ public final class Registry implements AutoCloseable {
         }
     }
 
-    /**
-     * Drops one reference to a component; the last one closes it and gives back its device and host
-     * memory (a pipeline unregistering never pulls a component out from under another pipeline that
-     * shares it). Fails for a component with an open step.
-     */
+    /** Offloader.unregister: one reference less; the last closes the component. Not during its step. */
     public void unregister(String name) {
         synchronized (this) {
             ensureOpen();
@@ -214,39 +191,7 @@ public final class Registry implements AutoCloseable {
         }
     }
 
-    /** The resolver's choices for the components left to AUTO (none: an empty map), against the host memory {@link #facts} measures. */
-    Map<String, Resolver.Choice> resolveAuto(Map<String, BlockGraph> graphs) {
-        return resolveAuto(graphs, false, java.util.OptionalLong.empty());
-    }
-
-    /** As above, against {@code hostAvailable} (bytes for host copies, as given: {@code ./offload plan --host-memory}). */
-    Map<String, Resolver.Choice> resolveAuto(Map<String, BlockGraph> graphs, long hostAvailable) {
-        return resolveAuto(graphs, true, java.util.OptionalLong.of(hostAvailable));
-    }
-
-    private Map<String, Resolver.Choice> resolveAuto(Map<String, BlockGraph> graphs, boolean given, java.util.OptionalLong hostAvailable) {
-        List<Resolver.Input> inputs = new ArrayList<>();
-        graphs.forEach((name, graph) -> {
-            if (config.strategyOf(name) == Strategy.AUTO) inputs.add(new Resolver.Input(name, graph, config.computeProfiles().get(name)));
-        });
-        if (inputs.isEmpty()) return Map.of();
-        Resolver.Facts facts = facts();
-        // Host memory limits AUTO only where the source holds the weights in host memory (PINNED or
-        // LOWMEM named). DISK holds a staging ring; with no source named, a component whose pinned
-        // copy would not fit streams from disk (sourceFor), so the plan does not depend on it.
-        boolean holdsCopy = config.source() == HostSource.PINNED || config.source() == HostSource.LOWMEM;
-        java.util.OptionalLong host = !holdsCopy ? java.util.OptionalLong.empty() : given ? hostAvailable : facts.hostAvailable();
-        facts = new Resolver.Facts(facts.deviceBytes(), host, facts.h2dGbps(), facts.copyLatencyMs(), facts.activationReserve());
-        Map<String, Resolver.Choice> out = new LinkedHashMap<>();
-        for (Resolver.Choice c : Resolver.resolve(inputs, facts)) out.put(c.component(), c);
-        return out;
-    }
-
-    /**
-     * The plan these components would get if registered now, without registering them (nothing is
-     * packed or allocated): {@code ./offload plan}. The budget is shared as registration shares it.
-     * {@code hostAvailable} replaces the measured host memory when present.
-     */
+    /** Offloader.preview (PlanPreview): nothing packed or allocated. */
     public Plan preview(Map<String, BlockGraph> graphs, java.util.OptionalLong hostAvailable) {
         synchronized (this) {
             ensureOpen();
@@ -256,64 +201,12 @@ public final class Registry implements AutoCloseable {
         }
     }
 
-    /**
-     * What the resolver sees now: the device bytes a new permanent component may use (the budget
-     * less what permanent components and buffers hold, less the turn-taking components' region),
-     * available host memory less {@code HostMemory}'s margin, and the bandwidth.
-     */
+    /** Offloader.facts: the room for a permanent component, host memory less the margin, the bandwidth. */
     public Resolver.Facts facts() {
         synchronized (this) {
             ensureOpen();
-            java.util.OptionalLong available = dev.offload.memory.HostMemory.available();
-            java.util.OptionalLong host = available.isPresent()
-                    ? java.util.OptionalLong.of(Math.max(0, available.getAsLong() - dev.offload.memory.HostMemory.MARGIN_BYTES))
-                    : java.util.OptionalLong.empty();
-            BandwidthProbe.Bandwidth bw = bandwidth();
-            return new Resolver.Facts(Math.max(0, ledger(null).forPermanent()), host, bw.gbps(), bw.latencyMs(), config.activationReserve());
+            return admission.facts();
         }
-    }
-
-    /**
-     * The budget ledger now (plan.BudgetLedger: the one place its arithmetic lives). {@code inPlace}
-     * (null for none) is planned again in place of its own arrangement, so it is left out.
-     */
-    BudgetLedger ledger(ComponentCore inPlace) {
-        DeviceInfo info = runtime.info();
-        List<BudgetLedger.Holding> holdings = new ArrayList<>();
-        for (ComponentCore c : components.values()) {
-            holdings.add(new BudgetLedger.Holding(c.setup().strategy() == Strategy.MODEL_OFFLOAD, c.isActive(), c.plan().deviceBytes(),
-                    c == inPlace));
-        }
-        return BudgetLedger.of(info.budgetBytes(), info.usedBytes(), config.activationReserve(), holdings);
-    }
-
-    /** Device bytes set aside for the fixed components registered after {@code name} (Planner.setAsideForLater). */
-    long setAsideForLater(String name, Map<String, BlockGraph> fresh) {
-        return Planner.setAsideForLater(name, fresh, config::setup, runtime.info().budgetBytes());
-    }
-
-    ComponentCore add(String name, BlockGraph graph, Resolver.Choice choice, ComponentSource key) {
-        return add(name, graph, choice, key, 0);
-    }
-
-    ComponentCore add(String name, BlockGraph graph, Resolver.Choice choice, ComponentSource key, long setAside) {
-        Setup setup = choice != null ? choice.setup() : config.setup(name);
-        boolean turns = setup.strategy() == Strategy.MODEL_OFFLOAD;
-        if (!turns) evictIdleTurns();  // they come back with their next step; registration is rare
-        BudgetLedger ledger = ledger(null);
-        ComponentPlan plan = choice != null ? choice.plan()
-                : Planner.planBesideLater(name, graph, setup, ledger.budget(), ledger.room(setup.strategy()), turns ? 0 : setAside);
-        ledger.checkFits(name, setup.strategy(), plan);
-        // AUTO without a compute profile: the first steps run under the size rules and are profiled
-        boolean profile = choice != null && !choice.profiled() && setup.strategy() != Strategy.MODEL_OFFLOAD
-                && setup.strategy() != Strategy.NO_OFFLOAD;
-        ComponentCore c = ComponentCore.create(this, name, graph, setup, plan, profile, key, sourceFor(name, plan));
-        components.put(name, c);
-        if (choice != null) choices.put(name, choice);
-        if (choice != null && setup.strategy() != Strategy.MODEL_OFFLOAD && setup.strategy() != Strategy.NO_OFFLOAD) {
-            followUps.put(name, profile ? new AutoFollowUp(AutoFollowUp.PROFILE_STEP, -1) : new AutoFollowUp(-1, 1));
-        }
-        return c;
     }
 
     private static final System.Logger LOG = System.getLogger("dev.offload");
@@ -328,32 +221,6 @@ public final class Registry implements AutoCloseable {
         return diskCacheOutcomes.get(component);
     }
 
-    /**
-     * The host source of a component: the config's when given; otherwise PINNED, unless its pinned
-     * copy plus HostMemory's margin would not fit the available host memory and its tensors come
-     * from files: then DISK (host memory is the staging ring), said in a log line. A graph with no
-     * files stays PINNED, and packing then refuses it with the numbers.
-     */
-    HostSource sourceFor(String name, ComponentPlan plan) {
-        return sourceFor(name, plan, dev.offload.memory.HostMemory.available());
-    }
-
-    HostSource sourceFor(String name, ComponentPlan plan, java.util.OptionalLong available) {
-        if (config.source() != HostSource.AUTO) return config.source();
-        long need = 0;
-        for (dev.offload.plan.PackedGroup g : plan.groups()) need += dev.offload.plan.PackedGroup.alignUp(g.bytes());
-        if (available.isEmpty() || need + dev.offload.memory.HostMemory.MARGIN_BYTES <= available.getAsLong()) return HostSource.PINNED;
-        try {
-            dev.offload.memory.DiskSource.of(name, plan.groups());
-        } catch (OffloadException notFiles) {
-            return HostSource.PINNED;
-        }
-        LOG.log(System.Logger.Level.INFO, "component ''{0}'': a pinned copy needs {1} bytes, {2} are available (less a margin of {3}):"
-                + " streaming it from disk", name, need, available.getAsLong(), dev.offload.memory.HostMemory.MARGIN_BYTES);
-        return HostSource.DISK;
-    }
-
-
     /** Runs a component under {@code strategy} until the returned scope closes ({@link Arrangement}). */
     public Arrangement override(String name, Strategy strategy) {
         synchronized (this) {
@@ -362,102 +229,22 @@ public final class Registry implements AutoCloseable {
         }
     }
 
-    /**
-     * Adds tensors to a registered component (LoRA adapters: {@code blocks.3.attn.to_q.lora_A.weight}
-     * joins block 3 by BlockDiscovery's rules) and re-plans it, without reopening anything: the
-     * component is rebuilt (host copy, plan, engine) under its name with the same references, and
-     * the new one is returned (the old object is closed; its step counts start again). Host memory
-     * holds the old copy until the new one is made only where the rebuild fails (then the old one is
-     * made again); the old is freed first. Not during the component's step, nor under an override.
-     */
+    /** Offloader.addTensors: the component rebuilt with them (ComponentRebuild). */
     public ComponentCore addTensors(String name, List<dev.offload.graph.TensorRef> tensors) {
         synchronized (this) {
             ensureOpen();
-            given(tensors, "the tensors to add to component '" + name + "'");
-            for (var t : tensors) given(t, "a tensor to add to component '" + name + "'");
-            ComponentCore old = component(name);
-            List<dev.offload.graph.TensorRef> all = new ArrayList<>(old.graph().tensors());
-            all.addAll(tensors);
-            return ComponentRebuild.rebuild(this, old, BlockGraph.discover("component '" + name + "'", all));
+            return ComponentRebuild.addTensors(this, name, tensors);
         }
     }
 
-    /** Removes the tensors whose names {@code which} selects and re-plans ({@link #addTensors}'s rules); removing every tensor is refused (unregister it). */
+    /** Offloader.removeTensors: the component rebuilt without the selected ones (ComponentRebuild). */
     public ComponentCore removeTensors(String name, java.util.function.Predicate<String> which) {
         synchronized (this) {
             ensureOpen();
-            given(which, "the selection of tensors to remove from component '" + name + "'");
-            ComponentCore old = component(name);
-            List<dev.offload.graph.TensorRef> kept;
-            try {
-                kept = old.graph().tensors().stream().filter(t -> !which.test(t.name())).toList();
-            } catch (RuntimeException e) {
-                throw OffloadException.invalid("component '" + name + "': the selection of tensors to remove threw " + e);
-            }
-            if (kept.size() == old.graph().tensors().size()) return old;
-            if (kept.isEmpty()) throw OffloadException.invalid("component '" + name + "': removing every tensor leaves nothing to stream; unregister it instead");
-            return ComponentRebuild.rebuild(this, old, BlockGraph.discover("component '" + name + "'", kept));
+            return ComponentRebuild.removeTensors(this, name, which);
         }
     }
 
-    /** Evicts every active turn-taking component without an open step. */
-    void evictIdleTurns() {
-        for (ComponentCore c : components.values()) {
-            if (c.setup().strategy() == Strategy.MODEL_OFFLOAD && c.isActive() && !c.hasOpenStep()) c.evict();
-        }
-    }
-
-    /**
-     * Brings a turn-taking component onto the device now, if the budget holds it beside what is
-     * there (nothing is evicted): called before the current component's last step, the swap's
-     * copies run behind that step's work. Returns whether the component is active. Permanent
-     * components are always active.
-     */
-    public boolean prefetch(String name) {
-        synchronized (this) {
-            ComponentCore c = component(name);
-            if (c.isActive()) return true;
-            if (free() < c.plan().deviceBytes()) return false;
-            c.activate();
-            return true;
-        }
-    }
-
-    private long free() {
-        DeviceInfo info = runtime.info();
-        return info.budgetBytes() - info.usedBytes();
-    }
-
-    /**
-     * Makes room for a turn-taking component (evicting the least recently used idle ones) and
-     * activates it: returns null. Where the room is held by other turn-taking components' open
-     * steps, returns those (the step waits for its turn); where nothing evictable is left at all,
-     * OUT_OF_DEVICE_MEMORY with the numbers.
-     */
-    private List<ComponentCore> bringIn(ComponentCore c) {
-        if (c.isActive()) return null;
-        long need = c.plan().deviceBytes();
-        while (free() < need) {
-            ComponentCore victim = null;
-            List<ComponentCore> busy = new ArrayList<>();  // seen with an open step in this same scan (a step may close meanwhile)
-            for (ComponentCore other : components.values()) {
-                if (other == c || other.setup().strategy() != Strategy.MODEL_OFFLOAD || !other.isActive()) continue;
-                if (other.hasOpenStep()) {
-                    busy.add(other);
-                    continue;
-                }
-                if (victim == null || other.lastUsed() < victim.lastUsed()) victim = other;
-            }
-            if (victim == null) {
-                if (!busy.isEmpty()) return busy;  // wait for them: a step that closed since wakes the waiter (TurnQueue's epoch)
-                throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + c.name() + "' needs " + need
-                        + " device bytes for its turn but " + free() + " are free, with no other turn-taking component left to evict");
-            }
-            if (!victim.evict()) return List.of(victim);  // a step opened meanwhile: wait for it
-        }
-        c.activate();
-        return null;
-    }
 
     public ComponentCore component(String name) {
         synchronized (this) {
@@ -491,142 +278,43 @@ public final class Registry implements AutoCloseable {
             }
         }
         if (c.setup().strategy() != Strategy.MODEL_OFFLOAD) return c.openStep();
-        return stepInTurn(name, c);
+        return turns.step(name, c);
     }
 
-    /**
-     * A turn-taking component's step: brought onto the device (idle turn-taking components evicted,
-     * least recently used first) when the thread may take a turn (TurnQueue: first in line, or none
-     * waiting); otherwise, or while other threads' open steps hold the room, it waits in line
-     * outside the offloader's lock, for at most the config's turn timeout. A thread holding an open
-     * step of another turn-taking component never waits (it would wait for itself, or for a thread
-     * waiting for it): its step starts at once or is refused at once.
-     */
-    private OpenStep stepInTurn(String name, ComponentCore c) {
-        Thread me = Thread.currentThread();
-        java.time.Duration timeout = config.turnTimeout();
-        long started = System.nanoTime();
-        long deadline = timeout == null ? 0 : Math.max(1, started + timeout.toNanos());
-        boolean queued = false;
-        try {
-            while (true) {
-                long seen = turns.epoch();
-                List<ComponentCore> holders;
-                synchronized (this) {  // lock order: the offloader, then a component
-                    ensureOpen(name);
-                    ComponentCore mine = turnStepHeldByThisThread(c);
-                    holders = mine != null || turns.mayGo(me) ? bringIn(c) : turnHolders(c);
-                    if (holders == null) {
-                        c.touch(++tick);
-                        return c.openStep();
-                    }
-                    if (mine != null) {
-                        throw OffloadException.invalid("component '" + name + "': thread '" + me.getName() + "' holds an open step of"
-                                + " component '" + mine.name() + "' and the device has no room for '" + name + "' beside "
-                                + names(holders) + "; waiting for the turn would wait for that step, which only this thread can close:"
-                                + " close it before stepping '" + name + "'");
-                    }
-                    holders = List.copyOf(holders);
-                }
-                if (!queued) {
-                    turns.enqueue(me);
-                    queued = true;
-                }
-                if (!turns.await(seen, deadline)) {
-                    throw new OffloadException(Status.NOT_READY, "component '" + name + "' waited " + timeout.toMillis() + " ms for its"
-                            + " turn on the device (MODEL_OFFLOAD) and gave up (Settings.turnTimeout): " + describe(holders)
-                            + (turns.ahead(me) > 0 ? "; " + turns.ahead(me) + " other step(s) were in line before it" : ""));
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new OffloadException(Status.NOT_READY, "component '" + name + "': interrupted while waiting for its turn on the device", e);
-        } finally {
-            if (queued) turns.leave(me);
-        }
-    }
-
-    /** The other turn-taking component whose open step the calling thread holds, or null. */
-    private ComponentCore turnStepHeldByThisThread(ComponentCore c) {
-        for (ComponentCore other : components.values()) {
-            if (other != c && other.setup().strategy() == Strategy.MODEL_OFFLOAD && other.stepOwnedByCurrentThread()) return other;
-        }
-        return null;
-    }
-
-    /** The active turn-taking components other than {@code c} with an open step (what a waiting turn waits for). */
-    private List<ComponentCore> turnHolders(ComponentCore c) {
-        List<ComponentCore> busy = new ArrayList<>();
-        for (ComponentCore other : components.values()) {
-            if (other != c && other.setup().strategy() == Strategy.MODEL_OFFLOAD && other.isActive() && other.hasOpenStep()) busy.add(other);
-        }
-        return busy;
-    }
-
-    private static String names(List<ComponentCore> components) {
-        List<String> names = new ArrayList<>();
-        for (ComponentCore c : components) names.add("'" + c.name() + "'");
-        return String.join(", ", names);
-    }
-
-    private static String describe(List<ComponentCore> holders) {
-        if (holders.isEmpty()) return "the steps before it in line held the device";
-        List<String> held = new ArrayList<>();
-        for (ComponentCore h : holders) held.add("'" + h.name() + "' holds the device with an open step on thread '" + h.stepThreadName() + "'");
-        return String.join(", ", held);
-    }
-
-    /** A turn-taking step may start now, or the room it needs was freed: wake the steps waiting for a turn. */
-    void turnsChanged() {
-        turns.changed();
-    }
-
-    /**
-     * The plan: per component its strategy, pinned groups, slots, predicted step time, device and
-     * host bytes and why, with the measured mean step time beside the prediction once steps have
-     * been read. Predictions use the config's compute profiles (per group of a component's own
-     * grouping; for AUTO, per group at one block per group) and the bandwidth (given, or measured
-     * once per device and JVM). The measured mean covers every step the device has finished:
-     * their figures are read here (without waiting for a step still running) if the program has not
-     * read them, except while another thread runs a step of that component.
-     */
+    /** Offloader.plan (PlanReport): the finished steps' figures read first, outside this lock. */
     public Plan plan() {
         ensureOpen();
         for (ComponentCore c : components()) c.readFinishedSteps();  // outside this lock, as trace() reads its steps
-        return currentPlan();
-    }
-
-    private synchronized Plan currentPlan() {
-        ensureOpen();
-        BandwidthProbe.Bandwidth bw = bandwidth();
-        Resolver.Facts facts = new Resolver.Facts(0, java.util.OptionalLong.empty(), bw.gbps(), bw.latencyMs(), 0);
-        List<Plan.Entry> entries = new ArrayList<>();
-        for (ComponentCore c : components.values()) {
-            Prediction p = prediction(c.name(), c.setup(), c.plan(), choices.get(c.name()), facts);
-            var totals = c.totals();
-            double measured = totals.steps() > 0 ? totals.stepMs() / totals.steps() : Double.NaN;
-            entries.add(new Plan.Entry(c.name(), c.setup(), c.plan(), p.stepMs(), p.profiled(), c.hostBytes(), measured, totals.steps(),
-                    p.reasons()));
+        synchronized (this) {
+            ensureOpen();
+            return PlanReport.of(this);
         }
-        return new Plan(entries, runtime.info().budgetBytes(), bw.gbps(), bw.source());
     }
 
-    /** A plan entry's prediction and reasons. */
-    record Prediction(double stepMs, boolean profiled, List<String> reasons) {}
+    Turns turns() {
+        return turns;
+    }
+
+    Admission admission() {
+        return admission;
+    }
+
+    /** A component's AUTO follow-up (Admission, after registering it). */
+    void follow(String name, AutoFollowUp f) {
+        followUps.put(name, f);
+    }
 
     /**
-     * The resolver's choice as it stands (re-plans included), or a configured plan predicted from
-     * the config's compute profile for it (copies only without one).
+     * Brings a turn-taking component onto the device now, if the budget holds it beside what is
+     * there (nothing is evicted); whether the component is active (Turns.prefetch).
      */
-    Prediction prediction(String name, Setup setup, ComponentPlan plan, Resolver.Choice choice, Resolver.Facts facts) {
-        if (choice != null) return new Prediction(choice.predictedStepMs(), choice.profiled(), new ArrayList<>(choice.reasons()));
-        dev.offload.plan.ComputeProfile profile = config.computeProfiles().get(name);
-        int groups = plan.groups().size();
-        boolean profiled = profile != null && profile.computeMs().length == groups;
-        double predicted = Resolver.predict(plan, profiled ? profile.computeMs() : new double[groups], facts);
-        List<String> why = new ArrayList<>();
-        why.add(setup.strategy().name().toLowerCase(java.util.Locale.ROOT) + " as configured");
-        return new Prediction(predicted, profiled, why);
+    public boolean prefetch(String name) {
+        return turns.prefetch(name);
+    }
+
+    /** A turn-taking step closed or a component went: wake the steps waiting for a turn. */
+    void turnsChanged() {
+        turns.changed();
     }
 
     /** The registered components by name (PlanPreview reads them under the offloader's lock). */
@@ -746,7 +434,7 @@ public final class Registry implements AutoCloseable {
     }
 
     /** As {@link #ensureOpen()}, naming the component asked for (a step that lost a race with close says which). */
-    private void ensureOpen(String component) {
+    void ensureOpen(String component) {
         if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed (asked for component '" + component + "')");
     }
 

@@ -8,6 +8,7 @@ import dev.offload.plan.BudgetLedger;
 import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.Planner;
 import dev.offload.plan.Resolver;
+import dev.offload.plan.Schedule;
 import dev.offload.plan.Setup;
 import dev.offload.runtime.DeviceInfo;
 import java.util.ArrayList;
@@ -101,13 +102,20 @@ final class Admission {
         // AUTO without a compute profile: the first steps run under the size rules and are profiled
         boolean profile = choice != null && !choice.profiled() && setup.strategy() != Strategy.MODEL_OFFLOAD
                 && setup.strategy() != Strategy.NO_OFFLOAD;
-        ComponentCore c = ComponentCore.create(registry, name, graph, setup, plan, profile, key, sourceFor(name, plan));
+        ComponentCore c = ComponentCore.create(registry, graph, schedule(name, setup, plan, sourceFor(name, plan), profile), key);
         registry.registered().put(name, c);
         if (choice != null) registry.choose(name, choice);
         if (choice != null && setup.strategy() != Strategy.MODEL_OFFLOAD && setup.strategy() != Strategy.NO_OFFLOAD) {
             registry.follow(name, profile ? new AutoFollowUp(AutoFollowUp.PROFILE_STEP, -1) : new AutoFollowUp(-1, 1));
         }
         return c;
+    }
+
+    /** A component's schedule: its setup and plan, its host source and the config's streaming settings. */
+    Schedule schedule(String name, Setup setup, ComponentPlan plan, HostSource source, boolean profile) {
+        Settings c = registry.settings();
+        Schedule.Streaming streaming = new Schedule.Streaming(c.stagingBytes(), c.diskIo(), c.readerThreads(), c.stepsAhead(), c.timing(), c.trace());
+        return new Schedule(name, setup, plan, source, streaming, profile);
     }
 
     /**

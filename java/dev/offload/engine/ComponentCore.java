@@ -3,11 +3,9 @@ package dev.offload.engine;
 import dev.offload.DiskStats;
 import dev.offload.HostSource;
 import dev.offload.OffloadException;
-import dev.offload.ProgressListener;
 import dev.offload.Status;
 import dev.offload.StepMetrics;
 import dev.offload.Strategy;
-import dev.offload.Timing;
 
 import dev.offload.graph.BlockGraph;
 import dev.offload.memory.HostPacking;
@@ -16,6 +14,7 @@ import dev.offload.metrics.CumulativeMetrics;
 import dev.offload.metrics.MetricsLedger;
 import dev.offload.metrics.PlanEvent;
 import dev.offload.plan.ComponentPlan;
+import dev.offload.plan.Schedule;
 import dev.offload.plan.PackedGroup;
 import dev.offload.plan.Setup;
 
@@ -57,14 +56,11 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     private final Registry owner;
     private final String name;
     private final BlockGraph graph;
-    private volatile Setup setup;            // replaced only by a re-plan, between steps
-    private volatile ComponentPlan plan;
-    private boolean profiling;               // the engine keeps per-group spans for a re-plan (AUTO)
+    private volatile Schedule schedule;      // what its engine does (plan.Schedule); replaced only by a re-plan, between steps
     private ComponentSource sourceKey;   // what it was registered from (sharing)
     private int references = 1;              // registrations sharing it (Offloader.unregister)
     private final HostPacking host;
     private final dev.offload.runtime.Stream copy;  // this component's own copy stream (see the note above)
-    private final HostSource source;                // where its streamed weights live on the host
     private NativeEngine engine;                   // null while a turn-taking component is not active
     private long engineBase;                       // the component step the engine counts as its step 0
     private long activations;
@@ -80,46 +76,34 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     private volatile long placement;               // bumped whenever the engine starts or stops (placement())
     private final java.util.concurrent.locks.ReentrantLock engineCalls = new java.util.concurrent.locks.ReentrantLock();
 
-    private ComponentCore(Registry owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, HostPacking host, NativeEngine engine,
-                      dev.offload.runtime.Stream copy, HostSource source) {
+    private ComponentCore(Registry owner, BlockGraph graph, Schedule schedule, HostPacking host, NativeEngine engine,
+                          dev.offload.runtime.Stream copy) {
         this.copy = copy;
-        this.source = source;
         this.owner = owner;
-        this.name = name;
+        this.name = schedule.component();
         this.graph = graph;
-        this.setup = setup;
-        this.plan = plan;
+        this.schedule = schedule;
         this.host = host;
         this.engine = engine;
+        ComponentPlan plan = schedule.plan();
         this.views = viewsFor(plan);
         this.ledger = new MetricsLedger(name, plan.residentBytes(), plan.slotBytes() * plan.slots(), host.pinnedBytes());
     }
 
     /**
-     * Packs a planned component into pinned host memory (PINNED source), pageable memory (LOWMEM) or
-     * not at all (DISK: the groups stay in their files, memory/DiskSource) and starts its engine; a
-     * turn-taking component is packed but not started: its engine comes with its first turn.
+     * Packs a scheduled component (EngineStart.pack) and starts its engine; a turn-taking component
+     * is packed but not started: its engine comes with its first turn.
      */
-    static ComponentCore create(Registry owner, String name, BlockGraph graph, Setup setup, ComponentPlan plan, boolean profiling,
-                            ComponentSource key, HostSource source) {
-        Settings config = owner.settings();
-        HostPacking host = switch (source) {
-            case PINNED -> HostPacking.pack(owner.runtime(), name, plan.groups(), config.slabBytes(), packingProgress(config, name, plan));
-            case LOWMEM -> HostPacking.packPageable(owner.runtime(), name, plan.groups(), config.slabBytes(), packingProgress(config, name, plan));
-            // a graph with no files is refused at registration; regions and file stamps are kept for later engines
-            case DISK -> HostPacking.onDisk(dev.offload.memory.DiskSource.Registered.of(name, graph.tensors()));
-            case AUTO -> throw new IllegalStateException("component '" + name + "': the host source is chosen before packing");
-        };
+    static ComponentCore create(Registry owner, BlockGraph graph, Schedule schedule, ComponentSource key) {
+        HostPacking host = EngineStart.pack(owner, schedule, graph);
         dev.offload.runtime.Stream copy = null;
         try {
             copy = owner.runtime().createStream(dev.offload.runtime.StreamKind.COPY);
-            NativeEngine engine = setup.strategy() == Strategy.MODEL_OFFLOAD ? null
-                    : startEngine(owner, name, plan, host, copy, profiling, source);
-            ComponentCore component = new ComponentCore(owner, name, graph, setup, plan, host, engine, copy, source);
-            component.profiling = profiling;
+            NativeEngine engine = schedule.takesTurns() ? null : EngineStart.start(owner, schedule, host, copy);
+            ComponentCore component = new ComponentCore(owner, graph, schedule, host, engine, copy);
             component.sourceKey = key;
             if (engine != null) component.activations = 1;
-            PlanEvent.emit(plan);
+            PlanEvent.emit(schedule.plan());
             return component;
         } catch (RuntimeException e) {
             if (copy != null) copy.close();
@@ -144,21 +128,20 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     synchronized void replace(Setup newSetup, ComponentPlan newPlan, boolean profile) {
         checkNotClosed();
         if (open != null) throw new IllegalStateException("component '" + name + "' has an open step");
-        if (!newSetup.grouping().equals(setup.grouping())) {
-            throw new IllegalStateException("a re-plan keeps the grouping: " + setup.grouping() + " -> " + newSetup.grouping());
+        Schedule old = schedule;
+        if (!newSetup.grouping().equals(old.setup().grouping())) {
+            throw new IllegalStateException("a re-plan keeps the grouping: " + old.setup().grouping() + " -> " + newSetup.grouping());
         }
-        Setup oldSetup = setup;
-        ComponentPlan oldPlan = plan;
-        boolean oldProfiling = profiling;
+        Schedule next = old.replanned(newSetup, newPlan, profile);
         boolean wasActive = engine != null;
         evict();
         try {
-            arrange(newSetup, newPlan, profile, newSetup.strategy() != Strategy.MODEL_OFFLOAD);
+            arrange(next, !next.takesTurns());
         } catch (RuntimeException e) {
             // the new engine did not start (device memory, a disk fault, a layout mismatch): the
             // old arrangement comes back as it was, so the component never stays without an engine
             try {
-                arrange(oldSetup, oldPlan, oldProfiling, wasActive || oldSetup.strategy() != Strategy.MODEL_OFFLOAD);
+                arrange(old, wasActive || !old.takesTurns());
             } catch (RuntimeException again) {
                 e.addSuppressed(again);
             }
@@ -167,16 +150,15 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         PlanEvent.emit(newPlan);
     }
 
-    /** Sets the arrangement, and starts its engine when asked (permanent: at once; turn-taking: with its next turn). */
-    private void arrange(Setup newSetup, ComponentPlan newPlan, boolean profile, boolean start) {
-        setup = newSetup;
-        plan = newPlan;
-        profiling = profile;
-        views = viewsFor(newPlan);
+    /** Sets the schedule, and starts its engine when asked (permanent: at once; turn-taking: with its next turn). */
+    private void arrange(Schedule next, boolean start) {
+        schedule = next;
+        ComponentPlan plan = next.plan();
+        views = viewsFor(plan);
         placement++;
-        ledger.regions(newPlan.residentBytes(), newPlan.slotBytes() * newPlan.slots());
+        ledger.regions(plan.residentBytes(), plan.slotBytes() * plan.slots());
         if (start) {
-            engine = startEngine(owner, name, plan, host, copy, profiling, source);
+            engine = EngineStart.start(owner, next, host, copy);
             engineBase = stepsStarted;
             deviceOriginUs = Double.NaN;
         }
@@ -188,88 +170,18 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
      */
     synchronized double[] groupComputeMs(long step) {
         checkNotClosed();
-        if (!profiling || engine == null || step < engineBase || step >= stepsStarted - (open != null ? 1 : 0)) {
+        if (!schedule.profiling() || engine == null || step < engineBase || step >= stepsStarted - (open != null ? 1 : 0)) {
             throw new IllegalStateException("component '" + name + "': no profiled figures for step " + step);
         }
         engine.stepMetrics(step - engineBase, true);
-        NativeEngine.Span[] spans = engine.stepSpans(step - engineBase, plan.groups().size(), true);
+        NativeEngine.Span[] spans = engine.stepSpans(step - engineBase, plan().groups().size(), true);
         double[] out = new double[spans.length];
         for (NativeEngine.Span sp : spans) out[sp.group()] = Math.max(0, sp.computeEndMs() - sp.computeStartMs());
         return out;
     }
 
     synchronized boolean profiling() {
-        return profiling;
-    }
-
-    /**
-     * Starts the engine for a plan and checks that the engine derived the same region and ring from
-     * the groups as the plan says (ofl_engine_layout): the plan is the one schedule, and a
-     * disagreement is an INTERNAL error naming both, never a silent difference.
-     */
-    /** The config's progress listener fed with packed bytes, or null without one. */
-    private static java.util.function.LongConsumer packingProgress(Settings config, String name, ComponentPlan plan) {
-        ProgressListener listener = config.progress();
-        if (listener == null) return null;
-        long total = plan.groups().stream().mapToLong(PackedGroup::bytes).sum();
-        long[] done = {0};
-        return bytes -> listener.progress("packing " + name, done[0] += bytes, total);
-    }
-
-    private static NativeEngine startEngine(Registry owner, String name, ComponentPlan plan, HostPacking host, dev.offload.runtime.Stream copy,
-                                            boolean profiling, HostSource source) {
-        NativeEngine engine = openEngine(owner, name, plan, host, copy, profiling, source);
-        NativeEngine.Layout l = engine.layout();
-        long device = Math.max(plan.deviceBytes(), PackedGroup.ALIGN);
-        if (l.slots() != plan.slots() || l.prefetchDepth() != plan.prefetchDepth() || l.residentBytes() != plan.residentBytes()
-                || l.slotBytes() != plan.slotBytes() || l.deviceBytes() != device) {
-            engine.close();
-            throw new OffloadException(Status.INTERNAL, "component '" + name + "': the engine derived " + l + " but the plan says slots "
-                    + plan.slots() + ", prefetch " + plan.prefetchDepth() + ", resident " + plan.residentBytes() + ", slot "
-                    + plan.slotBytes() + ", device " + device + " bytes");
-        }
-        return engine;
-    }
-
-    private static NativeEngine openEngine(Registry owner, String name, ComponentPlan plan, HostPacking host, dev.offload.runtime.Stream copy,
-                                           boolean profiling, HostSource source) {
-        Settings config = owner.settings();
-        int timing = profiling ? Timing.GROUP.code() : config.timing().code();
-        boolean spans = profiling || config.trace();
-        if (source == HostSource.DISK) {  // no host copy: the engine reads the groups from their files
-            dev.offload.memory.DiskSource.Registered registered = host.disk();
-            registered.checkUnchanged(name);  // a turn, re-plan or override after the file changed: an IO error, not other bytes
-            dev.offload.memory.DiskCache.Result cached = dev.offload.memory.DiskCache.source(name, plan.groups(), config.diskCache(),
-                    registered::region, new dev.offload.memory.DiskCache.Options(config.diskCacheMaxBytes(), config.diskCacheCheck()));
-            owner.noteDiskCache(name, cached.outcome());
-            dev.offload.memory.DiskSource files = cached.source();
-            long[] bytes = new long[plan.groups().size()];
-            for (int g = 0; g < bytes.length; g++) bytes[g] = plan.groups().get(g).bytes();
-            NativeEngine engine = NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), files.files(), files.extents(),
-                    config.stagingBytes(), config.diskIo().name(), config.readerThreads(), plan.slots(), plan.prefetchDepth(), timing,
-                    config.stepsAhead(), spans,
-                    owner.computeStream().handle(), copy.handle(), "component '" + name + "'");
-            // The native reader stamps the files it opened and checks each read against that; a file
-            // replaced between the check above and its open would be stamped as it is now. Checked
-            // again once open: a path that no longer names the registered file fails here.
-            try {
-                registered.checkUnchanged(name);
-            } catch (RuntimeException e) {
-                engine.close();
-                throw e;
-            }
-            return engine;
-        }
-        NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[plan.groups().size()];
-        for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
-        if (source == HostSource.LOWMEM) {  // pageable groups, staged through the engine's pinned ring
-            return NativeEngine.createStaged(owner.runtime().handle(), sources, config.stagingBytes(), config.readerThreads(),
-                    plan.slots(), plan.prefetchDepth(),
-                    timing, config.stepsAhead(), spans, owner.computeStream().handle(),
-                    copy.handle(), "component '" + name + "'");
-        }
-        return NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(), timing,
-                config.stepsAhead(), spans, owner.computeStream().handle(), copy.handle(), "component '" + name + "'");
+        return schedule.profiling();
     }
 
     /**
@@ -292,7 +204,12 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
      * checkpoint read from files (Offloader's choice).
      */
     public HostSource source() {
-        return source;
+        return schedule.source();
+    }
+
+    /** What its engine does now. */
+    public Schedule schedule() {
+        return schedule;
     }
 
     /** Whether the component's groups are on the device now (always, but for a turn-taking one between turns). */
@@ -355,7 +272,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     synchronized void activate() {
         checkNotClosed();
         if (engine != null) return;
-        engine = startEngine(owner, name, plan, host, copy, profiling, source);
+        engine = EngineStart.start(owner, schedule, host, copy);
         placement++;
         engineBase = stepsStarted;
         activations++;
@@ -379,7 +296,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
                 NativeEngine.Step figures = e.stepMetrics(step - engineBase, true);
                 if (trace() && !traced.get(Math.toIntExact(step))) {
                     traced.set(Math.toIntExact(step));
-                    traceStep(step, figures, e.stepSpans(step - engineBase, plan.groups().size(), true));
+                    traceStep(step, figures, e.stepSpans(step - engineBase, plan().groups().size(), true));
                 }
                 evictedFigures.put(step, metricsOf(step, figures));
                 while (evictedFigures.size() > 64) evictedFigures.remove(evictedFigures.keySet().iterator().next());
@@ -399,7 +316,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
 
     /** How the component is arranged (strategy, grouping, window, pinning). */
     public Setup setup() {
-        return setup;
+        return schedule.setup();
     }
 
     public String name() {
@@ -411,11 +328,11 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     }
 
     public ComponentPlan plan() {
-        return plan;
+        return schedule.plan();
     }
 
     public int groupCount() {
-        return plan.groups().size();
+        return plan().groups().size();
     }
 
     /** Host bytes holding this component's weights (pinned, plus any {@link #hostBytesPageable()}). */
@@ -471,7 +388,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
                 if (s == null) return null;
                 if (trace() && !traced.get(Math.toIntExact(step))) {
                     traced.set(Math.toIntExact(step));
-                    traceStep(step, s, engine.stepSpans(step - engineBase, plan.groups().size(), true));  // read with its figures: never waits
+                    traceStep(step, s, engine.stepSpans(step - engineBase, plan().groups().size(), true));  // read with its figures: never waits
                 }
                 m = metricsOf(step, s);
             }
@@ -537,10 +454,10 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
             if (v.base() == base) return v;
         }
         for (int i = 0; i < places.length; i++) {
-            if (places[i] == null) return places[i] = new GroupPlace(group, plan.groups().get(group), base, this, plan.resident()[group]);
+            if (places[i] == null) return places[i] = new GroupPlace(group, plan().groups().get(group), base, this, plan().resident()[group]);
         }
         // More places than the plan said: keep the newest (never expected; correctness over reuse).
-        return places[places.length - 1] = new GroupPlace(group, plan.groups().get(group), base, this, plan.resident()[group]);
+        return places[places.length - 1] = new GroupPlace(group, plan().groups().get(group), base, this, plan().resident()[group]);
     }
 
     public dev.offload.runtime.Stream computeStream() {
@@ -617,7 +534,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         if (open == step) {
             open = null;
             notifyAll();  // awaitNoOpenStep
-            if (setup.strategy() == Strategy.MODEL_OFFLOAD) owner.turnsChanged();  // a step waiting for its turn may go
+            if (setup().strategy() == Strategy.MODEL_OFFLOAD) owner.turnsChanged();  // a step waiting for its turn may go
         }
         dev.offload.metrics.Trace trace = owner.timeline();
         if (trace != null) {
@@ -640,7 +557,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         double origin = Double.isNaN(deviceOriginUs) ? 0 : deviceOriginUs;
         double begin = origin + s.beginMs() * 1e3;
         for (NativeEngine.Span g : spans) {
-            PackedGroup packed = plan.groups().get(g.group());
+            PackedGroup packed = plan().groups().get(g.group());
             java.util.Map<String, Object> args = java.util.Map.of("step", step, "group", g.group(), "bytes", packed.bytes());
             String group = packed.spec().name();
             trace.span("compute: " + name, group, begin + g.computeStartMs() * 1e3, (g.computeEndMs() - g.computeStartMs()) * 1e3, args);

@@ -1,0 +1,107 @@
+package dev.offload.engine;
+
+import dev.offload.HostSource;
+import dev.offload.OffloadException;
+import dev.offload.ProgressListener;
+import dev.offload.Status;
+import dev.offload.graph.BlockGraph;
+import dev.offload.internal.NativeEngine;
+import dev.offload.memory.DiskCache;
+import dev.offload.memory.DiskSource;
+import dev.offload.memory.HostPacking;
+import dev.offload.plan.ComponentPlan;
+import dev.offload.plan.PackedGroup;
+import dev.offload.plan.Schedule;
+import dev.offload.runtime.Stream;
+
+/**
+ * From a {@link Schedule} to what acts on it: the component's host copy ({@link #pack}) and its
+ * native engine ({@link #start}: the one factory, taking the runtime, the schedule and the
+ * streams). The engine derives its region and ring from the groups; they are checked against the
+ * schedule's (ofl_engine_layout), so a disagreement is an INTERNAL error naming both, never a
+ * silent difference.
+ */
+final class EngineStart {
+    private EngineStart() {}
+
+    /**
+     * Packs a scheduled component into pinned host memory (PINNED), pageable memory (LOWMEM) or not
+     * at all (DISK: the groups stay in their files; the regions and file stamps taken now serve
+     * every later engine).
+     */
+    static HostPacking pack(Registry owner, Schedule s, BlockGraph graph) {
+        String name = s.component();
+        Settings config = owner.settings();
+        return switch (s.source()) {
+            case PINNED -> HostPacking.pack(owner.runtime(), name, s.groups(), config.slabBytes(), progress(config, s));
+            case LOWMEM -> HostPacking.packPageable(owner.runtime(), name, s.groups(), config.slabBytes(), progress(config, s));
+            case DISK -> HostPacking.onDisk(DiskSource.Registered.of(name, graph.tensors()));
+            case AUTO -> throw new IllegalStateException("component '" + name + "': the host source is chosen before packing");
+        };
+    }
+
+    /** The config's progress listener fed with packed bytes, or null without one. */
+    private static java.util.function.LongConsumer progress(Settings config, Schedule s) {
+        ProgressListener listener = config.progress();
+        if (listener == null) return null;
+        long total = s.groups().stream().mapToLong(PackedGroup::bytes).sum();
+        long[] done = {0};
+        return bytes -> listener.progress("packing " + s.component(), done[0] += bytes, total);
+    }
+
+    /** The engine of a scheduled component on the registry's runtime, its compute stream and the component's copy stream. */
+    static NativeEngine start(Registry owner, Schedule s, HostPacking host, Stream copy) {
+        NativeEngine engine = open(owner, s, host, copy);
+        ComponentPlan plan = s.plan();
+        NativeEngine.Layout l = engine.layout();
+        long device = Math.max(plan.deviceBytes(), PackedGroup.ALIGN);
+        if (l.slots() != plan.slots() || l.prefetchDepth() != plan.prefetchDepth() || l.residentBytes() != plan.residentBytes()
+                || l.slotBytes() != plan.slotBytes() || l.deviceBytes() != device) {
+            engine.close();
+            throw new OffloadException(Status.INTERNAL, "component '" + s.component() + "': the engine derived " + l + " but the schedule says"
+                    + " slots " + plan.slots() + ", prefetch " + plan.prefetchDepth() + ", resident " + plan.residentBytes() + ", slot "
+                    + plan.slotBytes() + ", device " + device + " bytes");
+        }
+        return engine;
+    }
+
+    private static NativeEngine open(Registry owner, Schedule s, HostPacking host, Stream copy) {
+        Settings config = owner.settings();
+        String name = s.component();
+        ComponentPlan plan = s.plan();
+        Schedule.Streaming st = s.streaming();
+        int timing = s.timing().code();
+        String what = "component '" + name + "'";
+        if (s.source() == HostSource.DISK) {  // no host copy: the engine reads the groups from their files
+            DiskSource.Registered registered = host.disk();
+            registered.checkUnchanged(name);  // a turn, re-plan or override after the file changed: an IO error, not other bytes
+            DiskCache.Result cached = DiskCache.source(name, plan.groups(), config.diskCache(), registered::region,
+                    new DiskCache.Options(config.diskCacheMaxBytes(), config.diskCacheCheck()));
+            owner.noteDiskCache(name, cached.outcome());
+            DiskSource files = cached.source();
+            long[] bytes = new long[plan.groups().size()];
+            for (int g = 0; g < bytes.length; g++) bytes[g] = plan.groups().get(g).bytes();
+            NativeEngine engine = NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), files.files(), files.extents(),
+                    st.stagingBytes(), st.diskIo().name(), st.readerThreads(), plan.slots(), plan.prefetchDepth(), timing,
+                    st.stepsAhead(), s.spans(), owner.computeStream().handle(), copy.handle(), what);
+            // The native reader stamps the files it opened and checks each read against that; a file
+            // replaced between the check above and its open would be stamped as it is now. Checked
+            // again once open: a path that no longer names the registered file fails here.
+            try {
+                registered.checkUnchanged(name);
+            } catch (RuntimeException e) {
+                engine.close();
+                throw e;
+            }
+            return engine;
+        }
+        NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[plan.groups().size()];
+        for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
+        if (s.source() == HostSource.LOWMEM) {  // pageable groups, staged through the engine's pinned ring
+            return NativeEngine.createStaged(owner.runtime().handle(), sources, st.stagingBytes(), st.readerThreads(), plan.slots(),
+                    plan.prefetchDepth(), timing, st.stepsAhead(), s.spans(), owner.computeStream().handle(), copy.handle(), what);
+        }
+        return NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(), timing, st.stepsAhead(), s.spans(),
+                owner.computeStream().handle(), copy.handle(), what);
+    }
+}

@@ -15,7 +15,6 @@ import dev.offload.metrics.MetricsLedger;
 import dev.offload.metrics.PlanEvent;
 import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.Schedule;
-import dev.offload.plan.PackedGroup;
 import dev.offload.plan.Setup;
 
 /**
@@ -65,12 +64,9 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     private long engineBase;                       // the component step the engine counts as its step 0
     private long activations;
     private long lastUsed;                         // offloader tick of its last step start (eviction order)
-    private final java.util.Map<Long, StepMetrics> evictedFigures = new java.util.LinkedHashMap<>();
     private GroupPlace[][] views;
-    private final MetricsLedger ledger;
+    private final StepFigures figures;  // its steps' figures, kept ones and the trace's
     private OpenStep open;
-    private final java.util.BitSet traced = new java.util.BitSet();  // steps whose spans are in the trace
-    private double deviceOriginUs = Double.NaN;                      // trace time of step 0's begin
     private long stepsStarted;
     private volatile boolean closed;
     private volatile long placement;               // bumped whenever the engine starts or stops (placement())
@@ -87,7 +83,8 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         this.engine = engine;
         ComponentPlan plan = schedule.plan();
         this.views = viewsFor(plan);
-        this.ledger = new MetricsLedger(name, plan.residentBytes(), plan.slotBytes() * plan.slots(), host.pinnedBytes());
+        this.figures = new StepFigures(name, owner.timeline(),
+                new MetricsLedger(name, plan.residentBytes(), plan.slotBytes() * plan.slots(), host.pinnedBytes()));
     }
 
     /**
@@ -156,11 +153,11 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         ComponentPlan plan = next.plan();
         views = viewsFor(plan);
         placement++;
-        ledger.regions(plan.residentBytes(), plan.slotBytes() * plan.slots());
+        figures.ledger().regions(plan.residentBytes(), plan.slotBytes() * plan.slots());
         if (start) {
             engine = EngineStart.start(owner, next, host, copy);
             engineBase = stepsStarted;
-            deviceOriginUs = Double.NaN;
+            figures.engineStarted();
         }
     }
 
@@ -276,7 +273,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         placement++;
         engineBase = stepsStarted;
         activations++;
-        deviceOriginUs = Double.NaN;
+        figures.engineStarted();
     }
 
     /**
@@ -290,17 +287,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         engineCalls.lock();
         try {
             NativeEngine e = engine;
-            long from = Math.max(engineBase, stepsStarted - 64);
-            for (long step = from; step < stepsStarted; step++) {
-                if (evictedFigures.containsKey(step)) continue;
-                NativeEngine.Step figures = e.stepMetrics(step - engineBase, true);
-                if (trace() && !traced.get(Math.toIntExact(step))) {
-                    traced.set(Math.toIntExact(step));
-                    traceStep(step, figures, e.stepSpans(step - engineBase, plan().groups().size(), true));
-                }
-                evictedFigures.put(step, metricsOf(step, figures));
-                while (evictedFigures.size() > 64) evictedFigures.remove(evictedFigures.keySet().iterator().next());
-            }
+            figures.keep(e, engineBase, Math.max(engineBase, stepsStarted - KEPT_STEPS), stepsStarted, schedule);
             engine = null;
             placement++;
             e.close();
@@ -310,9 +297,6 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         return true;
     }
 
-    private boolean trace() {
-        return owner.settings().trace();
-    }
 
     /** How the component is arranged (strategy, grouping, window, pinning). */
     public Setup setup() {
@@ -378,22 +362,17 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
                 throw new OffloadException(Status.NOT_READY, "component '" + name + "': step " + step + " has not closed ("
                         + closedSteps + " closed so far)");
             }
-            m = evictedFigures.get(step);
+            m = figures.keptFigures(step);
             if (m == null) {
                 if (engine == null || step < engineBase) {
                     throw OffloadException.invalid("component '" + name + "': the figures of step " + step
                             + " are gone (only the last " + KEPT_STEPS + " steps are kept across its turns on the device)");
                 }
-                NativeEngine.Step s = engine.stepMetrics(step - engineBase, wait);
-                if (s == null) return null;
-                if (trace() && !traced.get(Math.toIntExact(step))) {
-                    traced.set(Math.toIntExact(step));
-                    traceStep(step, s, engine.stepSpans(step - engineBase, plan().groups().size(), true));  // read with its figures: never waits
-                }
-                m = metricsOf(step, s);
+                m = figures.read(engine, engineBase, step, wait, schedule);
+                if (m == null) return null;
             }
         }
-        ledger.record(m);  // outside the component's lock: totals() never waits for an engine call
+        figures.record(m);  // outside the component's lock: totals() never waits for an engine call
         return m;
     }
 
@@ -403,7 +382,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
      * after close: it reads a snapshot and never touches the engine.
      */
     public CumulativeMetrics totals() {
-        return ledger.totals();
+        return figures.totals();
     }
 
     synchronized OpenStep openStep() {
@@ -536,44 +515,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
             notifyAll();  // awaitNoOpenStep
             if (setup().strategy() == Strategy.MODEL_OFFLOAD) owner.turnsChanged();  // a step waiting for its turn may go
         }
-        dev.offload.metrics.Trace trace = owner.timeline();
-        if (trace != null) {
-            if (step.index() == engineBase) deviceOriginUs = trace.hostUs(step.openedNanos());  // the engine's step 0
-            trace.span("host: " + name, "step " + step.index(), trace.hostUs(step.openedNanos()),
-                    (step.closedNanos() - step.openedNanos()) / 1e3, java.util.Map.of("step", step.index(), "host_us",
-                            step.hostNanos() / 1e3));
-        }
-    }
-
-    /**
-     * Puts a step's device spans on the trace: the component's copy and compute tracks, times from
-     * the engine's events (device clock), placed so that step 0's begin sits where its host step
-     * opened (the two clocks are aligned once, there; the device may in truth start a little
-     * later). The back-pressure wait is a mark on the host track at the step's start.
-     */
-    private void traceStep(long step, NativeEngine.Step s, NativeEngine.Span[] spans) {
-        dev.offload.metrics.Trace trace = owner.timeline();
-        if (trace == null || Double.isNaN(s.beginMs())) return;
-        double origin = Double.isNaN(deviceOriginUs) ? 0 : deviceOriginUs;
-        double begin = origin + s.beginMs() * 1e3;
-        for (NativeEngine.Span g : spans) {
-            PackedGroup packed = plan().groups().get(g.group());
-            java.util.Map<String, Object> args = java.util.Map.of("step", step, "group", g.group(), "bytes", packed.bytes());
-            String group = packed.spec().name();
-            trace.span("compute: " + name, group, begin + g.computeStartMs() * 1e3, (g.computeEndMs() - g.computeStartMs()) * 1e3, args);
-            if (g.readEndNs() > 0) {  // a disk source's read into staging, on the host clock the trace uses
-                trace.span("disk: " + name, group, trace.hostUs(g.readStartNs()), (g.readEndNs() - g.readStartNs()) / 1e3, args);
-            }
-            if (g.streamed()) {
-                trace.span("copy: " + name, group, begin + g.copyStartMs() * 1e3, (g.copyEndMs() - g.copyStartMs()) * 1e3, args);
-                double reached = g.group() == 0 ? 0 : spans[g.group() - 1].computeEndMs();  // where compute began to wait
-                dev.offload.metrics.GroupCopyEvent.emit(name, step, group, packed.bytes(), g.copyEndMs() - g.copyStartMs(),
-                        Math.max(0, g.copyEndMs() - reached));
-            }
-        }
-        if (s.hostWaits() > 0) {
-            trace.mark("host: " + name, "back-pressure wait", begin, java.util.Map.of("step", step, "blocked_ms", s.hostBlockedMs()));
-        }
+        figures.stepClosed(step, engineBase);
     }
 
     /** Reads the figures (and so the spans) of every closed step still kept that the trace lacks. */
@@ -583,10 +525,10 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
             if (closed || !owner.settings().trace()) return;
             closedSteps = open != null ? stepsStarted - 1 : stepsStarted;
         }
-        for (long step = Math.max(0, closedSteps - 64); step < closedSteps; step++) {
+        for (long step = Math.max(0, closedSteps - KEPT_STEPS); step < closedSteps; step++) {
             synchronized (this) {
-                if (traced.get(Math.toIntExact(step))) continue;
-                if (!evictedFigures.containsKey(step) && (engine == null || step < engineBase)) continue;  // gone with an earlier turn
+                if (figures.onTrace(step)) continue;
+                if (!figures.kept(step) && (engine == null || step < engineBase)) continue;  // gone with an earlier turn
             }
             metrics(step, true);
         }
@@ -605,10 +547,10 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
             closedSteps = open != null ? stepsStarted - 1 : stepsStarted;
         }
         for (long step = Math.max(0, closedSteps - KEPT_STEPS); step < closedSteps; step++) {
-            if (ledger.seen(step)) continue;
+            if (figures.seen(step)) continue;
             synchronized (this) {
                 if (closed || (open != null && !open.ownedByCurrentThread())) return;
-                if (!evictedFigures.containsKey(step) && (engine == null || step < engineBase)) continue;  // gone with an earlier turn
+                if (!figures.kept(step) && (engine == null || step < engineBase)) continue;  // gone with an earlier turn
             }
             try {
                 if (metrics(step, false) == null) return;
@@ -616,11 +558,6 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
                 return;  // a step opened on another thread meanwhile, or the component closed: the next plan() reads it
             }
         }
-    }
-
-    static StepMetrics metricsOf(long step, NativeEngine.Step s) {
-        return new StepMetrics(step, s.h2dBytes(), s.hostWaits(), s.hostBlockedMs(), s.stepMs(), s.computeMs(), s.computeIdleMs(),
-                s.copyMs(), s.copyBusyMs(), s.peakDeviceBytes(), s.peakHostBytes(), s.beginMs());
     }
 
     @Override

@@ -3,7 +3,7 @@ package dev.offload.checkpoint;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.offload.OffloadException;
-import dev.offload.internal.AtomicFile;
+import dev.offload.files.AtomicFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,5 +1,6 @@
 package dev.offload.internal;
 
+import dev.offload.files.AtomicFile;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;

@@ -1,5 +1,7 @@
 package dev.offload.internal;
 
+import dev.offload.files.NativePaths;
+
 import dev.offload.OffloadException;
 import dev.offload.Status;
 import dev.offload.internal.ffi.offload_h;

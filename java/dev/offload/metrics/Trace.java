@@ -2,7 +2,7 @@ package dev.offload.metrics;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
-import dev.offload.internal.AtomicFile;
+import dev.offload.files.AtomicFile;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

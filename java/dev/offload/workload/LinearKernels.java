@@ -2,7 +2,7 @@ package dev.offload.workload;
 
 import dev.offload.OffloadException;
 import dev.offload.Status;
-import dev.offload.internal.NativeLibrary;
+import dev.offload.runtime.WorkloadLibrary;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -39,7 +39,7 @@ final class LinearKernels {
         if (k != null) return k;
         synchronized (LinearKernels.class) {
             if (bound == null) {
-                NativeLibrary.loadWorkload();
+                WorkloadLibrary.load();
                 SymbolLookup lookup = SymbolLookup.loaderLookup();
                 MethodHandle load = Linker.nativeLinker().downcallHandle(lookup.findOrThrow("oflw_load_linear_kernels"),
                         FunctionDescriptor.of(ValueLayout.JAVA_INT));

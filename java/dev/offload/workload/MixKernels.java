@@ -3,7 +3,7 @@ package dev.offload.workload;
 import dev.offload.DeviceTensor;
 import dev.offload.OffloadException;
 import dev.offload.Status;
-import dev.offload.internal.NativeLibrary;
+import dev.offload.runtime.WorkloadLibrary;
 import dev.offload.runtime.DeviceBuffer;
 import dev.offload.runtime.Stream;
 import java.lang.foreign.Arena;
@@ -63,7 +63,7 @@ final class MixKernels implements AutoCloseable {
         if (b != null) return b;
         synchronized (MixKernels.class) {
             if (bound == null) {
-                NativeLibrary.loadWorkload();
+                WorkloadLibrary.load();
                 SymbolLookup lookup = SymbolLookup.loaderLookup();
                 Linker linker = Linker.nativeLinker();
                 MethodHandle hasCuda = linker.downcallHandle(lookup.findOrThrow("oflw_has_cuda"), FunctionDescriptor.of(ValueLayout.JAVA_INT));

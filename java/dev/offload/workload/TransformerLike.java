@@ -7,7 +7,7 @@ import dev.offload.OffloadException;
 import dev.offload.checkpoint.DType;
 import dev.offload.checkpoint.SafetensorsWriter;
 import dev.offload.checkpoint.SafetensorsWriter.Spec;
-import dev.offload.internal.AtomicFile;
+import dev.offload.files.AtomicFile;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

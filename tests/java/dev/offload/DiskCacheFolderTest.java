@@ -110,9 +110,9 @@ class DiskCacheFolderTest {
         OffloadConfig config = config(cache).build();
         assertEquals(DiskCache.Outcome.WRITTEN, run(files, config));
         long deadPid = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).get(0).trim()) + 1;
-        Path stale = cache.resolve(".model-0123.offload-cache" + dev.offload.internal.ProcessTemps.FILE_MARK + deadPid + "-1-0");
-        Path live = cache.resolve(".model-0123.offload-cache" + dev.offload.internal.ProcessTemps.FILE_MARK
-                + dev.offload.internal.ProcessTemps.self() + "-7");
+        Path stale = cache.resolve(".model-0123.offload-cache" + dev.offload.files.ProcessTemps.FILE_MARK + deadPid + "-1-0");
+        Path live = cache.resolve(".model-0123.offload-cache" + dev.offload.files.ProcessTemps.FILE_MARK
+                + dev.offload.files.ProcessTemps.self() + "-7");
         Files.write(stale, new byte[4096]);
         Files.write(live, new byte[16]);
         assertEquals(DiskCache.Outcome.REUSED, run(files, config));
@@ -236,7 +236,7 @@ class DiskCacheFolderTest {
         assertEquals(DiskCache.Outcome.REUSED, run(both, config(cache).build()));
         assertTrue(identityOf(caches(cache).get(0)).contains("mod%E9l%FF-a.safetensors"), "the header keeps the raw bytes");
         assertArrayEquals(new byte[] {'m', 'o', 'd', (byte) 0xE9, 'l', (byte) 0xFF},
-                Arrays.copyOf(lastName(dev.offload.internal.NativePaths.rawBytes(a)), 6), "what native code opens");
+                Arrays.copyOf(lastName(dev.offload.files.NativePaths.rawBytes(a)), 6), "what native code opens");
     }
 
     /** The bytes after the last '/'. */

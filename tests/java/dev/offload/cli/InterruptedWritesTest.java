@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.offload.internal.ProcessTemps;
+import dev.offload.files.ProcessTemps;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

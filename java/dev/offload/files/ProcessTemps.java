@@ -1,4 +1,4 @@
-package dev.offload.internal;
+package dev.offload.files;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.offload.internal;
+package dev.offload.files;
 
 import dev.offload.OffloadException;
 import java.io.ByteArrayOutputStream;

@@ -1,4 +1,4 @@
-package dev.offload.internal;
+package dev.offload.files;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -155,12 +155,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
     public dev.offload.plan.Setup setup(String component) {
         Strategy s = strategyOf(component);
         if (s == Strategy.AUTO) return null;
-        PinPolicy policy = switch (s) {
-            case NO_OFFLOAD, MODEL_OFFLOAD -> PinPolicy.none();
-            case BLOCK_PIN -> PinPolicy.budget();
-            case GROUP_OFFLOAD, LAYERWISE -> pin;
-            case AUTO -> throw new IllegalStateException("AUTO has no fixed setup");
-        };
+        PinPolicy policy = ComponentPlan.Pinning.policyFor(s, pin);
         return new dev.offload.plan.Setup(s, grouping, window, new ComponentPlan.Pinning(policy, computeProfiles.get(component), activationReserve));
     }
 

@@ -24,6 +24,13 @@ public enum Strategy {
      * swaps the next one in beside the current one where the budget holds both.
      */
     MODEL_OFFLOAD,
+    /**
+     * One group at a time, no prefetch (accelerate's and diffusers' sequential CPU offload): one ring
+     * slot, so each group's copy waits for the compute of the group before it. The synchronous
+     * baseline the streaming strategies are measured against; the pin policy applies as for
+     * GROUP_OFFLOAD.
+     */
+    SEQUENTIAL,
     /** The resolver chooses per component from measured facts and says why ({@link dev.offload.plan.Resolver}). */
     AUTO;
 
@@ -33,6 +40,13 @@ public enum Strategy {
         for (Strategy s : values()) {
             if (s.name().equals(key)) return s;
         }
-        throw OffloadException.invalid("unknown strategy '" + text + "': expected one of no_offload, model_offload, group_offload, layerwise, block_pin, auto");
+        throw OffloadException.invalid("unknown strategy '" + text + "': expected one of " + names());
+    }
+
+    /** "no_offload, group_offload, ..., auto": every strategy's CLI name. */
+    public static String names() {
+        StringBuilder sb = new StringBuilder();
+        for (Strategy s : values()) sb.append(sb.isEmpty() ? "" : ", ").append(s.name().toLowerCase(java.util.Locale.ROOT));
+        return sb.toString();
     }
 }

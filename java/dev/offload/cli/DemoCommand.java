@@ -85,6 +85,8 @@ final class DemoCommand {
                         base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(2).build(),
                         base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.LAYERWISE).window(3).build(),
                         base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.BLOCK_PIN).build(),
+                        // the synchronous baseline: one group at a time, no prefetch
+                        base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.SEQUENTIAL).blocksPerGroup(1).build(),
                         // AUTO: the size rules first, then its profiled second step re-plans it
                         base.get().trace(tracing).deviceBudget(budget).strategy(Strategy.AUTO).build());
                 java.util.Map<String, dev.offload.metrics.Trace> traces = new java.util.LinkedHashMap<>();

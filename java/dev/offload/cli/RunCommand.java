@@ -37,7 +37,7 @@ import java.util.Set;
  * the copy is pinned unless it would not fit the available host memory (then disk).
  */
 final class RunCommand {
-    static final String USAGE = "run PATH... [--budget SIZE] [--strategy no_offload|model_offload|group_offload|layerwise|block_pin|auto] [--pin P] [--steps N] [--verify]"
+    static final String USAGE = "run PATH... [--budget SIZE] [--strategy " + Strategy.names().replace(", ", "|") + "] [--pin P] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
             + " [--timing off|step|group] [--trace FILE] [--device NAME] [--variant V] [--component NAME] [--source pinned|disk|lowmem]"
             + " [--staging SIZE] [--disk-io auto|buffered|direct|probe] [--readers N] [--disk-cache DIR] [--disk-cache-max SIZE]"

@@ -62,6 +62,17 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
         public static Pinning defaults(Strategy strategy) {
             return new Pinning(strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none(), null, 0);
         }
+
+        /**
+         * The policy a strategy plans with when the config names {@code configured}: everything
+         * resident for NO_OFFLOAD and MODEL_OFFLOAD (nothing left to choose), the budget for BLOCK_PIN,
+         * the configured one for the streaming strategies.
+         */
+        public static PinPolicy policyFor(Strategy strategy, PinPolicy configured) {
+            if (strategy == Strategy.NO_OFFLOAD || strategy == Strategy.MODEL_OFFLOAD) return PinPolicy.none();
+            if (strategy == Strategy.BLOCK_PIN) return PinPolicy.budget();
+            return configured;
+        }
     }
 
     public long deviceBytes() {
@@ -177,6 +188,11 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
                 System.arraycopy(union, 0, resident, 0, resident.length);
                 pinPolicy(component, strategy, groups, resident, required, policy, pinning.profile(), window, room, reasons);
                 yield streamed(component, strategy, groups, resident, window, room, reasons);
+            }
+            case SEQUENTIAL -> {
+                pin(component, strategy, groups, resident, policy, pinning.profile(), 1, room, reasons);
+                reasons.add("SEQUENTIAL: one group at a time through one slot, no prefetch: each copy waits for the compute before it");
+                yield streamed(component, strategy, groups, resident, 1, room, reasons);
             }
             case AUTO -> throw OffloadException.invalid("component '" + component + "': AUTO is resolved into a concrete strategy before planning (Resolver)");
         };

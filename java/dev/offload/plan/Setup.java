@@ -20,11 +20,8 @@ public record Setup(Strategy strategy, Grouping grouping, int window, ComponentP
     /** "group_offload (2 blocks/group)", "layerwise (window 3)", "block_pin (leaf)", ... */
     public String label() {
         String name = strategy.name().toLowerCase(java.util.Locale.ROOT);
-        return switch (strategy) {
-            case NO_OFFLOAD, MODEL_OFFLOAD, AUTO -> name;
-            case LAYERWISE -> name + " (window " + window + ")";
-            case GROUP_OFFLOAD, BLOCK_PIN -> name + (grouping instanceof Grouping.Blocks b
-                    ? " (" + b.perGroup() + " block" + (b.perGroup() > 1 ? "s" : "") + "/group)" : " (leaf)");
-        };
+        if (strategy == Strategy.NO_OFFLOAD || strategy == Strategy.MODEL_OFFLOAD || strategy == Strategy.AUTO) return name;  // all resident
+        if (strategy == Strategy.LAYERWISE) return name + " (window " + window + ")";
+        return name + (grouping instanceof Grouping.Blocks b ? " (" + b.perGroup() + " block" + (b.perGroup() > 1 ? "s" : "") + "/group)" : " (leaf)");
     }
 }

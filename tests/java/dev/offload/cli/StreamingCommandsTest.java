@@ -171,9 +171,10 @@ class StreamingCommandsTest {
         assertTrue(j.get("all_verified").getAsBoolean());
         assertEquals("host", j.get("backend").getAsString());
         var runs = j.getAsJsonArray("runs");
-        assertEquals(7, runs.size());
+        assertEquals(8, runs.size());
         assertTrue(runs.get(5).getAsJsonObject().get("strategy").getAsString().startsWith("block_pin"));
-        assertTrue(runs.get(6).getAsJsonObject().get("strategy").getAsString().startsWith("auto: "), runs.get(6).toString());
+        assertTrue(runs.get(6).getAsJsonObject().get("strategy").getAsString().startsWith("sequential"), runs.get(6).toString());
+        assertTrue(runs.get(7).getAsJsonObject().get("strategy").getAsString().startsWith("auto: "), runs.get(7).toString());
         for (var run : runs) {
             JsonObject r = run.getAsJsonObject();
             assertTrue(r.get("verified").getAsBoolean(), r.toString());

@@ -63,7 +63,7 @@ public final class Offloader implements AutoCloseable {
     }
 
     public static Offloader open(OffloadConfig config) {
-        if (config == null) throw OffloadException.invalid("the config is null");
+        given(config, "the config");
         return new Offloader(config, Registry.open(config));
     }
 
@@ -79,12 +79,14 @@ public final class Offloader implements AutoCloseable {
      */
     public Component register(String name, Checkpoint checkpoint) {
         HostFunctionThread.refuse("Offloader.register('" + name + "')");
+        given(checkpoint, "the checkpoint of component '" + name + "'");
         return Component.of(registry.register(name, checkpoint));
     }
 
     /** Registers a graph; registering the same graph instance under its name again shares it. */
     public Component register(String name, BlockGraph graph) {
         HostFunctionThread.refuse("Offloader.register('" + name + "')");
+        given(graph, "the graph of component '" + name + "'");
         return Component.of(registry.register(name, graph));
     }
 
@@ -98,6 +100,7 @@ public final class Offloader implements AutoCloseable {
      */
     public Map<String, Component> registerAll(Pipeline pipeline) {
         HostFunctionThread.refuse("Offloader.registerAll()");
+        given(pipeline, "the pipeline");
         return handles(registry.registerAll(pipeline));
     }
 
@@ -107,6 +110,7 @@ public final class Offloader implements AutoCloseable {
      */
     public Map<String, Component> registerGraphs(Map<String, BlockGraph> graphs) {
         HostFunctionThread.refuse("Offloader.registerGraphs()");
+        graphs(graphs);
         return handles(registry.registerGraphs(graphs));
     }
 
@@ -139,6 +143,7 @@ public final class Offloader implements AutoCloseable {
      */
     public Plan preview(Map<String, BlockGraph> graphs, OptionalLong hostAvailable) {
         HostFunctionThread.refuse("Offloader.preview()");
+        graphs(graphs);
         return registry.preview(graphs, hostAvailable);
     }
 
@@ -259,6 +264,16 @@ public final class Offloader implements AutoCloseable {
 
     boolean isClosed() {
         return registry.isClosed();
+    }
+
+    /** An argument that must be given: null is INVALID_ARGUMENT naming it, not a NullPointerException. */
+    private static void given(Object value, String what) {
+        if (value == null) throw OffloadException.invalid(what + " is null");
+    }
+
+    private static void graphs(Map<String, BlockGraph> graphs) {
+        given(graphs, "the graphs");
+        graphs.forEach((name, graph) -> given(graph, "the graph of component '" + name + "'"));
     }
 
     /**

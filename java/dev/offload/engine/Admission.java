@@ -142,4 +142,34 @@ final class Admission {
                 + " streaming it from disk", name, need, available.getAsLong(), dev.offload.memory.HostMemory.MARGIN_BYTES);
         return HostSource.DISK;
     }
+
+    Map<String, ComponentCore> admitAll(Map<String, BlockGraph> fresh, Map<String, ComponentSource> keys) {
+        Map<String, Resolver.Choice> auto = resolveAuto(fresh);
+        Map<String, ComponentCore> out = new LinkedHashMap<>();
+        keys.forEach((name, key) -> {
+            ComponentCore shared = shared(name, key);
+            out.put(name, shared != null ? shared : add(name, fresh.get(name), auto.get(name), key, setAsideForLater(name, fresh)));
+        });
+        return java.util.Collections.unmodifiableMap(out);
+    }
+
+    /** The registered component to share (with one more reference), or null when the name is free. */
+    ComponentCore shared(String name, ComponentSource key) {
+        checkShareable(name, key);
+        ComponentCore c = registry.registered().get(name);
+        if (c == null) return null;
+        c.retain();
+        return c;
+    }
+
+    void checkShareable(String name, ComponentSource key) {
+        if (name == null || name.isBlank()) throw OffloadException.invalid("component name is empty");
+        ComponentCore c = registry.registered().get(name);
+        if (c != null && !c.sourceKey().equals(key)) {
+            String changed = c.sourceKey().differenceFrom(key);
+            throw OffloadException.invalid("component '" + name + "' is registered already from " + c.sourceKey().describe()
+                    + "; registering it again from " + (changed != null ? changed : key.describe()) + " would give one name two"
+                    + " arrangements: unregister it first, or register the new one under another name");
+        }
+    }
 }

@@ -19,6 +19,7 @@ import java.util.List;
  * device, once) and is written into the plan's reasons. An override suspends it.
  */
 final class AutoFollowUp {
+    private static final System.Logger LOG = System.getLogger("dev.offload");
     /** The step AUTO profiles when no compute profile was given. */
     static final long PROFILE_STEP = 1;
     /** A measured step further than this from the prediction (relative) triggers a re-plan. */
@@ -42,6 +43,23 @@ final class AutoFollowUp {
         if (profileStep >= 0) profileStep = started + 1;
         if (verifyStep >= 0) verifyStep = started + 1;
         return profileStep >= 0;
+    }
+
+    /**
+     * At the start of a step of the component, under the registry's lock: runs the follow-up; a
+     * failed re-plan ends it with a warning and keeps the current plan (it never blocks the steps).
+     */
+    void runAtStep(Registry owner, String name, ComponentCore c) {
+        synchronized (owner) {
+            owner.ensureOpen(name);
+            try {
+                run(owner, c);
+            } catch (RuntimeException e) {
+                owner.followUpDone(name);
+                LOG.log(System.Logger.Level.WARNING, "component ''{0}'': AUTO''s re-plan failed, keeping the current plan: {1}", name,
+                        e.getMessage());
+            }
+        }
     }
 
     /** Called under the offloader's lock at the start of the component's steps, while a follow-up is pending. */

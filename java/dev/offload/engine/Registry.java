@@ -24,8 +24,8 @@ import java.util.Map;
  * The machinery below the Offloader face: the registry of components and their reference counts,
  * admission of a component into its room (plan.BudgetLedger, plan.Planner, the resolver for AUTO),
  * the host source, AUTO's follow-ups, overrides, rebuilds, previews and the turns of turn-taking
- * components. The face validates what users pass, refuses calls from a host function's body, and
- * delegates here; nothing here refers to the face's types.
+ * components. The face validates what users pass (nulls are INVALID_ARGUMENT there), refuses calls
+ * from a host function's body, and delegates here; nothing here refers to the face's types.
  *
  * <p>Lock order: this registry, then a component (ComponentCore), then a component's engine calls.
  * Nothing waits for the device while holding this lock except the one wait an eviction or a
@@ -58,7 +58,6 @@ public final class Registry implements AutoCloseable {
     }
 
     public static Registry open(Settings config) {
-        given(config, "the config");
         DeviceRuntime runtime = DeviceRuntime.open(config.device(), config.deviceBudget());
         Stream compute = null;
         try {
@@ -79,11 +78,10 @@ public final class Registry implements AutoCloseable {
     public ComponentCore register(String name, Checkpoint checkpoint) {
         synchronized (this) {
             ensureOpen();
-            given(checkpoint, "the checkpoint of component '" + name + "'");
             if (checkpoint.tensors().isEmpty()) {
                 throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
             }
-            ComponentCore shared = shared(name, ComponentSource.of(checkpoint));
+            ComponentCore shared = admission.shared(name, ComponentSource.of(checkpoint));
             if (shared != null) return shared;
             BlockGraph graph = BlockGraph.discover(checkpoint);
             return admission.add(name, graph, admission.resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(checkpoint));
@@ -94,7 +92,6 @@ public final class Registry implements AutoCloseable {
     public Map<String, ComponentCore> registerAll(Pipeline pipeline) {
         synchronized (this) {
             ensureOpen();
-            given(pipeline, "the pipeline");
             Map<String, BlockGraph> graphs = new LinkedHashMap<>();
             Map<String, ComponentSource> keys = new LinkedHashMap<>();
             pipeline.components().forEach((name, checkpoint) -> {
@@ -102,11 +99,11 @@ public final class Registry implements AutoCloseable {
                     throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
                 }
                 ComponentSource key = ComponentSource.of(checkpoint);
-                checkShareable(name, key);
+                admission.checkShareable(name, key);
                 keys.put(name, key);
                 if (!components.containsKey(name)) graphs.put(name, BlockGraph.discover(checkpoint));
             });
-            return registerKeyed(graphs, keys);
+            return admission.admitAll(graphs, keys);
         }
     }
 
@@ -114,58 +111,25 @@ public final class Registry implements AutoCloseable {
     public Map<String, ComponentCore> registerGraphs(Map<String, BlockGraph> graphs) {
         synchronized (this) {
             ensureOpen();
-            given(graphs, "the graphs");
-            graphs.forEach((name, graph) -> given(graph, "the graph of component '" + name + "'"));
             Map<String, ComponentSource> keys = new LinkedHashMap<>();
             Map<String, BlockGraph> fresh = new LinkedHashMap<>();
             graphs.forEach((name, graph) -> {
                 ComponentSource key = ComponentSource.of(graph);
-                checkShareable(name, key);
+                admission.checkShareable(name, key);
                 keys.put(name, key);
                 if (!components.containsKey(name)) fresh.put(name, graph);
             });
-            return registerKeyed(fresh, keys);
+            return admission.admitAll(fresh, keys);
         }
-    }
-
-    private Map<String, ComponentCore> registerKeyed(Map<String, BlockGraph> fresh, Map<String, ComponentSource> keys) {
-        Map<String, Resolver.Choice> auto = admission.resolveAuto(fresh);
-        Map<String, ComponentCore> out = new LinkedHashMap<>();
-        keys.forEach((name, key) -> {
-            ComponentCore shared = shared(name, key);
-            out.put(name, shared != null ? shared : admission.add(name, fresh.get(name), auto.get(name), key, admission.setAsideForLater(name, fresh)));
-        });
-        return java.util.Collections.unmodifiableMap(out);
     }
 
     /** Registers a graph; registering the same graph instance under its name again shares it. */
     public ComponentCore register(String name, BlockGraph graph) {
         synchronized (this) {
             ensureOpen();
-            given(graph, "the graph of component '" + name + "'");
-            ComponentCore shared = shared(name, ComponentSource.of(graph));
+            ComponentCore shared = admission.shared(name, ComponentSource.of(graph));
             if (shared != null) return shared;
             return admission.add(name, graph, admission.resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(graph));
-        }
-    }
-
-    /** The registered component to share (with one more reference), or null when the name is free. */
-    private ComponentCore shared(String name, ComponentSource key) {
-        checkShareable(name, key);
-        ComponentCore c = components.get(name);
-        if (c == null) return null;
-        c.retain();
-        return c;
-    }
-
-    private void checkShareable(String name, ComponentSource key) {
-        if (name == null || name.isBlank()) throw OffloadException.invalid("component name is empty");
-        ComponentCore c = components.get(name);
-        if (c != null && !c.sourceKey().equals(key)) {
-            String changed = c.sourceKey().differenceFrom(key);
-            throw OffloadException.invalid("component '" + name + "' is registered already from " + c.sourceKey().describe()
-                    + "; registering it again from " + (changed != null ? changed : key.describe()) + " would give one name two"
-                    + " arrangements: unregister it first, or register the new one under another name");
         }
     }
 
@@ -195,8 +159,6 @@ public final class Registry implements AutoCloseable {
     public Plan preview(Map<String, BlockGraph> graphs, java.util.OptionalLong hostAvailable) {
         synchronized (this) {
             ensureOpen();
-            given(graphs, "the graphs");
-            graphs.forEach((name, graph) -> given(graph, "the graph of component '" + name + "'"));
             return PlanPreview.of(this, graphs, hostAvailable);
         }
     }
@@ -209,7 +171,6 @@ public final class Registry implements AutoCloseable {
         }
     }
 
-    private static final System.Logger LOG = System.getLogger("dev.offload");
     private final Map<String, dev.offload.memory.DiskCache.Outcome> diskCacheOutcomes = new java.util.concurrent.ConcurrentHashMap<>();
 
     void noteDiskCache(String component, dev.offload.memory.DiskCache.Outcome outcome) {
@@ -257,26 +218,12 @@ public final class Registry implements AutoCloseable {
         }
     }
 
-    /**
-     * Starts a step of a component: iterate it for its groups in execution order, then close it. A
-     * turn-taking component not on the device is brought in first (others evicted as room needs).
-     */
+    /** Offloader.step: AUTO's follow-up first where pending; a turn-taking component is brought in (Turns). */
     public OpenStep step(String name) {
         ensureOpen(name);
         ComponentCore c = component(name);
         AutoFollowUp f = followUps.get(name);
-        if (f != null) {
-            synchronized (this) {
-                ensureOpen(name);
-                try {
-                    f.run(this, c);
-                } catch (RuntimeException e) {  // a failed re-plan ends AUTO's follow-up; it never blocks the steps
-                    followUps.remove(name);
-                    LOG.log(System.Logger.Level.WARNING, "component ''{0}'': AUTO''s re-plan failed, keeping the current plan: {1}", name,
-                            e.getMessage());
-                }
-            }
-        }
+        if (f != null) f.runAtStep(this, name, c);
         if (c.setup().strategy() != Strategy.MODEL_OFFLOAD) return c.openStep();
         return turns.step(name, c);
     }
@@ -387,12 +334,7 @@ public final class Registry implements AutoCloseable {
         return trace;
     }
 
-    /**
-     * The timeline of every component's steps (config {@code trace(true)}): host steps, copies and
-     * compute per group, back-pressure marks. Reads the figures of closed steps not yet read
-     * (waiting for the device where needed), so it is complete up to the last closed step.
-     * {@link dev.offload.metrics.Trace#writeChromeJson} writes it for Perfetto.
-     */
+    /** Offloader.trace: every closed step's figures read (waiting for the device where needed), then the timeline. */
     public dev.offload.metrics.Trace trace() {
         ensureOpen();
         if (trace == null) throw OffloadException.invalid("this offloader was opened without a trace: OffloadConfig.builder().trace(true)");
@@ -423,12 +365,6 @@ public final class Registry implements AutoCloseable {
         return runtime.info();
     }
 
-    /** An argument that must be given: null is INVALID_ARGUMENT naming it, not a NullPointerException. */
-    private static <T> T given(T value, String what) {
-        if (value == null) throw OffloadException.invalid(what + " is null");
-        return value;
-    }
-
     void ensureOpen() {
         if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed");
     }
@@ -438,12 +374,7 @@ public final class Registry implements AutoCloseable {
         if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed (asked for component '" + component + "')");
     }
 
-    /**
-     * Closes every component, then the streams and the device. Idempotent. A step in flight on
-     * another thread is not interrupted mid-call: each component waits for its engine call in
-     * flight to return, and the step's next call fails with CLOSED naming the component.
-     */
-    @Override
+    /** Offloader.close: every component, then the streams and the device; idempotent; a step in flight fails CLOSED at its next call. */
     public void close() {
         synchronized (this) {
             if (closed) return;

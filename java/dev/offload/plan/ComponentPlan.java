@@ -378,26 +378,8 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
         return max == 0 ? 0 : Math.max(max, PackedGroup.ALIGN);
     }
 
-    /** A few lines for people: the choice, why, which groups are pinned and what streams per step. */
+    /** A few lines for people: the choice, why, which groups are pinned and what streams per step (PlanText). */
     public String describe() {
-        StringBuilder sb = new StringBuilder();
-        sb.append("component '").append(component).append("': ").append(strategy).append(", ").append(groups.size())
-                .append(" groups, device ").append(Size.format(deviceBytes())).append('\n');
-        for (String r : reasons) sb.append("  ").append(r).append('\n');
-        List<String> pinned = pinnedGroups();
-        if (!pinned.isEmpty() && strategy != Strategy.NO_OFFLOAD && strategy != Strategy.MODEL_OFFLOAD) {
-            int shown = Math.min(pinned.size(), 12);
-            sb.append("  pinned (").append(pinned.size()).append(", ").append(Size.format(residentBytes)).append("): ")
-                    .append(String.join(", ", pinned.subList(0, shown)));
-            if (shown < pinned.size()) sb.append(", ... ").append(pinned.size() - shown).append(" more");
-            sb.append('\n');
-        }
-        if (strategy != Strategy.NO_OFFLOAD && strategy != Strategy.MODEL_OFFLOAD) {
-            long total = 0;
-            for (PackedGroup g : groups) total += g.bytes();
-            sb.append("  streams ").append(Size.format(streamedBytesPerStep())).append(" of ").append(Size.format(total))
-                    .append(" per step\n");
-        }
-        return sb.toString();
+        return PlanText.describe(this);
     }
 }

@@ -60,29 +60,22 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     private int references = 1;              // registrations sharing it (Offloader.unregister)
     private final HostPacking host;
     private final dev.offload.runtime.Stream copy;  // this component's own copy stream (see the note above)
-    private NativeEngine engine;                   // null while a turn-taking component is not active
-    private long engineBase;                       // the component step the engine counts as its step 0
-    private long activations;
+    private final EngineSlot slot;                 // its engine's life, its group places
     private long lastUsed;                         // offloader tick of its last step start (eviction order)
-    private GroupPlace[][] views;
     private final StepFigures figures;  // its steps' figures, kept ones and the trace's
     private OpenStep open;
     private long stepsStarted;
     private volatile boolean closed;
-    private volatile long placement;               // bumped whenever the engine starts or stops (placement())
-    private final java.util.concurrent.locks.ReentrantLock engineCalls = new java.util.concurrent.locks.ReentrantLock();
 
-    private ComponentCore(Registry owner, BlockGraph graph, Schedule schedule, HostPacking host, NativeEngine engine,
-                          dev.offload.runtime.Stream copy) {
+    private ComponentCore(Registry owner, BlockGraph graph, Schedule schedule, HostPacking host, dev.offload.runtime.Stream copy) {
         this.copy = copy;
         this.owner = owner;
         this.name = schedule.component();
         this.graph = graph;
         this.schedule = schedule;
         this.host = host;
-        this.engine = engine;
         ComponentPlan plan = schedule.plan();
-        this.views = viewsFor(plan);
+        this.slot = new EngineSlot(this, owner, host, copy, plan);
         this.figures = new StepFigures(name, owner.timeline(),
                 new MetricsLedger(name, plan.residentBytes(), plan.slotBytes() * plan.slots(), host.pinnedBytes()));
     }
@@ -96,10 +89,9 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         dev.offload.runtime.Stream copy = null;
         try {
             copy = owner.runtime().createStream(dev.offload.runtime.StreamKind.COPY);
-            NativeEngine engine = schedule.takesTurns() ? null : EngineStart.start(owner, schedule, host, copy);
-            ComponentCore component = new ComponentCore(owner, graph, schedule, host, engine, copy);
+            ComponentCore component = new ComponentCore(owner, graph, schedule, host, copy);
+            if (!schedule.takesTurns()) component.slot.start(schedule, 0, true);
             component.sourceKey = key;
-            if (engine != null) component.activations = 1;
             PlanEvent.emit(schedule.plan());
             return component;
         } catch (RuntimeException e) {
@@ -107,12 +99,6 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
             host.close();
             throw e;
         }
-    }
-
-    private static GroupPlace[][] viewsFor(ComponentPlan plan) {
-        GroupPlace[][] views = new GroupPlace[plan.groups().size()][];
-        for (int g = 0; g < views.length; g++) views[g] = new GroupPlace[plan.resident()[g] ? 1 : Math.max(1, plan.slots())];
-        return views;
     }
 
     /**
@@ -130,7 +116,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
             throw new IllegalStateException("a re-plan keeps the grouping: " + old.setup().grouping() + " -> " + newSetup.grouping());
         }
         Schedule next = old.replanned(newSetup, newPlan, profile);
-        boolean wasActive = engine != null;
+        boolean wasActive = slot.running();
         evict();
         try {
             arrange(next, !next.takesTurns());
@@ -151,12 +137,10 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     private void arrange(Schedule next, boolean start) {
         schedule = next;
         ComponentPlan plan = next.plan();
-        views = viewsFor(plan);
-        placement++;
+        slot.replanned(plan);
         figures.ledger().regions(plan.residentBytes(), plan.slotBytes() * plan.slots());
         if (start) {
-            engine = EngineStart.start(owner, next, host, copy);
-            engineBase = stepsStarted;
+            slot.start(next, stepsStarted, false);
             figures.engineStarted();
         }
     }
@@ -167,6 +151,8 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
      */
     synchronized double[] groupComputeMs(long step) {
         checkNotClosed();
+        NativeEngine engine = slot.live();
+        long engineBase = slot.base();
         if (!schedule.profiling() || engine == null || step < engineBase || step >= stepsStarted - (open != null ? 1 : 0)) {
             throw new IllegalStateException("component '" + name + "': no profiled figures for step " + step);
         }
@@ -188,8 +174,8 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     public DiskStats diskStats() {
         synchronized (this) {
             checkNotClosed();
-            if (engine == null) return DiskStats.NONE;
-            NativeEngine.DiskStats d = engine.diskStats();
+            if (!slot.running()) return DiskStats.NONE;
+            NativeEngine.DiskStats d = slot.live().diskStats();
             return new DiskStats(d.stagingSlots(), d.stagingBytes(), d.unitBytes(), d.bytesRead(), d.groupsRead(), d.readMs(), d.stallMs(),
                     d.io(), d.readerThreads(), d.probeBufferedGbps(), d.probeDirectGbps());
         }
@@ -212,14 +198,14 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     /** Whether the component's groups are on the device now (always, but for a turn-taking one between turns). */
     public boolean isActive() {
         synchronized (this) {
-            return engine != null;
+            return slot.running();
         }
     }
 
     /** How many times the component was brought onto the device (1 for a permanent one). */
     public long activations() {
         synchronized (this) {
-            return activations;
+            return slot.activations();
         }
     }
 
@@ -268,11 +254,8 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     /** Starts the engine of an inactive turn-taking component (the offloader has made room). */
     synchronized void activate() {
         checkNotClosed();
-        if (engine != null) return;
-        engine = EngineStart.start(owner, schedule, host, copy);
-        placement++;
-        engineBase = stepsStarted;
-        activations++;
+        if (slot.running()) return;
+        slot.start(schedule, stepsStarted, true);
         figures.engineStarted();
     }
 
@@ -282,18 +265,10 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
      * returns false and keeps the engine.
      */
     synchronized boolean evict() {
-        if (engine == null || closed) return true;
+        if (!slot.running() || closed) return true;
         if (open != null) return false;  // a step opened meanwhile: it keeps its engine
-        engineCalls.lock();
-        try {
-            NativeEngine e = engine;
-            figures.keep(e, engineBase, Math.max(engineBase, stepsStarted - KEPT_STEPS), stepsStarted, schedule);
-            engine = null;
-            placement++;
-            e.close();
-        } finally {
-            engineCalls.unlock();
-        }
+        long base = slot.base();
+        slot.stop(e -> figures.keep(e, base, Math.max(base, stepsStarted - KEPT_STEPS), stepsStarted, schedule));
         return true;
     }
 
@@ -364,11 +339,11 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
             }
             m = figures.keptFigures(step);
             if (m == null) {
-                if (engine == null || step < engineBase) {
+                if (!slot.running() || step < slot.base()) {
                     throw OffloadException.invalid("component '" + name + "': the figures of step " + step
                             + " are gone (only the last " + KEPT_STEPS + " steps are kept across its turns on the device)");
                 }
-                m = figures.read(engine, engineBase, step, wait, schedule);
+                m = figures.read(slot.live(), slot.base(), step, wait, schedule);
                 if (m == null) return null;
             }
         }
@@ -391,7 +366,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         if (open != null) {
             throw OffloadException.invalid("component '" + name + "' already has an open step; close it before starting another");
         }
-        if (engine == null) {
+        if (!slot.running()) {
             throw new OffloadException(Status.INVALID_ARGUMENT, "component '" + name + "' is not on the device (MODEL_OFFLOAD between turns): "
                     + "start its steps through Offloader.step, which brings it in");
         }
@@ -399,86 +374,34 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         return open;
     }
 
-    // Called by the open step, on its thread only (Step checks), so no lock is held around the
-    // engine's device calls.
+    // Called by the open step, on its thread only (Step checks): EngineSlot's note.
     public GroupPlace acquire(int group) {
-        long base;
-        engineCalls.lock();
-        try {
-            checkNotClosed();
-            base = engine().acquire(group);
-        } finally {
-            engineCalls.unlock();
-        }
-        return view(group, base);
+        return slot.acquire(group);
     }
 
     /** Releases {@code group} and acquires {@code group + 1} in one engine call (one downcall a group). */
     public GroupPlace advance(int group) {
-        long base;
-        engineCalls.lock();
-        try {
-            checkNotClosed();
-            base = engine().advance(group);
-        } finally {
-            engineCalls.unlock();
-        }
-        return view(group + 1, base);
+        return slot.advance(group);
     }
 
-    private GroupPlace view(int group, long base) {
-        GroupPlace[] places = views[group];
-        for (GroupPlace v : places) {
-            if (v == null) break;
-            if (v.base() == base) return v;
-        }
-        for (int i = 0; i < places.length; i++) {
-            if (places[i] == null) return places[i] = new GroupPlace(group, plan().groups().get(group), base, this, plan().resident()[group]);
-        }
-        // More places than the plan said: keep the newest (never expected; correctness over reuse).
-        return places[places.length - 1] = new GroupPlace(group, plan().groups().get(group), base, this, plan().resident()[group]);
+    public void release(int group) {
+        slot.release(group);
+    }
+
+    public void skip(int group) {
+        slot.skip(group);
     }
 
     public dev.offload.runtime.Stream computeStream() {
         return owner.compute();  // no open check: a step's stream stays what it was (its calls fail CLOSED on their own)
     }
 
-    /**
-     * Counts the engine's starts and stops (activation, eviction, re-plan, close): a resident group's
-     * view is valid while this is what it was when the view was handed out (Group's note).
-     */
+    /** Counts the engine's starts and stops and the plan's changes (EngineSlot): a resident place's validity. */
     long placement() {
-        return placement;
+        return slot.placement();
     }
 
-    public void release(int group) {
-        engineCalls.lock();
-        try {
-            checkNotClosed();
-            engine().release(group);
-        } finally {
-            engineCalls.unlock();
-        }
-    }
-
-    public void skip(int group) {
-        engineCalls.lock();
-        try {
-            checkNotClosed();
-            engine().skip(group);
-        } finally {
-            engineCalls.unlock();
-        }
-    }
-
-    /** The engine, for the open step's calls (a component with an open step is never evicted). */
-    private NativeEngine engine() {
-        NativeEngine e = engine;
-        if (e == null) throw new OffloadException(Status.CLOSED, "component '" + name + "' is not on the device");
-        return e;
-    }
-
-    private void checkNotClosed() {
+    void checkNotClosed() {
         if (closed) throw new OffloadException(Status.CLOSED, "component '" + name + "' is closed");
     }
 
@@ -515,7 +438,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
             notifyAll();  // awaitNoOpenStep
             if (setup().strategy() == Strategy.MODEL_OFFLOAD) owner.turnsChanged();  // a step waiting for its turn may go
         }
-        figures.stepClosed(step, engineBase);
+        figures.stepClosed(step, slot.base());
     }
 
     /** Reads the figures (and so the spans) of every closed step still kept that the trace lacks. */
@@ -528,7 +451,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         for (long step = Math.max(0, closedSteps - KEPT_STEPS); step < closedSteps; step++) {
             synchronized (this) {
                 if (figures.onTrace(step)) continue;
-                if (!figures.kept(step) && (engine == null || step < engineBase)) continue;  // gone with an earlier turn
+                if (!figures.kept(step) && (!slot.running() || step < slot.base())) continue;  // gone with an earlier turn
             }
             metrics(step, true);
         }
@@ -550,7 +473,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
             if (figures.seen(step)) continue;
             synchronized (this) {
                 if (closed || (open != null && !open.ownedByCurrentThread())) return;
-                if (!figures.kept(step) && (engine == null || step < engineBase)) continue;  // gone with an earlier turn
+                if (!figures.kept(step) && (!slot.running() || step < slot.base())) continue;  // gone with an earlier turn
             }
             try {
                 if (metrics(step, false) == null) return;
@@ -566,18 +489,13 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
             if (closed) return;
             closed = true;
             notifyAll();  // awaitNoOpenStep
-            engineCalls.lock();  // waits for a step's engine call in flight on another thread; later calls see closed
-            try {
-                if (engine != null) engine.close();
-                engine = null;
-            } finally {
-                try {
+            try {  // waits for a step's engine call in flight on another thread; later calls see closed
+                slot.shutdown(() -> {
                     copy.close();
                     host.close();
-                } finally {
-                    engineCalls.unlock();
-                    owner.turnsChanged();  // its room is free: a step waiting for its turn may go
-                }
+                });
+            } finally {
+                owner.turnsChanged();  // its room is free: a step waiting for its turn may go
             }
         }
     }

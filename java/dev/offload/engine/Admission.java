@@ -102,7 +102,7 @@ final class Admission {
         // AUTO without a compute profile: the first steps run under the size rules and are profiled
         boolean profile = choice != null && !choice.profiled() && setup.strategy() != Strategy.MODEL_OFFLOAD
                 && setup.strategy() != Strategy.NO_OFFLOAD;
-        ComponentCore c = ComponentCore.create(registry, graph, schedule(name, setup, plan, sourceFor(name, plan), profile), key);
+        ComponentCore c = EngineStart.component(registry, graph, schedule(name, setup, plan, sourceFor(name, plan), profile), key);
         registry.registered().put(name, c);
         if (choice != null) registry.choose(name, choice);
         if (choice != null && setup.strategy() != Strategy.MODEL_OFFLOAD && setup.strategy() != Strategy.NO_OFFLOAD) {

@@ -18,45 +18,34 @@ import dev.offload.plan.Schedule;
 import dev.offload.plan.Setup;
 
 /**
- * A registered component: its groups in execution order, their pinned host copy, its plan, and the
- * native engine that streams them. At most one step is open at a time.
- *
- * <p>Group views: a group lands in one of a few device places (its resident region, or one of the
- * ring's slots). The view of (group, place), with its device tensors, is made the first time the
- * group lands there and reused afterwards, so after the first pass over the ring nothing is
- * allocated per group.
- *
- * <p>Metrics: every step's figures obtained through {@link #metrics} go to a {@link MetricsLedger}
- * (once per step), which keeps the running {@link #totals} and commits the JFR step events; the plan's
- * JFR event is committed at registration.
+ * One registered component below the face: its schedule, its host copy, its engine's life
+ * (EngineSlot: the engine, the step's calls, the group places) and its steps' figures
+ * (StepFigures), its references and its open step. At most one step is open at a time; the face's
+ * Step drives it through StepDriver.
  *
  * <p>Turns (MODEL_OFFLOAD): the engine, and with it the component's device region, exists only while
- * the component is active. the registry activates it for a step (evicting other turn-taking
- * components as room needs, under the offloader's lock; while their open steps hold the room, the
- * step waits for its turn in the offloader's TurnQueue, woken as those steps close) or early through
- * Offloader.prefetch; eviction closes the engine (one wait for the device, once per swap)
- * after keeping the figures of its closed steps, so {@link #metrics} still answers for them. Step
- * indices count across activations; each engine counts from 0 ({@code engineBase}).
+ * the component is active. The registry activates it for a step (Turns: evicting other turn-taking
+ * components as room needs; while their open steps hold the room, the step waits for its turn) or
+ * early through Offloader.prefetch; eviction closes the engine (one wait for the device, once per
+ * swap) after keeping the figures of its closed steps, so {@link #metrics} still answers for them.
+ * Step indices count across activations; each engine counts from 0 (EngineSlot's base).
  *
- * <p>Streams: every component has a copy stream of its own; the compute stream is the offloader's
+ * <p>Streams: every component has a copy stream of its own; the compute stream is the registry's
  * (the one users launch on). A shared copy stream would let two components stepped from two
  * threads deadlock the device: component A's copy waits for A's release, which sits in the compute
  * stream behind B's wait for B's copy, which sits in the shared copy stream behind A's. With one
- * copy stream per component, a component's copies depend only on its own releases, and a wait in
- * the compute stream only on its own component's copies.
+ * copy stream per component, a component's copies depend only on its own releases.
  *
- * <p>Closing while a step runs on another thread: the stepping thread's engine calls (acquire,
- * release) run under {@code engineCalls}; close marks the component closed, then takes that lock,
- * so it waits for a call in flight to return (at most the back-pressure wait) and the engine and the
- * host copy are freed only when no call can reach them. The step's next call sees the mark and fails
- * with CLOSED naming the component. close() is idempotent.
+ * <p>Closing while a step runs on another thread: close marks the component closed, then waits for
+ * the step's engine call in flight (EngineSlot's note); the step's next call fails with CLOSED
+ * naming the component. close() is idempotent.
  */
 public final class ComponentCore implements AutoCloseable, StepDriver {
     private final Registry owner;
     private final String name;
     private final BlockGraph graph;
     private volatile Schedule schedule;      // what its engine does (plan.Schedule); replaced only by a re-plan, between steps
-    private ComponentSource sourceKey;   // what it was registered from (sharing)
+    private final ComponentSource sourceKey;  // what it was registered from (sharing)
     private int references = 1;              // registrations sharing it (Offloader.unregister)
     private final HostPacking host;
     private final dev.offload.runtime.Stream copy;  // this component's own copy stream (see the note above)
@@ -67,7 +56,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     private long stepsStarted;
     private volatile boolean closed;
 
-    private ComponentCore(Registry owner, BlockGraph graph, Schedule schedule, HostPacking host, dev.offload.runtime.Stream copy) {
+    ComponentCore(Registry owner, BlockGraph graph, Schedule schedule, HostPacking host, dev.offload.runtime.Stream copy, ComponentSource key) {
         this.copy = copy;
         this.owner = owner;
         this.name = schedule.component();
@@ -76,37 +65,15 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         this.host = host;
         ComponentPlan plan = schedule.plan();
         this.slot = new EngineSlot(this, owner, host, copy, plan);
+        this.sourceKey = key;
         this.figures = new StepFigures(name, owner.timeline(),
                 new MetricsLedger(name, plan.residentBytes(), plan.slotBytes() * plan.slots(), host.pinnedBytes()));
     }
 
     /**
-     * Packs a scheduled component (EngineStart.pack) and starts its engine; a turn-taking component
-     * is packed but not started: its engine comes with its first turn.
-     */
-    static ComponentCore create(Registry owner, BlockGraph graph, Schedule schedule, ComponentSource key) {
-        HostPacking host = EngineStart.pack(owner, schedule, graph);
-        dev.offload.runtime.Stream copy = null;
-        try {
-            copy = owner.runtime().createStream(dev.offload.runtime.StreamKind.COPY);
-            ComponentCore component = new ComponentCore(owner, graph, schedule, host, copy);
-            if (!schedule.takesTurns()) component.slot.start(schedule, 0, true);
-            component.sourceKey = key;
-            PlanEvent.emit(schedule.plan());
-            return component;
-        } catch (RuntimeException e) {
-            if (copy != null) copy.close();
-            host.close();
-            throw e;
-        }
-    }
-
-    /**
-     * Replaces the arrangement between steps (AUTO's re-plan, a scoped override): the figures of the
-     * closed steps are kept, the engine closes (one wait for the device) and a new one starts under
-     * the new plan (a turn-taking one with its next turn), with the same host copy (the grouping
-     * stays, so the packing stands). With
-     * {@code profile} the new engine keeps per-group spans ({@link #groupComputeMs}).
+     * Replaces the arrangement between steps (AUTO's re-plan, an override): the closed steps' figures
+     * are kept, the engine closes and one starts under the next schedule (a turn-taking one with its
+     * next turn), on the same host copy (the grouping stays); a failure restores the old one.
      */
     synchronized void replace(Setup newSetup, ComponentPlan newPlan, boolean profile) {
         checkNotClosed();
@@ -145,47 +112,22 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         }
     }
 
-    /**
-     * Each group's compute time in a closed step of a profiling engine: from when its weights were
-     * there and the group before it was done, to its release (waits for the device if needed).
-     */
+    /** Each group's compute time in a closed step of a profiling engine (StepFigures.groupComputeMs). */
     synchronized double[] groupComputeMs(long step) {
         checkNotClosed();
-        NativeEngine engine = slot.live();
-        long engineBase = slot.base();
-        if (!schedule.profiling() || engine == null || step < engineBase || step >= stepsStarted - (open != null ? 1 : 0)) {
-            throw new IllegalStateException("component '" + name + "': no profiled figures for step " + step);
-        }
-        engine.stepMetrics(step - engineBase, true);
-        NativeEngine.Span[] spans = engine.stepSpans(step - engineBase, plan().groups().size(), true);
-        double[] out = new double[spans.length];
-        for (NativeEngine.Span sp : spans) out[sp.group()] = Math.max(0, sp.computeEndMs() - sp.computeStartMs());
-        return out;
+        return figures.groupComputeMs(slot.live(), slot.base(), step, open != null ? stepsStarted - 1 : stepsStarted, schedule);
     }
 
-    synchronized boolean profiling() {
-        return schedule.profiling();
+    /** Component.diskStats: the staging reader's figures since the engine started; zeros without one. */
+    public synchronized DiskStats diskStats() {
+        checkNotClosed();
+        if (!slot.running()) return DiskStats.NONE;
+        NativeEngine.DiskStats d = slot.live().diskStats();
+        return new DiskStats(d.stagingSlots(), d.stagingBytes(), d.unitBytes(), d.bytesRead(), d.groupsRead(), d.readMs(), d.stallMs(),
+                d.io(), d.readerThreads(), d.probeBufferedGbps(), d.probeDirectGbps());
     }
 
-    /**
-     * The staging reader's figures (DISK and LOWMEM sources) since the engine started (a turn-taking
-     * component's since its current turn); zeros for a PINNED component or one between turns.
-     */
-    public DiskStats diskStats() {
-        synchronized (this) {
-            checkNotClosed();
-            if (!slot.running()) return DiskStats.NONE;
-            NativeEngine.DiskStats d = slot.live().diskStats();
-            return new DiskStats(d.stagingSlots(), d.stagingBytes(), d.unitBytes(), d.bytesRead(), d.groupsRead(), d.readMs(), d.stallMs(),
-                    d.io(), d.readerThreads(), d.probeBufferedGbps(), d.probeDirectGbps());
-        }
-    }
-
-    /**
-     * Where its streamed weights live on the host: the config's source, or, when the config gives
-     * none, PINNED unless a pinned copy would not fit the available host memory, then DISK for a
-     * checkpoint read from files (Offloader's choice).
-     */
+    /** Where its streamed weights live on the host (never AUTO). */
     public HostSource source() {
         return schedule.source();
     }
@@ -196,17 +138,13 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     }
 
     /** Whether the component's groups are on the device now (always, but for a turn-taking one between turns). */
-    public boolean isActive() {
-        synchronized (this) {
-            return slot.running();
-        }
+    public synchronized boolean isActive() {
+        return slot.running();
     }
 
     /** How many times the component was brought onto the device (1 for a permanent one). */
-    public long activations() {
-        synchronized (this) {
-            return slot.activations();
-        }
+    public synchronized long activations() {
+        return slot.activations();
     }
 
     ComponentSource sourceKey() {
@@ -214,10 +152,8 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     }
 
     /** Registrations sharing this component (pipelines that registered it; 0 once unregistered). */
-    public int references() {
-        synchronized (this) {
-            return references;
-        }
+    public synchronized int references() {
+        return references;
     }
 
     synchronized void retain() {
@@ -251,19 +187,15 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         lastUsed = tick;
     }
 
-    /** Starts the engine of an inactive turn-taking component (the offloader has made room). */
-    synchronized void activate() {
+    /** Starts the engine of a permanent component at registration, of a turn-taking one at its turn (the registry has made room). */
+    synchronized void start() {
         checkNotClosed();
         if (slot.running()) return;
         slot.start(schedule, stepsStarted, true);
         figures.engineStarted();
     }
 
-    /**
-     * Gives the device region back: keeps the figures of the engine's closed steps (the device is
-     * done with them once the engine closes), then closes it. Never with a step open: then it
-     * returns false and keeps the engine.
-     */
+    /** Gives the device region back, keeping the closed steps' figures; never with a step open (then false). */
     synchronized boolean evict() {
         if (!slot.running() || closed) return true;
         if (open != null) return false;  // a step opened meanwhile: it keeps its engine
@@ -271,7 +203,6 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         slot.stop(e -> figures.keep(e, base, Math.max(base, stepsStarted - KEPT_STEPS), stepsStarted, schedule));
         return true;
     }
-
 
     /** How the component is arranged (strategy, grouping, window, pinning). */
     public Setup setup() {
@@ -299,10 +230,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         return host.pinnedBytes() + host.pageableBytes();
     }
 
-    /**
-     * Host bytes of this component's copy in ordinary memory because pinning them failed (host
-     * backend only; on cuda that failure is an error). 0 normally.
-     */
+    /** Host bytes of its copy in ordinary memory because pinning failed (host backend only); 0 normally. */
     public long hostBytesPageable() {
         return host.pageableBytes();
     }
@@ -311,18 +239,11 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     public static final int KEPT_STEPS = 64;
 
     /** Steps started so far; the next step's index. */
-    public long stepsStarted() {
-        synchronized (this) {
-            return stepsStarted;
-        }
+    public synchronized long stepsStarted() {
+        return stepsStarted;
     }
 
-    /**
-     * Figures of a closed step. Without {@code wait} this never blocks: it returns null while the
-     * device is still running the step (step s is surely done once step s + 1 + stepsAhead has
-     * started); with {@code wait} it waits for the step's compute. Only the last 64 steps are kept;
-     * a step not closed yet is a NOT_READY error.
-     */
+    /** Component.metrics: a closed step's figures; without {@code wait}, null while the device runs it. */
     public StepMetrics metrics(long step, boolean wait) {
         StepMetrics m;
         synchronized (this) {
@@ -337,25 +258,14 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
                 throw new OffloadException(Status.NOT_READY, "component '" + name + "': step " + step + " has not closed ("
                         + closedSteps + " closed so far)");
             }
-            m = figures.keptFigures(step);
-            if (m == null) {
-                if (!slot.running() || step < slot.base()) {
-                    throw OffloadException.invalid("component '" + name + "': the figures of step " + step
-                            + " are gone (only the last " + KEPT_STEPS + " steps are kept across its turns on the device)");
-                }
-                m = figures.read(slot.live(), slot.base(), step, wait, schedule);
-                if (m == null) return null;
-            }
+            m = figures.of(step, slot.live(), slot.base(), wait, schedule);
+            if (m == null) return null;
         }
         figures.record(m);  // outside the component's lock: totals() never waits for an engine call
         return m;
     }
 
-    /**
-     * Figures summed over every step read so far (through {@link #metrics}, by anyone), and device
-     * and host bytes by region. Safe from any thread at any time, during another thread's step and
-     * after close: it reads a snapshot and never touches the engine.
-     */
+    /** Component.totals: safe from any thread at any time (a snapshot; never the engine). */
     public CumulativeMetrics totals() {
         return figures.totals();
     }
@@ -441,46 +351,33 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         figures.stepClosed(step, slot.base());
     }
 
-    /** Reads the figures (and so the spans) of every closed step still kept that the trace lacks. */
-    void flushTrace() {
-        long closedSteps;
-        synchronized (this) {
-            if (closed || !owner.settings().trace()) return;
-            closedSteps = open != null ? stepsStarted - 1 : stepsStarted;
-        }
-        for (long step = Math.max(0, closedSteps - KEPT_STEPS); step < closedSteps; step++) {
-            synchronized (this) {
-                if (figures.onTrace(step)) continue;
-                if (!figures.kept(step) && (!slot.running() || step < slot.base())) continue;  // gone with an earlier turn
-            }
-            metrics(step, true);
-        }
+    /** Closed steps so far; -1 once closed, or (with {@code othersBar}) while another thread runs a step (the engine has one driver). */
+    synchronized long closedSteps(boolean othersBar) {
+        if (closed || othersBar && open != null && !open.ownedByCurrentThread()) return -1;
+        return open != null ? stepsStarted - 1 : stepsStarted;
     }
 
-    /**
-     * Reads, without waiting, the figures of the closed steps still kept that no one has read, so
-     * {@link #totals()} covers every step the device has finished (Offloader.plan's measured mean).
-     * Stops at the first step still running on the device (later ones are not done either); reads
-     * nothing while another thread runs a step of this component (the engine has one driver).
-     */
+    /** Whether a closed step's figures can still be read: kept, or its engine still running. */
+    synchronized boolean readable(long step) {
+        return figures.kept(step) || slot.running() && step >= slot.base();
+    }
+
+    synchronized boolean onTrace(long step) {
+        return figures.onTrace(step);
+    }
+
+    boolean figuresSeen(long step) {
+        return figures.seen(step);
+    }
+
+    /** Reads the figures (and so the spans) of every closed step still kept that the trace lacks (ClosedSteps). */
+    void flushTrace() {
+        if (owner.settings().trace()) ClosedSteps.flushTrace(this);
+    }
+
+    /** Reads, without waiting, the finished steps' figures no one has read (ClosedSteps). */
     void readFinishedSteps() {
-        long closedSteps;
-        synchronized (this) {
-            if (closed || (open != null && !open.ownedByCurrentThread())) return;
-            closedSteps = open != null ? stepsStarted - 1 : stepsStarted;
-        }
-        for (long step = Math.max(0, closedSteps - KEPT_STEPS); step < closedSteps; step++) {
-            if (figures.seen(step)) continue;
-            synchronized (this) {
-                if (closed || (open != null && !open.ownedByCurrentThread())) return;
-                if (!figures.kept(step) && (!slot.running() || step < slot.base())) continue;  // gone with an earlier turn
-            }
-            try {
-                if (metrics(step, false) == null) return;
-            } catch (OffloadException e) {
-                return;  // a step opened on another thread meanwhile, or the component closed: the next plan() reads it
-            }
-        }
+        ClosedSteps.readFinished(this);
     }
 
     @Override

@@ -40,6 +40,26 @@ final class EngineStart {
         };
     }
 
+    /**
+     * A scheduled component: packed (above), its copy stream made, its engine started unless it takes
+     * turns (its engine comes with its first turn). A failure frees what was made.
+     */
+    static ComponentCore component(Registry owner, BlockGraph graph, Schedule schedule, ComponentSource key) {
+        HostPacking host = pack(owner, schedule, graph);
+        Stream copy = null;
+        try {
+            copy = owner.runtime().createStream(dev.offload.runtime.StreamKind.COPY);
+            ComponentCore c = new ComponentCore(owner, graph, schedule, host, copy, key);
+            if (!schedule.takesTurns()) c.start();
+            dev.offload.metrics.PlanEvent.emit(schedule.plan());
+            return c;
+        } catch (RuntimeException e) {
+            if (copy != null) copy.close();
+            host.close();
+            throw e;
+        }
+    }
+
     /** The config's progress listener fed with packed bytes, or null without one. */
     private static java.util.function.LongConsumer progress(Settings config, Schedule s) {
         ProgressListener listener = config.progress();

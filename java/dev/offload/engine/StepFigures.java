@@ -1,5 +1,6 @@
 package dev.offload.engine;
 
+import dev.offload.OffloadException;
 import dev.offload.StepMetrics;
 import dev.offload.internal.NativeEngine;
 import dev.offload.metrics.CumulativeMetrics;
@@ -47,10 +48,6 @@ final class StepFigures {
         return kept.containsKey(step);
     }
 
-    StepMetrics keptFigures(long step) {
-        return kept.get(step);
-    }
-
     boolean onTrace(long step) {
         return traced.get(Math.toIntExact(step));
     }
@@ -72,6 +69,17 @@ final class StepFigures {
         if (s == null) return null;
         placeOnTrace(step, s, e, engineBase, schedule);  // read with its figures: never waits
         return of(step, s);
+    }
+
+    /** A closed step's figures: kept, or from its live engine (null while it runs and not {@code wait}); gone with an earlier turn otherwise. */
+    StepMetrics of(long step, NativeEngine live, long engineBase, boolean wait, Schedule schedule) {
+        StepMetrics m = kept.get(step);
+        if (m != null) return m;
+        if (live == null || step < engineBase) {
+            throw OffloadException.invalid("component '" + name + "': the figures of step " + step
+                    + " are gone (only the last " + ComponentCore.KEPT_STEPS + " steps are kept across its turns on the device)");
+        }
+        return read(live, engineBase, step, wait, schedule);
     }
 
     /** Counts a step's figures in the totals once (outside the component's lock). */
@@ -128,6 +136,21 @@ final class StepFigures {
         if (s.hostWaits() > 0) {
             trace.mark("host: " + name, "back-pressure wait", begin, Map.of("step", step, "blocked_ms", s.hostBlockedMs()));
         }
+    }
+
+    /**
+     * Each group's compute time in a closed step of a profiling engine: from when its weights were
+     * there and the group before it was done, to its release (waits for the device if needed).
+     */
+    double[] groupComputeMs(NativeEngine e, long engineBase, long step, long closedSteps, Schedule schedule) {
+        if (!schedule.profiling() || e == null || step < engineBase || step >= closedSteps) {
+            throw new IllegalStateException("component '" + name + "': no profiled figures for step " + step);
+        }
+        e.stepMetrics(step - engineBase, true);
+        NativeEngine.Span[] spans = e.stepSpans(step - engineBase, schedule.groups().size(), true);
+        double[] out = new double[spans.length];
+        for (NativeEngine.Span sp : spans) out[sp.group()] = Math.max(0, sp.computeEndMs() - sp.computeStartMs());
+        return out;
     }
 
     static StepMetrics of(long step, NativeEngine.Step s) {

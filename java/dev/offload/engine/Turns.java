@@ -40,7 +40,7 @@ final class Turns {
             ComponentCore c = registry.component(name);
             if (c.isActive()) return true;
             if (free() < c.plan().deviceBytes()) return false;
-            c.activate();
+            c.start();
             return true;
         }
     }
@@ -77,7 +77,7 @@ final class Turns {
             }
             if (!victim.evict()) return List.of(victim);  // a step opened meanwhile: wait for it
         }
-        c.activate();
+        c.start();
         return null;
     }
 

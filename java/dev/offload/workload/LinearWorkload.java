@@ -48,8 +48,8 @@ import java.util.SplittableRandom;
  * relative): the bound is about 7 sd. RMSNorm divides by the row's own rms, so it does not amplify.
  */
 public final class LinearWorkload implements Workload {
-    /** Per-element tolerance relative to max(|ref|, rms(ref)), times sqrt(roundings of x so far). */
-    public static final double TOLERANCE = 1.0 / 64;
+    /** Per-element tolerance relative to max(|ref|, rms(ref)), times sqrt(roundings of x so far) (LinearTolerance). */
+    public static final double TOLERANCE = LinearTolerance.TOLERANCE;
     private final Offloader offloader;
     private final int tokens;
     private final LinearShape shape;
@@ -120,11 +120,6 @@ public final class LinearWorkload implements Workload {
             hostFn = null;
             handle = cublas.createHandle(cudaStream);
         }
-    }
-
-    /** The model's sizes (config.json, else inferred from the shapes): {@link LinearShape#of}. */
-    public static LinearShape shapeOf(Checkpoint checkpoint) {
-        return LinearShape.of(checkpoint);
     }
 
     /** The model width: the in-features of the checkpoint's first q_proj weight. */
@@ -327,10 +322,10 @@ public final class LinearWorkload implements Workload {
                 cache.add(next);
             }
             State ref = (State) cache.get(step);
-            String diff = compare(snapshotOf(step), ref.x(), rounds * (step + 1));
+            String diff = LinearTolerance.compare(snapshotOf(step), ref.x(), rounds * (step + 1));
             if (diff != null) return "linear: step " + step + ": " + diff;
             if (l != null) {
-                diff = compare(logitsOf(step), ref.l(), rounds * (step + 1) + 1);
+                diff = LinearTolerance.compare(logitsOf(step), ref.l(), rounds * (step + 1) + 1);
                 if (diff != null) return "linear: step " + step + ": logits: " + diff;
             }
         }
@@ -367,41 +362,6 @@ public final class LinearWorkload implements Workload {
     /** As above for the old square layout of width {@code dim}. */
     public static State initialReference(int tokens, int dim, long seed) {
         return initialReference(tokens, LinearShape.square(dim), seed);
-    }
-
-    /** Null when every element is within tolerance of the reference after {@code rounds} roundings of x, else the worst one. */
-    public static String compare(short[] got, short[] ref, int rounds) {
-        double rms = rms(ref) * Math.sqrt(rounds);
-        int worst = worst(got, ref, rms, rounds);
-        if (error(got, ref, worst, rms, rounds) <= 1) return null;
-        return "element " + worst + " is " + Bf16.toFloat(got[worst]) + ", the reference " + Bf16.toFloat(ref[worst])
-                + " (tolerance 2^-6 * sqrt(" + rounds + ") * max(|ref|, rms " + (float) rms(ref) + "))";
-    }
-
-    /** The largest error in units of the tolerance (at most 1 passes). */
-    public static double worstError(short[] got, short[] ref, int rounds) {
-        double rms = rms(ref) * Math.sqrt(rounds);
-        return error(got, ref, worst(got, ref, rms, rounds), rms, rounds);
-    }
-
-    private static double rms(short[] v) {
-        double sq = 0;
-        for (short r : v) sq += (double) Bf16.toFloat(r) * Bf16.toFloat(r);
-        return Math.sqrt(sq / v.length);
-    }
-
-    /** |got - ref| over the tolerance; {@code rms} comes already scaled by sqrt(rounds). */
-    private static double error(short[] got, short[] ref, int i, double rms, int rounds) {
-        if (got[i] == ref[i]) return 0;  // equal bits pass, zeros included (logits before the final norm has run)
-        double r = Bf16.toFloat(ref[i]);
-        double e = Math.abs(Bf16.toFloat(got[i]) - r) / (TOLERANCE * Math.max(Math.abs(r) * Math.sqrt(rounds), rms));
-        return Double.isNaN(e) ? Double.POSITIVE_INFINITY : e;
-    }
-
-    private static int worst(short[] got, short[] ref, double rms, int rounds) {
-        int worst = 0;
-        for (int i = 1; i < ref.length; i++) if (error(got, ref, i, rms, rounds) > error(got, ref, worst, rms, rounds)) worst = i;
-        return worst;
     }
 
     /** One step of the unoffloaded reference (double accumulation, same roundings) over tensors in execution order. */

@@ -142,7 +142,7 @@ abstract class LinearWorkloadSuite {
                 assertNull(w.verify(STEPS, order, new Workload.Expected()));
                 LinearWorkload.State ref = LinearWorkload.initialReference(TOKENS, DIM, 7);
                 for (int s = 0; s < STEPS; s++) LinearWorkload.referenceStep(ref, TOKENS, DIM, order);
-                double clean = LinearWorkload.worstError(w.snapshotOf(STEPS - 1), ref.x(), 2 * BLOCKS * STEPS);
+                double clean = LinearTolerance.worstError(w.snapshotOf(STEPS - 1), ref.x(), 2 * BLOCKS * STEPS);
                 System.out.printf("linear on %s: worst error %.3f of the tolerance%n", device(), clean);
                 assertTrue(clean <= 0.5, "the unpoisoned run uses at most half the tolerance, used " + clean);
                 String p = w.verify(STEPS, poisoned, new Workload.Expected());
@@ -151,7 +151,7 @@ abstract class LinearWorkloadSuite {
                 assertNotNull(w.verify(STEPS, stale, new Workload.Expected()), "a stale block must fail verification");
                 LinearWorkload.State staleRef = LinearWorkload.initialReference(TOKENS, DIM, 7);
                 LinearWorkload.referenceStep(staleRef, TOKENS, DIM, stale);
-                double off1 = LinearWorkload.worstError(w.snapshotOf(0), staleRef.x(), 2 * BLOCKS);
+                double off1 = LinearTolerance.worstError(w.snapshotOf(0), staleRef.x(), 2 * BLOCKS);
                 System.out.printf("linear on %s: a stale block is off by %.1f tolerances%n", device(), off1);
                 assertTrue(off1 > 4, "a stale block is far outside the tolerance, got " + off1);
             }

@@ -111,8 +111,8 @@ class TransformerLikeTest {
                 LinearWorkload.State ref = LinearWorkload.initialReference(TOKENS, shape, 7);
                 for (int s = 0; s < STEPS; s++) LinearWorkload.referenceStep(ref, TOKENS, shape, order);
                 int rounds = LinearWorkload.roundsPerStep(order, shape) * STEPS;
-                double clean = Math.max(LinearWorkload.worstError(w.snapshotOf(STEPS - 1), ref.x(), rounds),
-                        LinearWorkload.worstError(w.logitsOf(STEPS - 1), ref.l(), rounds + 1));
+                double clean = Math.max(LinearTolerance.worstError(w.snapshotOf(STEPS - 1), ref.x(), rounds),
+                        LinearTolerance.worstError(w.logitsOf(STEPS - 1), ref.l(), rounds + 1));
                 System.out.printf("linear --like qwen2 on host: worst error %.3f of the tolerance%n", clean);
                 assertTrue(clean <= 0.5, "the unpoisoned run uses at most half the tolerance, used " + clean);
                 for (String name : List.of("model.layers.1.input_layernorm.weight", "model.layers.1.post_attention_layernorm.weight",

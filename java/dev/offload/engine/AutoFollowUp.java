@@ -15,8 +15,14 @@ import java.util.List;
  * compute (same grouping, so the host copy stands; Resolver.replan). With a profile, given or
  * measured, the second step under the plan is compared with the prediction; off by more than
  * {@link #REPLAN_MARGIN}, the next step is profiled and the component re-planned again, at most
- * {@link #MAX_REPLANS} times in all. Each happens at the start of the next step (one wait for the
- * device, once) and is written into the plan's reasons. An override suspends it.
+ * {@link #MAX_REPLANS} times in all. Each happens at the start of the next step and is written
+ * into the plan's reasons. An override suspends it.
+ *
+ * <p>Waiting: the measured step's figures and the streams a re-plan's engine close would wait for
+ * are waited for first, outside the registry's lock (only the component's own lock is held), so
+ * other components' steps and the registry's other callers go on meanwhile; the decision and the
+ * re-plan then run under the registry's lock without waiting for the device (but for work queued
+ * on the shared compute stream in the moment between).
  */
 final class AutoFollowUp {
     private static final System.Logger LOG = System.getLogger("dev.offload");
@@ -26,8 +32,8 @@ final class AutoFollowUp {
     static final double REPLAN_MARGIN = 0.25;
     static final int MAX_REPLANS = 2;
 
-    private long profileStep;  // -1: none pending
-    private long verifyStep;   // -1: none pending
+    private volatile long profileStep;  // -1: none pending
+    private volatile long verifyStep;   // -1: none pending
     private int replans;
 
     AutoFollowUp(long profileStep, long verifyStep) {
@@ -50,6 +56,15 @@ final class AutoFollowUp {
      * failed re-plan ends it with a warning and keeps the current plan (it never blocks the steps).
      */
     void runAtStep(Registry owner, String name, ComponentCore c) {
+        long due = due(c.stepsStarted());
+        if (due >= 0) {
+            try {
+                c.metrics(due, true);  // the device finishes the measured step: the reads below do not wait
+                c.drain();             // and what a re-plan's engine close would wait for
+            } catch (RuntimeException e) {
+                // closed, gone or a step open on another thread: run() below decides and reports as before
+            }
+        }
         synchronized (owner) {
             owner.ensureOpen(name);
             try {
@@ -60,6 +75,14 @@ final class AutoFollowUp {
                         e.getMessage());
             }
         }
+    }
+
+    /** The step whose figures the follow-up reads at a step starting now ({@code started} closed before it), or -1. */
+    private long due(long started) {
+        long p = profileStep, v = verifyStep;
+        if (p >= 0 && started > p) return p;
+        if (v >= 0 && started > v) return v;
+        return -1;
     }
 
     /** Called under the offloader's lock at the start of the component's steps, while a follow-up is pending. */

@@ -50,7 +50,6 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     private final HostPacking host;
     private final dev.offload.runtime.Stream copy;  // this component's own copy stream (see the note above)
     private final EngineSlot slot;                 // its engine's life, its group places
-    private long lastUsed;                         // offloader tick of its last step start (eviction order)
     private final StepFigures figures;  // its steps' figures, kept ones and the trace's
     private OpenStep open;
     private long stepsStarted;
@@ -179,20 +178,18 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         return open != null;
     }
 
-    synchronized long lastUsed() {
-        return lastUsed;
-    }
-
-    synchronized void touch(long tick) {
-        lastUsed = tick;
-    }
-
     /** Starts the engine of a permanent component at registration, of a turn-taking one at its turn (the registry has made room). */
     synchronized void start() {
         checkNotClosed();
         if (slot.running()) return;
         slot.start(schedule, stepsStarted, true);
         figures.engineStarted();
+    }
+
+    /** Waits, outside the registry's lock, for the component's copies and the compute stream's work queued so far. */
+    void drain() {
+        copy.synchronize();
+        owner.compute().synchronize();
     }
 
     /** Gives the device region back, keeping the closed steps' figures; never with a step open (then false). */

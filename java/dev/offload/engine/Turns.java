@@ -17,6 +17,7 @@ final class Turns {
     private final Registry registry;
     private final TurnQueue queue = new TurnQueue();  // steps waiting for their turn
     private long tick;  // orders turn-taking components' steps (least recently used is evicted first)
+    private final java.util.Map<ComponentCore, Long> lastUsed = new java.util.WeakHashMap<>();  // each one's tick of its last step
 
     Turns(Registry registry) {
         this.registry = registry;
@@ -68,7 +69,7 @@ final class Turns {
                     busy.add(other);
                     continue;
                 }
-                if (victim == null || other.lastUsed() < victim.lastUsed()) victim = other;
+                if (victim == null || used(other) < used(victim)) victim = other;
             }
             if (victim == null) {
                 if (!busy.isEmpty()) return busy;  // wait for them: a step that closed since wakes the waiter (TurnQueue's epoch)
@@ -104,7 +105,7 @@ final class Turns {
                     ComponentCore mine = turnStepHeldByThisThread(c);
                     holders = mine != null || queue.mayGo(me) ? bringIn(c) : turnHolders(c);
                     if (holders == null) {
-                        c.touch(++tick);
+                        lastUsed.put(c, ++tick);
                         return c.openStep();
                     }
                     if (mine != null) {
@@ -166,5 +167,9 @@ final class Turns {
     /** A turn-taking step may start now, or the room it needs was freed: wake the steps waiting for a turn. */
     void changed() {
         queue.changed();
+    }
+
+    private long used(ComponentCore c) {
+        return lastUsed.getOrDefault(c, 0L);
     }
 }

@@ -64,4 +64,52 @@ class AutoReplanTest {
             assertTrue(p.explain().contains("group_offload as configured"), p.explain());
         }
     }
+
+    /**
+     * The lock rule (docs/ARCHITECTURE.md): AUTO's follow-up waits for the device (its profiled step's
+     * figures) outside the offloader's lock, so another thread's step of another component goes on
+     * meanwhile. Before, the follow-up waited under the lock and the other step waited for it.
+     */
+    @Test
+    void anotherComponentsStepGoesOnWhileAutosFollowUpWaitsForTheDevice() throws Exception {
+        Path a = dir.resolve("a.safetensors"), b = dir.resolve("b.safetensors");
+        SyntheticModel.write(a, 64, 6, 6, 5);
+        SyntheticModel.write(b, 64, 2, 2, 6);
+        try (Checkpoint ca = Checkpoint.open(a); Checkpoint cb = Checkpoint.open(b);
+             Offloader off = Offloader.open(OffloadConfig.builder().device("host").strategy(Strategy.AUTO).strategy("b", Strategy.GROUP_OFFLOAD)
+                     .h2dGbps(5).deviceBudget(ca.totalBytes() / 2 + cb.totalBytes()).build())) {
+            off.register("a", ca);
+            off.register("b", cb);
+            java.util.function.IntConsumer stepA = slowMs -> {
+                try (Step s = off.step("a")) {
+                    boolean first = true;
+                    for (Group g : s) {
+                        if (first && slowMs > 0) s.computeStream().delay(java.time.Duration.ofMillis(slowMs));
+                        first = false;
+                    }
+                }
+            };
+            stepA.accept(0);
+            stepA.accept(600);  // step 1, the profiled one: the device is busy with it for 600 ms
+            long[] aReturned = new long[1];
+            java.util.concurrent.CountDownLatch calling = new java.util.concurrent.CountDownLatch(1);
+            Thread t = new Thread(() -> {
+                calling.countDown();
+                stepA.accept(0);  // step 2: the follow-up reads step 1's figures first, waiting for the device
+                aReturned[0] = System.nanoTime();
+            }, "auto-follow-up");
+            t.start();
+            calling.await();
+            Thread.sleep(100);  // the follow-up is waiting for step 1 now
+            try (Step s = off.step("b")) {
+                for (Group g : s) assertTrue(g.byteSize() > 0);
+            }
+            long bReturned = System.nanoTime();
+            t.join(30_000);
+            assertTrue(aReturned[0] > 0, "the AUTO component's step ran");
+            assertTrue(bReturned < aReturned[0], "b's step waited for a's follow-up: b returned "
+                    + (bReturned - aReturned[0]) / 1e6 + " ms after it");
+            assertTrue(off.plan().explain().contains("re-planned after step 1"), off.plan().explain());
+        }
+    }
 }

@@ -44,7 +44,7 @@ public final class Group {
 
     /** The stream to launch this group's compute on (the step's compute stream). */
     public dev.offload.runtime.Stream computeStream() {
-        return place.component().computeStream();
+        return place.component().checkedComputeStream();
     }
 
     public int index() {

@@ -19,10 +19,13 @@ import java.util.List;
  * into the plan's reasons. An override suspends it.
  *
  * <p>Waiting: the measured step's figures and the streams a re-plan's engine close would wait for
- * are waited for first, outside the registry's lock (only the component's own lock is held), so
- * other components' steps and the registry's other callers go on meanwhile; the decision and the
- * re-plan then run under the registry's lock without waiting for the device (but for work queued
- * on the shared compute stream in the moment between).
+ * are waited for first, outside the registry's lock (the figures under the component's own lock,
+ * the drain under none: a stream closed meanwhile is a CLOSED error, the native handle registry
+ * refuses a stale handle, and it is ignored here), so other components' steps and the registry's
+ * other callers go on meanwhile. The decision and the re-plan then run under the registry's lock,
+ * if this follow-up is still the component's (an override or an unregistration in between ends
+ * it); they wait for the device only for work queued on the shared compute stream in the moment
+ * between.
  */
 final class AutoFollowUp {
     private static final System.Logger LOG = System.getLogger("dev.offload");
@@ -67,6 +70,7 @@ final class AutoFollowUp {
         }
         synchronized (owner) {
             owner.ensureOpen(name);
+            if (owner.followUp(name) != this || owner.registered().get(name) != c) return;  // suspended, ended or replaced while waiting
             try {
                 run(owner, c);
             } catch (RuntimeException e) {

@@ -164,9 +164,8 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         return --references;
     }
 
-    private Object face;  // the public face's handle, made once
+    private Object face;  // the public face's handle, made by make the first time (under the component's lock)
 
-    /** The face's handle of this component, made by {@code make} the first time (under the component's lock). */
     @SuppressWarnings("unchecked")
     public synchronized <T> T face(java.util.function.Function<ComponentCore, T> make) {
         if (face == null) face = make.apply(this);
@@ -301,6 +300,10 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
 
     public dev.offload.runtime.Stream computeStream() {
         return owner.compute();  // no open check: a step's stream stays what it was (its calls fail CLOSED on their own)
+    }
+
+    public dev.offload.runtime.Stream checkedComputeStream() {  // a Group's: CLOSED once the offloader is
+        return owner.computeStream();
     }
 
     /** Counts the engine's starts and stops and the plan's changes (EngineSlot): a resident place's validity. */

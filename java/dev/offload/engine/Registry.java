@@ -246,6 +246,11 @@ public final class Registry implements AutoCloseable {
         return admission;
     }
 
+    /** The pending AUTO follow-up of a component, or null. */
+    AutoFollowUp followUp(String name) {
+        return followUps.get(name);
+    }
+
     /** A component's AUTO follow-up (Admission, after registering it). */
     void follow(String name, AutoFollowUp f) {
         followUps.put(name, f);

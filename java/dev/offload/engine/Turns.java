@@ -122,7 +122,7 @@ final class Turns {
                 }
                 if (!queue.await(seen, deadline)) {
                     throw new OffloadException(Status.NOT_READY, "component '" + name + "' waited " + timeout.toMillis() + " ms for its"
-                            + " turn on the device (MODEL_OFFLOAD) and gave up (Settings.turnTimeout): " + describe(holders)
+                            + " turn on the device (MODEL_OFFLOAD) and gave up (OffloadConfig.turnTimeout): " + describe(holders)
                             + (queue.ahead(me) > 0 ? "; " + queue.ahead(me) + " other step(s) were in line before it" : ""));
                 }
             }

@@ -9,9 +9,9 @@ import java.util.List;
 
 /**
  * What one component's engine does, decided once: the one output of planning for a component and
- * the one input of everything that acts on it. The packing of its host copy, the native engine's
- * creation (engine.EngineStart: one factory taking the runtime, this and its streams), the group
- * views, metrics and traces read it; none of them decides again what it says.
+ * the one input of what acts on it: the packing of its host copy and the native engine's creation
+ * (engine.EngineStart: one factory taking the runtime, this and its streams) read it, and the
+ * component holds it; the group places, figures and traces read its plan.
  *
  * <ul>
  *   <li>{@link #plan()}: the groups in execution order (each with its tensors, packed offsets,

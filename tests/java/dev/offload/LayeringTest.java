@@ -50,7 +50,7 @@ class LayeringTest {
             Map.entry("cli", Set.of("face", "checkpoint", "graph", "plan", "metrics", "runtime", "workload")),
             Map.entry("workload", Set.of("face", "checkpoint", "graph", "plan", "metrics", "runtime")));
 
-    private static final Pattern REFERENCE = Pattern.compile("\\bdev\\.offload\\.([A-Za-z_]\\w*)(\\.[A-Za-z_]\\w*)?");
+    private static final Pattern REFERENCE = Pattern.compile("\\bdev\\.offload\\.([A-Za-z_]\\w*|\\*)(\\.[A-Za-z_]\\w*)?");
 
     /** The layer a source file is in. */
     static String layerOf(Path rel) {
@@ -63,6 +63,7 @@ class LayeringTest {
 
     /** The layer a reference {@code dev.offload.X[.Y]} names. */
     static String layerOfReference(String first, String second) {
+        if (first.equals("*")) return "face";  // import dev.offload.*: the face's names without further mention
         if (Character.isUpperCase(first.charAt(0))) return FACE.contains(first) ? "face" : "vocabulary";
         if (first.equals("internal") && ".ffi".equals(second)) return "bindings";
         return first;
@@ -141,9 +142,12 @@ class LayeringTest {
                     Object o = dev.offload.engine.Registry.class;
                 }
                 """);
+        Path engine = Files.createDirectories(tmp.resolve("engine"));
+        Files.writeString(engine.resolve("Star.java"), "package dev.offload.engine;\nimport dev.offload.*;\nfinal class Star {}\n");
         Path vocab = tmp.resolve("Word.java");
         Files.writeString(vocab, "package dev.offload;\nfinal class Word { Offloader o; }\n");
         assertEquals(List.of("Word.java: layer vocabulary uses face (Offloader)",
+                "engine/Star.java: layer engine uses face (dev.offload.*)",
                 "plan/Bad.java: layer plan uses engine (dev.offload.engine.Registry)"), violations(tmp));
     }
 }

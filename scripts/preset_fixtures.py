@@ -204,6 +204,55 @@ def wan_original(layers):
         lin(n, p + "norm3"); lin(n, p + "ffn.0"); lin(n, p + "ffn.2"); n.append(p + "modulation")
     return n
 
+def wan_vae(base=96, mult=(1, 2, 4, 4), nres=2, tdown=(False, True, True)):
+    """AutoencoderKLWan (not is_residual): the encoder's down_blocks is one flat list of residual blocks and resamplers."""
+    n = []
+    def resnet(p, shortcut):
+        n.extend([p + ".norm1.gamma", p + ".norm2.gamma"]); lin(n, p + ".conv1"); lin(n, p + ".conv2")
+        if shortcut: lin(n, p + ".conv_shortcut")
+    def mid(p):
+        resnet(p + ".resnets.0", False); resnet(p + ".resnets.1", False)
+        n.append(p + ".attentions.0.norm.gamma"); lin(n, p + ".attentions.0.to_qkv"); lin(n, p + ".attentions.0.proj")
+    dims = [base * u for u in [1] + list(mult)]
+    lin(n, "encoder.conv_in"); k = 0
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+        for _ in range(nres):
+            resnet(f"encoder.down_blocks.{k}", a != b); k += 1; a = b
+        if i != len(mult) - 1:
+            lin(n, f"encoder.down_blocks.{k}.resample.1")
+            if tdown[i]: lin(n, f"encoder.down_blocks.{k}.time_conv")
+            k += 1
+    mid("encoder.mid_block"); n.append("encoder.norm_out.gamma"); lin(n, "encoder.conv_out")
+    lin(n, "quant_conv"); lin(n, "post_quant_conv")
+    tup = list(tdown)[::-1]; dims = [base * u for u in [mult[-1]] + list(mult)[::-1]]
+    lin(n, "decoder.conv_in"); mid("decoder.mid_block")
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+        if i > 0: a //= 2
+        for j in range(nres + 1):
+            resnet(f"decoder.up_blocks.{i}.resnets.{j}", a != b); a = b
+        if i != len(mult) - 1:
+            lin(n, f"decoder.up_blocks.{i}.upsamplers.0.resample.1")
+            if tup[i]: lin(n, f"decoder.up_blocks.{i}.upsamplers.0.time_conv")
+    n.append("decoder.norm_out.gamma"); lin(n, "decoder.conv_out")
+    return n
+
+def qwen25_vl(layers, vision_blocks, text, visual):
+    """Qwen2_5_VLForConditionalGeneration: the text model's names under `text`, the vision tower's under `visual`, lm_head untied."""
+    n = [text + ".embed_tokens.weight", text + ".norm.weight", "lm_head.weight"]
+    for i in range(layers):
+        p = f"{text}.layers.{i}"
+        n += [p + ".input_layernorm.weight", p + ".post_attention_layernorm.weight"]
+        for q in ["q_proj", "k_proj", "v_proj"]: lin(n, f"{p}.self_attn.{q}")
+        n.append(p + ".self_attn.o_proj.weight")
+        for m in ["gate_proj", "up_proj", "down_proj"]: n.append(f"{p}.mlp.{m}.weight")
+    n.append(visual + ".patch_embed.proj.weight")
+    for i in range(vision_blocks):
+        p = f"{visual}.blocks.{i}"
+        n += [p + ".norm1.weight", p + ".norm2.weight"]; lin(n, p + ".attn.qkv"); lin(n, p + ".attn.proj")
+        for m in ["gate_proj", "up_proj", "down_proj"]: lin(n, f"{p}.mlp.{m}")
+    n.append(visual + ".merger.ln_q.weight"); lin(n, visual + ".merger.mlp.0"); lin(n, visual + ".merger.mlp.2")
+    return n
+
 TF = "huggingface/transformers src/transformers/models/"
 FIXTURES = {
     "unet-sdxl": ("UNet2DConditionModel", DIFFUSERS + " src/diffusers/models/unets/unet_2d_condition.py, unet_2d_blocks.py, resnet.py, transformers/transformer_2d.py, attention.py; config of stabilityai/stable-diffusion-xl-base-1.0 unet/config.json: block_out_channels (320, 640, 1280), layers_per_block 2, transformer_layers_per_block (1, 2, 10), down (DownBlock2D, CrossAttnDownBlock2D x2), up (CrossAttnUpBlock2D x2, UpBlock2D), addition_embed_type text_time",
@@ -227,6 +276,12 @@ FIXTURES = {
     "wan2.1-i2v-14b": ("WanTransformer3DModel", DIFFUSERS + " src/diffusers/models/transformers/transformer_wan.py; Wan-AI/Wan2.1-I2V-14B-480P-Diffusers transformer/config.json: num_layers 40, image_dim 1280 (image embedder, added k/v projections)", wan(40, True)),
     "flux-bfl": ("", "black-forest-labs/flux src/flux/model.py (Flux), src/flux/modules/layers.py (DoubleStreamBlock, SingleStreamBlock, LastLayer, MLPEmbedder); flux1-dev.safetensors: depth 19, depth_single_blocks 38, guidance_embed", flux_bfl()),
     "wan2.1-original-1.3b": ("", "Wan-Video/Wan2.1 wan/modules/model.py (WanModel, WanAttentionBlock, Head); Wan2.1-T2V-1.3B: num_layers 30, cross_attn_norm", wan_original(30)),
+    "wan2.1-vae": ("AutoencoderKLWan", DIFFUSERS + " src/diffusers/models/autoencoders/autoencoder_kl_wan.py (AutoencoderKLWan, WanEncoder3d, WanDecoder3d, WanResidualBlock, WanResample, WanMidBlock, WanAttentionBlock, WanRMS_norm: gamma only); Wan-AI/Wan2.1-T2V-1.3B-Diffusers vae/config.json (the class defaults): base_dim 96, z_dim 16, dim_mult (1, 2, 4, 4), num_res_blocks 2, attn_scales [], temperal_downsample (False, True, True), is_residual false",
+                   wan_vae()),
+    "qwen2.5-vl-7b": ("Qwen2_5_VLForConditionalGeneration", TF + "qwen2_5_vl/modeling_qwen2_5_vl.py (Qwen2_5_VLForConditionalGeneration, Qwen2_5_VisionTransformerPretrainedModel, Qwen2_5_VLVisionBlock, Qwen2_5_VLPatchMerger); Qwen/Qwen2.5-VL-7B-Instruct config.json: 28 layers, q/k/v biases, lm_head untied, vision depth 32 (module tree as printed in acproject/duorou docs/qwen2.5vl_graph.md); names as the Hub checkpoint's index has them: visual.*, model.*, lm_head.* (the Qwen-VL family's layout, e.g. the Qwen2-VL-based index BrianYAU-NTEC/olmOCR model.safetensors.index.json)",
+                      qwen25_vl(28, 32, "model", "visual")),
+    "qwen2.5-vl-7b-v5": ("Qwen2_5_VLForConditionalGeneration", TF + "qwen2_5_vl/modeling_qwen2_5_vl.py (as qwen2.5-vl-7b); the same model as transformers >= 4.52 saves it (Qwen2_5_VLModel holds language_model and visual): model.language_model.*, model.visual.*, lm_head.*",
+                         qwen25_vl(28, 32, "model.language_model", "model.visual")),
     "gpt2": ("GPT2LMHeadModel", TF + "gpt2/modeling_gpt2.py; openai-community/gpt2: 12 layers, lm_head tied to wte (not saved)", gpt2(12)),
 }
 

@@ -62,6 +62,38 @@ final class BuiltinPresets {
              "conv_norm_out", "conv_out"]}]}
         """;
 
+    /**
+     * diffusers autoencoder_kl_wan.py: the encoder's down_blocks is one flat list (residual blocks and
+     * resamplers, each its own block); a residual block runs its shortcut first; a downsampler its 2-D
+     * conv then its time conv, an upsampler the other way round. The is_residual layout (Wan 2.2's
+     * resnets/downsampler/upsampler) is named too, from the same source, but no fixture checks it.
+     */
+    static final String AUTOENCODER_KL_WAN = """
+        {"classes": ["AutoencoderKLWan"],
+         "defs": {
+           "resnet": ["conv_shortcut", "norm1", "conv1", "norm2", "conv2"],
+           "attention": ["norm", "to_qkv", "proj"],
+           "mid": [{"zip": [{"at": "resnets.#", "order": "@resnet"}, {"at": "attentions.#", "order": "@attention"}]}],
+           "up": ["time_conv", "resample"]},
+         "order": [
+           {"at": "encoder", "order": [
+             "conv_in",
+             {"at": "down_blocks.#", "unit": "encoder", "order": [
+               "conv_shortcut", "norm1", "conv1", "norm2", "conv2", "norm", "to_qkv", "proj", "resample", "time_conv",
+               {"at": "resnets.#", "order": "@resnet"}, {"at": "downsampler", "order": ["resample", "time_conv"]}]},
+             {"at": "mid_block", "unit": "encoder", "order": "@mid"},
+             {"at": "norm_out", "unit": "encoder", "name": "encoder.out"},
+             {"at": "conv_out", "unit": "encoder", "name": "encoder.out"}]},
+           {"at": "quant_conv", "unit": "quant_conv"},
+           {"at": "post_quant_conv", "unit": "post_quant_conv"},
+           {"at": "decoder", "order": [
+             {"at": "conv_in", "unit": "decoder"},
+             {"at": "mid_block", "unit": "decoder", "order": "@mid"},
+             {"at": "up_blocks.#", "unit": "decoder", "order": [
+               {"at": "resnets.#", "order": "@resnet"}, {"at": "upsamplers.#", "order": "@up"}, {"at": "upsampler", "order": "@up"}]},
+             "norm_out", "conv_out"]}]}
+        """;
+
     static final String CLIP_TEXT = """
         {"classes": ["CLIPTextModel", "CLIPTextModelWithProjection"],
          "order": [
@@ -101,6 +133,32 @@ final class BuiltinPresets {
                {"at": "mlp", "order": ["gate_proj", "up_proj", "down_proj"]}]},
              "norm"]},
            "lm_head"]}
+        """;
+
+    /**
+     * transformers modeling_qwen2_5_vl.py: the token embeddings, then (when the prompt has images or
+     * video) the vision tower (patch_embed, blocks, merger), then the decoder layers, norm, lm_head;
+     * the Hub checkpoint's names (visual.*, model.*) and transformers 4.52+'s (model.visual.*,
+     * model.language_model.*). The vision blocks and merger are a block list of their own, so a
+     * text-only engine skips those groups.
+     */
+    static final String QWEN2_5_VL = """
+        {"classes": ["Qwen2_5_VLForConditionalGeneration"],
+         "defs": {
+           "vision": [
+             "patch_embed",
+             {"at": "blocks.#", "unit": "visual", "order": [
+               "norm1", {"at": "attn", "order": ["qkv", "proj"]}, "norm2", {"at": "mlp", "order": ["gate_proj", "up_proj", "down_proj"]}]},
+             {"at": "merger", "unit": "visual", "order": ["ln_q", "mlp.0", "mlp.2"]}],
+           "layer": [
+             "input_layernorm", {"at": "self_attn", "order": ["q_proj", "k_proj", "v_proj", "o_proj"]},
+             "post_attention_layernorm", {"at": "mlp", "order": ["gate_proj", "up_proj", "down_proj"]}]},
+         "order": [
+           "model.embed_tokens", "model.language_model.embed_tokens",
+           {"at": "visual", "order": "@vision"}, {"at": "model.visual", "order": "@vision"},
+           {"at": "model.layers.#", "unit": "model.layers", "order": "@layer"},
+           {"at": "model.language_model.layers.#", "unit": "model.language_model.layers", "order": "@layer"},
+           "model.norm", "model.language_model.norm", "lm_head"]}
         """;
 
     static final String T5_ENCODER = """
@@ -190,8 +248,8 @@ final class BuiltinPresets {
 
     static List<BlockGraphPreset> load() {
         List<BlockGraphPreset> out = new ArrayList<>();
-        String[][] all = {{"UNet2DConditionModel", UNET_2D_CONDITION}, {"AutoencoderKL", AUTOENCODER_KL}, {"CLIPTextModel", CLIP_TEXT},
-                {"FluxTransformer2DModel", FLUX}, {"LlamaForCausalLM", DECODER_LM}, {"T5EncoderModel", T5_ENCODER}, {"GPT2LMHeadModel", GPT2},
+        String[][] all = {{"UNet2DConditionModel", UNET_2D_CONDITION}, {"AutoencoderKL", AUTOENCODER_KL}, {"AutoencoderKLWan", AUTOENCODER_KL_WAN}, {"CLIPTextModel", CLIP_TEXT},
+                {"FluxTransformer2DModel", FLUX}, {"LlamaForCausalLM", DECODER_LM}, {"T5EncoderModel", T5_ENCODER}, {"Qwen2_5_VLForConditionalGeneration", QWEN2_5_VL}, {"GPT2LMHeadModel", GPT2},
                 {"SD3Transformer2DModel", SD3}, {"QwenImageTransformer2DModel", QWEN_IMAGE}, {"WanTransformer3DModel", WAN},
                 {"Flux (BFL single file)", FLUX_BFL}, {"Wan (original single file)", WAN_ORIGINAL}};
         for (String[] p : all) out.add(BlockGraphPreset.parse("built-in preset " + p[0], p[1]));

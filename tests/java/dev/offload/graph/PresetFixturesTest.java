@@ -172,6 +172,45 @@ class PresetFixturesTest {
         check("vae-sdxl", true, f);
     }
 
+    // ---- diffusers AutoencoderKLWan: _encode (encoder, quant_conv), _decode (post_quant_conv, decoder) ----
+
+    static void wanResnet(Forward f, String p) {  // WanResidualBlock.forward: h = conv_shortcut(x), norm1, conv1, norm2, conv2
+        f.m(p, "conv_shortcut").t(p + ".norm1.gamma").m(p, "conv1").t(p + ".norm2.gamma").m(p, "conv2");
+    }
+
+    static void wanMid(Forward f, String p) {  // WanMidBlock: resnets[0], then (attention: norm, to_qkv, proj; resnet)
+        f.group(p);
+        wanResnet(f, p + ".resnets.0");
+        f.t(p + ".attentions.0.norm.gamma").m(p + ".attentions.0", "to_qkv", "proj");
+        wanResnet(f, p + ".resnets.1");
+    }
+
+    @Test
+    void wanVae() {
+        Forward f = new Forward(PresetFixtures.load("wan2.1-vae").names()).group("head").m("encoder", "conv_in");
+        // WanEncoder3d.forward: conv_in, each down_blocks entry in turn (dim_mult 1,2,4,4 and two residual blocks each:
+        // entries 2, 5 and 8 are the resamplers, 5 and 8 with a time conv since temperal_downsample is False, True, True)
+        for (int k = 0; k < 11; k++) {
+            String p = "encoder.down_blocks." + k;
+            f.group(p);
+            if (k == 2 || k == 5 || k == 8) f.m(p, "resample.1", "time_conv");  // downsample: the 2-D conv, then the time conv
+            else wanResnet(f, p);
+        }
+        wanMid(f, "encoder.mid_block");
+        f.group("encoder.out").t("encoder.norm_out.gamma").m("encoder", "conv_out");
+        f.group("quant_conv").m("", "quant_conv").group("post_quant_conv").m("", "post_quant_conv");
+        f.group("decoder.conv_in").m("decoder", "conv_in");  // WanDecoder3d.forward: conv_in, mid block, up blocks, norm_out, conv_out
+        wanMid(f, "decoder.mid_block");
+        for (int i = 0; i < 4; i++) {
+            String p = "decoder.up_blocks." + i;
+            f.group(p);
+            for (int j = 0; j < 3; j++) wanResnet(f, p + ".resnets." + j);
+            f.m(p + ".upsamplers.0", "time_conv", "resample.1");  // upsample3d: the time conv, then the 2-D conv
+        }
+        f.group("tail").t("decoder.norm_out.gamma").m("decoder", "conv_out");
+        check("wan2.1-vae", true, f);
+    }
+
     // ---- transformers CLIPTextTransformer.forward: embeddings, encoder layers, final_layer_norm (then the projection) ----
 
     static Forward clip(String fixture, int layers) {
@@ -231,6 +270,29 @@ class PresetFixturesTest {
         check("mistral-7b", false, decoderLm("mistral-7b", 32));
         check("qwen2-7b", false, decoderLm("qwen2-7b", 28));
         check("qwen3-8b", false, decoderLm("qwen3-8b", 36));
+    }
+
+    // ---- transformers Qwen2_5_VLModel.forward: embed_tokens, the vision tower (patch_embed, blocks, merger), layers, norm; lm_head ----
+
+    static Forward qwen25Vl(String fixture, String text, String visual) {
+        Forward f = new Forward(PresetFixtures.load(fixture).names()).group("head").m(text, "embed_tokens").m(visual, "patch_embed.proj");
+        for (int i = 0; i < 32; i++) {  // Qwen2_5_VLVisionBlock: norm1, attn (qkv, proj), norm2, mlp (gate, up, down)
+            String p = visual + ".blocks." + i;
+            f.group(p).m(p, "norm1", "attn.qkv", "attn.proj", "norm2", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj");
+        }
+        f.group(visual + ".merger").m(visual + ".merger", "ln_q", "mlp.0", "mlp.2");  // Qwen2_5_VLPatchMerger
+        for (int i = 0; i < 28; i++) {  // Qwen2_5_VLDecoderLayer: input_layernorm, attention (q, k, v, o), post norm, MLP
+            String p = text + ".layers." + i;
+            f.group(p).m(p, "input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                    "post_attention_layernorm", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj");
+        }
+        return f.group("tail").m(text, "norm").m("", "lm_head");
+    }
+
+    @Test
+    void qwen25Vl() {
+        check("qwen2.5-vl-7b", false, qwen25Vl("qwen2.5-vl-7b", "model", "visual"));
+        check("qwen2.5-vl-7b-v5", false, qwen25Vl("qwen2.5-vl-7b-v5", "model.language_model", "model.visual"));
     }
 
     // ---- transformers T5 / UMT5 encoders: shared embedding, blocks (self-attention layer, feed-forward layer), final_layer_norm ----

@@ -254,6 +254,78 @@ def qwen25_vl(layers, vision_blocks, text, visual):
     return n
 
 TF = "huggingface/transformers src/transformers/models/"
+def ldm_resblock(n, p, skip):
+    for m in ["in_layers.0", "in_layers.2", "emb_layers.1", "out_layers.0", "out_layers.3"]: lin(n, p + "." + m)
+    if skip: lin(n, p + ".skip_connection")
+
+def ldm_spatial(n, p, layers):
+    lin(n, p + ".norm"); lin(n, p + ".proj_in"); lin(n, p + ".proj_out")
+    for i in range(layers):
+        b = f"{p}.transformer_blocks.{i}"
+        for k in ["norm1", "norm2", "norm3"]: lin(n, b + "." + k)
+        for a in ["attn1", "attn2"]:
+            for q in ["to_q", "to_k", "to_v"]: lin(n, f"{b}.{a}.{q}", bias=False)
+            lin(n, f"{b}.{a}.to_out.0")
+        lin(n, b + ".ff.net.0.proj"); lin(n, b + ".ff.net.2")
+
+def ldm_unet(mult, depth, middle_depth, adm, ch=320, nres=2):
+    """openaimodel.py UNetModel.__init__: input_blocks, middle_block, output_blocks, out."""
+    n = []
+    lin(n, "time_embed.0"); lin(n, "time_embed.2")
+    if adm: lin(n, "label_emb.0.0"); lin(n, "label_emb.0.2")
+    lin(n, "input_blocks.0.0")
+    idx, cur, skips = 1, ch, [ch]
+    for level, m in enumerate(mult):
+        for _ in range(nres):
+            ldm_resblock(n, f"input_blocks.{idx}.0", cur != ch * m); cur = ch * m
+            if depth[level]: ldm_spatial(n, f"input_blocks.{idx}.1", depth[level])
+            skips.append(cur); idx += 1
+        if level != len(mult) - 1:
+            lin(n, f"input_blocks.{idx}.0.op"); skips.append(cur); idx += 1
+    ldm_resblock(n, "middle_block.0", False); ldm_spatial(n, "middle_block.1", middle_depth); ldm_resblock(n, "middle_block.2", False)
+    idx = 0
+    for level in reversed(range(len(mult))):
+        for j in range(nres + 1):
+            ldm_resblock(n, f"output_blocks.{idx}.0", cur + skips.pop() != ch * mult[level]); cur = ch * mult[level]
+            k = 1
+            if depth[level]: ldm_spatial(n, f"output_blocks.{idx}.1", depth[level]); k = 2
+            if level and j == nres: lin(n, f"output_blocks.{idx}.{k}.conv")
+            idx += 1
+    lin(n, "out.0"); lin(n, "out.2")
+    return n
+
+def ldm_vae(ch=128, mult=(1, 2, 4, 4), nres=2):
+    """ldm/modules/diffusionmodules/model.py Encoder, Decoder (attn_resolutions []), quant convs."""
+    def res(n, p, cin, cout):
+        for m in ["norm1", "conv1", "norm2", "conv2"]: lin(n, p + "." + m)
+        if cin != cout: lin(n, p + ".nin_shortcut")
+    def mid(n, p, c):
+        res(n, p + ".block_1", c, c); res(n, p + ".block_2", c, c)
+        for m in ["norm", "q", "k", "v", "proj_out"]: lin(n, f"{p}.attn_1.{m}")
+    n = []
+    lin(n, "encoder.conv_in"); cur = ch
+    for level, m in enumerate(mult):
+        for j in range(nres): res(n, f"encoder.down.{level}.block.{j}", cur, ch * m); cur = ch * m
+        if level != len(mult) - 1: lin(n, f"encoder.down.{level}.downsample.conv")
+    mid(n, "encoder.mid", cur); lin(n, "encoder.norm_out"); lin(n, "encoder.conv_out")
+    lin(n, "quant_conv"); lin(n, "post_quant_conv")
+    lin(n, "decoder.conv_in"); mid(n, "decoder.mid", cur)
+    for level in reversed(range(len(mult))):
+        for j in range(nres + 1): res(n, f"decoder.up.{level}.block.{j}", cur, ch * mult[level]); cur = ch * mult[level]
+        if level: lin(n, f"decoder.up.{level}.upsample.conv")
+    lin(n, "decoder.norm_out"); lin(n, "decoder.conv_out")
+    return n
+
+def open_clip_text(layers):
+    """open_clip model.py/transformer.py text tower (FrozenOpenCLIPEmbedder2 keeps model.* without visual)."""
+    n = ["model.token_embedding.weight", "model.positional_embedding", "model.text_projection", "model.logit_scale"]
+    lin(n, "model.ln_final")
+    for i in range(layers):
+        p = f"model.transformer.resblocks.{i}"
+        n += [p + ".attn.in_proj_weight", p + ".attn.in_proj_bias"]
+        for m in ["attn.out_proj", "ln_1", "ln_2", "mlp.c_fc", "mlp.c_proj"]: lin(n, p + "." + m)
+    return n
+
 FIXTURES = {
     "unet-sdxl": ("UNet2DConditionModel", DIFFUSERS + " src/diffusers/models/unets/unet_2d_condition.py, unet_2d_blocks.py, resnet.py, transformers/transformer_2d.py, attention.py; config of stabilityai/stable-diffusion-xl-base-1.0 unet/config.json: block_out_channels (320, 640, 1280), layers_per_block 2, transformer_layers_per_block (1, 2, 10), down (DownBlock2D, CrossAttnDownBlock2D x2), up (CrossAttnUpBlock2D x2, UpBlock2D), addition_embed_type text_time",
                   unet([320, 640, 1280], ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"], ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"], [1, 2, 10], True)),
@@ -282,6 +354,11 @@ FIXTURES = {
                       qwen25_vl(28, 32, "model", "visual")),
     "qwen2.5-vl-7b-v5": ("Qwen2_5_VLForConditionalGeneration", TF + "qwen2_5_vl/modeling_qwen2_5_vl.py (as qwen2.5-vl-7b); the same model as transformers >= 4.52 saves it (Qwen2_5_VLModel holds language_model and visual): model.language_model.*, model.visual.*, lm_head.*",
                          qwen25_vl(28, 32, "model.language_model", "model.visual")),
+    "ldm-unet-sdxl": ("", "Stability-AI/generative-models sgm/modules/diffusionmodules/openaimodel.py (UNetModel, ResBlock, Downsample, Upsample), sgm/modules/attention.py (SpatialTransformer, BasicTransformerBlock); the names as " + DIFFUSERS + " src/diffusers/loaders/single_file_utils.py (convert_ldm_unet_checkpoint) and scripts/convert_original_stable_diffusion_to_diffusers.py map them; sgm configs/inference/sd_xl_base.yaml: model_channels 320, channel_mult [1, 2, 4], transformer_depth [0, 2, 10], context_dim 2048, adm_in_channels 2816 (label_emb), num_res_blocks 2; model.diffusion_model.* of sd_xl_base_1.0.safetensors, prefix stripped", ldm_unet([1, 2, 4], [0, 2, 10], 10, True)),
+    "ldm-unet-sd15": ("", "CompVis/stable-diffusion ldm/modules/diffusionmodules/openaimodel.py, ldm/modules/attention.py (the same modules as sgm's); v1-inference.yaml: model_channels 320, channel_mult [1, 2, 4, 4], attention_resolutions [4, 2, 1] (a transformer of depth 1 at the first three levels and the middle), no label_emb; names as " + DIFFUSERS + " src/diffusers/loaders/single_file_utils.py map them; model.diffusion_model.* of v1-5-pruned.safetensors, prefix stripped", ldm_unet([1, 2, 4, 4], [1, 1, 1, 0], 1, False)),
+    "ldm-vae": ("", "CompVis/stable-diffusion ldm/modules/diffusionmodules/model.py (Encoder, Decoder, ResnetBlock, AttnBlock), ldm/models/autoencoder.py (quant_conv, post_quant_conv); SD/SDXL first_stage_config: ch 128, ch_mult [1, 2, 4, 4], num_res_blocks 2, attn_resolutions []; names as " + DIFFUSERS + " src/diffusers/loaders/single_file_utils.py map them (convert_ldm_vae_checkpoint); first_stage_model.* prefix stripped", ldm_vae()),
+    "ldm-clip-l": ("", "Stability-AI/generative-models sgm/modules/encoders/modules.py FrozenCLIPEmbedder (transformers CLIPTextModel under 'transformer.', openai/clip-vit-large-patch14: 12 layers); conditioner.embedders.0.* of sd_xl_base_1.0.safetensors, prefix stripped", ["transformer." + x for x in clip(12, False)]),
+    "ldm-openclip-bigg": ("", "Stability-AI/generative-models sgm/modules/encoders/modules.py FrozenOpenCLIPEmbedder2 (open_clip ViT-bigG-14 text tower: 32 resblocks, visual deleted), mlfoundations/open_clip src/open_clip/model.py, transformer.py (ResidualAttentionBlock, nn.MultiheadAttention in_proj_weight/in_proj_bias); conditioner.embedders.1.* of sd_xl_base_1.0.safetensors, prefix stripped", open_clip_text(32)),
     "gpt2": ("GPT2LMHeadModel", TF + "gpt2/modeling_gpt2.py; openai-community/gpt2: 12 layers, lm_head tied to wte (not saved)", gpt2(12)),
 }
 

@@ -17,14 +17,19 @@ import java.util.List;
  *
  * <p>{@link #DEFAULTS}, tried in order (the first match wins):
  * {@code model.diffusion_model.} &rarr; {@code diffusion_model}; {@code text_encoders.*.} &rarr;
- * {@code *}; {@code cond_stage_model.} &rarr; {@code cond_stage_model}; {@code conditioner.} &rarr;
- * {@code conditioner}; {@code first_stage_model.} &rarr; {@code vae}; {@code vae.} &rarr; {@code vae}.
+ * {@code *}; {@code cond_stage_model.} &rarr; {@code cond_stage_model}; {@code conditioner.embedders.0.}
+ * &rarr; {@code text_encoder} and {@code conditioner.embedders.1.} &rarr; {@code text_encoder_2} (SDXL
+ * base's CLIP-L and OpenCLIP bigG, named as diffusers' SDXL folders name them); {@code conditioner.}
+ * &rarr; {@code conditioner} (anything else under it); {@code first_stage_model.} &rarr; {@code vae};
+ * {@code vae.} &rarr; {@code vae}.
  */
 public record BundleRule(String prefix, String component) {
     public static final List<BundleRule> DEFAULTS = List.of(
             new BundleRule("model.diffusion_model.", "diffusion_model"),
             new BundleRule("text_encoders.*.", "*"),
             new BundleRule("cond_stage_model.", "cond_stage_model"),
+            new BundleRule("conditioner.embedders.0.", "text_encoder"),
+            new BundleRule("conditioner.embedders.1.", "text_encoder_2"),
             new BundleRule("conditioner.", "conditioner"),
             new BundleRule("first_stage_model.", "vae"),
             new BundleRule("vae.", "vae"));

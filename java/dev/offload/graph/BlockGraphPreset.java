@@ -28,7 +28,8 @@ import java.util.Map;
  *       {@code #} segments match any number (instances run in numeric order); {@code order} orders
  *       what is under it (relative paths); {@code unit} makes each instance one block of the block
  *       list {@code LIST}, named by its path, or by {@code name} (consecutive instances with one
- *       {@code name} are one block);</li>
+ *       {@code name} are one block); {@code "descending": true} runs the instances from the highest
+ *       number down (the LDM decoder's {@code up.3} .. {@code up.0});</li>
  *   <li>{@code {"zip": [NODE...]}}: nodes with one {@code #} each, run interleaved by that number:
  *       {@code resnets.0, attentions.0, resnets.1, ...}.</li>
  * </ul>
@@ -47,7 +48,7 @@ public final class BlockGraphPreset {
         }
     }
 
-    record Node(String[] at, List<Node> order, List<Node> zip, String unit, String name) {}
+    record Node(String[] at, List<Node> order, List<Node> zip, String unit, String name, boolean descending) {}
 
     private final String name;
     private final List<String> classes;
@@ -92,7 +93,7 @@ public final class BlockGraphPreset {
         List<Node> out = new ArrayList<>();
         for (JsonElement e : array) {
             if (e.isJsonPrimitive()) {
-                out.add(new Node(path(what, e.getAsString()), List.of(), null, null, null));
+                out.add(new Node(path(what, e.getAsString()), List.of(), null, null, null, false));
                 continue;
             }
             JsonObject o = e.getAsJsonObject();
@@ -101,7 +102,7 @@ public final class BlockGraphPreset {
                 for (Node z : zip) {
                     if (z.zip() != null || count(z.at(), "#") != 1) throw OffloadException.invalid(what + ": a zip's nodes have one '#' each");
                 }
-                out.add(new Node(new String[0], List.of(), zip, null, null));
+                out.add(new Node(new String[0], List.of(), zip, null, null, false));
                 continue;
             }
             List<Node> inner = List.of();
@@ -116,7 +117,8 @@ public final class BlockGraphPreset {
             }
             String unit = o.has("unit") ? o.get("unit").getAsString() : null;
             String block = o.has("name") ? o.get("name").getAsString() : null;
-            out.add(new Node(path(what, o.get("at").getAsString()), inner, null, unit, block));
+            boolean descending = o.has("descending") && o.get("descending").getAsBoolean();
+            out.add(new Node(path(what, o.get("at").getAsString()), inner, null, unit, block, descending));
         }
         return out;
     }
@@ -236,7 +238,7 @@ public final class BlockGraphPreset {
                 List<Integer> numbers = match(n.at(), from);
                 if (numbers == null) continue;
                 number(i);
-                numbers.forEach(this::number);
+                for (int k : numbers) number(n.descending() ? UNNAMED - 1 - k : k);
                 enter(n, from);
                 return true;
             }

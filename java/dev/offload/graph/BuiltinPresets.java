@@ -246,12 +246,96 @@ final class BuiltinPresets {
            {"at": "head", "order": ["modulation", "head"]}]}
         """;
 
+    /**
+     * The original SD/SDXL UNet as a single file has it (model.diffusion_model.* with the bundle prefix
+     * stripped), recognised by its names: Stability-AI/generative-models sgm/modules/diffusionmodules/
+     * openaimodel.py (UNetModel, ResBlock, Downsample, Upsample) and attention.py (SpatialTransformer,
+     * BasicTransformerBlock), the ldm tree the same. input_blocks.0 is conv_in (head); each further
+     * input_blocks.N.M, middle_block.M and output_blocks.N.M (a ResBlock, SpatialTransformer or
+     * sampler) is one block; out.0 (norm) and out.2 (conv) are the tail.
+     */
+    static final String LDM_UNET = """
+        {"name": "SD/SDXL UNet (original single file)", "names": ["time_embed", "input_blocks", "middle_block", "output_blocks", "out"],
+         "defs": {
+           "attention": ["to_q", "to_k", "to_v", "to_out"],
+           "module": ["in_layers", "emb_layers", "out_layers", "skip_connection",
+             "norm", "proj_in", {"at": "transformer_blocks.#", "order": [
+               "norm1", {"at": "attn1", "order": "@attention"}, "norm2", {"at": "attn2", "order": "@attention"},
+               "norm3", {"at": "ff", "order": ["net.0", "net.2"]}]}, "proj_out",
+             "op", "conv"]},
+         "order": [
+           "time_embed", "label_emb", "input_blocks.0",
+           {"at": "input_blocks.#.#", "unit": "input_blocks", "order": "@module"},
+           {"at": "middle_block.#", "unit": "middle_block", "order": "@module"},
+           {"at": "output_blocks.#.#", "unit": "output_blocks", "order": "@module"},
+           "out"]}
+        """;
+
+    /**
+     * The LDM VAE as a single file has it (first_stage_model.* stripped), recognised by its names:
+     * CompVis/stable-diffusion ldm/modules/diffusionmodules/model.py (Encoder, Decoder, ResnetBlock,
+     * AttnBlock). The decoder runs its up blocks from the highest index down (reversed(range(...))).
+     */
+    static final String LDM_VAE = """
+        {"name": "LDM VAE (original single file)", "names": ["encoder.down", "decoder.up", "quant_conv", "post_quant_conv"],
+         "defs": {
+           "resnet": ["norm1", "conv1", "temb_proj", "norm2", "conv2", "nin_shortcut"],
+           "attention": ["norm", "q", "k", "v", "proj_out"],
+           "mid": [{"at": "block_1", "order": "@resnet"}, {"at": "attn_1", "order": "@attention"}, {"at": "block_2", "order": "@resnet"}]},
+         "order": [
+           {"at": "encoder", "order": [
+             "conv_in",
+             {"at": "down.#", "unit": "encoder", "order": [
+               {"zip": [{"at": "block.#", "order": "@resnet"}, {"at": "attn.#", "order": "@attention"}]}, "downsample"]},
+             {"at": "mid", "unit": "encoder", "order": "@mid"},
+             {"at": "norm_out", "unit": "encoder", "name": "encoder.out"},
+             {"at": "conv_out", "unit": "encoder", "name": "encoder.out"}]},
+           {"at": "quant_conv", "unit": "quant_conv"},
+           {"at": "post_quant_conv", "unit": "post_quant_conv"},
+           {"at": "decoder", "order": [
+             {"at": "conv_in", "unit": "decoder"},
+             {"at": "mid", "unit": "decoder", "order": "@mid"},
+             {"at": "up.#", "unit": "decoder", "descending": true, "order": [
+               {"zip": [{"at": "block.#", "order": "@resnet"}, {"at": "attn.#", "order": "@attention"}]}, "upsample"]},
+             "norm_out", "conv_out"]}]}
+        """;
+
+    /** SDXL's conditioner.embedders.0 (and SD 1.x's cond_stage_model): sgm encoders/modules.py FrozenCLIPEmbedder, a transformers CLIPTextModel under "transformer.". */
+    static final String CLIP_TEXT_EMBEDDER = """
+        {"name": "CLIP text (original single file)", "names": ["transformer.text_model.embeddings", "transformer.text_model.encoder.layers"],
+         "order": [
+           {"at": "transformer.text_model", "order": [
+             {"at": "embeddings", "order": ["token_embedding", "position_embedding"]},
+             {"at": "encoder.layers.#", "unit": "transformer.text_model.encoder.layers", "order": [
+               "layer_norm1", {"at": "self_attn", "order": ["q_proj", "k_proj", "v_proj", "out_proj"]},
+               "layer_norm2", {"at": "mlp", "order": ["fc1", "fc2"]}]},
+             "final_layer_norm"]}]}
+        """;
+
+    /**
+     * SDXL's conditioner.embedders.1: sgm encoders/modules.py FrozenOpenCLIPEmbedder2 (open_clip's
+     * CLIP text tower, visual deleted): token_embedding, + positional_embedding, transformer.resblocks
+     * (ln_1, attn in_proj then out_proj, ln_2, mlp c_fc, c_proj), ln_final, text_projection;
+     * logit_scale (unused by the text forward) last.
+     */
+    static final String OPEN_CLIP_TEXT = """
+        {"name": "OpenCLIP text (original single file)", "names": ["model.token_embedding", "model.transformer.resblocks", "model.ln_final"],
+         "order": [
+           {"at": "model", "order": [
+             "token_embedding", "positional_embedding",
+             {"at": "transformer.resblocks.#", "unit": "model.transformer.resblocks", "order": [
+               "ln_1", {"at": "attn", "order": ["in_proj_weight", "in_proj_bias", "out_proj"]}, "ln_2", {"at": "mlp", "order": ["c_fc", "c_proj"]}]},
+             "ln_final", "text_projection", "logit_scale"]}]}
+        """;
+
     static List<BlockGraphPreset> load() {
         List<BlockGraphPreset> out = new ArrayList<>();
         String[][] all = {{"UNet2DConditionModel", UNET_2D_CONDITION}, {"AutoencoderKL", AUTOENCODER_KL}, {"AutoencoderKLWan", AUTOENCODER_KL_WAN}, {"CLIPTextModel", CLIP_TEXT},
                 {"FluxTransformer2DModel", FLUX}, {"LlamaForCausalLM", DECODER_LM}, {"T5EncoderModel", T5_ENCODER}, {"Qwen2_5_VLForConditionalGeneration", QWEN2_5_VL}, {"GPT2LMHeadModel", GPT2},
                 {"SD3Transformer2DModel", SD3}, {"QwenImageTransformer2DModel", QWEN_IMAGE}, {"WanTransformer3DModel", WAN},
-                {"Flux (BFL single file)", FLUX_BFL}, {"Wan (original single file)", WAN_ORIGINAL}};
+                {"Flux (BFL single file)", FLUX_BFL}, {"Wan (original single file)", WAN_ORIGINAL},
+                {"SD/SDXL UNet (original single file)", LDM_UNET}, {"LDM VAE (original single file)", LDM_VAE},
+                {"CLIP text (original single file)", CLIP_TEXT_EMBEDDER}, {"OpenCLIP text (original single file)", OPEN_CLIP_TEXT}};
         for (String[] p : all) out.add(BlockGraphPreset.parse("built-in preset " + p[0], p[1]));
         return out;
     }

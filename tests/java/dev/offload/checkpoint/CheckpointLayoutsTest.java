@@ -281,7 +281,38 @@ class CheckpointLayoutsTest {
         assertContains(refused(() -> new BundleRule("a.b*.", "x")).getMessage(), "whole segment");
         assertEquals(new BundleRule.Match("t5xxl", "text_encoders.t5xxl.", "shared.weight"),
                 BundleRule.DEFAULTS.get(1).match("text_encoders.t5xxl.shared.weight"));
-        assertEquals(null, BundleRule.DEFAULTS.get(5).match("vae."));
+        assertEquals(null, BundleRule.DEFAULTS.get(7).match("vae."));
+    }
+
+    @Test
+    void sdxlsConditionerIsItsTwoTextEncoders() {  // sd_xl_base_1.0.safetensors: conditioner.embedders.0 (CLIP-L), .1 (OpenCLIP bigG)
+        Path file = dir.resolve("sd_xl_base_1.0.safetensors");
+        ModelZoo.Specs bigG = new ModelZoo.Specs().w("model.token_embedding.weight", 64, 8).w("model.positional_embedding", 16, 8);
+        for (int i = 0; i < 2; i++) {
+            String r = "model.transformer.resblocks." + i + ".";
+            bigG.w(r + "ln_1.weight", 8).w(r + "ln_1.bias", 8).w(r + "attn.in_proj_weight", 24, 8).w(r + "attn.in_proj_bias", 24)
+                    .w(r + "attn.out_proj.weight", 8, 8).w(r + "attn.out_proj.bias", 8).w(r + "ln_2.weight", 8).w(r + "ln_2.bias", 8)
+                    .w(r + "mlp.c_fc.weight", 32, 8).w(r + "mlp.c_fc.bias", 32).w(r + "mlp.c_proj.weight", 8, 32).w(r + "mlp.c_proj.bias", 8);
+        }
+        bigG.w("model.ln_final.weight", 8).w("model.ln_final.bias", 8).w("model.text_projection", 8, 8).w("model.logit_scale");
+        write(file, new ModelZoo.Specs().prefixed("conditioner.embedders.0.transformer.", ModelZoo.clipL())
+                .prefixed("conditioner.embedders.1.", bigG.list).prefixed("first_stage_model.", ModelZoo.vaeLdm()).list);
+        try (Pipeline p = Pipeline.open(file)) {
+            assertEquals(List.of("text_encoder", "text_encoder_2", "vae"), List.copyOf(p.components().keySet()));
+            assertEquals(List.of("conditioner.embedders.0."), p.bundlePrefixes("text_encoder"));
+            BlockGraph clip = BlockGraph.discover(p.component("text_encoder"));
+            assertEquals("preset CLIP text (original single file)", clip.source().toString());
+            assertEquals(List.of("transformer.text_model.embeddings.token_embedding.weight", "transformer.text_model.embeddings.position_embedding.weight"),
+                    clip.head().stream().map(t -> t.name()).toList());
+            assertEquals(12, clip.blockLists().get(0).blocks().size());
+            assertEquals(List.of("transformer.text_model.final_layer_norm.weight", "transformer.text_model.final_layer_norm.bias"),
+                    clip.tail().stream().map(t -> t.name()).toList());
+            BlockGraph open = BlockGraph.discover(p.component("text_encoder_2"));
+            assertEquals("preset OpenCLIP text (original single file)", open.source().toString());
+            assertEquals(List.of("model.token_embedding.weight", "model.positional_embedding"), open.head().stream().map(t -> t.name()).toList());
+            assertEquals(List.of("model.ln_final.weight", "model.ln_final.bias", "model.text_projection", "model.logit_scale"),
+                    open.tail().stream().map(t -> t.name()).toList());
+        }
     }
 
     @Test

@@ -410,4 +410,103 @@ class PresetFixturesTest {
         }
         check("wan2.1-original-1.3b", false, f.group("tail").t("head.modulation").m("head", "head"));
     }
+    /** openaimodel.py ResBlock._forward: in_layers (norm, conv), emb_layers, out_layers (norm, conv), skip_connection. */
+    static void ldmRes(Forward f, String p) {
+        f.group(p).m(p, "in_layers.0", "in_layers.2", "emb_layers.1", "out_layers.0", "out_layers.3", "skip_connection");
+    }
+
+    /** attention.py SpatialTransformer.forward: norm, proj_in, each block (norm1, attn1, norm2, attn2, norm3, ff), proj_out. */
+    static void ldmSpatial(Forward f, String p, int layers) {
+        f.group(p).m(p, "norm", "proj_in");
+        for (int k = 0; k < layers; k++) {
+            String b = p + ".transformer_blocks." + k;
+            f.m(b, "norm1", "attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0", "norm2", "attn2.to_q", "attn2.to_k", "attn2.to_v", "attn2.to_out.0",
+                    "norm3", "ff.net.0.proj", "ff.net.2");
+        }
+        f.m(p, "proj_out");
+    }
+
+    /** UNetModel.forward: time_embed, label_emb, input_blocks in order, middle_block, output_blocks in order, out. */
+    void ldmUnet(String fixture, int[] depth, int middleDepth) {
+        Forward f = new Forward(PresetFixtures.load(fixture).names()).group("head").m("", "time_embed.0", "time_embed.2", "label_emb.0.0", "label_emb.0.2", "input_blocks.0.0");
+        f.preset = "SD/SDXL UNet (original single file)";
+        int idx = 1, levels = depth.length;
+        for (int level = 0; level < levels; level++) {
+            for (int j = 0; j < 2; j++, idx++) {
+                ldmRes(f, "input_blocks." + idx + ".0");
+                if (depth[level] > 0) ldmSpatial(f, "input_blocks." + idx + ".1", depth[level]);
+            }
+            if (level < levels - 1) f.group("input_blocks." + idx + ".0").m("input_blocks." + idx + ".0", "op");
+            if (level < levels - 1) idx++;
+        }
+        ldmRes(f, "middle_block.0");
+        ldmSpatial(f, "middle_block.1", middleDepth);
+        ldmRes(f, "middle_block.2");
+        idx = 0;
+        for (int level = levels - 1; level >= 0; level--) {
+            for (int j = 0; j < 3; j++, idx++) {
+                ldmRes(f, "output_blocks." + idx + ".0");
+                int k = 1;
+                if (depth[level] > 0) ldmSpatial(f, "output_blocks." + idx + "." + k++, depth[level]);
+                if (level > 0 && j == 2) f.group("output_blocks." + idx + "." + k).m("output_blocks." + idx + "." + k, "conv");
+            }
+        }
+        check(fixture, false, f.group("tail").m("", "out.0", "out.2"));
+    }
+
+    @Test
+    void sdxlUnetAsTheSingleFileHasIt() {
+        ldmUnet("ldm-unet-sdxl", new int[] {0, 2, 10}, 10);
+    }
+
+    @Test
+    void sd15UnetAsTheSingleFileHasIt() {
+        ldmUnet("ldm-unet-sd15", new int[] {1, 1, 1, 0}, 1);
+    }
+
+    @Test
+    void ldmVaeRunsTheDecoderUpBlocksFromTheHighestDown() {  // Encoder.forward, quant_conv, post_quant_conv, Decoder.forward (reversed(range(num_resolutions)))
+        Forward f = new Forward(PresetFixtures.load("ldm-vae").names()).group("head").m("encoder", "conv_in");
+        f.preset = "LDM VAE (original single file)";
+        String[] res = {"norm1", "conv1", "norm2", "conv2", "nin_shortcut"};
+        for (int l = 0; l < 4; l++) {
+            f.group("encoder.down." + l);
+            for (int j = 0; j < 2; j++) f.m("encoder.down." + l + ".block." + j, res);
+            f.m("encoder.down." + l, "downsample.conv");
+        }
+        f.group("encoder.mid").m("encoder.mid.block_1", res).m("encoder.mid.attn_1", "norm", "q", "k", "v", "proj_out").m("encoder.mid.block_2", res);
+        f.group("encoder.out").m("encoder", "norm_out", "conv_out");
+        f.group("quant_conv").m("", "quant_conv").group("post_quant_conv").m("", "post_quant_conv");
+        f.group("decoder.conv_in").m("decoder", "conv_in");
+        f.group("decoder.mid").m("decoder.mid.block_1", res).m("decoder.mid.attn_1", "norm", "q", "k", "v", "proj_out").m("decoder.mid.block_2", res);
+        for (int l = 3; l >= 0; l--) {
+            f.group("decoder.up." + l);
+            for (int j = 0; j < 3; j++) f.m("decoder.up." + l + ".block." + j, res);
+            f.m("decoder.up." + l, "upsample.conv");
+        }
+        check("ldm-vae", false, f.group("tail").m("decoder", "norm_out", "conv_out"));
+    }
+
+    @Test
+    void sdxlConditionerClipL() {  // FrozenCLIPEmbedder: CLIPTextModel's forward under transformer.
+        Forward f = new Forward(PresetFixtures.load("ldm-clip-l").names()).group("head")
+                .m("transformer.text_model.embeddings", "token_embedding", "position_embedding");
+        f.preset = "CLIP text (original single file)";
+        for (int i = 0; i < 12; i++) {
+            String p = "transformer.text_model.encoder.layers." + i;
+            f.group(p).m(p, "layer_norm1", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj", "layer_norm2", "mlp.fc1", "mlp.fc2");
+        }
+        check("ldm-clip-l", false, f.group("tail").m("transformer.text_model", "final_layer_norm"));
+    }
+
+    @Test
+    void sdxlConditionerOpenClipBigG() {  // open_clip encode_text: token_embedding + positional_embedding, resblocks, ln_final, @ text_projection
+        Forward f = new Forward(PresetFixtures.load("ldm-openclip-bigg").names()).group("head").m("model", "token_embedding").t("model.positional_embedding");
+        f.preset = "OpenCLIP text (original single file)";
+        for (int i = 0; i < 32; i++) {
+            String p = "model.transformer.resblocks." + i;
+            f.group(p).m(p, "ln_1").t(p + ".attn.in_proj_weight").t(p + ".attn.in_proj_bias").m(p, "attn.out_proj", "ln_2", "mlp.c_fc", "mlp.c_proj");
+        }
+        check("ldm-openclip-bigg", false, f.group("tail").m("model", "ln_final").t("model.text_projection").t("model.logit_scale"));
+    }
 }

@@ -21,7 +21,7 @@ import dev.offload.plan.Setup;
  * One registered component below the face: its schedule, its host copy, its engine's life
  * (EngineSlot: the engine, the step's calls, the group places) and its steps' figures
  * (StepFigures), its references and its open step. At most one step is open at a time; the face's
- * Step drives it through StepDriver.
+ * Step drives it through StepDriver. Accessors the face shows are documented on its Component.
  *
  * <p>Turns (MODEL_OFFLOAD): the engine, and with it the component's device region, exists only while
  * the component is active. The registry activates it for a step (Turns: evicting other turn-taking
@@ -136,12 +136,10 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         return schedule;
     }
 
-    /** Whether the component's groups are on the device now (always, but for a turn-taking one between turns). */
     public synchronized boolean isActive() {
         return slot.running();
     }
 
-    /** How many times the component was brought onto the device (1 for a permanent one). */
     public synchronized long activations() {
         return slot.activations();
     }
@@ -150,7 +148,6 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         return sourceKey;
     }
 
-    /** Registrations sharing this component (pipelines that registered it; 0 once unregistered). */
     public synchronized int references() {
         return references;
     }
@@ -164,12 +161,18 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         return --references;
     }
 
-    private Object face;  // the public face's handle, made by make the first time (under the component's lock)
+    private volatile Object face;  // the public face's handle, made by make the first time (under the component's lock)
 
     @SuppressWarnings("unchecked")
-    public synchronized <T> T face(java.util.function.Function<ComponentCore, T> make) {
-        if (face == null) face = make.apply(this);
-        return (T) face;
+    public <T> T face(java.util.function.Function<ComponentCore, T> make) {
+        Object f = face;  // every step asks: no lock once made
+        if (f == null) {
+            synchronized (this) {
+                if (face == null) face = make.apply(this);
+                f = face;
+            }
+        }
+        return (T) f;
     }
 
     /** Whether a step is open (the offloader never evicts such a component). */
@@ -221,12 +224,10 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         return plan().groups().size();
     }
 
-    /** Host bytes holding this component's weights (pinned, plus any {@link #hostBytesPageable()}). */
     public long hostBytes() {
         return host.pinnedBytes() + host.pageableBytes();
     }
 
-    /** Host bytes of its copy in ordinary memory because pinning failed (host backend only); 0 normally. */
     public long hostBytesPageable() {
         return host.pageableBytes();
     }

@@ -256,10 +256,7 @@ public final class Registry implements AutoCloseable {
         followUps.put(name, f);
     }
 
-    /**
-     * Brings a turn-taking component onto the device now, if the budget holds it beside what is
-     * there (nothing is evicted); whether the component is active (Turns.prefetch).
-     */
+    /** Offloader.prefetch: a turn-taking component onto the device now if the budget holds it beside the others (Turns). */
     public boolean prefetch(String name) {
         return turns.prefetch(name);
     }

@@ -392,6 +392,17 @@ OFL_API ofl_status ofl_engine_layout_get(ofl_engine* engine, ofl_engine_layout* 
 /* Waits for queued work on both streams, then frees the engine's device memory. */
 OFL_API ofl_status ofl_engine_destroy(ofl_engine* engine);
 
+/* ---- registered host memory (shared host regions) --------------------------------------------- */
+
+/* Registers caller memory [address, address + bytes) as pinned host memory and wraps it in a host
+ * buffer: on cuda cudaHostRegister(..., cudaHostRegisterPortable) (every device's copies from it run
+ * at pinned speed), on the host backend the range is recorded as pinned. Engines accept groups in it
+ * as pinned (ofl_group_desc). The memory stays the caller's: ofl_host_buffer_destroy unregisters it
+ * (cudaHostUnregister) and frees nothing. Used for a region of a shared-memory file that several
+ * processes map, each registering its own mapping. address must be 4096-aligned, bytes > 0; the
+ * bytes count in the runtime's host_used_bytes while registered. */
+OFL_API ofl_status ofl_host_register(ofl_runtime* runtime, void* address, uint64_t bytes, ofl_host_buffer** out);
+
 #ifdef __cplusplus
 }
 #endif

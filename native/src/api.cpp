@@ -202,6 +202,26 @@ ofl_status ofl_host_buffer_create(ofl_runtime* runtime, uint64_t bytes, ofl_host
     });
 }
 
+ofl_status ofl_host_register(ofl_runtime* runtime, void* address, uint64_t bytes, ofl_host_buffer** out) {
+    return guarded([&] {
+        require_out(out, "host buffer");
+        *out = nullptr;
+        auto rt = live(runtime);
+        OFL_EXPECT(address != nullptr, OFL_ERR_INVALID_ARGUMENT, "host memory to register is NULL");
+        OFL_EXPECT(bytes > 0, OFL_ERR_INVALID_ARGUMENT, "host memory to register must have a positive size, got 0");
+        OFL_EXPECT(reinterpret_cast<std::uintptr_t>(address) % 4096 == 0, OFL_ERR_INVALID_ARGUMENT, "host memory to register at ",
+                   address, " is not 4096-byte aligned (register a page-aligned mapping)");
+        rt->device->backend().host_register(address, bytes);
+        rt->device->host_usage().claim(bytes);
+        auto buffer = std::make_shared<ofl_host_buffer>();
+        buffer->device = rt->device;
+        buffer->address = address;
+        buffer->bytes = bytes;
+        buffer->registered = true;
+        *out = HandleRegistry::instance().add(std::move(buffer));
+    });
+}
+
 ofl_status ofl_host_buffer_address(ofl_host_buffer* buffer, void** out) {
     return guarded([&] {
         auto b = live(buffer);

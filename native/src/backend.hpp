@@ -84,6 +84,9 @@ public:
 
     // Whether a copy from pageable host memory would block the caller (cuda), so that the engine
     // refuses group memory that is not pinned; and whether [p, p + bytes) is pinned.
+    // Registers caller memory as pinned (cudaHostRegister, portable) / undoes it; the memory stays the caller's.
+    virtual void host_register(void* p, std::size_t bytes) = 0;
+    virtual void host_unregister(void* p) noexcept = 0;
     virtual bool requires_pinned_sources() const noexcept { return false; }
     virtual bool is_pinned(const void* p, std::size_t bytes) = 0;
     // Whether host-to-device copies are made by a CPU core (the host backend's memcpy) rather than a

@@ -24,8 +24,10 @@ struct ofl_host_buffer {
     std::shared_ptr<ofl::Device> device;
     void* address = nullptr;
     std::uint64_t bytes = 0;
+    bool registered = false;  // caller memory (ofl_host_register): unregistered, never freed
     ~ofl_host_buffer() {
-        device->backend().host_free(address);
+        if (registered) device->backend().host_unregister(address);
+        else device->backend().host_free(address);
         device->host_usage().release(bytes);
     }
 };

@@ -2,6 +2,8 @@
 #include <cstring>
 #include <string>
 
+#include <sys/mman.h>
+
 #include "check.hpp"
 
 static bool last_error_mentions(const char* word) { return std::strstr(ofl_last_error(), word) != nullptr; }
@@ -64,6 +66,38 @@ int main() {
     CHECK_STATUS(ofl_copy_async(stream, address, host, 16, 9), OFL_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(ofl_copy_async(stream, address, nullptr, 16, OFL_COPY_HOST_TO_DEVICE), OFL_ERR_INVALID_ARGUMENT);
     CHECK_OK(ofl_copy_async(stream, address, host, 4096, OFL_COPY_HOST_TO_DEVICE));
+
+    // Registered caller memory (a shared region's mapping): a host buffer at the caller's address,
+    // counted in host_used_bytes while registered, a copy source; destroying it frees nothing.
+    {
+        const std::size_t bytes = 2 * 4096;
+        void* region = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        CHECK(region != MAP_FAILED);
+        std::memset(region, 0x5a, bytes);
+        ofl_host_buffer* reg = nullptr;
+        CHECK_STATUS(ofl_host_register(rt, nullptr, bytes, &reg), OFL_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(ofl_host_register(rt, region, 0, &reg), OFL_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(ofl_host_register(rt, static_cast<char*>(region) + 8, 64, &reg), OFL_ERR_INVALID_ARGUMENT);
+        CHECK(reg == nullptr && last_error_mentions("4096-byte aligned"));
+        CHECK_OK(ofl_runtime_info(rt, &info));
+        std::uint64_t before = info.host_used_bytes;
+        CHECK_OK(ofl_host_register(rt, region, bytes, &reg));
+        void* at = nullptr;
+        CHECK_OK(ofl_host_buffer_address(reg, &at));
+        CHECK(at == region);
+        CHECK_OK(ofl_runtime_info(rt, &info));
+        CHECK(info.host_used_bytes == before + bytes);
+        CHECK_OK(ofl_copy_async(stream, address, region, 4096, OFL_COPY_HOST_TO_DEVICE));
+        char back[4096] = {};
+        CHECK_OK(ofl_copy_async(stream, back, address, 4096, OFL_COPY_DEVICE_TO_HOST));
+        CHECK_OK(ofl_stream_synchronize(stream));
+        CHECK(back[0] == 0x5a && back[4095] == 0x5a);
+        CHECK_OK(ofl_host_buffer_destroy(reg));
+        CHECK_OK(ofl_runtime_info(rt, &info));
+        CHECK(info.host_used_bytes == before);
+        CHECK(static_cast<char*>(region)[bytes - 1] == 0x5a);  // still the caller's, still mapped
+        CHECK(munmap(region, bytes) == 0);
+    }
 
     // Objects outlive their runtime handle; objects of two runtimes do not mix.
     ofl_runtime* other = nullptr;

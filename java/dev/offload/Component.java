@@ -64,7 +64,17 @@ public final class Component implements AutoCloseable {
      * backend only; on cuda that failure is an error). 0 normally.
      */
     public long hostBytesPageable() {
-        return core.hostBytesPageable();
+        return core.host().pageableBytes();
+    }
+
+    /**
+     * How its copy came to be in the config's shared host region ({@link OffloadConfig#sharedHost()}):
+     * {@code "created: ..."}, {@code "mapped: ..."} (packed by another process, or an earlier one) or
+     * {@code "rebuilt: ..."} (one was there, stale or foreign), each with the reason; null for a
+     * private copy (no region named, or a source other than PINNED).
+     */
+    public String sharedHost() {
+        return core.host().sharedHost();
     }
 
     /**

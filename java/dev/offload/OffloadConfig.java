@@ -58,6 +58,9 @@ import java.util.Map;
  *                     NO_OFFLOAD marks a component always resident)
  * @param h2dGbps      the host-to-device bandwidth plans predict copies with; 0 = measure it (a
  *                     short probe, once per device and JVM) when a plan needs it
+ * @param sharedHost   PINNED: a named shared host region ({@link SharedHost}) holding each component's
+ *                     packed copy, mapped by every process on the node that opens the same model
+ *                     under the same name instead of packing its own; null (default): a private copy
  * @param turnTimeout  MODEL_OFFLOAD: how long a step waits for its turn on the device while other
  *                     threads' steps of other turn-taking components hold it (first come, first
  *                     served); past it the step fails with NOT_READY naming the component and the
@@ -68,7 +71,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
                             Map<String, ComputeProfile> computeProfiles, Map<String, Strategy> componentStrategies, double h2dGbps,
                             boolean trace, HostSource source, long stagingBytes, java.nio.file.Path diskCache,
                             ProgressListener progress, DiskIo diskIo, int readerThreads, java.time.Duration turnTimeout,
-                            long diskCacheMaxBytes, DiskCacheCheck diskCacheCheck) implements dev.offload.engine.Settings {
+                            long diskCacheMaxBytes, DiskCacheCheck diskCacheCheck, SharedHost sharedHost) implements dev.offload.engine.Settings {
     public OffloadConfig {
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
@@ -128,6 +131,10 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         if (diskCacheCheck == null) throw OffloadException.invalid("config: disk cache check is null (STAMP by default)");
         if (diskCache == null && (diskCacheMaxBytes > 0 || diskCacheCheck != DiskCacheCheck.STAMP)) {
             throw OffloadException.invalid("config: a disk cache bound or check needs a disk cache folder (diskCache)");
+        }
+        if (sharedHost != null && source != HostSource.PINNED && source != HostSource.AUTO) {
+            throw OffloadException.invalid("config: a shared host region ('" + sharedHost.name() + "') holds a pinned copy: it needs the PINNED"
+                    + " source, got " + source);
         }
         if (stagingBytes > 0 && (source == HostSource.PINNED || source == HostSource.AUTO)) {
             throw OffloadException.invalid("config: a staging ring (" + stagingBytes + " bytes) needs the DISK or LOWMEM source, got "
@@ -194,6 +201,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private java.time.Duration turnTimeout;
         private long diskCacheMaxBytes;
         private DiskCacheCheck diskCacheCheck = DiskCacheCheck.STAMP;
+        private SharedHost sharedHost;
 
         public Builder device(String device) { this.device = device; return this; }
         public Builder deviceBudget(long bytes) { this.deviceBudget = bytes; return this; }
@@ -229,6 +237,8 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         public Builder diskCacheMaxBytes(long bytes) { this.diskCacheMaxBytes = bytes; return this; }
         /** How a cache is checked against its sources before reuse (STAMP by default; {@link DiskCacheCheck}). */
         public Builder diskCacheCheck(DiskCacheCheck check) { this.diskCacheCheck = check; return this; }
+        /** PINNED: components' copies in a named shared host region, mapped by the node's other processes (null: private). */
+        public Builder sharedHost(SharedHost region) { this.sharedHost = region; return this; }
         public Builder activationReserve(long bytes) { this.activationReserve = bytes; return this; }
         /** A component's per-group compute times (execution order) and copy bandwidth, for ranking groups to pin. */
         public Builder computeProfile(String component, ComputeProfile profile) {
@@ -255,7 +265,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
             return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
                     stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace,
                     source, stagingBytes, diskCache, progress, diskIo, readerThreads,
-                    turnTimeout, diskCacheMaxBytes, diskCacheCheck);
+                    turnTimeout, diskCacheMaxBytes, diskCacheCheck, sharedHost);
         }
     }
 }

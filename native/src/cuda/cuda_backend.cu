@@ -183,6 +183,17 @@ public:
         return p;
     }
     void host_free(void* p) noexcept override { OFL_CUDA_CHECK_NOTHROW(cudaFreeHost(p)); }
+    void host_register(void* p, std::size_t bytes) override {
+        use_device(device_);
+        cudaError_t err = cudaHostRegister(p, bytes, cudaHostRegisterPortable);
+        if (err == cudaErrorMemoryAllocation) {
+            (void)cudaGetLastError();
+            fail(OFL_ERR_OUT_OF_HOST_MEMORY, "cudaHostRegister of ", bytes, " bytes at ", p,
+                 " failed: cudaErrorMemoryAllocation (the locked-memory limit, ulimit -l?)");
+        }
+        OFL_CUDA_CHECK(err);
+    }
+    void host_unregister(void* p) noexcept override { OFL_CUDA_CHECK_NOTHROW(cudaHostUnregister(p)); }
     void* device_alloc(std::size_t bytes) override {
         use_device(device_);
         void* p = nullptr;

@@ -64,6 +64,11 @@ public:
         fail(OFL_ERR_NOT_SUPPORTED, "wrapping a CUDA stream needs the cuda backend; this runtime is on host");
     }
     std::unique_ptr<Event> create_event(bool timing) override { return std::make_unique<HostEvent>(timing); }
+    // Caller memory (a mapped shared region) is accepted as pinned: copies from it are memcpy on a
+    // stream worker like any other. Unregistering waits for queued work, which may still read it,
+    // before the caller unmaps it (as host_free does before freeing).
+    void host_register(void*, std::size_t) override {}
+    void host_unregister(void*) noexcept override { streams_.synchronize_all(); }
     // Copies are memcpy on a stream worker: no host memory makes the caller wait.
     bool is_pinned(const void*, std::size_t) override { return true; }
     bool copies_with_cpu() const noexcept override { return true; }

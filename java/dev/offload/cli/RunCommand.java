@@ -34,22 +34,25 @@ import java.util.Set;
  * (implies disk) caches a scattered layout packed in DIR (memory/DiskCache), one file per source identity;
  * {@code --disk-cache-max SIZE} bounds DIR's caches (least recently used removed first) and
  * {@code --disk-cache-check content} also compares a sampled hash of the sources. Without {@code --source}
- * the copy is pinned unless it would not fit the available host memory (then disk).
+ * the copy is pinned unless it would not fit the available host memory (then disk). {@code --shared-host NAME}
+ * keeps the pinned copy in a named region of /dev/shm that other runs of the same model map (JSON
+ * {@code shared_host}: created, mapped or rebuilt, and why); {@code --shared-host-remove} has the last one
+ * remove it. JSON {@code first_step_ms}: from registering to the first step done.
  */
 final class RunCommand {
     static final String USAGE = "run PATH... [--budget SIZE] [--strategy " + Strategy.names().replace(", ", "|") + "] [--pin P] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
             + " [--timing off|step|group] [--trace FILE] [--device NAME] [--variant V] [--component NAME] [--source pinned|disk|lowmem]"
             + " [--staging SIZE] [--disk-io auto|buffered|direct|probe] [--readers N] [--disk-cache DIR] [--disk-cache-max SIZE]"
-            + " [--disk-cache-check stamp|content] [--json]";
+            + " [--disk-cache-check stamp|content] [--shared-host NAME [--shared-host-remove]] [--json]";
 
     private RunCommand() {}
 
     static int run(List<String> argv, PrintStream out, PrintStream err) {
-        Args args = new Args(argv, Set.of("--json", "--verify", "--leaf"),
+        Args args = new Args(argv, Set.of("--json", "--verify", "--leaf", "--shared-host-remove"),
                 Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device",
                         "--workload", "--steps-ahead", "--timing", "--variant", "--component", "--trace", "--pin", "--source", "--staging",
-                        "--disk-cache", "--disk-io", "--readers", "--disk-cache-max", "--disk-cache-check"));
+                        "--disk-cache", "--disk-io", "--readers", "--disk-cache-max", "--disk-cache-check", "--shared-host"));
         if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         if (args.has("--trace") && args.has("--timing") && Timing.parse(args.option("--timing", "group")) != Timing.GROUP) {
@@ -65,6 +68,7 @@ final class RunCommand {
                 .trace(args.has("--trace"))
                 .progress(Progress.tasks(err, !args.flag("--json")));  // packing a large model takes a while
         source(args, config);
+        sharedHost(args, config);
         if (args.has("--pin")) config.pin(PinPolicy.parse(args.option("--pin", "none")));  // none|first_last|all|count:N|budget
         if (args.flag("--leaf")) config.leafLevel();
         else config.blocksPerGroup(Main.parseInt(args.option("--blocks-per-group", "1"), "--blocks-per-group", 1, 1 << 16));
@@ -193,6 +197,25 @@ final class RunCommand {
     }
 
     /**
+     * --shared-host NAME [--shared-host-remove]: the pinned copy in the named region of /dev/shm, mapped
+     * by the node's other runs of the same model under that name (OffloadConfig.sharedHost). A bad name,
+     * the remove flag alone, or a source other than pinned is a usage error.
+     */
+    static void sharedHost(Args args, OffloadConfig.Builder config) {
+        if (args.flag("--shared-host-remove") && !args.has("--shared-host")) throw new UsageException("--shared-host-remove needs --shared-host NAME");
+        if (!args.has("--shared-host")) return;
+        if (args.has("--source") && !args.option("--source", "").equalsIgnoreCase("pinned") || args.has("--disk-cache")) {
+            throw new UsageException("--shared-host holds a pinned copy: it needs the pinned source, not --source " + args.option("--source", "disk"));
+        }
+        try {
+            dev.offload.SharedHost region = dev.offload.SharedHost.named(args.option("--shared-host", ""));
+            config.source(dev.offload.HostSource.PINNED).sharedHost(args.flag("--shared-host-remove") ? region.removedAtClose() : region);
+        } catch (dev.offload.OffloadException e) {
+            throw new UsageException("--shared-host: " + e.getMessage());
+        }
+    }
+
+    /**
      * A path given on the command line. The JVM decodes its arguments with the file-name encoding
      * ({@code sun.jnu.encoding}); bytes that are not valid in it (a non-UTF-8 name such as
      * {@code mod\xe9l\xff.safetensors}) become U+FFFD, and no file has the name that is left. That is
@@ -300,6 +323,8 @@ final class RunCommand {
             number(probe, "direct", disk.probeDirectGbps());
             json.add("disk_probe_gbps", probe);
         }
+        number(json, "first_step_ms", r.firstStepMs());
+        if (r.sharedHost() != null) json.addProperty("shared_host", r.sharedHost());
         if (r.verifyNote() != null) json.addProperty("verify_note", r.verifyNote());
         return json;
     }

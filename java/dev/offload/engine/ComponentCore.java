@@ -6,7 +6,6 @@ import dev.offload.OffloadException;
 import dev.offload.Status;
 import dev.offload.StepMetrics;
 import dev.offload.Strategy;
-
 import dev.offload.graph.BlockGraph;
 import dev.offload.memory.HostPacking;
 import dev.offload.internal.NativeEngine;
@@ -228,8 +227,9 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         return host.pinnedBytes() + host.pageableBytes();
     }
 
-    public long hostBytesPageable() {
-        return host.pageableBytes();
+    /** Its host copy (Component.hostBytesPageable and Component.sharedHost read it). */
+    public HostPacking host() {
+        return host;
     }
 
     /** How many of the latest steps' figures {@link #metrics} can still read. */

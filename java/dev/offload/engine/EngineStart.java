@@ -9,6 +9,7 @@ import dev.offload.internal.NativeEngine;
 import dev.offload.memory.DiskCache;
 import dev.offload.memory.DiskSource;
 import dev.offload.memory.HostPacking;
+import dev.offload.memory.SharedHostRegion;
 import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.PackedGroup;
 import dev.offload.plan.Schedule;
@@ -25,7 +26,8 @@ final class EngineStart {
     private EngineStart() {}
 
     /**
-     * Packs a scheduled component into pinned host memory (PINNED), pageable memory (LOWMEM) or not
+     * Packs a scheduled component into pinned host memory (PINNED: a shared region's when the config
+     * names one, memory/SharedHostRegion), pageable memory (LOWMEM) or not
      * at all (DISK: the groups stay in their files; the regions and file stamps taken now serve
      * every later engine).
      */
@@ -33,7 +35,9 @@ final class EngineStart {
         String name = s.component();
         Settings config = owner.settings();
         return switch (s.source()) {
-            case PINNED -> HostPacking.pack(owner.runtime(), name, s.groups(), config.slabBytes(), progress(config, s));
+            case PINNED -> config.sharedHost() != null
+                    ? SharedHostRegion.open(owner.runtime(), name, s.groups(), config.sharedHost(), progress(config, s))
+                    : HostPacking.pack(owner.runtime(), name, s.groups(), config.slabBytes(), progress(config, s));
             case LOWMEM -> HostPacking.packPageable(owner.runtime(), name, s.groups(), config.slabBytes(), progress(config, s));
             case DISK -> HostPacking.onDisk(DiskSource.Registered.of(name, graph.tensors()));
             case AUTO -> throw new IllegalStateException("component '" + name + "': the host source is chosen before packing");

@@ -60,6 +60,9 @@ public interface Settings {
 
     ProgressListener progress();
 
+    /** PINNED: the named shared host region components' copies live in; null: private copies. */
+    dev.offload.SharedHost sharedHost();
+
     /** How long a turn-taking component's step waits for its turn; null: without bound. */
     Duration turnTimeout();
 }

@@ -66,6 +66,17 @@ public record FileStamp(long device, long inode, long size, long modifiedNs, lon
         return what.isEmpty() ? "unchanged" : String.join(", ", what);
     }
 
+    /** A stamp from its {@link #text()}; null when the text is not one. */
+    public static FileStamp parse(String text) {
+        String[] f = text == null ? new String[0] : text.trim().split(" ");
+        if (f.length != 5) return null;
+        try {
+            return new FileStamp(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]));
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
     /** The stamp as text, for headers and seals: "dev ino size mtime_ns ctime_ns". */
     public String text() {
         return device + " " + inode + " " + size + " " + modifiedNs + " " + changedNs;

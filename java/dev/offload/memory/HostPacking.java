@@ -46,17 +46,30 @@ public final class HostPacking implements AutoCloseable {
     private final long pageableBytes;
 
     private final DiskSource.Registered disk;  // the DISK source's files, else null
+    private final String sharedHost;  // a shared region's outcome (SharedHostRegion), else null
 
     private HostPacking(List<AutoCloseable> slabs, List<MemorySegment> groups, long pinnedBytes, long pageableBytes) {
-        this(slabs, groups, pinnedBytes, pageableBytes, null);
+        this(slabs, groups, pinnedBytes, pageableBytes, null, null);
     }
 
-    private HostPacking(List<AutoCloseable> slabs, List<MemorySegment> groups, long pinnedBytes, long pageableBytes, DiskSource.Registered disk) {
+    private HostPacking(List<AutoCloseable> slabs, List<MemorySegment> groups, long pinnedBytes, long pageableBytes, DiskSource.Registered disk,
+                        String sharedHost) {
         this.slabs = slabs;
         this.groups = groups;
         this.pinnedBytes = pinnedBytes;
         this.pageableBytes = pageableBytes;
         this.disk = disk;
+        this.sharedHost = sharedHost;
+    }
+
+    /** A copy in a shared region (SharedHostRegion): {@code owners} closed in order (registration, mapping, use). */
+    static HostPacking shared(List<AutoCloseable> owners, List<MemorySegment> groups, long pinnedBytes, String outcome) {
+        return new HostPacking(owners, groups, pinnedBytes, 0, null, outcome);
+    }
+
+    /** How a shared host region was opened: "created: ...", "mapped: ..." or "rebuilt: ..." and why; null for a private copy. */
+    public String sharedHost() {
+        return sharedHost;
     }
 
     /** No host copy at all (the DISK source reads groups from their files). */
@@ -66,7 +79,7 @@ public final class HostPacking implements AutoCloseable {
 
     /** No host copy: the DISK source reads the groups from the files registered in {@code files}. */
     public static HostPacking onDisk(DiskSource.Registered files) {
-        return new HostPacking(List.of(), List.of(), 0, 0, files);
+        return new HostPacking(List.of(), List.of(), 0, 0, files, null);
     }
 
     /** The DISK source's registered files; null for a host copy. */

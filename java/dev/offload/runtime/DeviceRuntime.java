@@ -106,6 +106,21 @@ public final class DeviceRuntime extends NativeResource {
                 "allocating " + bytes + " pinned bytes on " + this), bytes);
     }
 
+    /**
+     * Registers caller memory (a page-aligned mapping: a shared host region) as pinned, so that engines
+     * accept groups in it (ofl_host_register: cudaHostRegister, portable, on cuda; recorded on the host
+     * backend). The buffer's segment is the same memory; closing it unregisters it and frees nothing:
+     * unmap {@code memory} only after that.
+     */
+    public PinnedBuffer registerHost(MemorySegment memory) {
+        HostFunctionThread.refuse("registering host memory on", this);
+        requirePositive(memory.byteSize(), "registered host memory size");
+        MemorySegment rt = handle();
+        long bytes = memory.byteSize();
+        return new PinnedBuffer(Native.pointerResult(out -> offload_h.ofl_host_register(rt, memory, bytes, out),
+                "registering " + bytes + " host bytes at 0x" + Long.toHexString(memory.address()) + " as pinned on " + this), bytes);
+    }
+
     public DeviceBuffer allocateDevice(long bytes) {
         HostFunctionThread.refuse("allocating device memory on", this);
         requirePositive(bytes, "device buffer size");

@@ -5,7 +5,11 @@ import dev.offload.internal.NativeResource;
 import dev.offload.internal.ffi.offload_h;
 import java.lang.foreign.MemorySegment;
 
-/** Page-locked host memory: the source of fully asynchronous host-to-device copies. */
+/**
+ * Page-locked host memory: the source of fully asynchronous host-to-device copies. Either allocated
+ * ({@link DeviceRuntime#allocatePinned}; closing frees it) or the caller's memory registered as
+ * pinned ({@link DeviceRuntime#registerHost}; closing unregisters it and frees nothing).
+ */
 public final class PinnedBuffer extends NativeResource {
     private final long byteSize;
     private final MemorySegment segment;

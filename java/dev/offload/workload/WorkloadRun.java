@@ -24,7 +24,8 @@ import java.util.function.ToDoubleFunction;
  * includes the cold start) when there is more than one. {@code wallMsPerStep} is the wall clock
  * from the device being idle after step 0 to the device finishing the last step, over the steps
  * after the first: what a user waits, pipelining included, comparable with a loop that
- * synchronizes after each step.
+ * synchronizes after each step. {@code firstStepMs} is the wall clock from registering the component
+ * (packing or mapping its copy) to the device finishing its first step: the time to first step.
  */
 public final class WorkloadRun {
     public record Result(String strategy, String workload, String backend, int steps, Boolean verified, String verifyNote,
@@ -34,7 +35,7 @@ public final class WorkloadRun {
                          double wallMsPerStep,
                          double h2dGbps, double overlapEfficiency, int groups, int slots, int tokens, int stepsAhead, String plan,
                          List<StepMetrics> perStep, String source, long stagingBytes, double diskReadMs, double diskGbps,
-                         dev.offload.DiskStats disk) {}
+                         dev.offload.DiskStats disk, String sharedHost, double firstStepMs) {}
 
     /** Reference states shared by runs of the same model (see {@link Workload.Expected}). */
     public static final class Expected {
@@ -64,8 +65,9 @@ public final class WorkloadRun {
         Expected cache = expected != null ? expected : new Expected();
         try (Offloader off = Offloader.open(config);
              Workload workload = Workload.create(workloadKind, off, checkpoint, tokens, hidden, steps, verify)) {
+            long registering = System.nanoTime();
             Component component = withinBudget(() -> off.register("model", checkpoint));
-            Result r = drive(off, component, workload, checkpoint.totalBytes(), steps, tokens, verify, cache, onStep, null);
+            Result r = drive(off, component, workload, checkpoint.totalBytes(), steps, tokens, verify, cache, onStep, null, registering);
             if (trace != null) trace.accept(off.trace());
             return r;
         }
@@ -92,6 +94,7 @@ public final class WorkloadRun {
                 for (String name : names) {
                     workloads.add(Workload.create(workloadKind, off, pipeline.component(name), tokens, hidden, steps, verify));
                 }
+                long registering = System.nanoTime();
                 java.util.Map<String, Component> registered = withinBudget(() -> off.registerAll(pipeline));
                 List<Result> results = new ArrayList<>();
                 int done = 0;
@@ -100,7 +103,7 @@ public final class WorkloadRun {
                     int offset = done;
                     Runnable beforeLast = next == null ? null : () -> off.prefetch(next);
                     results.add(drive(off, registered.get(names.get(i)), workloads.get(i), pipeline.component(names.get(i)).totalBytes(), steps,
-                            tokens, verify, new Expected(), onStep == null ? null : s -> onStep.accept(offset + s), beforeLast));
+                            tokens, verify, new Expected(), onStep == null ? null : s -> onStep.accept(offset + s), beforeLast, registering));
                     done += steps;
                 }
                 if (trace != null) trace.accept(off.trace());
@@ -164,7 +167,8 @@ public final class WorkloadRun {
 
     /** One component's steps through its workload, figures read as {@link WorkloadRun} describes. */
     private static Result drive(Offloader off, Component component, Workload workload, long modelBytes, int steps, int tokens,
-                                boolean verify, Expected cache, java.util.function.IntConsumer onStep, Runnable beforeLastStep) {
+                                boolean verify, Expected cache, java.util.function.IntConsumer onStep, Runnable beforeLastStep,
+                                long registering) {
         OffloadConfig config = off.config();
         String name = component.name();
         long first = component.stepsStarted();
@@ -178,7 +182,7 @@ public final class WorkloadRun {
         for (int s = 0; s < steps; s++) {
             if (s == 1) {  // the wall-clock figure starts with the device idle, after the cold step
                 metrics[0] = component.metrics(first, true);
-                wallStart = System.nanoTime();
+                wallStart = System.nanoTime();  // also the end of the first step: time to first step from registering
             }
             if (s == steps - 1 && beforeLastStep != null) beforeLastStep.run();
             Step step = off.step(name);
@@ -199,6 +203,7 @@ public final class WorkloadRun {
             }
         }
         metrics[steps - 1] = component.metrics(first + steps - 1, true);  // waits for the device: the end of the wall clock
+        double firstStepMs = ((steps > 1 ? wallStart : System.nanoTime()) - registering) / 1e6;
         double wallMsPerStep = steps > 1 ? (System.nanoTime() - wallStart) / 1e6 / (steps - 1) : Double.NaN;
         for (int s = 0; s < steps; s++) if (metrics[s] == null) metrics[s] = component.metrics(first + s, true);
         String note = verify ? workload.verify(steps, order, cache.states) : null;
@@ -223,7 +228,7 @@ public final class WorkloadRun {
                 median(steady, StepMetrics::h2dGbps), median(steady, StepMetrics::overlapEfficiency), groups,
                 component.plan().slots(), tokens, config.stepsAhead(), plan, List.copyOf(all),
                 component.source().name().toLowerCase(java.util.Locale.ROOT), disk.stagingBytes(), disk.readMs(), disk.readGbps(),
-                disk);
+                disk, component.sharedHost(), firstStepMs);
     }
 
     /** "group_offload (2 blocks/group)"; AUTO's as "auto: " and what it chose. */

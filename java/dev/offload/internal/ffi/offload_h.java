@@ -327,7 +327,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * const char *ofl_last_error()
+     * const char *ofl_last_error(void)
      * }
      */
     public static FunctionDescriptor ofl_last_error$descriptor() {
@@ -337,7 +337,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * const char *ofl_last_error()
+     * const char *ofl_last_error(void)
      * }
      */
     public static MethodHandle ofl_last_error$handle() {
@@ -347,7 +347,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * const char *ofl_last_error()
+     * const char *ofl_last_error(void)
      * }
      */
     public static MemorySegment ofl_last_error$address() {
@@ -356,7 +356,7 @@ public class offload_h extends offload_h$shared {
 
     /**
      * {@snippet lang=c :
-     * const char *ofl_last_error()
+     * const char *ofl_last_error(void)
      * }
      */
     public static MemorySegment ofl_last_error() {
@@ -385,7 +385,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * const char *ofl_version()
+     * const char *ofl_version(void)
      * }
      */
     public static FunctionDescriptor ofl_version$descriptor() {
@@ -395,7 +395,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * const char *ofl_version()
+     * const char *ofl_version(void)
      * }
      */
     public static MethodHandle ofl_version$handle() {
@@ -405,7 +405,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * const char *ofl_version()
+     * const char *ofl_version(void)
      * }
      */
     public static MemorySegment ofl_version$address() {
@@ -414,7 +414,7 @@ public class offload_h extends offload_h$shared {
 
     /**
      * {@snippet lang=c :
-     * const char *ofl_version()
+     * const char *ofl_version(void)
      * }
      */
     public static MemorySegment ofl_version() {
@@ -443,7 +443,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * uint32_t ofl_compiled_backends()
+     * uint32_t ofl_compiled_backends(void)
      * }
      */
     public static FunctionDescriptor ofl_compiled_backends$descriptor() {
@@ -453,7 +453,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * uint32_t ofl_compiled_backends()
+     * uint32_t ofl_compiled_backends(void)
      * }
      */
     public static MethodHandle ofl_compiled_backends$handle() {
@@ -463,7 +463,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * uint32_t ofl_compiled_backends()
+     * uint32_t ofl_compiled_backends(void)
      * }
      */
     public static MemorySegment ofl_compiled_backends$address() {
@@ -472,7 +472,7 @@ public class offload_h extends offload_h$shared {
 
     /**
      * {@snippet lang=c :
-     * uint32_t ofl_compiled_backends()
+     * uint32_t ofl_compiled_backends(void)
      * }
      */
     public static int ofl_compiled_backends() {
@@ -2701,6 +2701,69 @@ public class offload_h extends offload_h$shared {
                 traceDowncall("ofl_engine_destroy", engine);
             }
             return (int)mh$.invokeExact(engine);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ofl_host_register {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_LONG,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_host_register");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_host_register(ofl_runtime *runtime, void *address, uint64_t bytes, ofl_host_buffer **out)
+     * }
+     */
+    public static FunctionDescriptor ofl_host_register$descriptor() {
+        return ofl_host_register.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_host_register(ofl_runtime *runtime, void *address, uint64_t bytes, ofl_host_buffer **out)
+     * }
+     */
+    public static MethodHandle ofl_host_register$handle() {
+        return ofl_host_register.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_host_register(ofl_runtime *runtime, void *address, uint64_t bytes, ofl_host_buffer **out)
+     * }
+     */
+    public static MemorySegment ofl_host_register$address() {
+        return ofl_host_register.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_host_register(ofl_runtime *runtime, void *address, uint64_t bytes, ofl_host_buffer **out)
+     * }
+     */
+    public static int ofl_host_register(MemorySegment runtime, MemorySegment address, long bytes, MemorySegment out) {
+        var mh$ = ofl_host_register.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_host_register", runtime, address, bytes, out);
+            }
+            return (int)mh$.invokeExact(runtime, address, bytes, out);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

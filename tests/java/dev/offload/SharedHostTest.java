@@ -1,0 +1,213 @@
+package dev.offload;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.offload.checkpoint.Checkpoint;
+import dev.offload.checkpoint.DType;
+import dev.offload.checkpoint.SafetensorsWriter;
+import dev.offload.memory.SharedHostRegion;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A named shared host region in one JVM (several offloaders stand for several processes; the
+ * cross-process figures are cli/SharedHostProcessesTest's): created, then mapped, bit for bit;
+ * rebuilt, saying why, when stale (a source touched), foreign (another model under the name) or
+ * incomplete (no complete mark); an offloader mapping the old region keeps it across a rebuild;
+ * the region is registered as pinned; the last close leaves it, or removes it when asked.
+ */
+class SharedHostTest {
+    @TempDir
+    Path dir;
+    Path shm;
+
+    @BeforeEach
+    void folder() throws IOException {
+        Path base = Files.isDirectory(SharedHost.DEFAULT_FOLDER) ? SharedHost.DEFAULT_FOLDER : dir;
+        shm = Files.createTempDirectory(base, "offload-shared-host-test-");
+    }
+
+    @AfterEach
+    void removeFolder() throws IOException {
+        try (Stream<Path> s = Files.walk(shm)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+
+    Path model(String name, long seed) {
+        List<SafetensorsWriter.Spec> specs = new ArrayList<>();
+        specs.add(new SafetensorsWriter.Spec("embed.weight", DType.F16, new long[] {64, 96}));
+        for (int i = 0; i < 4; i++) {
+            specs.add(new SafetensorsWriter.Spec("blocks." + i + ".attn.weight", DType.BF16, new long[] {96, 96}));
+            specs.add(new SafetensorsWriter.Spec("blocks." + i + ".mlp.weight", DType.F32, new long[] {96, 80}));
+        }
+        specs.add(new SafetensorsWriter.Spec("norm_out.weight", DType.F32, new long[] {96}));
+        Path file = dir.resolve(name);
+        java.util.Random random = new java.util.Random(seed);
+        SafetensorsWriter.write(file, specs, Map.of(), (spec, target) -> {
+            for (long i = 0; i < target.byteSize(); i++) target.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) random.nextInt());
+        });
+        return file;
+    }
+
+    OffloadConfig config(SharedHost region) {
+        return OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD).h2dGbps(10).sharedHost(region).build();
+    }
+
+    /** Registers the model in a fresh offloader, checks two steps bit for bit, and gives the outcome (the offloader stays open). */
+    record Opened(Offloader off, Checkpoint checkpoint, Component component) implements AutoCloseable {
+        @Override
+        public void close() {
+            off.close();
+            checkpoint.close();
+        }
+    }
+
+    Opened open(Path model, SharedHost region) {
+        Checkpoint ckpt = Checkpoint.open(model);
+        Offloader off = Offloader.open(config(region));
+        Component c = off.register("model", ckpt);
+        var expected = LifecycleTest.bytesOf(ckpt);
+        for (int s = 0; s < 2; s++) assertEquals(expected.size(), LifecycleTest.stepAndCompare(off, "model", expected));
+        return new Opened(off, ckpt, c);
+    }
+
+    @Test
+    void theSecondOpenMapsTheFirstsRegionBitForBitAndItStaysAfterTheLastClose() throws Exception {
+        Path model = model("m.safetensors", 1);
+        SharedHost region = SharedHost.named("t1").in(shm);
+        Path file = SharedHostRegion.file(region, "model");
+        assertEquals(shm.resolve("offload-t1.model"), file);
+        try (Opened a = open(model, region)) {
+            assertTrue(a.component().sharedHost().startsWith("created: " + file + " ("), a.component().sharedHost());
+            assertEquals(0, a.component().hostBytesPageable());
+            assertEquals(Files.size(file), a.component().hostBytes(), "the whole region, registered as pinned");
+            assertEquals(Files.size(file), a.off().deviceInfo().hostUsedBytes(), "counted as the runtime's pinned host bytes");
+            Object inode = Files.getAttribute(file, "unix:ino");
+            try (Opened b = open(model, region)) {
+                assertTrue(b.component().sharedHost().startsWith("mapped: " + file + " ("), b.component().sharedHost());
+                assertEquals(inode, Files.getAttribute(file, "unix:ino"), "mapped, not packed again");
+            }
+        }
+        assertTrue(Files.isRegularFile(file), "the last close leaves the region in place");
+        try (Opened again = open(model, region)) {
+            assertTrue(again.component().sharedHost().startsWith("mapped: "), again.component().sharedHost());
+        }
+        try (var list = Files.list(shm)) {
+            assertEquals(List.of(".offload-t1.model.lock", "offload-t1.model"), list.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "the region and its lock file, no temporary");
+        }
+    }
+
+    @Test
+    void aStaleRegionIsRebuiltSayingWhyAndAProcessMappingTheOldOneKeepsIt() throws Exception {
+        Path model = model("m.safetensors", 2);
+        SharedHost region = SharedHost.named("t2").in(shm);
+        Path file = SharedHostRegion.file(region, "model");
+        try (Opened old = open(model, region)) {
+            Object inode = Files.getAttribute(file, "unix:ino");
+            Files.setLastModifiedTime(model, FileTime.fromMillis(Files.getLastModifiedTime(model).toMillis() + 5000));
+            try (Opened rebuilt = open(model, region)) {
+                assertEquals("rebuilt: " + file + " was stale: " + model.toAbsolutePath() + " changed since it was packed (modification time"
+                        + " changed, change time changed (written, renamed into place, or its times set))", rebuilt.component().sharedHost());
+                assertFalse(inode.equals(Files.getAttribute(file, "unix:ino")), "a new object renamed over the name");
+            }
+            var expected = LifecycleTest.bytesOf(old.checkpoint());
+            assertEquals(expected.size(), LifecycleTest.stepAndCompare(old.off(), "model", expected), "the old mapping still serves its steps");
+        }
+    }
+
+    @Test
+    void aForeignRegionUnderTheNameIsRebuiltSayingWhose() throws Exception {
+        Path first = model("first.safetensors", 3), second = model("second.safetensors", 4);
+        SharedHost region = SharedHost.named("t3").in(shm);
+        Path file = SharedHostRegion.file(region, "model");
+        try (Opened a = open(first, region)) {
+            assertTrue(a.component().sharedHost().startsWith("created: "));
+        }
+        try (Opened b = open(second, region)) {
+            assertEquals("rebuilt: " + file + " was foreign: it was packed from other files (" + first.toAbsolutePath() + ")",
+                    b.component().sharedHost());
+        }
+        Files.writeString(file, "not a region at all, just text");
+        try (Opened c = open(second, region)) {
+            assertEquals("rebuilt: " + file + " was foreign: it is not an offload shared host region (no OFLSHM01 mark)", c.component().sharedHost());
+        }
+    }
+
+    @Test
+    void aRegionWithoutItsCompleteMarkIsNeverMapped() throws Exception {
+        Path model = model("m.safetensors", 5);
+        SharedHost region = SharedHost.named("t4").in(shm);
+        Path file = SharedHostRegion.file(region, "model");
+        try (Opened a = open(model, region)) {
+            assertTrue(a.component().sharedHost().startsWith("created: "));
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(8), 8);  // the mark a writer stopped while packing never wrote
+        }
+        try (Opened b = open(model, region)) {
+            assertEquals("rebuilt: " + file + " was incomplete: its complete mark is missing (its writer was stopped while packing)",
+                    b.component().sharedHost());
+        }
+        try (Opened c = open(model, region)) {
+            assertTrue(c.component().sharedHost().startsWith("mapped: "), c.component().sharedHost());
+        }
+    }
+
+    @Test
+    void theLastCloseRemovesTheRegionWhenAsked() throws Exception {
+        Path model = model("m.safetensors", 6);
+        SharedHost region = SharedHost.named("t5").in(shm).removedAtClose();
+        Path file = SharedHostRegion.file(region, "model");
+        try (Opened a = open(model, region)) {
+            try (Opened b = open(model, region)) {
+                assertTrue(b.component().sharedHost().startsWith("mapped: "));
+            }
+            assertTrue(Files.exists(file), "another user still maps it");
+        }
+        try (var list = Files.list(shm)) {
+            assertEquals(List.of(), list.toList(), "the last close removed the region and its lock file");
+        }
+    }
+
+    @Test
+    void aPrivateCopyHasNoRegionAndBadNamesAndSourcesAreRefused() throws Exception {
+        Path model = model("m.safetensors", 7);
+        try (Checkpoint ckpt = Checkpoint.open(model);
+             Offloader off = Offloader.open(OffloadConfig.builder().device("host").h2dGbps(10).build())) {
+            assertNull(off.register("model", ckpt).sharedHost());
+        }
+        for (String bad : new String[] {"", ".hidden", "a/b", "-x"}) {
+            OffloadException e = assertThrows(OffloadException.class, () -> SharedHost.named(bad));
+            assertEquals(Status.INVALID_ARGUMENT, e.status());
+        }
+        OffloadException e = assertThrows(OffloadException.class,
+                () -> OffloadConfig.builder().source(HostSource.DISK).sharedHost(SharedHost.named("x")).build());
+        assertTrue(e.getMessage().contains("needs the PINNED source, got DISK"), e.getMessage());
+        SharedHost missing = SharedHost.named("x").in(shm.resolve("nope"));
+        try (Checkpoint ckpt = Checkpoint.open(model); Offloader off = Offloader.open(config(missing))) {
+            e = assertThrows(OffloadException.class, () -> off.register("model", ckpt));
+            assertEquals(Status.INVALID_ARGUMENT, e.status());
+            assertTrue(e.getMessage().contains("the folder " + shm.resolve("nope") + " does not exist"), e.getMessage());
+        }
+    }
+}

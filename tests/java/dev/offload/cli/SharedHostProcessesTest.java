@@ -219,6 +219,25 @@ class SharedHostProcessesTest {
     }
 
     @Test
+    void badSharedHostOptionsAreUsageErrors() {
+        Path model = synth("--dim", "64", "--blocks", "1", "--single-blocks", "0");
+        String[][] cases = {
+                {"--shared-host-remove"}, {"--shared-host", ".hidden"}, {"--shared-host", "a/b"},
+                {"--shared-host", "x", "--source", "disk"}, {"--shared-host", "x", "--disk-cache", dir.toString()}};
+        String[] expected = {"--shared-host-remove needs --shared-host NAME", "--shared-host: shared host region name '.hidden': use 1 to 100",
+                "--shared-host: shared host region name 'a/b'", "--shared-host holds a pinned copy: it needs the pinned source, not --source disk",
+                "--shared-host holds a pinned copy"};
+        for (int i = 0; i < cases.length; i++) {
+            List<String> args = new ArrayList<>(List.of("run", model.toString(), "--device", "host", "--steps", "1"));
+            args.addAll(List.of(cases[i]));
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            int exit = Main.run(args.toArray(String[]::new), new PrintStream(new ByteArrayOutputStream()), new PrintStream(err));
+            assertEquals(2, exit, String.join(" ", cases[i]) + ": " + err);
+            assertTrue(err.toString().contains(expected[i]), err.toString());
+        }
+    }
+
+    @Test
     void aFullDevShmIsAnErrorNamingTheRegionAndLeavesNoTemporary() throws Exception {
         assumeTrue(FullDiskTest.unshare != null, "no private mount namespace here (unshare -m and unshare --user both failed)");
         Path model = synth("--dim", "512", "--blocks", "2", "--single-blocks", "1");  // a few MiB: more than the 1 MiB tmpfs

@@ -68,8 +68,10 @@ class SharedHostTest {
         return file;
     }
 
+    String device = "host";
+
     OffloadConfig config(SharedHost region) {
-        return OffloadConfig.builder().device("host").strategy(Strategy.GROUP_OFFLOAD).h2dGbps(10).sharedHost(region).build();
+        return OffloadConfig.builder().device(device).strategy(Strategy.GROUP_OFFLOAD).h2dGbps(10).sharedHost(region).build();
     }
 
     /** Registers the model in a fresh offloader, checks two steps bit for bit, and gives the outcome (the offloader stays open). */
@@ -114,6 +116,20 @@ class SharedHostTest {
         try (var list = Files.list(shm)) {
             assertEquals(List.of(".offload-t1.model.lock", "offload-t1.model"), list.map(p -> p.getFileName().toString()).sorted().toList(),
                     "the region and its lock file, no temporary");
+        }
+    }
+
+    @Test
+    void onCudaEachMappingIsRegisteredPortableAndTheEngineTakesItAsPinned() throws Exception {
+        String why = TestBackends.cudaUnavailableBecause();
+        org.junit.jupiter.api.Assumptions.assumeTrue(why == null, why);
+        device = "cuda";  // the engine refuses pageable groups on cuda: a mapping not registered would fail to start
+        Path model = model("m.safetensors", 8);
+        SharedHost region = SharedHost.named("tc").in(shm);
+        try (Opened a = open(model, region); Opened b = open(model, region)) {
+            assertTrue(a.component().sharedHost().startsWith("created: "), a.component().sharedHost());
+            assertTrue(b.component().sharedHost().startsWith("mapped: "), b.component().sharedHost());
+            assertEquals(0, b.component().hostBytesPageable());
         }
     }
 

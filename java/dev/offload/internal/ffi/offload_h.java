@@ -327,7 +327,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * const char *ofl_last_error(void)
+     * const char *ofl_last_error()
      * }
      */
     public static FunctionDescriptor ofl_last_error$descriptor() {
@@ -337,7 +337,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * const char *ofl_last_error(void)
+     * const char *ofl_last_error()
      * }
      */
     public static MethodHandle ofl_last_error$handle() {
@@ -347,7 +347,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * const char *ofl_last_error(void)
+     * const char *ofl_last_error()
      * }
      */
     public static MemorySegment ofl_last_error$address() {
@@ -356,7 +356,7 @@ public class offload_h extends offload_h$shared {
 
     /**
      * {@snippet lang=c :
-     * const char *ofl_last_error(void)
+     * const char *ofl_last_error()
      * }
      */
     public static MemorySegment ofl_last_error() {
@@ -385,7 +385,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * const char *ofl_version(void)
+     * const char *ofl_version()
      * }
      */
     public static FunctionDescriptor ofl_version$descriptor() {
@@ -395,7 +395,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * const char *ofl_version(void)
+     * const char *ofl_version()
      * }
      */
     public static MethodHandle ofl_version$handle() {
@@ -405,7 +405,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * const char *ofl_version(void)
+     * const char *ofl_version()
      * }
      */
     public static MemorySegment ofl_version$address() {
@@ -414,7 +414,7 @@ public class offload_h extends offload_h$shared {
 
     /**
      * {@snippet lang=c :
-     * const char *ofl_version(void)
+     * const char *ofl_version()
      * }
      */
     public static MemorySegment ofl_version() {
@@ -443,7 +443,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * uint32_t ofl_compiled_backends(void)
+     * uint32_t ofl_compiled_backends()
      * }
      */
     public static FunctionDescriptor ofl_compiled_backends$descriptor() {
@@ -453,7 +453,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * uint32_t ofl_compiled_backends(void)
+     * uint32_t ofl_compiled_backends()
      * }
      */
     public static MethodHandle ofl_compiled_backends$handle() {
@@ -463,7 +463,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * uint32_t ofl_compiled_backends(void)
+     * uint32_t ofl_compiled_backends()
      * }
      */
     public static MemorySegment ofl_compiled_backends$address() {
@@ -472,7 +472,7 @@ public class offload_h extends offload_h$shared {
 
     /**
      * {@snippet lang=c :
-     * uint32_t ofl_compiled_backends(void)
+     * uint32_t ofl_compiled_backends()
      * }
      */
     public static int ofl_compiled_backends() {

@@ -327,7 +327,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * const char *ofl_last_error()
+     * const char *ofl_last_error(void)
      * }
      */
     public static FunctionDescriptor ofl_last_error$descriptor() {
@@ -337,7 +337,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * const char *ofl_last_error()
+     * const char *ofl_last_error(void)
      * }
      */
     public static MethodHandle ofl_last_error$handle() {
@@ -347,7 +347,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * const char *ofl_last_error()
+     * const char *ofl_last_error(void)
      * }
      */
     public static MemorySegment ofl_last_error$address() {
@@ -356,7 +356,7 @@ public class offload_h extends offload_h$shared {
 
     /**
      * {@snippet lang=c :
-     * const char *ofl_last_error()
+     * const char *ofl_last_error(void)
      * }
      */
     public static MemorySegment ofl_last_error() {
@@ -385,7 +385,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * const char *ofl_version()
+     * const char *ofl_version(void)
      * }
      */
     public static FunctionDescriptor ofl_version$descriptor() {
@@ -395,7 +395,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * const char *ofl_version()
+     * const char *ofl_version(void)
      * }
      */
     public static MethodHandle ofl_version$handle() {
@@ -405,7 +405,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * const char *ofl_version()
+     * const char *ofl_version(void)
      * }
      */
     public static MemorySegment ofl_version$address() {
@@ -414,7 +414,7 @@ public class offload_h extends offload_h$shared {
 
     /**
      * {@snippet lang=c :
-     * const char *ofl_version()
+     * const char *ofl_version(void)
      * }
      */
     public static MemorySegment ofl_version() {
@@ -443,7 +443,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * uint32_t ofl_compiled_backends()
+     * uint32_t ofl_compiled_backends(void)
      * }
      */
     public static FunctionDescriptor ofl_compiled_backends$descriptor() {
@@ -453,7 +453,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * uint32_t ofl_compiled_backends()
+     * uint32_t ofl_compiled_backends(void)
      * }
      */
     public static MethodHandle ofl_compiled_backends$handle() {
@@ -463,7 +463,7 @@ public class offload_h extends offload_h$shared {
     /**
      * Address for:
      * {@snippet lang=c :
-     * uint32_t ofl_compiled_backends()
+     * uint32_t ofl_compiled_backends(void)
      * }
      */
     public static MemorySegment ofl_compiled_backends$address() {
@@ -472,7 +472,7 @@ public class offload_h extends offload_h$shared {
 
     /**
      * {@snippet lang=c :
-     * uint32_t ofl_compiled_backends()
+     * uint32_t ofl_compiled_backends(void)
      * }
      */
     public static int ofl_compiled_backends() {
@@ -2701,6 +2701,72 @@ public class offload_h extends offload_h$shared {
                 traceDowncall("ofl_engine_destroy", engine);
             }
             return (int)mh$.invokeExact(engine);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ofl_copy_peer {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_LONG,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_copy_peer");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_copy_peer(ofl_stream *dst_stream, void *dst, ofl_stream *src_stream, const void *src, uint64_t bytes, ofl_event *src_ready, ofl_event *copy_done)
+     * }
+     */
+    public static FunctionDescriptor ofl_copy_peer$descriptor() {
+        return ofl_copy_peer.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_copy_peer(ofl_stream *dst_stream, void *dst, ofl_stream *src_stream, const void *src, uint64_t bytes, ofl_event *src_ready, ofl_event *copy_done)
+     * }
+     */
+    public static MethodHandle ofl_copy_peer$handle() {
+        return ofl_copy_peer.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_copy_peer(ofl_stream *dst_stream, void *dst, ofl_stream *src_stream, const void *src, uint64_t bytes, ofl_event *src_ready, ofl_event *copy_done)
+     * }
+     */
+    public static MemorySegment ofl_copy_peer$address() {
+        return ofl_copy_peer.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_copy_peer(ofl_stream *dst_stream, void *dst, ofl_stream *src_stream, const void *src, uint64_t bytes, ofl_event *src_ready, ofl_event *copy_done)
+     * }
+     */
+    public static int ofl_copy_peer(MemorySegment dst_stream, MemorySegment dst, MemorySegment src_stream, MemorySegment src, long bytes, MemorySegment src_ready, MemorySegment copy_done) {
+        var mh$ = ofl_copy_peer.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_copy_peer", dst_stream, dst, src_stream, src, bytes, src_ready, copy_done);
+            }
+            return (int)mh$.invokeExact(dst_stream, dst, src_stream, src, bytes, src_ready, copy_done);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -62,8 +62,11 @@ OFL_API uint32_t ofl_compiled_backends(void);
 typedef struct ofl_runtime ofl_runtime;
 
 /*
- * Opens a runtime on "auto", "host", "cuda" or "cuda:N". "auto" is cuda:0 where a CUDA device
- * answers and host otherwise (ofl_device_info.note says why). budget_bytes is the number of device
+ * Opens a runtime on "auto", "host", "host:N", "cuda" or "cuda:N". "auto" is cuda:0 where a CUDA
+ * device answers and host otherwise (ofl_device_info.note says why). "host:N" is the host backend's
+ * emulated device N ("host" is host:0): each runtime opened on it has its own arena, budget,
+ * streams and worker threads, so one process emulates any number of devices. Pinned host memory
+ * (ofl_host_buffer_create) belongs to the process: any runtime's engine may stream from it. budget_bytes is the number of device
  * bytes this runtime may hold; 0 means the device's free memory minus a reserve.
  */
 OFL_API ofl_status ofl_runtime_open(const char* device, uint64_t budget_bytes, ofl_runtime** out);
@@ -74,7 +77,7 @@ OFL_API ofl_status ofl_runtime_destroy(ofl_runtime* runtime);
 typedef struct ofl_device_info {
     uint32_t struct_size;        /* set by the caller to sizeof(ofl_device_info) */
     int32_t backend;             /* OFL_BACKEND_HOST or OFL_BACKEND_CUDA */
-    int32_t device_index;        /* CUDA ordinal; 0 on host */
+    int32_t device_index;        /* CUDA ordinal; the N of host:N on host (0 for "host") */
     uint32_t compiled_backends;  /* as ofl_compiled_backends() */
     uint64_t total_bytes;        /* device memory in all */
     uint64_t free_bytes;         /* device memory free now */
@@ -402,6 +405,22 @@ OFL_API ofl_status ofl_engine_destroy(ofl_engine* engine);
  * processes map, each registering its own mapping. address must be 4096-aligned, bytes > 0; the
  * bytes count in the runtime's host_used_bytes while registered. */
 OFL_API ofl_status ofl_host_register(ofl_runtime* runtime, void* address, uint64_t bytes, ofl_host_buffer** out);
+
+/* ---- copies between devices (issue 20) -------------------------------------------------------- */
+
+/*
+ * Queues a copy of bytes from device memory of src_stream's runtime to device memory of
+ * dst_stream's runtime (another device of the same backend, or the same one), ordered against both
+ * streams without blocking the caller: src_ready (an event of the source's runtime) is recorded on
+ * src_stream and dst_stream waits for it, so the copy reads what the source's work queued so far
+ * wrote; the copy runs on dst_stream; copy_done (an event of the destination's runtime) is recorded
+ * after it and src_stream waits for it, so work queued later on the source may overwrite src. On cuda
+ * it is a peer copy (cudaMemcpyPeerAsync: direct where the devices allow peer access, staged through
+ * pinned host memory by the driver where not); on the host backend a copy between the two arenas.
+ * The events are the caller's, made once (no event is created per copy).
+ */
+OFL_API ofl_status ofl_copy_peer(ofl_stream* dst_stream, void* dst, ofl_stream* src_stream, const void* src, uint64_t bytes,
+                                 ofl_event* src_ready, ofl_event* copy_done);
 
 #ifdef __cplusplus
 }

@@ -496,4 +496,27 @@ ofl_status ofl_engine_destroy(ofl_engine* engine) {
     return guarded([&] { HandleRegistry::instance().take(engine); });
 }
 
+// ofl_copy_peer (offload.h): a copy between two runtimes' device memory, ordered by two events.
+ofl_status ofl_copy_peer(ofl_stream* dst_stream, void* dst, ofl_stream* src_stream, const void* src, uint64_t bytes,
+                         ofl_event* src_ready, ofl_event* copy_done) {
+    return guarded([&] {
+        auto to = live(dst_stream);
+        auto from = live(src_stream);
+        auto ready = live(src_ready);
+        auto done = live(copy_done);
+        OFL_EXPECT(to->device->backend().kind() == from->device->backend().kind(), OFL_ERR_INVALID_ARGUMENT,
+                   "peer copy: the streams are on different backends (", from->device->backend().name(), " and ",
+                   to->device->backend().name(), "); copy through host memory instead");
+        ofl::same_runtime(from->device, ready->device, "peer copy: src_stream and src_ready");
+        ofl::same_runtime(to->device, done->device, "peer copy: dst_stream and copy_done");
+        from->device->check_device_range(src, bytes, "peer copy source");
+        to->device->check_device_range(dst, bytes, "peer copy destination");
+        ready->impl->record(*from->impl);
+        to->impl->wait_event(*ready->impl);
+        if (bytes > 0) to->impl->copy_peer(dst, src, from->device->backend().device_index(), bytes);
+        done->impl->record(*to->impl);
+        from->impl->wait_event(*done->impl);
+    });
+}
+
 }  // extern "C"

@@ -46,6 +46,10 @@ public:
     };
     virtual DeferredRecord begin_record(Event* event);
     virtual void finish_record(const DeferredRecord& record, Event* wait);
+    // A copy into this stream's device (dst) from another device of the same backend (src on
+    // device src_device), in this stream's order (ofl_copy_peer orders it against the source's
+    // stream). Default: a device-to-device copy (the host backend: both arenas are host memory).
+    virtual void copy_peer(void* dst, const void* src, int src_device, std::size_t bytes);
 };
 
 class Event {
@@ -102,6 +106,10 @@ inline Stream::DeferredRecord Stream::begin_record(Event* event) {
 
 inline void Stream::finish_record(const DeferredRecord&, Event* wait) {
     if (wait) wait_event(*wait);
+}
+
+inline void Stream::copy_peer(void* dst, const void* src, int, std::size_t bytes) {
+    copy(dst, src, bytes, OFL_COPY_DEVICE_TO_DEVICE);
 }
 
 inline void Stream::copy_between(Event* wait, void* dst, const void* src, std::size_t bytes, int kind, Event& then) {

@@ -30,6 +30,15 @@ int parse_cuda_index(const std::string& name) {
 }
 #endif
 
+// "host:N": the host backend's emulated device N; each is a runtime of its own (arena, budget,
+// streams and worker threads), so one process can emulate any number of devices.
+int parse_host_index(const std::string& name) {
+    std::string digits = name.substr(5);
+    OFL_EXPECT(!digits.empty() && digits.size() <= 4 && digits.find_first_not_of("0123456789") == std::string::npos,
+               OFL_ERR_INVALID_ARGUMENT, "device name '", name, "': expected host:N with N an emulated device ordinal (0 to 9999)");
+    return std::atoi(digits.c_str());
+}
+
 bool is_cuda_name(const std::string& name) {
     return name == "cuda" || name.rfind("cuda:", 0) == 0;
 }
@@ -41,6 +50,8 @@ std::shared_ptr<Device> Device::open(const std::string& name, std::uint64_t budg
     std::string note;
     if (name == "host") {
         backend = make_host_backend();
+    } else if (name.rfind("host:", 0) == 0) {
+        backend = make_host_backend(parse_host_index(name));
     } else if (name == "auto") {
 #ifdef OFL_WITH_CUDA
         std::string why;
@@ -69,7 +80,7 @@ std::shared_ptr<Device> Device::open(const std::string& name, std::uint64_t budg
              "' is unavailable: the cuda backend is not compiled into this library (built without nvcc)");
 #endif
     } else {
-        fail(OFL_ERR_INVALID_ARGUMENT, "unknown device name '", name, "': expected auto, host, cuda or cuda:N");
+        fail(OFL_ERR_INVALID_ARGUMENT, "unknown device name '", name, "': expected auto, host, host:N, cuda or cuda:N");
     }
     if (budget == 0) {
         budget = backend->default_budget();

@@ -4,7 +4,9 @@ import dev.offload.graph.Grouping;
 import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.ComputeProfile;
 import dev.offload.plan.PinPolicy;
+import dev.offload.plan.Placement;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -65,6 +67,10 @@ import java.util.Map;
  *                     threads' steps of other turn-taking components hold it (first come, first
  *                     served); past it the step fails with NOT_READY naming the component and the
  *                     holder. Null (default): wait without bound
+ * @param placement    several devices (issue 20): {@code devices("host:0", "host:1")} names them (then
+ *                     {@code device} is unused and the budget is per device), {@code place} puts a
+ *                     component on given devices, {@code replicate} every other one on all of them;
+ *                     the rest go largest first to the device with the most room (plan.Placement)
  */
 public record OffloadConfig(String device, long deviceBudget, Strategy strategy, Grouping grouping, int window,
                             Timing timing, long slabBytes, int stepsAhead, PinPolicy pin, long activationReserve,
@@ -72,7 +78,10 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
                             boolean trace, HostSource source, long stagingBytes, java.nio.file.Path diskCache,
                             ProgressListener progress, DiskIo diskIo, int readerThreads, java.time.Duration turnTimeout,
                             long diskCacheMaxBytes, DiskCacheCheck diskCacheCheck, SharedHost sharedHost) implements dev.offload.engine.Settings {
+                            long diskCacheMaxBytes, DiskCacheCheck diskCacheCheck, Placement.Request placement)
+        implements dev.offload.engine.Settings {
     public OffloadConfig {
+        if (placement == null) throw OffloadException.invalid("config: placement is null (Placement.Request.NONE for one device)");
         if (device == null || device.isBlank()) throw OffloadException.invalid("config: device is empty");
         if (deviceBudget < 0) throw OffloadException.invalid("config: device budget must be >= 0 bytes (0 = default), got " + deviceBudget);
         if (strategy == null) throw OffloadException.invalid("config: strategy is null");
@@ -202,6 +211,9 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         private long diskCacheMaxBytes;
         private DiskCacheCheck diskCacheCheck = DiskCacheCheck.STAMP;
         private SharedHost sharedHost;
+        private List<String> devices = List.of();
+        private final Map<String, List<String>> places = new LinkedHashMap<>();
+        private boolean replicate;
 
         public Builder device(String device) { this.device = device; return this; }
         public Builder deviceBudget(long bytes) { this.deviceBudget = bytes; return this; }
@@ -260,12 +272,20 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
         /** The bandwidth plans predict with, GB/s; 0 (default) measures it when a plan needs it. */
         public Builder h2dGbps(double gbps) { this.h2dGbps = gbps; return this; }
 
+        /** Several devices, each with this budget, its own streams and engines ("host:0", "host:1", "cuda:0", ...). */
+        public Builder devices(String... names) { this.devices = names == null ? null : java.util.Arrays.asList(names); return this; }
+        /** Places a component on the given device(s) (several: replicated there), overriding AUTO's placement. */
+        public Builder place(String component, String... devices) { this.places.put(component, devices == null ? null : java.util.Arrays.asList(devices)); return this; }
+        /** Every component not placed by hand goes on every device: one host copy, an engine per device. */
+        public Builder replicate(boolean on) { this.replicate = on; return this; }
+
         public OffloadConfig build() {
             PinPolicy policy = pin != null ? pin : strategy == Strategy.BLOCK_PIN ? PinPolicy.budget() : PinPolicy.none();
             return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
                     stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace,
                     source, stagingBytes, diskCache, progress, diskIo, readerThreads,
                     turnTimeout, diskCacheMaxBytes, diskCacheCheck, sharedHost);
+                    turnTimeout, diskCacheMaxBytes, diskCacheCheck, new Placement.Request(devices, places, replicate));
         }
     }
 }

@@ -4,7 +4,7 @@ import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.Pipeline;
 import dev.offload.engine.ComponentCore;
 import dev.offload.engine.OpenStep;
-import dev.offload.engine.Registry;
+import dev.offload.engine.DeviceSet;
 import dev.offload.graph.BlockGraph;
 import dev.offload.graph.TensorRef;
 import dev.offload.internal.HostFunctionThread;
@@ -46,7 +46,9 @@ import java.util.function.Predicate;
  * <p>Design: this class validates, refuses and delegates. The machinery (the registry and its
  * reference counts, admission into the budget, AUTO, turns, overrides, rebuilds, previews) is
  * engine.Registry's, which also holds the lock (its note gives the lock order); components come
- * back as {@link Component} handles, one per registered component.
+ * back as {@link Component} handles, one per registered component. With several devices
+ * ({@code OffloadConfig.devices}) there is a Registry per device (engine.DeviceSet): a component
+ * goes where plan.Placement puts it; device-less calls (runtime, facts) answer for the first device.
  *
  * <p>From a host function's body (runtime.HostFunction) every method that takes the offloader's
  * lock or can wait for the device is refused with an OffloadException naming CUDA's rule
@@ -55,16 +57,16 @@ import java.util.function.Predicate;
  */
 public final class Offloader implements AutoCloseable {
     private final OffloadConfig config;
-    private final Registry registry;
+    private final DeviceSet registry;  // one Registry per device (engine.DeviceSet); with one device, that one
 
-    private Offloader(OffloadConfig config, Registry registry) {
+    private Offloader(OffloadConfig config, DeviceSet registry) {
         this.config = config;
         this.registry = registry;
     }
 
     public static Offloader open(OffloadConfig config) {
         given(config, "the config");
-        return new Offloader(config, Registry.open(config));
+        return new Offloader(config, DeviceSet.open(config));
     }
 
     public OffloadConfig config() {
@@ -104,10 +106,7 @@ public final class Offloader implements AutoCloseable {
         return handles(registry.registerAll(pipeline));
     }
 
-    /**
-     * Registers several components at once, as {@link #registerAll} does; a graph registered already
-     * under its name (the same instance) is shared.
-     */
+    /** Registers several components at once, as {@link #registerAll}; the same graph instance under its name is shared. */
     public Map<String, Component> registerGraphs(Map<String, BlockGraph> graphs) {
         HostFunctionThread.refuse("Offloader.registerGraphs()");
         graphs(graphs);
@@ -147,11 +146,7 @@ public final class Offloader implements AutoCloseable {
         return registry.preview(graphs, hostAvailable);
     }
 
-    /**
-     * What the resolver sees now: the device bytes a new permanent component may use (the budget
-     * less what permanent components and buffers hold, less the turn-taking components' region),
-     * available host memory less {@code HostMemory}'s margin, and the bandwidth.
-     */
+    /** What the resolver sees now: the room for a new permanent component, available host memory less HostMemory's margin, the bandwidth. */
     public Resolver.Facts facts() {
         HostFunctionThread.refuse("Offloader.facts()");
         return registry.facts();
@@ -217,9 +212,17 @@ public final class Offloader implements AutoCloseable {
      */
     public Step step(String name) {
         HostFunctionThread.refuse("Offloader.step() of component", name);  // once a step: a thread-local read
-        OpenStep open = registry.step(name);
-        ComponentCore core = open.component();
-        return new Step(Component.of(core), core, open);
+        return step(registry.step(name));
+    }
+
+    /** A step of a component on one of its devices (a replicated one's steps must name it); no other device's lock is taken. */
+    public Step step(String name, String device) {
+        HostFunctionThread.refuse("Offloader.step() of component", name);
+        return step(registry.step(name, device));
+    }
+
+    private static Step step(OpenStep open) {
+        return new Step(Component.of(open.component()), open.component(), open);
     }
 
     /**
@@ -247,14 +250,24 @@ public final class Offloader implements AutoCloseable {
         return registry.trace();
     }
 
-    /** The stream to launch compute on; the same for every step and component. */
+    /** The (first) device's compute stream; the same for every step and component there (a step's own: Step.computeStream). */
     public Stream computeStream() {
         return registry.computeStream();
     }
 
-    /** The runtime, for a workload's own buffers (they count against the same budget). */
+    /** The (first) device's runtime, for a workload's own buffers (they count against the same budget). */
     public DeviceRuntime runtime() {
         return registry.runtime();
+    }
+
+    /** A named device's runtime (several devices: its activations' buffers, a runtime.PeerCopy's ends). */
+    public DeviceRuntime runtime(String device) {
+        return registry.device(device).runtime();
+    }
+
+    /** A named device's compute stream (the one its steps' Step.computeStream gives). */
+    public Stream computeStream(String device) {
+        return registry.device(device).computeStream();
     }
 
     public DeviceInfo deviceInfo() {
@@ -262,9 +275,7 @@ public final class Offloader implements AutoCloseable {
         return registry.deviceInfo();
     }
 
-    boolean isClosed() {
-        return registry.isClosed();
-    }
+    boolean isClosed() { return registry.isClosed(); }
 
     /** An argument that must be given: null is INVALID_ARGUMENT naming it, not a NullPointerException. */
     private static void given(Object value, String what) {

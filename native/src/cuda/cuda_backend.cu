@@ -14,6 +14,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <set>
+#include <utility>
 
 #include "cuda/cuda_check.hpp"
 
@@ -53,6 +56,18 @@ class CudaEvent;
 class CudaStream final : public Stream {
 public:
     CudaStream(int device, cudaStream_t stream, bool owned) : device_(device), stream_(stream), owned_(owned) {}
+    void enable_peer_once(int src_device) {
+        static std::mutex mutex;
+        static std::set<std::pair<int, int>> tried;
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!tried.insert({device_, src_device}).second) return;
+        int can = 0;
+        OFL_CUDA_CHECK(cudaDeviceCanAccessPeer(&can, device_, src_device));
+        if (!can) return;
+        cudaError_t err = cudaDeviceEnablePeerAccess(src_device, 0);
+        if (err == cudaErrorPeerAccessAlreadyEnabled) (void)cudaGetLastError();
+        else OFL_CUDA_CHECK(err);
+    }
     ~CudaStream() override {
         if (!owned_) return;
         use_device_nothrow(device_);
@@ -61,6 +76,13 @@ public:
     void copy(void* dst, const void* src, std::size_t bytes, int kind) override {
         use_device(device_);
         OFL_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, to_cuda_kind(kind), stream_));
+    }
+    // Peer copy (ofl_copy_peer): direct over NVLink/PCIe where the devices allow peer access (enabled
+    // once per pair, here), else cudaMemcpyPeerAsync stages it through pinned host memory itself.
+    void copy_peer(void* dst, const void* src, int src_device, std::size_t bytes) override {
+        use_device(device_);
+        if (src_device != device_) enable_peer_once(src_device);
+        OFL_CUDA_CHECK(cudaMemcpyPeerAsync(dst, device_, src, src_device, bytes, stream_));
     }
     void fill(void* dst, std::uint8_t value, std::size_t bytes) override {
         use_device(device_);

@@ -16,6 +16,7 @@
 
 #include "error.hpp"
 #include "host/host_stream.hpp"
+#include "memory/pinned_registry.hpp"
 #include "meminfo.hpp"
 
 namespace ofl {
@@ -33,10 +34,12 @@ void* page_aligned(std::size_t bytes, ofl_status on_failure, const char* what) {
 
 class HostBackend final : public Backend {
 public:
+    explicit HostBackend(int index) : index_(index) {}
     int kind() const noexcept override { return OFL_BACKEND_HOST; }
-    int device_index() const noexcept override { return 0; }
+    int device_index() const noexcept override { return index_; }
     std::string name() const override {
-        return concat("host (emulated device, ", std::thread::hardware_concurrency(), " CPU threads)");
+        return concat(index_ == 0 ? "host" : concat("host:", index_), " (emulated device, ", std::thread::hardware_concurrency(),
+                      " CPU threads)");
     }
     MemoryInfo memory() override {
         MemoryInfo info;
@@ -46,9 +49,14 @@ public:
     }
     std::uint64_t default_budget() override { return memory().free_bytes / 2; }
 
-    void* host_alloc(std::size_t bytes) override { return page_aligned(bytes, OFL_ERR_OUT_OF_HOST_MEMORY, "pinned host memory"); }
+    void* host_alloc(std::size_t bytes) override {
+        void* p = page_aligned(bytes, OFL_ERR_OUT_OF_HOST_MEMORY, "pinned host memory");
+        pinned::add(p, bytes);  // process-wide: another emulated device's engine may stream from it
+        return p;
+    }
     void host_free(void* p) noexcept override {
         streams_.synchronize_all();
+        pinned::remove(p);
         std::free(p);
     }
     void* device_alloc(std::size_t bytes) override {
@@ -64,21 +72,26 @@ public:
         fail(OFL_ERR_NOT_SUPPORTED, "wrapping a CUDA stream needs the cuda backend; this runtime is on host");
     }
     std::unique_ptr<Event> create_event(bool timing) override { return std::make_unique<HostEvent>(timing); }
-    // Caller memory (a mapped shared region) is accepted as pinned: copies from it are memcpy on a
-    // stream worker like any other. Unregistering waits for queued work, which may still read it,
-    // before the caller unmaps it (as host_free does before freeing).
-    void host_register(void*, std::size_t) override {}
-    void host_unregister(void*) noexcept override { streams_.synchronize_all(); }
-    // Copies are memcpy on a stream worker: no host memory makes the caller wait.
-    bool is_pinned(const void*, std::size_t) override { return true; }
+    // Caller memory (a mapped shared region) is pinned once registered: it joins the process-wide
+    // pinned table, so copies from it count as pinned. Unregistering waits for queued work, which may
+    // still read it, before the caller unmaps it (as host_free does before freeing).
+    void host_register(void* p, std::size_t bytes) override { pinned::add(p, bytes); }
+    void host_unregister(void* p) noexcept override {
+        streams_.synchronize_all();
+        pinned::remove(p);
+    }
+    // Pinned host memory of any runtime of the process (memory/pinned_registry.hpp). Engines ask
+    // only where requires_pinned_sources() (cuda), so the host backend still streams pageable groups.
+    bool is_pinned(const void* p, std::size_t bytes) override { return pinned::contains(p, bytes); }
     bool copies_with_cpu() const noexcept override { return true; }
 
 private:
+    int index_;
     HostStreamRegistry streams_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_host_backend() { return std::make_unique<HostBackend>(); }
+std::unique_ptr<Backend> make_host_backend(int index) { return std::make_unique<HostBackend>(index); }
 
 }  // namespace ofl

@@ -7,6 +7,8 @@
 
 namespace ofl {
 
-std::unique_ptr<Backend> make_host_backend();
+// index: the emulated device's ordinal ("host:N"; plain "host" is host:0). Each backend has its own
+// streams and worker threads; its Device has its own arena ledger and budget.
+std::unique_ptr<Backend> make_host_backend(int index = 0);
 
 }  // namespace ofl

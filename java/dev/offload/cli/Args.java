@@ -15,6 +15,7 @@ final class Args {
     private final List<String> positional = new ArrayList<>();
     private final Set<String> flagsSeen = new java.util.HashSet<>();
     private final Map<String, String> options = new HashMap<>();
+    private final Map<String, List<String>> repeated = new HashMap<>();  // every value of an option given more than once (--place)
 
     Args(List<String> args, Set<String> flags, Set<String> valued) {
         for (int i = 0; i < args.size(); i++) {
@@ -39,6 +40,7 @@ final class Args {
                     value = args.get(++i);
                 }
                 options.put(name, value);
+                repeated.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
             } else {
                 throw new UsageException("unknown option " + name);
             }
@@ -51,6 +53,11 @@ final class Args {
 
     String option(String name, String fallback) {
         return options.getOrDefault(name, fallback);
+    }
+
+    /** Every value given for an option, in order (none: empty). */
+    List<String> options(String name) {
+        return repeated.getOrDefault(name, List.of());
     }
 
     boolean has(String name) {

@@ -33,12 +33,13 @@ import java.util.Set;
 final class PlanCommand {
     static final String USAGE = "plan PATH... [--budget SIZE] [--host-memory SIZE] [--strategy S] [--pin P] [--blocks-per-group N | --leaf]"
             + " [--window D] [--reserve SIZE] [--h2d-gbps X] [--source pinned|disk|lowmem] [--staging SIZE] [--device NAME] [--variant V]"
-            + " [--component NAME] [--workload mix|linear|none] [--tokens N] [--hidden N] [--json]";
+            + " [--component NAME] [--workload mix|linear|none] [--tokens N] [--hidden N] [--devices D,D... [--replicate | --place NAME=DEVICE ...]]"
+            + " [--json]";
 
     private PlanCommand() {}
 
     static int run(List<String> argv, PrintStream out) {
-        Args args = new Args(argv, Set.of("--json", "--leaf"), Set.of("--budget", "--host-memory", "--strategy", "--pin", "--blocks-per-group",
+        Args args = new Args(argv, Set.of("--json", "--leaf", "--replicate"), Set.of("--devices", "--place", "--budget", "--host-memory", "--strategy", "--pin", "--blocks-per-group",
                 "--window", "--reserve", "--h2d-gbps", "--device", "--variant", "--component", "--source", "--staging", "--workload", "--tokens", "--hidden"));
         if (args.positional().isEmpty()) throw new UsageException("plan needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
@@ -53,6 +54,7 @@ final class PlanCommand {
         else config.blocksPerGroup(Main.parseInt(args.option("--blocks-per-group", "1"), "--blocks-per-group", 1, 1 << 16));
         if (args.has("--h2d-gbps")) config.h2dGbps(parseGbps(args.option("--h2d-gbps", "")));
         RunCommand.source(args, config);
+        DevicesRun.options(args, config);  // several devices: each component's JSON gains device, devices and device_reason
         java.util.OptionalLong hostMemory = args.has("--host-memory") ? java.util.OptionalLong.of(Size.parse(args.option("--host-memory", "0")))
                 : java.util.OptionalLong.empty();
         List<Path> paths = args.positional().stream().map(p -> RunCommand.path(p, "checkpoint path")).toList();

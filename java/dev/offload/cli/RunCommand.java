@@ -37,22 +37,25 @@ import java.util.Set;
  * the copy is pinned unless it would not fit the available host memory (then disk). {@code --shared-host NAME}
  * keeps the pinned copy in a named region of /dev/shm that other runs of the same model map (JSON
  * {@code shared_host}: created, mapped or rebuilt, and why); {@code --shared-host-remove} has the last one
- * remove it. JSON {@code first_step_ms}: from registering to the first step done.
+ * remove it. JSON {@code first_step_ms}: from registering to the first step done. {@code --devices
+ * host:0,host:1 [--replicate | --place NAME=DEVICE ...]} runs on several devices (DevicesRun; JSON
+ * {@code devices}); {@code --budget} is then per device.
  */
 final class RunCommand {
     static final String USAGE = "run PATH... [--budget SIZE] [--strategy " + Strategy.names().replace(", ", "|") + "] [--pin P] [--steps N] [--verify]"
             + " [--blocks-per-group N | --leaf] [--window D] [--tokens N] [--hidden N] [--workload mix|linear|none] [--steps-ahead N]"
             + " [--timing off|step|group] [--trace FILE] [--device NAME] [--variant V] [--component NAME] [--source pinned|disk|lowmem]"
             + " [--staging SIZE] [--disk-io auto|buffered|direct|probe] [--readers N] [--disk-cache DIR] [--disk-cache-max SIZE]"
-            + " [--disk-cache-check stamp|content] [--shared-host NAME [--shared-host-remove]] [--json]";
+            + " [--disk-cache-check stamp|content] [--shared-host NAME [--shared-host-remove]]"
+            + " [--devices D,D... [--replicate | --place NAME=DEVICE ...]] [--json]";
 
     private RunCommand() {}
 
     static int run(List<String> argv, PrintStream out, PrintStream err) {
-        Args args = new Args(argv, Set.of("--json", "--verify", "--leaf", "--shared-host-remove"),
+        Args args = new Args(argv, Set.of("--json", "--verify", "--leaf", "--shared-host-remove", "--replicate"),
                 Set.of("--budget", "--strategy", "--steps", "--blocks-per-group", "--window", "--tokens", "--hidden", "--device",
                         "--workload", "--steps-ahead", "--timing", "--variant", "--component", "--trace", "--pin", "--source", "--staging",
-                        "--disk-cache", "--disk-io", "--readers", "--disk-cache-max", "--disk-cache-check", "--shared-host"));
+                        "--disk-cache", "--disk-io", "--readers", "--disk-cache-max", "--disk-cache-check", "--shared-host", "--devices", "--place"));
         if (args.positional().isEmpty()) throw new UsageException("run needs at least one checkpoint path");
         if (args.flag("--leaf") && args.has("--blocks-per-group")) throw new UsageException("--leaf and --blocks-per-group exclude each other");
         if (args.has("--trace") && args.has("--timing") && Timing.parse(args.option("--timing", "group")) != Timing.GROUP) {
@@ -69,6 +72,7 @@ final class RunCommand {
                 .progress(Progress.tasks(err, !args.flag("--json")));  // packing a large model takes a while
         source(args, config);
         sharedHost(args, config);
+        DevicesRun.options(args, config);
         if (args.has("--pin")) config.pin(PinPolicy.parse(args.option("--pin", "none")));  // none|first_last|all|count:N|budget
         if (args.flag("--leaf")) config.leafLevel();
         else config.blocksPerGroup(Main.parseInt(args.option("--blocks-per-group", "1"), "--blocks-per-group", 1, 1 << 16));
@@ -80,6 +84,10 @@ final class RunCommand {
         OpenOptions options = OpenOptions.defaults().variant(args.option("--variant", null)).component(args.option("--component", null));
         Path traceFile = args.has("--trace") ? traceFile(args.option("--trace", "")) : null;
         try (Pipeline pipeline = Main.openInputs(paths, options)) {
+            if (args.has("--devices")) {  // several devices: DevicesRun (mix workload, a thread per device)
+                if (!args.option("--workload", "mix").equals("mix")) throw new UsageException("--devices runs the mix workload only");
+                return DevicesRun.run(pipeline, config.build(), steps, tokens, hidden, args.flag("--verify"), args.flag("--json"), out);
+            }
             if (pipeline.components().size() > 1) {
                 Progress progress = new Progress(err, "run", steps * pipeline.components().size(), "steps", !args.flag("--json"));
                 WorkloadRun.PipelineResult p = WorkloadRun.runPipeline(pipeline, config.build(), args.option("--workload", "mix"), steps, tokens,

@@ -31,7 +31,15 @@ final class EngineStart {
      * at all (DISK: the groups stay in their files; the regions and file stamps taken now serve
      * every later engine).
      */
-    static HostPacking pack(Registry owner, Schedule s, BlockGraph graph) {
+    static HostPacking pack(Registry owner, Schedule s, BlockGraph graph, ComponentSource key) {
+        // One copy for every device of the offloader (HostCopies): a replica shares the first one's.
+        if (owner.settings() instanceof DeviceSettings device && s.source() != HostSource.AUTO) {
+            return device.copies().packOrShare(key, s.groups(), s.source(), () -> pack(owner, s, graph));
+        }
+        return pack(owner, s, graph);
+    }
+
+    private static HostPacking pack(Registry owner, Schedule s, BlockGraph graph) {
         String name = s.component();
         Settings config = owner.settings();
         return switch (s.source()) {
@@ -49,7 +57,7 @@ final class EngineStart {
      * turns (its engine comes with its first turn). A failure frees what was made.
      */
     static ComponentCore component(Registry owner, BlockGraph graph, Schedule schedule, ComponentSource key) {
-        HostPacking host = pack(owner, schedule, graph);
+        HostPacking host = pack(owner, schedule, graph, key);
         Stream copy = null;
         try {
             copy = owner.runtime().createStream(dev.offload.runtime.StreamKind.COPY);

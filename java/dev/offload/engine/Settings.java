@@ -65,4 +65,9 @@ public interface Settings {
 
     /** How long a turn-taking component's step waits for its turn; null: without bound. */
     Duration turnTimeout();
+
+    /** Several devices (issue 20): their names, manual placements, replication; NONE: the one device(). */
+    default dev.offload.plan.Placement.Request placement() {
+        return dev.offload.plan.Placement.Request.NONE;
+    }
 }

@@ -47,6 +47,7 @@ public final class HostPacking implements AutoCloseable {
 
     private final DiskSource.Registered disk;  // the DISK source's files, else null
     private final String sharedHost;  // a shared region's outcome (SharedHostRegion), else null
+    private final java.util.concurrent.atomic.AtomicInteger holders = new java.util.concurrent.atomic.AtomicInteger(1);
 
     private HostPacking(List<AutoCloseable> slabs, List<MemorySegment> groups, long pinnedBytes, long pageableBytes) {
         this(slabs, groups, pinnedBytes, pageableBytes, null, null);
@@ -257,8 +258,17 @@ public final class HostPacking implements AutoCloseable {
         return pageableBytes;
     }
 
+    /**
+     * One more holder of this copy (a component replicated on another device streams from the same
+     * slabs: engine.HostCopies); each holder closes it once, and the last close frees the slabs.
+     * Returns false once the last holder has closed it (then it must be packed again).
+     */
+    public boolean retain() {
+        return holders.getAndUpdate(n -> n == 0 ? 0 : n + 1) > 0;
+    }
+
     @Override
     public void close() {
-        closeAll(slabs);
+        if (holders.getAndUpdate(n -> Math.max(0, n - 1)) == 1) closeAll(slabs);
     }
 }

@@ -7,6 +7,7 @@ import dev.offload.Size;
 import dev.offload.Strategy;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -22,10 +23,16 @@ import java.util.Locale;
  * the pinned copies; {@code predicted_step_ms} the sum of one step of each component;
  * {@code strategy} the components' one strategy, or "mixed".
  *
+ * <p>With several devices (issue 20) {@code budgetBytes} is each device's budget, and each component's
+ * JSON gains {@code device} (its first device), {@code devices} (all of them: a replicated component
+ * has several) and {@code device_reason} ({@link Placement}'s words); {@link #explain()} a line each.
+ *
  * @param budgetBytes the device budget the plan was made in
+ * @param placement   with several devices, where each component goes and why; empty on one device
  * @param h2dGbps     the bandwidth predictions use (measured or given)
  */
-public record Plan(List<Entry> components, long budgetBytes, double h2dGbps, String bandwidthSource) {
+public record Plan(List<Entry> components, long budgetBytes, double h2dGbps, String bandwidthSource,
+                   Map<String, Placement.Decision> placement) {
     /**
      * One component's part.
      *
@@ -47,6 +54,12 @@ public record Plan(List<Entry> components, long budgetBytes, double h2dGbps, Str
 
     public Plan {
         components = List.copyOf(components);
+        placement = Map.copyOf(placement);
+    }
+
+    /** A plan on one device (no placement). */
+    public Plan(List<Entry> components, long budgetBytes, double h2dGbps, String bandwidthSource) {
+        this(components, budgetBytes, h2dGbps, bandwidthSource, Map.of());
     }
 
     /** The components' one strategy, or "mixed". */
@@ -87,6 +100,8 @@ public record Plan(List<Entry> components, long budgetBytes, double h2dGbps, Str
             sb.append(String.format(Locale.ROOT, "component '%s': %s, %d groups, %d pinned, %d slot(s), prefetch %d, device %s, host %s%n",
                     e.component(), e.setup().label(), e.plan().groups().size(), e.plan().pinnedGroups().size(), e.plan().slots(),
                     e.plan().prefetchDepth(), Size.format(e.plan().deviceBytes()), Size.format(e.hostBytes())));
+            Placement.Decision d = placement.get(e.component());
+            if (d != null) sb.append("  on ").append(String.join(", ", d.devices())).append(": ").append(d.reason()).append('\n');
             sb.append(String.format(Locale.ROOT, "  predicted step %.3f ms (%s)", e.predictedStepMs(),
                     e.profiled() ? "from its compute profile" : "copies only: no compute profile, a lower bound"));
             if (e.measuredSteps() > 0) sb.append(String.format(Locale.ROOT, "; measured %.3f ms (mean of %d)", e.measuredStepMs(), e.measuredSteps()));
@@ -113,7 +128,18 @@ public record Plan(List<Entry> components, long budgetBytes, double h2dGbps, Str
         for (Entry e : components) reasons.add(e.component() + ": " + name(e.setup().strategy()));
         json.addProperty("reason", components.size() == 1 ? String.join("; ", components.get(0).reasons()) : String.join("; ", reasons));
         JsonArray list = new JsonArray();
-        for (Entry e : components) list.add(entryJson(e));
+        for (Entry e : components) {
+            JsonObject j = entryJson(e);
+            Placement.Decision d = placement.get(e.component());
+            if (d != null) {
+                j.addProperty("device", d.device());
+                JsonArray all = new JsonArray();
+                d.devices().forEach(all::add);
+                j.add("devices", all);
+                j.addProperty("device_reason", d.reason());
+            }
+            list.add(j);
+        }
         json.add("components", list);
         return json;
     }

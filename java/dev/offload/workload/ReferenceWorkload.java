@@ -33,6 +33,8 @@ public final class ReferenceWorkload implements Workload {
     private final PinnedBuffer host;       // the initial state, then the final read
     private final PinnedBuffer snapshots;  // one state per verified step
     private final MixKernels kernels;
+    private final Stream compute;  // its device's compute stream
+    private final String device;   // the device its steps name (several devices), else null
     private int[] initial;
 
     /**
@@ -40,20 +42,32 @@ public final class ReferenceWorkload implements Workload {
      * and room for {@code snapshotSteps} snapshots in pinned memory.
      */
     public ReferenceWorkload(Offloader offloader, int tokens, int hidden, int snapshotSteps) {
+        this(offloader, null, tokens, hidden, snapshotSteps);
+    }
+
+    /**
+     * On one device of several ({@code OffloadConfig.devices}): its state lives on {@code device}, its
+     * layers run on that device's compute stream, and its steps name that device (a replicated
+     * component's replica there). Null: the offloader's (first) device, steps naming none.
+     */
+    public ReferenceWorkload(Offloader offloader, String device, int tokens, int hidden, int snapshotSteps) {
         if (tokens < 1 || tokens > 65536 || hidden < 1 || hidden > 65536) {
             throw OffloadException.invalid("workload: tokens and hidden must be in 1..65536, got " + tokens + " and " + hidden);
         }
         this.offloader = offloader;
         this.tokens = tokens;
         this.hidden = hidden;
+        this.device = device;
+        this.compute = device == null ? offloader.computeStream() : offloader.computeStream(device);
+        var runtime = device == null ? offloader.runtime() : offloader.runtime(device);
         long bytes = stateBytes();
         Allocations made = new Allocations();
         try {
-            this.state = made.keep(offloader.runtime().allocateDevice(bytes));
-            this.scratch = made.keep(offloader.runtime().allocateDevice(bytes));
-            this.host = made.keep(offloader.runtime().allocatePinned(bytes));
-            this.snapshots = made.keep(offloader.runtime().allocatePinned(bytes * Math.max(1, snapshotSteps)));
-            this.kernels = new MixKernels(offloader.computeStream(), state, scratch, tokens, hidden);
+            this.state = made.keep(runtime.allocateDevice(bytes));
+            this.scratch = made.keep(runtime.allocateDevice(bytes));
+            this.host = made.keep(runtime.allocatePinned(bytes));
+            this.snapshots = made.keep(runtime.allocatePinned(bytes * Math.max(1, snapshotSteps)));
+            this.kernels = new MixKernels(compute, state, scratch, tokens, hidden);
         } catch (RuntimeException e) {
             throw made.undo(e);
         }
@@ -80,6 +94,16 @@ public final class ReferenceWorkload implements Workload {
         return 4L * tokens * hidden;
     }
 
+    /** The state on the device (activations to hand to another device: runtime.PeerCopy). */
+    public DeviceBuffer state() {
+        return state;
+    }
+
+    /** Pinned host bytes the workload holds (its staging and snapshots). */
+    public long pinnedBytes() {
+        return host.byteSize() + snapshots.byteSize();
+    }
+
     /** Device bytes the workload holds (state and scratch). */
     public static long deviceBytes(int tokens, int hidden) {
         return 2 * 4L * tokens * hidden;
@@ -103,7 +127,6 @@ public final class ReferenceWorkload implements Workload {
     public void load(int[] values) {
         if (values.length != tokens * hidden) throw OffloadException.invalid("workload: state must hold " + tokens * hidden + " words");
         MemorySegment.copy(values, 0, host.segment(), ValueLayout.JAVA_INT, 0, values.length);
-        Stream compute = offloader.computeStream();
         compute.copyToDevice(host.segment(), state, 0, stateBytes());
         compute.synchronize();
     }
@@ -121,7 +144,7 @@ public final class ReferenceWorkload implements Workload {
 
     /** Queues one step of a component (does not wait for the device); returns the step's index. */
     public long step(String component) {
-        try (Step step = offloader.step(component)) {
+        try (Step step = device == null ? offloader.step(component) : offloader.step(component, device)) {
             for (Group group : step) group(group);
             return step.index();
         }
@@ -134,7 +157,7 @@ public final class ReferenceWorkload implements Workload {
             throw OffloadException.invalid("workload: no room for a snapshot of step " + step + " (made for "
                     + snapshots.byteSize() / bytes + ")");
         }
-        offloader.computeStream().copyToHost(state, 0, snapshots.segment().asSlice(step * bytes, bytes), bytes);
+        compute.copyToHost(state, 0, snapshots.segment().asSlice(step * bytes, bytes), bytes);
     }
 
     /** The snapshot of a step, once the compute stream has passed it. */
@@ -145,7 +168,6 @@ public final class ReferenceWorkload implements Workload {
 
     /** Waits for the compute stream and reads the state back. */
     public int[] read() {
-        Stream compute = offloader.computeStream();
         compute.copyToHost(state, 0, host.segment(), stateBytes());
         compute.synchronize();
         return host.segment().toArray(ValueLayout.JAVA_INT);
@@ -153,7 +175,7 @@ public final class ReferenceWorkload implements Workload {
 
     @Override
     public String verify(int steps, List<TensorRef> order, Expected expected) {
-        offloader.computeStream().synchronize();
+        compute.synchronize();
         List<Object> cache = expected.statesFor("mix " + tokens + "x" + hidden + " " + order.size() + " @"
                 + (order.isEmpty() ? 0 : order.get(0).data().address()));
         for (int s = 0; s < steps; s++) {
@@ -174,7 +196,7 @@ public final class ReferenceWorkload implements Workload {
 
     @Override
     public void close() {
-        offloader.computeStream().synchronize();  // every launch has run before its arguments go
+        compute.synchronize();  // every launch has run before its arguments go
         kernels.close();
         state.close();
         scratch.close();

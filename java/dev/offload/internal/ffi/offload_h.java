@@ -2770,6 +2770,72 @@ public class offload_h extends offload_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class ofl_copy_peer {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_LONG,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_copy_peer");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_copy_peer(ofl_stream *dst_stream, void *dst, ofl_stream *src_stream, const void *src, uint64_t bytes, ofl_event *src_ready, ofl_event *copy_done)
+     * }
+     */
+    public static FunctionDescriptor ofl_copy_peer$descriptor() {
+        return ofl_copy_peer.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_copy_peer(ofl_stream *dst_stream, void *dst, ofl_stream *src_stream, const void *src, uint64_t bytes, ofl_event *src_ready, ofl_event *copy_done)
+     * }
+     */
+    public static MethodHandle ofl_copy_peer$handle() {
+        return ofl_copy_peer.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_copy_peer(ofl_stream *dst_stream, void *dst, ofl_stream *src_stream, const void *src, uint64_t bytes, ofl_event *src_ready, ofl_event *copy_done)
+     * }
+     */
+    public static MemorySegment ofl_copy_peer$address() {
+        return ofl_copy_peer.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_copy_peer(ofl_stream *dst_stream, void *dst, ofl_stream *src_stream, const void *src, uint64_t bytes, ofl_event *src_ready, ofl_event *copy_done)
+     * }
+     */
+    public static int ofl_copy_peer(MemorySegment dst_stream, MemorySegment dst, MemorySegment src_stream, MemorySegment src, long bytes, MemorySegment src_ready, MemorySegment copy_done) {
+        var mh$ = ofl_copy_peer.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_copy_peer", dst_stream, dst, src_stream, src, bytes, src_ready, copy_done);
+            }
+            return (int)mh$.invokeExact(dst_stream, dst, src_stream, src, bytes, src_ready, copy_done);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static final int OFL_DISK_FROM_HOST = (int)1L;
     /**
      * {@snippet lang=c :

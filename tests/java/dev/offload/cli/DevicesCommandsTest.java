@@ -1,0 +1,83 @@
+package dev.offload.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.offload.workload.SyntheticModel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code run --devices} and {@code plan --devices} (issue 20) on the host backend's emulated devices. */
+class DevicesCommandsTest {
+    @TempDir
+    static Path dir;
+    static Path pipeline, single;
+
+    @BeforeAll
+    static void write() throws Exception {
+        pipeline = dir.resolve("pipe");
+        SyntheticModel.write(Files.createDirectories(pipeline.resolve("text_encoder")).resolve("model.safetensors"), 48, 2, 2, 1);
+        SyntheticModel.write(Files.createDirectories(pipeline.resolve("transformer")).resolve("diffusion_pytorch_model.safetensors"), 64, 5, 5, 2);
+        SyntheticModel.write(Files.createDirectories(pipeline.resolve("vae")).resolve("diffusion_pytorch_model.safetensors"), 32, 1, 1, 3);
+        Files.writeString(pipeline.resolve("model_index.json"), "{\"_class_name\": \"P\", \"text_encoder\": [\"a\", \"B\"],"
+                + " \"transformer\": [\"c\", \"D\"], \"vae\": [\"e\", \"F\"]}");
+        single = dir.resolve("model.safetensors");
+        SyntheticModel.write(single, 64, 4, 2, 4);
+    }
+
+    @Test
+    void planGivesEachComponentOneOfTheNamedDevicesAndTheReason() {
+        JsonObject j = PlanCommandTest.json("plan", pipeline.toString(), "--devices", "host:0,host:1", "--budget", "8MiB", "--h2d-gbps", "10",
+                "--workload", "none", "--json");
+        var components = j.getAsJsonArray("components");
+        assertEquals(3, components.size());
+        for (var e : components) {
+            JsonObject c = e.getAsJsonObject();
+            assertTrue(List.of("host:0", "host:1").contains(c.get("device").getAsString()), c.toString());
+            assertTrue(c.get("device_reason").getAsString().startsWith("largest first"), c.toString());
+        }
+        assertEquals("host:0", components.get(1).getAsJsonObject().get("device").getAsString());  // the transformer, largest, first
+        JsonObject placed = PlanCommandTest.json("plan", pipeline.toString(), "--devices", "host:0,host:1", "--place", "transformer=host:1",
+                "--place", "vae=host:1", "--budget", "8MiB", "--h2d-gbps", "10", "--json");
+        assertEquals("host:1", placed.getAsJsonArray("components").get(1).getAsJsonObject().get("device").getAsString());
+        assertEquals("placed by hand on host:1", placed.getAsJsonArray("components").get(2).getAsJsonObject().get("device_reason").getAsString());
+    }
+
+    @Test
+    void runReplicatedOnTwoDevicesVerifiesBothWithinTheirBudgetsAndOneHostCopy() {
+        InfoCommandTest.Result r = InfoCommandTest.run("run", single.toString(), "--devices", "host:0,host:1", "--replicate", "--budget", "1MiB",
+                "--steps", "4", "--verify", "--json");
+        assertEquals(0, r.exit(), r.err());
+        JsonObject j = JsonParser.parseString(r.out()).getAsJsonObject();
+        assertTrue(j.get("verified").getAsBoolean());
+        var devices = j.getAsJsonArray("devices");
+        assertEquals(2, devices.size());
+        for (int i = 0; i < 2; i++) {
+            JsonObject d = devices.get(i).getAsJsonObject();
+            assertEquals("host:" + i, d.get("device").getAsString());
+            assertTrue(d.get("verified").getAsBoolean());
+            assertEquals(1 << 20, d.get("budget_bytes").getAsLong());
+            assertTrue(d.get("peak_device_bytes").getAsLong() <= 1 << 20, d.toString());
+        }
+        assertTrue(j.get("peak_host_bytes").getAsLong() <= 1.05 * j.get("model_bytes").getAsLong(), j.toString());
+    }
+
+    @Test
+    void badDeviceOptionsAreUsageErrors() {
+        InfoCommandTest.Result r = InfoCommandTest.run("run", single.toString(), "--replicate");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("need --devices"), r.err());
+        r = InfoCommandTest.run("run", single.toString(), "--devices", "host:0,host:1", "--place", "model");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("--place needs NAME=DEVICE"), r.err());
+        r = InfoCommandTest.run("run", single.toString(), "--devices", "host:0");
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("two or more device names"), r.err());
+    }
+}

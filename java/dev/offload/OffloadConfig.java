@@ -77,8 +77,8 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
                             Map<String, ComputeProfile> computeProfiles, Map<String, Strategy> componentStrategies, double h2dGbps,
                             boolean trace, HostSource source, long stagingBytes, java.nio.file.Path diskCache,
                             ProgressListener progress, DiskIo diskIo, int readerThreads, java.time.Duration turnTimeout,
-                            long diskCacheMaxBytes, DiskCacheCheck diskCacheCheck, SharedHost sharedHost) implements dev.offload.engine.Settings {
-                            long diskCacheMaxBytes, DiskCacheCheck diskCacheCheck, Placement.Request placement)
+                            long diskCacheMaxBytes, DiskCacheCheck diskCacheCheck, SharedHost sharedHost,
+                            Placement.Request placement)
         implements dev.offload.engine.Settings {
     public OffloadConfig {
         if (placement == null) throw OffloadException.invalid("config: placement is null (Placement.Request.NONE for one device)");
@@ -284,8 +284,7 @@ public record OffloadConfig(String device, long deviceBudget, Strategy strategy,
             return new OffloadConfig(device, deviceBudget, strategy, grouping, window, trace ? Timing.GROUP : timing, slabBytes,
                     stepsAhead, policy, activationReserve, computeProfiles, componentStrategies, h2dGbps, trace,
                     source, stagingBytes, diskCache, progress, diskIo, readerThreads,
-                    turnTimeout, diskCacheMaxBytes, diskCacheCheck, sharedHost);
-                    turnTimeout, diskCacheMaxBytes, diskCacheCheck, new Placement.Request(devices, places, replicate));
+                    turnTimeout, diskCacheMaxBytes, diskCacheCheck, sharedHost, new Placement.Request(devices, places, replicate));
         }
     }
 }

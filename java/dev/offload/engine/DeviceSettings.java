@@ -41,4 +41,5 @@ record DeviceSettings(Settings base, String device, HostCopies copies) implement
     @Override public ProgressListener progress() { return base.progress(); }
     @Override public Duration turnTimeout() { return base.turnTimeout(); }
     @Override public Placement.Request placement() { return Placement.Request.NONE; }
+    @Override public dev.offload.SharedHost sharedHost() { return base.sharedHost(); }
 }

@@ -79,6 +79,7 @@ public final class Offloader implements AutoCloseable {
      */
     public Component register(String name, Checkpoint checkpoint) {
         HostFunctionThread.refuse("Offloader.register('" + name + "')");
+        registry.ensureOpen();  // closed first: a null argument to a closed offloader is CLOSED
         given(checkpoint, "the checkpoint of component '" + name + "'");
         return Component.of(registry.register(name, checkpoint));
     }
@@ -86,6 +87,7 @@ public final class Offloader implements AutoCloseable {
     /** Registers a graph; registering the same graph instance under its name again shares it. */
     public Component register(String name, BlockGraph graph) {
         HostFunctionThread.refuse("Offloader.register('" + name + "')");
+        registry.ensureOpen();  // closed first: a null argument to a closed offloader is CLOSED
         given(graph, "the graph of component '" + name + "'");
         return Component.of(registry.register(name, graph));
     }
@@ -100,6 +102,7 @@ public final class Offloader implements AutoCloseable {
      */
     public Map<String, Component> registerAll(Pipeline pipeline) {
         HostFunctionThread.refuse("Offloader.registerAll()");
+        registry.ensureOpen();  // closed first: a null argument to a closed offloader is CLOSED
         given(pipeline, "the pipeline");
         return handles(registry.registerAll(pipeline));
     }
@@ -271,7 +274,8 @@ public final class Offloader implements AutoCloseable {
         if (value == null) throw OffloadException.invalid(what + " is null");
     }
 
-    private static void graphs(Map<String, BlockGraph> graphs) {
+    private void graphs(Map<String, BlockGraph> graphs) {
+        registry.ensureOpen();  // closed first, as above
         given(graphs, "the graphs");
         graphs.forEach((name, graph) -> given(graph, "the graph of component '" + name + "'"));
     }

@@ -367,7 +367,7 @@ public final class Registry implements AutoCloseable {
         return runtime.info();
     }
 
-    void ensureOpen() {
+    public void ensureOpen() {
         if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed");
     }
 

@@ -3,7 +3,6 @@ package dev.offload.engine;
 import dev.offload.OffloadException;
 import dev.offload.Status;
 import dev.offload.Strategy;
-import dev.offload.runtime.DeviceInfo;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -46,9 +45,9 @@ final class Turns {
         }
     }
 
+    /** Device bytes free now: the budget ledger's figure (plan.BudgetLedger.free). */
     private long free() {
-        DeviceInfo info = registry.runtime().info();
-        return info.budgetBytes() - info.usedBytes();
+        return registry.admission().ledger(null).free();
     }
 
     /**

@@ -76,7 +76,12 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
     }
 
     public long deviceBytes() {
-        return residentBytes + slotBytes * slots;
+        return residentBytes + ringBytes();
+    }
+
+    /** The ring's device bytes: its slots times the slot size. */
+    public long ringBytes() {
+        return slotBytes * slots;
     }
 
     /** The names of the pinned groups, in execution order. */

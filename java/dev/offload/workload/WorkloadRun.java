@@ -229,7 +229,7 @@ public final class WorkloadRun {
                 median(steady, StepMetrics::copyBusyMs), median(steady, StepMetrics::hostBlockedMs),
                 steady.stream().mapToLong(StepMetrics::hostWaits).sum() / (double) steady.size(), median(steadyUs), wallMsPerStep,
                 median(steady, StepMetrics::h2dGbps), median(steady, StepMetrics::overlapEfficiency), groups,
-                component.plan().slots(), tokens, config.stepsAhead(), plan, List.copyOf(all),
+                component.schedule().slots(), tokens, config.stepsAhead(), plan, List.copyOf(all),
                 component.source().name().toLowerCase(java.util.Locale.ROOT), disk.stagingBytes(), disk.readMs(), disk.readGbps(),
                 disk);
     }

@@ -132,6 +132,8 @@ final class Turns {
                     drain.clear();
                     continue;
                 }
+                registry.evictions().unmark(evicting);  // never hold a mark while waiting in line: a step ahead may need the victim
+                evicting.clear();
                 if (!queued) {
                     queue.enqueue(me);
                     queued = true;

@@ -422,6 +422,18 @@ OFL_API ofl_status ofl_host_register(ofl_runtime* runtime, void* address, uint64
 OFL_API ofl_status ofl_copy_peer(ofl_stream* dst_stream, void* dst, ofl_stream* src_stream, const void* src, uint64_t bytes,
                                  ofl_event* src_ready, ofl_event* copy_done);
 
+/* ---- the staging ring's rule ------------------------------------------------------------------ */
+/* The staging ring a disk source's reader will make (ofl_disk_source.staging_bytes' rule; the reader
+ * sizes its ring with this same function), so that callers ask instead of restating it: for
+ * staging_bytes as ofl_disk_source takes it (0: the default; else at least 8192), the backend whose
+ * copies read the ring (OFL_BACKEND_HOST: a CPU core, 1 MiB units; OFL_BACKEND_CUDA: a DMA engine,
+ * 8 MiB units) and needed_bytes, the bytes a step streams with each group rounded up to 4 KiB (the
+ * largest group's, rounded so, when nothing streams), *unit_bytes and *units; the ring's pinned bytes
+ * are their product. The reader's flags (OFL_DISK_*) do not change the ring. INVALID_ARGUMENT for an
+ * unknown backend, a staging_bytes from 1 to 8191, or a NULL output. */
+OFL_API ofl_status ofl_staging_ring(uint64_t staging_bytes, int32_t backend, uint64_t needed_bytes, uint64_t* unit_bytes,
+                                    uint32_t* units);
+
 #ifdef __cplusplus
 }
 #endif

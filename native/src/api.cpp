@@ -10,6 +10,7 @@
 #include <string>
 
 #include "device.hpp"
+#include "disk/staging_ring.hpp"
 #include "error.hpp"
 #include "handles.hpp"
 #include "offload.h"
@@ -516,6 +517,20 @@ ofl_status ofl_copy_peer(ofl_stream* dst_stream, void* dst, ofl_stream* src_stre
         if (bytes > 0) to->impl->copy_peer(dst, src, from->device->backend().device_index(), bytes);
         done->impl->record(*to->impl);
         from->impl->wait_event(*done->impl);
+    });
+}
+
+ofl_status ofl_staging_ring(uint64_t staging_bytes, int32_t backend, uint64_t needed_bytes, uint64_t* unit_bytes, uint32_t* units) {
+    return guarded([&] {
+        require_out(unit_bytes, "staging unit bytes");
+        require_out(units, "staging units");
+        OFL_EXPECT(backend == OFL_BACKEND_HOST || backend == OFL_BACKEND_CUDA, OFL_ERR_INVALID_ARGUMENT, "unknown backend ", backend,
+                   ": expected OFL_BACKEND_HOST (1) or OFL_BACKEND_CUDA (2)");
+        OFL_EXPECT(staging_bytes == 0 || staging_bytes >= 2 * ofl::kStagingPage, OFL_ERR_INVALID_ARGUMENT, "a staging ring of ",
+                   staging_bytes, " bytes is too small: it needs at least two 4 KiB units (8192 bytes)");
+        const ofl::StagingRing ring = ofl::staging_ring(staging_bytes, backend == OFL_BACKEND_HOST, needed_bytes);
+        *unit_bytes = ring.unit;
+        *units = ring.units;
     });
 }
 

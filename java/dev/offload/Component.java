@@ -5,6 +5,7 @@ import dev.offload.graph.BlockGraph;
 import dev.offload.internal.HostFunctionThread;
 import dev.offload.metrics.CumulativeMetrics;
 import dev.offload.plan.ComponentPlan;
+import dev.offload.plan.Schedule;
 import dev.offload.plan.Setup;
 
 /**
@@ -46,8 +47,14 @@ public final class Component implements AutoCloseable {
         return core.setup();
     }
 
+    /** Where its groups live: its schedule's plan. */
     public ComponentPlan plan() {
         return core.plan();
+    }
+
+    /** What its engine does now (plan.Schedule: setup, plan, host source, streaming): what figures and reports read. */
+    public Schedule schedule() {
+        return core.schedule();
     }
 
     public int groupCount() {

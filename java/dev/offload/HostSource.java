@@ -31,20 +31,16 @@ public enum HostSource {
     AUTO;
 
     /**
-     * The staging ring an engine makes (offload.h, ofl_disk_source; disk_reader.cpp does the same):
-     * units of 1 MiB where a CPU core copies (host) or 8 MiB where a DMA engine does (cuda); when
-     * {@code given} is 0, 8 units but at most half of a step's streamed bytes (rounded up to 4 KiB,
-     * at least 8 KiB), else at most a step's streamed bytes ({@code streamedBytes}, each group rounded
-     * up to 4 KiB; the largest group's when nothing streams); below two units the unit shrinks to half
-     * the ring (a 4 KiB multiple).
+     * The staging ring's pinned bytes an engine makes for a DISK or LOWMEM component: the native
+     * reader's rule, asked of it (runtime.DeviceRuntime.stagingRingBytes, offload.h's
+     * ofl_staging_ring), not restated here: units of 1 MiB where a CPU core copies (host) or 8 MiB
+     * where a DMA engine does (cuda); when {@code given} is 0, 8 units but at most half of a step's
+     * streamed bytes (rounded up to 4 KiB, at least 8 KiB), else at most a step's streamed bytes
+     * ({@code streamedBytes}, each group rounded up to 4 KiB; the largest group's when nothing
+     * streams); a ring below two units shrinks the unit to half of it.
      */
     public static long stagingBytes(dev.offload.runtime.Backend backend, long given, long streamedBytes) {
-        final long page = 4096;
-        long unit = backend == dev.offload.runtime.Backend.HOST ? 1L << 20 : 8L << 20;
-        long ring = given > 0 ? Math.min(given, Math.max(streamedBytes, 2 * page))
-                : Math.min(8 * unit, Math.max((streamedBytes / 2 + page - 1) / page * page, 2 * page));
-        if (ring < 2 * unit) unit = ring / 2 / page * page;
-        return ring / unit * unit;
+        return dev.offload.runtime.DeviceRuntime.stagingRingBytes(backend, given, streamedBytes);
     }
 
     /** Parses "pinned", "disk", "lowmem" or "auto" (any case). */

@@ -50,10 +50,8 @@ import java.util.function.Predicate;
  * ({@code OffloadConfig.devices}) there is a Registry per device (engine.DeviceSet): a component
  * goes where plan.Placement puts it; device-less calls (runtime, facts) answer for the first device.
  *
- * <p>From a host function's body (runtime.HostFunction) every method that takes the offloader's
- * lock or can wait for the device is refused with an OffloadException naming CUDA's rule
- * (internal.HostFunctionThread): such a call would wait for the stream running the body. The
- * check is a thread-local read, once per step, never per group.
+ * <p>From a host function's body every method that takes the offloader's lock or can wait for the
+ * device is refused naming CUDA's rule (internal.HostFunctionThread): a thread-local read per step.
  */
 public final class Offloader implements AutoCloseable {
     private final OffloadConfig config;
@@ -81,14 +79,14 @@ public final class Offloader implements AutoCloseable {
      */
     public Component register(String name, Checkpoint checkpoint) {
         HostFunctionThread.refuse("Offloader.register('" + name + "')");
-        given(checkpoint, "the checkpoint of component '" + name + "'");
+        open(checkpoint, "the checkpoint of component '" + name + "'");
         return Component.of(registry.register(name, checkpoint));
     }
 
     /** Registers a graph; registering the same graph instance under its name again shares it. */
     public Component register(String name, BlockGraph graph) {
         HostFunctionThread.refuse("Offloader.register('" + name + "')");
-        given(graph, "the graph of component '" + name + "'");
+        open(graph, "the graph of component '" + name + "'");
         return Component.of(registry.register(name, graph));
     }
 
@@ -102,7 +100,7 @@ public final class Offloader implements AutoCloseable {
      */
     public Map<String, Component> registerAll(Pipeline pipeline) {
         HostFunctionThread.refuse("Offloader.registerAll()");
-        given(pipeline, "the pipeline");
+        open(pipeline, "the pipeline");
         return handles(registry.registerAll(pipeline));
     }
 
@@ -278,12 +276,13 @@ public final class Offloader implements AutoCloseable {
     boolean isClosed() { return registry.isClosed(); }
 
     /** An argument that must be given: null is INVALID_ARGUMENT naming it, not a NullPointerException. */
-    private static void given(Object value, String what) {
-        if (value == null) throw OffloadException.invalid(what + " is null");
-    }
+    private static void given(Object value, String what) { if (value == null) throw OffloadException.invalid(what + " is null"); }
 
-    private static void graphs(Map<String, BlockGraph> graphs) {
-        given(graphs, "the graphs");
+    /** As {@link #given}, after checking the offloader is open: a null argument to a closed one is CLOSED. */
+    private void open(Object value, String what) { registry.ensureOpen(); given(value, what); }
+
+    private void graphs(Map<String, BlockGraph> graphs) {
+        open(graphs, "the graphs");
         graphs.forEach((name, graph) -> given(graph, "the graph of component '" + name + "'"));
     }
 

@@ -1,4 +1,5 @@
 #include "disk/disk_reader.hpp"
+#include "disk/staging_ring.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -17,9 +18,6 @@ namespace ofl {
 namespace {
 
 constexpr std::uint64_t kPage = 4096;
-constexpr std::uint64_t kCpuCopyUnit = 1ull << 20;  // a unit where a CPU core copies: stays in its cache
-constexpr std::uint64_t kDmaCopyUnit = 8ull << 20;  // a unit where a DMA engine copies
-constexpr std::uint64_t kDefaultUnits = 8;
 constexpr std::uint64_t kMaxRead = 1ull << 30;      // one pread call at most (Linux caps near 2 GiB)
 constexpr std::uint64_t kProbeBytes = 64ull << 20;  // the buffered/direct probe reads at most this much
 constexpr std::uint32_t kMaxThreads = 64;
@@ -81,23 +79,21 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
                        "disk extents of group ", g, " overlap at group offset ", list[i].group_offset);
         }
     }
-    // The ring: units of 1 MiB (CPU copies) or 8 MiB (DMA). By default 8 of them, at most half of a
-    // step's streamed bytes (so that a small model never pins as much as itself: two units overlap
-    // reading with copying already); as given, at most a step's streamed bytes (more holds nothing);
-    // the largest group's bytes when nothing streams. A small ring shrinks the unit.
-    unit_ = device_->backend().copies_with_cpu() ? kCpuCopyUnit : kDmaCopyUnit;
+    // The ring: staging_ring.hpp's rule (ofl_staging_ring reports it): units of 1 MiB (CPU copies) or
+    // 8 MiB (DMA), by default 8, at most half of a step's streamed bytes; as given, at most a step's
+    // streamed bytes; the largest group's bytes when nothing streams. A small ring shrinks the unit.
+    unit_ = device_->backend().copies_with_cpu() ? kStagingCpuUnit : kStagingDmaUnit;  // named in the message below
     OFL_EXPECT(source.staging_bytes == 0 || source.staging_bytes >= 2 * kPage, OFL_ERR_INVALID_ARGUMENT, "a staging ring of ",
                source.staging_bytes, " bytes is too small: it needs at least two 4 KiB units (8192 bytes); the default is ",
-               kDefaultUnits, " units of ", unit_, " bytes");
+               kStagingDefaultUnits, " units of ", unit_, " bytes");
     std::uint64_t needed = 0;
     for (std::uint32_t g : streamed_) needed += page_up(group_bytes_[g]);
     if (streamed_.empty()) {
         for (std::uint64_t b : group_bytes_) needed = std::max(needed, page_up(b));
     }
-    const std::uint64_t ring = source.staging_bytes ? std::min(source.staging_bytes, std::max(needed, 2 * kPage))
-                                                    : std::min(kDefaultUnits * unit_, std::max(page_up(needed / 2), 2 * kPage));
-    if (ring < 2 * unit_) unit_ = ring / 2 / kPage * kPage;  // two units overlap a read with a copy
-    units_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(ring / unit_, UINT32_MAX));
+    const StagingRing ring = staging_ring(source.staging_bytes, device_->backend().copies_with_cpu(), needed);  // the one rule
+    unit_ = ring.unit;
+    units_ = ring.units;
     unit_prefix_.assign(streamed_.size() + 1, 0);
     for (std::size_t i = 0; i < streamed_.size(); ++i) unit_prefix_[i + 1] = unit_prefix_[i] + units_of_group(group_bytes_[streamed_[i]]);
     const std::uint32_t hardware = std::max(1u, std::thread::hardware_concurrency());

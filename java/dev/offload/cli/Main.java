@@ -81,9 +81,13 @@ public final class Main {
         }
     }
 
-    /** 2 for INVALID_ARGUMENT, 1 for every other status (IO at run time included): see the rule above. */
+    /**
+     * 2 for INVALID_ARGUMENT and for a budget too small for what the command sets up (a registration
+     * or preview refused OUT_OF_DEVICE_MEMORY beside the run's own buffers: WorkloadRun.BudgetTooSmall,
+     * the budget the command line gave), 1 for every other status (IO at run time included): see the rule above.
+     */
     static int exitCode(OffloadException e) {
-        return e.status() == Status.INVALID_ARGUMENT ? 2 : 1;
+        return e.status() == Status.INVALID_ARGUMENT || e instanceof dev.offload.workload.WorkloadRun.BudgetTooSmall ? 2 : 1;
     }
 
     /**

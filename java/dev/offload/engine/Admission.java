@@ -99,9 +99,7 @@ final class Admission {
         ComponentPlan plan = choice != null ? choice.plan()
                 : Planner.planBesideLater(name, graph, setup, ledger.budget(), ledger.room(setup.strategy()), turns ? 0 : setAside);
         ledger.checkFits(name, setup.strategy(), plan);
-        // AUTO without a compute profile: the first steps run under the size rules and are profiled
-        boolean profile = choice != null && !choice.profiled() && setup.strategy() != Strategy.MODEL_OFFLOAD
-                && setup.strategy() != Strategy.NO_OFFLOAD;
+        boolean profile = profiles(choice, setup);
         ComponentCore c = EngineStart.component(registry, graph, schedule(name, setup, plan, sourceFor(name, plan), profile), key);
         registry.registered().put(name, c);
         if (choice != null) registry.choose(name, choice);
@@ -109,6 +107,11 @@ final class Admission {
             registry.follow(name, profile ? new AutoFollowUp(AutoFollowUp.PROFILE_STEP, -1) : new AutoFollowUp(-1, 1));
         }
         return c;
+    }
+
+    /** AUTO without a compute profile, streamed: the first steps run under the size rules and are profiled. */
+    static boolean profiles(Resolver.Choice choice, Setup setup) {
+        return choice != null && !choice.profiled() && setup.strategy() != Strategy.MODEL_OFFLOAD && setup.strategy() != Strategy.NO_OFFLOAD;
     }
 
     /** A component's schedule: its setup and plan, its host source and the config's streaming settings. */

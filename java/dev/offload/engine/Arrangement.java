@@ -8,6 +8,7 @@ import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.PinPolicy;
 import dev.offload.plan.Planner;
 import dev.offload.plan.Setup;
+import java.util.List;
 
 /**
  * A scoped arrangement (diffusers' "model-level offload for the VAE during decode",
@@ -94,30 +95,37 @@ public final class Arrangement implements AutoCloseable {
      */
     @Override
     public void close() {
-        while (true) {
-            synchronized (owner) {
-                if (closed) return;
-                ComponentCore c = owner.registered().get(name);
-                if (c != component || owner.isClosed()) {  // unregistered (or replaced) or closed meanwhile: nothing to restore
-                    closed = true;
-                    owner.overrideClosed(name, this);
-                    return;
-                }
-                if (!c.hasOpenStep()) {
-                    if (previous.strategy() != Strategy.MODEL_OFFLOAD) owner.turns().evictIdle();
-                    boolean profile = suspended != null && suspended.rebase(c.stepsStarted());
-                    c.replace(previous, previousPlan, profile);  // a failure keeps the override (open, retryable)
-                    closed = true;
-                    owner.overrideClosed(name, this);
-                    owner.resumeFollowUp(name, suspended);
-                    return;
-                }
-                if (c.stepOwnedByCurrentThread()) {
-                    throw OffloadException.invalid("component '" + name + "' is running a step on this thread: close the step before the override");
-                }
-            }
+        Evictions marks = owner.evictions();
+        while (true) {  // what the restore closes (its engine, idle turn-taking ones) drained outside the lock (Evictions)
+            boolean done = marks.drainThen(() -> closed || owner.isClosed() || owner.registered().get(name) != component ? List.of()
+                    : marks.replacing(name, previous.strategy() != Strategy.MODEL_OFFLOAD), this::restore);
+            if (done) return;
             component.awaitNoOpenStep();  // another thread's step; then try again
         }
+    }
+
+    /** Under the offloader's lock: restores, or says (false) that a step open on another thread must be waited for. */
+    private boolean restore() {
+        if (closed) return true;
+        ComponentCore c = owner.registered().get(name);
+        if (c != component || owner.isClosed()) {  // unregistered (or replaced) or closed meanwhile: nothing to restore
+            closed = true;
+            owner.overrideClosed(name, this);
+            return true;
+        }
+        if (!c.hasOpenStep()) {
+            if (previous.strategy() != Strategy.MODEL_OFFLOAD) owner.turns().evictIdle();
+            boolean profile = suspended != null && suspended.rebase(c.stepsStarted());
+            c.replace(previous, previousPlan, profile);  // a failure keeps the override (open, retryable)
+            closed = true;
+            owner.overrideClosed(name, this);
+            owner.resumeFollowUp(name, suspended);
+            return true;
+        }
+        if (c.stepOwnedByCurrentThread()) {
+            throw OffloadException.invalid("component '" + name + "' is running a step on this thread: close the step before the override");
+        }
+        return false;
     }
 
     @Override

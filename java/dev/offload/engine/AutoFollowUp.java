@@ -18,11 +18,11 @@ import java.util.List;
  * {@link #MAX_REPLANS} times in all. Each happens at the start of the next step and is written
  * into the plan's reasons. An override suspends it.
  *
- * <p>Waiting: the measured step's figures and the streams a re-plan's engine close would wait for
- * are waited for first, outside the registry's lock (the figures under the component's own lock,
- * the drain under none: a stream closed meanwhile is a CLOSED error, the native handle registry
- * refuses a stale handle, and it is ignored here), so other components' steps and the registry's
- * other callers go on meanwhile. The decision and the re-plan then run under the registry's lock,
+ * <p>Waiting: the measured step's figures and the streams a re-plan's engine close (and its
+ * eviction of idle turn-taking components) would wait for are waited for first, outside the
+ * registry's lock (the figures under the component's own lock, the drain under none, Evictions: a
+ * stream closed meanwhile is a CLOSED error, the native handle registry refuses a stale handle, and
+ * it is ignored there), so other components' steps and the registry's other callers go on meanwhile. The decision and the re-plan then run under the registry's lock,
  * if this follow-up is still the component's (an override or an unregistration in between ends
  * it); they wait for the device only for work queued on the shared compute stream in the moment
  * between.
@@ -63,14 +63,16 @@ final class AutoFollowUp {
         if (due >= 0) {
             try {
                 c.metrics(due, true);  // the device finishes the measured step: the reads below do not wait
-                c.drain();             // and what a re-plan's engine close would wait for
             } catch (RuntimeException e) {
                 // closed, gone or a step open on another thread: run() below decides and reports as before
             }
         }
-        synchronized (owner) {
+        // what a re-plan's engine close and its eviction of idle turn-taking components would wait for, drained outside the lock
+        Evictions marks = owner.evictions();
+        marks.drainThen(() -> due < 0 || owner.followUp(name) != this || owner.registered().get(name) != c ? List.of()
+                : marks.replacing(name, true), () -> {
             owner.ensureOpen(name);
-            if (owner.followUp(name) != this || owner.registered().get(name) != c) return;  // suspended, ended or replaced while waiting
+            if (owner.followUp(name) != this || owner.registered().get(name) != c) return null;  // suspended, ended or replaced while waiting
             try {
                 run(owner, c);
             } catch (RuntimeException e) {
@@ -78,7 +80,8 @@ final class AutoFollowUp {
                 LOG.log(System.Logger.Level.WARNING, "component ''{0}'': AUTO''s re-plan failed, keeping the current plan: {1}", name,
                         e.getMessage());
             }
-        }
+            return null;
+        });
     }
 
     /** The step whose figures the follow-up reads at a step starting now ({@code started} closed before it), or -1. */

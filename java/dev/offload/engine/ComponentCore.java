@@ -64,8 +64,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         ComponentPlan plan = schedule.plan();
         this.slot = new EngineSlot(this, owner, host, copy, plan);
         this.sourceKey = key;
-        this.figures = new StepFigures(name, owner.timeline(),
-                new MetricsLedger(name, plan.residentBytes(), plan.slotBytes() * plan.slots(), host.pinnedBytes()));
+        this.figures = new StepFigures(name, owner.timeline(), MetricsLedger.of(schedule, host.pinnedBytes()));
     }
 
     /**
@@ -95,7 +94,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
             }
             throw e;
         }
-        PlanEvent.emit(newPlan);
+        PlanEvent.emit(schedule);
     }
 
     /** Sets the schedule, and starts its engine when asked (permanent: at once; turn-taking: with its next turn). */
@@ -103,7 +102,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         schedule = next;
         ComponentPlan plan = next.plan();
         slot.replanned(plan);
-        figures.ledger().regions(plan.residentBytes(), plan.slotBytes() * plan.slots());
+        figures.ledger().regions(next);
         if (start) {
             slot.start(next, stepsStarted, false);
             figures.engineStarted();

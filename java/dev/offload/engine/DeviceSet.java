@@ -324,6 +324,10 @@ public final class DeviceSet implements AutoCloseable {
         return primary().deviceInfo();
     }
 
+    public void ensureOpen() {
+        primary().ensureOpen();
+    }
+
     public boolean isClosed() {
         return primary().isClosed();
     }

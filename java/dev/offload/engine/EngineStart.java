@@ -63,7 +63,7 @@ final class EngineStart {
             copy = owner.runtime().createStream(dev.offload.runtime.StreamKind.COPY);
             ComponentCore c = new ComponentCore(owner, graph, schedule, host, copy, key);
             if (!schedule.takesTurns()) c.start();
-            dev.offload.metrics.PlanEvent.emit(schedule.plan());
+            dev.offload.metrics.PlanEvent.emit(schedule);
             return c;
         } catch (RuntimeException e) {
             if (copy != null) copy.close();

@@ -14,6 +14,7 @@ import dev.offload.plan.PackedGroup;
 import dev.offload.plan.Plan;
 import dev.offload.plan.Planner;
 import dev.offload.plan.Resolver;
+import dev.offload.plan.Schedule;
 import dev.offload.plan.Setup;
 import dev.offload.runtime.DeviceInfo;
 import java.util.ArrayList;
@@ -77,10 +78,11 @@ final class PlanPreview {
                 sourceWhy = "host: LOWMEM as configured: a pageable copy streamed through a pinned staging ring";
             }
             totalHost += host;
-            PlanReport.Prediction p = PlanReport.prediction(off, name, setup, plan, choice, predict);
+            Schedule schedule = off.admission().schedule(name, setup, plan, source, Admission.profiles(choice, setup));
+            PlanReport.Prediction p = PlanReport.prediction(off, schedule, choice, predict);
             List<String> why = p.reasons();
             if (sourceWhy != null) why.add(sourceWhy);
-            entries.add(new Plan.Entry(name, setup, plan, p.stepMs(), p.profiled(), host, Double.NaN, 0, why));
+            entries.add(new Plan.Entry(schedule, p.stepMs(), p.profiled(), host, Double.NaN, 0, why));
         }
         if (hostLimit.isPresent() && totalHost + HostMemory.MARGIN_BYTES > hostLimit.getAsLong()) {
             throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "plan: the components' host memory needs " + totalHost + " bytes ("

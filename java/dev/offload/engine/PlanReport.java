@@ -1,10 +1,9 @@
 package dev.offload.engine;
 
-import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.ComputeProfile;
 import dev.offload.plan.Plan;
 import dev.offload.plan.Resolver;
-import dev.offload.plan.Setup;
+import dev.offload.plan.Schedule;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
@@ -27,11 +26,10 @@ final class PlanReport {
         Resolver.Facts facts = new Resolver.Facts(0, OptionalLong.empty(), bw.gbps(), bw.latencyMs(), 0);
         List<Plan.Entry> entries = new ArrayList<>();
         for (ComponentCore c : r.registered().values()) {
-            Prediction p = prediction(r, c.name(), c.setup(), c.plan(), r.choice(c.name()), facts);
+            Prediction p = prediction(r, c.schedule(), r.choice(c.name()), facts);
             var totals = c.totals();
             double measured = totals.steps() > 0 ? totals.stepMs() / totals.steps() : Double.NaN;
-            entries.add(new Plan.Entry(c.name(), c.setup(), c.plan(), p.stepMs(), p.profiled(), c.hostBytes(), measured, totals.steps(),
-                    p.reasons()));
+            entries.add(new Plan.Entry(c.schedule(), p.stepMs(), p.profiled(), c.hostBytes(), measured, totals.steps(), p.reasons()));
         }
         return new Plan(entries, r.runtime().info().budgetBytes(), bw.gbps(), bw.source());
     }
@@ -40,14 +38,14 @@ final class PlanReport {
      * The resolver's choice as it stands (re-plans included), or a configured plan predicted from
      * the config's compute profile for it (copies only without one).
      */
-    static Prediction prediction(Registry r, String name, Setup setup, ComponentPlan plan, Resolver.Choice choice, Resolver.Facts facts) {
+    static Prediction prediction(Registry r, Schedule s, Resolver.Choice choice, Resolver.Facts facts) {
         if (choice != null) return new Prediction(choice.predictedStepMs(), choice.profiled(), new ArrayList<>(choice.reasons()));
-        ComputeProfile profile = r.settings().computeProfiles().get(name);
-        int groups = plan.groups().size();
+        ComputeProfile profile = r.settings().computeProfiles().get(s.component());
+        int groups = s.groups().size();
         boolean profiled = profile != null && profile.computeMs().length == groups;
-        double predicted = Resolver.predict(plan, profiled ? profile.computeMs() : new double[groups], facts);
+        double predicted = Resolver.predict(s.plan(), profiled ? profile.computeMs() : new double[groups], facts);
         List<String> why = new ArrayList<>();
-        why.add(setup.strategy().name().toLowerCase(java.util.Locale.ROOT) + " as configured");
+        why.add(s.strategy().name().toLowerCase(java.util.Locale.ROOT) + " as configured");
         return new Prediction(predicted, profiled, why);
     }
 }

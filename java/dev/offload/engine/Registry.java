@@ -28,8 +28,9 @@ import java.util.Map;
  * from a host function's body, and delegates here; nothing here refers to the face's types.
  *
  * <p>Lock order: this registry, then a component (ComponentCore), then a component's engine calls.
- * Nothing waits for the device while holding this lock except the one wait an eviction or a
- * re-plan makes (a swap closes an engine); a step waiting for its turn waits outside it (TurnQueue).
+ * A call that closes engines (a turn's eviction, a registration's or an override's eviction of idle
+ * turn-taking components, a re-plan, a rebuild) drains their streams outside this lock first
+ * (Evictions); a step waiting for its turn waits outside it (TurnQueue).
  *
  * <p>One compute stream serves every component; each component copies on a stream of its own (two
  * components stepped from two threads must not queue copies behind each other: ComponentCore's
@@ -46,6 +47,7 @@ public final class Registry implements AutoCloseable {
     private final Map<String, AutoFollowUp> followUps = new java.util.concurrent.ConcurrentHashMap<>();
     private final Turns turns = new Turns(this);              // MODEL_OFFLOAD components' turns
     private final Admission admission = new Admission(this);  // into the budget: AUTO, plans, fit, source
+    private final Evictions evictions = new Evictions(this);  // device waits taken out of this lock
     private volatile boolean closed;
     /** The timeline, when the config asks for a trace (components record into it). */
     private final dev.offload.metrics.Trace trace;
@@ -76,7 +78,7 @@ public final class Registry implements AutoCloseable {
 
     /** Offloader.register: the checkpoint's graph (discovered, or its class's preset), shared where registered already from the same files. */
     public ComponentCore register(String name, Checkpoint checkpoint) {
-        synchronized (this) {
+        return evictions.drainThen(() -> evictions.registering(List.of(name)), () -> {
             ensureOpen();
             if (checkpoint.tensors().isEmpty()) {
                 throw OffloadException.invalid(checkpoint.name() + ": no tensors, nothing to stream (component '" + name + "')");
@@ -85,12 +87,12 @@ public final class Registry implements AutoCloseable {
             if (shared != null) return shared;
             BlockGraph graph = BlockGraph.discover(checkpoint);
             return admission.add(name, graph, admission.resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(checkpoint));
-        }
+        });
     }
 
     /** Offloader.registerAll: every component of a pipeline, AUTO's resolved together; shared ones get one more reference. */
     public Map<String, ComponentCore> registerAll(Pipeline pipeline) {
-        synchronized (this) {
+        return evictions.drainThen(() -> evictions.registering(pipeline.components().keySet()), () -> {
             ensureOpen();
             Map<String, BlockGraph> graphs = new LinkedHashMap<>();
             Map<String, ComponentSource> keys = new LinkedHashMap<>();
@@ -104,12 +106,12 @@ public final class Registry implements AutoCloseable {
                 if (!components.containsKey(name)) graphs.put(name, BlockGraph.discover(checkpoint));
             });
             return admission.admitAll(graphs, keys);
-        }
+        });
     }
 
     /** Offloader.registerGraphs: as registerAll; the same graph instance under its name is shared. */
     public Map<String, ComponentCore> registerGraphs(Map<String, BlockGraph> graphs) {
-        synchronized (this) {
+        return evictions.drainThen(() -> evictions.registering(graphs.keySet()), () -> {
             ensureOpen();
             Map<String, ComponentSource> keys = new LinkedHashMap<>();
             Map<String, BlockGraph> fresh = new LinkedHashMap<>();
@@ -120,17 +122,17 @@ public final class Registry implements AutoCloseable {
                 if (!components.containsKey(name)) fresh.put(name, graph);
             });
             return admission.admitAll(fresh, keys);
-        }
+        });
     }
 
     /** Registers a graph; registering the same graph instance under its name again shares it. */
     public ComponentCore register(String name, BlockGraph graph) {
-        synchronized (this) {
+        return evictions.drainThen(() -> evictions.registering(List.of(name)), () -> {
             ensureOpen();
             ComponentCore shared = admission.shared(name, ComponentSource.of(graph));
             if (shared != null) return shared;
             return admission.add(name, graph, admission.resolveAuto(Map.of(name, graph)).get(name), ComponentSource.of(graph));
-        }
+        });
     }
 
     /** Offloader.unregister: one reference less; the last closes the component. Not during its step. */
@@ -172,7 +174,6 @@ public final class Registry implements AutoCloseable {
     }
 
     private final Map<String, dev.offload.memory.DiskCache.Outcome> diskCacheOutcomes = new java.util.concurrent.ConcurrentHashMap<>();
-
     void noteDiskCache(String component, dev.offload.memory.DiskCache.Outcome outcome) {
         diskCacheOutcomes.put(component, outcome);
     }
@@ -184,28 +185,27 @@ public final class Registry implements AutoCloseable {
 
     /** Runs a component under {@code strategy} until the returned scope closes ({@link Arrangement}). */
     public Arrangement override(String name, Strategy strategy) {
-        synchronized (this) {
+        return evictions.drainThen(() -> evictions.replacing(name, strategy != Strategy.MODEL_OFFLOAD), () -> {
             ensureOpen();
             return Arrangement.open(this, component(name), strategy);
-        }
+        });
     }
 
     /** Offloader.addTensors: the component rebuilt with them (ComponentRebuild). */
     public ComponentCore addTensors(String name, List<dev.offload.graph.TensorRef> tensors) {
-        synchronized (this) {
+        return evictions.drainThen(() -> evictions.replacing(name, config.strategyOf(name) != Strategy.MODEL_OFFLOAD), () -> {
             ensureOpen();
             return ComponentRebuild.addTensors(this, name, tensors);
-        }
+        });
     }
 
     /** Offloader.removeTensors: the component rebuilt without the selected ones (ComponentRebuild). */
     public ComponentCore removeTensors(String name, java.util.function.Predicate<String> which) {
-        synchronized (this) {
+        return evictions.drainThen(() -> evictions.replacing(name, config.strategyOf(name) != Strategy.MODEL_OFFLOAD), () -> {
             ensureOpen();
             return ComponentRebuild.removeTensors(this, name, which);
-        }
+        });
     }
-
 
     public ComponentCore component(String name) {
         synchronized (this) {
@@ -244,6 +244,10 @@ public final class Registry implements AutoCloseable {
 
     Admission admission() {
         return admission;
+    }
+
+    Evictions evictions() {
+        return evictions;
     }
 
     /** The pending AUTO follow-up of a component, or null. */
@@ -285,8 +289,7 @@ public final class Registry implements AutoCloseable {
 
     /** Takes a component out of every table (its object is then the caller's to close): ComponentRebuild. */
     Forgotten forget(String name) {
-        Forgotten f = new Forgotten(components.remove(name), choices.remove(name), followUps.remove(name));
-        return f;
+        return new Forgotten(components.remove(name), choices.remove(name), followUps.remove(name));
     }
 
     record Forgotten(ComponentCore component, Resolver.Choice choice, AutoFollowUp followUp) {}
@@ -355,7 +358,6 @@ public final class Registry implements AutoCloseable {
         return compute;
     }
 
-
     /** The runtime, for a workload's own buffers (they count against the same budget). */
     public DeviceRuntime runtime() {
         ensureOpen();
@@ -367,7 +369,7 @@ public final class Registry implements AutoCloseable {
         return runtime.info();
     }
 
-    void ensureOpen() {
+    public void ensureOpen() {
         if (closed) throw new OffloadException(Status.CLOSED, "offloader is closed");
     }
 

@@ -3,7 +3,6 @@ package dev.offload.engine;
 import dev.offload.OffloadException;
 import dev.offload.Status;
 import dev.offload.Strategy;
-import dev.offload.runtime.DeviceInfo;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,7 +10,8 @@ import java.util.List;
  * Turn-taking (MODEL_OFFLOAD) components' turns on the device: bringing one in (evicting the least
  * recently used idle ones), prefetching one where the budget holds it beside the others, and a
  * step that waits for its turn while other threads' open steps hold the room. It works on the
- * registry's components under the registry's lock, and waits outside it (TurnQueue).
+ * registry's components under the registry's lock, and waits outside it: for a turn (TurnQueue),
+ * and for the streams of a victim before evicting it (Evictions).
  */
 final class Turns {
     private final Registry registry;
@@ -39,6 +39,7 @@ final class Turns {
     boolean prefetch(String name) {
         synchronized (registry) {
             ComponentCore c = registry.component(name);
+            if (registry.evictions().isEvicting(c)) return false;  // its engine is being taken off: its next step brings it back
             if (c.isActive()) return true;
             if (free() < c.plan().deviceBytes()) return false;
             c.start();
@@ -46,18 +47,22 @@ final class Turns {
         }
     }
 
+    /** Device bytes free now: the budget ledger's figure (plan.BudgetLedger.free). */
     private long free() {
-        DeviceInfo info = registry.runtime().info();
-        return info.budgetBytes() - info.usedBytes();
+        return registry.admission().ledger(null).free();
     }
 
     /**
      * Makes room for a turn-taking component (evicting the least recently used idle ones) and
      * activates it: returns null. Where the room is held by other turn-taking components' open
-     * steps, returns those (the step waits for its turn); where nothing evictable is left at all,
-     * OUT_OF_DEVICE_MEMORY with the numbers.
+     * steps, or by engines another call is taking off the device (Evictions), returns those (the
+     * step waits for its turn); where nothing evictable is left at all, OUT_OF_DEVICE_MEMORY with the
+     * numbers. A victim not yet drained is marked into {@code evicting} and returned in
+     * {@code drain}: the step drains it outside the lock and comes back (Evictions' note).
      */
-    private List<ComponentCore> bringIn(ComponentCore c) {
+    private List<ComponentCore> bringIn(ComponentCore c, List<ComponentCore> evicting, List<ComponentCore> drain) {
+        Evictions marks = registry.evictions();
+        if (marks.isEvicting(c) && !evicting.contains(c)) return List.of(c);  // another call takes it off: wait, then bring it in
         if (c.isActive()) return null;
         long need = c.plan().deviceBytes();
         while (free() < need) {
@@ -65,7 +70,7 @@ final class Turns {
             List<ComponentCore> busy = new ArrayList<>();  // seen with an open step in this same scan (a step may close meanwhile)
             for (ComponentCore other : registry.registered().values()) {
                 if (other == c || other.setup().strategy() != Strategy.MODEL_OFFLOAD || !other.isActive()) continue;
-                if (other.hasOpenStep()) {
+                if (other.hasOpenStep() || marks.isEvicting(other) && !evicting.contains(other)) {
                     busy.add(other);
                     continue;
                 }
@@ -75,6 +80,11 @@ final class Turns {
                 if (!busy.isEmpty()) return busy;  // wait for them: a step that closed since wakes the waiter (TurnQueue's epoch)
                 throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + c.name() + "' needs " + need
                         + " device bytes for its turn but " + free() + " are free, with no other turn-taking component left to evict");
+            }
+            if (!evicting.contains(victim)) {  // drain it outside the lock first, marked so that no step starts on it meanwhile
+                evicting.addAll(marks.mark(List.of(victim)));
+                drain.add(victim);
+                return List.of();
             }
             if (!victim.evict()) return List.of(victim);  // a step opened meanwhile: wait for it
         }
@@ -96,6 +106,7 @@ final class Turns {
         long started = System.nanoTime();
         long deadline = timeout == null ? 0 : Math.max(1, started + timeout.toNanos());
         boolean queued = false;
+        List<ComponentCore> evicting = new ArrayList<>(0), drain = new ArrayList<>(1);  // this step's victims, marked; the one to drain now
         try {
             while (true) {
                 long seen = queue.epoch();
@@ -103,12 +114,12 @@ final class Turns {
                 synchronized (registry) {  // lock order: the offloader, then a component
                     registry.ensureOpen(name);
                     ComponentCore mine = turnStepHeldByThisThread(c);
-                    holders = mine != null || queue.mayGo(me) ? bringIn(c) : turnHolders(c);
+                    holders = mine != null || queue.mayGo(me) ? bringIn(c, evicting, drain) : turnHolders(c);
                     if (holders == null) {
                         lastUsed.put(c, ++tick);
                         return c.openStep();
                     }
-                    if (mine != null) {
+                    if (drain.isEmpty() && mine != null) {
                         throw OffloadException.invalid("component '" + name + "': thread '" + me.getName() + "' holds an open step of"
                                 + " component '" + mine.name() + "' and the device has no room for '" + name + "' beside "
                                 + names(holders) + "; waiting for the turn would wait for that step, which only this thread can close:"
@@ -116,6 +127,13 @@ final class Turns {
                     }
                     holders = List.copyOf(holders);
                 }
+                if (!drain.isEmpty()) {  // the victim's streams, waited for outside the lock; then decide again
+                    Evictions.drain(drain);
+                    drain.clear();
+                    continue;
+                }
+                registry.evictions().unmark(evicting);  // never hold a mark while waiting in line: a step ahead may need the victim
+                evicting.clear();
                 if (!queued) {
                     queue.enqueue(me);
                     queued = true;
@@ -131,6 +149,7 @@ final class Turns {
             throw new OffloadException(Status.NOT_READY, "component '" + name + "': interrupted while waiting for its turn on the device", e);
         } finally {
             if (queued) queue.leave(me);
+            registry.evictions().unmark(evicting);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.offload.metrics;
 
 import dev.offload.StepMetrics;
+import dev.offload.plan.Schedule;
 import java.util.BitSet;
 
 /**
@@ -25,20 +26,25 @@ public final class MetricsLedger {
     private final long[] counts = new long[FIGURES];
     private long steps, h2dBytes, hostWaits;
 
-    public MetricsLedger(String component, long residentBytes, long ringBytes, long pinnedHostBytes) {
+    private MetricsLedger(String component, long residentBytes, long ringBytes, long pinnedHostBytes) {
         this.component = component;
         this.residentBytes = residentBytes;
         this.ringBytes = ringBytes;
         this.pinnedHostBytes = pinnedHostBytes;
     }
 
-    /** Adds a step's figures the first time that step is seen, and commits its events; true if it was new. */
-    /** A re-planned component's device regions from now on. */
-    public synchronized void regions(long residentBytes, long ringBytes) {
-        this.residentBytes = residentBytes;
-        this.ringBytes = ringBytes;
+    /** The ledger of a component run under {@code schedule} (its name, resident region and ring read from it) with that much pinned host memory. */
+    public static MetricsLedger of(Schedule schedule, long pinnedHostBytes) {
+        return new MetricsLedger(schedule.component(), schedule.residentBytes(), schedule.ringBytes(), pinnedHostBytes);
     }
 
+    /** A re-planned component's device regions from now on, read from its next schedule. */
+    public synchronized void regions(Schedule next) {
+        this.residentBytes = next.residentBytes();
+        this.ringBytes = next.ringBytes();
+    }
+
+    /** Adds a step's figures the first time that step is seen, and commits its events; true if it was new. */
     public boolean record(StepMetrics m) {
         synchronized (this) {
             int index = Math.toIntExact(m.step());

@@ -1,6 +1,6 @@
 package dev.offload.metrics;
 
-import dev.offload.plan.ComponentPlan;
+import dev.offload.plan.Schedule;
 import jdk.jfr.Category;
 import jdk.jfr.DataAmount;
 import jdk.jfr.Description;
@@ -9,7 +9,7 @@ import jdk.jfr.Label;
 import jdk.jfr.Name;
 import jdk.jfr.StackTrace;
 
-/** A component's plan, committed when it is registered (re-plans will commit one each). */
+/** A component's schedule, committed when it is registered and at each re-plan or override; read from the Schedule as it stands. */
 @Name("dev.offload.Plan")
 @Label("Offload Plan")
 @Category("offload")
@@ -21,15 +21,19 @@ public final class PlanEvent extends Event {
     @Label("Groups") int groups;
     @Label("Slots") int slots;
     @Label("Device bytes") @Description("Resident region plus ring") @DataAmount(DataAmount.BYTES) long deviceBytes;
+    @Label("Host source") @Description("PINNED, DISK or LOWMEM") String source;
+    @Label("Takes turns") @Description("MODEL_OFFLOAD: on the device only during its turn") boolean takesTurns;
 
-    public static void emit(ComponentPlan plan) {
+    public static void emit(Schedule s) {
         PlanEvent e = new PlanEvent();
         if (!e.shouldCommit()) return;
-        e.component = plan.component();
-        e.strategy = plan.strategy().name();
-        e.groups = plan.groups().size();
-        e.slots = plan.slots();
-        e.deviceBytes = plan.deviceBytes();
+        e.component = s.component();
+        e.strategy = s.strategy().name();
+        e.groups = s.groups().size();
+        e.slots = s.slots();
+        e.deviceBytes = s.deviceBytes();
+        e.source = s.source().name();
+        e.takesTurns = s.takesTurns();
         e.commit();
     }
 }

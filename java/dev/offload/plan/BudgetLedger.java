@@ -16,8 +16,11 @@ import java.util.Collection;
  * much. A permanent component gets what both leave; a turn-taking one what permanent leaves. A
  * component planned again in place of its own arrangement (an override, a re-plan) is left out of
  * both. The activation reserve: a planner is handed the room and keeps the reserve free inside it
- * (ComponentPlan's pinning, the resolver's {@link #usable}), and {@link #checkFits} holds every plan to
- * it: a plan fits its room when its device bytes plus the reserve do.
+ * through this class ({@link #keepReserve} in ComponentPlan.make, {@link #usable(long, long)} in the
+ * resolver), and {@link #checkFits} holds every plan to it: a plan fits its room when its device
+ * bytes plus the reserve do. Turns ask it for the device bytes free now ({@link #free}); the
+ * resolver and the planner take their shares of a room through {@link #left}. Nothing outside this
+ * class subtracts the reserve or a share from a budget (BudgetLedgerTest checks the figures agree).
  *
  * <p>A ledger is a snapshot, taken under the offloader's lock; {@link #admit} books a component
  * planned but not yet registered (a preview of several at once).
@@ -27,12 +30,14 @@ public final class BudgetLedger {
     public record Holding(boolean takesTurns, boolean onDevice, long deviceBytes, boolean plannedInPlace) {}
 
     private final long budget;
+    private final long used;
     private final long reserve;
     private long permanent;
     private long region;
 
-    private BudgetLedger(long budget, long reserve, long permanent, long region) {
+    private BudgetLedger(long budget, long used, long reserve, long permanent, long region) {
         this.budget = budget;
+        this.used = used;
         this.reserve = reserve;
         this.permanent = permanent;
         this.region = region;
@@ -50,7 +55,7 @@ public final class BudgetLedger {
             if (h.onDevice()) permanent -= h.deviceBytes();
             if (h.takesTurns() && !h.plannedInPlace()) region = Math.max(region, h.deviceBytes());
         }
-        return new BudgetLedger(budget, reserve, permanent, region);
+        return new BudgetLedger(budget, usedBytes, reserve, permanent, region);
     }
 
     public long budget() {
@@ -88,7 +93,37 @@ public final class BudgetLedger {
 
     /** The room less the activation reserve: what a planner may fill (never negative). */
     public long usable(Strategy strategy) {
-        return Math.max(0, room(strategy) - reserve);
+        return usable(room(strategy), reserve);
+    }
+
+    /** Device bytes not handed out now (budget less every region and buffer): what a turn may take without evicting. */
+    public long free() {
+        return budget - used;
+    }
+
+    /** {@code room} less the activation reserve, never negative: what a planner may fill (the resolver's usable budget). */
+    public static long usable(long room, long reserve) {
+        return Math.max(0, room - reserve);
+    }
+
+    /**
+     * The room a plan of {@code component} may fill in {@code available} device bytes with
+     * {@code reserve} kept free (ComponentPlan.make); a reserve larger than the room is the
+     * configuration's fault: INVALID_ARGUMENT with both numbers.
+     */
+    public static long keepReserve(String component, long available, long reserve) {
+        if (reserve < 0) throw OffloadException.invalid("activation reserve must be >= 0 bytes, got " + reserve);
+        long room = available - reserve;
+        if (room < 0) {
+            throw OffloadException.invalid("component '" + component + "': the activation reserve of " + reserve
+                    + " bytes (" + dev.offload.Size.format(reserve) + ") exceeds the " + available + " bytes the budget leaves");
+        }
+        return room;
+    }
+
+    /** What is left of {@code room} once {@code taken} is held (negative when over-committed): a share after others' shares. */
+    public static long left(long room, long taken) {
+        return room - taken;
     }
 
     /** Refuses a plan that does not fit its room with the reserve kept free: OUT_OF_DEVICE_MEMORY with the numbers. */

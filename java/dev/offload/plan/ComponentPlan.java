@@ -76,7 +76,12 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
     }
 
     public long deviceBytes() {
-        return residentBytes + slotBytes * slots;
+        return residentBytes + ringBytes();
+    }
+
+    /** The ring's device bytes: its slots times the slot size. */
+    public long ringBytes() {
+        return slotBytes * slots;
     }
 
     /** The names of the pinned groups, in execution order. */
@@ -127,11 +132,7 @@ public record ComponentPlan(String component, Strategy strategy, List<PackedGrou
         }
         long room = available;
         if (pinning.reserve() > 0) {
-            room -= pinning.reserve();
-            if (room < 0) {
-                throw OffloadException.invalid("component '" + component + "': the activation reserve of " + pinning.reserve()
-                        + " bytes (" + Size.format(pinning.reserve()) + ") exceeds the " + available + " bytes the budget leaves");
-            }
+            room = BudgetLedger.keepReserve(component, available, pinning.reserve());  // the ledger's rule, its message
             reasons.add("activation reserve " + Size.format(pinning.reserve()) + " kept free");
         }
         // exhaustive, no default: a new Strategy is a compile error here until it is planned

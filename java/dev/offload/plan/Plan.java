@@ -34,21 +34,36 @@ import java.util.Locale;
 public record Plan(List<Entry> components, long budgetBytes, double h2dGbps, String bandwidthSource,
                    Map<String, Placement.Decision> placement) {
     /**
-     * One component's part.
+     * One component's part: its {@link Schedule} (what it runs as, where its groups live, its host
+     * source and streaming), which every figure below the plan's own is read from.
      *
-     * @param setup           what it runs as (strategy, grouping, window)
-     * @param plan            where its groups live
+     * @param schedule        the component's schedule
      * @param predictedStepMs steady step time predicted ({@link StepPredictor})
      * @param profiled        whether compute times went into the prediction (else copies only: a lower bound)
-     * @param hostBytes       its pinned host copy
+     * @param hostBytes       its host memory: the pinned copy, or the staging ring where it streams from disk
      * @param measuredStepMs  mean of the steps measured so far, NaN before any
      * @param measuredSteps   how many steps that mean covers
      * @param reasons         why, the resolver's words first
      */
-    public record Entry(String component, Setup setup, ComponentPlan plan, double predictedStepMs, boolean profiled, long hostBytes,
-                        double measuredStepMs, long measuredSteps, List<String> reasons) {
+    public record Entry(Schedule schedule, double predictedStepMs, boolean profiled, long hostBytes, double measuredStepMs,
+                        long measuredSteps, List<String> reasons) {
         public Entry {
+            if (schedule == null) throw dev.offload.OffloadException.invalid("plan entry: the schedule is required");
             reasons = List.copyOf(reasons);
+        }
+
+        public String component() {
+            return schedule.component();
+        }
+
+        /** What it runs as (strategy, grouping, window): the schedule's. */
+        public Setup setup() {
+            return schedule.setup();
+        }
+
+        /** Where its groups live: the schedule's. */
+        public ComponentPlan plan() {
+            return schedule.plan();
         }
     }
 
@@ -66,7 +81,7 @@ public record Plan(List<Entry> components, long budgetBytes, double h2dGbps, Str
     public String strategy() {
         String s = null;
         for (Entry e : components) {
-            String own = name(e.setup().strategy());
+            String own = name(e.schedule().strategy());
             if (s == null) s = own;
             else if (!s.equals(own)) return "mixed";
         }
@@ -77,8 +92,8 @@ public record Plan(List<Entry> components, long budgetBytes, double h2dGbps, Str
     public long deviceBytes() {
         long permanent = 0, turns = 0;
         for (Entry e : components) {
-            if (e.setup().strategy() == Strategy.MODEL_OFFLOAD) turns = Math.max(turns, e.plan().deviceBytes());
-            else permanent += e.plan().deviceBytes();
+            if (e.schedule().takesTurns()) turns = Math.max(turns, e.schedule().deviceBytes());
+            else permanent += e.schedule().deviceBytes();
         }
         return permanent + turns;
     }
@@ -98,8 +113,8 @@ public record Plan(List<Entry> components, long budgetBytes, double h2dGbps, Str
                 Size.format(hostBytes()), predictedStepMs(), h2dGbps, bandwidthSource));
         for (Entry e : components) {
             sb.append(String.format(Locale.ROOT, "component '%s': %s, %d groups, %d pinned, %d slot(s), prefetch %d, device %s, host %s%n",
-                    e.component(), e.setup().label(), e.plan().groups().size(), e.plan().pinnedGroups().size(), e.plan().slots(),
-                    e.plan().prefetchDepth(), Size.format(e.plan().deviceBytes()), Size.format(e.hostBytes())));
+                    e.component(), e.schedule().label(), e.schedule().groups().size(), e.schedule().pinnedGroups().size(), e.schedule().slots(),
+                    e.schedule().prefetchDepth(), Size.format(e.schedule().deviceBytes()), Size.format(e.hostBytes())));
             Placement.Decision d = placement.get(e.component());
             if (d != null) sb.append("  on ").append(String.join(", ", d.devices())).append(": ").append(d.reason()).append('\n');
             sb.append(String.format(Locale.ROOT, "  predicted step %.3f ms (%s)", e.predictedStepMs(),
@@ -107,7 +122,7 @@ public record Plan(List<Entry> components, long budgetBytes, double h2dGbps, Str
             if (e.measuredSteps() > 0) sb.append(String.format(Locale.ROOT, "; measured %.3f ms (mean of %d)", e.measuredStepMs(), e.measuredSteps()));
             sb.append('\n');
             for (String r : e.reasons()) sb.append("  ").append(r).append('\n');
-            for (String r : e.plan().reasons()) sb.append("  ").append(r).append('\n');
+            for (String r : e.schedule().reasons()) sb.append("  ").append(r).append('\n');
         }
         return sb.toString();
     }
@@ -116,7 +131,7 @@ public record Plan(List<Entry> components, long budgetBytes, double h2dGbps, Str
         JsonObject json = new JsonObject();
         json.addProperty("strategy", strategy());
         JsonArray pinned = new JsonArray();
-        for (Entry e : components) for (String g : e.plan().pinnedGroups()) pinned.add(e.component() + "/" + g);
+        for (Entry e : components) for (String g : e.schedule().pinnedGroups()) pinned.add(e.component() + "/" + g);
         json.add("pinned_groups", pinned);
         number(json, "predicted_step_ms", predictedStepMs());
         json.addProperty("device_bytes", deviceBytes());
@@ -125,7 +140,7 @@ public record Plan(List<Entry> components, long budgetBytes, double h2dGbps, Str
         number(json, "h2d_gbps", h2dGbps);
         json.addProperty("bandwidth_source", bandwidthSource);
         List<String> reasons = new ArrayList<>();
-        for (Entry e : components) reasons.add(e.component() + ": " + name(e.setup().strategy()));
+        for (Entry e : components) reasons.add(e.component() + ": " + name(e.schedule().strategy()));
         json.addProperty("reason", components.size() == 1 ? String.join("; ", components.get(0).reasons()) : String.join("; ", reasons));
         JsonArray list = new JsonArray();
         for (Entry e : components) {
@@ -147,24 +162,24 @@ public record Plan(List<Entry> components, long budgetBytes, double h2dGbps, Str
     private static JsonObject entryJson(Entry e) {
         JsonObject j = new JsonObject();
         j.addProperty("name", e.component());
-        j.addProperty("strategy", name(e.setup().strategy()));
-        j.addProperty("setup", e.setup().label());
+        j.addProperty("strategy", name(e.schedule().strategy()));
+        j.addProperty("setup", e.schedule().label());
         JsonArray pinned = new JsonArray();
-        e.plan().pinnedGroups().forEach(pinned::add);
+        e.schedule().pinnedGroups().forEach(pinned::add);
         j.add("pinned_groups", pinned);
-        j.addProperty("groups", e.plan().groups().size());
-        j.addProperty("slots", e.plan().slots());
-        j.addProperty("prefetch_depth", e.plan().prefetchDepth());
-        j.addProperty("slot_bytes", e.plan().slotBytes());
+        j.addProperty("groups", e.schedule().groups().size());
+        j.addProperty("slots", e.schedule().slots());
+        j.addProperty("prefetch_depth", e.schedule().prefetchDepth());
+        j.addProperty("slot_bytes", e.schedule().slotBytes());
         number(j, "predicted_step_ms", e.predictedStepMs());
         j.addProperty("predicted_from", e.profiled() ? "compute_profile" : "copies_only");
         number(j, "measured_step_ms", e.measuredStepMs());
         j.addProperty("measured_steps", e.measuredSteps());
-        j.addProperty("device_bytes", e.plan().deviceBytes());
+        j.addProperty("device_bytes", e.schedule().deviceBytes());
         j.addProperty("host_bytes", e.hostBytes());
-        j.addProperty("streamed_bytes_per_step", e.plan().streamedBytesPerStep());
+        j.addProperty("streamed_bytes_per_step", e.schedule().streamedBytesPerStep());
         List<String> all = new ArrayList<>(e.reasons());
-        all.addAll(e.plan().reasons());
+        all.addAll(e.schedule().reasons());
         j.addProperty("reason", String.join("; ", all));
         return j;
     }

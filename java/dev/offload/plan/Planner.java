@@ -37,7 +37,7 @@ public final class Planner {
             return ComponentPlan.make(name, setup.strategy(), packed, leaf, setup.window(), setup.pinning(), Math.max(0, room));
         } catch (OffloadException e) {
             if (e.status() != Status.INVALID_ARGUMENT || room >= budgetBytes) throw e;
-            String message = e.getMessage() + " (a budget of " + budgetBytes + " bytes less " + (budgetBytes - Math.max(0, room))
+            String message = e.getMessage() + " (a budget of " + budgetBytes + " bytes less " + BudgetLedger.left(budgetBytes, Math.max(0, room))
                     + " bytes in use or set aside for other components and buffers)";
             Status status = Status.OUT_OF_DEVICE_MEMORY;
             try {
@@ -57,7 +57,7 @@ public final class Planner {
     public static ComponentPlan planBesideLater(String name, BlockGraph graph, Setup setup, long budget, long room, long setAside) {
         if (setAside > 0) {
             try {
-                return plan(name, graph, setup, budget, room - setAside);
+                return plan(name, graph, setup, budget, BudgetLedger.left(room, setAside));
             } catch (OffloadException tooSmall) {
                 // fall through: plan in the whole room
             }

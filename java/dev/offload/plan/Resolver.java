@@ -75,8 +75,9 @@ public final class Resolver {
             }
         }
 
-        long usable() {
-            return Math.max(0, deviceBytes - activationReserve);
+        /** The device bytes less the reserve (BudgetLedger.usable: the ledger's rule). */
+        public long usable() {
+            return BudgetLedger.usable(deviceBytes, activationReserve);
         }
     }
 
@@ -144,15 +145,15 @@ public final class Resolver {
                     + HEADROOM + " fits " + budget + " beside the streamed components' rings: takes turns (shared region "
                     + Size.format(region) + ")"));
         }
-        long left = usable - region;
+        long left = BudgetLedger.left(usable, region);
         List<Input> streamed = bySize.stream().filter(in -> !turns.contains(in)).toList();
         long laterRings = streamed.stream().mapToLong(in -> minRing.get(in.name())).sum();
         for (Input in : streamed) {
             laterRings -= minRing.get(in.name());
-            long available = left - laterRings;
+            long available = BudgetLedger.left(left, laterRings);
             Choice c = streamedChoice(in, available, facts, sizes.get(in.name()), 4);
             chosen.put(in.name(), c);
-            left -= c.plan().deviceBytes();
+            left = BudgetLedger.left(left, c.plan().deviceBytes());
         }
         for (Input in : inputs) out.add(chosen.get(in.name()));
         return out;

@@ -77,4 +77,46 @@ public record Schedule(String component, Setup setup, ComponentPlan plan, HostSo
     public List<String> reasons() {
         return plan.reasons();
     }
+
+    // What readers read (plan --json, Offloader.plan(), metrics, traces, JFR events): the figures as
+    // the plan decided them, read here, never worked out again from the groups.
+
+    /** "group_offload (2 blocks/group)", ...: the setup's label. */
+    public String label() {
+        return setup.label();
+    }
+
+    public int slots() {
+        return plan.slots();
+    }
+
+    public int prefetchDepth() {
+        return plan.prefetchDepth();
+    }
+
+    public long slotBytes() {
+        return plan.slotBytes();
+    }
+
+    public long residentBytes() {
+        return plan.residentBytes();
+    }
+
+    /** The ring's device bytes: its slots times the slot size. */
+    public long ringBytes() {
+        return plan.ringBytes();
+    }
+
+    /** The resident region plus the ring. */
+    public long deviceBytes() {
+        return plan.deviceBytes();
+    }
+
+    public List<String> pinnedGroups() {
+        return plan.pinnedGroups();
+    }
+
+    public long streamedBytesPerStep() {
+        return plan.streamedBytesPerStep();
+    }
 }

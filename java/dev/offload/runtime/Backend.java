@@ -20,6 +20,11 @@ public enum Backend {
         return id;
     }
 
+    /** The C API's OFL_BACKEND_* value. */
+    int code() {
+        return bit;
+    }
+
     static Backend of(int code) {
         for (Backend b : values()) {
             if (b.bit == code) return b;

@@ -68,6 +68,24 @@ public final class DeviceRuntime extends NativeResource {
         return Backend.fromBits(Native.compiledBackends());
     }
 
+    /**
+     * The pinned bytes of the staging ring a disk source's reader will make: the native reader's own
+     * rule, asked of it (offload.h, ofl_staging_ring), never restated here. {@code given}: the
+     * configured ring (0: the default; else at least 8 KiB: INVALID_ARGUMENT otherwise, as the reader
+     * refuses it); {@code neededBytes}: a step's streamed bytes, each group rounded up to 4 KiB (the
+     * largest group's when nothing streams).
+     */
+    public static long stagingRingBytes(Backend backend, long given, long neededBytes) {
+        NativeLibrary.load();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment unit = arena.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            MemorySegment units = arena.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
+            Native.check(offload_h.ofl_staging_ring(given, backend.code(), neededBytes, unit, units), "the staging ring of " + given
+                    + " bytes for " + neededBytes + " streamed bytes on " + backend.id());
+            return unit.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0) * Integer.toUnsignedLong(units.get(java.lang.foreign.ValueLayout.JAVA_INT, 0));
+        }
+    }
+
     /** The native core's version. */
     public static String version() {
         return Native.version();

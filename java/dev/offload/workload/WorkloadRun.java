@@ -126,16 +126,24 @@ public final class WorkloadRun {
      * A registration beside the run's own workload buffers and components. Everything in the budget
      * is this run's, sized from its arguments, and the budget was checked against the device's free
      * memory when the offloader opened: OUT_OF_DEVICE_MEMORY here is the budget's arithmetic, a
-     * budget too small for what the run sets up, so INVALID_ARGUMENT (the CLI's exit 2) with the
-     * same message as a budget too small for the component alone (issue 16). {@code ./offload plan}
+     * budget too small for what the run sets up. It is thrown as {@link BudgetTooSmall} (status and
+     * message unchanged) so that a caller can tell it from a fault at run time; what that means to a
+     * user is the caller's decision (the CLI: a usage error, exit 2, issue 16). {@code ./offload plan}
      * previews through it too.
      */
     public static <T> T withinBudget(java.util.function.Supplier<T> register) {
         try {
             return register.get();
         } catch (dev.offload.OffloadException e) {
-            if (e.status() != dev.offload.Status.OUT_OF_DEVICE_MEMORY) throw e;
-            throw new dev.offload.OffloadException(dev.offload.Status.INVALID_ARGUMENT, e.getMessage(), e);
+            if (e.status() != dev.offload.Status.OUT_OF_DEVICE_MEMORY || e instanceof BudgetTooSmall) throw e;
+            throw new BudgetTooSmall(e);
+        }
+    }
+
+    /** OUT_OF_DEVICE_MEMORY from registering (or previewing) beside the run's own buffers: the budget given is too small for the run. */
+    public static final class BudgetTooSmall extends dev.offload.OffloadException {
+        BudgetTooSmall(dev.offload.OffloadException cause) {
+            super(cause.status(), cause.getMessage(), cause);
         }
     }
 
@@ -226,7 +234,7 @@ public final class WorkloadRun {
                 median(steady, StepMetrics::copyBusyMs), median(steady, StepMetrics::hostBlockedMs),
                 steady.stream().mapToLong(StepMetrics::hostWaits).sum() / (double) steady.size(), median(steadyUs), wallMsPerStep,
                 median(steady, StepMetrics::h2dGbps), median(steady, StepMetrics::overlapEfficiency), groups,
-                component.plan().slots(), tokens, config.stepsAhead(), plan, List.copyOf(all),
+                component.schedule().slots(), tokens, config.stepsAhead(), plan, List.copyOf(all),
                 component.source().name().toLowerCase(java.util.Locale.ROOT), disk.stagingBytes(), disk.readMs(), disk.readGbps(),
                 disk, component.sharedHost(), firstStepMs);
     }

@@ -2836,6 +2836,70 @@ public class offload_h extends offload_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class ofl_staging_ring {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_LONG,
+            offload_h.C_INT,
+            offload_h.C_LONG,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_staging_ring");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_staging_ring(uint64_t staging_bytes, int32_t backend, uint64_t needed_bytes, uint64_t *unit_bytes, uint32_t *units)
+     * }
+     */
+    public static FunctionDescriptor ofl_staging_ring$descriptor() {
+        return ofl_staging_ring.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_staging_ring(uint64_t staging_bytes, int32_t backend, uint64_t needed_bytes, uint64_t *unit_bytes, uint32_t *units)
+     * }
+     */
+    public static MethodHandle ofl_staging_ring$handle() {
+        return ofl_staging_ring.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_staging_ring(uint64_t staging_bytes, int32_t backend, uint64_t needed_bytes, uint64_t *unit_bytes, uint32_t *units)
+     * }
+     */
+    public static MemorySegment ofl_staging_ring$address() {
+        return ofl_staging_ring.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_staging_ring(uint64_t staging_bytes, int32_t backend, uint64_t needed_bytes, uint64_t *unit_bytes, uint32_t *units)
+     * }
+     */
+    public static int ofl_staging_ring(long staging_bytes, int backend, long needed_bytes, MemorySegment unit_bytes, MemorySegment units) {
+        var mh$ = ofl_staging_ring.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_staging_ring", staging_bytes, backend, needed_bytes, unit_bytes, units);
+            }
+            return (int)mh$.invokeExact(staging_bytes, backend, needed_bytes, unit_bytes, units);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static final int OFL_DISK_FROM_HOST = (int)1L;
     /**
      * {@snippet lang=c :

@@ -67,4 +67,36 @@ class BudgetLedgerTest {
         assertEquals(450, l.room(Strategy.NO_OFFLOAD));
         assertEquals(700, l.room(Strategy.MODEL_OFFLOAD));
     }
+
+    /**
+     * The usable figure is the ledger's wherever it shows: the planner's room (ComponentPlan.make's
+     * refusal names it, a plan of exactly that many bytes fits) and the resolver's usable budget, for
+     * odd reserves. A second place that subtracted the reserve another way (twice, or not clamped)
+     * would give another number here.
+     */
+    @Test
+    void planAndResolverReportTheLedgersUsableFigureForOddReserves() {
+        long model = 14592;  // ComponentPlanTest.model()'s packed bytes, all resident under NO_OFFLOAD
+        for (long reserve : new long[] {1, 777, 4097, 12_345}) {
+            long available = reserve + 9_999;
+            long usable = BudgetLedger.usable(available, reserve);
+            assertEquals(9_999, usable);
+            assertEquals(usable, BudgetLedger.of(available, 0, reserve, List.of()).usable(Strategy.NO_OFFLOAD));
+            OffloadException e = assertThrows(OffloadException.class, () -> ComponentPlan.make("c", Strategy.NO_OFFLOAD,
+                    ComponentPlanTest.model(), false, 1, new ComponentPlan.Pinning(PinPolicy.none(), null, reserve), available));
+            assertTrue(e.getMessage().contains("needs " + model + " device bytes") && e.getMessage().contains("the budget leaves " + usable + " ("),
+                    e.getMessage());
+            ComponentPlan fits = ComponentPlan.make("c", Strategy.NO_OFFLOAD, ComponentPlanTest.model(), false, 1,
+                    new ComponentPlan.Pinning(PinPolicy.none(), null, reserve), reserve + model);
+            assertEquals(model, fits.deviceBytes());
+            assertEquals(BudgetLedger.usable(reserve + model, reserve), fits.deviceBytes());
+            Resolver.Facts facts = new Resolver.Facts(available, java.util.OptionalLong.empty(), 5, 0, reserve);
+            assertEquals(usable, facts.usable());
+            assertEquals(0, new Resolver.Facts(reserve - 1, java.util.OptionalLong.empty(), 5, 0, reserve).usable());
+            OffloadException over = assertThrows(OffloadException.class, () -> ComponentPlan.make("c", Strategy.GROUP_OFFLOAD,
+                    ComponentPlanTest.model(), false, 2, new ComponentPlan.Pinning(PinPolicy.none(), null, reserve), reserve - 1));
+            assertTrue(over.getMessage().contains("the activation reserve of " + reserve + " bytes") && over.getMessage().contains(
+                    "exceeds the " + (reserve - 1) + " bytes the budget leaves"), over.getMessage());
+        }
+    }
 }

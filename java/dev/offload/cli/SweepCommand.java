@@ -23,16 +23,17 @@ import java.util.Set;
  * {@code --json} one JSON object per line: {@code run}'s fields plus {@code variant},
  * {@code balanced_tokens}, {@code probe_tokens}, {@code copy_only_ms}, {@code compute_probe_ms},
  * {@code packings} (pinned packings made so far) and {@code pinned_peak_bytes}. Exit 1 when a line
- * is not verified.
+ * is not verified. {@code --no-verify} skips the Java reference (a multi-GiB model at a GPU's
+ * balanced token count: the reference would take hours); {@code verified} is then null.
  */
 final class SweepCommand {
     static final String USAGE = "sweep PATH [--workload mix|linear] [--variants LIST] [--counts N] [--steps N] [--warmup N] [--probe-tokens N]"
-            + " [--hidden N] [--budget SIZE] [--window D] [--device NAME] [--json]";
+            + " [--hidden N] [--budget SIZE] [--window D] [--device NAME] [--no-verify] [--json]";
 
     private SweepCommand() {}
 
     static int run(List<String> argv, PrintStream out, PrintStream err) {
-        Args args = new Args(argv, Set.of("--json"), Set.of("--workload", "--variants", "--counts", "--steps", "--warmup", "--probe-tokens",
+        Args args = new Args(argv, Set.of("--json", "--no-verify"), Set.of("--workload", "--variants", "--counts", "--steps", "--warmup", "--probe-tokens",
                 "--hidden", "--budget", "--window", "--device"));
         if (args.positional().size() != 1) throw new UsageException("sweep needs exactly one checkpoint path");
         String workload = args.option("--workload", "mix").toLowerCase(Locale.ROOT);
@@ -58,7 +59,7 @@ final class SweepCommand {
                 Main.parseInt(args.option("--steps", "6"), "--steps", 2, 100_000),
                 Main.parseInt(args.option("--warmup", "2"), "--warmup", 1, 100_000),
                 Main.parseInt(args.option("--probe-tokens", workload.equals("linear") ? "1024" : "16"), "--probe-tokens", 1, 65536),
-                Main.parseInt(args.option("--counts", "3"), "--counts", 1, 32), variants);
+                Main.parseInt(args.option("--counts", "3"), "--counts", 1, 32), variants, !args.flag("--no-verify"));
         Path path = RunCommand.path(args.positional().get(0), "checkpoint path");
         boolean[] allVerified = {true};
         try (Pipeline pipeline = Main.openInputs(List.of(path), OpenOptions.defaults())) {
@@ -68,7 +69,7 @@ final class SweepCommand {
             }
             Checkpoint checkpoint = pipeline.components().values().iterator().next();
             WorkloadSweep.Balance balance = WorkloadSweep.run(checkpoint, options, line -> {
-                allVerified[0] &= line.verified();
+                allVerified[0] &= !Boolean.FALSE.equals(line.verified());
                 out.println(json ? toJson(line) : text(line));
                 out.flush();
             });
@@ -85,7 +86,8 @@ final class SweepCommand {
         JsonObject j = new JsonObject();
         j.addProperty("variant", line.variant());
         j.addProperty("tokens", line.tokens());
-        j.addProperty("verified", line.verified());
+        if (line.verified() == null) j.add("verified", com.google.gson.JsonNull.INSTANCE);
+        else j.addProperty("verified", line.verified());
         for (var e : RunCommand.toJson(line.result()).entrySet()) {
             if (!j.has(e.getKey())) j.add(e.getKey(), e.getValue());
         }

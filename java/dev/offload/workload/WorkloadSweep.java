@@ -37,7 +37,10 @@ import java.util.function.Consumer;
  * within 1..65536).
  *
  * <p>Each (variant, tokens) runs a warm-up pass, then the measured pass, both verified against the
- * unoffloaded reference (reference states cached per token count across variants). The warm-up pass
+ * unoffloaded reference (reference states cached per token count across variants), unless
+ * {@code verify} is off: the Java reference costs a model's bytes in arithmetic per token and step,
+ * beyond reach at a GPU's balanced token count on a multi-GiB model (tests/gpu/run.sh verifies a
+ * small model's sweep instead). The warm-up pass
  * has at least enough steps for {@link #JIT_GROUP_VISITS} group visits (at most {@link #MAX_WARMUP}
  * steps), so {@code host_us_per_group} is read with the step path compiled.
  */
@@ -48,11 +51,11 @@ public final class WorkloadSweep {
 
     /** What to sweep; {@code base} gives device, budget, window and timing (grouping, strategy and source are the sweep's). */
     public record Options(OffloadConfig base, String workload, int hidden, int steps, int warmup, int probeTokens, int counts,
-                          List<String> variants) {}
+                          List<String> variants, boolean verify) {}
 
     /** One measured (variant, tokens), with the balance it was swept around and the packings made so far. */
     public record Line(String variant, int tokens, int balancedTokens, int probeTokens, double copyOnlyMs, double computeProbeMs,
-                       int packings, long pinnedPeakBytes, boolean verified, WorkloadRun.Result result) {}
+                       int packings, long pinnedPeakBytes, Boolean verified, WorkloadRun.Result result) {}
 
     /** The balance measurement: the copy-only step and the compute at the probe token count. */
     public record Balance(int tokens, int probeTokens, double copyOnlyMs, double computeProbeMs) {}
@@ -153,11 +156,11 @@ public final class WorkloadSweep {
         for (int t : tokens) {
             WorkloadRun.Expected expected = references.computeIfAbsent(t, k -> new WorkloadRun.Expected());
             WorkloadRun.Result warm, r;
-            try (Workload w = Workload.create(o.workload(), off, checkpoint, t, o.hidden(), Math.max(warmup, o.steps()), true)) {
-                warm = WorkloadRun.drive(off, c, w, checkpoint.totalBytes(), warmup, t, true, expected, null, null);
-                r = WorkloadRun.drive(off, c, w, checkpoint.totalBytes(), o.steps(), t, true, expected, null, null);
+            try (Workload w = Workload.create(o.workload(), off, checkpoint, t, o.hidden(), Math.max(warmup, o.steps()), o.verify())) {
+                warm = WorkloadRun.drive(off, c, w, checkpoint.totalBytes(), warmup, t, o.verify(), expected, null, null);
+                r = WorkloadRun.drive(off, c, w, checkpoint.totalBytes(), o.steps(), t, o.verify(), expected, null, null);
             }
-            boolean verified = !Boolean.FALSE.equals(warm.verified()) && Boolean.TRUE.equals(r.verified());
+            Boolean verified = !o.verify() ? null : !Boolean.FALSE.equals(warm.verified()) && Boolean.TRUE.equals(r.verified());
             out.accept(new Line(variant, t, balance.tokens(), balance.probeTokens(), balance.copyOnlyMs(), balance.computeProbeMs(),
                     packings[0], off.deviceInfo().hostPeakBytes(), verified, r));
         }

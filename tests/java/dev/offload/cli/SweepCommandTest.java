@@ -48,7 +48,8 @@ class SweepCommandTest {
             assertTrue(j.get("verified").getAsBoolean(), j.toString());
             assertTrue(j.get("step_ms_median").getAsDouble() > 0, j.toString());
             double overlap = j.get("overlap_efficiency").getAsDouble();
-            assertTrue(overlap > 0 && overlap <= 1.5, j.toString());
+            // > 0 and finite; on the loaded host backend a leaf step's summed copy events can exceed its period, so no upper bound
+            assertTrue(overlap > 0 && Double.isFinite(overlap), j.toString());
             double host = j.get("host_us_per_group").getAsDouble();
             assertTrue(host > 0 && host < 10_000, j.toString());
             assertEquals(balanced, j.get("balanced_tokens").getAsInt());

@@ -1,116 +1,79 @@
 #!/usr/bin/env python3
-"""report.py: turns what tests/gpu/run.sh measured into the acceptance tables of results.md.
+"""report.py: turns what tests/gpu/run.sh saved under its results folder into results.md.
 
-Inputs (all optional; a missing one makes its checks "n/a", never an error):
-  --runs FILE     one line per CLI run: LABEL <TAB> EXIT CODE <TAB> WALL S <TAB> JSON (or "null").
-                  Labels: info/<size>, perf/<variant>/<tokens>, copy_only/<variant>, verify/..., where
-                  variant is no_offload, group_block (blocks-per-group 1), group_leaf, layerwise_w3.
-  --raw-h2d FILE  raw_h2d's JSON lines ({"memory","bytes","gbps"}).
-  --peer FILE     peer_compare.py's --json-out.
-  --checks FILE   correctness verdicts run.sh took itself: NAME <TAB> PASS|FAIL|n/a <TAB> VALUE (ctest, JUnit,
-                  verified runs, compute-sanitizer); they head the acceptance table.
-Output: Markdown on stdout: the verdicts first, then the tables they come from.
+Usage: report.py --dir OUT --calls 1,2 [--out FILE]. It reads, from OUT (each optional; a missing figure
+makes its verdict FAIL with "no figure", never "n/a"):
+  runs.tsv       one line per CLI run or sweep line: LABEL <TAB> EXIT <TAB> WALL S <TAB> JSON (or "null");
+                 labels info/<size>, sweep<call>/<variant>/<tokens>, disk/none
+  raw_h2d.jsonl  raw_h2d's lines {"memory","bytes","gbps"} (on the dry run, the host stand-in's)
+  checks.tsv     verdicts run.sh took itself: CALL <TAB> NAME <TAB> PASS|FAIL <TAB> VALUE
+  notes.tsv      stages not run here: CALL <TAB> STAGE <TAB> WHY (listed outside the verdict table)
+  summary.tsv    every command: CALL <TAB> STAGE <TAB> NAME <TAB> EXIT <TAB> WALL S <TAB> STATUS
+  peer.json      peer_compare.py's --json-out
+  body.md        per command: its line, exit code, wall time, key output
+  header.md      date, machine, parameters
 
-The aims (docs/GPU.md):
-  h2d        runtime pinned H2D (info --bytes S) >= 0.95 x raw cudaMemcpyAsync of the same size
-  overlap    at balance (the token count where compute-only and copy-only are closest), each offloaded
-             variant's step time <= 1.05 x max(copy-only, compute-only); compute-only = no_offload at
-             that token count, copy-only = the variant with --workload none
-  host       host_us_per_group of the leaf-level runs (median over token counts) < 5 us
-  peer       diffusers_ms / offload_ms: block_stream vs group_block >= 1.2, leaf_stream vs group_leaf
-             >= 1.5, sync_drop (and sync_moveback) vs group_block >= 10; other pairs are shown without aim
+The targets are physical (docs/GPU.md):
+  h2d      runtime pinned H2D (info --bytes S) >= 0.95 x raw cudaMemcpyAsync of the same size
+  overlap  at the balanced token count, each of block, leaf, layerwise: step <= 1.05 x max(copy, compute),
+           copy = the run's copies (copy_ms_median), compute = its compute stream less waits (compute_ms_median)
+  host     host_us_per_group of the leaf line at balance < 5 us (taken warm, after the JIT warm-up)
+  peers    no verdict: each peer/offload ratio side by side with the ratio the physics allows
 Stdlib only: it runs where torch is absent.
 """
 import argparse
 import json
-import math
 import os
-import re
-import statistics
-import sys
 import tempfile
 
-VARIANTS = ["group_block", "group_leaf", "layerwise_w3"]
-BALANCE_MAX_IMBALANCE = 1.3  # compute and copy within this factor count as balanced
-PERF_FIELDS = ["wall_ms_per_step", "step_ms_median", "copy_ms_median", "compute_ms_median", "compute_idle_ms", "copy_busy_ms",
-               "host_waits_per_step", "host_blocked_ms", "h2d_gbps", "overlap_efficiency", "host_us_per_group",
-               "groups", "slots", "peak_device_bytes", "budget_bytes", "verified"]
-PEER_PAIRS = [  # (diffusers/naive mode, offload variant, aim or None)
-    ("block_stream", "group_block", 1.2),
-    ("leaf_stream", "group_leaf", 1.5),
-    ("sync_drop", "group_block", 10.0),
-    ("sync_moveback", "group_block", 10.0),
-    ("block_stream_record", "group_block", None),
-    ("block_nostream", "group_block", None),
-    ("block_stream_lowcpu", "group_block", None),
-    ("block_stream", "layerwise_w3", None),
-    ("no_offload", "no_offload", None),
+H2D_AIM, OVERLAP_AIM, HOST_AIM = 0.95, 1.05, 5.0
+SWEEP_FIELDS = ["step_ms_median", "copy_ms_median", "compute_ms_median", "overlap_efficiency", "host_us_per_group",
+                "wall_ms_per_step", "h2d_gbps", "groups", "slots", "packings", "pinned_peak_bytes", "verified"]
+# (peer mode, offload variant, what the physics allows for peer ms / offload ms)
+PEER_PAIRS = [
+    ("block_stream", "block", "about 1.0x: both stream pinned memory over the same link; copy-bound work cannot differ by 1.2x"),
+    ("leaf_stream", "leaf", "1.0-1.5x: the same bytes over the same link; per-tensor host overhead is all that differs"),
+    ("block_nostream", "block", "up to (copy + compute) / max(copy, compute): 2x at balance, no overlap"),
+    ("sync_drop", "block", "2-5x: a pageable synchronous copy is 2-5x slower than pinned streaming, plus no overlap"),
+    ("sync_moveback", "block", "2-5x, as sync_drop, plus the copy back"),
+    ("block_stream_record", "block", "about 1.0x, as block_stream"),
+    ("block_stream_lowcpu", "block", "about 1.0x, as block_stream"),
+    ("block_stream", "layerwise", "about 1.0x: the same link"),
+    ("no_offload", "block", "below 1: nothing copied (how much compute hides the copies)"),
 ]
+
+
+def lines(path):
+    try:
+        with open(path) as f:
+            return [line.rstrip("\n") for line in f if line.strip()]
+    except OSError:
+        return []
 
 
 def read_runs(path):
     runs = {}
-    if not path:
-        return runs
-    try:
-        with open(path) as f:
-            for line in f:
-                parts = line.rstrip("\n").split("\t", 3)
-                if len(parts) < 4:
-                    continue
-                label, rc, wall, raw = parts
-                try:
-                    data = json.loads(raw)
-                except json.JSONDecodeError:
-                    data = None
-                runs[label] = dict(rc=int(rc) if rc.lstrip("-").isdigit() else None, wall=wall,
-                                   json=data if isinstance(data, dict) else None)
-    except OSError:
-        pass
+    for line in lines(path):
+        parts = line.split("\t", 3)
+        if len(parts) < 4:
+            continue
+        try:
+            data = json.loads(parts[3])
+        except json.JSONDecodeError:
+            data = None
+        runs[parts[0]] = dict(rc=parts[1], wall=parts[2], json=data if isinstance(data, dict) else None)
     return runs
-
-
-def read_checks(path):
-    out = []
-    if not path:
-        return out
-    try:
-        with open(path) as f:
-            for line in f:
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) == 3:
-                    out.append((parts[0], parts[1], parts[2].replace("|", "/")))
-    except OSError:
-        pass
-    return out
 
 
 def read_jsonl(path):
     out = []
-    if not path:
-        return out
-    try:
-        with open(path) as f:
-            for line in f:
-                line = line.strip()
-                if line.startswith("{"):
-                    try:
-                        out.append(json.loads(line))
-                    except json.JSONDecodeError:
-                        pass
-    except OSError:
-        pass
+    for line in lines(path):
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
     return out
-
-
-def read_peer(path):
-    if not path:
-        return None
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, json.JSONDecodeError):
-        return None
 
 
 def num(v, digits=3):
@@ -123,205 +86,162 @@ def num(v, digits=3):
     return str(v)
 
 
-def verdict(ok):
-    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
-
-
-def field(runs, label, key):
-    r = runs.get(label)
-    if not r or not r["json"]:
-        return None
-    v = r["json"].get(key)
+def value(run, key):
+    v = (run or {}).get("json") or {}
+    v = v.get(key)
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def tokens_of(runs):
-    ts = set()
-    for label in runs:
-        parts = label.split("/")
-        if parts[0] == "perf" and len(parts) == 3 and parts[2].isdigit():
-            ts.add(int(parts[2]))
-    return sorted(ts)
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
 
 
-def h2d_section(runs, raw):
-    lines = ["### H2D bandwidth: runtime vs raw cudaMemcpyAsync", "",
-             "| size | memory | raw GB/s | runtime GB/s | ratio | aim | verdict |", "| --- | --- | --- | --- | --- | --- | --- |"]
-    verdicts = []
-    for label, r in sorted(runs.items()):
-        if not re.fullmatch(r"info/\d+MiB", label) or not r["json"]:
-            continue  # info/default (stage c) is not compared: only the sizes raw_h2d measured
-        size = r["json"].get("copy_bytes")
-        for memory, key in (("pinned", "h2d_pinned_gbps"), ("pageable", "h2d_pageable_gbps")):
-            ours = r["json"].get(key)
-            base = next((x.get("gbps") for x in raw if x.get("bytes") == size and x.get("memory") == memory), None)
-            ratio = ours / base if isinstance(ours, (int, float)) and base else None
-            aim = 0.95 if memory == "pinned" else None
-            ok = None if ratio is None or aim is None else ratio >= aim
-            if aim is not None:
-                verdicts.append((f"H2D pinned {size >> 20 if size else '?'} MiB: runtime/raw >= 0.95", ratio, ok))
-            lines.append(f"| {size >> 20 if size else '?'} MiB | {memory} | {num(base, 2)} | {num(ours, 2)} | "
-                         f"{num(ratio)} | {'>= 0.95' if aim else '-'} | {verdict(ok) if aim else 'info'} |")
-    if not verdicts:
-        verdicts.append(("H2D pinned: runtime/raw >= 0.95", None, None))
-    return lines, verdicts
-
-
-def perf_section(runs):
-    lines = ["### Pipeline runs (linear workload)", "",
-             "| run | " + " | ".join(PERF_FIELDS) + " | exit |", "| --- |" + " --- |" * (len(PERF_FIELDS) + 1)]
+def sweep_lines(runs, call, prefix="sweep"):
+    """{(variant, tokens): json} of one call's sweep, in the order measured."""
+    out = {}
     for label, r in runs.items():
-        if not (label.startswith("perf/") or label.startswith("copy_only/")):
+        parts = label.split("/")
+        if parts[0] == f"{prefix}{call}" and len(parts) == 3 and r["json"]:
+            out[(parts[1], int(parts[2]))] = r["json"]
+    return out
+
+
+def h2d(runs, raw):
+    rows = ["### H2D: the runtime against raw cudaMemcpyAsync", "", "| size | memory | raw GB/s | runtime GB/s | ratio |",
+            "| --- | --- | --- | --- | --- |"]
+    verdicts = []
+    for size_label in ("64MiB", "256MiB"):
+        r = runs.get(f"info/{size_label}")
+        size = value(r, "copy_bytes")
+        for memory, key in (("pinned", "h2d_pinned_gbps"), ("pageable", "h2d_pageable_gbps")):
+            ours = value(r, key)
+            base = next((x.get("gbps") for x in raw if x.get("bytes") == size and x.get("memory") == memory), None)
+            ratio = ours / base if ours is not None and base else None
+            rows.append(f"| {size_label} | {memory} | {num(base, 2)} | {num(ours, 2)} | {num(ratio)} |")
+            if memory == "pinned":
+                verdicts.append((1, f"H2D pinned {size_label}: runtime / raw >= {H2D_AIM}", ratio, ratio is not None and ratio >= H2D_AIM,
+                                 None if ratio is not None else f"no figure (runtime {num(ours)}, raw {num(base)})"))
+    return rows, verdicts
+
+
+def sweep_section(runs, call, balance_variants):
+    found = sweep_lines(runs, call)
+    rows = [f"### Sweep, call {call} (linear workload; * = balanced)", "",
+            "| variant | tokens | " + " | ".join(SWEEP_FIELDS) + " | step / max(copy, compute) |",
+            "| --- | --- |" + " --- |" * (len(SWEEP_FIELDS) + 1)]
+    for (v, t), j in found.items():
+        bound = max(j.get("copy_ms_median") or 0, j.get("compute_ms_median") or 0)
+        ratio = j["step_ms_median"] / bound if bound and j.get("step_ms_median") else None
+        star = "*" if t == j.get("balanced_tokens") else ""
+        rows.append(f"| {v} | {t}{star} | " + " | ".join(num(j.get(k)) for k in SWEEP_FIELDS) + f" | {num(ratio)} |")
+    if found:
+        first = next(iter(found.values()))
+        rows += ["", f"balance: copy-only step {num(first.get('copy_only_ms'))} ms, compute {num(first.get('compute_probe_ms'))} ms at "
+                     f"{first.get('probe_tokens')} tokens -> {first.get('balanced_tokens')} tokens"]
+    verdicts = []
+    for v in balance_variants:
+        j = next((j for (var, t), j in found.items() if var == v and t == j.get("balanced_tokens")), None)
+        if j is None:
+            verdicts.append((call, f"overlap {v} at balance: step <= {OVERLAP_AIM} x max(copy, compute)", None, False, "no figure (no sweep line)"))
             continue
-        j = r["json"] or {}
-        lines.append(f"| {label} | " + " | ".join(num(j.get(k)) for k in PERF_FIELDS) + f" | {r['rc']} |")
-    return lines
+        bound = max(j.get("copy_ms_median") or 0, j.get("compute_ms_median") or 0)
+        ratio = j["step_ms_median"] / bound if bound and j.get("step_ms_median") else None
+        verdicts.append((call, f"overlap {v} at balance ({j['tokens']} tokens): step <= {OVERLAP_AIM} x max(copy, compute)", ratio,
+                         ratio is not None and ratio <= OVERLAP_AIM, None))
+        if v == "leaf":
+            host = j.get("host_us_per_group")
+            verdicts.append((call, f"host time per leaf group < {HOST_AIM:g} us ({j.get('groups')} groups, warm)", host,
+                             isinstance(host, (int, float)) and host < HOST_AIM, None))
+    checked = [j for j in found.values() if j.get("verified") is not None]
+    source = f"sweep call {call}"
+    if not checked:  # a GPU-sized sweep runs --no-verify; a small checkpoint's sweep (sweepv) is verified on the same device
+        checked, source = [j for j in sweep_lines(runs, call, "sweepv").values()], f"call {call}'s small verified sweep"
+    ok = bool(checked) and all(j.get("verified") is True for j in checked)
+    if call == 2 or found and not all(j.get("verified") is None for j in found.values()):
+        verdicts.append((call, f"{source}: every (variant, tokens) verified against the Java reference", None,
+                         ok, f"{sum(j.get('verified') is True for j in checked)} of {len(checked)} verified"))
+    return rows, verdicts
 
 
-def overlap_section(runs):
-    lines = ["### Overlap: step time vs max(copy-only, compute-only)", "",
-             "compute-only = no_offload's step_ms_median at that token count; copy-only = the variant run with "
-             "`--workload none`. Balance (marked *) = the token count where the two are closest (ratio of the larger "
-             "to the smaller). Aim: step <= 1.05 x max at balance.", "",
-             "| variant | tokens | compute-only ms | copy-only ms | max | step ms | step / max | |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    verdicts = []
-    toks = tokens_of(runs)
-    for v in VARIANTS:
-        copy_only = field(runs, f"copy_only/{v}", "step_ms_median")
-        rows, best = [], None
-        for t in toks:
-            comp = field(runs, f"perf/no_offload/{t}", "step_ms_median")
-            step = field(runs, f"perf/{v}/{t}", "step_ms_median")
-            bound = max(comp, copy_only) if comp is not None and copy_only is not None else None
-            ratio = step / bound if step is not None and bound else None
-            if comp and copy_only:
-                imbalance = max(comp, copy_only) / max(min(comp, copy_only), 1e-9)
-                if ratio is not None and (best is None or imbalance < best[1]):
-                    best = (t, imbalance, ratio)
-            rows.append((t, comp, copy_only, bound, step, ratio))
-        for t, comp, co, bound, step, ratio in rows:
-            mark = "*" if best and best[0] == t else ""
-            lines.append(f"| {v} | {t} | {num(comp)} | {num(co)} | {num(bound)} | {num(step)} | {num(ratio)} | {mark} |")
-        if best and best[1] <= BALANCE_MAX_IMBALANCE:
-            verdicts.append((f"overlap {v} at balance (tokens {best[0]}, compute/copy imbalance {best[1]:.2f}x): "
-                             f"step <= 1.05 x max(copy-only, compute-only)", best[2], best[2] <= 1.05))
-        elif best:  # the closest token count is still far from balance: no verdict, say why
-            verdicts.append((f"overlap {v} at balance: n/a, the closest token count ({best[0]}) is {best[1]:.2f}x out of "
-                             f"balance (> {BALANCE_MAX_IMBALANCE}x); add token counts nearer balance", None, None))
-        else:
-            verdicts.append((f"overlap {v}: step <= 1.05 x max(copy-only, compute-only) at balance", None, None))
-    return lines, verdicts
-
-
-def host_section(runs):
-    """host_us_per_group of every run; the verdict reads the leaf-level runs with compute, or, where there
-    are none (a leaf run with compute failed), the leaf-level copy-only run."""
-    lines = ["### Host time per group (acquire + release, median)", "",
-             "| run | groups | host_us_per_group |", "| --- | --- | --- |"]
-    for label in runs:
-        v = field(runs, label, "host_us_per_group")
-        if v is not None:
-            lines.append(f"| {label} | {num(field(runs, label, 'groups'))} | {num(v)} |")
-    vals = [v for v in (field(runs, f"perf/group_leaf/{t}", "host_us_per_group") for t in tokens_of(runs)) if v is not None]
-    source = "leaf-level runs, median over token counts"
-    if not vals:
-        v = field(runs, "copy_only/group_leaf", "host_us_per_group")
-        vals = [v] if v is not None else []
-        source = "leaf-level copy-only run (no leaf run with compute)"
-    if vals:
-        med = statistics.median(vals)
-        return lines, [(f"host time per leaf-level group < 5 us ({source}; max {max(vals):.3f})", med, med < 5.0)]
-    return lines, [("host time per leaf-level group < 5 us", None, None)]
-
-
-def peer_section(runs, peer):
-    lines = ["### Peers: diffusers and naive offloading vs offload, same checkpoint, same token counts", ""]
-    verdicts = []
+def peer_section(runs, peer, note):
+    rows = ["### Peers (no verdict: each ratio beside what the physics allows)", ""]
     if not peer:
-        lines.append("peer_compare.py produced no JSON.")
-        return lines, [("peer ratios", None, None)]
-    rows = peer.get("rows", [])
-    meta = peer.get("meta", {})
-    versions = {m: {k: i.get(k) for k in ("torch", "diffusers", "setup_s", "wall_s") if i.get(k) is not None}
-                for m, i in meta.get("modes", {}).items()}
-    lines.append(f"versions and setup per mode: `{json.dumps(versions)}`")
-    lines += ["", "| peer mode | offload variant | tokens | peer ms | offload ms | ratio (peer/offload) | aim | verdict | peer status |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    by = {(r.get("mode"), r.get("tokens")): r for r in rows}
-    toks = sorted({r.get("tokens") for r in rows if isinstance(r.get("tokens"), int)})
-    for mode, variant, aim in PEER_PAIRS:
-        ratios = []
-        for t in toks:
+        return rows + [note or "peer_compare.py produced no JSON."]
+    sweep = {**sweep_lines(runs, 1), **sweep_lines(runs, 2)}
+    rows += ["| peer mode | offload variant | tokens | peer ms | offload ms | peer / offload | the physics allows | peer status |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    by = {(r.get("mode"), r.get("tokens")): r for r in peer.get("rows", [])}
+    for mode, variant, allows in PEER_PAIRS:
+        for (v, t), j in sweep.items():
+            if v != variant:
+                continue
             r = by.get((mode, t), {})
-            pm = r.get("step_ms_median")
-            # The peers' figure is wall clock per step between torch.cuda.synchronize() calls; ours is
-            # the wall clock per step over the run (wall_ms_per_step), not the device-side step period.
-            om = field(runs, f"perf/{variant}/{t}", "wall_ms_per_step")
+            pm, om = r.get("step_ms_median"), j.get("wall_ms_per_step")
             ratio = pm / om if isinstance(pm, (int, float)) and om else None
-            ok = None if ratio is None or aim is None else ratio >= aim
-            if ratio is not None:
-                ratios.append(ratio)
-            lines.append(f"| {mode} | {variant} | {t} | {num(pm)} | {num(om)} | {num(ratio, 2)} | "
-                         f"{'>= ' + str(aim) if aim else '-'} | {verdict(ok) if aim else 'info'} | {r.get('status', 'absent')} |")
-        if aim is not None:
-            worst = min(ratios) if ratios else None
-            best = f"; best {max(ratios):.2f}" if ratios else ""
-            verdicts.append((f"peer {mode} / offload {variant} >= {aim}x (worst over token counts{best})", worst,
-                             None if worst is None else worst >= aim))
-    lines += ["", "Peer host and GPU memory per mode (largest over token counts):", "",
-              "| mode | peak RSS GiB (getrusage) | steady RSS GiB | GPU max allocated GiB |", "| --- | --- | --- | --- |"]
-    for mode in dict.fromkeys(r.get("mode") for r in rows):
-        rs = [r for r in rows if r.get("mode") == mode]
-        g = lambda k: max((r[k] for r in rs if isinstance(r.get(k), (int, float))), default=None)  # noqa: E731
-        gib = lambda v: "-" if v is None else f"{v / 2**30:.2f}"  # noqa: E731
-        lines.append(f"| {mode} | {gib(g('peak_rss_bytes'))} | {gib(g('rss_steady_bytes'))} | {gib(g('cuda_max_allocated_bytes'))} |")
-    diffs = [(r["mode"], r["tokens"], r["out_rel_diff_vs_no_offload"]) for r in rows
-             if isinstance(r.get("out_rel_diff_vs_no_offload"), float) and r["out_rel_diff_vs_no_offload"] > 1e-3]
-    lines += ["", "Outputs vs torch no_offload (relative difference of sum |out|): " +
-              ("all within 1e-3" if not diffs else "DIFFER: " + ", ".join(f"{m}@{t}: {d:.2e}" for m, t, d in diffs))]
-    return lines, verdicts
+            rows.append(f"| {mode} | {variant} | {t} | {num(pm)} | {num(om)} | {num(ratio, 2)} | {allows} | {r.get('status', 'absent')} |")
+    return rows
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs")
-    p.add_argument("--raw-h2d")
-    p.add_argument("--peer")
-    p.add_argument("--checks")
-    p.add_argument("--out", help="write the report here (whole or not at all) instead of to stdout")
-    args = p.parse_args()
-    runs = read_runs(args.runs)
-    raw = read_jsonl(args.raw_h2d)
-    peer = read_peer(args.peer)
-
-    sections, verdicts = [], []
-    for lines, vs in (h2d_section(runs, raw), overlap_section(runs), host_section(runs), peer_section(runs, peer)):
-        sections.append(lines)
+    p.add_argument("--dir", required=True)
+    p.add_argument("--calls", default="1,2")
+    p.add_argument("--out")
+    a = p.parse_args()
+    d = a.dir
+    calls = [int(c) for c in a.calls.split(",") if c]
+    runs = read_runs(os.path.join(d, "runs.tsv"))
+    raw = read_jsonl(os.path.join(d, "raw_h2d.jsonl"))
+    try:
+        with open(os.path.join(d, "peer.json")) as f:
+            peer = json.load(f)
+    except (OSError, json.JSONDecodeError):
+        peer = None
+    verdicts, sections = [], []
+    checks = [line.split("\t") for line in lines(os.path.join(d, "checks.tsv"))]
+    notes = [line.split("\t") for line in lines(os.path.join(d, "notes.tsv"))]
+    if 1 in calls:
+        rows, vs = h2d(runs, raw)
+        sections.append(rows)
         verdicts += vs
-    sections.insert(2, perf_section(runs))
-
-    out = ["## Acceptance", "", "| check | value | verdict |", "| --- | --- | --- |"]
-    for name, ok, value in read_checks(args.checks):
-        out.append(f"| {name} | {value} | {ok} |")
-    for name, value, ok in verdicts:
-        value_text = "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
-        out.append(f"| {name} | {value_text} | {verdict(ok)} |")
+        rows, vs = sweep_section(runs, 1, ["block", "leaf", "layerwise"])
+        sections.append(rows)
+        verdicts += vs
+    if 2 in calls:
+        rows, vs = sweep_section(runs, 2, [])
+        sections.append(rows)
+        verdicts += vs
+        peer_note = next((n[2] for n in notes if len(n) == 3 and n[1] == "peers"), None)
+        sections.append(peer_section(runs, peer, peer_note))
+    out = list(lines(os.path.join(d, "header.md"))) + ["", "## Verdicts", "", "| call | check | value | verdict |", "| --- | --- | --- | --- |"]
+    for c in checks:
+        if len(c) == 4 and int(c[0]) in calls:
+            out.append(f"| {c[0]} | {c[1]} | {c[3].replace('|', '/')} | {c[2]} |")
+    for call, name, v, ok, text in verdicts:
+        out.append(f"| {call} | {name} | {text if text else num(v)} | {verdict(ok)} |")
+    out += ["", "## Not run here", ""]
+    listed = [n for n in notes if len(n) == 3 and int(n[0]) in calls]
+    out += [f"- call {n[0]}, {n[1]}: not run here: {n[2]}" for n in listed] or ["- (every stage ran)"]
+    out += ["", "## Commands", "", "| call | stage | command | exit | wall s | status |", "| --- | --- | --- | --- | --- | --- |"]
+    for s in lines(os.path.join(d, "summary.tsv")):
+        f = s.split("\t")
+        if len(f) == 6 and int(f[0]) in calls:
+            out.append("| " + " | ".join(f) + " |")
     out.append("")
-    for lines in sections:
-        out += lines + [""]
+    for rows in sections:
+        out += rows + [""]
+    out += lines(os.path.join(d, "body.md"))
     text = "\n".join(out) + "\n"
-    if args.out:
-        write_atomically(args.out, text)
+    if a.out:
+        write_atomically(a.out, text)
     else:
-        sys.stdout.write(text)
+        print(text, end="")
     return 0
 
 
 def write_atomically(path, text):
-    """Writes text to a temporary in path's folder, syncs it, then renames it over path: whole or absent."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    """A temporary in path's folder, synced, then renamed over path: whole or absent."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)

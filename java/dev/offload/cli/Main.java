@@ -32,6 +32,7 @@ public final class Main {
             "  " + InspectCommand.USAGE,
             "  " + PlanCommand.USAGE,
             "  " + RunCommand.USAGE,
+            "  " + SweepCommand.USAGE,
             "  " + SynthCommand.USAGE,
             "options for every command: --debug (stack traces on errors), --help");
 
@@ -63,6 +64,7 @@ public final class Main {
                 case "demo" -> DemoCommand.run(args, out, err);
                 case "bench" -> BenchCommand.run(args, out);
                 case "autobench" -> AutoBenchCommand.run(args, out);
+                case "sweep" -> SweepCommand.run(args, out, err);
                 case "synth" -> SynthCommand.run(args, out);
                 default -> throw new UsageException("unknown command '" + command + "'\n" + USAGE);
             };

@@ -22,17 +22,18 @@ import java.util.Set;
  * its layers (default half the real count); the linear workload runs it.
  */
 final class SynthCommand {
-    static final String USAGE = "synth PATH [--workload mix|linear] [--like llama|mistral|qwen2] [--dim N] [--blocks N] [--single-blocks N] [--seed N] [--json]";
+    static final String USAGE = "synth PATH [--workload mix|linear] [--like llama|mistral|qwen2] [--names FIXTURE.json] [--dim N] [--blocks N] [--single-blocks N] [--seed N] [--json]";
 
     private SynthCommand() {}
 
     static int run(List<String> argv, PrintStream out) {
-        Args args = new Args(argv, Set.of("--json"), Set.of("--dim", "--blocks", "--single-blocks", "--seed", "--workload", "--like"));
+        Args args = new Args(argv, Set.of("--json"), Set.of("--dim", "--blocks", "--single-blocks", "--seed", "--workload", "--like", "--names"));
         if (args.positional().size() != 1) throw new UsageException("synth needs exactly one output path");
         Path file = RunCommand.path(args.positional().get(0), "output path");
         Path folder = file.toAbsolutePath().getParent();
         if (folder == null || !java.nio.file.Files.isDirectory(folder)) throw new UsageException(file + ": the folder " + folder + " does not exist");
         if (args.has("--like")) return like(args, file, out);
+        if (args.has("--names")) return named(args, file, out);
         String workload = args.option("--workload", "mix").toLowerCase(Locale.ROOT);
         int dim = Main.parseInt(args.option("--dim", "1024"), "--dim", 64, 16384);
         int blocks = Main.parseInt(args.option("--blocks", "8"), "--blocks", 0, 10000);
@@ -58,6 +59,41 @@ final class SynthCommand {
             out.println(json);
         } else {
             out.println("wrote " + file + " (" + Size.format(bytes) + ")");
+        }
+        return 0;
+    }
+
+    /**
+     * {@code --names FIXTURE.json}: one BF16 {@code [dim]} tensor (--dim, default 1024) per name of a
+     * names-only fixture ({@code {"names": [...]}}, tests/resources/presets): a model's layout, small.
+     */
+    private static int named(Args args, Path file, PrintStream out) {
+        for (String other : List.of("--like", "--blocks", "--single-blocks", "--workload")) {
+            if (args.has(other)) throw new UsageException("--names takes its layout from the fixture: " + other + " does not apply");
+        }
+        Path fixture = RunCommand.path(args.option("--names", ""), "--names");
+        List<String> names = new java.util.ArrayList<>();
+        try {
+            var root = com.google.gson.JsonParser.parseString(java.nio.file.Files.readString(fixture)).getAsJsonObject();
+            for (var e : root.getAsJsonArray("names")) names.add(e.getAsString());
+        } catch (java.io.IOException e) {
+            throw new UsageException("--names " + fixture + ": cannot read it (" + e.getMessage() + ")");
+        } catch (RuntimeException e) {
+            throw new UsageException("--names " + fixture + ": not a names fixture (a JSON object whose \"names\" is an array of strings): " + e.getMessage());
+        }
+        if (names.isEmpty()) throw new UsageException("--names " + fixture + ": the fixture names no tensors");
+        int dim = Main.parseInt(args.option("--dim", "1024"), "--dim", 1, 1 << 20);
+        int seed = Main.parseInt(args.option("--seed", "42"), "--seed", 0, Integer.MAX_VALUE);
+        SyntheticModel.writeNamed(file, names, dim, seed);
+        long bytes = SyntheticModel.bytes(SyntheticModel.namedSpecs(names, dim));
+        if (args.flag("--json")) {
+            JsonObject json = new JsonObject();
+            json.addProperty("path", file.toString());
+            json.addProperty("total_bytes", bytes);
+            json.addProperty("tensors", names.size());
+            out.println(json);
+        } else {
+            out.println("wrote " + file + " (" + Size.format(bytes) + ", " + names.size() + " tensors named as " + fixture.getFileName() + ")");
         }
         return 0;
     }

@@ -21,9 +21,13 @@ import java.util.List;
  * (a path to libcublas.so*; when set, only it is tried), then {@code $CUDA_HOME/lib64},
  * {@code /usr/local/cuda/lib64}, {@code /usr/local/cuda/targets/x86_64-linux/lib}, then PyTorch's
  * wheel folders ({@code nvidia/cublas/lib}, and {@code nvidia/cu13/lib} of CUDA 13 wheels, under
- * python3* dist-/site-packages); in each folder the
- * names libcublas.so, .so.13, .so.12, .so.11. libcublasLt of the same name is loaded first from the
- * same folder (libcublas needs it). Not found: BACKEND_UNAVAILABLE listing every place looked at.
+ * python3* dist-/site-packages), then those wheel folders in a virtual environment ({@code $VIRTUAL_ENV})
+ * and in each entry of python3's {@code sys.path} (asked only when every folder before missed); in each
+ * folder the names libcublas.so, .so.13, .so.12, .so.11. libcublasLt of the same name is loaded first
+ * from the same folder (libcublas needs it). As the last resort the sonames libcublas.so.13, .12, .11
+ * go to the dynamic loader's own search ({@code LD_LIBRARY_PATH}, the ld.so cache, the system folders),
+ * which finds libcublasLt itself. Not found: BACKEND_UNAVAILABLE listing every place looked at and
+ * what the loader said.
  *
  * <p>Row-major products: {@code Y[t, out] = X[t, in] W[out, in]^T} is, in cuBLAS's column-major
  * terms, {@code Y^T (out x t) = op(W) X^T} where row-major W is column-major {@code W^T} (in x out,
@@ -34,6 +38,8 @@ import java.util.List;
 final class Cublas {
     static final String PROPERTY = "offload.cublas";
     static final List<String> NAMES = List.of("libcublas.so", "libcublas.so.13", "libcublas.so.12", "libcublas.so.11");
+    /** What the dynamic loader is asked for, last (a bare libcublas.so is a development link, not a soname). */
+    static final List<String> SONAMES = List.of("libcublas.so.13", "libcublas.so.12", "libcublas.so.11");
     private static final int OP_N = 0, OP_T = 1, R_16BF = 14, COMPUTE_32F = 68, GEMM_DEFAULT = -1;
     private static volatile Cublas loaded;
 
@@ -57,7 +63,23 @@ final class Cublas {
         if (c != null) return c;
         synchronized (Cublas.class) {
             if (loaded == null) {
-                Path lib = locate(System.getProperty(PROPERTY), searchDirs(System.getenv("CUDA_HOME"), System.getProperty("user.home")));
+                String property = System.getProperty(PROPERTY);
+                List<Path> dirs = searchDirs(System.getenv("CUDA_HOME"), System.getProperty("user.home"));
+                Path lib;
+                try {
+                    lib = locate(property, dirs);
+                } catch (OffloadException notInFixedFolders) {
+                    if (property != null && !property.isEmpty()) throw notInFixedFolders;
+                    List<Path> more = pythonDirs(System.getenv("VIRTUAL_ENV"), pythonSysPath());
+                    try {
+                        lib = locate(null, more);
+                    } catch (OffloadException notInPython) {
+                        List<Path> all = new ArrayList<>(dirs);
+                        all.addAll(more);
+                        loaded = new Cublas(bySoname(all, name -> SymbolLookup.libraryLookup(name, Arena.global())));
+                        return loaded;
+                    }
+                }
                 Path lt = lib.resolveSibling(lib.getFileName().toString().replace("libcublas", "libcublasLt"));
                 try {
                     if (Files.exists(lt)) SymbolLookup.libraryLookup(lt, Arena.global());
@@ -84,6 +106,64 @@ final class Cublas {
             if (userHome != null) pythons(Path.of(userHome, ".local/lib"), "site-packages/" + wheel, dirs);
         }
         return dirs;
+    }
+
+    /**
+     * The wheel folders under a virtual environment ({@code venv/lib/python3*\/site-packages/...}) and
+     * under each of python3's {@code sys.path} entries, in that order.
+     */
+    static List<Path> pythonDirs(String virtualEnv, List<Path> sysPath) {
+        List<Path> dirs = new ArrayList<>();
+        for (String wheel : List.of("nvidia/cublas/lib", "nvidia/cu13/lib")) {
+            if (virtualEnv != null && !virtualEnv.isEmpty()) pythons(Path.of(virtualEnv, "lib"), "site-packages/" + wheel, dirs);
+            for (Path entry : sysPath) dirs.add(entry.resolve(wheel));
+        }
+        return dirs;
+    }
+
+    /** python3's {@code sys.path} (its folders only), or nothing when there is no python3 or it does not answer in 10 s. */
+    static List<Path> pythonSysPath() {
+        List<Path> out = new ArrayList<>();
+        try {
+            Process p = new ProcessBuilder("python3", "-c", "import sys\nfor p in sys.path:\n    print(p)")
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String text;
+            try (var in = p.getInputStream()) {
+                text = new String(in.readNBytes(1 << 16), java.nio.charset.StandardCharsets.UTF_8);
+            }
+            if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return out;
+            }
+            for (String line : text.split("\n")) {
+                if (!line.isBlank() && Files.isDirectory(Path.of(line.strip()))) out.add(Path.of(line.strip()));
+            }
+        } catch (IOException | RuntimeException e) {
+            return out;  // no python3: nothing more to search
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return out;
+    }
+
+    /**
+     * The last resort: each soname ({@link #SONAMES}) through {@code open}, the dynamic loader's own
+     * search; the first that opens. None: BACKEND_UNAVAILABLE naming the folders looked in before and
+     * what the loader said for each soname.
+     */
+    static SymbolLookup bySoname(List<Path> lookedIn, java.util.function.Function<String, SymbolLookup> open) {
+        List<String> refused = new ArrayList<>();
+        for (String soname : SONAMES) {
+            try {
+                return open.apply(soname);
+            } catch (RuntimeException e) {
+                refused.add(soname + ": " + e.getMessage());
+            }
+        }
+        throw new OffloadException(Status.BACKEND_UNAVAILABLE, "cuBLAS not found: looked for " + String.join(", ", NAMES) + " in "
+                + String.join(", ", lookedIn.stream().map(Path::toString).toList()) + ", then asked the dynamic loader (LD_LIBRARY_PATH,"
+                + " the ld.so cache) for " + String.join(", ", SONAMES) + " (" + String.join("; ", refused) + "); point at it with -D"
+                + PROPERTY + "=PATH/libcublas.so.N (or set CUDA_HOME)");
     }
 
     private static void pythons(Path parent, String rest, List<Path> out) {

@@ -61,6 +61,21 @@ public final class SyntheticModel {
                 (spec, target) -> fillRandom(target, seed ^ spec.name().hashCode()));
     }
 
+    /**
+     * A checkpoint with one BF16 {@code [dim]} tensor of random bytes per name, in the order given: a
+     * real model's layout (a names-only fixture, tests/resources/presets) at a size any machine holds.
+     */
+    public static List<Spec> namedSpecs(List<String> names, int dim) {
+        List<Spec> specs = new ArrayList<>();
+        for (String name : names) specs.add(new Spec(name, DType.BF16, new long[] {dim}));
+        return specs;
+    }
+
+    public static void writeNamed(Path file, List<String> names, int dim, long seed) {
+        SafetensorsWriter.write(file, namedSpecs(names, dim), Map.of("format", "pt", "generator", "offload synth --names"),
+                (spec, target) -> fillRandom(target, seed ^ spec.name().hashCode()));
+    }
+
     static void fillRandom(MemorySegment target, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         long n = target.byteSize();

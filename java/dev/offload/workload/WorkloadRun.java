@@ -174,7 +174,7 @@ public final class WorkloadRun {
     }
 
     /** One component's steps through its workload, figures read as {@link WorkloadRun} describes. */
-    private static Result drive(Offloader off, Component component, Workload workload, long modelBytes, int steps, int tokens,
+    static Result drive(Offloader off, Component component, Workload workload, long modelBytes, int steps, int tokens,
                                 boolean verify, Expected cache, java.util.function.IntConsumer onStep, Runnable beforeLastStep,
                                 long registering) {
         OffloadConfig config = off.config();

@@ -34,6 +34,7 @@ class ReadmeCliTableTest {
         COMMANDS.put("inspect", "InspectCommand");
         COMMANDS.put("plan", "PlanCommand");
         COMMANDS.put("run", "RunCommand");
+        COMMANDS.put("sweep", "SweepCommand");
         COMMANDS.put("synth", "SynthCommand");
     }
 
@@ -79,6 +80,7 @@ class ReadmeCliTableTest {
             case "inspect" -> InspectCommand.USAGE;
             case "plan" -> PlanCommand.USAGE;
             case "run" -> RunCommand.USAGE;
+            case "sweep" -> SweepCommand.USAGE;
             case "synth" -> SynthCommand.USAGE;
             default -> throw new AssertionError(command);
         };

@@ -12,7 +12,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Finding cuBLAS (no GPU needed): the property wins, then the folders in order; not found says where it looked. */
+/**
+ * Finding cuBLAS (no GPU needed): the property wins, then the folders in order, then a virtual environment's and
+ * python's wheel folders, then the dynamic loader by soname; not found says where it looked.
+ */
 class CublasLocatorTest {
     @TempDir
     Path dir;
@@ -47,5 +50,36 @@ class CublasLocatorTest {
         assertEquals(b.resolve("libcublas.so"), Cublas.locate(null, List.of(a, b)));
         Path explicit = Files.createFile(a.resolve("libcublas.so.11"));
         assertEquals(explicit, Cublas.locate(explicit.toString(), List.of(b)));
+    }
+
+    @Test
+    void aVirtualEnvironmentsWheelFoldersAndPythonsPathAreSearched() throws java.io.IOException {
+        Path venv = Files.createDirectories(dir.resolve("venv/lib/python3.12/site-packages/nvidia/cublas/lib"));
+        Path sys = Files.createDirectories(dir.resolve("sys/nvidia/cu13/lib"));
+        List<Path> dirs = Cublas.pythonDirs(dir.resolve("venv").toString(), List.of(dir.resolve("sys")));
+        assertEquals(venv, dirs.get(0));
+        assertTrue(dirs.contains(sys), dirs.toString());
+        Path lib = Files.createFile(sys.resolve("libcublas.so.13"));
+        assertEquals(lib, Cublas.locate(null, dirs));
+        assertTrue(Cublas.pythonDirs(null, List.of()).isEmpty());
+    }
+
+    @Test
+    void theLoadersOwnSearchBySonameIsTheLastResort() {
+        List<String> asked = new java.util.ArrayList<>();
+        java.lang.foreign.SymbolLookup found = name -> java.util.Optional.empty();
+        var lookup = Cublas.bySoname(List.of(dir), name -> {
+            asked.add(name);
+            if (!name.equals("libcublas.so.12")) throw new IllegalArgumentException("Cannot open library: " + name);
+            return found;
+        });
+        assertEquals(found, lookup);
+        assertEquals(List.of("libcublas.so.13", "libcublas.so.12"), asked);
+        var e = assertThrows(OffloadException.class, () -> Cublas.bySoname(List.of(dir.resolve("a")), name -> {
+            throw new IllegalArgumentException("Cannot open library: " + name);
+        }));
+        assertEquals(Status.BACKEND_UNAVAILABLE, e.status());
+        assertTrue(e.getMessage().contains(dir.resolve("a").toString()) && e.getMessage().contains("dynamic loader")
+                && e.getMessage().contains("libcublas.so.11: Cannot open library"), e.getMessage());
     }
 }

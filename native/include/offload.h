@@ -10,8 +10,9 @@
  *  - no C++ exception crosses this boundary.
  *
  * Device pointers are plain addresses: on the cuda backend they are CUDA device addresses, on the
- * host backend they are addresses in the emulated device arena. Copies check that the device side of
- * a copy lies inside a live device buffer of the same runtime.
+ * host backend they are addresses in the emulated device arena, which host code cannot read or write
+ * (an access raises SIGBUS; see "the strict host backend" below). Copies check that the device side
+ * of a copy lies inside a live device buffer of the same runtime.
  */
 #ifndef OFFLOAD_H
 #define OFFLOAD_H
@@ -167,12 +168,48 @@ OFL_API ofl_status ofl_event_destroy(ofl_event* event);
 
 /* Queues a copy of bytes from src to dst on the stream; the device side must lie inside one live
  * device buffer. The host side should be pinned memory (ofl_host_buffer_create): then the copy is
- * fully asynchronous. Ordinary (pageable) host memory works too, but on cuda a copy from pageable
- * memory may return only once the data is staged, and a device-to-host copy into pageable memory
- * returns only once it is done, so the calling thread waits for the stream. */
+ * fully asynchronous. Ordinary (pageable) host memory works too, but the calling thread waits: the
+ * call returns once the stream's earlier work and the copy are done (on both backends, as cuda makes
+ * a copy from or into pageable memory wait), and the runtime counts it (ofl_runtime_stats). */
 OFL_API ofl_status ofl_copy_async(ofl_stream* stream, void* dst, const void* src, uint64_t bytes, int32_t kind);
 /* Queues setting bytes of device memory to value. */
 OFL_API ofl_status ofl_device_fill_async(ofl_stream* stream, void* dst, uint8_t value, uint64_t bytes);
+
+/* ---- the strict host backend: host kernels, device views, runtime stats ---------------------- */
+
+/*
+ * The host backend keeps CUDA's rules, so that what would break on a GPU breaks on the host too:
+ *  - device addresses are not host memory: a load or store through one from host code raises SIGBUS
+ *    (Java sees java.lang.InternalError). Emulated device code runs as a host kernel, which reaches
+ *    device memory through views;
+ *  - no offload function may be called from a host function's or host kernel's body (CUDA forbids
+ *    runtime calls from cudaLaunchHostFunc's callbacks): every entry point that touches a runtime,
+ *    stream, event, buffer or engine returns OFL_ERR_NOT_SUPPORTED there, on both backends, naming
+ *    the rule (ofl_device_view, ofl_last_error, ofl_status_name and ofl_version stay callable);
+ *  - a copy whose host side is not pinned makes the caller wait and is counted (ofl_copy_async);
+ *  - freeing device or pinned memory waits for every stream of the runtime (cudaFree's rule);
+ *  - a stream's wait waits for the record made before the wait was queued: a later record of the
+ *    same event, even one that completes first on another stream, does not release it.
+ */
+
+/* Queues fn(user_data) on the stream as a host kernel: emulated device code, run in stream order as
+ * a host function is, in whose body ofl_device_view grants access to device memory. Host backend
+ * only: on cuda it returns OFL_ERR_NOT_SUPPORTED (launch a CUDA kernel on the native stream). The
+ * body must not call other offload functions, throw or unwind. */
+OFL_API ofl_status ofl_stream_launch_host_kernel(ofl_stream* stream, ofl_host_fn fn, void* user_data);
+/* The host address through which a host kernel reads and writes [device_ptr, device_ptr + bytes),
+ * a range inside one live device buffer of the kernel's runtime. Only in a host kernel's body:
+ * anywhere else (a host function, any other thread) it returns OFL_ERR_NOT_SUPPORTED. A view is
+ * valid until the body returns. */
+OFL_API ofl_status ofl_device_view(const void* device_ptr, uint64_t bytes, void** out);
+
+typedef struct ofl_runtime_stats {
+    uint32_t struct_size;     /* set by the caller to sizeof(ofl_runtime_stats) */
+    uint32_t reserved;        /* 0 */
+    uint64_t pageable_copies; /* ofl_copy_async calls since open whose host side was not pinned (the caller waited) */
+} ofl_runtime_stats;
+
+OFL_API ofl_status ofl_runtime_stats_get(ofl_runtime* runtime, ofl_runtime_stats* out);
 
 /* ---- the prefetch engine --------------------------------------------------------------------- */
 

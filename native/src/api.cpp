@@ -2,19 +2,24 @@
 //
 // Each one checks its arguments, looks its handles up in the registry (handles.hpp), calls into the
 // Device/backend, and runs inside guarded(), which turns every exception into a status and the
-// thread-local last-error message. Nothing here blocks except the *_synchronize calls and the
+// thread-local last-error message, and first refuses a call made from a host function's or host
+// kernel's body (stream_body.hpp: CUDA's rule). A copy whose host side is not pinned memory makes the
+// caller wait for it and is counted (pageable_copies), as strict as cuda on both backends. Nothing here blocks except the *_synchronize calls and the
 // destruction of a stream, which first runs the work already queued on it.
 #include <cstdio>
 #include <cstring>
 #include <new>
 #include <string>
+#include <utility>
 
 #include "device.hpp"
 #include "disk/staging_ring.hpp"
 #include "error.hpp"
 #include "handles.hpp"
+#include "host/device_arena.hpp"
 #include "offload.h"
 #include "prefetch/engine.hpp"
+#include "stream_body.hpp"
 
 #define OFL_VERSION_STRING "0.1.0"
 
@@ -23,9 +28,12 @@ namespace {
 
 thread_local std::string tls_last_error;
 
+// Runs body with every exception turned into a status and the last error; body_allowed: callable
+// from a host function's or host kernel's body (ofl_device_view and the pure ofl_staging_ring), else refused there first.
 template <typename F>
-ofl_status guarded(F&& body) noexcept {
+ofl_status run_guarded(const char* call, bool body_allowed, F&& body) noexcept {
     try {
+        if (!body_allowed) refuse_in_stream_body(call);
         body();
         return OFL_OK;
     } catch (const Error& e) {
@@ -41,6 +49,11 @@ ofl_status guarded(F&& body) noexcept {
         set_last_error("internal error: unknown exception");
         return OFL_ERR_INTERNAL;
     }
+}
+
+template <typename F>
+ofl_status guarded(const char* call, F&& body) noexcept {
+    return run_guarded(call, false, std::forward<F>(body));
 }
 
 template <typename T>
@@ -96,7 +109,7 @@ namespace {
 ofl_status create_engine(ofl_runtime* runtime, const ofl_group_desc* groups, uint32_t group_count,
                          const ofl_disk_source* source, const ofl_engine_config* config, ofl_stream* compute, ofl_stream* copy,
                          ofl_engine** out) {
-    return ofl::guarded([&] {
+    return ofl::guarded(source ? "ofl_engine_create_from_disk" : "ofl_engine_create", [&] {
         ofl::require_out(out, "engine");
         *out = nullptr;
         auto rt = ofl::live(runtime);
@@ -149,7 +162,7 @@ const char* ofl_version(void) { return OFL_VERSION_STRING; }
 uint32_t ofl_compiled_backends(void) { return ofl::compiled_backends(); }
 
 ofl_status ofl_runtime_open(const char* device, uint64_t budget_bytes, ofl_runtime** out) {
-    return guarded([&] {
+    return guarded("ofl_runtime_open", [&] {
         require_out(out, "runtime");
         *out = nullptr;
         OFL_EXPECT(device != nullptr, OFL_ERR_INVALID_ARGUMENT, "device name is NULL");
@@ -160,11 +173,11 @@ ofl_status ofl_runtime_open(const char* device, uint64_t budget_bytes, ofl_runti
 }
 
 ofl_status ofl_runtime_destroy(ofl_runtime* runtime) {
-    return guarded([&] { HandleRegistry::instance().take(runtime); });
+    return guarded("ofl_runtime_destroy", [&] { HandleRegistry::instance().take(runtime); });
 }
 
 ofl_status ofl_runtime_info(ofl_runtime* runtime, ofl_device_info* out) {
-    return guarded([&] {
+    return guarded("ofl_runtime_info", [&] {
         auto rt = live(runtime);
         require_out(out, "info");
         OFL_EXPECT(out->struct_size >= sizeof(ofl_device_info), OFL_ERR_INVALID_ARGUMENT,
@@ -188,7 +201,7 @@ ofl_status ofl_runtime_info(ofl_runtime* runtime, ofl_device_info* out) {
 }
 
 ofl_status ofl_host_buffer_create(ofl_runtime* runtime, uint64_t bytes, ofl_host_buffer** out) {
-    return guarded([&] {
+    return guarded("ofl_host_buffer_create", [&] {
         require_out(out, "host buffer");
         *out = nullptr;
         auto rt = live(runtime);
@@ -204,7 +217,7 @@ ofl_status ofl_host_buffer_create(ofl_runtime* runtime, uint64_t bytes, ofl_host
 }
 
 ofl_status ofl_host_register(ofl_runtime* runtime, void* address, uint64_t bytes, ofl_host_buffer** out) {
-    return guarded([&] {
+    return guarded("ofl_host_register", [&] {
         require_out(out, "host buffer");
         *out = nullptr;
         auto rt = live(runtime);
@@ -224,7 +237,7 @@ ofl_status ofl_host_register(ofl_runtime* runtime, void* address, uint64_t bytes
 }
 
 ofl_status ofl_host_buffer_address(ofl_host_buffer* buffer, void** out) {
-    return guarded([&] {
+    return guarded("ofl_host_buffer_address", [&] {
         auto b = live(buffer);
         require_out(out, "address");
         *out = b->address;
@@ -232,11 +245,11 @@ ofl_status ofl_host_buffer_address(ofl_host_buffer* buffer, void** out) {
 }
 
 ofl_status ofl_host_buffer_destroy(ofl_host_buffer* buffer) {
-    return guarded([&] { HandleRegistry::instance().take(buffer); });
+    return guarded("ofl_host_buffer_destroy", [&] { HandleRegistry::instance().take(buffer); });
 }
 
 ofl_status ofl_device_buffer_create(ofl_runtime* runtime, uint64_t bytes, ofl_device_buffer** out) {
-    return guarded([&] {
+    return guarded("ofl_device_buffer_create", [&] {
         require_out(out, "device buffer");
         *out = nullptr;
         auto rt = live(runtime);
@@ -250,7 +263,7 @@ ofl_status ofl_device_buffer_create(ofl_runtime* runtime, uint64_t bytes, ofl_de
 }
 
 ofl_status ofl_device_buffer_address(ofl_device_buffer* buffer, void** out) {
-    return guarded([&] {
+    return guarded("ofl_device_buffer_address", [&] {
         auto b = live(buffer);
         require_out(out, "address");
         *out = b->address;
@@ -258,11 +271,11 @@ ofl_status ofl_device_buffer_address(ofl_device_buffer* buffer, void** out) {
 }
 
 ofl_status ofl_device_buffer_destroy(ofl_device_buffer* buffer) {
-    return guarded([&] { HandleRegistry::instance().take(buffer); });
+    return guarded("ofl_device_buffer_destroy", [&] { HandleRegistry::instance().take(buffer); });
 }
 
 ofl_status ofl_stream_create(ofl_runtime* runtime, int32_t kind, ofl_stream** out) {
-    return guarded([&] {
+    return guarded("ofl_stream_create", [&] {
         require_out(out, "stream");
         *out = nullptr;
         auto rt = live(runtime);
@@ -276,7 +289,7 @@ ofl_status ofl_stream_create(ofl_runtime* runtime, int32_t kind, ofl_stream** ou
 }
 
 ofl_status ofl_stream_wrap(ofl_runtime* runtime, void* cuda_stream, ofl_stream** out) {
-    return guarded([&] {
+    return guarded("ofl_stream_wrap", [&] {
         require_out(out, "stream");
         *out = nullptr;
         auto rt = live(runtime);
@@ -288,7 +301,7 @@ ofl_status ofl_stream_wrap(ofl_runtime* runtime, void* cuda_stream, ofl_stream**
 }
 
 ofl_status ofl_stream_native_handle(ofl_stream* stream, void** out) {
-    return guarded([&] {
+    return guarded("ofl_stream_native_handle", [&] {
         auto s = live(stream);
         require_out(out, "native handle");
         *out = s->impl->native_handle();
@@ -296,11 +309,11 @@ ofl_status ofl_stream_native_handle(ofl_stream* stream, void** out) {
 }
 
 ofl_status ofl_stream_synchronize(ofl_stream* stream) {
-    return guarded([&] { live(stream)->impl->synchronize(); });
+    return guarded("ofl_stream_synchronize", [&] { live(stream)->impl->synchronize(); });
 }
 
 ofl_status ofl_stream_wait_event(ofl_stream* stream, ofl_event* event) {
-    return guarded([&] {
+    return guarded("ofl_stream_wait_event", [&] {
         auto s = live(stream);
         auto e = live(event);
         ofl::same_runtime(s->device, e->device, "stream and event");
@@ -309,23 +322,57 @@ ofl_status ofl_stream_wait_event(ofl_stream* stream, ofl_event* event) {
 }
 
 ofl_status ofl_stream_delay(ofl_stream* stream, uint32_t microseconds) {
-    return guarded([&] { live(stream)->impl->delay(microseconds); });
+    return guarded("ofl_stream_delay", [&] { live(stream)->impl->delay(microseconds); });
 }
 
 ofl_status ofl_stream_launch_host_func(ofl_stream* stream, ofl_host_fn fn, void* user_data) {
-    return guarded([&] {
+    return guarded("ofl_stream_launch_host_func", [&] {
         auto s = live(stream);
         OFL_EXPECT(fn != nullptr, OFL_ERR_INVALID_ARGUMENT, "host function is NULL");
         s->impl->launch_host_func(fn, user_data);
     });
 }
 
+ofl_status ofl_stream_launch_host_kernel(ofl_stream* stream, ofl_host_fn fn, void* user_data) {
+    return guarded("ofl_stream_launch_host_kernel", [&] {
+        auto s = live(stream);
+        OFL_EXPECT(fn != nullptr, OFL_ERR_INVALID_ARGUMENT, "host kernel is NULL");
+        s->impl->launch_host_kernel(fn, user_data);
+    });
+}
+
+ofl_status ofl_device_view(const void* device_ptr, uint64_t bytes, void** out) {
+    return ofl::run_guarded("ofl_device_view", true, [&] {
+        require_out(out, "view");
+        *out = nullptr;
+        const ofl::DeviceArena* arena = ofl::StreamBody::views();
+        OFL_EXPECT(arena != nullptr, OFL_ERR_NOT_SUPPORTED, "ofl_device_view of [", device_ptr, ", +", bytes, ") called ",
+                   ofl::StreamBody::current() == ofl::StreamBody::Kind::None ? "outside a host kernel" : "from a host function",
+                   ": device memory is not host memory (CUDA's rule); only a host kernel (ofl_stream_launch_host_kernel, host "
+                   "backend) may view it; copy it to host memory with a device-to-host copy instead");
+        OFL_EXPECT(device_ptr != nullptr && bytes > 0 && arena->live(device_ptr, bytes), OFL_ERR_INVALID_ARGUMENT,
+                   "ofl_device_view: [", device_ptr, ", +", bytes,
+                   ") does not lie inside one live device buffer of the runtime running this host kernel");
+        *out = arena->translate(device_ptr);
+    });
+}
+
+ofl_status ofl_runtime_stats_get(ofl_runtime* runtime, ofl_runtime_stats* out) {
+    return guarded("ofl_runtime_stats_get", [&] {
+        auto rt = live(runtime);
+        require_out(out, "stats");
+        OFL_EXPECT(out->struct_size >= sizeof(ofl_runtime_stats), OFL_ERR_INVALID_ARGUMENT,
+                   "ofl_runtime_stats.struct_size is ", out->struct_size, ", expected ", sizeof(ofl_runtime_stats));
+        out->pageable_copies = rt->device->pageable_copies();
+    });
+}
+
 ofl_status ofl_stream_destroy(ofl_stream* stream) {
-    return guarded([&] { HandleRegistry::instance().take(stream); });
+    return guarded("ofl_stream_destroy", [&] { HandleRegistry::instance().take(stream); });
 }
 
 ofl_status ofl_event_create(ofl_runtime* runtime, uint32_t flags, ofl_event** out) {
-    return guarded([&] {
+    return guarded("ofl_event_create", [&] {
         require_out(out, "event");
         *out = nullptr;
         auto rt = live(runtime);
@@ -338,7 +385,7 @@ ofl_status ofl_event_create(ofl_runtime* runtime, uint32_t flags, ofl_event** ou
 }
 
 ofl_status ofl_event_record(ofl_event* event, ofl_stream* stream) {
-    return guarded([&] {
+    return guarded("ofl_event_record", [&] {
         auto e = live(event);
         auto s = live(stream);
         ofl::same_runtime(s->device, e->device, "stream and event");
@@ -347,7 +394,7 @@ ofl_status ofl_event_record(ofl_event* event, ofl_stream* stream) {
 }
 
 ofl_status ofl_event_query(ofl_event* event, int32_t* done) {
-    return guarded([&] {
+    return guarded("ofl_event_query", [&] {
         auto e = live(event);
         require_out(done, "done");
         *done = e->impl->query() ? 1 : 0;
@@ -355,11 +402,11 @@ ofl_status ofl_event_query(ofl_event* event, int32_t* done) {
 }
 
 ofl_status ofl_event_synchronize(ofl_event* event) {
-    return guarded([&] { live(event)->impl->synchronize(); });
+    return guarded("ofl_event_synchronize", [&] { live(event)->impl->synchronize(); });
 }
 
 ofl_status ofl_event_elapsed_ms(ofl_event* start, ofl_event* end, float* ms) {
-    return guarded([&] {
+    return guarded("ofl_event_elapsed_ms", [&] {
         auto a = live(start);
         auto b = live(end);
         require_out(ms, "ms");
@@ -369,11 +416,11 @@ ofl_status ofl_event_elapsed_ms(ofl_event* start, ofl_event* end, float* ms) {
 }
 
 ofl_status ofl_event_destroy(ofl_event* event) {
-    return guarded([&] { HandleRegistry::instance().take(event); });
+    return guarded("ofl_event_destroy", [&] { HandleRegistry::instance().take(event); });
 }
 
 ofl_status ofl_copy_async(ofl_stream* stream, void* dst, const void* src, uint64_t bytes, int32_t kind) {
-    return guarded([&] {
+    return guarded("ofl_copy_async", [&] {
         auto s = live(stream);
         const ofl::Device& device = *s->device;
         switch (kind) {
@@ -393,12 +440,22 @@ ofl_status ofl_copy_async(ofl_stream* stream, void* dst, const void* src, uint64
                 ofl::fail(OFL_ERR_INVALID_ARGUMENT, "copy kind ", kind, " is not OFL_COPY_HOST_TO_DEVICE (1), ",
                           "OFL_COPY_DEVICE_TO_HOST (2) or OFL_COPY_DEVICE_TO_DEVICE (3)");
         }
-        if (bytes > 0) s->impl->copy(dst, src, bytes, kind);
+        if (bytes == 0) return;
+        // Pageable host memory: the caller waits, as cudaMemcpyAsync makes it wait (CUDA stages a
+        // pageable source, and returns from a copy into pageable memory once it is done); stricter
+        // than CUDA's staging on both backends alike: the stream's earlier work, then the copy.
+        const void* host_side = kind == OFL_COPY_HOST_TO_DEVICE ? src : kind == OFL_COPY_DEVICE_TO_HOST ? dst : nullptr;
+        const bool pageable = host_side != nullptr && !s->device->backend().is_pinned(host_side, bytes);
+        s->impl->copy(dst, src, bytes, kind);
+        if (pageable) {
+            s->device->count_pageable_copy();
+            s->impl->synchronize();
+        }
     });
 }
 
 ofl_status ofl_device_fill_async(ofl_stream* stream, void* dst, uint8_t value, uint64_t bytes) {
-    return guarded([&] {
+    return guarded("ofl_device_fill_async", [&] {
         auto s = live(stream);
         s->device->check_device_range(dst, bytes, "fill destination");
         if (bytes > 0) s->impl->fill(dst, value, bytes);
@@ -414,13 +471,13 @@ ofl_status ofl_engine_create_from_disk(ofl_runtime* runtime, const ofl_group_des
                                        const ofl_disk_source* source, const ofl_engine_config* config, ofl_stream* compute,
                                        ofl_stream* copy, ofl_engine** out) {
     if (source == nullptr) {
-        return ofl::guarded([] { ofl::fail(OFL_ERR_INVALID_ARGUMENT, "disk source is NULL"); });
+        return ofl::guarded("ofl_engine_create_from_disk", [] { ofl::fail(OFL_ERR_INVALID_ARGUMENT, "disk source is NULL"); });
     }
     return create_engine(runtime, groups, group_count, source, config, compute, copy, out);
 }
 
 ofl_status ofl_engine_disk_stats(ofl_engine* engine, ofl_disk_stats* out) {
-    return guarded([&] {
+    return guarded("ofl_engine_disk_stats", [&] {
         auto e = live(engine);
         require_out(out, "disk stats");
         OFL_EXPECT(out->struct_size >= sizeof(ofl_disk_stats), OFL_ERR_INVALID_ARGUMENT, "ofl_disk_stats.struct_size is ",
@@ -430,7 +487,7 @@ ofl_status ofl_engine_disk_stats(ofl_engine* engine, ofl_disk_stats* out) {
 }
 
 ofl_status ofl_engine_layout_get(ofl_engine* engine, ofl_engine_layout* out) {
-    return guarded([&] {
+    return guarded("ofl_engine_layout_get", [&] {
         auto e = live(engine);
         require_out(out, "engine layout");
         OFL_EXPECT(out->struct_size >= sizeof(ofl_engine_layout), OFL_ERR_INVALID_ARGUMENT, "ofl_engine_layout.struct_size is ",
@@ -440,7 +497,7 @@ ofl_status ofl_engine_layout_get(ofl_engine* engine, ofl_engine_layout* out) {
 }
 
 ofl_status ofl_engine_acquire(ofl_engine* engine, uint32_t group, void** device_address) {
-    return guarded([&] {
+    return guarded("ofl_engine_acquire", [&] {
         auto e = live(engine);
         require_out(device_address, "device address");
         e->impl->check_faults();
@@ -449,7 +506,7 @@ ofl_status ofl_engine_acquire(ofl_engine* engine, uint32_t group, void** device_
 }
 
 ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group) {
-    return guarded([&] {
+    return guarded("ofl_engine_release", [&] {
         auto e = live(engine);
         e->impl->check_faults();
         e->impl->release(group);
@@ -457,7 +514,7 @@ ofl_status ofl_engine_release(ofl_engine* engine, uint32_t group) {
 }
 
 ofl_status ofl_engine_skip(ofl_engine* engine, uint32_t group) {
-    return guarded([&] {
+    return guarded("ofl_engine_skip", [&] {
         auto e = live(engine);
         e->impl->check_faults();
         e->impl->skip(group);
@@ -465,7 +522,7 @@ ofl_status ofl_engine_skip(ofl_engine* engine, uint32_t group) {
 }
 
 ofl_status ofl_engine_advance(ofl_engine* engine, uint32_t group, void** next_device_address) {
-    return guarded([&] {
+    return guarded("ofl_engine_advance", [&] {
         auto e = live(engine);
         require_out(next_device_address, "device address");
         e->impl->check_faults();
@@ -474,7 +531,7 @@ ofl_status ofl_engine_advance(ofl_engine* engine, uint32_t group, void** next_de
 }
 
 ofl_status ofl_engine_step_metrics(ofl_engine* engine, uint64_t step, int32_t wait, ofl_step_metrics* out) {
-    return guarded([&] {
+    return guarded("ofl_engine_step_metrics", [&] {
         auto e = live(engine);
         require_out(out, "metrics");
         OFL_EXPECT(out->struct_size >= sizeof(ofl_step_metrics), OFL_ERR_INVALID_ARGUMENT,
@@ -486,7 +543,7 @@ ofl_status ofl_engine_step_metrics(ofl_engine* engine, uint64_t step, int32_t wa
 }
 
 ofl_status ofl_engine_step_spans(ofl_engine* engine, uint64_t step, int32_t wait, ofl_group_span* out, uint32_t capacity) {
-    return guarded([&] {
+    return guarded("ofl_engine_step_spans", [&] {
         auto e = live(engine);
         require_out(out, "spans");
         e->impl->spans(step, wait != 0, out, capacity);
@@ -494,13 +551,13 @@ ofl_status ofl_engine_step_spans(ofl_engine* engine, uint64_t step, int32_t wait
 }
 
 ofl_status ofl_engine_destroy(ofl_engine* engine) {
-    return guarded([&] { HandleRegistry::instance().take(engine); });
+    return guarded("ofl_engine_destroy", [&] { HandleRegistry::instance().take(engine); });
 }
 
 // ofl_copy_peer (offload.h): a copy between two runtimes' device memory, ordered by two events.
 ofl_status ofl_copy_peer(ofl_stream* dst_stream, void* dst, ofl_stream* src_stream, const void* src, uint64_t bytes,
                          ofl_event* src_ready, ofl_event* copy_done) {
-    return guarded([&] {
+    return guarded("ofl_copy_peer", [&] {
         auto to = live(dst_stream);
         auto from = live(src_stream);
         auto ready = live(src_ready);
@@ -521,7 +578,7 @@ ofl_status ofl_copy_peer(ofl_stream* dst_stream, void* dst, ofl_stream* src_stre
 }
 
 ofl_status ofl_staging_ring(uint64_t staging_bytes, int32_t backend, uint64_t needed_bytes, uint64_t* unit_bytes, uint32_t* units) {
-    return guarded([&] {
+    return ofl::run_guarded("ofl_staging_ring", true, [&] {
         require_out(unit_bytes, "staging unit bytes");
         require_out(units, "staging units");
         OFL_EXPECT(backend == OFL_BACKEND_HOST || backend == OFL_BACKEND_CUDA, OFL_ERR_INVALID_ARGUMENT, "unknown backend ", backend,

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "error.hpp"
 #include "offload.h"
 
 namespace ofl {
@@ -29,6 +30,9 @@ public:
     virtual void delay(std::uint32_t microseconds) = 0;
     // Runs fn(user_data) in stream order on a thread of the backend (cudaLaunchHostFunc).
     virtual void launch_host_func(ofl_host_fn fn, void* user_data) = 0;
+    // Runs fn(user_data) in stream order as emulated device code that may view device memory
+    // (ofl_device_view). Only the host backend has host kernels; cuda refuses (kernels run on the GPU).
+    virtual void launch_host_kernel(ofl_host_fn fn, void* user_data);
     virtual void wait_event(Event& event) = 0;
     virtual void synchronize() = 0;
     virtual void* native_handle() noexcept = 0;
@@ -76,6 +80,9 @@ public:
     virtual MemoryInfo memory() = 0;
     // The budget used when the caller gives 0.
     virtual std::uint64_t default_budget() = 0;
+    // Called once by Device, before any allocation or stream, with the runtime's budget (the host
+    // backend sizes its device arena from it).
+    virtual void reserve_device(std::uint64_t budget) { (void)budget; }
 
     virtual void* host_alloc(std::size_t bytes) = 0;
     virtual void host_free(void* p) noexcept = 0;
@@ -87,7 +94,9 @@ public:
     virtual std::unique_ptr<Event> create_event(bool timing) = 0;
 
     // Whether a copy from pageable host memory would block the caller (cuda), so that the engine
-    // refuses group memory that is not pinned; and whether [p, p + bytes) is pinned.
+    // refuses group memory that is not pinned; and whether [p, p + bytes) is pinned (host_alloc's
+    // memory on both backends: ofl_copy_async makes a copy from or into anything else wait, and
+    // counts it as a pageable copy).
     // Registers caller memory as pinned (cudaHostRegister, portable) / undoes it; the memory stays the caller's.
     virtual void host_register(void* p, std::size_t bytes) = 0;
     virtual void host_unregister(void* p) noexcept = 0;
@@ -98,6 +107,12 @@ public:
     // bytes still in the CPU cache (disk/disk_reader.hpp).
     virtual bool copies_with_cpu() const noexcept { return false; }
 };
+
+inline void Stream::launch_host_kernel(ofl_host_fn, void*) {
+    throw Error(OFL_ERR_NOT_SUPPORTED,
+                "host kernels run on the host backend only: on cuda, device memory is not host memory, so launch a CUDA "
+                "kernel on ofl_stream_native_handle's stream (a host function gets no view of device memory either)");
+}
 
 inline Stream::DeferredRecord Stream::begin_record(Event* event) {
     if (event) event->record(*this);

@@ -103,7 +103,9 @@ std::shared_ptr<Device> Device::open(const std::string& name, std::uint64_t budg
 }
 
 Device::Device(std::unique_ptr<Backend> backend, std::uint64_t budget, std::string note)
-    : backend_(std::move(backend)), ledger_(budget), note_(std::move(note)) {}
+    : backend_(std::move(backend)), ledger_(budget), note_(std::move(note)) {
+    backend_->reserve_device(budget);
+}
 
 void* Device::allocate(std::uint64_t bytes) {
     OFL_EXPECT(bytes > 0, OFL_ERR_INVALID_ARGUMENT, "device buffer size must be positive, got 0");

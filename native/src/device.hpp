@@ -46,6 +46,9 @@ public:
     // Device memory counted against the budget.
     void* allocate(std::uint64_t bytes);
     void deallocate(void* p) noexcept;
+    // Async copies whose host side was not pinned (the caller waited for each): ofl_runtime_stats.
+    void count_pageable_copy() noexcept { pageable_copies_.fetch_add(1, std::memory_order_relaxed); }
+    std::uint64_t pageable_copies() const noexcept { return pageable_copies_.load(std::memory_order_relaxed); }
     // Throws OFL_ERR_INVALID_ARGUMENT unless [p, p + bytes) lies inside one live device buffer.
     void check_device_range(const void* p, std::uint64_t bytes, const char* what) const;
 
@@ -55,6 +58,7 @@ private:
     std::unique_ptr<Backend> backend_;
     DeviceLedger ledger_;
     HostUsage host_usage_;
+    std::atomic<std::uint64_t> pageable_copies_{0};
     std::string note_;
 };
 

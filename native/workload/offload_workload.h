@@ -1,7 +1,7 @@
 /*
  * offload_workload.h: the kernels of the reference workloads (docs/WORKLOAD.md), in their own
  * library, liboffload_workload. They are users of the C API, not part of the core: on the host
- * backend they run through ofl_stream_launch_host_func, on cuda they launch on the stream's
+ * backend they run through ofl_stream_launch_host_kernel, on cuda they launch on the stream's
  * cudaStream_t (ofl_stream_native_handle). Java binds these few functions by hand
  * (dev.offload.workload.MixKernels).
  */
@@ -9,6 +9,8 @@
 #define OFFLOAD_WORKLOAD_H
 
 #include <stdint.h>
+
+#include "offload.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,8 +29,11 @@ typedef struct oflw_mix_args {
     uint64_t bytes;
 } oflw_mix_args;
 
-/* An ofl_host_fn: runs one mix layer on the calling thread; args is an oflw_mix_args*. */
+/* An ofl_host_fn to launch as a host kernel (ofl_stream_launch_host_kernel, host backend): runs one
+ * mix layer on the calling thread through device views; args is an oflw_mix_args*. */
 OFLW_API void oflw_mix_host(void* args);
+/* The same layer on host memory (all three pointers are host pointers): a reference computation. */
+OFLW_API void oflw_mix_on_host_memory(void* args);
 /* 1 when the CUDA kernels are compiled in. */
 OFLW_API uint32_t oflw_has_cuda(void);
 /* Launches one mix layer on a cudaStream_t; returns the cudaError_t (0 = cudaSuccess). */

@@ -1,8 +1,8 @@
 // The prefetch engine on the host backend: outputs equal a direct computation bit for bit, under
 // slow compute, deep prefetch and a host running steps ahead; at most one host wait per step;
 // figures that measure what happened; the protocol's misuse gets clear errors; budgets hold.
-// Compute is the mix workload's host function (liboffload_workload), queued in stream order with
-// ofl_stream_launch_host_func, as any user's code would be.
+// Compute is the mix workload's host kernel (liboffload_workload), queued in stream order with
+// ofl_stream_launch_host_kernel, as any user's emulated device code would be.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -107,7 +107,7 @@ Run run_engine(Fixture& f, const std::vector<std::vector<unsigned char>>& groups
             oflw_mix_args& a = args[s * groups.size() + g];
             a = {static_cast<std::uint32_t*>(f.state), static_cast<std::uint32_t*>(f.scratch), kTokens, kHidden,
                  static_cast<const unsigned char*>(weights), groups[g].size()};
-            CHECK_OK(ofl_stream_launch_host_func(f.compute, oflw_mix_host, &a));
+            CHECK_OK(ofl_stream_launch_host_kernel(f.compute, oflw_mix_host, &a));
             if (shape.advance && g + 1 < groups.size()) CHECK_OK(ofl_engine_advance(engine, g, &next));
             else CHECK_OK(ofl_engine_release(engine, g));
         }
@@ -149,7 +149,7 @@ std::vector<std::uint32_t> run_direct(const std::vector<std::vector<unsigned cha
             if (skipped(skip_seed, s, i, static_cast<std::uint32_t>(groups.size()))) continue;
             const auto& g = groups[i];
             oflw_mix_args a{state.data(), scratch.data(), kTokens, kHidden, g.data(), g.size()};
-            oflw_mix_host(&a);
+            oflw_mix_on_host_memory(&a);
         }
     return state;
 }

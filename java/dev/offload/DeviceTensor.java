@@ -58,8 +58,10 @@ public final class DeviceTensor {
     }
 
     /**
-     * The tensor's device address (a zero-length segment: reinterpret it on the host backend);
-     * throws {@link IllegalStateException} once its group is no longer held (the class note).
+     * The tensor's device address (a zero-length segment), for kernels and copies: host code cannot
+     * read it on either backend (on the host backend an access throws {@link InternalError}; a host
+     * kernel reads it through {@link dev.offload.runtime.DeviceViews}); throws
+     * {@link IllegalStateException} once its group is no longer held (the class note).
      */
     public MemorySegment devicePointer() {
         group.checkValid(this);

@@ -16,10 +16,13 @@ package dev.offload;
  * when copies hide entirely behind compute (or compute behind copies). Peaks are the runtime's
  * since it opened, as of when the figures were read. {@code beginMs} places the step on the engine's
  * device timeline: where its compute began, in ms since step 0's began (NaN without timing).
+ * {@code pageableCopies} is the runtime's count, since it opened, of async copies whose host side was
+ * not pinned memory: each made the calling thread wait for the stream (CUDA's rule, kept by the host
+ * backend too); 0 in a steady state that never waits (-1 once the runtime is closed).
  */
 public record StepMetrics(long step, long h2dBytes, long hostWaits, double hostBlockedMs, double stepMs, double computeMs,
                           double computeIdleMs, double copyMs, double copyBusyMs, long peakDeviceBytes, long peakHostBytes,
-                          double beginMs) {
+                          double beginMs, long pageableCopies) {
     public double overlapEfficiency() {
         return stepMs > 0 ? Math.max(computeMs, copyMs) / stepMs : Double.NaN;
     }

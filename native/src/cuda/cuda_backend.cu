@@ -14,11 +14,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "cuda/cuda_check.hpp"
+#include "stream_body.hpp"
 
 namespace ofl {
 namespace {
@@ -52,6 +55,19 @@ cudaMemcpyKind to_cuda_kind(int kind) {
 }
 
 class CudaEvent;
+class CudaStream;
+
+// A host function's launch goes through a trampoline that marks CUDA's callback thread for the
+// body (stream_body.hpp: runtime calls from it are refused, as CUDA forbids them). Its argument
+// block comes from the stream's free list, which grows only while more launches are pending than
+// ever before, so the steady state allocates nothing; the trampoline gives the block back before
+// the body runs, and the stream synchronizes before it frees the blocks.
+struct HostCall {
+    ofl_host_fn fn = nullptr;
+    void* user_data = nullptr;
+    CudaStream* owner = nullptr;
+    HostCall* next = nullptr;
+};
 
 class CudaStream final : public Stream {
 public:
@@ -69,9 +85,9 @@ public:
         else OFL_CUDA_CHECK(err);
     }
     ~CudaStream() override {
-        if (!owned_) return;
         use_device_nothrow(device_);
-        OFL_CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream_));
+        if (!calls_.empty()) OFL_CUDA_CHECK_NOTHROW(cudaStreamSynchronize(stream_));  // no trampoline left to run
+        if (owned_) OFL_CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream_));
     }
     void copy(void* dst, const void* src, std::size_t bytes, int kind) override {
         use_device(device_);
@@ -95,7 +111,12 @@ public:
     }
     void launch_host_func(ofl_host_fn fn, void* user_data) override {
         use_device(device_);
-        OFL_CUDA_CHECK(cudaLaunchHostFunc(stream_, fn, user_data));
+        HostCall* call = take_call();
+        call->fn = fn;
+        call->user_data = user_data;
+        cudaError_t err = cudaLaunchHostFunc(stream_, &CudaStream::trampoline, call);
+        if (err != cudaSuccess) give_back(call);
+        OFL_CUDA_CHECK(err);
     }
     void wait_event(Event& event) override;
     void synchronize() override {
@@ -106,9 +127,37 @@ public:
     cudaStream_t get() const noexcept { return stream_; }
 
 private:
+    static void CUDART_CB trampoline(void* argument) {
+        auto* call = static_cast<HostCall*>(argument);
+        ofl_host_fn fn = call->fn;
+        void* user_data = call->user_data;
+        call->owner->give_back(call);
+        StreamBody::Scope body(StreamBody::Kind::HostFunction, nullptr);
+        fn(user_data);
+    }
+    HostCall* take_call() {
+        std::lock_guard<std::mutex> lock(calls_mutex_);
+        if (free_calls_ == nullptr) {
+            calls_.push_back(std::make_unique<HostCall>());
+            calls_.back()->owner = this;
+            return calls_.back().get();
+        }
+        HostCall* call = free_calls_;
+        free_calls_ = call->next;
+        return call;
+    }
+    void give_back(HostCall* call) noexcept {
+        std::lock_guard<std::mutex> lock(calls_mutex_);
+        call->next = free_calls_;
+        free_calls_ = call;
+    }
+
     int device_;
     cudaStream_t stream_;
     bool owned_;
+    std::mutex calls_mutex_;
+    std::vector<std::unique_ptr<HostCall>> calls_;
+    HostCall* free_calls_ = nullptr;
 };
 
 class CudaEvent final : public Event {

@@ -1,9 +1,12 @@
 // host_backend.cpp: the backend used where there is no GPU.
 //
-// "Device memory" is ordinary page-aligned host memory, kept apart from the caller's host buffers
-// and capped by the runtime's budget (Device's ledger). Pinned host buffers are page-aligned host
-// memory too. Freeing either waits for every stream of the backend first, as cudaFree and
-// cudaFreeHost synchronize the device. Streams and events are in host_stream.cpp. The default
+// As strict as CUDA (docs/ENGINE.md, "the strict host backend"): "device memory" is a DeviceArena
+// (device_arena.hpp) whose device addresses fault when host code touches them; copies, fills and
+// host kernels reach it through the arena's view. It is capped by the runtime's budget (Device's
+// ledger). Pinned host buffers are page-aligned host memory, remembered as pinned (is_pinned), so
+// that a copy from or into any other host memory is made to wait and counted, as on cuda. Freeing
+// either waits for every stream of the backend first, as cudaFree and cudaFreeHost synchronize the
+// device. Streams and events are in host_stream.cpp. The default
 // budget is half of the memory available now, since the emulated device shares RAM with the host
 // copy of the weights.
 #include "host/host_backend.hpp"
@@ -11,10 +14,13 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 
 #include "error.hpp"
+#include "host/device_arena.hpp"
 #include "host/host_stream.hpp"
 #include "memory/pinned_registry.hpp"
 #include "meminfo.hpp"
@@ -49,9 +55,16 @@ public:
     }
     std::uint64_t default_budget() override { return memory().free_bytes / 2; }
 
+    void reserve_device(std::uint64_t budget) override { arena_ = std::make_unique<DeviceArena>(budget); }
+
     void* host_alloc(std::size_t bytes) override {
         void* p = page_aligned(bytes, OFL_ERR_OUT_OF_HOST_MEMORY, "pinned host memory");
-        pinned::add(p, bytes);  // process-wide: another emulated device's engine may stream from it
+        try {
+            pinned::add(p, bytes);  // process-wide: another emulated device's engine may stream from it
+        } catch (...) {
+            std::free(p);
+            throw;
+        }
         return p;
     }
     void host_free(void* p) noexcept override {
@@ -59,15 +72,13 @@ public:
         pinned::remove(p);
         std::free(p);
     }
-    void* device_alloc(std::size_t bytes) override {
-        return page_aligned(bytes, OFL_ERR_OUT_OF_DEVICE_MEMORY, "emulated device memory");
-    }
+    void* device_alloc(std::size_t bytes) override { return arena().allocate(bytes); }
     void device_free(void* p) noexcept override {
         streams_.synchronize_all();
-        std::free(p);
+        arena_->free(p);
     }
 
-    std::unique_ptr<Stream> create_stream(int) override { return std::make_unique<HostStream>(streams_); }
+    std::unique_ptr<Stream> create_stream(int) override { return std::make_unique<HostStream>(streams_, arena()); }
     std::unique_ptr<Stream> wrap_stream(void*) override {
         fail(OFL_ERR_NOT_SUPPORTED, "wrapping a CUDA stream needs the cuda backend; this runtime is on host");
     }
@@ -80,13 +91,19 @@ public:
         streams_.synchronize_all();
         pinned::remove(p);
     }
-    // Pinned host memory of any runtime of the process (memory/pinned_registry.hpp). Engines ask
-    // only where requires_pinned_sources() (cuda), so the host backend still streams pageable groups.
+    // Pinned host memory of any runtime of the process (memory/pinned_registry.hpp): host_alloc's
+    // buffers and registered ranges. ofl_copy_async makes a copy from anything else wait and counts it.
     bool is_pinned(const void* p, std::size_t bytes) override { return pinned::contains(p, bytes); }
     bool copies_with_cpu() const noexcept override { return true; }
 
 private:
+    DeviceArena& arena() {
+        OFL_EXPECT(arena_ != nullptr, OFL_ERR_INTERNAL, "the host backend's device arena is not reserved (Device opens it)");
+        return *arena_;
+    }
+
     int index_;
+    std::unique_ptr<DeviceArena> arena_;  // declared before streams_: streams go first, the arena after them
     HostStreamRegistry streams_;
 };
 

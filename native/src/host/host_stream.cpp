@@ -8,6 +8,8 @@
 #endif
 
 #include "error.hpp"
+#include "host/device_arena.hpp"
+#include "stream_body.hpp"
 
 namespace ofl {
 
@@ -60,14 +62,37 @@ void device_copy(void* dst, const void* src, std::size_t bytes) {
 
 }  // namespace
 
+bool HostEventState::is_complete(std::uint64_t generation) const noexcept {
+    if (generation <= watermark) return true;
+    for (std::uint64_t g : ahead) {
+        if (g == generation) return true;
+    }
+    return false;
+}
+
 void HostEventState::complete(std::uint64_t generation) {
     bool wake;
     {
         std::lock_guard<std::mutex> lock(mutex);
-        if (generation > completed) {
-            completed = generation;
+        if (generation > highest) {
+            highest = generation;
             completed_at = std::chrono::steady_clock::now();
-            reached.store(generation, std::memory_order_release);
+        }
+        if (generation == watermark + 1) {
+            watermark = generation;
+            for (std::size_t i = 0; i < ahead.size();) {  // absorb the generations that completed early
+                if (ahead[i] == watermark + 1) {
+                    ++watermark;
+                    ahead[i] = ahead.back();
+                    ahead.pop_back();
+                    i = 0;
+                } else {
+                    ++i;
+                }
+            }
+            reached.store(watermark, std::memory_order_release);
+        } else if (!is_complete(generation)) {
+            ahead.push_back(generation);
         }
         wake = sleepers > 0;
     }
@@ -83,7 +108,7 @@ void HostEventState::wait_for(std::uint64_t generation) {
     }
     std::unique_lock<std::mutex> lock(mutex);
     ++sleepers;
-    changed.wait(lock, [&] { return completed >= generation; });
+    changed.wait(lock, [&] { return is_complete(generation); });
     --sleepers;
 }
 
@@ -109,7 +134,7 @@ void HostStreamRegistry::synchronize_all() noexcept {
     for (HostStream* s : live_) s->synchronize();
 }
 
-HostStream::HostStream(HostStreamRegistry& registry) : ring_(16), registry_(registry) {
+HostStream::HostStream(HostStreamRegistry& registry, const DeviceArena& arena) : ring_(16), registry_(registry), arena_(arena) {
     worker_ = std::thread([this] { run(); });
     registry_.add(this);
 }
@@ -175,7 +200,16 @@ void HostStream::execute(HostOp& op) {
         case HostOp::Kind::Delay: std::this_thread::sleep_for(std::chrono::microseconds(op.micros)); break;
         case HostOp::Kind::Record: op.event->complete(op.generation); break;
         case HostOp::Kind::Wait: op.event->wait_for(op.generation); break;
-        case HostOp::Kind::HostFunc: op.host_fn(op.user_data); break;
+        case HostOp::Kind::HostFunc: {
+            StreamBody::Scope body(StreamBody::Kind::HostFunction, nullptr);
+            op.host_fn(op.user_data);
+            break;
+        }
+        case HostOp::Kind::HostKernel: {
+            StreamBody::Scope body(StreamBody::Kind::HostKernel, &arena_);
+            op.host_fn(op.user_data);
+            break;
+        }
         case HostOp::Kind::RecordWait:
             if (op.then) op.then->complete(op.then_generation);
             if (op.event) op.event->wait_for(op.generation);
@@ -191,8 +225,17 @@ void HostStream::execute(HostOp& op) {
 void HostStream::copy(void* dst, const void* src, std::size_t bytes, int) {
     HostOp op;
     op.kind = HostOp::Kind::Copy;
-    op.dst = dst;
-    op.src = src;
+    op.dst = arena_.translate(dst);
+    op.src = arena_.translate(src);
+    op.bytes = bytes;
+    push(std::move(op));
+}
+
+void HostStream::copy_peer(void* dst, const void* src, int, std::size_t bytes) {
+    HostOp op;
+    op.kind = HostOp::Kind::Copy;
+    op.dst = arena_.translate(dst);
+    op.src = DeviceArena::translate_any(src);
     op.bytes = bytes;
     push(std::move(op));
 }
@@ -200,7 +243,7 @@ void HostStream::copy(void* dst, const void* src, std::size_t bytes, int) {
 void HostStream::fill(void* dst, std::uint8_t value, std::size_t bytes) {
     HostOp op;
     op.kind = HostOp::Kind::Fill;
-    op.dst = dst;
+    op.dst = arena_.translate(dst);
     op.value = value;
     op.bytes = bytes;
     push(std::move(op));
@@ -216,6 +259,14 @@ void HostStream::delay(std::uint32_t microseconds) {
 void HostStream::launch_host_func(ofl_host_fn fn, void* user_data) {
     HostOp op;
     op.kind = HostOp::Kind::HostFunc;
+    op.host_fn = fn;
+    op.user_data = user_data;
+    push(std::move(op));
+}
+
+void HostStream::launch_host_kernel(ofl_host_fn fn, void* user_data) {
+    HostOp op;
+    op.kind = HostOp::Kind::HostKernel;
     op.host_fn = fn;
     op.user_data = user_data;
     push(std::move(op));
@@ -244,8 +295,8 @@ void HostStream::wait_event(Event& event) {
 void HostStream::copy_between(Event* wait, void* dst, const void* src, std::size_t bytes, int, Event& then) {
     HostOp op;
     op.kind = HostOp::Kind::WaitCopyRecord;
-    op.dst = dst;
-    op.src = src;
+    op.dst = arena_.translate(dst);
+    op.src = arena_.translate(src);
     op.bytes = bytes;
     capture_wait(wait, op);
     // As HostEvent::record: the generation is taken and queued under the event's lock.
@@ -307,7 +358,7 @@ std::uint64_t HostEvent::reserve() {
 
 bool HostEvent::query() {
     std::lock_guard<std::mutex> lock(state_->mutex);
-    return state_->completed >= state_->recorded;
+    return state_->is_complete(state_->recorded);
 }
 
 void HostEvent::synchronize() {
@@ -327,7 +378,7 @@ float HostEvent::elapsed_ms_until(Event& end_event) {
     for (auto* s : {state_.get(), end.get()}) {
         std::lock_guard<std::mutex> lock(s->mutex);
         OFL_EXPECT(s->recorded > 0, OFL_ERR_INVALID_ARGUMENT, "elapsed time of an event that was never recorded");
-        OFL_EXPECT(s->completed >= s->recorded, OFL_ERR_NOT_READY, "elapsed time: an event is still pending");
+        OFL_EXPECT(s->is_complete(s->recorded), OFL_ERR_NOT_READY, "elapsed time: an event is still pending");
         (s == state_.get() ? from : to) = s->completed_at;
     }
     return std::chrono::duration<float, std::milli>(to - from).count();

@@ -6,7 +6,9 @@
 // time and queues an operation that marks that generation complete when the worker reaches it;
 // wait_event() captures the generation recorded so far and the worker blocks on it, never the
 // caller. Lock order: a stream's mutex is never held while an operation runs or while an event's
-// mutex is taken.
+// mutex is taken. Device addresses in copies and fills are translated to the arena's view when
+// queued (device_arena.hpp); a host function runs with its thread marked as one, a host kernel
+// marked as one with the arena's views (stream_body.hpp).
 #pragma once
 
 #include <atomic>
@@ -28,23 +30,33 @@ namespace ofl {
 // condition variable, counted in `sleepers`; complete() wakes only when someone sleeps. On two
 // cores, a futex wake-up per hand-off between the copy and compute workers was most of the host
 // backend's time per group.
+//
+// Records of one event may be queued on several streams and complete out of order. A wait waits
+// for the one generation it captured (CUDA's rule): a later generation completing first does not
+// release it. So completion is a watermark (every generation up to it is complete) plus the few
+// generations completed above it, kept in a vector that grows only while deeper than ever before.
 struct HostEventState {
     std::mutex mutex;
     std::condition_variable changed;
     std::uint64_t recorded = 0;   // generations handed out by record()
-    std::uint64_t completed = 0;  // highest generation a worker has reached
-    std::atomic<std::uint64_t> reached{0};  // == completed, readable without the lock
+    std::uint64_t watermark = 0;  // every generation <= watermark is complete
+    std::vector<std::uint64_t> ahead;  // completed generations above watermark + 1, unordered
+    std::uint64_t highest = 0;    // the highest generation completed (its time is completed_at)
+    std::atomic<std::uint64_t> reached{0};  // == watermark, readable without the lock
     int sleepers = 0;             // waiters blocked on `changed`
     std::chrono::steady_clock::time_point completed_at{};
     bool timing = false;
 
+    HostEventState() { ahead.reserve(8); }
     void complete(std::uint64_t generation);
     void wait_for(std::uint64_t generation);
+    // Under `mutex`.
+    bool is_complete(std::uint64_t generation) const noexcept;
 };
 
 
 struct HostOp {
-    enum class Kind : std::uint8_t { Copy, Fill, Delay, Record, Wait, HostFunc, WaitCopyRecord, RecordWait };
+    enum class Kind : std::uint8_t { Copy, Fill, Delay, Record, Wait, HostFunc, HostKernel, WaitCopyRecord, RecordWait };
     Kind kind = Kind::Copy;
     void* dst = nullptr;
     const void* src = nullptr;
@@ -60,6 +72,7 @@ struct HostOp {
 };
 
 class HostStream;
+class DeviceArena;
 
 // The live streams of one host backend. Freeing memory waits for all of them first, as cudaFree
 // and cudaFreeHost synchronize the device: work still queued never touches freed memory.
@@ -76,13 +89,16 @@ private:
 
 class HostStream final : public Stream {
 public:
-    explicit HostStream(HostStreamRegistry& registry);
+    HostStream(HostStreamRegistry& registry, const DeviceArena& arena);
     ~HostStream() override;  // runs what is queued, then stops the worker
 
     void copy(void* dst, const void* src, std::size_t bytes, int kind) override;
+    // A copy from another emulated device's arena (ofl_copy_peer): its source translated by that arena.
+    void copy_peer(void* dst, const void* src, int src_device, std::size_t bytes) override;
     void fill(void* dst, std::uint8_t value, std::size_t bytes) override;
     void delay(std::uint32_t microseconds) override;
     void launch_host_func(ofl_host_fn fn, void* user_data) override;
+    void launch_host_kernel(ofl_host_fn fn, void* user_data) override;
     void copy_between(Event* wait, void* dst, const void* src, std::size_t bytes, int kind, Event& then) override;
     DeferredRecord begin_record(Event* event) override;
     void finish_record(const DeferredRecord& record, Event* wait) override;
@@ -95,7 +111,7 @@ public:
 private:
     void push(HostOp&& op);
     void run();
-    static void execute(HostOp& op);
+    void execute(HostOp& op);
 
     std::mutex mutex_;
     std::condition_variable work_ready_;
@@ -109,6 +125,7 @@ private:
     bool idle_ = false;  // the worker waits for work (only then does push notify)
     int syncers_ = 0;    // threads in synchronize() (only then does the worker notify work_done_)
     HostStreamRegistry& registry_;
+    const DeviceArena& arena_;
     std::thread worker_;
 };
 

@@ -25,7 +25,7 @@ import java.util.Set;
  * {@code --component NAME} picks one; {@code --variant V} picks a
  * folder's variant files; a component with no tensors is refused, naming it (exit 2). {@code --verify} compares every step's
  * output with the unoffloaded Java reference (bit for bit for mix, within tolerance for linear). JSON fields: strategy, steps, verified
- * (true/false/null), budget_bytes, peak_device_bytes, peak_host_bytes, h2d_bytes, step_ms_median,
+ * (true/false/null), budget_bytes, peak_device_bytes, peak_host_bytes, h2d_bytes, pageable_copies, step_ms_median,
  * overlap_efficiency, source, staging_bytes, disk_read_ms (wall time with a read in flight, all
  * steps), disk_gbps (bytes read over that time), disk_io (buffered, direct or memory), reader_threads,
  * staging_unit_bytes, disk_probe_gbps (when the registration probe ran), and more.
@@ -301,6 +301,7 @@ final class RunCommand {
         json.addProperty("peak_host_bytes", r.peakHostBytes());
         json.addProperty("model_bytes", r.modelBytes());
         json.addProperty("h2d_bytes", r.h2dBytes());
+        json.addProperty("pageable_copies", r.pageableCopies());
         number(json, "step_ms_median", r.stepMsMedian());
         number(json, "copy_ms_median", r.copyMsMedian());
         number(json, "compute_ms_median", r.computeMsMedian());

@@ -155,6 +155,6 @@ final class StepFigures {
 
     static StepMetrics of(long step, NativeEngine.Step s) {
         return new StepMetrics(step, s.h2dBytes(), s.hostWaits(), s.hostBlockedMs(), s.stepMs(), s.computeMs(), s.computeIdleMs(),
-                s.copyMs(), s.copyBusyMs(), s.peakDeviceBytes(), s.peakHostBytes(), s.beginMs());
+                s.copyMs(), s.copyBusyMs(), s.peakDeviceBytes(), s.peakHostBytes(), s.beginMs(), s.pageableCopies());
     }
 }

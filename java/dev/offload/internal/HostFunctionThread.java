@@ -15,7 +15,9 @@ import dev.offload.Status;
  * held by a thread that waits for the stream, call {@link #refuse} first, before they wait on
  * anything. The mark is a thread-local set and cleared in place (no allocation once a thread has
  * run a body), and the check is one thread-local read: none of the callers is on the per-group path.
- * Calls that only queue work are not checked here (they never wait on the host backend).
+ * Calls that only queue work are not checked here: the native core refuses every runtime call from a
+ * host function's or host kernel's body (native/src/stream_body.hpp), on both backends; the checks here
+ * come first for the calls that could wait, with this message, before any Java lock is taken.
  */
 public final class HostFunctionThread {
     private static final ThreadLocal<String> RUNNING = new ThreadLocal<>();  // the host function's name, or null

@@ -13,6 +13,7 @@ import dev.offload.internal.ffi.ofl_engine_config;
 import dev.offload.internal.ffi.ofl_group_span;
 import dev.offload.internal.ffi.ofl_group_desc;
 import dev.offload.internal.ffi.ofl_step_metrics;
+import dev.offload.internal.ffi.ofl_runtime_stats;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -28,11 +29,15 @@ import java.util.regex.Pattern;
 public final class NativeEngine extends NativeResource {
     private final MemorySegment addressOut;
     private final MemorySegment metrics;
+    private final MemorySegment runtime;   // the runtime's handle, for its pageable-copy count
+    private final MemorySegment stats;
 
-    private NativeEngine(MemorySegment handle, String description) {
+    private NativeEngine(MemorySegment handle, String description, MemorySegment runtime) {
         super(handle, description);
         this.addressOut = arena().allocate(ValueLayout.ADDRESS);
         this.metrics = arena().allocate(ofl_step_metrics.layout());
+        this.stats = arena().allocate(ofl_runtime_stats.layout());
+        this.runtime = runtime;
     }
 
     /** Group g: its packed host bytes and whether it stays resident. */
@@ -55,7 +60,7 @@ public final class NativeEngine extends NativeResource {
             }
             MemorySegment config = config(temp, slots, prefetchDepth, timing, stepsAhead, trace);
             return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create(runtime, desc, groups.length, config,
-                    compute, copy, out), "creating the prefetch engine of " + description), description);
+                    compute, copy, out), "creating the prefetch engine of " + description), description, runtime);
         }
     }
 
@@ -124,7 +129,7 @@ public final class NativeEngine extends NativeResource {
             ofl_disk_source.reader_threads(source, readerThreads);
             MemorySegment config = config(temp, slots, prefetchDepth, timing, stepsAhead, trace);
             return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create_from_disk(runtime, desc, groupBytes.length,
-                    source, config, compute, copy, out), "creating the disk-source engine of " + description), description);
+                    source, config, compute, copy, out), "creating the disk-source engine of " + description), description, runtime);
         }
     }
 
@@ -153,7 +158,7 @@ public final class NativeEngine extends NativeResource {
             ofl_disk_source.reader_threads(source, readerThreads);
             MemorySegment config = config(temp, slots, prefetchDepth, timing, stepsAhead, trace);
             return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create_from_disk(runtime, desc, groups.length,
-                    source, config, compute, copy, out), "creating the low-memory engine of " + description), description);
+                    source, config, compute, copy, out), "creating the low-memory engine of " + description), description, runtime);
         }
     }
 
@@ -242,10 +247,14 @@ public final class NativeEngine extends NativeResource {
         if (status != 0) throw failure(Status.of(status), action, Native.lastError());
     }
 
-    /** Figures of one completed step, as the native engine reports them (times NaN when not timed). */
+    /**
+     * Figures of one completed step, as the native engine reports them (times NaN when not timed);
+     * pageableCopies: the runtime's count of copies from or into pageable memory since it opened
+     * (offload.h: ofl_runtime_stats), as of the read; -1 when the runtime is closed already.
+     */
     public record Step(long step, long h2dBytes, long hostWaits, double hostBlockedMs, double stepMs, double computeMs,
                        double computeIdleMs, double copyMs, double copyBusyMs, long peakDeviceBytes, long peakHostBytes,
-                       double beginMs) {}
+                       double beginMs, long pageableCopies) {}
 
     /** One group's place on a step's timeline, ms from the step's begin (offload.h: ofl_group_span). */
     /** A group's spans in a step; readStartNs/readEndNs: a disk source's read (System.nanoTime's clock), 0 when none. */
@@ -287,7 +296,12 @@ public final class NativeEngine extends NativeResource {
                 ofl_step_metrics.host_blocked_ms(metrics), ofl_step_metrics.step_ms(metrics), ofl_step_metrics.compute_ms(metrics),
                 ofl_step_metrics.compute_idle_ms(metrics), ofl_step_metrics.copy_ms(metrics), ofl_step_metrics.copy_busy_ms(metrics),
                 ofl_step_metrics.peak_device_bytes(metrics), ofl_step_metrics.peak_host_bytes(metrics),
-                ofl_step_metrics.begin_ms(metrics));
+                ofl_step_metrics.begin_ms(metrics), pageableCopies());
+    }
+
+    private long pageableCopies() {
+        ofl_runtime_stats.struct_size(stats, (int) ofl_runtime_stats.sizeof());
+        return offload_h.ofl_runtime_stats_get(runtime, stats) == 0 ? ofl_runtime_stats.pageable_copies(stats) : -1;
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.offload.internal.NativeLibrary;
 import dev.offload.internal.NativeResource;
 import dev.offload.internal.ffi.offload_h;
 import dev.offload.internal.ffi.ofl_device_info;
+import dev.offload.internal.ffi.ofl_runtime_stats;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -113,6 +114,19 @@ public final class DeviceRuntime extends NativeResource {
                     ofl_device_info.host_used_bytes(s),
                     ofl_device_info.host_peak_bytes(s),
                     ofl_device_info.note(s).getString(0));
+        }
+    }
+
+    /**
+     * Async copies since open whose host side was not pinned memory (offload.h: ofl_runtime_stats):
+     * each made the calling thread wait for the stream. 0 in a steady state.
+     */
+    public long pageableCopies() {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment s = temp.allocate(ofl_runtime_stats.layout());
+            ofl_runtime_stats.struct_size(s, (int) ofl_runtime_stats.sizeof());
+            Native.check(offload_h.ofl_runtime_stats_get(handle(), s), "reading the stats of " + this);
+            return ofl_runtime_stats.pageable_copies(s);
         }
     }
 

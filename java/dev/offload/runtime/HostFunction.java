@@ -15,9 +15,10 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Java code run in stream order: one upcall stub, made once, that a stream calls as a host
- * function ({@link Stream#launchHostFunc}) with a {@code long} argument. On the host backend this
- * is how Java compute reads and writes "device" memory (it is host memory there); on cuda it runs
- * on CUDA's callback thread and must not call CUDA or wait on a stream (cudaLaunchHostFunc's rule).
+ * function ({@link Stream#launchHostFunc}) with a {@code long} argument. It gets no view of device
+ * memory (Java compute on the host backend is a {@link HostKernel}); on cuda it runs on CUDA's
+ * callback thread and must not call CUDA or wait on a stream (cudaLaunchHostFunc's rule: the native
+ * core refuses every runtime call from a host function's body, whatever its language).
  * The body's thread is marked while it runs ({@link dev.offload.internal.HostFunctionThread}): the
  * calls that could wait for a stream (synchronizing a stream or an event, allocating or freeing,
  * closing a host function, an engine, a component or the offloader, opening a step, registering)
@@ -66,9 +67,16 @@ public final class HostFunction implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong pending = new java.util.concurrent.atomic.AtomicLong();
     private static final System.Logger LOG = System.getLogger("dev.offload.runtime");
 
+    private final boolean kernel;  // launched as a host kernel (HostKernel): its body may view device memory
+
     public HostFunction(String name, Body body) {
+        this(name, body, false);
+    }
+
+    HostFunction(String name, Body body, boolean kernel) {
         this.name = name;
         this.body = body;
+        this.kernel = kernel;
         this.stub = Linker.nativeLinker().upcallStub(ENTRY.bindTo(this), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS), arena);
     }
 
@@ -94,7 +102,8 @@ public final class HostFunction implements AutoCloseable {
         remember(stream);
         pending.incrementAndGet();
         try {
-            stream.launchHostFunc(stub, MemorySegment.ofAddress(argument));
+            if (kernel) stream.launchHostKernel(stub, MemorySegment.ofAddress(argument));
+            else stream.launchHostFunc(stub, MemorySegment.ofAddress(argument));
         } catch (RuntimeException e) {
             pending.decrementAndGet();
             throw e;

@@ -13,9 +13,9 @@ import java.time.Duration;
  *
  * <p>Host memory passed to a copy must stay alive until the stream has passed the copy (as with
  * cudaMemcpyAsync). Use pinned memory ({@link DeviceRuntime#allocatePinned}): then copies are fully
- * asynchronous. Ordinary native memory works too, but on cuda a copy from it may return only once
- * the data is staged, and a device-to-host copy into it returns only once it is done: the calling
- * thread then waits for the stream. Ranges are checked here against the Java objects and again
+ * asynchronous. Ordinary native memory works too, but the calling thread then waits for the stream's
+ * work and the copy (on both backends, as cuda makes it wait), and the runtime counts it
+ * ({@link DeviceRuntime#pageableCopies()}). Ranges are checked here against the Java objects and again
  * natively against live buffers.
  */
 public final class Stream extends NativeResource {
@@ -79,6 +79,17 @@ public final class Stream extends NativeResource {
         if (fn == null || fn.equals(MemorySegment.NULL)) throw OffloadException.invalid("host function is NULL");
         int status = offload_h.ofl_stream_launch_host_func(handle(), fn, userData == null ? MemorySegment.NULL : userData);
         if (status != 0) Native.check(status, "queueing a host function on " + this);
+    }
+
+    /**
+     * Queues a native host kernel {@code fn(userData)} in stream order: emulated device code that may
+     * view device memory ({@code ofl_device_view}); host backend only, NOT_SUPPORTED on cuda. For Java
+     * code use {@link HostKernel}.
+     */
+    public void launchHostKernel(MemorySegment fn, MemorySegment userData) {
+        if (fn == null || fn.equals(MemorySegment.NULL)) throw OffloadException.invalid("host kernel is NULL");
+        int status = offload_h.ofl_stream_launch_host_kernel(handle(), fn, userData == null ? MemorySegment.NULL : userData);
+        if (status != 0) Native.check(status, "queueing a host kernel on " + this);
     }
 
     /** Later work on this stream waits for the event's latest record; the calling thread does not wait. */

@@ -8,7 +8,8 @@ import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.TensorInfo;
 import dev.offload.graph.TensorRef;
 import dev.offload.runtime.DeviceBuffer;
-import dev.offload.runtime.HostFunction;
+import dev.offload.runtime.DeviceViews;
+import dev.offload.runtime.HostKernel;
 import dev.offload.runtime.PinnedBuffer;
 import dev.offload.runtime.Stream;
 import java.lang.foreign.Arena;
@@ -34,10 +35,10 @@ import java.util.SplittableRandom;
  * <p>cuda: products are one cublasGemmEx each on the compute stream's cudaStream_t ({@link Cublas});
  * RMSNorm, bias and key/value expansion, SiLU and the embedding lookup are small kernels of
  * liboffload_workload ({@link LinearKernels}); resets are fills. Host backend: one
- * {@link HostFunction} launch per tensor whose long argument indexes a table of (role, weight
- * segment) records, made the first time a Group view is seen and reused (views are stable per
- * device place), so the steady state allocates nothing. The table is only appended to, under its
- * lock; the stream thread reads it there.
+ * {@link HostKernel} launch per tensor whose long argument indexes a table of (role, weight)
+ * records, made when a Group view is first seen (device places are stable); the kernel views the
+ * state and each weight (DeviceViews) at its first run and keeps the views, so the steady state
+ * allocates nothing. The table is appended to under its lock; the kernel reads and views it there.
  *
  * <p>Verification: every step's x (and logits, where the model has lm_head), copied to pinned
  * memory in stream order, against the Java reference in double with the same bf16 roundings;
@@ -61,11 +62,12 @@ public final class LinearWorkload implements Workload {
     private record Products(MemorySegment[] weights, int[] launch) {}
 
     private final Map<Group, Products> products = new IdentityHashMap<>();
-    private final List<MemorySegment> table = new ArrayList<>();  // host: the weight of each record
+    private final List<MemorySegment> table = new ArrayList<>();  // host: each record's weight, a device address until viewed
     private final List<Integer> tableRoles = new ArrayList<>();   // host: the role of each record
-    private final HostFunction hostFn;
+    private final java.util.BitSet viewed = new java.util.BitSet();  // host: records whose weight is viewed
+    private final HostKernel hostFn;
     private final float[] row;
-    private final LinearMath.State views;  // host: the state as host segments
+    private LinearMath.State views;  // host: the state's device views, made by the kernel's first run (stream thread)
     private final Arena arena = Arena.ofShared();
     private final Cublas cublas;
     private final LinearKernels kernels;
@@ -108,14 +110,10 @@ public final class LinearWorkload implements Workload {
         this.one = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
         this.zero = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
         if (onHost) {
-            MemorySegment xs = hostView(x), as = hostView(a), ns = n != null ? hostView(n) : xs;
-            views = new LinearMath.State(xs, ns, f != null ? hostView(f) : ns, as, c != null ? hostView(c) : as, g != null ? hostView(g) : null,
-                    hostView(m), l != null ? hostView(l) : null, shape.embedded() ? initialIds(tokens, shape.vocab(), 11) : null);
             row = new float[Math.max(shape.hidden(), Math.max(shape.qWidth(), shape.intermediate()))];
-            hostFn = new HostFunction("linear product", this::runOp);
+            hostFn = new HostKernel("linear product", this::runOp);
             handle = null;
         } else {
-            views = null;
             row = null;
             hostFn = null;
             handle = cublas.createHandle(cudaStream);
@@ -148,20 +146,16 @@ public final class LinearWorkload implements Workload {
         return "linear";
     }
 
-    private long xBytes() {
-        return 2L * tokens * shape.hidden();
-    }
+    private long xBytes() { return 2L * tokens * shape.hidden(); }
 
-    private long logitBytes() {
-        return shape.hasLmHead() ? 2L * tokens * shape.vocab() : 0;
-    }
+    private long logitBytes() { return shape.hasLmHead() ? 2L * tokens * shape.vocab() : 0; }
 
-    private long snapshotBytes() {
-        return xBytes() + logitBytes();
-    }
+    private long snapshotBytes() { return xBytes() + logitBytes(); }
 
-    private static MemorySegment hostView(DeviceBuffer b) {
-        return MemorySegment.ofAddress(b.devicePointer().address()).reinterpret(b.byteSize());
+    private LinearMath.State stateViews(DeviceViews dv) {
+        MemorySegment xs = dv.view(x), as = dv.view(a), ns = n != null ? dv.view(n) : xs;
+        return new LinearMath.State(xs, ns, f != null ? dv.view(f) : ns, as, c != null ? dv.view(c) : as, g != null ? dv.view(g) : null,
+                dv.view(m), l != null ? dv.view(l) : null, shape.embedded() ? initialIds(tokens, shape.vocab(), 11) : null);
     }
 
     /** Seeded activations: uniform in [-1, 1), rounded to bf16. */
@@ -255,7 +249,7 @@ public final class LinearWorkload implements Workload {
             DeviceTensor t = tensors.get(i);
             int role = LinearMath.role(t.name());
             if (role < 0) continue;
-            w[i] = hostFn != null ? MemorySegment.ofAddress(t.devicePointer().address()).reinterpret(t.byteSize()) : t.devicePointer();
+            w[i] = hostFn != null ? t.devicePointer().reinterpret(t.byteSize()) : t.devicePointer();  // host: viewed by the kernel
             if (hostFn != null) {
                 synchronized (table) {
                     launch[i] = table.size();
@@ -271,13 +265,16 @@ public final class LinearWorkload implements Workload {
         return p;
     }
 
-    /** The host function's body, on the stream's thread: one tensor's operation. */
-    private void runOp(long index) {
+    /** The host kernel's body, on the stream's thread: one tensor's operation, through device views. */
+    private void runOp(long index, DeviceViews dv) {
+        if (views == null) views = stateViews(dv);
+        int i = (int) index, role;
         MemorySegment w;
-        int role;
         synchronized (table) {
-            w = table.get((int) index);
-            role = tableRoles.get((int) index);
+            if (!viewed.get(i)) table.set(i, dv.view(table.get(i), table.get(i).byteSize()));
+            viewed.set(i);
+            w = table.get(i);
+            role = tableRoles.get(i);
         }
         LinearMath.op(role, views, w, shape, tokens, false, row);
     }

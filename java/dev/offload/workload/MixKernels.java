@@ -19,7 +19,8 @@ import java.util.Map;
 /**
  * The mix workload's kernel (native/workload/offload_workload.h), bound by hand: a user of the C
  * API, as a Java inference engine with its own kernels would be. On the host backend a layer is
- * the library's host function queued with {@link Stream#launchHostFunc}; its argument block must
+ * the library's host kernel queued with {@link Stream#launchHostKernel} (it views the device memory
+ * it reads and writes, as the strict host backend requires); its argument block must
  * live until it runs, so there is one block per device tensor, made the first time and reused
  * (device tensors are stable per device place). On cuda a layer is a kernel launch on the stream's
  * cudaStream_t, whose arguments are copied at launch, so one block serves every launch.
@@ -94,7 +95,7 @@ final class MixKernels implements AutoCloseable {
                 fill(args, weights);
                 hostArgs.put(weights, args);
             }
-            stream.launchHostFunc(bound.hostFn(), args);
+            stream.launchHostKernel(bound.hostFn(), args);
         } else {
             fill(cudaArgs, weights);
             int err;

@@ -35,7 +35,12 @@ public final class WorkloadRun {
                          double wallMsPerStep,
                          double h2dGbps, double overlapEfficiency, int groups, int slots, int tokens, int stepsAhead, String plan,
                          List<StepMetrics> perStep, String source, long stagingBytes, double diskReadMs, double diskGbps,
-                         dev.offload.DiskStats disk, String sharedHost, double firstStepMs) {}
+                         dev.offload.DiskStats disk, String sharedHost, double firstStepMs) {
+        /** The runtime's pageable copies as of the last step (StepMetrics.pageableCopies): 0 when nothing ever waited. */
+        public long pageableCopies() {
+            return perStep.isEmpty() ? 0 : perStep.get(perStep.size() - 1).pageableCopies();
+        }
+    }
 
     /** Reference states shared by runs of the same model (see {@link Workload.Expected}). */
     public static final class Expected {

@@ -246,7 +246,9 @@ abstract class OffloaderSuite {
                     }
                 }
             }
-            return w.read();
+            int[] out = w.read();
+            TestBackends.assertNoPageableCopies(off, "slow compute");
+            return out;
         }
     }
 
@@ -285,6 +287,7 @@ abstract class OffloaderSuite {
             }
             w.step("m");
             assertArrayEquals(expect, w.read());
+            TestBackends.assertNoPageableCopies(off, "steps");
         }
     }
 
@@ -318,6 +321,7 @@ abstract class OffloaderSuite {
             assertTrue(all[2].hostBlockedMs() > 100, all[2].toString());
             for (int s = 0; s < 3; s++) ReferenceWorkload.referenceStep(expect, TOKENS, HIDDEN, c.graph().tensors());
             assertArrayEquals(expect, w.read());
+            TestBackends.assertNoPageableCopies(off, "steps");
             assertEquals(Status.NOT_READY, assertThrows(OffloadException.class, () -> c.metrics(3, true)).status());
             assertEquals(usedAfterRegister, off.deviceInfo().usedBytes(), "no device allocation in the steady state");
         }
@@ -418,6 +422,7 @@ abstract class OffloaderSuite {
                 ReferenceWorkload.referenceStep(expect, TOKENS, HIDDEN, b.graph().tensors());
             }
             assertArrayEquals(expect, w.read());
+            TestBackends.assertNoPageableCopies(off, "steps");
             assertEquals(off.components(), List.of(a, b));
         }
     }

@@ -88,10 +88,12 @@ abstract class PinningSuite {
                 ReferenceWorkload.referenceStep(expect, TOKENS, HIDDEN, c.graph().tensors());
             }
             assertArrayEquals(expect, w.read(), c.plan().describe());
+            TestBackends.assertNoPageableCopies(off, c.plan().describe());
             for (int s = 1; s < STEPS; s++) {
                 StepMetrics m = c.metrics(s, true);
                 assertEquals(c.plan().streamedBytesPerStep(), m.h2dBytes(), "step " + s + " copies the streamed groups only\n" + c.plan().describe());
                 assertTrue(m.peakDeviceBytes() <= off.deviceInfo().budgetBytes(), m.toString());
+                assertEquals(0, m.pageableCopies(), m.toString());
             }
             return c.plan();
         }

@@ -20,6 +20,17 @@ public final class TestBackends {
         }
     }
 
+    /**
+     * The steady state never waits on a pageable copy (CUDA's rule, which the strict host backend
+     * keeps): the offloader's runtime counted none since it opened.
+     */
+    public static void assertNoPageableCopies(Offloader off, String where) {
+        long copies = off.runtime().pageableCopies();
+        if (copies != 0) {
+            throw new AssertionError(where + ": " + copies + " async copies from or into pageable host memory made the caller wait");
+        }
+    }
+
     /** Null when a CUDA device answers; otherwise why not (tests skip by assumption). Probed once. */
     public static synchronized String cudaUnavailableBecause() {
         if (!probed) {

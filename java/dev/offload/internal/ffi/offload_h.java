@@ -2020,6 +2020,191 @@ public class offload_h extends offload_h$shared {
         }
     }
 
+    private static class ofl_stream_launch_host_kernel {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_stream_launch_host_kernel");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_stream_launch_host_kernel(ofl_stream *stream, ofl_host_fn fn, void *user_data)
+     * }
+     */
+    public static FunctionDescriptor ofl_stream_launch_host_kernel$descriptor() {
+        return ofl_stream_launch_host_kernel.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_stream_launch_host_kernel(ofl_stream *stream, ofl_host_fn fn, void *user_data)
+     * }
+     */
+    public static MethodHandle ofl_stream_launch_host_kernel$handle() {
+        return ofl_stream_launch_host_kernel.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_stream_launch_host_kernel(ofl_stream *stream, ofl_host_fn fn, void *user_data)
+     * }
+     */
+    public static MemorySegment ofl_stream_launch_host_kernel$address() {
+        return ofl_stream_launch_host_kernel.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_stream_launch_host_kernel(ofl_stream *stream, ofl_host_fn fn, void *user_data)
+     * }
+     */
+    public static int ofl_stream_launch_host_kernel(MemorySegment stream, MemorySegment fn, MemorySegment user_data) {
+        var mh$ = ofl_stream_launch_host_kernel.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_stream_launch_host_kernel", stream, fn, user_data);
+            }
+            return (int)mh$.invokeExact(stream, fn, user_data);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ofl_device_view {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_LONG,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_device_view");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_device_view(const void *device_ptr, uint64_t bytes, void **out)
+     * }
+     */
+    public static FunctionDescriptor ofl_device_view$descriptor() {
+        return ofl_device_view.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_device_view(const void *device_ptr, uint64_t bytes, void **out)
+     * }
+     */
+    public static MethodHandle ofl_device_view$handle() {
+        return ofl_device_view.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_device_view(const void *device_ptr, uint64_t bytes, void **out)
+     * }
+     */
+    public static MemorySegment ofl_device_view$address() {
+        return ofl_device_view.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_device_view(const void *device_ptr, uint64_t bytes, void **out)
+     * }
+     */
+    public static int ofl_device_view(MemorySegment device_ptr, long bytes, MemorySegment out) {
+        var mh$ = ofl_device_view.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_device_view", device_ptr, bytes, out);
+            }
+            return (int)mh$.invokeExact(device_ptr, bytes, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ofl_runtime_stats_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_runtime_stats_get");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_runtime_stats_get(ofl_runtime *runtime, ofl_runtime_stats *out)
+     * }
+     */
+    public static FunctionDescriptor ofl_runtime_stats_get$descriptor() {
+        return ofl_runtime_stats_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_runtime_stats_get(ofl_runtime *runtime, ofl_runtime_stats *out)
+     * }
+     */
+    public static MethodHandle ofl_runtime_stats_get$handle() {
+        return ofl_runtime_stats_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_runtime_stats_get(ofl_runtime *runtime, ofl_runtime_stats *out)
+     * }
+     */
+    public static MemorySegment ofl_runtime_stats_get$address() {
+        return ofl_runtime_stats_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_runtime_stats_get(ofl_runtime *runtime, ofl_runtime_stats *out)
+     * }
+     */
+    public static int ofl_runtime_stats_get(MemorySegment runtime, MemorySegment out) {
+        var mh$ = ofl_runtime_stats_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_runtime_stats_get", runtime, out);
+            }
+            return (int)mh$.invokeExact(runtime, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ofl_engine_create {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             offload_h.C_INT,

@@ -35,6 +35,7 @@ class DiskCommandsTest {
                 "layerwise", "--steps", "3", "--verify", "--source", "disk", "--staging", "1MiB", "--json"));
         assertTrue(j.get("verified").getAsBoolean());
         assertEquals("disk", j.get("source").getAsString());
+        assertEquals(0, j.get("pageable_copies").getAsLong(), j.toString());  // the steady state never waits on a pageable copy
         long staging = j.get("staging_bytes").getAsLong();
         assertTrue(staging > 0 && staging <= 1 << 20, "staging " + staging);
         assertTrue(j.get("disk_read_ms").getAsDouble() > 0);

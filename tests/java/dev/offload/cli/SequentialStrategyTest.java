@@ -38,6 +38,7 @@ class SequentialStrategyTest {
         JsonObject seq = run(model, "sequential", g);
         assertTrue(seq.get("strategy").getAsString().startsWith("sequential"), seq.toString());
         assertTrue(seq.get("verified").getAsBoolean());
+        assertEquals(0, seq.get("pageable_copies").getAsLong(), seq.toString());  // the steady state never waits on a pageable copy
         assertEquals(1, seq.get("slots").getAsInt());
         assertTrue(seq.get("peak_device_bytes").getAsLong() <= seq.get("budget_bytes").getAsLong(), seq.toString());
         JsonObject group = run(model, "group_offload", g);

@@ -476,4 +476,16 @@ ofl_status ofl_engine_destroy(ofl_engine* engine) {
     return guarded([&] { HandleRegistry::instance().take(engine); });
 }
 
+ofl_status ofl_engine_retire(ofl_engine* engine) {
+    return guarded([&] { live(engine)->impl->retire(); });
+}
+
+ofl_status ofl_runtime_device_syncs(ofl_runtime* runtime, uint64_t* out) {
+    return guarded([&] {
+        auto rt = live(runtime);
+        require_out(out, "device syncs");
+        *out = rt->device->device_syncs();
+    });
+}
+
 }  // extern "C"

@@ -25,7 +25,7 @@ struct ofl_host_buffer {
     void* address = nullptr;
     std::uint64_t bytes = 0;
     ~ofl_host_buffer() {
-        device->backend().host_free(address);
+        device->free_host(address);
         device->host_usage().release(bytes);
     }
 };

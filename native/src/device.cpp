@@ -20,6 +20,8 @@ std::uint32_t compiled_backends() noexcept {
 
 namespace {
 
+constexpr std::uint64_t kRoundedRanges = 256;  // 64 KiB of the arena beyond the budget (device.hpp)
+
 #ifdef OFL_WITH_CUDA
 int parse_cuda_index(const std::string& name) {
     if (name == "cuda") return 0;
@@ -104,7 +106,10 @@ RegionAllocator::Taken Device::take(std::uint64_t bytes, bool from_top) {
     std::lock_guard<std::mutex> lock(arena_mutex_);
     try {
         if (!arena_) {  // the one device allocation of the budget (device.hpp)
-            const std::uint64_t capacity = (ledger_.budget() + RegionAllocator::kAlign - 1) / RegionAllocator::kAlign * RegionAllocator::kAlign;
+            // The budget, rounded up, plus room for the rounding of kRoundedRanges ranges: the ledger
+            // counts the bytes asked for, so a budget summed from odd sizes (workload buffers) fits.
+            const std::uint64_t capacity = (ledger_.budget() + RegionAllocator::kAlign - 1) / RegionAllocator::kAlign * RegionAllocator::kAlign +
+                                           kRoundedRanges * RegionAllocator::kAlign;
             arena_ = static_cast<unsigned char*>(backend_->device_alloc(capacity));
             regions_ = std::make_unique<RegionAllocator>(capacity);
         }

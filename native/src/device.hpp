@@ -10,8 +10,9 @@
 // preview, takes no device memory, and on cuda the memory is not held before the caller has shown
 // it needs it), and freed when the Device goes. Device buffers and engine regions are ranges of it
 // (memory/region_allocator.hpp). The ledger keeps the books as before: the bytes asked for, never
-// above the budget, and its peak; a range is rounded up to 256 bytes inside the arena, so many tiny
-// buffers can fill the arena before the ledger's budget (OUT_OF_DEVICE_MEMORY says so).
+// above the budget, and its peak. A range is rounded up to 256 bytes inside the arena, which is the
+// budget plus 64 KiB for that rounding (256 ranges' worth: a budget summed from odd buffer sizes
+// fits); beyond that, or where free space is split, OUT_OF_DEVICE_MEMORY says "fragmented".
 //
 // Device-wide waits: ofl_device_buffer_destroy keeps cudaFree's meaning (it waits for the device,
 // so queued work never touches freed memory), and freeing pinned host memory waits as

@@ -282,8 +282,9 @@ typedef struct ofl_step_metrics {
                                  previous copy's end and its slot's release; a copy the host queued late
                                  counts the wait for the host too) */
     double copy_busy_ms;      /* copy-stream span from the start of the step's first copy to the end of its last */
-    double begin_ms;          /* where the step's compute began on the engine's timeline: ms since step 0's
-                                 began (device clock; NaN without timing) */
+    double begin_ms;          /* where the step's compute began on the runtime's device clock: ms since an
+                                 event recorded before the runtime's first engine (shared by every engine
+                                 of the runtime; NaN without timing) */
     uint64_t peak_device_bytes; /* the runtime's device peak since open, when the figures were read */
     uint64_t peak_host_bytes;   /* the runtime's pinned host peak since open, when the figures were read */
 } ofl_step_metrics;
@@ -317,7 +318,8 @@ OFL_API ofl_status ofl_engine_step_metrics(ofl_engine* engine, uint64_t step, in
 /* One group's place on a step's timeline (ms since the step's begin_ms; device clock). */
 typedef struct ofl_group_span {
     uint32_t group;
-    uint32_t streamed;          /* 1: copied this step (copy_* are set); 0: resident (copy_* are NaN) */
+    uint32_t streamed;          /* 1: copied this step (copy_* are set); 0: resident (copy_* are NaN, except
+                                   in step 0 for a group loaded from host memory: its load, before 0) */
     double copy_start_ms;       /* the copy's start on the copy stream (may be before 0: prefetched) */
     double copy_end_ms;
     double compute_start_ms;    /* the compute stream passes the group's acquire (its copy done) */
@@ -429,7 +431,7 @@ typedef struct ofl_engine_layout {
 
 OFL_API ofl_status ofl_engine_layout_get(ofl_engine* engine, ofl_engine_layout* out);
 
-/* Waits for queued work on both streams, then frees the engine's device memory. */
+/* Ends the engine without waiting for the device (ofl_engine_retire first, if not called). */
 OFL_API ofl_status ofl_engine_destroy(ofl_engine* engine);
 
 /* ---- registered host memory (shared host regions) --------------------------------------------- */
@@ -470,6 +472,20 @@ OFL_API ofl_status ofl_copy_peer(ofl_stream* dst_stream, void* dst, ofl_stream* 
  * unknown backend, a staging_bytes from 1 to 8191, or a NULL output. */
 OFL_API ofl_status ofl_staging_ring(uint64_t staging_bytes, int32_t backend, uint64_t needed_bytes, uint64_t* unit_bytes,
                                     uint32_t* units);
+
+/* ---- turns without device-wide waits --------------------------------------------------------- */
+
+/* Gives the engine's device region back to the runtime without waiting: fenced by events at its
+ * last use (the end of its last step on the compute stream, its copies queued so far), so the next
+ * engine's copies into that space queue behind them on the device while the host goes on. After
+ * it, acquire/advance/release/skip fail OFL_ERR_CLOSED; step metrics, spans, disk stats and the
+ * layout still answer until ofl_engine_destroy. Calling it twice is a no-op. */
+OFL_API ofl_status ofl_engine_retire(ofl_engine* engine);
+
+/* Device-wide waits this runtime has made since it opened: ofl_device_buffer_destroy (it waits as
+ * cudaFree does) and freeing pinned host memory (as cudaFreeHost). An engine's end and a
+ * model-level turn add none. */
+OFL_API ofl_status ofl_runtime_device_syncs(ofl_runtime* runtime, uint64_t* out);
 
 #ifdef __cplusplus
 }

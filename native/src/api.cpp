@@ -591,4 +591,16 @@ ofl_status ofl_staging_ring(uint64_t staging_bytes, int32_t backend, uint64_t ne
     });
 }
 
+ofl_status ofl_engine_retire(ofl_engine* engine) {
+    return guarded("ofl_engine_retire", [&] { live(engine)->impl->retire(); });
+}
+
+ofl_status ofl_runtime_device_syncs(ofl_runtime* runtime, uint64_t* out) {
+    return guarded("ofl_runtime_device_syncs", [&] {
+        auto rt = live(runtime);
+        require_out(out, "device syncs");
+        *out = rt->device->device_syncs();
+    });
+}
+
 }  // extern "C"

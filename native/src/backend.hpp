@@ -88,6 +88,8 @@ public:
     virtual void host_free(void* p) noexcept = 0;
     virtual void* device_alloc(std::size_t bytes) = 0;
     virtual void device_free(void* p) noexcept = 0;
+    // Waits for every stream of the device (cudaDeviceSynchronize): what freeing memory waits for.
+    virtual void synchronize_device() = 0;
 
     virtual std::unique_ptr<Stream> create_stream(int kind) = 0;
     virtual std::unique_ptr<Stream> wrap_stream(void* native) = 0;

@@ -20,6 +20,8 @@ std::uint32_t compiled_backends() noexcept {
 
 namespace {
 
+constexpr std::uint64_t kRoundedRanges = 256;  // 64 KiB of the arena beyond the budget (device.hpp)
+
 #ifdef OFL_WITH_CUDA
 int parse_cuda_index(const std::string& name) {
     if (name == "cuda") return 0;
@@ -107,23 +109,110 @@ Device::Device(std::unique_ptr<Backend> backend, std::uint64_t budget, std::stri
     backend_->reserve_device(budget);
 }
 
-void* Device::allocate(std::uint64_t bytes) {
-    OFL_EXPECT(bytes > 0, OFL_ERR_INVALID_ARGUMENT, "device buffer size must be positive, got 0");
-    ledger_.claim(bytes);
-    void* p = nullptr;
+Device::~Device() {
+    clock_origin_.reset();
+    regions_.reset();  // its fences (events) before the backend that made them
+    if (arena_) backend_->device_free(arena_);
+}
+
+RegionAllocator::Taken Device::take(std::uint64_t bytes, bool from_top) {
+    std::lock_guard<std::mutex> lock(arena_mutex_);
     try {
-        p = backend_->device_alloc(bytes);
+        if (!arena_) {  // the one device allocation of the budget (device.hpp)
+            // The budget, rounded up, plus room for the rounding of kRoundedRanges ranges: the ledger
+            // counts the bytes asked for, so a budget summed from odd sizes (workload buffers) fits.
+            const std::uint64_t capacity = (ledger_.budget() + RegionAllocator::kAlign - 1) / RegionAllocator::kAlign * RegionAllocator::kAlign +
+                                           kRoundedRanges * RegionAllocator::kAlign;
+            arena_ = static_cast<unsigned char*>(backend_->device_alloc(capacity));
+            regions_ = std::make_unique<RegionAllocator>(capacity);
+        }
+        RegionAllocator::Taken taken;
+        OFL_EXPECT(regions_->take(bytes, from_top, taken), OFL_ERR_OUT_OF_DEVICE_MEMORY, "device budget fragmented: asked for ", bytes,
+                   " bytes; the ledger has room (", ledger_.used() - bytes, " of ", ledger_.budget(),
+                   " budget bytes in use) but the largest free range of the runtime's device allocation is ",
+                   regions_->largest_free(), " bytes (", regions_->free_ranges(), " free ranges; ranges are rounded up to ",
+                   RegionAllocator::kAlign, " bytes)");
+        return taken;
     } catch (...) {
         ledger_.unclaim(bytes);
         throw;
     }
+}
+
+void* Device::allocate(std::uint64_t bytes) {
+    OFL_EXPECT(bytes > 0, OFL_ERR_INVALID_ARGUMENT, "device buffer size must be positive, got 0");
+    ledger_.claim(bytes);
+    RegionAllocator::Taken taken = take(bytes, true);
+    void* p = arena_ + taken.offset;
     ledger_.add(p, bytes);
+    // Any stream may use a buffer at once: space still fenced by an engine's last use is waited for
+    // here (events of that engine, not the device).
+    try {
+        for (const RegionAllocator::Piece& piece : taken.pieces) {
+            for (const Fence& f : piece.fences) f->synchronize();
+        }
+    } catch (...) {
+        std::vector<Fence> fences;
+        for (RegionAllocator::Piece& piece : taken.pieces) fences.insert(fences.end(), piece.fences.begin(), piece.fences.end());
+        release_region(p, std::move(fences));
+        throw;
+    }
     return p;
 }
 
 void Device::deallocate(void* p) noexcept {
+    synchronize_device_counted();
+    release_region(p, {});
+}
+
+Device::Region Device::allocate_region(std::uint64_t bytes) {
+    OFL_EXPECT(bytes > 0, OFL_ERR_INVALID_ARGUMENT, "device region size must be positive, got 0");
+    ledger_.claim(bytes);
+    RegionAllocator::Taken taken = take(bytes, false);
+    Region r{arena_ + taken.offset, std::move(taken.pieces)};
+    ledger_.add(r.address, bytes);
+    return r;
+}
+
+void Device::release_region(void* p, std::vector<Fence> fences) noexcept {
+    std::vector<RegionAllocator::Part> whole;
+    whole.push_back(RegionAllocator::Part{0, std::move(fences)});
+    release_region_parts(p, std::move(whole));
+}
+
+void Device::release_region_parts(void* p, std::vector<RegionAllocator::Part> parts) noexcept {
+    if (!p) return;
     ledger_.remove(p);
-    backend_->device_free(p);
+    std::lock_guard<std::mutex> lock(arena_mutex_);
+    try {
+        regions_->give_parts(static_cast<std::uint64_t>(static_cast<unsigned char*>(p) - arena_), std::move(parts));
+    } catch (...) {
+        // a range not of this arena: nothing to give back (never expected; the ledger refused it first)
+    }
+}
+
+void Device::synchronize_device_counted() noexcept {
+    device_syncs_.fetch_add(1);
+    try {
+        backend_->synchronize_device();
+    } catch (...) {
+        // a failed device cannot be waited on; the caller frees regardless
+    }
+}
+
+void Device::free_host(void* p) noexcept {
+    device_syncs_.fetch_add(1);  // the backend's host_free waits for the device, as cudaFreeHost does
+    backend_->host_free(p);
+}
+
+Event& Device::clock_origin(Stream& first_user) {
+    std::lock_guard<std::mutex> lock(arena_mutex_);
+    if (!clock_origin_) {
+        auto origin = backend_->create_event(true);
+        origin->record(first_user);
+        clock_origin_ = std::move(origin);
+    }
+    return *clock_origin_;
 }
 
 void Device::check_device_range(const void* p, std::uint64_t bytes, const char* what) const {

@@ -1,17 +1,35 @@
-// device.hpp: one opened runtime: a backend, its budget ledger, and how it was chosen.
+// device.hpp: one opened runtime: a backend, its budget ledger, its one device allocation, and how
+// it was chosen.
 //
 // Device is what every handle of a runtime shares (through shared_ptr), so buffers, streams and
 // events stay valid after the runtime handle itself is destroyed, and objects of two runtimes can
 // be told apart (mixing them is an invalid argument).
+//
+// Device memory (the design's memory model): the budget is allocated on the device once, at the
+// runtime's first device need (not at open: a runtime used only for pinned host buffers, or a
+// preview, takes no device memory, and on cuda the memory is not held before the caller has shown
+// it needs it), and freed when the Device goes. Device buffers and engine regions are ranges of it
+// (memory/region_allocator.hpp). The ledger keeps the books as before: the bytes asked for, never
+// above the budget, and its peak. A range is rounded up to 256 bytes inside the arena, which is the
+// budget plus 64 KiB for that rounding (256 ranges' worth: a budget summed from odd buffer sizes
+// fits); beyond that, or where free space is split, OUT_OF_DEVICE_MEMORY says "fragmented".
+//
+// Device-wide waits: ofl_device_buffer_destroy keeps cudaFree's meaning (it waits for the device,
+// so queued work never touches freed memory), and freeing pinned host memory waits as
+// cudaFreeHost does; both are counted (device_syncs, ofl_runtime_device_syncs). An engine's region
+// goes back without waiting (release_region): fenced by events at its last use.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "backend.hpp"
 #include "memory/device_ledger.hpp"
+#include "memory/region_allocator.hpp"
 
 namespace ofl {
 
@@ -43,20 +61,53 @@ public:
     const std::string& note() const noexcept { return note_; }
     HostUsage& host_usage() noexcept { return host_usage_; }
 
-    // Device memory counted against the budget.
+    // A device buffer counted against the budget, from the arena's high end, usable from any stream
+    // at once (a fenced range is waited for on the host: an event wait, never the whole device).
     void* allocate(std::uint64_t bytes);
+    // Frees a device buffer as cudaFree does: waits for the device first (counted).
     void deallocate(void* p) noexcept;
     // Async copies whose host side was not pinned (the caller waited for each): ofl_runtime_stats.
     void count_pageable_copy() noexcept { pageable_copies_.fetch_add(1, std::memory_order_relaxed); }
     std::uint64_t pageable_copies() const noexcept { return pageable_copies_.load(std::memory_order_relaxed); }
+    // An engine's region, from the arena's low end; the caller's copy stream waits on each piece's
+    // fences before its first copy into that piece (no host wait).
+    struct Region {
+        void* address = nullptr;
+        std::vector<RegionAllocator::Piece> pieces;
+    };
+    Region allocate_region(std::uint64_t bytes);
+    // Gives an engine's region back without waiting: reusable once every fence is complete; parts
+    // (RegionAllocator::give_parts) each with fences of their own.
+    void release_region(void* p, std::vector<Fence> fences) noexcept;
+    void release_region_parts(void* p, std::vector<RegionAllocator::Part> parts) noexcept;
+    // Frees pinned host memory (backend host_free: it waits for the device, as cudaFreeHost does; counted).
+    void free_host(void* p) noexcept;
+    // Device-wide waits this runtime made (buffer destroys, pinned host frees).
+    std::uint64_t device_syncs() const noexcept { return device_syncs_.load(); }
+    // The runtime's device clock: an event recorded once, on the compute stream of the runtime's first
+    // engine, before anything of it. Engines place their steps' begin on it (ofl_step_metrics.begin_ms),
+    // so the timelines of successive engines (a model-level swap) share one clock.
+    Event& clock_origin(Stream& first_user);
     // Throws OFL_ERR_INVALID_ARGUMENT unless [p, p + bytes) lies inside one live device buffer.
     void check_device_range(const void* p, std::uint64_t bytes, const char* what) const;
 
     Device(std::unique_ptr<Backend> backend, std::uint64_t budget, std::string note);
+    ~Device();
+    Device(const Device&) = delete;
+    Device& operator=(const Device&) = delete;
 
 private:
+    void synchronize_device_counted() noexcept;
+    // Takes a range for bytes already claimed in the ledger (unclaims and throws when none fits).
+    RegionAllocator::Taken take(std::uint64_t bytes, bool from_top);
+
     std::unique_ptr<Backend> backend_;
     DeviceLedger ledger_;
+    std::mutex arena_mutex_;                   // the arena and its allocator
+    unsigned char* arena_ = nullptr;           // the one device allocation, made at the first need
+    std::unique_ptr<RegionAllocator> regions_;
+    std::unique_ptr<Event> clock_origin_;
+    std::atomic<std::uint64_t> device_syncs_{0};
     HostUsage host_usage_;
     std::atomic<std::uint64_t> pageable_copies_{0};
     std::string note_;

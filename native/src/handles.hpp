@@ -27,7 +27,7 @@ struct ofl_host_buffer {
     bool registered = false;  // caller memory (ofl_host_register): unregistered, never freed
     ~ofl_host_buffer() {
         if (registered) device->backend().host_unregister(address);
-        else device->backend().host_free(address);
+        else device->free_host(address);
         device->host_usage().release(bytes);
     }
 };

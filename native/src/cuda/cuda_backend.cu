@@ -283,6 +283,10 @@ public:
         use_device_nothrow(device_);
         OFL_CUDA_CHECK_NOTHROW(cudaFree(p));
     }
+    void synchronize_device() override {
+        use_device(device_);
+        OFL_CUDA_CHECK(cudaDeviceSynchronize());
+    }
     std::unique_ptr<Stream> create_stream(int kind) override {
         use_device(device_);
         int least = 0, greatest = 0;

@@ -24,10 +24,6 @@ constexpr std::uint32_t kMaxThreads = 64;
 
 std::uint64_t page_up(std::uint64_t n) { return (n + kPage - 1) / kPage * kPage; }
 
-std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 std::uint64_t ns_since(std::chrono::steady_clock::time_point t0) {
     return static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
@@ -42,9 +38,9 @@ int popcount(std::uint32_t v) {
 }  // namespace
 
 DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& source, const std::vector<std::uint64_t>& group_bytes,
-                       std::vector<std::uint32_t> streamed, std::vector<const unsigned char*> hosts)
-    : device_(std::move(device)), extents_(group_bytes.size()), group_bytes_(group_bytes), hosts_(std::move(hosts)),
-      streamed_(std::move(streamed)) {
+                       std::vector<std::uint32_t> streamed, std::vector<const unsigned char*> hosts, Stream& copy, DiskCopySink& sink)
+    : device_(std::move(device)), copy_(copy), sink_(sink), extents_(group_bytes.size()), group_bytes_(group_bytes),
+      hosts_(std::move(hosts)), streamed_(std::move(streamed)) {
     constexpr std::uint32_t io_flags = OFL_DISK_IO_BUFFERED | OFL_DISK_IO_DIRECT | OFL_DISK_IO_PROBE;
     OFL_EXPECT((source.flags & ~(OFL_DISK_FROM_HOST | io_flags)) == 0 && popcount(source.flags & io_flags) <= 1,
                OFL_ERR_INVALID_ARGUMENT,
@@ -98,8 +94,8 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
     for (std::size_t i = 0; i < streamed_.size(); ++i) unit_prefix_[i + 1] = unit_prefix_[i] + units_of_group(group_bytes_[streamed_[i]]);
     const std::uint32_t hardware = std::max(1u, std::thread::hardware_concurrency());
     threads_ = source.reader_threads ? source.reader_threads : std::clamp<std::uint32_t>(hardware / 4, 1, 4);
-    unit_read_ = std::make_unique<std::atomic<std::uint64_t>[]>(units_);
-    for (std::uint32_t u = 0; u < units_; ++u) unit_read_[u].store(UINT64_MAX, std::memory_order_relaxed);
+    unit_read_.assign(units_, UINT64_MAX);
+    unit_of_.assign(units_, UnitOf{});
     tickets_.resize(units_);
     for (std::uint32_t f = 0; f < source.file_count; ++f) {
         OFL_EXPECT(source.paths[f] != nullptr, OFL_ERR_INVALID_ARGUMENT, "ofl_disk_source: path ", f, " is NULL");
@@ -125,6 +121,7 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
                 }
             }
         }
+        for (std::uint32_t u = 0; u < units_; ++u) unit_copied_.push_back(device_->backend().create_event(false));
         staging_bytes_ = unit_ * units_;
         staging_ = static_cast<unsigned char*>(device_->backend().host_alloc(staging_bytes_));
         device_->host_usage().claim(staging_bytes_);
@@ -155,7 +152,7 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
         for (int fd : fds_) ::close(fd);
         for (int fd : direct_fds_) ::close(fd);
         if (staging_) {
-            device_->backend().host_free(staging_);
+            device_->free_host(staging_);
             device_->host_usage().release(staging_bytes_);
         }
         throw;
@@ -163,16 +160,11 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
 }
 
 DiskReader::~DiskReader() {
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        stopping_ = true;
-    }
-    changed_.notify_all();
-    for (std::thread& w : workers_) w.join();
+    stop();
     free_bounces();
     for (int fd : fds_) ::close(fd);
     for (int fd : direct_fds_) ::close(fd);
-    device_->backend().host_free(staging_);
+    device_->free_host(staging_);
     device_->host_usage().release(staging_bytes_);
 }
 
@@ -424,142 +416,6 @@ void DiskReader::load(std::uint32_t group, std::uint64_t from, std::uint64_t to,
 
 std::uint64_t DiskReader::units_of_group(std::uint64_t bytes) const noexcept {
     return std::max<std::uint64_t>(1, (bytes + unit_ - 1) / unit_);
-}
-
-void DiskReader::request(std::uint64_t ticket) {
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (ticket < requested_) return;  // asked for already (a retried issue)
-        requested_ = ticket + 1;
-    }
-    changed_.notify_all();
-}
-
-void DiskReader::finish_unit(std::uint64_t ticket, std::uint64_t unit) {
-    unit_read_[unit % units_].store(unit, std::memory_order_release);
-    Ticket& t = tickets_[ticket % units_];
-    if (++t.done < t.units) return;
-    groups_read_.fetch_add(1, std::memory_order_relaxed);
-    if (times_) {
-        const std::size_t at = 2 * (ticket % kept_);
-        times_[at].store(t.start_ns, std::memory_order_relaxed);
-        times_[at + 1].store(now_ns(), std::memory_order_relaxed);
-    }
-}
-
-void DiskReader::run(Bounce& bounce) noexcept {
-    for (;;) {
-        std::uint64_t ticket, part, unit;
-        bool skip;
-        {
-            std::unique_lock<std::mutex> lock(mutex_);
-            changed_.wait(lock, [&] { return stopping_ || (next_ticket_ < requested_ && dispatched_ < freed_ + units_); });
-            if (stopping_) return;
-            ticket = next_ticket_;
-            part = next_unit_;
-            unit = dispatched_++;
-            const std::uint32_t group = streamed_[ticket % streamed_.size()];
-            Ticket& t = tickets_[ticket % units_];  // free: the ticket units_ before ended units_ units ago or more
-            if (part == 0) t = Ticket{ticket, units_of_group(group_bytes_[group]), 0, now_ns()};
-            if (++next_unit_ == t.units) {
-                ++next_ticket_;
-                next_unit_ = 0;
-            }
-            skip = error_status_ != OFL_OK;  // after a fault nothing is read, but nothing waits forever
-            if (busy_++ == 0) busy_since_ = now_ns();
-        }
-        if (!skip) {
-            const std::uint32_t group = streamed_[ticket % streamed_.size()];
-            const std::uint64_t from = part * unit_, to = std::min(group_bytes_[group], from + unit_);
-            try {
-                if (to > from) read_range(group, from, to, staging_unit(unit), bounce.data ? &bounce : nullptr);
-            } catch (const Error& e) {
-                std::lock_guard<std::mutex> lock(mutex_);
-                if (error_status_ == OFL_OK) {
-                    error_status_ = e.status();
-                    error_ = e.what();
-                }
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(mutex_);
-                if (error_status_ == OFL_OK) {
-                    error_status_ = OFL_ERR_INTERNAL;
-                    error_ = concat("disk source: reading group ", group, " failed with an unknown exception");
-                }
-            }
-        }
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (--busy_ == 0) read_ns_.fetch_add(static_cast<std::uint64_t>(now_ns() - busy_since_), std::memory_order_relaxed);
-            finish_unit(ticket, unit);
-        }
-        changed_.notify_all();
-    }
-}
-
-void DiskReader::keep_times(std::size_t tickets) {
-    kept_ = std::max<std::size_t>(tickets, 1);
-    times_ = std::make_unique<std::atomic<std::int64_t>[]>(2 * kept_);
-    for (std::size_t i = 0; i < 2 * kept_; ++i) times_[i].store(0, std::memory_order_relaxed);
-}
-
-std::pair<std::int64_t, std::int64_t> DiskReader::read_time(std::uint64_t ticket) const noexcept {
-    if (!times_) return {0, 0};
-    const std::size_t at = 2 * (ticket % kept_);
-    return {times_[at].load(std::memory_order_relaxed), times_[at + 1].load(std::memory_order_relaxed)};
-}
-
-void DiskReader::await_read(void* self) noexcept {
-    auto* r = static_cast<DiskReader*>(self);
-    const std::uint64_t unit = r->awaited_++;  // only the copy stream's worker calls this, in order
-    const std::atomic<std::uint64_t>& read = r->unit_read_[unit % r->units_];
-    const auto t0 = std::chrono::steady_clock::now();
-    bool waited = false;
-    {
-        std::unique_lock<std::mutex> lock(r->mutex_);
-        r->freed_ = unit;  // the stream has copied units 0 .. unit - 1 out: their staging is free
-        r->changed_.notify_all();
-        // No polling first: on two cores a polling copy worker takes its time from the reader (measured).
-        while (read.load(std::memory_order_acquire) != unit && !r->stopping_ && !r->poisoned_) {
-            waited = true;
-            r->changed_.wait(lock);
-        }
-    }
-    if (waited) r->stall_ns_.fetch_add(ns_since(t0), std::memory_order_relaxed);
-}
-
-void DiskReader::fail_queue(const std::string& message) {
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (error_status_ == OFL_OK) {
-            error_status_ = OFL_ERR_INTERNAL;
-            error_ = message;
-        }
-        poisoned_ = true;
-    }
-    changed_.notify_all();
-}
-
-void DiskReader::check() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (error_status_ != OFL_OK) throw Error(error_status_, error_);
-}
-
-ofl_disk_stats DiskReader::stats() const {
-    ofl_disk_stats s{};
-    s.struct_size = sizeof s;
-    s.staging_slots = units_;
-    s.staging_unit_bytes = unit_;
-    s.read_calls = read_calls_.load();
-    s.staging_bytes = staging_bytes_;
-    s.bytes_read = bytes_read_.load();
-    s.groups_read = groups_read_.load();
-    s.read_ms = static_cast<double>(read_ns_.load()) / 1e6;
-    s.stall_ms = static_cast<double>(stall_ns_.load()) / 1e6;
-    s.io_mode = hosts_.empty() ? (direct_ ? OFL_DISK_IO_DIRECT : OFL_DISK_IO_BUFFERED) : 0;
-    s.reader_threads = threads_;
-    s.probe_buffered_gbps = probe_buffered_gbps_;
-    s.probe_direct_gbps = probe_direct_gbps_;
-    return s;
 }
 
 }  // namespace ofl

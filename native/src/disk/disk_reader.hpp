@@ -12,34 +12,34 @@
 // copied out: on the host backend, where a CPU core makes the copy, every byte then crossed memory
 // three times and the stream ran at 0.88x of a sequential read with the same buffer size (0.36x of
 // one with 1 MiB buffers). A 1 MiB unit is read, copied out and reused while it is in the cache. On
-// cuda a unit is 8 MiB: large enough for a DMA copy at full speed and for each host function's
+// cuda a unit is 8 MiB: large enough for a DMA copy at full speed and for each unit's event
 // round trip to be small beside it, and reads by several threads overlap with copies at that grain.
 //
-// Counters, under one mutex:
+// The hand-off (disk_pipeline.cpp), under one mutex, with no host function on any stream (on cuda
+// all host functions of a context run on one callback thread, so one that waited for a read would
+// hold back every other one, the user's included):
 //  - requested_: tickets the engine has asked for (request(), never blocks);
 //  - the dispatch cursor (next_ticket_, next_unit_, dispatched_): the next unit a reader thread takes;
-//  - unit_read_[j % units]: j once unit j is read (failed ones too: nothing waits forever); atomic,
-//    so that await_read finds a unit already read without the lock;
-//  - awaited_: await_read host functions started on the copy stream, one per unit, in order (only
-//    that stream's worker touches it);
-//  - freed_:   units copied out: await_read(j) sets it to j, since the stream ran the copies of
-//    units 0 .. j - 1 before it (one host function per unit, not two: on cuda each one stalls the
-//    copy stream for a round trip to the driver's callback thread).
-// A reader takes unit j once its ticket is requested and j < freed_ + units (the staging unit's
-// previous user was copied out). The engine queues on the copy stream, per unit and in order:
-// await_read (frees the units before it, then blocks that stream's worker until unit j is read) and
-// the copy of its bytes staging -> device slot; after a ticket's last unit, its ready record. While
-// the stream copies unit j (after await_read(j) freed units < j), a reader may read unit j + 1 into
-// the other of two units: two overlap one reader with the copies. Host functions in one stream run
-// in order, and each waits only on the readers, which wait only on earlier await_read calls, so no
-// cycle can form. Both backends run these as ofl_stream_launch_host_func (cudaLaunchHostFunc on
-// cuda).
+//  - unit_read_[j % units]: j once unit j is read (failed ones too: nothing waits forever);
+//  - queued_: units whose copy is queued on the copy stream, in order, each followed by the record
+//    of its staging unit's event (unit_copied_[j % units]); tickets_queued_: tickets whose every
+//    unit (and so the engine's ready record after the last) is queued.
+// A reader takes unit j once its ticket is requested and unit j - units is queued; before reading
+// into the staging unit it synchronizes that unit's event (the reader thread waits for the copy
+// out, never a callback). When a read finishes, the reader queues, in order, every unit read and
+// not yet queued (one thread at a time: issuing_), through the engine's DiskCopySink: the wait for
+// the device slot's previous user and the timing marks on a ticket's first unit, the copy staging
+// -> slot, the ready record on its last. The engine's acquire (or skip) of visit v waits on the
+// host until ticket v is queued (await_queued; counted as stall time), so the compute stream's
+// wait on v's ready event names the record it means (engine.hpp): the one host wait a disk source
+// adds, and only where the disk is behind. Units are queued from reader threads, so the engine's
+// own calls never order them; every copy waits on events recorded before it is queued (the slot's
+// previous release happens before the visit is requested), so no cycle can form.
 //
-// Numbering and retries. Unit numbers come from the visit (its step's units before it), never from
-// a counter at issue time, so an issue that failed before it queued anything and is tried again
-// (engine.hpp) queues the same units. One that failed after queueing some await_read calls cannot
-// take them back: fail_queue() then makes the error sticky and every await_read return at once,
-// so the copy stream never waits for a unit no one will read.
+// Numbering. Unit numbers come from the visit (its step's units before it), never from a counter
+// at issue time, so an issue that failed and is tried again asks for the same ticket (request()
+// ignores one asked for already). A copy that cannot be queued (a device error) makes the error
+// sticky and stops the pipeline (poisoned_): the engine's wait returns and throws it.
 //
 // Buffered or direct. Buffered reads go through the page cache into staging. Direct reads
 // (O_DIRECT) need 4 KiB-aligned offsets, lengths and buffers, which packed extents do not have, so
@@ -58,8 +58,9 @@
 // its times set back: checked with fstat before each read),
 // sets a sticky error naming the file, the offset and the group; later units are marked read without
 // reading, so the copy stream never hangs; check() throws it (OFL_ERR_IO) at the engine's next call.
-// The destructor stops the threads and frees the staging ring; the engine synchronizes its streams
-// first (its destructor body), so no queued copy reads freed staging.
+// stop() ends the threads (an engine's retire: nothing is queued after its copy fence); the
+// destructor stops them and frees the staging ring; the engine waits for its copy fence first, so
+// no queued copy reads freed staging.
 #pragma once
 
 #include <sys/stat.h>
@@ -79,6 +80,18 @@
 
 namespace ofl {
 
+// What queues a unit's copy on the copy stream (the engine): part `part` of `parts` of ticket
+// (visit) `ticket`, bytes [from, to) of its group, now in staging. Called by one reader thread at
+// a time, in unit order, never under the reader's lock.
+class DiskCopySink {
+public:
+    virtual void queue_unit(std::uint64_t ticket, std::uint64_t part, std::uint64_t parts, const unsigned char* staging,
+                            std::uint64_t from, std::uint64_t to) = 0;
+
+protected:
+    ~DiskCopySink() = default;
+};
+
 class DiskReader {
 public:
     struct Extent {
@@ -91,7 +104,7 @@ public:
     // every group's bytes in host memory (read with memcpy instead of pread). Opens the files;
     // throws OFL_ERR_IO naming one that does not open, OFL_ERR_INVALID_ARGUMENT for a bad extent.
     DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& source, const std::vector<std::uint64_t>& group_bytes,
-               std::vector<std::uint32_t> streamed, std::vector<const unsigned char*> hosts);
+               std::vector<std::uint32_t> streamed, std::vector<const unsigned char*> hosts, Stream& copy, DiskCopySink& sink);
     ~DiskReader();
     DiskReader(const DiskReader&) = delete;
     DiskReader& operator=(const DiskReader&) = delete;
@@ -109,14 +122,15 @@ public:
         const std::uint64_t n = streamed_.size();
         return ticket / n * unit_prefix_[n] + unit_prefix_[ticket % n];
     }
-    // A visit's copies were only partly queued: a sticky error (message), and await_read waits no more.
-    void fail_queue(const std::string& message);
     unsigned char* staging_unit(std::uint64_t unit) noexcept { return staging_ + (unit % units_) * unit_; }
 
     // Ticket t may be read (t is the next ticket or one asked for already). Never blocks.
     void request(std::uint64_t ticket);
-    // The host function queued on the copy stream before each unit's copy (user data: this reader).
-    static void await_read(void* self) noexcept;
+    // Waits until every unit of ticket t is queued on the copy stream; throws the sticky error when
+    // the pipeline stopped before (a copy that could not be queued).
+    void await_queued(std::uint64_t ticket);
+    // Stops the reader threads (idempotent): nothing is read or queued afterwards.
+    void stop() noexcept;
     // Keeps each ticket's read start and end (steady_clock ns) for the last `tickets` tickets (traces).
     void keep_times(std::size_t tickets);
     // A kept ticket's read {start, end} in steady_clock ns, {0, 0} when not kept or not read.
@@ -162,10 +176,17 @@ private:
     void open_direct();
     double probe_gbps(bool direct);
     void finish_unit(std::uint64_t ticket, std::uint64_t unit);  // under mutex_
+    void issue_read_units(std::unique_lock<std::mutex>& lock);     // queues the units read, in order (lock held on entry and exit)
     Bounce bounce();  // a bounce buffer for direct reads (caller frees its data)
     void free_bounces() noexcept;
 
+    struct UnitOf {  // what a staging unit holds: part `part` of `parts` of ticket `ticket`
+        std::uint64_t ticket = 0, part = 0, parts = 0;
+    };
+
     std::shared_ptr<Device> device_;
+    Stream& copy_;
+    DiskCopySink& sink_;
     std::vector<std::string> paths_;
     std::vector<int> fds_, direct_fds_;
     std::vector<Stamp> stamps_;                 // each file's stamp at creation
@@ -185,15 +206,18 @@ private:
 
     mutable std::mutex mutex_;
     std::condition_variable changed_;
-    std::uint64_t requested_ = 0, freed_ = 0;
-    std::uint64_t awaited_ = 0;  // the copy stream's worker only
+    std::uint64_t requested_ = 0;
     std::uint64_t next_ticket_ = 0, next_unit_ = 0, dispatched_ = 0;  // dispatch cursor
-    std::unique_ptr<std::atomic<std::uint64_t>[]> unit_read_;  // per staging unit: the unit number last read into it
+    std::uint64_t queued_ = 0, tickets_queued_ = 0;
+    bool issuing_ = false;
+    std::vector<std::uint64_t> unit_read_;  // per staging unit: the unit number last read into it
+    std::vector<UnitOf> unit_of_;           // per staging unit: what it holds
+    std::vector<std::unique_ptr<Event>> unit_copied_;  // per staging unit: recorded after its copy out
     std::vector<Ticket> tickets_;           // per ticket % units: tickets in flight (at most one per unit)
     std::uint32_t busy_ = 0;  // reads in flight; read time counts while any is
     std::int64_t busy_since_ = 0;
     bool stopping_ = false;
-    bool poisoned_ = false;  // fail_queue: await_read no longer waits
+    bool poisoned_ = false;  // a copy could not be queued: the pipeline stopped
     ofl_status error_status_ = OFL_OK;
     std::string error_;
 

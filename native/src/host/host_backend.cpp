@@ -77,6 +77,7 @@ public:
         streams_.synchronize_all();
         arena_->free(p);
     }
+    void synchronize_device() override { streams_.synchronize_all(); }
 
     std::unique_ptr<Stream> create_stream(int) override { return std::make_unique<HostStream>(streams_, arena()); }
     std::unique_ptr<Stream> wrap_stream(void*) override {

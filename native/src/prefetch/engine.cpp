@@ -19,7 +19,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-std::unique_ptr<Event> Engine::make_event(bool timing) { return device_->backend().create_event(timing); }
+std::shared_ptr<Event> Engine::make_event(bool timing) { return device_->backend().create_event(timing); }
 
 Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std::uint32_t count,
                const ofl_engine_config& config, std::shared_ptr<Stream> compute, std::shared_ptr<Stream> copy,
@@ -77,10 +77,26 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         depth_ = 0;
     }
     ring_offset_ = resident_bytes;
+    fence_group_.assign(count, false);
+    for (std::uint32_t g = 0, part = 1; g < count; ++g) {  // the resident groups that end each of kFenceParts parts
+        const Group& group = groups_[g];
+        if (!group.resident || group.bytes == 0) continue;
+        if (group.offset + align_up(group.bytes) >= resident_bytes * part / kFenceParts) {
+            fence_group_[g] = true;
+            while (part <= kFenceParts && group.offset + align_up(group.bytes) >= resident_bytes * part / kFenceParts) ++part;
+        }
+    }
     std::uint64_t total = resident_bytes + slot_bytes_ * slots_;
     region_bytes_ = std::max<std::uint64_t>(total, kAlign);
-    region_ = static_cast<unsigned char*>(device_->allocate(region_bytes_));
+    Device::Region region = device_->allocate_region(region_bytes_);
+    region_ = static_cast<unsigned char*>(region.address);
     try {
+        // Space still in use by an engine that ended (its fences): each load waits for the pieces it
+        // writes (wait_pieces), the ring for all of them, so a swap loads layer by layer behind the
+        // previous component's groups that used the space.
+        pieces_ = std::move(region.pieces);
+        if (disk) wait_pieces(UINT64_MAX);
+        clock_origin_ = &device_->clock_origin(*compute_);
         sets_.resize(ahead_ + 4);
         const bool group_timing = level_ == OFL_TIMING_GROUP;
         for (EventSet& set : sets_) {
@@ -105,32 +121,33 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         for (std::uint32_t g = 0; g < count; ++g) {
             const Group& group = groups_[g];
             if (!group.resident || group.bytes == 0 || disk) continue;
-            resident_ready_[g] = make_event(false);
+            wait_pieces(group.offset + group.bytes);
+            if (trace_ && !load_begin_) {  // after the first load's waits: its span starts when it can
+                load_begin_ = make_event(true);
+                load_begin_->record(*copy_);
+            }
+            resident_ready_[g] = make_event(trace_);
             copy_->copy(region_ + group.offset, group.host, group.bytes, OFL_COPY_HOST_TO_DEVICE);
             resident_ready_[g]->record(*copy_);
         }
+        wait_pieces(UINT64_MAX);  // the ring's copies, queued later on this stream, come after every piece
     } catch (...) {
+        std::vector<Fence> fences;
+        for (RegionAllocator::Piece& piece : pieces_) fences.insert(fences.end(), piece.fences.begin(), piece.fences.end());
         try {
-            copy_->synchronize();
+            auto fence = make_event(false);  // whatever was queued into the region before the failure
+            fence->record(*copy_);
+            fences.push_back(std::move(fence));
         } catch (...) {
-            // the memory goes back regardless
+            copy_->synchronize();  // no event to fence with: the copy stream is waited for instead
         }
-        device_->deallocate(region_);
+        device_->release_region(region_, std::move(fences));
         throw;
     }
 }
 
-Engine::~Engine() {
-    try {
-        copy_->synchronize();
-        compute_->synchronize();
-    } catch (...) {
-        // A failed device cannot be waited on; the memory is freed regardless.
-    }
-    device_->deallocate(region_);
-}
-
 void Engine::issue_copy(std::uint64_t visit, bool move_bytes) {
+    if (disk_) return issue_disk_copy(visit);  // the reader queues it once read (engine_disk.cpp)
     const std::uint64_t per_step = streamed_.size();
     const std::uint64_t step = visit / per_step;
     const auto ordinal = static_cast<std::uint32_t>(visit % per_step);
@@ -143,7 +160,6 @@ void Engine::issue_copy(std::uint64_t visit, bool move_bytes) {
         const std::uint64_t before = visit - slots_;
         freed = set_of(before / per_step).done[streamed_[before % per_step]].get();
     }
-    if (disk_) return issue_disk_copy(visit, ordinal, region_ + ring_offset_ + slot * slot_bytes_, freed, set);
     const std::uint64_t bytes = move_bytes ? groups_[g].bytes : 0;
     const bool timed = level_ >= OFL_TIMING_STEP;
     if (!timed || (ordinal != 0 && ordinal + 1 != per_step)) {  // no timing mark between: one operation
@@ -182,6 +198,7 @@ void Engine::back_pressure(std::uint64_t step) {
 }
 
 void* Engine::acquire(std::uint32_t group) {
+    check_live("acquire");
     if (holding_ || group != next_group_) {
         OFL_EXPECT(!holding_, OFL_ERR_INVALID_ARGUMENT, "acquire of group ", group, " while group ", next_group_,
                    " is still held: release it first");
@@ -208,6 +225,7 @@ void* Engine::place(std::uint32_t group, Event*& ready) {
         issue_copy(issued_);
         ++issued_;  // only once queued: a failed copy is tried again, never waited on
     }
+    if (disk_) disk_->await_queued(visit);  // its ready record is queued (engine_disk.cpp)
     ready = set_of(step_).ready[g.ordinal].get();
     return region_ + ring_offset_ + (visit % slots_) * slot_bytes_;
 }
@@ -218,6 +236,7 @@ void Engine::begin_step() {
 }
 
 void Engine::skip(std::uint32_t group) {
+    check_live("skip");
     if (holding_ || group != next_group_) {
         OFL_EXPECT(!holding_, OFL_ERR_INVALID_ARGUMENT, "skip of group ", group, " while group ", next_group_,
                    " is still held: release it first");
@@ -241,6 +260,7 @@ void Engine::skip(std::uint32_t group) {
             ++issued_;
             if (!disk_) counters_[step_ % kHistory].skipped_bytes += g.bytes;
         }
+        if (disk_) disk_->await_queued(visit);
         ready = set.ready[g.ordinal].get();
     }
     // The compute stream passes the group's ready event as an acquire would (a step whose compute
@@ -253,11 +273,12 @@ void Engine::skip(std::uint32_t group) {
 Event* Engine::done_to_record(std::uint32_t group) {
     // done orders slot reuse (streamed groups) and ends the step (the last group); with group
     // timing, every group's done also marks where the next group's wait begins.
-    const bool needed = !groups_[group].resident || group + 1 == groups_.size() || level_ == OFL_TIMING_GROUP;
+    const bool needed = !groups_[group].resident || group + 1 == groups_.size() || level_ == OFL_TIMING_GROUP || fence_group_[group];
     return needed ? set_of(step_).done[group].get() : nullptr;
 }
 
 void Engine::release(std::uint32_t group) {
+    check_live("release");
     if (!holding_ || group != next_group_) {
         fail(OFL_ERR_INVALID_ARGUMENT, "release of group ", group,
              holding_ ? concat(" but group ", next_group_, " is the one held") : std::string(" but no group is held"));
@@ -275,6 +296,7 @@ void Engine::release(std::uint32_t group) {
 }
 
 void* Engine::advance(std::uint32_t group) {
+    check_live("advance");
     if (!holding_ || group != next_group_ || group + 1 >= groups_.size()) {
         OFL_EXPECT(holding_ && group == next_group_, OFL_ERR_INVALID_ARGUMENT, "advance from group ", group,
                    holding_ ? concat(" but group ", next_group_, " is the one held") : std::string(" but no group is held"));
@@ -319,7 +341,8 @@ void Engine::read_step(std::uint64_t step) {
         m.step_ms = step == 0 ? begin.elapsed_ms_until(*set.end) : set_of(step - 1).end->elapsed_ms_until(*set.end);
         // Steps are read in order, so the previous step's begin is at hand: the timeline is a chain of
         // short intervals, kept in double (one long float interval would lose precision).
-        last_begin_ms_ = step == 0 ? 0.0 : last_begin_ms_ + set_of(step - 1).begin->elapsed_ms_until(begin);
+        // Step 0 on the runtime's device clock (engine.hpp), later steps chained from it.
+        last_begin_ms_ = step == 0 ? clock_origin_->elapsed_ms_until(begin) : last_begin_ms_ + set_of(step - 1).begin->elapsed_ms_until(begin);
         m.begin_ms = last_begin_ms_;
         m.copy_busy_ms = per_step > 0 ? set.copy_begin->elapsed_ms_until(*set.copy_end) : 0.0;
         if (level_ == OFL_TIMING_GROUP) read_groups(step, m);
@@ -376,6 +399,7 @@ void Engine::read_groups(std::uint64_t step, ofl_step_metrics& m) {
             spans[streamed_[i]].copy_end_ms = ready_at_[i];
         }
     }
+    if (spans && step == 0 && load_begin_) read_loads(set, spans);
     m.compute_idle_ms = idle;
     m.compute_ms = std::max(0.0, at(*set.end) - idle);
     m.copy_ms = copy_sum;

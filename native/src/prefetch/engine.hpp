@@ -55,6 +55,27 @@
 // never blocks; the last kHistory steps are kept. With trace on, reading a step also keeps each
 // group's copy and compute span (spans_, made in the constructor). Nothing here allocates after the
 // constructor.
+//
+// Its end (retire, or the destructor without one): nothing waits for the device. The region goes
+// back to the runtime's arena fenced by the events of its last use (Device::release_region): the
+// compute stream's last step end (already recorded: a component evicted long after its last step
+// leaves no pending fence) and an event recorded now on the copy stream (its prefetched copies).
+// The next engine given that space makes its copy stream wait on those fences before its first
+// copy, so a model-level swap queues behind the current component's last compute without the
+// host waiting, and an idle component's space is reused at once. After retire only the figures
+// (metrics, spans, disk stats, layout) answer. The permanent region goes back in up to kFenceParts
+// parts, each fenced by the done event, in the last step, of the resident group that ends it (those
+// groups record done every step: at most kFenceParts records a step beyond the others), so the
+// next component's first loads go into the space of groups the current one's last step has
+// finished with while its later groups still run (a layer-by-layer swap). The rest of the region
+// (the ring) is fenced by the step's end; every part by the copy fence too; the events stay alive until the engine is destroyed
+// (the fences share them). A disk source's reader is stopped first (no copy is queued after the
+// fence), and its staging is freed at destruction after its copy fence completes (an event wait).
+//
+// Clock. Step 0's begin is placed on the runtime's device clock (Device::clock_origin, recorded once
+// before the runtime's first engine), so begin_ms of successive engines share one timeline. With a
+// trace, the resident groups' loads (timing events, from load_begin_ after the region's fences) are
+// step 0's copy spans of those groups.
 // One thread drives an engine (the Java Step enforces it).
 #pragma once
 
@@ -71,7 +92,7 @@
 
 namespace ofl {
 
-class Engine {
+class Engine final : public DiskCopySink {
 public:
     Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std::uint32_t count, const ofl_engine_config& config,
            std::shared_ptr<Stream> compute, std::shared_ptr<Stream> copy, const ofl_disk_source* disk = nullptr);
@@ -100,12 +121,15 @@ public:
     ofl_step_metrics metrics(std::uint64_t step, bool wait);
     // Per-group spans of a completed step (offload.h: ofl_engine_step_spans).
     void spans(std::uint64_t step, bool wait, ofl_group_span* out, std::uint32_t capacity);
+    // Gives the device region back without waiting (above); later stepping calls fail.
+    void retire();
     // Disk source (engine_disk.cpp): throws a read fault (OFL_ERR_IO, sticky); the reader's figures.
     void check_faults();
     ofl_disk_stats disk_stats() const;
 
 private:
     static constexpr std::size_t kHistory = 64;
+    static constexpr std::uint64_t kFenceParts = 8;
 
     struct Group {
         const void* host;
@@ -116,10 +140,10 @@ private:
     };
 
     struct EventSet {
-        std::vector<std::unique_ptr<Event>> ready;  // per streamed ordinal
-        std::vector<std::unique_ptr<Event>> done;   // per group
-        std::unique_ptr<Event> begin, end;           // timing: compute stream, the step's first acquire and last release
-        std::unique_ptr<Event> copy_begin, copy_end; // timing: copy stream, around the step's copies
+        std::vector<std::shared_ptr<Event>> ready;  // per streamed ordinal
+        std::vector<std::shared_ptr<Event>> done;   // per group
+        std::shared_ptr<Event> begin, end;           // timing: compute stream, the step's first acquire and last release
+        std::shared_ptr<Event> copy_begin, copy_end; // timing: copy stream, around the step's copies
     };
 
     struct Counters {
@@ -136,7 +160,10 @@ private:
     // Disk source (engine_disk.cpp): opens the reader and loads the resident groups through its
     // staging ring (blocking: creation time); queues visit's read wait, copy and ready record.
     void open_disk(const ofl_disk_source& source);
-    void issue_disk_copy(std::uint64_t visit, std::uint32_t ordinal, void* slot, Event* freed, EventSet& set);
+    void issue_disk_copy(std::uint64_t visit);
+    // DiskCopySink: a reader thread queues a unit of a visit's copy (engine_disk.cpp).
+    void queue_unit(std::uint64_t visit, std::uint64_t part, std::uint64_t parts, const unsigned char* staging, std::uint64_t from,
+                    std::uint64_t to) override;
     // Queues the copies up to group's visit + depth and gives its device address; ready is set to the
     // event the compute stream must wait on (left alone for a resident group).
     void* place(std::uint32_t group, Event*& ready);
@@ -147,7 +174,9 @@ private:
     void read_groups(std::uint64_t step, ofl_step_metrics& m);  // OFL_TIMING_GROUP's figures (and spans)
     void ensure_read(std::uint64_t step, bool wait);             // reads up to step, never blocking without wait
     Event& last_event(std::uint64_t step);                       // the event that completes a step (its figures with it)
-    std::unique_ptr<Event> make_event(bool timing);
+    std::shared_ptr<Event> make_event(bool timing);
+    void check_live(const char* call);                           // refuses stepping after retire
+    void read_loads(EventSet& set, ofl_group_span* spans);       // step 0's spans of the resident loads (trace)
 
     std::shared_ptr<Device> device_;
     std::shared_ptr<Stream> compute_;
@@ -165,7 +194,14 @@ private:
     std::uint64_t region_bytes_ = 0;       // what region_ holds
 
     std::vector<EventSet> sets_;
-    std::vector<std::unique_ptr<Event>> resident_ready_;  // per group: its load into the permanent region (resident only)
+    std::vector<std::shared_ptr<Event>> resident_ready_;  // per group: its load into the permanent region (resident only)
+    std::shared_ptr<Event> load_begin_;    // trace: the copy stream reached the resident loads (after the region's fences)
+    Event* clock_origin_ = nullptr;        // the runtime's device clock (Device::clock_origin)
+    bool retired_ = false;
+    std::vector<bool> fence_group_;        // resident groups that end a fenced part of the region (retire)
+    std::vector<RegionAllocator::Piece> pieces_;  // construction: fenced pieces of the region not yet waited on
+    void wait_pieces(std::uint64_t until);  // the copy stream waits on the fences of every piece starting below `until`
+    std::shared_ptr<Event> copy_fence_;    // recorded on the copy stream at retire
     std::vector<double> ready_at_;         // read_step scratch: ready times of a step's copies
     bool trace_;                           // keep per-group spans (spans_, kHistory steps of groups)
     std::vector<ofl_group_span> spans_;

@@ -5,12 +5,14 @@
 //    by the same reader: the low-memory source;
 //  - at creation the reader opens the files and the resident groups are read through the staging
 //    ring, chunk by chunk, and copied to the permanent region (blocking: creation time);
-//  - issuing visit v's copy asks the reader for ticket v (never blocks), then queues on the copy
-//    stream, in order: the wait for the device slot's previous user (as for host groups); for each
-//    of the group's staging units (1 MiB on host, 8 MiB on cuda) the host function that frees the
-//    units copied before it and waits for its read, then its copy staging -> slot; then the ready
-//    record. All of it is queued by the engine's calling thread
-//    in visit order, so every stream wait still captures the record it means (engine.hpp).
+//  - issuing visit v's copy asks the reader for ticket v (never blocks). The reader threads queue
+//    its copies as its units are read (queue_unit below, called in unit order by one reader thread
+//    at a time): on the first unit the wait for the device slot's previous user (as for host
+//    groups) and the copy_begin mark; each unit's copy staging -> slot (1 MiB units on host, 8 MiB
+//    on cuda); after the last, the copy_end mark and the ready record. The acquire (or skip) of
+//    visit v waits until ticket v is queued (DiskReader::await_queued), so the compute stream's wait
+//    names v's ready record (engine.hpp). No host function is queued: nothing blocks CUDA's
+//    callback thread (disk_reader.hpp).
 #include <algorithm>
 
 #include "error.hpp"
@@ -25,7 +27,7 @@ void Engine::open_disk(const ofl_disk_source& source) {
     if (source.flags & OFL_DISK_FROM_HOST) {
         for (const Group& g : groups_) hosts.push_back(static_cast<const unsigned char*>(g.host));
     }
-    disk_ = std::make_unique<DiskReader>(device_, source, bytes, streamed_, std::move(hosts));
+    disk_ = std::make_unique<DiskReader>(device_, source, bytes, streamed_, std::move(hosts), *copy_, *this);
     Stream& copy = *copy_;
     unsigned char* staging = disk_->staging_base();
     const std::uint64_t chunk = disk_->staging_bytes();
@@ -41,35 +43,31 @@ void Engine::open_disk(const ofl_disk_source& source) {
     }
 }
 
-void Engine::issue_disk_copy(std::uint64_t visit, std::uint32_t ordinal, void* slot, Event* freed, EventSet& set) {
-    const Group& group = groups_[streamed_[ordinal]];
+void Engine::issue_disk_copy(std::uint64_t visit) { disk_->request(visit); }
+
+void Engine::queue_unit(std::uint64_t visit, std::uint64_t part, std::uint64_t parts, const unsigned char* staging, std::uint64_t from,
+                        std::uint64_t to) {
+    // Runs on a reader thread; reads only what the constructor fixed, and records events of this
+    // visit's set, which the engine's thread touches only after await_queued(visit) (engine.hpp).
+    const std::uint64_t per_step = streamed_.size();
+    const std::uint64_t step = visit / per_step;
+    const auto ordinal = static_cast<std::uint32_t>(visit % per_step);
+    EventSet& set = set_of(step);
     Stream& copy = *copy_;
     const bool timed = level_ >= OFL_TIMING_STEP;
-    disk_->request(visit);
-    if (freed) copy.wait_event(*freed);
-    if (timed && ordinal == 0) set.copy_begin->record(copy);
-    auto* dst = static_cast<unsigned char*>(slot);
-    const std::uint64_t unit = disk_->unit_bytes(), count = disk_->units_of_group(group.bytes);
-    const std::uint64_t first = disk_->first_unit(visit);
-    std::uint64_t queued = 0;  // await_read calls queued for this visit
-    try {
-        for (std::uint64_t k = 0; k < count; ++k) {  // each unit: free the ones copied, wait for its read, copy it out
-            copy.launch_host_func(&DiskReader::await_read, disk_.get());
-            ++queued;
-            const std::uint64_t from = k * unit, to = std::min(group.bytes, from + unit);
-            if (to > from) copy.copy(dst + from, disk_->staging_unit(first + k), to - from, OFL_COPY_HOST_TO_DEVICE);
+    if (part == 0) {
+        if (visit >= slots_) {  // the slot's previous user must have released it on the device
+            const std::uint64_t before = visit - slots_;
+            copy.wait_event(*set_of(before / per_step).done[streamed_[before % per_step]]);
         }
-    } catch (const std::exception& e) {
-        // Nothing queued for this visit: the issue may be tried again with the same unit numbers.
-        // Some await_read queued: they cannot be taken back, so the source fails for good.
-        if (queued > 0) {
-            disk_->fail_queue(concat("disk source: the copies of visit ", visit, " could only be partly queued (", queued, " of ",
-                                     count, " units): ", e.what()));
-        }
-        throw;
+        if (timed && ordinal == 0) set.copy_begin->record(copy);
     }
-    if (timed && ordinal + 1 == streamed_.size()) set.copy_end->record(copy);
-    set.ready[ordinal]->record(copy);
+    auto* slot = region_ + ring_offset_ + (visit % slots_) * slot_bytes_;
+    if (to > from) copy.copy(slot + from, staging, to - from, OFL_COPY_HOST_TO_DEVICE);
+    if (part + 1 == parts) {
+        if (timed && ordinal + 1 == per_step) set.copy_end->record(copy);
+        set.ready[ordinal]->record(copy);
+    }
 }
 
 void Engine::check_faults() {

@@ -25,8 +25,9 @@ import dev.offload.plan.Setup;
  * <p>Turns (MODEL_OFFLOAD): the engine, and with it the component's device region, exists only while
  * the component is active. The registry activates it for a step (Turns: evicting other turn-taking
  * components as room needs; while their open steps hold the room, the step waits for its turn) or
- * early through Offloader.prefetch; eviction closes the engine (one wait for the device, once per
- * swap) after keeping the figures of its closed steps, so {@link #metrics} still answers for them.
+ * early through Offloader.prefetch; eviction retires the engine without waiting for the device (the
+ * next one's copies queue behind its last step) and keeps its closed steps' figures when first
+ * asked for, so {@link #metrics} still answers for them.
  * Step indices count across activations; each engine counts from 0 (EngineSlot's base).
  *
  * <p>Streams: every component has a copy stream of its own; the compute stream is the registry's
@@ -104,8 +105,8 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         slot.replanned(plan);
         figures.ledger().regions(next);
         if (start) {
+            figures.engineStarting();
             slot.start(next, stepsStarted, false);
-            figures.engineStarted();
         }
     }
 
@@ -130,9 +131,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     }
 
     /** What its engine does now. */
-    public Schedule schedule() {
-        return schedule;
-    }
+    public Schedule schedule() { return schedule; }
 
     public synchronized boolean isActive() {
         return slot.running();
@@ -142,9 +141,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         return slot.activations();
     }
 
-    ComponentSource sourceKey() {
-        return sourceKey;
-    }
+    ComponentSource sourceKey() { return sourceKey; }
 
     public synchronized int references() {
         return references;
@@ -182,8 +179,8 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     synchronized void start() {
         checkNotClosed();
         if (slot.running()) return;
+        figures.engineStarting();
         slot.start(schedule, stepsStarted, true);
-        figures.engineStarted();
     }
 
     /** Waits, outside the registry's lock, for the component's copies and the compute stream's work queued so far. */
@@ -192,12 +189,14 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
         owner.compute().synchronize();
     }
 
-    /** Gives the device region back, keeping the closed steps' figures; never with a step open (then false). */
+    /** Gives the device region back without waiting (EngineSlot.stop), its figures taken later; never with a step open (then false). */
     synchronized boolean evict() {
         if (!slot.running() || closed) return true;
         if (open != null) return false;  // a step opened meanwhile: it keeps its engine
-        long base = slot.base();
-        slot.stop(e -> figures.keep(e, base, Math.max(base, stepsStarted - KEPT_STEPS), stepsStarted, schedule));
+        long base = slot.base(), to = stepsStarted;
+        Schedule was = schedule;
+        long from = Math.max(base, to - KEPT_STEPS);
+        slot.stop(e -> figures.keep(e, base, from, to, was), from, to);
         return true;
     }
 
@@ -254,6 +253,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
                 throw new OffloadException(Status.NOT_READY, "component '" + name + "': step " + step + " has not closed ("
                         + closedSteps + " closed so far)");
             }
+            if (!slot.settleRetired(wait)) return null;  // an evicted engine's last step still runs
             m = figures.of(step, slot.live(), slot.base(), wait, schedule);
             if (m == null) return null;
         }
@@ -268,7 +268,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
 
     synchronized OpenStep openStep() {
         if (closed) throw new OffloadException(Status.CLOSED, "component '" + name + "' is closed");
-        owner.ensureOpen();
+        owner.ensureOpen(name);  // a step that lost the race with close names the component
         if (open != null) {
             throw OffloadException.invalid("component '" + name + "' already has an open step; close it before starting another");
         }
@@ -359,7 +359,7 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
 
     /** Whether a closed step's figures can still be read: kept, or its engine still running. */
     synchronized boolean readable(long step) {
-        return figures.kept(step) || slot.running() && step >= slot.base();
+        return figures.kept(step) || slot.retiredHolds(step) || slot.running() && step >= slot.base();
     }
 
     synchronized boolean onTrace(long step) {

@@ -20,6 +20,11 @@ import java.util.function.Consumer;
  * stopping takes {@code calls} too, so it waits for a call in flight to return, and the engine is
  * freed only when no call can reach it. A call after the component closed fails CLOSED naming it.
  *
+ * <p>Stopping never waits for the device: the engine is retired (its region goes back fenced by its
+ * last use, offload.h: ofl_engine_retire) and kept, closed for stepping, until its figures are
+ * taken (settleRetired: when the component's figures are asked for, at its next start, at close),
+ * so a model-level turn creates the next component's engine while this one's last step still runs.
+ *
  * <p>Placement counts the engine's starts and stops and the plan's changes: a resident group's place
  * is valid while it is what it was when the place was handed out (GroupPlace's note).
  */
@@ -30,6 +35,9 @@ final class EngineSlot {
     private final Stream copy;
     private final ReentrantLock calls = new ReentrantLock();
     private NativeEngine engine;        // null while a turn-taking component is not on the device
+    private NativeEngine retired;       // stopped, its figures not yet taken (at most one)
+    private Consumer<NativeEngine> takeFigures;  // what stop was given for it
+    private long retiredFrom, retiredTo, retiredBase;  // the component's steps whose figures it holds: [from, to); its step 0
     private long base;                  // the component step the engine counts as its step 0
     private long activations;
     private volatile long placement;
@@ -57,32 +65,75 @@ final class EngineSlot {
 
     /** Starts the engine of {@code s}, its step 0 being the component's {@code firstStep}; a turn counts as an activation. */
     void start(Schedule s, long firstStep, boolean activation) {
+        settleRetired(true);  // one retired engine at a time (its steps are long done by a later turn)
         engine = EngineStart.start(owner, s, host, copy);
         base = firstStep;
         placement++;
         if (activation) activations++;
     }
 
-    /** Stops the engine, if running: {@code beforeClose} first (the figures it still holds), then it closes (one wait for the device). */
-    void stop(Consumer<NativeEngine> beforeClose) {
+    /**
+     * Stops the engine, if running, without waiting for the device: it is retired (its region given
+     * back behind its last use) and {@code takeFigures} runs on it later (settleRetired), before it
+     * closes; {@code from} to {@code to} (exclusive, the component's count) are the steps it holds.
+     */
+    void stop(Consumer<NativeEngine> takeFigures, long from, long to) {
         calls.lock();
         try {
             NativeEngine e = engine;
             if (e == null) return;
-            beforeClose.accept(e);
+            settleRetired(true);
             engine = null;
             placement++;
-            e.close();
+            try {
+                e.retire();
+            } catch (RuntimeException failed) {
+                try {
+                    takeFigures.accept(e);
+                } finally {
+                    e.close();
+                }
+                throw failed;
+            }
+            retired = e;
+            retiredFrom = from;
+            retiredBase = base;
+            retiredTo = to;
+            this.takeFigures = takeFigures;
         } finally {
             calls.unlock();
         }
     }
 
-    /** Close: waits for a call in flight, closes the engine, then {@code after} (the copy stream, the host copy). */
+    /**
+     * Takes the retired engine's figures and closes it. Without {@code wait}, only once its last step
+     * is done on the device: false while it still runs (nothing changes). True when none is left.
+     */
+    boolean settleRetired(boolean wait) {
+        NativeEngine e = retired;
+        if (e == null) return true;
+        if (!wait) {
+            if (retiredTo > retiredFrom && e.stepMetrics(retiredTo - 1 - retiredBase, false) == null) return false;
+        }
+        retired = null;
+        try {
+            takeFigures.accept(e);
+        } finally {
+            takeFigures = null;
+            e.close();
+        }
+        return true;
+    }
+
+    /** Close: waits for a call in flight, closes the engine (and a retired one), then {@code after} (the copy stream, the host copy). */
     void shutdown(Runnable after) {
         calls.lock();
         try {
-            if (engine != null) engine.close();
+            try {
+                settleRetired(true);
+            } finally {
+                if (engine != null) engine.close();
+            }
             engine = null;
             placement++;
         } finally {
@@ -92,6 +143,11 @@ final class EngineSlot {
                 calls.unlock();
             }
         }
+    }
+
+    /** Whether a retired engine not yet settled holds {@code step}'s figures. */
+    boolean retiredHolds(long step) {
+        return retired != null && step >= retiredFrom && step < retiredTo;
     }
 
     boolean running() {

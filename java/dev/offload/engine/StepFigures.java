@@ -16,7 +16,7 @@ import java.util.Map;
 /**
  * One component's step figures and their trace: the figures kept from engines already closed
  * (a turn-taking component's earlier turns, a re-plan's predecessor), which steps' spans are on the
- * trace, where the device clock sits on it, and the running totals (MetricsLedger). Its component
+ * trace, and the running totals (MetricsLedger). Its component
  * calls it under the component's lock, except {@link #record} and {@link #totals}, which the ledger
  * makes safe from any thread.
  */
@@ -26,7 +26,6 @@ final class StepFigures {
     private final MetricsLedger ledger;
     private final Map<Long, StepMetrics> kept = new LinkedHashMap<>();  // figures of engines closed since
     private final BitSet traced = new BitSet();                        // steps whose spans are on the trace
-    private double deviceOriginUs = Double.NaN;                        // trace time of the engine's step 0 begin
 
     StepFigures(String name, Trace trace, MetricsLedger ledger) {
         this.name = name;
@@ -38,9 +37,9 @@ final class StepFigures {
         return ledger;
     }
 
-    /** A new engine counts its steps from 0: its clock is placed again at its first step. */
-    void engineStarted() {
-        deviceOriginUs = Double.NaN;
+    /** A new engine of the component starts: the runtime's device clock is placed on the trace once, at the first. */
+    void engineStarting() {
+        if (trace != null) trace.deviceClockAt(System.nanoTime());
     }
 
     /** Whether the figures of {@code step} outlived its engine. */
@@ -98,7 +97,6 @@ final class StepFigures {
     /** The host side of a closed step on the trace; the engine's first step aligns the device clock with the host's. */
     void stepClosed(OpenStep step, long engineBase) {
         if (trace == null) return;
-        if (step.index() == engineBase) deviceOriginUs = trace.hostUs(step.openedNanos());  // the engine's step 0
         trace.span("host: " + name, "step " + step.index(), trace.hostUs(step.openedNanos()),
                 (step.closedNanos() - step.openedNanos()) / 1e3, Map.of("step", step.index(), "host_us", step.hostNanos() / 1e3));
     }
@@ -111,14 +109,14 @@ final class StepFigures {
 
     /**
      * Puts a step's device spans on the trace: the component's copy and compute tracks, times from
-     * the engine's events (device clock), placed so that step 0's begin sits where its host step
-     * opened (the two clocks are aligned once, there; the device may in truth start a little
-     * later). The back-pressure wait is a mark on the host track at the step's start.
+     * the engine's events on the runtime's device clock (one for every engine: a swap's spans and
+     * the previous component's line up), placed where the trace put that clock (Trace.deviceClockAt).
+     * A resident group's load, in its engine's first step, is a copy span too. The back-pressure
+     * wait is a mark on the host track at the step's start.
      */
     private void traceStep(long step, NativeEngine.Step s, NativeEngine.Span[] spans, Schedule schedule) {
         if (Double.isNaN(s.beginMs())) return;
-        double origin = Double.isNaN(deviceOriginUs) ? 0 : deviceOriginUs;
-        double begin = origin + s.beginMs() * 1e3;
+        double begin = trace.deviceOriginUs() + s.beginMs() * 1e3;
         for (NativeEngine.Span g : spans) {
             PackedGroup packed = schedule.groups().get(g.group());
             Map<String, Object> args = Map.of("step", step, "group", g.group(), "bytes", packed.bytes());
@@ -127,8 +125,10 @@ final class StepFigures {
             if (g.readEndNs() > 0) {  // a disk source's read into staging, on the host clock the trace uses
                 trace.span("disk: " + name, group, trace.hostUs(g.readStartNs()), (g.readEndNs() - g.readStartNs()) / 1e3, args);
             }
-            if (g.streamed()) {
+            if (!Double.isNaN(g.copyStartMs())) {  // streamed this step, or a resident group's load (its engine's step 0)
                 trace.span("copy: " + name, group, begin + g.copyStartMs() * 1e3, (g.copyEndMs() - g.copyStartMs()) * 1e3, args);
+            }
+            if (g.streamed()) {
                 double reached = g.group() == 0 ? 0 : spans[g.group() - 1].computeEndMs();  // where compute began to wait
                 GroupCopyEvent.emit(name, step, group, packed.bytes(), g.copyEndMs() - g.copyStartMs(), Math.max(0, g.copyEndMs() - reached));
             }

@@ -185,6 +185,15 @@ public final class NativeEngine extends NativeResource {
         }
     }
 
+    /**
+     * Gives the engine's device region back without waiting for the device (offload.h:
+     * ofl_engine_retire): fenced by events at its last use, so the next engine's copies into that
+     * space queue behind them. Stepping fails afterwards; the figures still answer until close.
+     */
+    public void retire() {
+        check(offload_h.ofl_engine_retire(handle()), "retiring " + this);
+    }
+
     /** What the engine allocated and how its ring is shaped (offload.h: ofl_engine_layout). */
     public record Layout(int slots, int prefetchDepth, long residentBytes, long slotBytes, long deviceBytes) {}
 

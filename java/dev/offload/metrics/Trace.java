@@ -25,6 +25,22 @@ public final class Trace {
 
     private final long originNanos = System.nanoTime();
     private final List<Event> events = new ArrayList<>();
+    private double deviceOriginUs = Double.NaN;  // trace time of the runtime's device clock origin
+
+    /**
+     * Places the runtime's device clock (offload.h: ofl_step_metrics.begin_ms, shared by every
+     * engine of the runtime) on this trace, once: its origin is recorded when the runtime's first
+     * engine is made, so the host time of that moment stands for it (the device may reach it a
+     * little later). Later calls change nothing.
+     */
+    public synchronized void deviceClockAt(long nanos) {
+        if (Double.isNaN(deviceOriginUs)) deviceOriginUs = hostUs(nanos);
+    }
+
+    /** Trace time of the device clock's origin (0 before {@link #deviceClockAt}). */
+    public synchronized double deviceOriginUs() {
+        return Double.isNaN(deviceOriginUs) ? 0 : deviceOriginUs;
+    }
 
     /** The host clock at the trace's time 0. */
     public long originNanos() {

@@ -96,6 +96,19 @@ public final class DeviceRuntime extends NativeResource {
         return deviceName;
     }
 
+    /**
+     * Device-wide waits this runtime made since it opened (offload.h: ofl_runtime_device_syncs):
+     * device buffer frees (as cudaFree) and pinned host frees (as cudaFreeHost). An engine's end and
+     * a model-level turn add none.
+     */
+    public long deviceSyncs() {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment out = temp.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+            Native.check(offload_h.ofl_runtime_device_syncs(handle(), out), "reading the device syncs of " + this);
+            return out.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0);
+        }
+    }
+
     public DeviceInfo info() {
         try (Arena temp = Arena.ofConfined()) {
             MemorySegment s = temp.allocate(ofl_device_info.layout());

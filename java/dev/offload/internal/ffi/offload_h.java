@@ -3085,6 +3085,127 @@ public class offload_h extends offload_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class ofl_engine_retire {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_engine_retire");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_retire(ofl_engine *engine)
+     * }
+     */
+    public static FunctionDescriptor ofl_engine_retire$descriptor() {
+        return ofl_engine_retire.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_retire(ofl_engine *engine)
+     * }
+     */
+    public static MethodHandle ofl_engine_retire$handle() {
+        return ofl_engine_retire.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_retire(ofl_engine *engine)
+     * }
+     */
+    public static MemorySegment ofl_engine_retire$address() {
+        return ofl_engine_retire.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_engine_retire(ofl_engine *engine)
+     * }
+     */
+    public static int ofl_engine_retire(MemorySegment engine) {
+        var mh$ = ofl_engine_retire.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_engine_retire", engine);
+            }
+            return (int)mh$.invokeExact(engine);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ofl_runtime_device_syncs {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            offload_h.C_INT,
+            offload_h.C_POINTER,
+            offload_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ofl_runtime_device_syncs");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * ofl_status ofl_runtime_device_syncs(ofl_runtime *runtime, uint64_t *out)
+     * }
+     */
+    public static FunctionDescriptor ofl_runtime_device_syncs$descriptor() {
+        return ofl_runtime_device_syncs.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * ofl_status ofl_runtime_device_syncs(ofl_runtime *runtime, uint64_t *out)
+     * }
+     */
+    public static MethodHandle ofl_runtime_device_syncs$handle() {
+        return ofl_runtime_device_syncs.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * ofl_status ofl_runtime_device_syncs(ofl_runtime *runtime, uint64_t *out)
+     * }
+     */
+    public static MemorySegment ofl_runtime_device_syncs$address() {
+        return ofl_runtime_device_syncs.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * ofl_status ofl_runtime_device_syncs(ofl_runtime *runtime, uint64_t *out)
+     * }
+     */
+    public static int ofl_runtime_device_syncs(MemorySegment runtime, MemorySegment out) {
+        var mh$ = ofl_runtime_device_syncs.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ofl_runtime_device_syncs", runtime, out);
+            }
+            return (int)mh$.invokeExact(runtime, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static final int OFL_DISK_FROM_HOST = (int)1L;
     /**
      * {@snippet lang=c :

@@ -10,8 +10,9 @@ import java.util.List;
  * Turn-taking (MODEL_OFFLOAD) components' turns on the device: bringing one in (evicting the least
  * recently used idle ones), prefetching one where the budget holds it beside the others, and a
  * step that waits for its turn while other threads' open steps hold the room. It works on the
- * registry's components under the registry's lock, and waits outside it: for a turn (TurnQueue),
- * and for the streams of a victim before evicting it (Evictions).
+ * registry's components under the registry's lock, and waits outside it for a turn (TurnQueue).
+ * Evicting a victim waits for nothing: its engine is retired, its region fenced on the device
+ * (EngineSlot.stop), so the next component loads behind the victim's last step (issue 18).
  */
 final class Turns {
     private final Registry registry;
@@ -57,10 +58,9 @@ final class Turns {
      * activates it: returns null. Where the room is held by other turn-taking components' open
      * steps, or by engines another call is taking off the device (Evictions), returns those (the
      * step waits for its turn); where nothing evictable is left at all, OUT_OF_DEVICE_MEMORY with the
-     * numbers. A victim not yet drained is marked into {@code evicting} and returned in
-     * {@code drain}: the step drains it outside the lock and comes back (Evictions' note).
+     * numbers. Components another call marked as evicting are waited for, never taken twice.
      */
-    private List<ComponentCore> bringIn(ComponentCore c, List<ComponentCore> evicting, List<ComponentCore> drain) {
+    private List<ComponentCore> bringIn(ComponentCore c, List<ComponentCore> evicting) {
         Evictions marks = registry.evictions();
         if (marks.isEvicting(c) && !evicting.contains(c)) return List.of(c);  // another call takes it off: wait, then bring it in
         if (c.isActive()) return null;
@@ -81,11 +81,10 @@ final class Turns {
                 throw new OffloadException(Status.OUT_OF_DEVICE_MEMORY, "component '" + c.name() + "' needs " + need
                         + " device bytes for its turn but " + free() + " are free, with no other turn-taking component left to evict");
             }
-            if (!evicting.contains(victim)) {  // drain it outside the lock first, marked so that no step starts on it meanwhile
-                evicting.addAll(marks.mark(List.of(victim)));
-                drain.add(victim);
-                return List.of();
-            }
+            // Evicting waits for nothing (EngineSlot.stop retires the engine: its region comes back fenced
+            // by its last use, and this component's first copies queue behind that on the device), so
+            // the turn is decided and made here, under the lock, with no drain: the swap overlaps the
+            // victim's last step (TurnOverlapTest).
             if (!victim.evict()) return List.of(victim);  // a step opened meanwhile: wait for it
         }
         c.start();
@@ -106,7 +105,7 @@ final class Turns {
         long started = System.nanoTime();
         long deadline = timeout == null ? 0 : Math.max(1, started + timeout.toNanos());
         boolean queued = false;
-        List<ComponentCore> evicting = new ArrayList<>(0), drain = new ArrayList<>(1);  // this step's victims, marked; the one to drain now
+        List<ComponentCore> evicting = new ArrayList<>(0);  // marks this step holds (none: a turn's eviction waits for nothing)
         try {
             while (true) {
                 long seen = queue.epoch();
@@ -114,23 +113,18 @@ final class Turns {
                 synchronized (registry) {  // lock order: the offloader, then a component
                     registry.ensureOpen(name);
                     ComponentCore mine = turnStepHeldByThisThread(c);
-                    holders = mine != null || queue.mayGo(me) ? bringIn(c, evicting, drain) : turnHolders(c);
+                    holders = mine != null || queue.mayGo(me) ? bringIn(c, evicting) : turnHolders(c);
                     if (holders == null) {
                         lastUsed.put(c, ++tick);
                         return c.openStep();
                     }
-                    if (drain.isEmpty() && mine != null) {
+                    if (mine != null) {
                         throw OffloadException.invalid("component '" + name + "': thread '" + me.getName() + "' holds an open step of"
                                 + " component '" + mine.name() + "' and the device has no room for '" + name + "' beside "
                                 + names(holders) + "; waiting for the turn would wait for that step, which only this thread can close:"
                                 + " close it before stepping '" + name + "'");
                     }
                     holders = List.copyOf(holders);
-                }
-                if (!drain.isEmpty()) {  // the victim's streams, waited for outside the lock; then decide again
-                    Evictions.drain(drain);
-                    drain.clear();
-                    continue;
                 }
                 registry.evictions().unmark(evicting);  // never hold a mark while waiting in line: a step ahead may need the victim
                 evicting.clear();

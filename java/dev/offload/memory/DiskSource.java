@@ -68,7 +68,10 @@ public record DiskSource(List<Path> files, List<NativeEngine.DiskExtent> extents
      * (a live engine checks its open files the same way at every read, natively).
      */
     public static final class Registered {
-        private final java.util.IdentityHashMap<TensorRef, FileBacking.Region> regions = new java.util.IdentityHashMap<>();
+        // By tensor name (unique in a component): a replica on another device (engine.HostCopies shares
+        // this object when the files, stamps and packed layout are the same) holds its own graph's
+        // TensorRefs for the same tensors, so an identity key would find none of them.
+        private final Map<String, FileBacking.Region> regions = new java.util.HashMap<>();
         private final Map<Path, FileStamp> stamps = new LinkedHashMap<>();
 
         private Registered() {}
@@ -79,14 +82,14 @@ public record DiskSource(List<Path> files, List<NativeEngine.DiskExtent> extents
             for (TensorRef t : tensors) {
                 if (t.byteSize() == 0) continue;
                 FileBacking.Region region = regionOf(component, t, FileBacking.of(t.data()));
-                r.regions.put(t, region);
+                r.regions.put(t.name(), region);
                 r.stamps.computeIfAbsent(region.file(), f -> FileStamp.of(f, "component '" + component + "'"));
             }
             return r;
         }
 
         public java.util.Optional<FileBacking.Region> region(TensorRef t) {
-            return java.util.Optional.ofNullable(regions.get(t));
+            return java.util.Optional.ofNullable(regions.get(t.name()));
         }
 
         /** Each file's stamp at registration, in first-use order. */

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code run --devices} and {@code plan --devices} (issue 20) on the host backend's emulated devices. */
+/** {@code run --devices}, {@code plan --devices} and {@code demo --devices} (issue 20) on the host backend's emulated devices. */
 class DevicesCommandsTest {
     @TempDir
     static Path dir;
@@ -64,8 +64,19 @@ class DevicesCommandsTest {
             assertTrue(d.get("verified").getAsBoolean());
             assertEquals(1 << 20, d.get("budget_bytes").getAsLong());
             assertTrue(d.get("peak_device_bytes").getAsLong() <= 1 << 20, d.toString());
+            assertTrue(d.get("step_ms_median").getAsDouble() > 0, d.toString());
         }
         assertTrue(j.get("peak_host_bytes").getAsLong() <= 1.05 * j.get("model_bytes").getAsLong(), j.toString());
+    }
+
+    @Test
+    void runReplicatedFromDiskReadsTheSameFilesOnBothDevices() {  // was: the second device found no file region for any tensor
+        InfoCommandTest.Result r = InfoCommandTest.run("run", single.toString(), "--devices", "host:0,host:1", "--replicate", "--budget", "1MiB",
+                "--source", "disk", "--steps", "3", "--verify", "--json");
+        assertEquals(0, r.exit(), r.err());
+        JsonObject j = JsonParser.parseString(r.out()).getAsJsonObject();
+        assertTrue(j.get("verified").getAsBoolean(), j.toString());
+        for (var d : j.getAsJsonArray("devices")) assertTrue(d.getAsJsonObject().get("verified").getAsBoolean(), d.toString());
     }
 
     @Test
@@ -79,5 +90,50 @@ class DevicesCommandsTest {
         r = InfoCommandTest.run("run", single.toString(), "--devices", "host:0");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("two or more device names"), r.err());
+    }
+
+    @Test
+    void demoAddsAReplicatedRowVerifiedOnBothDevicesWithOneHostCopy() {
+        InfoCommandTest.Result r = InfoCommandTest.run("demo", "--dim", "64", "--steps", "3", "--devices", "host:0,host:1", "--json");
+        assertEquals(0, r.exit(), r.err());
+        JsonObject j = JsonParser.parseString(r.out()).getAsJsonObject();
+        assertTrue(j.get("all_verified").getAsBoolean());
+        assertEquals(8, j.getAsJsonArray("runs").size());  // the one-device rows stay as they were
+        JsonObject row = j.getAsJsonObject("devices_run");
+        assertTrue(row.get("verified").getAsBoolean(), row.toString());
+        assertEquals(3, row.get("steps").getAsInt());
+        assertEquals(j.get("model_bytes").getAsLong(), row.get("model_bytes").getAsLong());
+        assertTrue(row.get("strategy").getAsString().startsWith("group_offload"), row.toString());
+        var devices = row.getAsJsonArray("devices");
+        assertEquals(2, devices.size());
+        long budget = j.getAsJsonArray("runs").get(1).getAsJsonObject().get("budget_bytes").getAsLong();  // the offloaded runs' budget
+        for (int i = 0; i < 2; i++) {
+            JsonObject d = devices.get(i).getAsJsonObject();
+            assertEquals("host:" + i, d.get("device").getAsString());
+            assertTrue(d.get("verified").getAsBoolean(), d.toString());
+            assertEquals(budget, d.get("budget_bytes").getAsLong());
+            assertTrue(d.get("peak_device_bytes").getAsLong() > 0 && d.get("peak_device_bytes").getAsLong() <= budget, d.toString());
+            assertTrue(d.get("step_ms_median").getAsDouble() > 0, d.toString());
+            assertEquals("model", d.getAsJsonArray("components").get(0).getAsString());
+        }
+        long model = row.get("model_bytes").getAsLong();
+        long host = row.get("peak_host_bytes").getAsLong();
+        assertTrue(host >= model && host <= 1.05 * model, "one host copy for two devices: " + row);
+    }
+
+    @Test
+    void demoRefusesABadDeviceListNamingTheRule() {
+        InfoCommandTest.Result r = InfoCommandTest.run("demo", "--dim", "64", "--steps", "2", "--devices", "host:0,host:0");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("--devices names 'host:0' twice") && r.err().contains("each device is named once"), r.err());
+        r = InfoCommandTest.run("demo", "--dim", "64", "--steps", "2", "--devices", "host:0");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("two or more device names"), r.err());
+        r = InfoCommandTest.run("demo", "--dim", "64", "--steps", "2", "--devices", "host:0,nowhere:1");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("unknown device name 'nowhere:1'"), r.err());
+        r = InfoCommandTest.run("demo", "--device", "host", "--devices", "host:0,host:1");
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("--device and --devices exclude each other"), r.err());
     }
 }

@@ -7,8 +7,9 @@ import dev.offload.internal.HostFunctionThread;
  * A scoped arrangement (diffusers' "model-level offload for the VAE during decode",
  * {@link Offloader#override}): the component runs under another strategy until the scope closes,
  * which restores the previous arrangement (the same plan object), also when the block it guards
- * throws (try-with-resources). The grouping stays (the host copy is packed by it), so LAYERWISE
- * needs a component grouped one block per group. A second override of a component with one open
+ * throws (try-with-resources). The host copy stays: another grouping (one given, or LAYERWISE's one
+ * block per group) is taken only where the copy serves it without packing again (leaf level, or
+ * fewer blocks per group, from a block-level copy). A second override of a component with one open
  * fails, naming the first: one component, one arrangement at a time. Opening fails during the
  * component's step; closing waits for a step open on another thread (and fails, the scope staying
  * open, for one open on the closing thread). Closing is idempotent. The handle of

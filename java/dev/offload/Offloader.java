@@ -157,8 +157,17 @@ public final class Offloader implements AutoCloseable {
 
     /** Runs a component under {@code strategy} until the returned scope closes ({@link ArrangementScope}). */
     public ArrangementScope override(String name, Strategy strategy) {
+        return override(name, strategy, null);
+    }
+
+    /**
+     * As above, grouped by {@code grouping} (null: the component's own) where its host copy serves
+     * it without packing again: leaf level, or fewer blocks per group, from a block-level copy
+     * (otherwise INVALID_ARGUMENT saying why).
+     */
+    public ArrangementScope override(String name, Strategy strategy, dev.offload.graph.Grouping grouping) {
         HostFunctionThread.refuse("Offloader.override('" + name + "')");
-        return new ArrangementScope(registry.override(name, strategy));
+        return new ArrangementScope(registry.override(name, strategy, grouping));
     }
 
     /**

@@ -18,7 +18,7 @@ import java.util.Set;
 /**
  * {@code ./offload sweep PATH [--workload mix|linear] [--variants LIST] [--counts N] [--json] ...}: one
  * checkpoint through every streaming variant (block, leaf, layerwise, sequential, disk) at token counts
- * going outward from the measured balance, in one process, the model packed once per grouping
+ * going outward from the measured balance, in one process, the model pinned once for every variant
  * (workload.WorkloadSweep says how). One line per (variant, tokens) as it is measured; with
  * {@code --json} one JSON object per line: {@code run}'s fields plus {@code variant},
  * {@code balanced_tokens}, {@code probe_tokens}, {@code copy_only_ms}, {@code compute_probe_ms},

@@ -2,6 +2,7 @@ package dev.offload.engine;
 
 import dev.offload.OffloadException;
 import dev.offload.Strategy;
+import dev.offload.graph.Grouping;
 
 import dev.offload.plan.BudgetLedger;
 import dev.offload.plan.ComponentPlan;
@@ -14,8 +15,9 @@ import java.util.List;
  * A scoped arrangement (diffusers' "model-level offload for the VAE during decode",
  * Offloader.override, whose ArrangementScope is this one's handle): the component runs under another strategy until the scope closes,
  * which restores the previous arrangement (the same plan object), also when the block it guards
- * throws (try-with-resources). The grouping stays (the host copy is packed by it), so LAYERWISE
- * needs a component grouped one block per group. A second override of a component with one open
+ * throws (try-with-resources). The host copy stays: another grouping (a grouping given, or
+ * LAYERWISE's one block per group) is taken only where the copy serves it without packing again
+ * (leaf level or fewer blocks per group from a block-level copy: {@link #open}). A second override of a component with one open
  * fails, naming the first: one component, one arrangement at a time. Opening fails during the
  * component's step; closing waits for a step open on another thread (and fails, the scope staying
  * open, for one open on the closing thread). Closing is idempotent.
@@ -46,8 +48,13 @@ public final class Arrangement implements AutoCloseable {
         return strategy;
     }
 
-    /** Registry.override: runs {@code c} under {@code strategy} (called under the offloader's lock). */
-    static Arrangement open(Registry off, ComponentCore c, Strategy strategy) {
+    /**
+     * Registry.override: runs {@code c} under {@code strategy}, grouped by {@code grouping} (null: its
+     * own; LAYERWISE: one block per group), called under the offloader's lock. Another grouping than
+     * the component's is taken only where its host copy serves it (HostPacking.groupsFor: every group
+     * a run of a packed group's tensors), so nothing is packed or pinned again.
+     */
+    static Arrangement open(Registry off, ComponentCore c, Strategy strategy, Grouping grouping) {
         String name = c.name();
         if (strategy == null || strategy == Strategy.AUTO) throw OffloadException.invalid("override of '" + name + "': give a concrete strategy");
         Arrangement open = off.override(name);
@@ -59,13 +66,20 @@ public final class Arrangement implements AutoCloseable {
         Setup previous = c.setup();
         Settings config = off.settings();
         PinPolicy pin = ComponentPlan.Pinning.defaults(strategy).policy();
-        Setup next = new Setup(strategy, previous.grouping(), config.window(), new ComponentPlan.Pinning(pin, null, config.activationReserve()));
-        if (!next.grouping().equals(previous.grouping())) {
-            throw OffloadException.invalid("override of '" + name + "': " + strategy + " needs one block per group but the component is grouped "
-                    + previous.grouping() + " (an override keeps the grouping its host copy is packed by)");
+        Grouping wanted = grouping != null ? grouping : previous.grouping();
+        Setup next = new Setup(strategy, wanted, config.window(), new ComponentPlan.Pinning(pin, null, config.activationReserve()));
+        if (grouping != null && !next.grouping().equals(grouping)) {
+            throw OffloadException.invalid("override of '" + name + "': " + strategy + " streams " + words(next.grouping()) + ", not "
+                    + words(grouping));
         }
         ComponentPlan previousPlan = c.plan();
         ComponentPlan plan = planInPlace(off, c, next);
+        String unserved = next.grouping().equals(previous.grouping()) ? null : c.host().cannotServe(plan.groups());
+        if (unserved != null) {
+            throw OffloadException.invalid("override of '" + name + "': " + strategy + " at " + words(next.grouping()) + " needs groups that"
+                    + " its host copy, packed at " + words(previous.grouping()) + ", cannot serve: " + unserved + " (an override packs nothing again: a copy"
+                    + " serves a grouping whose every group is a run of one packed group's tensors, such as leaf level from blocks)");
+        }
         AutoFollowUp suspended = off.suspendFollowUp(name);
         if (strategy != Strategy.MODEL_OFFLOAD) off.turns().evictIdle();
         try {
@@ -77,6 +91,11 @@ public final class Arrangement implements AutoCloseable {
         Arrangement scope = new Arrangement(off, c, previous, previousPlan, suspended, strategy);
         off.overrideOpened(name, scope);
         return scope;
+    }
+
+    /** "leaf level", "1 block per group", "2 blocks per group". */
+    private static String words(Grouping g) {
+        return g instanceof Grouping.Blocks b ? b.perGroup() + (b.perGroup() == 1 ? " block" : " blocks") + " per group" : "leaf level";
     }
 
     /** A plan for a registered component under another setup, in the room it would have in place of its own. */

@@ -71,15 +71,15 @@ public final class ComponentCore implements AutoCloseable, StepDriver {
     /**
      * Replaces the arrangement between steps (AUTO's re-plan, an override): the closed steps' figures
      * are kept, the engine closes and one starts under the next schedule (a turn-taking one with its
-     * next turn), on the same host copy (the grouping stays); a failure restores the old one.
+     * next turn), on the same host copy (another grouping only where the copy serves it: HostPacking.groupsFor);
+     * a failure restores the old one.
      */
     synchronized void replace(Setup newSetup, ComponentPlan newPlan, boolean profile) {
         checkNotClosed();
         if (open != null) throw new IllegalStateException("component '" + name + "' has an open step");
         Schedule old = schedule;
-        if (!newSetup.grouping().equals(old.setup().grouping())) {
-            throw new IllegalStateException("a re-plan keeps the grouping: " + old.setup().grouping() + " -> " + newSetup.grouping());
-        }
+        String unserved = newSetup.grouping().equals(old.setup().grouping()) ? null : host.cannotServe(newPlan.groups());
+        if (unserved != null) throw new IllegalStateException("the host copy cannot serve " + newSetup.grouping() + ": " + unserved);
         Schedule next = old.replanned(newSetup, newPlan, profile);
         boolean wasActive = slot.running();
         evict();

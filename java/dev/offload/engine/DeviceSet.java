@@ -235,8 +235,8 @@ public final class DeviceSet implements AutoCloseable {
         return registryOf(component).diskCacheOutcome(component);
     }
 
-    public Arrangement override(String name, Strategy strategy) {
-        return single(name, "an override").override(name, strategy);
+    public Arrangement override(String name, Strategy strategy, dev.offload.graph.Grouping grouping) {
+        return single(name, "an override").override(name, strategy, grouping);
     }
 
     public ComponentCore addTensors(String name, List<dev.offload.graph.TensorRef> tensors) {

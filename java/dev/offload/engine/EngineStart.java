@@ -128,7 +128,9 @@ final class EngineStart {
             return engine;
         }
         NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[plan.groups().size()];
-        for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(host.group(g), plan.resident()[g]);
+        // the host copy's own groups, or slices of them for another grouping (an override's: HostPacking.groupsFor)
+        java.lang.foreign.MemorySegment[] bytes = host.groupsFor(name, plan.groups());
+        for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(bytes[g], plan.resident()[g]);
         if (s.source() == HostSource.LOWMEM) {  // pageable groups, staged through the engine's pinned ring
             return NativeEngine.createStaged(owner.runtime().handle(), sources, st.stagingBytes(), st.readerThreads(), plan.slots(),
                     plan.prefetchDepth(), timing, st.stepsAhead(), s.spans(), owner.computeStream().handle(), copy.handle(), what);

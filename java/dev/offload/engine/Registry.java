@@ -183,11 +183,11 @@ public final class Registry implements AutoCloseable {
         return diskCacheOutcomes.get(component);
     }
 
-    /** Runs a component under {@code strategy} until the returned scope closes ({@link Arrangement}). */
-    public Arrangement override(String name, Strategy strategy) {
+    /** Runs a component under {@code strategy} and {@code grouping} (null: its own) until the returned scope closes ({@link Arrangement}). */
+    public Arrangement override(String name, Strategy strategy, dev.offload.graph.Grouping grouping) {
         return evictions.drainThen(() -> evictions.replacing(name, strategy != Strategy.MODEL_OFFLOAD), () -> {
             ensureOpen();
-            return Arrangement.open(this, component(name), strategy);
+            return Arrangement.open(this, component(name), strategy, grouping);
         });
     }
 

@@ -45,16 +45,14 @@ public final class HostPacking implements AutoCloseable {
     private final long pinnedBytes;
     private final long pageableBytes;
 
+    private final PackedLayout layout;  // where each tensor lies (serving another grouping), else null (no copy)
     private final DiskSource.Registered disk;  // the DISK source's files, else null
     private final String sharedHost;  // a shared region's outcome (SharedHostRegion), else null
     private final java.util.concurrent.atomic.AtomicInteger holders = new java.util.concurrent.atomic.AtomicInteger(1);
 
-    private HostPacking(List<AutoCloseable> slabs, List<MemorySegment> groups, long pinnedBytes, long pageableBytes) {
-        this(slabs, groups, pinnedBytes, pageableBytes, null, null);
-    }
-
-    private HostPacking(List<AutoCloseable> slabs, List<MemorySegment> groups, long pinnedBytes, long pageableBytes, DiskSource.Registered disk,
-                        String sharedHost) {
+    private HostPacking(List<AutoCloseable> slabs, List<MemorySegment> groups, long pinnedBytes, long pageableBytes, PackedLayout layout,
+                        DiskSource.Registered disk, String sharedHost) {
+        this.layout = layout;
         this.slabs = slabs;
         this.groups = groups;
         this.pinnedBytes = pinnedBytes;
@@ -64,8 +62,8 @@ public final class HostPacking implements AutoCloseable {
     }
 
     /** A copy in a shared region (SharedHostRegion): {@code owners} closed in order (registration, mapping, use). */
-    static HostPacking shared(List<AutoCloseable> owners, List<MemorySegment> groups, long pinnedBytes, String outcome) {
-        return new HostPacking(owners, groups, pinnedBytes, 0, null, outcome);
+    static HostPacking shared(List<AutoCloseable> owners, List<PackedGroup> packed, List<MemorySegment> groups, long pinnedBytes, String outcome) {
+        return new HostPacking(owners, groups, pinnedBytes, 0, new PackedLayout(packed), null, outcome);
     }
 
     /** How a shared host region was opened: "created: ...", "mapped: ..." or "rebuilt: ..." and why; null for a private copy. */
@@ -75,12 +73,12 @@ public final class HostPacking implements AutoCloseable {
 
     /** No host copy at all (the DISK source reads groups from their files). */
     public static HostPacking none() {
-        return new HostPacking(List.of(), List.of(), 0, 0);
+        return new HostPacking(List.of(), List.of(), 0, 0, null, null, null);
     }
 
     /** No host copy: the DISK source reads the groups from the files registered in {@code files}. */
     public static HostPacking onDisk(DiskSource.Registered files) {
-        return new HostPacking(List.of(), List.of(), 0, 0, files, null);
+        return new HostPacking(List.of(), List.of(), 0, 0, null, files, null);
     }
 
     /** The DISK source's registered files; null for a host copy. */
@@ -174,7 +172,7 @@ public final class HostPacking implements AutoCloseable {
                 if (packedBytes != null) packedBytes.accept(p.bytes());
             }
             closeAll(new ArrayList<>(files.values()));
-            return new HostPacking(slabs, groups, pinned, pageable);
+            return new HostPacking(slabs, groups, pinned, pageable, new PackedLayout(packed), null, null);
         } catch (RuntimeException | Error e) {
             closeAll(new ArrayList<>(files.values()));
             closeAll(slabs);
@@ -246,6 +244,26 @@ public final class HostPacking implements AutoCloseable {
     /** Group g's packed bytes in pinned memory. */
     public MemorySegment group(int g) {
         return groups.get(g);
+    }
+
+    /**
+     * Each of {@code groups}' host bytes: this copy's own groups, or slices of them when {@code groups}
+     * are another grouping of the same tensors whose every group is a run of a packed group's tensors
+     * (PackedLayout: leaf level from a block-level copy). No bytes are copied or pinned. An
+     * INVALID_ARGUMENT naming the component and the group when the copy cannot serve them. Taken when
+     * an engine starts, never on the step path.
+     */
+    public MemorySegment[] groupsFor(String component, List<PackedGroup> groups) {
+        MemorySegment[] out = new MemorySegment[groups.size()];
+        String why = layout == null ? "it has no host copy" : layout.serve(groups, this.groups, out);
+        if (why != null) throw OffloadException.invalid("component '" + component + "': its host copy cannot serve these groups: " + why);
+        return out;
+    }
+
+    /** Null when this copy can serve {@code groups} (groupsFor; a DISK source reads any grouping from its files), else why not. */
+    public String cannotServe(List<PackedGroup> groups) {
+        if (disk != null) return null;
+        return layout == null ? "it has no host copy" : layout.serve(groups, this.groups, new MemorySegment[groups.size()]);
     }
 
     /** Bytes of the host copy in pinned (page-locked) memory. */

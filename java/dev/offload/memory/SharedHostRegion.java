@@ -126,7 +126,7 @@ public final class SharedHostRegion {
                 pinned = runtime.registerHost(region);
                 List<MemorySegment> groups = new ArrayList<>();
                 for (int g = 0; g < packed.size(); g++) groups.add(pinned.segment().asSlice(groupAt[g], packed.get(g).bytes()));
-                return HostPacking.shared(List.of(pinned, mapping, use), groups, bytes, outcome);
+                return HostPacking.shared(List.of(pinned, mapping, use), packed, groups, bytes, outcome);
             } catch (RuntimeException | Error e) {
                 if (pinned != null) pinned.close();
                 mapping.close();

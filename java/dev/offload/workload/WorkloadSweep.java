@@ -7,6 +7,7 @@ import dev.offload.Offloader;
 import dev.offload.ProgressListener;
 import dev.offload.Strategy;
 import dev.offload.checkpoint.Checkpoint;
+import dev.offload.graph.Grouping;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -16,18 +17,19 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * One checkpoint through every streaming variant at several token counts, in one process, packed once
- * per grouping ({@code ./offload sweep}; tests/gpu/run.sh's pipeline figures).
+ * One checkpoint through every streaming variant at several token counts, in one process, pinned
+ * once ({@code ./offload sweep}; tests/gpu/run.sh's pipeline figures).
  *
  * <p>Design: a fresh process per (variant, tokens) pins the whole model again each time, and reads
- * its host figures with the JIT cold. Here one offloader holds the block-grouped pinned copy and runs
- * block ({@code group_offload}, one block per group), {@code layerwise} and {@code sequential} on it
- * through {@link Offloader#override} (an override keeps the host copy); then that offloader closes
- * and leaf ({@code group_offload} at leaf level, whose groups are packed differently: a second
- * packing, made after the first is freed, so the pinned peak stays one copy of the model) and disk
- * (the block grouping streamed from the file through its staging ring: no packing) follow, each in
- * its own offloader. The block-grouped variants run first (in the order given), then leaf, then disk,
- * each over every token count.
+ * its host figures with the JIT cold. Here one offloader holds one pinned copy, packed one block per
+ * group, and runs, in the order given, block ({@code group_offload}, one block per group) as
+ * registered, and leaf ({@code group_offload} at leaf level), {@code layerwise} and
+ * {@code sequential} through {@link Offloader#override}: an override keeps the host copy, and
+ * leaf's groups (one tensor each) are slices of the block-level packing (each tensor sits at a
+ * 256-aligned offset in its block's group, as it would alone), so nothing is packed again and the
+ * pinned peak is one copy of the model. Then disk (the block grouping streamed from the file through
+ * its staging ring, which is all it pins), in its own offloader, last. Each variant runs over every
+ * token count.
  *
  * <p>Balance: the token count where compute equals the copies is measured, not assumed: one
  * copy-only pass (workload none, block level: its step time) and one compute pass at
@@ -82,45 +84,38 @@ public final class WorkloadSweep {
         Map<Integer, WorkloadRun.Expected> references = new HashMap<>();
         Balance balance = null;
         List<Integer> tokens = null;
-        long peak = 0;
-        // block-grouped pinned copy: block, layerwise, sequential (and the balance measurement)
-        try (Offloader off = Offloader.open(config(o, counting, false, HostSource.PINNED))) {
+        // one pinned copy, packed one block per group: block as registered, leaf, layerwise and sequential
+        // through overrides (an override keeps the host copy; leaf's groups are slices of it), and the balance
+        try (Offloader off = Offloader.open(config(o, counting, HostSource.PINNED))) {
             Component c = WorkloadRun.withinBudget(() -> off.register("model", checkpoint));
             balance = measure(off, c, checkpoint, o);
             tokens = tokenCounts(balance.tokens(), o.counts());
             for (String v : o.variants()) {
-                Strategy s = switch (v) {
-                    case "block" -> Strategy.GROUP_OFFLOAD;
-                    case "layerwise" -> Strategy.LAYERWISE;
-                    case "sequential" -> Strategy.SEQUENTIAL;
-                    default -> null;
-                };
-                if (s == null) continue;
-                try (var scope = s == Strategy.GROUP_OFFLOAD ? null : off.override("model", s)) {
+                if (v.equals("disk")) continue;
+                try (var scope = v.equals("block") ? null : switch (v) {
+                    case "leaf" -> off.override("model", Strategy.GROUP_OFFLOAD, Grouping.leaf());
+                    case "layerwise" -> off.override("model", Strategy.LAYERWISE);
+                    default -> off.override("model", Strategy.SEQUENTIAL);
+                }) {
                     sweep(off, off.component("model"), checkpoint, o, v, tokens, balance, references, packings, out);
                 }
             }
-            peak = Math.max(peak, off.deviceInfo().hostPeakBytes());
         }
-        for (String v : List.of("leaf", "disk")) {
-            if (!o.variants().contains(v)) continue;
-            boolean leaf = v.equals("leaf");
-            try (Offloader off = Offloader.open(config(o, counting, leaf, leaf ? HostSource.PINNED : HostSource.DISK))) {
+        if (o.variants().contains("disk")) {  // the block grouping streamed from the file through its staging ring: nothing packed
+            try (Offloader off = Offloader.open(config(o, counting, HostSource.DISK))) {
                 Component c = WorkloadRun.withinBudget(() -> off.register("model", checkpoint));
-                sweep(off, c, checkpoint, o, v, tokens, balance, references, packings, out);
+                sweep(off, c, checkpoint, o, "disk", tokens, balance, references, packings, out);
             }
         }
         return balance;
     }
 
-    private static OffloadConfig config(Options o, ProgressListener progress, boolean leaf, HostSource source) {
+    private static OffloadConfig config(Options o, ProgressListener progress, HostSource source) {
         OffloadConfig b = o.base();
         OffloadConfig.Builder c = OffloadConfig.builder().device(b.device()).deviceBudget(b.deviceBudget()).window(b.window())
                 .timing(b.timing()).stepsAhead(b.stepsAhead()).strategy(Strategy.GROUP_OFFLOAD).source(source).progress(progress);
         if (b.stagingBytes() > 0) c.stagingBytes(b.stagingBytes());
-        if (leaf) c.leafLevel();
-        else c.blocksPerGroup(1);
-        return c.build();
+        return c.blocksPerGroup(1).build();
     }
 
     /** One copy-only pass and one compute pass at the probe token count, block level; the balanced token count from them. */

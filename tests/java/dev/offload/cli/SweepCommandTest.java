@@ -17,16 +17,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code ./offload sweep}: one process, every variant at every token count, balanced first, each
- * line verified with its fields; the block-level pinned copy made once and shared by block,
- * layerwise and sequential (leaf packs its own after it is freed; disk pins only its staging ring),
- * so the pinned peak never grows beyond one copy of the model.
+ * line verified with its fields; the block-level pinned copy made once and shared by every variant
+ * (block as registered; leaf, layerwise and sequential through overrides, leaf's groups slices of
+ * it; disk pins only its staging ring), so the pinned peak stays one copy of the model.
  */
 class SweepCommandTest {
     @TempDir
     static Path dir;
 
     @Test
-    void everyVariantAtEveryTokenCountOnePackingPerGroupingBalancedFirst() {
+    void everyVariantAtEveryTokenCountOnePinningBalancedFirst() {
         Path model = dir.resolve("m.safetensors");
         SyntheticModel.write(model, 256, 2, 1, 7);  // about 6 MiB: a second pinned copy would show in the peak beside the workload's buffers
         InfoCommandTest.Result r = InfoCommandTest.run("sweep", model.toString(), "--device", "host", "--budget", "64MiB", "--steps", "3",
@@ -53,13 +53,13 @@ class SweepCommandTest {
             double host = j.get("host_us_per_group").getAsDouble();
             assertTrue(host > 0 && host < 10_000, j.toString());
             assertEquals(balanced, j.get("balanced_tokens").getAsInt());
-            // one pinned packing for block, layerwise and sequential; leaf's is the second; disk adds none
-            int packings = j.get("packings").getAsInt();
-            assertEquals(v.equals("leaf") || v.equals("disk") ? 2 : 1, packings, j.toString());
-            assertTrue(j.get("pinned_peak_bytes").getAsLong() < model1 + model1 / 2,
-                    "the pinned peak stays one copy of the model: " + j);
+            // one pinned packing for every variant, leaf included (its groups are slices of the block-level copy); disk adds none
+            assertEquals(1, j.get("packings").getAsInt(), j.toString());
+            long peak = j.get("pinned_peak_bytes").getAsLong();
+            assertTrue((v.equals("disk") || peak >= model1) && peak <= model1 + model1 / 20,
+                    "the pinned peak stays one copy of the model (within 1.05x; disk: its staging ring): " + j);
         }
-        assertEquals(List.of("block", "layerwise", "sequential", "leaf", "disk"), List.copyOf(tokens.keySet()), "block-grouped variants first");
+        assertEquals(WorkloadSweep.VARIANTS, List.copyOf(tokens.keySet()), "the pinned variants in the order given, disk last");
         List<Integer> expected = WorkloadSweep.tokenCounts(balanced, 3);
         for (var e : tokens.entrySet()) assertEquals(expected, e.getValue(), e.getKey());
         assertTrue(lines.stream().filter(j -> j.get("variant").getAsString().equals("leaf"))
@@ -84,7 +84,7 @@ class SweepCommandTest {
                 "--steps", "2", "--warmup", "1", "--json");
         assertEquals(0, r.exit(), r.err());
         List<String> variants = r.out().strip().lines().map(l -> JsonParser.parseString(l).getAsJsonObject().get("variant").getAsString()).toList();
-        assertEquals(List.of("block", "leaf"), variants, "block-grouped variants first, then leaf");
+        assertEquals(List.of("leaf", "block"), variants, "the order given");
         InfoCommandTest.Result bad = InfoCommandTest.run("sweep", model.toString(), "--variants", "block,turbo");
         assertEquals(2, bad.exit());
         assertTrue(bad.err().contains("unknown sweep variant 'turbo'"), bad.err());

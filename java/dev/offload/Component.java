@@ -30,6 +30,13 @@ public final class Component implements AutoCloseable {
         return core.face(Component::new);
     }
 
+    /** A handle per core, in the cores' order (registerAll, registerGraphs). */
+    static java.util.Map<String, Component> handles(java.util.Map<String, ComponentCore> cores) {
+        java.util.Map<String, Component> out = new java.util.LinkedHashMap<>();
+        cores.forEach((name, core) -> out.put(name, of(core)));
+        return java.util.Collections.unmodifiableMap(out);
+    }
+
     ComponentCore core() {
         return core;
     }

@@ -16,8 +16,6 @@ import dev.offload.runtime.DeviceInfo;
 import dev.offload.runtime.DeviceRuntime;
 import dev.offload.runtime.Stream;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -67,9 +65,7 @@ public final class Offloader implements AutoCloseable {
         return new Offloader(config, DeviceSet.open(config));
     }
 
-    public OffloadConfig config() {
-        return config;
-    }
+    public OffloadConfig config() { return config; }
 
     /**
      * Discovers the checkpoint's block graph (BlockDiscovery's rules) and registers it. A checkpoint
@@ -101,20 +97,14 @@ public final class Offloader implements AutoCloseable {
     public Map<String, Component> registerAll(Pipeline pipeline) {
         HostFunctionThread.refuse("Offloader.registerAll()");
         open(pipeline, "the pipeline");
-        return handles(registry.registerAll(pipeline));
+        return Component.handles(registry.registerAll(pipeline));
     }
 
     /** Registers several components at once, as {@link #registerAll}; the same graph instance under its name is shared. */
     public Map<String, Component> registerGraphs(Map<String, BlockGraph> graphs) {
         HostFunctionThread.refuse("Offloader.registerGraphs()");
         graphs(graphs);
-        return handles(registry.registerGraphs(graphs));
-    }
-
-    private static Map<String, Component> handles(Map<String, ComponentCore> cores) {
-        Map<String, Component> out = new LinkedHashMap<>();
-        cores.forEach((name, core) -> out.put(name, Component.of(core)));
-        return Collections.unmodifiableMap(out);
+        return Component.handles(registry.registerGraphs(graphs));
     }
 
     /**
@@ -156,15 +146,9 @@ public final class Offloader implements AutoCloseable {
     }
 
     /** Runs a component under {@code strategy} until the returned scope closes ({@link ArrangementScope}). */
-    public ArrangementScope override(String name, Strategy strategy) {
-        return override(name, strategy, null);
-    }
+    public ArrangementScope override(String name, Strategy strategy) { return override(name, strategy, null); }
 
-    /**
-     * As above, grouped by {@code grouping} (null: the component's own) where its host copy serves
-     * it without packing again: leaf level, or fewer blocks per group, from a block-level copy
-     * (otherwise INVALID_ARGUMENT saying why).
-     */
+    /** As above, grouped by {@code grouping} (null: its own) where its host copy serves that without packing again (else INVALID_ARGUMENT, why). */
     public ArrangementScope override(String name, Strategy strategy, dev.offload.graph.Grouping grouping) {
         HostFunctionThread.refuse("Offloader.override('" + name + "')");
         return new ArrangementScope(registry.override(name, strategy, grouping));

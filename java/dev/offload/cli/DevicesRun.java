@@ -32,6 +32,12 @@ final class DevicesRun {
     private DevicesRun() {}
 
     static int run(Pipeline pipeline, OffloadConfig config, int steps, int tokens, int hidden, boolean verify, boolean json, PrintStream out) {
+        return run(pipeline, config, steps, tokens, hidden, verify, json, out, null);
+    }
+
+    /** As above; with {@code traceFile} (a config with {@code trace(true)}) every device's timeline is written there, a process each. */
+    static int run(Pipeline pipeline, OffloadConfig config, int steps, int tokens, int hidden, boolean verify, boolean json, PrintStream out,
+                   java.nio.file.Path traceFile) {
         List<String> devices = config.placement().devices();
         try (Offloader off = Offloader.open(config)) {
             Map<String, ReferenceWorkload> workloads = new LinkedHashMap<>();
@@ -86,6 +92,7 @@ final class DevicesRun {
                                 steps, info.peakBytes(), info.budgetBytes(), ok == null ? "no (--verify not given)" : ok);
                     }
                 }
+                if (traceFile != null) off.trace().writeChromeJson(traceFile);  // every device's steps are done (result above)
                 if (json) {
                     j.add("devices", list);
                     if (all == null) j.add("verified", com.google.gson.JsonNull.INSTANCE);

@@ -233,8 +233,8 @@ public final class Offloader implements AutoCloseable {
     /**
      * The timeline of every component's steps (config {@code trace(true)}): host steps, copies and
      * compute per group, back-pressure marks. Reads the figures of closed steps not yet read
-     * (waiting for the device where needed), so it is complete up to the last closed step.
-     * {@link Trace#writeChromeJson} writes it for Perfetto.
+     * (waiting for the device where needed), so it is complete up to the last closed step. Several
+     * devices: all of theirs, a process each ({@link Trace#merged}); {@link Trace#writeChromeJson}.
      */
     public Trace trace() {
         HostFunctionThread.refuse("Offloader.trace()");  // reads figures, waiting for the device

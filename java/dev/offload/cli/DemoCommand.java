@@ -102,7 +102,7 @@ final class DemoCommand {
                     OffloadConfig replicated = base.get().deviceBudget(budget).strategy(Strategy.GROUP_OFFLOAD).blocksPerGroup(1)
                             .devices(devices.toArray(String[]::new)).replicate(true).build();
                     devicesRow = DevicesRun.measure(java.util.Map.of(dev.offload.checkpoint.Pipeline.SINGLE_COMPONENT, checkpoint), model,
-                            replicated, steps, tokens, hidden, true);
+                            replicated, steps, tokens, hidden, true, null);
                     progress.advance(steps);
                 }
                 for (OffloadConfig config : configs) {

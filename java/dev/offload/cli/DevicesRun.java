@@ -90,8 +90,8 @@ final class DevicesRun {
 
     /** {@code run --devices}: the outcome, printed (JSON or a line per device); exit 1 where a device's steps differ. */
     static int run(Map<String, Checkpoint> components, long modelBytes, OffloadConfig config, int steps, int tokens, int hidden,
-                   boolean verify, boolean json, PrintStream out) {
-        Outcome o = measure(components, modelBytes, config, steps, tokens, hidden, verify);
+                   boolean verify, boolean json, PrintStream out, java.nio.file.Path traceFile) {
+        Outcome o = measure(components, modelBytes, config, steps, tokens, hidden, verify, traceFile);
         if (json) {
             out.println(o.toJson());
         } else {
@@ -106,9 +106,12 @@ final class DevicesRun {
         return Boolean.FALSE.equals(o.verified()) ? 1 : 0;
     }
 
-    /** Registers the components (in order) in one offloader on the config's devices and steps each device from its own thread. */
+    /**
+     * Registers the components (in order) in one offloader on the config's devices and steps each device from its own thread;
+     * with {@code traceFile} (a config with {@code trace(true)}) every device's timeline is written there, a process each.
+     */
     static Outcome measure(Map<String, Checkpoint> components, long modelBytes, OffloadConfig config, int steps, int tokens, int hidden,
-                           boolean verify) {
+                           boolean verify, java.nio.file.Path traceFile) {
         List<String> devices = config.placement().devices();
         try (Offloader off = Offloader.open(config)) {
             Map<String, ReferenceWorkload> workloads = new LinkedHashMap<>();
@@ -147,6 +150,7 @@ final class DevicesRun {
                             names.isEmpty() ? Double.NaN : WorkloadRun.median(steady)));
                     if (Boolean.FALSE.equals(ok)) all = false;
                 }
+                if (traceFile != null) off.trace().writeChromeJson(traceFile);  // every device's steps are done (result above)
                 List<String> labels = new ArrayList<>();
                 registered.values().forEach(c -> labels.add(c.setup().label()));
                 return new Outcome(off.deviceInfo().backend().id(), String.join(", ", labels), outcomes, all, steps, hostPeak,

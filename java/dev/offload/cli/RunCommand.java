@@ -86,7 +86,8 @@ final class RunCommand {
         try (Pipeline pipeline = Main.openInputs(paths, options)) {
             if (args.has("--devices")) {  // several devices: DevicesRun (mix workload, a thread per device)
                 if (!args.option("--workload", "mix").equals("mix")) throw new UsageException("--devices runs the mix workload only");
-                return DevicesRun.run(pipeline.components(), pipeline.totalBytes(), config.build(), steps, tokens, hidden, args.flag("--verify"), args.flag("--json"), out);
+                return DevicesRun.run(pipeline.components(), pipeline.totalBytes(), config.build(), steps, tokens, hidden, args.flag("--verify"), args.flag("--json"), out,
+                        traceFile);
             }
             if (pipeline.components().size() > 1) {
                 Progress progress = new Progress(err, "run", steps * pipeline.components().size(), "steps", !args.flag("--json"));

@@ -103,12 +103,12 @@ public final class DeviceSet implements AutoCloseable {
         bytes.forEach((name, b) -> {
             if (!placed.containsKey(name)) fresh.put(name, b);
         });
-        Map<String, BudgetLedger> ledgers = new LinkedHashMap<>();
+        Map<String, BudgetLedger.DeviceRoom> rooms = new LinkedHashMap<>();
         for (int i = 0; i < names.size(); i++) {
             DeviceInfo info = registries.get(i).deviceInfo();
-            ledgers.put(names.get(i), BudgetLedger.of(info.budgetBytes(), info.usedBytes(), config.activationReserve(), List.of()));
+            rooms.put(names.get(i), BudgetLedger.of(info.budgetBytes(), info.usedBytes(), config.activationReserve(), List.of()).placing());
         }
-        Map<String, Placement.Decision> out = new LinkedHashMap<>(Placement.place(config.placement(), fresh, ledgers));
+        Map<String, Placement.Decision> out = new LinkedHashMap<>(Placement.place(config.placement(), fresh, rooms));
         bytes.keySet().forEach(name -> {
             if (placed.containsKey(name)) out.put(name, placed.get(name));
         });
@@ -308,8 +308,15 @@ public final class DeviceSet implements AutoCloseable {
         return device(device).step(name);
     }
 
+    /**
+     * The timeline: the one device's; with several, every device's merged into one snapshot
+     * (metrics.Trace.merged: a process per device in the Chrome JSON, one clock).
+     */
     public dev.offload.metrics.Trace trace() {
-        return primary().trace();
+        if (!several()) return primary().trace();
+        Map<String, dev.offload.metrics.Trace> byDevice = new LinkedHashMap<>();
+        for (int i = 0; i < names.size(); i++) byDevice.put(names.get(i), registries.get(i).trace());
+        return dev.offload.metrics.Trace.merged(byDevice);
     }
 
     public Stream computeStream() {

@@ -1,10 +1,12 @@
 package dev.offload.engine;
 
+import dev.offload.DiskIo;
 import dev.offload.HostSource;
 import dev.offload.OffloadException;
 import dev.offload.ProgressListener;
 import dev.offload.Status;
 import dev.offload.graph.BlockGraph;
+import dev.offload.internal.EngineSpec;
 import dev.offload.internal.NativeEngine;
 import dev.offload.memory.DiskCache;
 import dev.offload.memory.DiskSource;
@@ -14,11 +16,14 @@ import dev.offload.plan.ComponentPlan;
 import dev.offload.plan.PackedGroup;
 import dev.offload.plan.Schedule;
 import dev.offload.runtime.Stream;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * From a {@link Schedule} to what acts on it: the component's host copy ({@link #pack}) and its
- * native engine ({@link #start}: the one factory, taking the runtime, the schedule and the
- * streams). The engine derives its region and ring from the groups; they are checked against the
+ * native engine ({@link #start}: taking the runtime, the schedule and the streams; {@link #spec} is
+ * the one place a schedule becomes an internal.EngineSpec, and NativeEngine.create the one native
+ * factory, whatever the host source). The engine derives its region and ring from the groups; they are checked against the
  * schedule's (ofl_engine_layout), so a disagreement is an INTERNAL error naming both, never a
  * silent difference.
  */
@@ -33,7 +38,7 @@ final class EngineStart {
      */
     static HostPacking pack(Registry owner, Schedule s, BlockGraph graph, ComponentSource key) {
         // One copy for every device of the offloader (HostCopies): a replica shares the first one's.
-        if (owner.settings() instanceof DeviceSettings device && s.source() != HostSource.AUTO) {
+        if (owner.settings() instanceof DeviceSettings device) {
             return device.copies().packOrShare(key, s.groups(), s.source(), () -> pack(owner, s, graph));
         }
         return pack(owner, s, graph);
@@ -98,44 +103,65 @@ final class EngineStart {
     }
 
     private static NativeEngine open(Registry owner, Schedule s, HostPacking host, Stream copy) {
-        Settings config = owner.settings();
         String name = s.component();
+        if (s.source() != HostSource.DISK) {
+            return NativeEngine.create(owner.runtime().handle(), spec(s, host, null), owner.computeStream().handle(), copy.handle());
+        }
+        // No host copy: the engine reads the groups from their files.
+        Settings config = owner.settings();
+        DiskSource.Registered registered = host.disk();
+        registered.checkUnchanged(name);  // a turn, re-plan or override after the file changed: an IO error, not other bytes
+        DiskCache.Result cached = DiskCache.source(name, s.groups(), config.diskCache(), registered::region,
+                new DiskCache.Options(config.diskCacheMaxBytes(), config.diskCacheCheck()));
+        owner.noteDiskCache(name, cached.outcome());
+        NativeEngine engine = NativeEngine.create(owner.runtime().handle(), spec(s, host, cached.source()), owner.computeStream().handle(),
+                copy.handle());
+        // The native reader stamps the files it opened and checks each read against that; a file
+        // replaced between the check above and its open would be stamped as it is now. Checked
+        // again once open: a path that no longer names the registered file fails here.
+        try {
+            registered.checkUnchanged(name);
+        } catch (RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+        return engine;
+    }
+
+    /**
+     * The native engine's spec, read from the schedule: the one place a Schedule becomes an
+     * internal.EngineSpec. Groups and residency from its plan, ring and timing from the plan and its
+     * streaming; the reader from its host source: none (PINNED), staging from host memory (LOWMEM) or
+     * {@code files} (DISK) with the schedule's disk I/O as the native flag.
+     */
+    static EngineSpec spec(Schedule s, HostPacking host, DiskSource files) {
         ComponentPlan plan = s.plan();
         Schedule.Streaming st = s.streaming();
-        int timing = s.timing().code();
-        String what = "component '" + name + "'";
-        if (s.source() == HostSource.DISK) {  // no host copy: the engine reads the groups from their files
-            DiskSource.Registered registered = host.disk();
-            registered.checkUnchanged(name);  // a turn, re-plan or override after the file changed: an IO error, not other bytes
-            DiskCache.Result cached = DiskCache.source(name, plan.groups(), config.diskCache(), registered::region,
-                    new DiskCache.Options(config.diskCacheMaxBytes(), config.diskCacheCheck()));
-            owner.noteDiskCache(name, cached.outcome());
-            DiskSource files = cached.source();
-            long[] bytes = new long[plan.groups().size()];
-            for (int g = 0; g < bytes.length; g++) bytes[g] = plan.groups().get(g).bytes();
-            NativeEngine engine = NativeEngine.createFromDisk(owner.runtime().handle(), bytes, plan.resident(), files.files(), files.extents(),
-                    st.stagingBytes(), st.diskIo().name(), st.readerThreads(), plan.slots(), plan.prefetchDepth(), timing,
-                    st.stepsAhead(), s.spans(), owner.computeStream().handle(), copy.handle(), what);
-            // The native reader stamps the files it opened and checks each read against that; a file
-            // replaced between the check above and its open would be stamped as it is now. Checked
-            // again once open: a path that no longer names the registered file fails here.
-            try {
-                registered.checkUnchanged(name);
-            } catch (RuntimeException e) {
-                engine.close();
-                throw e;
-            }
-            return engine;
-        }
-        NativeEngine.GroupSource[] sources = new NativeEngine.GroupSource[plan.groups().size()];
+        List<EngineSpec.Group> groups = new ArrayList<>(plan.groups().size());
         // the host copy's own groups, or slices of them for another grouping (an override's: HostPacking.groupsFor)
-        java.lang.foreign.MemorySegment[] bytes = host.groupsFor(name, plan.groups());
-        for (int g = 0; g < sources.length; g++) sources[g] = new NativeEngine.GroupSource(bytes[g], plan.resident()[g]);
-        if (s.source() == HostSource.LOWMEM) {  // pageable groups, staged through the engine's pinned ring
-            return NativeEngine.createStaged(owner.runtime().handle(), sources, st.stagingBytes(), st.readerThreads(), plan.slots(),
-                    plan.prefetchDepth(), timing, st.stepsAhead(), s.spans(), owner.computeStream().handle(), copy.handle(), what);
+        java.lang.foreign.MemorySegment[] memory = s.source() == HostSource.DISK ? null : host.groupsFor(s.component(), plan.groups());
+        for (int g = 0; g < plan.groups().size(); g++) {
+            boolean resident = plan.resident()[g];
+            groups.add(s.source() == HostSource.DISK ? EngineSpec.Group.inFiles(plan.groups().get(g).bytes(), resident)
+                    : EngineSpec.Group.inMemory(memory[g], resident));
         }
-        return NativeEngine.create(owner.runtime().handle(), sources, plan.slots(), plan.prefetchDepth(), timing, st.stepsAhead(), s.spans(),
-                owner.computeStream().handle(), copy.handle(), what);
+        EngineSpec.Reader reader = switch (s.source()) {
+            case PINNED -> null;
+            case LOWMEM -> EngineSpec.Reader.fromHost(st.stagingBytes(), st.readerThreads());
+            case DISK -> EngineSpec.Reader.fromFiles(files.files(), files.extents(), st.stagingBytes(), ioFlags(st.diskIo()), st.readerThreads());
+            case AUTO -> throw new IllegalStateException("component '" + s.component() + "': a schedule's host source is never AUTO");
+        };
+        return new EngineSpec(groups, plan.slots(), plan.prefetchDepth(), s.timing().code(), st.stepsAhead(), s.spans(), reader,
+                "component '" + s.component() + "'");
+    }
+
+    /** The reader's OFL_DISK_IO_* flag for a disk I/O choice (AUTO: none, the reader's default choice). */
+    static int ioFlags(DiskIo io) {
+        return switch (io) {
+            case AUTO -> EngineSpec.Reader.IO_DEFAULT;
+            case BUFFERED -> EngineSpec.Reader.IO_BUFFERED;
+            case DIRECT -> EngineSpec.Reader.IO_DIRECT;
+            case PROBE -> EngineSpec.Reader.IO_PROBE;
+        };
     }
 }

@@ -40,127 +40,75 @@ public final class NativeEngine extends NativeResource {
         this.runtime = runtime;
     }
 
-    /** Group g: its packed host bytes and whether it stays resident. */
-    public record GroupSource(MemorySegment host, boolean resident) {}
-
     /**
-     * Creates the engine on the runtime {@code runtime} with the streams {@code compute} and
-     * {@code copy} (native handles: this layer knows no owner above it).
+     * The one factory: the engine {@code spec} describes, on the runtime {@code runtime} with the
+     * streams {@code compute} and {@code copy} (native handles: this layer knows no owner above it).
+     * Without a reader, ofl_engine_create; with one, ofl_engine_create_from_disk (its files, or the
+     * groups' host bytes with OFL_DISK_FROM_HOST).
      */
-    public static NativeEngine create(MemorySegment runtime, GroupSource[] groups, int slots, int prefetchDepth, int timing,
-                                      int stepsAhead, boolean trace, MemorySegment compute, MemorySegment copy, String description) {
+    public static NativeEngine create(MemorySegment runtime, EngineSpec spec, MemorySegment compute, MemorySegment copy) {
+        String description = spec.description();
+        int count = spec.groups().size();
         try (Arena temp = Arena.ofConfined()) {
-            MemorySegment desc = ofl_group_desc.allocateArray(groups.length, temp);
-            for (int g = 0; g < groups.length; g++) {
+            MemorySegment desc = ofl_group_desc.allocateArray(count, temp);
+            for (int g = 0; g < count; g++) {
+                EngineSpec.Group group = spec.groups().get(g);
                 MemorySegment d = ofl_group_desc.asSlice(desc, g);
-                ofl_group_desc.host_address(d, groups[g].host());
-                ofl_group_desc.bytes(d, groups[g].host().byteSize());
-                ofl_group_desc.resident(d, groups[g].resident() ? 1 : 0);
+                ofl_group_desc.host_address(d, group.host());
+                ofl_group_desc.bytes(d, group.bytes());
+                ofl_group_desc.resident(d, group.resident() ? 1 : 0);
                 ofl_group_desc.reserved(d, 0);
             }
-            MemorySegment config = config(temp, slots, prefetchDepth, timing, stepsAhead, trace);
-            return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create(runtime, desc, groups.length, config,
-                    compute, copy, out), "creating the prefetch engine of " + description), description, runtime);
+            MemorySegment config = temp.allocate(ofl_engine_config.layout());
+            ofl_engine_config.struct_size(config, (int) ofl_engine_config.sizeof());
+            ofl_engine_config.slots(config, spec.slots());
+            ofl_engine_config.prefetch_depth(config, spec.prefetchDepth());
+            ofl_engine_config.timing(config, spec.timing());
+            ofl_engine_config.steps_ahead(config, spec.stepsAhead());
+            ofl_engine_config.trace(config, spec.trace() ? 1 : 0);
+            EngineSpec.Reader reader = spec.reader();
+            if (reader == null) {
+                return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create(runtime, desc, count, config,
+                        compute, copy, out), "creating the prefetch engine of " + description), description, runtime);
+            }
+            MemorySegment source = diskSource(reader, temp);
+            String what = reader.fromHost() ? "creating the low-memory engine of " : "creating the disk-source engine of ";
+            return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create_from_disk(runtime, desc, count,
+                    source, config, compute, copy, out), what + description), description, runtime);
         }
     }
 
-    private static MemorySegment config(Arena temp, int slots, int prefetchDepth, int timing, int stepsAhead, boolean trace) {
-        MemorySegment config = temp.allocate(ofl_engine_config.layout());
-        ofl_engine_config.struct_size(config, (int) ofl_engine_config.sizeof());
-        ofl_engine_config.slots(config, slots);
-        ofl_engine_config.prefetch_depth(config, prefetchDepth);
-        ofl_engine_config.timing(config, timing);
-        ofl_engine_config.steps_ahead(config, stepsAhead);
-        ofl_engine_config.trace(config, trace ? 1 : 0);
-        return config;
+    /** The reader's ofl_disk_source: its files (their raw bytes, never re-encoded text: NativePaths), extents, ring and flags. */
+    private static MemorySegment diskSource(EngineSpec.Reader reader, Arena temp) {
+        MemorySegment source = temp.allocate(ofl_disk_source.layout());
+        ofl_disk_source.struct_size(source, (int) ofl_disk_source.sizeof());
+        ofl_disk_source.staging_bytes(source, reader.stagingBytes());
+        ofl_disk_source.flags(source, reader.flags());
+        ofl_disk_source.reader_threads(source, reader.readerThreads());
+        if (reader.fromHost()) return source;
+        var files = reader.files();
+        MemorySegment paths = temp.allocate(ValueLayout.ADDRESS, Math.max(1, files.size()));
+        for (int f = 0; f < files.size(); f++) paths.setAtIndex(ValueLayout.ADDRESS, f, NativePaths.cString(files.get(f), temp));
+        var extents = reader.extents();
+        MemorySegment ext = ofl_disk_extent.allocateArray(Math.max(1, extents.size()), temp);
+        for (int i = 0; i < extents.size(); i++) {
+            DiskExtent e = extents.get(i);
+            MemorySegment x = ofl_disk_extent.asSlice(ext, i);
+            ofl_disk_extent.group(x, e.group());
+            ofl_disk_extent.file(x, e.file());
+            ofl_disk_extent.file_offset(x, e.fileOffset());
+            ofl_disk_extent.bytes(x, e.bytes());
+            ofl_disk_extent.group_offset(x, e.groupOffset());
+        }
+        ofl_disk_source.file_count(source, files.size());
+        ofl_disk_source.paths(source, paths);
+        ofl_disk_source.extents(source, ext);
+        ofl_disk_source.extent_count(source, extents.size());
+        return source;
     }
 
     /** Bytes of a file that land at {@code groupOffset} of group {@code group}'s packed layout (offload.h: ofl_disk_extent). */
     public record DiskExtent(int group, int file, long fileOffset, long bytes, long groupOffset) {}
-
-    /**
-     * An engine whose groups are read from files by its reader threads through a pinned staging ring
-     * of {@code stagingBytes} (0: the default, 8 units); offload.h, ofl_engine_create_from_disk.
-     * {@code groupBytes[g]} is group g's packed size; {@code io} AUTO, BUFFERED, DIRECT or PROBE
-     * (OFL_DISK_IO_*: none, or that flag); {@code readerThreads} 0 for the default.
-     */
-    public static NativeEngine createFromDisk(MemorySegment runtime, long[] groupBytes, boolean[] resident, java.util.List<java.nio.file.Path> files,
-                                              java.util.List<DiskExtent> extents, long stagingBytes, String io, int readerThreads,
-                                              int slots, int prefetchDepth,
-                                              int timing, int stepsAhead, boolean trace, MemorySegment compute, MemorySegment copy,
-                                              String description) {
-        try (Arena temp = Arena.ofConfined()) {
-            MemorySegment desc = ofl_group_desc.allocateArray(groupBytes.length, temp);
-            for (int g = 0; g < groupBytes.length; g++) {
-                MemorySegment d = ofl_group_desc.asSlice(desc, g);
-                ofl_group_desc.host_address(d, MemorySegment.NULL);
-                ofl_group_desc.bytes(d, groupBytes[g]);
-                ofl_group_desc.resident(d, resident[g] ? 1 : 0);
-                ofl_group_desc.reserved(d, 0);
-            }
-            MemorySegment paths = temp.allocate(ValueLayout.ADDRESS, Math.max(1, files.size()));
-            for (int f = 0; f < files.size(); f++) {  // the file system's raw bytes, never re-encoded text (NativePaths)
-                paths.setAtIndex(ValueLayout.ADDRESS, f, NativePaths.cString(files.get(f), temp));
-            }
-            MemorySegment ext = ofl_disk_extent.allocateArray(Math.max(1, extents.size()), temp);
-            for (int i = 0; i < extents.size(); i++) {
-                DiskExtent e = extents.get(i);
-                MemorySegment x = ofl_disk_extent.asSlice(ext, i);
-                ofl_disk_extent.group(x, e.group());
-                ofl_disk_extent.file(x, e.file());
-                ofl_disk_extent.file_offset(x, e.fileOffset());
-                ofl_disk_extent.bytes(x, e.bytes());
-                ofl_disk_extent.group_offset(x, e.groupOffset());
-            }
-            MemorySegment source = temp.allocate(ofl_disk_source.layout());
-            ofl_disk_source.struct_size(source, (int) ofl_disk_source.sizeof());
-            ofl_disk_source.file_count(source, files.size());
-            ofl_disk_source.paths(source, paths);
-            ofl_disk_source.extents(source, ext);
-            ofl_disk_source.extent_count(source, extents.size());
-            ofl_disk_source.staging_bytes(source, stagingBytes);
-            ofl_disk_source.flags(source, switch (io) {
-                case "AUTO" -> 0;
-                case "BUFFERED" -> offload_h.OFL_DISK_IO_BUFFERED();
-                case "DIRECT" -> offload_h.OFL_DISK_IO_DIRECT();
-                case "PROBE" -> offload_h.OFL_DISK_IO_PROBE();
-                default -> throw new IllegalArgumentException("disk I/O " + io);
-            });
-            ofl_disk_source.reader_threads(source, readerThreads);
-            MemorySegment config = config(temp, slots, prefetchDepth, timing, stepsAhead, trace);
-            return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create_from_disk(runtime, desc, groupBytes.length,
-                    source, config, compute, copy, out), "creating the disk-source engine of " + description), description, runtime);
-        }
-    }
-
-    /**
-     * An engine whose groups' host bytes (pageable memory is fine, on cuda too) are copied by its
-     * reader into a pinned staging ring of {@code stagingBytes} before each device copy: the
-     * low-memory source (offload.h: OFL_DISK_FROM_HOST).
-     */
-    public static NativeEngine createStaged(MemorySegment runtime, GroupSource[] groups, long stagingBytes, int readerThreads,
-                                            int slots, int prefetchDepth,
-                                            int timing, int stepsAhead, boolean trace, MemorySegment compute, MemorySegment copy,
-                                            String description) {
-        try (Arena temp = Arena.ofConfined()) {
-            MemorySegment desc = ofl_group_desc.allocateArray(groups.length, temp);
-            for (int g = 0; g < groups.length; g++) {
-                MemorySegment d = ofl_group_desc.asSlice(desc, g);
-                ofl_group_desc.host_address(d, groups[g].host());
-                ofl_group_desc.bytes(d, groups[g].host().byteSize());
-                ofl_group_desc.resident(d, groups[g].resident() ? 1 : 0);
-                ofl_group_desc.reserved(d, 0);
-            }
-            MemorySegment source = temp.allocate(ofl_disk_source.layout());
-            ofl_disk_source.struct_size(source, (int) ofl_disk_source.sizeof());
-            ofl_disk_source.staging_bytes(source, stagingBytes);
-            ofl_disk_source.flags(source, offload_h.OFL_DISK_FROM_HOST());
-            ofl_disk_source.reader_threads(source, readerThreads);
-            MemorySegment config = config(temp, slots, prefetchDepth, timing, stepsAhead, trace);
-            return new NativeEngine(Native.pointerResult(out -> offload_h.ofl_engine_create_from_disk(runtime, desc, groups.length,
-                    source, config, compute, copy, out), "creating the low-memory engine of " + description), description, runtime);
-        }
-    }
 
     /** Cumulative figures of the engine's disk reader (offload.h: ofl_disk_stats); zeros without one. */
     public record DiskStats(int stagingSlots, long stagingBytes, long unitBytes, long bytesRead, long groupsRead, double readMs,

@@ -20,12 +20,42 @@ import java.util.Map;
  * Files are written whole or not at all ({@link AtomicFile}): a full disk leaves the old file, or none.
  */
 public final class Trace {
-    /** One span ({@code ph: X}) or, with a NaN duration, one mark ({@code ph: i}). */
-    public record Event(String track, String name, double startUs, double durationUs, Map<String, Object> args) {}
+    /**
+     * One span ({@code ph: X}) or, with a NaN duration, one mark ({@code ph: i}); {@code device}: the
+     * device whose components recorded it in a merged trace ({@link #merged}), null for one device.
+     */
+    public record Event(String track, String name, double startUs, double durationUs, Map<String, Object> args, String device) {}
 
-    private final long originNanos = System.nanoTime();
+    private final long originNanos;
     private final List<Event> events = new ArrayList<>();
     private double deviceOriginUs = Double.NaN;  // trace time of the runtime's device clock origin
+
+    public Trace() {
+        this(System.nanoTime());
+    }
+
+    private Trace(long originNanos) {
+        this.originNanos = originNanos;
+    }
+
+    /**
+     * Every device's trace in one (an offloader with several devices): each event keeps its track and
+     * is tagged with its device (a process per device in the Chrome JSON, its tracks that process's
+     * threads), its time moved onto one clock, the earliest trace's origin (each device's trace began
+     * when its device opened). A snapshot: what the devices record later is not in it.
+     */
+    public static Trace merged(Map<String, Trace> byDevice) {
+        long origin = Long.MAX_VALUE;
+        for (Trace t : byDevice.values()) origin = Math.min(origin, t.originNanos);
+        Trace out = new Trace(byDevice.isEmpty() ? System.nanoTime() : origin);
+        for (Map.Entry<String, Trace> d : byDevice.entrySet()) {
+            double shiftUs = (d.getValue().originNanos - out.originNanos) / 1e3;
+            for (Event e : d.getValue().events()) {
+                out.events.add(new Event(e.track(), e.name(), e.startUs() + shiftUs, e.durationUs(), e.args(), d.getKey()));
+            }
+        }
+        return out;
+    }
 
     /**
      * Places the runtime's device clock (offload.h: ofl_step_metrics.begin_ms, shared by every
@@ -53,32 +83,37 @@ public final class Trace {
     }
 
     public synchronized void span(String track, String name, double startUs, double durationUs, Map<String, Object> args) {
-        events.add(new Event(track, name, startUs, Math.max(0, durationUs), args));
+        events.add(new Event(track, name, startUs, Math.max(0, durationUs), args, null));
     }
 
     public synchronized void mark(String track, String name, double atUs, Map<String, Object> args) {
-        events.add(new Event(track, name, atUs, Double.NaN, args));
+        events.add(new Event(track, name, atUs, Double.NaN, args, null));
     }
 
     public synchronized List<Event> events() {
         return List.copyOf(events);
     }
 
-    /** Writes this trace alone (process "offload"). */
+    /** Writes this trace alone (process "offload"; a merged trace: a process per device, named by it). */
     public void writeChromeJson(Path file) {
         write(file, Map.of("offload", this));
     }
 
-    /** Writes several traces into one file, one process each (in map order). */
+    /**
+     * Writes several traces into one file, one process each (in map order), named by its key; a
+     * merged trace's events a process per device: "KEY DEVICE", or the device's name alone for the
+     * key "offload" (writeChromeJson). Each process's tracks are its threads.
+     */
     public static void write(Path file, Map<String, Trace> processes) {
         JsonArray out = new JsonArray();
-        int pid = 0;
+        Map<String, Integer> pids = new LinkedHashMap<>();
+        Map<Integer, Map<String, Integer>> tids = new LinkedHashMap<>();
         for (Map.Entry<String, Trace> p : processes.entrySet()) {
-            pid++;
-            out.add(meta("process_name", pid, 0, p.getKey()));
-            Map<String, Integer> tids = new LinkedHashMap<>();
             for (Event e : p.getValue().events()) {
-                int tid = tids.computeIfAbsent(e.track(), k -> tids.size() + 1);
+                String process = e.device() == null ? p.getKey() : p.getKey().equals("offload") ? e.device() : p.getKey() + " " + e.device();
+                int pid = pid(pids, out, process);
+                Map<String, Integer> threads = tids.computeIfAbsent(pid, k -> new LinkedHashMap<>());
+                int tid = threads.computeIfAbsent(e.track(), k -> threads.size() + 1);
                 JsonObject j = new JsonObject();
                 j.addProperty("name", e.name());
                 j.addProperty("ph", Double.isNaN(e.durationUs()) ? "i" : "X");
@@ -95,13 +130,23 @@ public final class Trace {
                 j.add("args", args);
                 out.add(j);
             }
-            for (Map.Entry<String, Integer> t : tids.entrySet()) out.add(meta("thread_name", pid, t.getValue(), t.getKey()));
+            if (p.getValue().events().isEmpty()) pid(pids, out, p.getKey());  // an empty trace still names its process
         }
+        tids.forEach((pid, threads) -> threads.forEach((track, tid) -> out.add(meta("thread_name", pid, tid, track))));
         JsonObject root = new JsonObject();
         root.add("traceEvents", out);
         root.addProperty("displayTimeUnit", "ms");
         byte[] bytes = root.toString().getBytes(StandardCharsets.UTF_8);
         AtomicFile.write(file, "the trace", target -> target.write(ByteBuffer.wrap(bytes), 0));
+    }
+
+    /** The process's id, numbered from 1 in order of first use; its name's metadata is written at its first use. */
+    private static int pid(Map<String, Integer> pids, JsonArray out, String process) {
+        Integer pid = pids.get(process);
+        if (pid != null) return pid;
+        pids.put(process, pids.size() + 1);
+        out.add(meta("process_name", pids.size(), 0, process));
+        return pids.size();
     }
 
     private static JsonObject meta(String kind, int pid, int tid, String name) {

@@ -135,6 +135,45 @@ public final class BudgetLedger {
         }
     }
 
+    /** This device's room for placing components across several devices (plan.Placement), nothing booked yet. */
+    public DeviceRoom placing() {
+        return new DeviceRoom(this);
+    }
+
+    /**
+     * One device's room while plan.Placement places components on several devices: what a permanent
+     * component may fill there ({@link #usable}, reserve kept) less what the placement booked on it.
+     * Placement books each component on every device it puts it on (by hand, replicated or largest
+     * first) and reads {@link #left} to choose; it does no arithmetic of its own.
+     */
+    public static final class DeviceRoom {
+        private final BudgetLedger ledger;
+        private long booked;
+
+        private DeviceRoom(BudgetLedger ledger) {
+            this.ledger = ledger;
+        }
+
+        /** Books {@code bytes} (a component's bytes if whole) on this device. */
+        public void book(long bytes) {
+            booked += bytes;
+        }
+
+        /** The room left for the next component: usable less what was booked (negative when over-committed). */
+        public long left() {
+            return BudgetLedger.left(ledger.usable(Strategy.GROUP_OFFLOAD), booked);
+        }
+
+        /** The bytes booked so far. */
+        public long booked() {
+            return booked;
+        }
+
+        public long budget() {
+            return ledger.budget();
+        }
+    }
+
     /** Books a planned component as if registered (a preview planning several): it then holds its share. */
     public void admit(Strategy strategy, ComponentPlan plan) {
         if (strategy == Strategy.MODEL_OFFLOAD) region = Math.max(region, plan.deviceBytes());

@@ -15,9 +15,10 @@ import java.util.Set;
  * the components' bytes, each device's ledger and the request, the diffusers {@code
  * device_map="balanced"} idea in budget terms. A component placed by hand goes where it was told; with
  * {@code replicate} every other component goes on every device (one host copy, an engine per
- * device); the rest go largest first, each to the device whose room ({@link BudgetLedger#usable}
- * for a permanent component, less what this placement booked there) is largest, ties to the first
- * named. On its device a component is then planned as on one device (the strategy per component as
+ * device); the rest go largest first, each to the device whose room is largest, ties to the first
+ * named. The rooms are the ledger's ({@link BudgetLedger.DeviceRoom}: usable for a permanent
+ * component, less what this placement booked there); every placed component is booked on each of
+ * its devices, and this class does no budget arithmetic itself. On its device a component is then planned as on one device (the strategy per component as
  * today, AUTO's resolver included). Each decision says why, with the figures.
  */
 public final class Placement {
@@ -79,23 +80,26 @@ public final class Placement {
 
     /**
      * Places {@code components} (name to device bytes if whole: its tensors' bytes), in their order, on
-     * the request's devices, whose ledgers ({@code ledgers}, by device name) say the room each has now.
+     * the request's devices, whose rooms ({@code rooms}, by device name: {@link BudgetLedger#placing}
+     * of each device's ledger now) say what each has; every decision is booked there, on each of its
+     * devices (a replicated component on every one), so what comes after sees the room it leaves.
      */
-    public static Map<String, Decision> place(Request request, Map<String, Long> components, Map<String, BudgetLedger> ledgers) {
-        Map<String, Long> room = new LinkedHashMap<>();
+    public static Map<String, Decision> place(Request request, Map<String, Long> components, Map<String, BudgetLedger.DeviceRoom> rooms) {
+        Map<String, BudgetLedger.DeviceRoom> room = new LinkedHashMap<>();
         for (String d : request.devices()) {
-            BudgetLedger l = ledgers.get(d);
-            if (l == null) throw new IllegalArgumentException("no ledger for device '" + d + "'");
-            room.put(d, l.usable(dev.offload.Strategy.GROUP_OFFLOAD));
+            BudgetLedger.DeviceRoom r = rooms.get(d);
+            if (r == null) throw new IllegalArgumentException("no room for device '" + d + "'");
+            room.put(d, r);
         }
         Map<String, Decision> out = new LinkedHashMap<>();
         List<String> auto = new ArrayList<>();
         for (Map.Entry<String, Long> c : components.entrySet()) {
             List<String> manual = request.manual().get(c.getKey());
             if (manual != null) {
-                manual.forEach(d -> room.merge(d, -c.getValue(), Long::sum));
+                manual.forEach(d -> room.get(d).book(c.getValue()));
                 out.put(c.getKey(), new Decision(manual, "placed by hand on " + String.join(", ", manual)));
             } else if (request.replicate()) {
+                request.devices().forEach(d -> room.get(d).book(c.getValue()));
                 out.put(c.getKey(), new Decision(request.devices(), "replicated on every device (" + String.join(", ", request.devices())
                         + "): one host copy, an engine per device within its own budget"));
             } else {
@@ -106,14 +110,16 @@ public final class Placement {
         for (String name : auto) {
             long bytes = components.get(name);
             String best = null;
-            for (Map.Entry<String, Long> d : room.entrySet()) if (best == null || d.getValue() > room.get(best)) best = d.getKey();
-            long had = room.get(best);
-            room.put(best, had - bytes);
+            for (Map.Entry<String, BudgetLedger.DeviceRoom> d : room.entrySet()) {
+                if (best == null || d.getValue().left() > room.get(best).left()) best = d.getKey();
+            }
+            long had = room.get(best).left();
+            room.get(best).book(bytes);
             StringBuilder why = new StringBuilder("largest first: ").append(Size.format(bytes)).append(" to ").append(best)
                     .append(", the device with the most room left (").append(Size.format(Math.max(0, had))).append(" of its ")
-                    .append(Size.format(ledgers.get(best).budget())).append(" budget");
-            for (Map.Entry<String, Long> d : room.entrySet()) {
-                if (!d.getKey().equals(best)) why.append("; ").append(d.getKey()).append(" had ").append(Size.format(Math.max(0, d.getValue())));
+                    .append(Size.format(room.get(best).budget())).append(" budget");
+            for (Map.Entry<String, BudgetLedger.DeviceRoom> d : room.entrySet()) {
+                if (!d.getKey().equals(best)) why.append("; ").append(d.getKey()).append(" had ").append(Size.format(Math.max(0, d.getValue().left())));
             }
             why.append(bytes <= had ? "): it fits whole there" : "): it fits no device whole and streams there");
             out.put(name, new Decision(List.of(best), why.toString()));

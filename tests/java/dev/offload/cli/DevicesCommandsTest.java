@@ -80,6 +80,40 @@ class DevicesCommandsTest {
     }
 
     @Test
+    void aTwoDeviceRunsTraceHasEveryDevicesSpansAProcessEach() throws Exception {
+        Path trace = dir.resolve("devices-trace.json");
+        InfoCommandTest.Result r = InfoCommandTest.run("run", single.toString(), "--devices", "host:0,host:1", "--replicate", "--budget", "1MiB",
+                "--steps", "3", "--trace", trace.toString(), "--json");
+        assertEquals(0, r.exit(), r.err());
+        var events = JsonParser.parseString(Files.readString(trace)).getAsJsonObject().getAsJsonArray("traceEvents");
+        java.util.Map<Integer, String> processes = new java.util.HashMap<>();            // pid: its process's name
+        java.util.Map<String, String> threads = new java.util.HashMap<>();               // "pid/tid": its thread's name
+        for (var e : events) {
+            JsonObject o = e.getAsJsonObject();
+            if (!o.get("ph").getAsString().equals("M")) continue;
+            String name = o.getAsJsonObject("args").get("name").getAsString();
+            if (o.get("name").getAsString().equals("process_name")) processes.put(o.get("pid").getAsInt(), name);
+            else threads.put(o.get("pid").getAsInt() + "/" + o.get("tid").getAsInt(), name);
+        }
+        assertEquals(java.util.Set.of("host:0", "host:1"), java.util.Set.copyOf(processes.values()), processes.toString());
+        java.util.Map<String, java.util.Set<String>> tracks = new java.util.TreeMap<>();   // device: its threads' names
+        threads.forEach((key, name) -> tracks.computeIfAbsent(processes.get(Integer.parseInt(key.split("/")[0])),
+                k -> new java.util.TreeSet<>()).add(name));
+        java.util.Map<String, Integer> computeSpans = new java.util.TreeMap<>();          // device: its compute spans
+        for (var e : events) {
+            JsonObject o = e.getAsJsonObject();
+            if (o.get("ph").getAsString().equals("X") && "compute: model".equals(threads.get(o.get("pid").getAsInt() + "/" + o.get("tid").getAsInt()))) {
+                computeSpans.merge(processes.get(o.get("pid").getAsInt()), 1, Integer::sum);
+            }
+        }
+        assertEquals(java.util.Set.of("host:0", "host:1"), tracks.keySet(), tracks.toString());
+        for (String d : java.util.List.of("host:0", "host:1")) {
+            assertTrue(tracks.get(d).containsAll(java.util.List.of("compute: model", "copy: model", "host: model")), d + ": " + tracks);
+            assertTrue(computeSpans.getOrDefault(d, 0) >= 3, d + " has " + computeSpans.get(d) + " compute spans: " + computeSpans);
+        }
+    }
+
+    @Test
     void badDeviceOptionsAreUsageErrors() {
         InfoCommandTest.Result r = InfoCommandTest.run("run", single.toString(), "--replicate");
         assertEquals(2, r.exit());

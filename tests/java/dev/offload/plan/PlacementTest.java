@@ -10,9 +10,9 @@ import org.junit.jupiter.api.Test;
 
 /** plan.Placement as a pure function: largest first by room, by hand, replicated; each with its reason. */
 class PlacementTest {
-    private static Map<String, BudgetLedger> ledgers(long... rooms) {
-        Map<String, BudgetLedger> out = new LinkedHashMap<>();
-        for (int i = 0; i < rooms.length; i++) out.put("host:" + i, BudgetLedger.of(rooms[i], 0, 0, List.of()));
+    private static Map<String, BudgetLedger.DeviceRoom> ledgers(long... rooms) {
+        Map<String, BudgetLedger.DeviceRoom> out = new LinkedHashMap<>();
+        for (int i = 0; i < rooms.length; i++) out.put("host:" + i, BudgetLedger.of(rooms[i], 0, 0, List.of()).placing());
         return out;
     }
 
@@ -52,5 +52,40 @@ class PlacementTest {
         assertEquals("placed by hand on host:1", d.get("vae").reason());
         assertEquals(List.of("host:0", "host:1"), d.get("transformer").devices());
         assertTrue(d.get("transformer").reason().startsWith("replicated on every device"));
+    }
+
+    @Test
+    void everyPlacedComponentIsBookedOnEachOfItsDevicesInTheLedgersRooms() {
+        // Replicated: booked on every device (before, replicated components booked nothing).
+        var rooms = ledgers(120L << 20, 90L << 20);
+        var r = new Placement.Request(List.of("host:0", "host:1"), Map.of("vae", List.of("host:1")), true);
+        Placement.place(r, components(), rooms);
+        assertEquals((150L << 20) + (60L << 20), rooms.get("host:1").booked());  // text_encoder + transformer replicated, vae by hand
+        assertEquals(150L << 20, rooms.get("host:0").booked());
+        assertEquals((120L << 20) - (150L << 20), rooms.get("host:0").left());  // over-committed: negative, as the ledger says
+        // By hand on two devices, then largest first: the AUTO one sees the room the two-device one left.
+        rooms = ledgers(200L << 20, 200L << 20);
+        Map<String, Long> c = new LinkedHashMap<>();
+        c.put("shared", 150L << 20);
+        c.put("small", 10L << 20);
+        c.put("big", 100L << 20);
+        r = new Placement.Request(List.of("host:0", "host:1"), Map.of("shared", List.of("host:0", "host:1"), "small", List.of("host:1")), false);
+        var d = Placement.place(r, c, rooms);
+        assertEquals("host:0", d.get("big").device());  // host:0 has 50 MiB left, host:1 40 MiB
+        assertTrue(d.get("big").reason().contains("(50.00 MiB of its 200.00 MiB budget; host:1 had 40.00 MiB): it fits no device whole"),
+                d.get("big").reason());
+        assertEquals(250L << 20, rooms.get("host:0").booked());
+        assertEquals(160L << 20, rooms.get("host:1").booked());
+    }
+
+    @Test
+    void aDeviceRoomIsTheLedgersUsableRoomLessWhatWasBooked() {
+        BudgetLedger ledger = BudgetLedger.of(100L << 20, 30L << 20, 10L << 20, List.of());
+        BudgetLedger.DeviceRoom room = ledger.placing();
+        assertEquals(ledger.usable(dev.offload.Strategy.GROUP_OFFLOAD), room.left());
+        assertEquals(60L << 20, room.left());
+        room.book(25L << 20);
+        assertEquals(35L << 20, room.left());
+        assertEquals(100L << 20, room.budget());
     }
 }

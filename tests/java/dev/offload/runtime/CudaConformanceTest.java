@@ -65,15 +65,16 @@ class CudaConformanceTest extends BackendConformance {
         try (PinnedBuffer pinned = runtime.allocatePinned(1 << 16);
              Stream compute = runtime.createStream(StreamKind.COMPUTE);
              Stream copy = runtime.createStream(StreamKind.COPY)) {
-            var groups = new dev.offload.internal.NativeEngine.GroupSource[] {
-                    new dev.offload.internal.NativeEngine.GroupSource(pinned.segment(), false),
-                    new dev.offload.internal.NativeEngine.GroupSource(pageable, false)};
+            var groups = new java.util.ArrayList<>(java.util.List.of(dev.offload.internal.EngineSpec.Group.inMemory(pinned.segment(), false),
+                    dev.offload.internal.EngineSpec.Group.inMemory(pageable, false)));
+            var spec = new dev.offload.internal.EngineSpec(groups, 2, 1, 1, 1, false, null, "test engine");
             OffloadException e = assertThrows(OffloadException.class,
-                    () -> dev.offload.internal.NativeEngine.create(runtime.handle(), groups, 2, 1, 1, 1, false, compute.handle(), copy.handle(), "test engine"));
+                    () -> dev.offload.internal.NativeEngine.create(runtime.handle(), spec, compute.handle(), copy.handle()));
             assertEquals(Status.INVALID_ARGUMENT, e.status());
             assertTrue(e.getMessage().contains("group 1") && e.getMessage().contains("pageable"), e.getMessage());
-            groups[1] = new dev.offload.internal.NativeEngine.GroupSource(pinned.segment().asSlice(0, 4096), false);
-            dev.offload.internal.NativeEngine.create(runtime.handle(), groups, 2, 1, 1, 1, false, compute.handle(), copy.handle(), "test engine").close();
+            groups.set(1, dev.offload.internal.EngineSpec.Group.inMemory(pinned.segment().asSlice(0, 4096), false));
+            var pinnedOnly = new dev.offload.internal.EngineSpec(groups, 2, 1, 1, 1, false, null, "test engine");
+            dev.offload.internal.NativeEngine.create(runtime.handle(), pinnedOnly, compute.handle(), copy.handle()).close();
         }
     }
 }

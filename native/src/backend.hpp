@@ -21,6 +21,7 @@
 namespace ofl {
 
 class Event;
+class DeviceLedger;
 
 class Stream {
 public:
@@ -81,8 +82,12 @@ public:
     // The budget used when the caller gives 0.
     virtual std::uint64_t default_budget() = 0;
     // Called once by Device, before any allocation or stream, with the runtime's budget (the host
-    // backend sizes its device arena from it).
-    virtual void reserve_device(std::uint64_t budget) { (void)budget; }
+    // backend sizes its device arena from it) and its ledger of live device buffers and regions (the
+    // host backend's host kernels may view only ranges inside one of them: ofl_device_view).
+    virtual void reserve_device(std::uint64_t budget, const DeviceLedger& ledger) {
+        (void)budget;
+        (void)ledger;
+    }
 
     virtual void* host_alloc(std::size_t bytes) = 0;
     virtual void host_free(void* p) noexcept = 0;

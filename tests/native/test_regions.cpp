@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "memory/device_ledger.hpp"
 #include "memory/region_allocator.hpp"
 #include "host/host_backend.hpp"
 
@@ -20,8 +21,9 @@ using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 void allocator() {
+    ofl::DeviceLedger ledger(1 << 20);
     auto backend = ofl::make_host_backend();
-    backend->reserve_device(1 << 20);  // the arena its streams translate through (Device does this)
+    backend->reserve_device(1 << 20, ledger);  // the arena its streams translate through (Device does this)
     ofl::RegionAllocator a(4096);
     ofl::RegionAllocator::Taken low, high, mid;
     CHECK(a.take(1000, false, low) && low.offset == 0 && low.pieces.empty());   // rounded to 1024

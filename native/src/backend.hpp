@@ -100,14 +100,12 @@ public:
     virtual std::unique_ptr<Stream> wrap_stream(void* native) = 0;
     virtual std::unique_ptr<Event> create_event(bool timing) = 0;
 
-    // Whether a copy from pageable host memory would block the caller (cuda), so that the engine
-    // refuses group memory that is not pinned; and whether [p, p + bytes) is pinned (host_alloc's
-    // memory on both backends: ofl_copy_async makes a copy from or into anything else wait, and
-    // counts it as a pageable copy).
+    // Whether [p, p + bytes) is pinned (host_alloc's memory and registered ranges, on both
+    // backends): the engine refuses group memory that is not (a copy from it would block the caller,
+    // as on cuda), and ofl_copy_async makes a copy from or into anything else wait and counts it.
     // Registers caller memory as pinned (cudaHostRegister, portable) / undoes it; the memory stays the caller's.
     virtual void host_register(void* p, std::size_t bytes) = 0;
     virtual void host_unregister(void* p) noexcept = 0;
-    virtual bool requires_pinned_sources() const noexcept { return false; }
     virtual bool is_pinned(const void* p, std::size_t bytes) = 0;
     // Whether host-to-device copies are made by a CPU core (the host backend's memcpy) rather than a
     // DMA engine: the disk reader then hands staging over in small units, so that each copy reads

@@ -160,8 +160,12 @@ void retire_refuses_stepping() {
     ofl_stream *compute = nullptr, *copy = nullptr;
     CHECK_OK(ofl_stream_create(rt, OFL_STREAM_COMPUTE, &compute));
     CHECK_OK(ofl_stream_create(rt, OFL_STREAM_COPY, &copy));
-    std::vector<unsigned char> bytes(4096, 5);
-    ofl_group_desc g{bytes.data(), bytes.size(), 1, 0};
+    ofl_host_buffer* pinned = nullptr;  // group memory must be pinned (both backends)
+    void* bytes = nullptr;
+    CHECK_OK(ofl_host_buffer_create(rt, 4096, &pinned));
+    CHECK_OK(ofl_host_buffer_address(pinned, &bytes));
+    std::memset(bytes, 5, 4096);
+    ofl_group_desc g{bytes, 4096, 1, 0};
     ofl_engine_config config{sizeof(ofl_engine_config), 0, 0, OFL_TIMING_STEP, 1, 0};
     ofl_engine* e = nullptr;
     CHECK_OK(ofl_engine_create(rt, &g, 1, &config, compute, copy, &e));
@@ -182,6 +186,7 @@ void retire_refuses_stepping() {
     CHECK_OK(ofl_engine_destroy(e));
     CHECK_OK(ofl_stream_destroy(copy));
     CHECK_OK(ofl_stream_destroy(compute));
+    CHECK_OK(ofl_host_buffer_destroy(pinned));
     CHECK_OK(ofl_runtime_destroy(rt));
 }
 

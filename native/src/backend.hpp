@@ -21,7 +21,18 @@
 namespace ofl {
 
 class Event;
-class DeviceLedger;
+
+// What a host kernel may view of its runtime's device memory (the Device answers: ofl_device_view).
+class ViewableRanges {
+public:
+    // Whether [p, p + bytes) lies inside one live device buffer or engine region, or in space given
+    // back behind a fence still pending (work queued before the give-back, this kernel included, may
+    // still use it: an engine retired while its last step's kernels are queued).
+    virtual bool viewable(const void* p, std::uint64_t bytes) const = 0;
+
+protected:
+    ~ViewableRanges() = default;
+};
 
 class Stream {
 public:
@@ -82,11 +93,11 @@ public:
     // The budget used when the caller gives 0.
     virtual std::uint64_t default_budget() = 0;
     // Called once by Device, before any allocation or stream, with the runtime's budget (the host
-    // backend sizes its device arena from it) and its ledger of live device buffers and regions (the
-    // host backend's host kernels may view only ranges inside one of them: ofl_device_view).
-    virtual void reserve_device(std::uint64_t budget, const DeviceLedger& ledger) {
+    // backend sizes its device arena from it) and what of it a host kernel may view (the host
+    // backend's ofl_device_view); `ranges` outlives the backend's streams.
+    virtual void reserve_device(std::uint64_t budget, const ViewableRanges& ranges) {
         (void)budget;
-        (void)ledger;
+        (void)ranges;
     }
 
     virtual void* host_alloc(std::size_t bytes) = 0;

@@ -138,7 +138,7 @@ std::shared_ptr<Device> Device::open(const std::string& name, std::uint64_t budg
 
 Device::Device(std::unique_ptr<Backend> backend, std::uint64_t budget, std::string note)
     : backend_(std::move(backend)), ledger_(budget), note_(std::move(note)) {
-    backend_->reserve_device(budget, ledger_);
+    backend_->reserve_device(budget, *this);  // kept, asked only once streams run
 }
 
 Device::~Device() {
@@ -271,6 +271,30 @@ void Device::check_device_range(const void* p, std::uint64_t bytes, const char* 
     OFL_EXPECT(p != nullptr, OFL_ERR_INVALID_ARGUMENT, what, " is NULL");
     OFL_EXPECT(ledger_.contains(p, bytes), OFL_ERR_INVALID_ARGUMENT, what, " [", p, ", +", bytes,
                ") does not lie inside one live device buffer of this runtime");
+}
+
+bool Device::viewable(const void* p, std::uint64_t bytes) const {
+    if (ledger_.contains(p, bytes)) return true;  // the common case: one buffer or region
+    // Else piece by piece: space given back behind pending fences, and at most one live buffer or
+    // region (never a range from one into the next): an engine retired while its last step's kernels
+    // are queued, part of whose space the next engine already holds.
+    std::lock_guard<std::mutex> lock(arena_mutex_);  // nothing blocks under it (fences are queried)
+    const auto from = reinterpret_cast<std::uintptr_t>(p);
+    const auto base = reinterpret_cast<std::uintptr_t>(arena_);
+    if (!arena_ || from < base || from - base >= regions_->capacity() || bytes > regions_->capacity() - (from - base)) return false;
+    const std::uintptr_t end = from + bytes;
+    int live_pieces = 0;
+    for (std::uintptr_t at = from; at < end;) {
+        std::uintptr_t next = ledger_.live_end(reinterpret_cast<const void*>(at));
+        if (next != 0 && ++live_pieces > 1) return false;
+        if (next == 0) {
+            const std::uint64_t fenced = regions_->fenced_end(at - base);
+            if (fenced == 0) return false;
+            next = base + fenced;
+        }
+        at = next;
+    }
+    return true;
 }
 
 void Device::check_host_range(const void* p, std::uint64_t bytes, const char* what) const {

@@ -58,7 +58,7 @@ private:
     std::atomic<std::uint64_t> peak_{0};
 };
 
-class Device : public std::enable_shared_from_this<Device> {
+class Device final : public ViewableRanges, public std::enable_shared_from_this<Device> {
 public:
     // name: "auto", "host", "cuda", "cuda:N". budget 0 = the backend's default.
     static std::shared_ptr<Device> open(const std::string& name, std::uint64_t budget);
@@ -104,6 +104,8 @@ public:
     // of any live runtime's buffers or regions, or of any emulated device's arena (host:N), whose
     // addresses fault on the host. A copy between devices is ofl_copy_peer.
     void check_host_range(const void* p, std::uint64_t bytes, const char* what) const;
+    // ViewableRanges: inside one live buffer or region, or space given back behind a pending fence.
+    bool viewable(const void* p, std::uint64_t bytes) const override;
 
     Device(std::unique_ptr<Backend> backend, std::uint64_t budget, std::string note);
     ~Device();
@@ -117,7 +119,7 @@ private:
 
     std::unique_ptr<Backend> backend_;
     DeviceLedger ledger_;
-    std::mutex arena_mutex_;                   // the arena and its allocator
+    mutable std::mutex arena_mutex_;           // the arena and its allocator
     unsigned char* arena_ = nullptr;           // the one device allocation, made at the first need
     std::unique_ptr<RegionAllocator> regions_;
     std::unique_ptr<Event> clock_origin_;

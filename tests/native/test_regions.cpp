@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "check.hpp"
-#include "memory/device_ledger.hpp"
 #include "memory/region_allocator.hpp"
 #include "host/host_backend.hpp"
 
@@ -21,9 +20,11 @@ using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 void allocator() {
-    ofl::DeviceLedger ledger(1 << 20);
+    struct NoViews final : ofl::ViewableRanges {
+        bool viewable(const void*, std::uint64_t) const override { return false; }
+    } no_views;
     auto backend = ofl::make_host_backend();
-    backend->reserve_device(1 << 20, ledger);  // the arena its streams translate through (Device does this)
+    backend->reserve_device(1 << 20, no_views);  // the arena its streams translate through (Device does this)
     ofl::RegionAllocator a(4096);
     ofl::RegionAllocator::Taken low, high, mid;
     CHECK(a.take(1000, false, low) && low.offset == 0 && low.pieces.empty());   // rounded to 1024

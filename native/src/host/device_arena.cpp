@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "error.hpp"
-#include "memory/device_ledger.hpp"
+#include "backend.hpp"
 
 namespace ofl {
 namespace {
@@ -56,8 +56,8 @@ bool DeviceArena::is_device_any(const void* p) noexcept {
     return false;
 }
 
-DeviceArena::DeviceArena(std::uint64_t budget, const DeviceLedger& ledger)
-    : size_(round_up(budget, kPage) + kSlack), ledger_(ledger) {
+DeviceArena::DeviceArena(std::uint64_t budget, const ViewableRanges& ranges)
+    : size_(round_up(budget, kPage) + kSlack), ranges_(ranges) {
     data_fd_ = make_memfd("offload-device");
     int fault_fd = -1;
     void* device = MAP_FAILED;
@@ -149,7 +149,7 @@ void DeviceArena::free(void* device) noexcept {
 }
 
 bool DeviceArena::live(const void* p, std::uint64_t bytes) const {
-    return is_device(p) && ledger_.contains(p, bytes);
+    return is_device(p) && ranges_.viewable(p, bytes);
 }
 
 }  // namespace ofl

@@ -14,8 +14,9 @@
 // that allocation, kept by the Device's ledger and region allocator); the arena is sized for that one
 // allocation: the budget, page-rounded, plus 1 MiB of slack for the Device's rounding (64 KiB). Its
 // pages are punched out of the memfd (the RAM goes back to the system) when the runtime ends and the
-// Device frees the allocation. A view is granted only for a range inside one live buffer or region
-// of the Device's ledger (live()): the arena alone knows just the one allocation.
+// Device frees the allocation. A view is granted only for a range the Device calls viewable (live():
+// inside one live buffer or region of its ledger, or space still fenced by queued work): the arena
+// alone knows just the one allocation.
 #pragma once
 
 #include <cstddef>
@@ -25,13 +26,13 @@
 
 namespace ofl {
 
-class DeviceLedger;
+class ViewableRanges;
 
 class DeviceArena {
 public:
-    // ledger: the runtime's live device buffers and regions (Device's), which live() checks; it
+    // ranges: what of the runtime's memory a host kernel may view (the Device), which live() asks; it
     // outlives every use of the arena (the Device owns both).
-    DeviceArena(std::uint64_t budget, const DeviceLedger& ledger);
+    DeviceArena(std::uint64_t budget, const ViewableRanges& ranges);
     ~DeviceArena();
     DeviceArena(const DeviceArena&) = delete;
     DeviceArena& operator=(const DeviceArena&) = delete;
@@ -54,8 +55,7 @@ public:
     // Whether p is a device address of any arena of the process (another emulated device's
     // included); takes the process-wide list's lock: never on the step path.
     static bool is_device_any(const void* p) noexcept;
-    // Whether [p, p + bytes) is a range of this arena inside one live device buffer or engine region
-    // of the runtime (the Device's ledger): what a host kernel may view.
+    // Whether [p, p + bytes) is a range of this arena that a host kernel may view (ViewableRanges).
     bool live(const void* p, std::uint64_t bytes) const;
 
 private:
@@ -63,7 +63,7 @@ private:
     std::uintptr_t view_base_ = 0;
     std::uint64_t size_ = 0;
     int data_fd_ = -1;
-    const DeviceLedger& ledger_;
+    const ViewableRanges& ranges_;
     mutable std::mutex mutex_;
     std::map<std::uint64_t, std::uint64_t> free_;  // offset -> length, coalesced
     std::map<std::uint64_t, std::uint64_t> used_;  // offset -> bytes asked (the range is that, 256-rounded)

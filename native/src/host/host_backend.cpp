@@ -55,8 +55,8 @@ public:
     }
     std::uint64_t default_budget() override { return memory().free_bytes / 2; }
 
-    void reserve_device(std::uint64_t budget, const DeviceLedger& ledger) override {
-        arena_ = std::make_unique<DeviceArena>(budget, ledger);
+    void reserve_device(std::uint64_t budget, const ViewableRanges& ranges) override {
+        arena_ = std::make_unique<DeviceArena>(budget, ranges);
     }
 
     void* host_alloc(std::size_t bytes) override {

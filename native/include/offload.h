@@ -98,7 +98,10 @@ OFL_API ofl_status ofl_runtime_info(ofl_runtime* runtime, ofl_device_info* out);
 typedef struct ofl_host_buffer ofl_host_buffer;
 typedef struct ofl_device_buffer ofl_device_buffer;
 
-/* Page-locked host memory (portable pinned memory on cuda), aligned to at least 4096 bytes. */
+/* Page-locked host memory (portable pinned memory on cuda), aligned to at least 4096 bytes. Pinned
+ * for the whole process: any runtime's streams may copy from or into it, so destroying a host buffer
+ * (this one's, or ofl_host_register's) first waits for every live runtime of the process, counted once
+ * in ofl_runtime_device_syncs. */
 OFL_API ofl_status ofl_host_buffer_create(ofl_runtime* runtime, uint64_t bytes, ofl_host_buffer** out);
 OFL_API ofl_status ofl_host_buffer_address(ofl_host_buffer* buffer, void** out);
 OFL_API ofl_status ofl_host_buffer_destroy(ofl_host_buffer* buffer);
@@ -167,7 +170,8 @@ OFL_API ofl_status ofl_event_destroy(ofl_event* event);
 #define OFL_COPY_DEVICE_TO_DEVICE 3
 
 /* Queues a copy of bytes from src to dst on the stream; the device side must lie inside one live
- * device buffer. The host side should be pinned memory (ofl_host_buffer_create): then the copy is
+ * device buffer, and the host side must not be device memory of any runtime (OFL_ERR_INVALID_ARGUMENT:
+ * between two devices use ofl_copy_peer). The host side should be pinned memory (ofl_host_buffer_create): then the copy is
  * fully asynchronous. Ordinary (pageable) host memory works too, but the calling thread waits: the
  * call returns once the stream's earlier work and the copy are done (on both backends, as cuda makes
  * a copy from or into pageable memory wait), and the runtime counts it (ofl_runtime_stats). */
@@ -187,7 +191,9 @@ OFL_API ofl_status ofl_device_fill_async(ofl_stream* stream, void* dst, uint8_t 
  *    stream, event, buffer or engine returns OFL_ERR_NOT_SUPPORTED there, on both backends, naming
  *    the rule (ofl_device_view, ofl_last_error, ofl_status_name and ofl_version stay callable);
  *  - a copy whose host side is not pinned makes the caller wait and is counted (ofl_copy_async);
- *  - freeing device or pinned memory waits for every stream of the runtime (cudaFree's rule);
+ *  - freeing device memory waits for every stream of the runtime (cudaFree's rule), destroying a
+ *    host buffer for every runtime's (ofl_host_buffer_destroy);
+ *  - group memory must be pinned (ofl_group_desc), on both backends;
  *  - a stream's wait waits for the record made before the wait was queued: a later record of the
  *    same event, even one that completes first on another stream, does not release it.
  */
@@ -198,7 +204,8 @@ OFL_API ofl_status ofl_device_fill_async(ofl_stream* stream, void* dst, uint8_t 
  * body must not call other offload functions, throw or unwind. */
 OFL_API ofl_status ofl_stream_launch_host_kernel(ofl_stream* stream, ofl_host_fn fn, void* user_data);
 /* The host address through which a host kernel reads and writes [device_ptr, device_ptr + bytes),
- * a range inside one live device buffer of the kernel's runtime. Only in a host kernel's body:
+ * a range inside one live device buffer (or engine region) of the kernel's runtime, else
+ * OFL_ERR_INVALID_ARGUMENT. Only in a host kernel's body:
  * anywhere else (a host function, any other thread) it returns OFL_ERR_NOT_SUPPORTED. A view is
  * valid until the body returns. */
 OFL_API ofl_status ofl_device_view(const void* device_ptr, uint64_t bytes, void** out);
@@ -229,13 +236,14 @@ OFL_API ofl_status ofl_runtime_stats_get(ofl_runtime* runtime, ofl_runtime_stats
  * s - 1 - steps_ahead. That is at most one wait per step, counted in host_waits and
  * host_blocked_ms.
  *
- * On cuda, every streamed or resident group's host memory must be pinned (page-locked): a copy
- * from pageable memory would block the calling thread, so the engine refuses it.
+ * On both backends, every streamed or resident group's host memory must be pinned (page-locked):
+ * a copy from pageable memory would block the calling thread, so the engine refuses it naming the
+ * group (a disk source reads through its own pinned staging instead).
  */
 typedef struct ofl_engine ofl_engine;
 
 typedef struct ofl_group_desc {
-    const void* host_address; /* the group's packed bytes in host memory (pinned on cuda) */
+    const void* host_address; /* the group's packed bytes in pinned host memory */
     uint64_t bytes;
     uint32_t resident;        /* 1: copied once into the permanent region and kept there */
     uint32_t reserved;        /* 0 */

@@ -352,7 +352,7 @@ ofl_status ofl_device_view(const void* device_ptr, uint64_t bytes, void** out) {
                    "backend) may view it; copy it to host memory with a device-to-host copy instead");
         OFL_EXPECT(device_ptr != nullptr && bytes > 0 && arena->live(device_ptr, bytes), OFL_ERR_INVALID_ARGUMENT,
                    "ofl_device_view: [", device_ptr, ", +", bytes,
-                   ") does not lie inside one live device buffer of the runtime running this host kernel");
+                   ") does not lie inside one live device buffer (or engine region) of the runtime running this host kernel");
         *out = arena->translate(device_ptr);
     });
 }
@@ -425,11 +425,11 @@ ofl_status ofl_copy_async(ofl_stream* stream, void* dst, const void* src, uint64
         const ofl::Device& device = *s->device;
         switch (kind) {
             case OFL_COPY_HOST_TO_DEVICE:
-                OFL_EXPECT(src != nullptr, OFL_ERR_INVALID_ARGUMENT, "copy source is NULL");
+                device.check_host_range(src, bytes, "copy source");
                 device.check_device_range(dst, bytes, "copy destination");
                 break;
             case OFL_COPY_DEVICE_TO_HOST:
-                OFL_EXPECT(dst != nullptr, OFL_ERR_INVALID_ARGUMENT, "copy destination is NULL");
+                device.check_host_range(dst, bytes, "copy destination");
                 device.check_device_range(src, bytes, "copy source");
                 break;
             case OFL_COPY_DEVICE_TO_DEVICE:

@@ -22,6 +22,18 @@ namespace ofl {
 
 class Event;
 
+// What a host kernel may view of its runtime's device memory (the Device answers: ofl_device_view).
+class ViewableRanges {
+public:
+    // Whether [p, p + bytes) lies inside one live device buffer or engine region, or in space given
+    // back behind a fence still pending (work queued before the give-back, this kernel included, may
+    // still use it: an engine retired while its last step's kernels are queued).
+    virtual bool viewable(const void* p, std::uint64_t bytes) const = 0;
+
+protected:
+    ~ViewableRanges() = default;
+};
+
 class Stream {
 public:
     virtual ~Stream() = default;
@@ -81,8 +93,12 @@ public:
     // The budget used when the caller gives 0.
     virtual std::uint64_t default_budget() = 0;
     // Called once by Device, before any allocation or stream, with the runtime's budget (the host
-    // backend sizes its device arena from it).
-    virtual void reserve_device(std::uint64_t budget) { (void)budget; }
+    // backend sizes its device arena from it) and what of it a host kernel may view (the host
+    // backend's ofl_device_view); `ranges` outlives the backend's streams.
+    virtual void reserve_device(std::uint64_t budget, const ViewableRanges& ranges) {
+        (void)budget;
+        (void)ranges;
+    }
 
     virtual void* host_alloc(std::size_t bytes) = 0;
     virtual void host_free(void* p) noexcept = 0;
@@ -95,14 +111,12 @@ public:
     virtual std::unique_ptr<Stream> wrap_stream(void* native) = 0;
     virtual std::unique_ptr<Event> create_event(bool timing) = 0;
 
-    // Whether a copy from pageable host memory would block the caller (cuda), so that the engine
-    // refuses group memory that is not pinned; and whether [p, p + bytes) is pinned (host_alloc's
-    // memory on both backends: ofl_copy_async makes a copy from or into anything else wait, and
-    // counts it as a pageable copy).
+    // Whether [p, p + bytes) is pinned (host_alloc's memory and registered ranges, on both
+    // backends): the engine refuses group memory that is not (a copy from it would block the caller,
+    // as on cuda), and ofl_copy_async makes a copy from or into anything else wait and counts it.
     // Registers caller memory as pinned (cudaHostRegister, portable) / undoes it; the memory stays the caller's.
     virtual void host_register(void* p, std::size_t bytes) = 0;
     virtual void host_unregister(void* p) noexcept = 0;
-    virtual bool requires_pinned_sources() const noexcept { return false; }
     virtual bool is_pinned(const void* p, std::size_t bytes) = 0;
     // Whether host-to-device copies are made by a CPU core (the host backend's memcpy) rather than a
     // DMA engine: the disk reader then hands staging over in small units, so that each copy reads

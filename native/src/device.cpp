@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "error.hpp"
+#include "host/device_arena.hpp"
 #include "host/host_backend.hpp"
 #ifdef OFL_WITH_CUDA
 #include "cuda/cuda_backend.hpp"
@@ -21,6 +22,32 @@ std::uint32_t compiled_backends() noexcept {
 namespace {
 
 constexpr std::uint64_t kRoundedRanges = 256;  // 64 KiB of the arena beyond the budget (device.hpp)
+
+// Every live Device of the process (device.hpp): weak, so the list never keeps one alive.
+std::mutex& devices_mutex() {
+    static std::mutex mutex;
+    return mutex;
+}
+std::vector<std::weak_ptr<Device>>& devices() {
+    static std::vector<std::weak_ptr<Device>>* list = new std::vector<std::weak_ptr<Device>>();  // outlives static teardown
+    return *list;
+}
+
+// The live Devices now (a Device whose last owner is letting go has no stream left to wait for).
+std::vector<std::shared_ptr<Device>> live_devices() {
+    std::vector<std::shared_ptr<Device>> out;
+    std::lock_guard<std::mutex> lock(devices_mutex());
+    auto& list = devices();
+    for (auto it = list.begin(); it != list.end();) {
+        if (auto d = it->lock()) {
+            out.push_back(std::move(d));
+            ++it;
+        } else {
+            it = list.erase(it);
+        }
+    }
+    return out;
+}
 
 #ifdef OFL_WITH_CUDA
 int parse_cuda_index(const std::string& name) {
@@ -101,12 +128,17 @@ std::shared_ptr<Device> Device::open(const std::string& name, std::uint64_t budg
                                   : "free on the device (cudaMemGetInfo)",
                    "; give a budget of at most that, or 0 for the default (", backend->default_budget(), " bytes)");
     }
-    return std::make_shared<Device>(std::move(backend), budget, std::move(note));
+    auto device = std::make_shared<Device>(std::move(backend), budget, std::move(note));
+    std::lock_guard<std::mutex> lock(devices_mutex());
+    auto& list = devices();
+    for (auto it = list.begin(); it != list.end();) it = it->expired() ? list.erase(it) : it + 1;
+    list.push_back(device);
+    return device;
 }
 
 Device::Device(std::unique_ptr<Backend> backend, std::uint64_t budget, std::string note)
     : backend_(std::move(backend)), ledger_(budget), note_(std::move(note)) {
-    backend_->reserve_device(budget);
+    backend_->reserve_device(budget, *this);  // kept, asked only once streams run
 }
 
 Device::~Device() {
@@ -205,6 +237,26 @@ void Device::free_host(void* p) noexcept {
     backend_->host_free(p);
 }
 
+void Device::release_host_buffer(void* p, bool registered) noexcept {
+    device_syncs_.fetch_add(1);
+    std::vector<std::shared_ptr<Device>> all;
+    try {
+        all = live_devices();
+    } catch (...) {
+        all.clear();  // out of memory: this device's own wait below still holds
+    }
+    for (const std::shared_ptr<Device>& d : all) {
+        if (d.get() == this) continue;  // the backend call below waits for this one
+        try {
+            d->backend_->synchronize_device();
+        } catch (...) {
+            // a failed device runs nothing more
+        }
+    }
+    if (registered) backend_->host_unregister(p);  // waits for this runtime's streams (both backends)
+    else backend_->host_free(p);
+}
+
 Event& Device::clock_origin(Stream& first_user) {
     std::lock_guard<std::mutex> lock(arena_mutex_);
     if (!clock_origin_) {
@@ -219,6 +271,45 @@ void Device::check_device_range(const void* p, std::uint64_t bytes, const char* 
     OFL_EXPECT(p != nullptr, OFL_ERR_INVALID_ARGUMENT, what, " is NULL");
     OFL_EXPECT(ledger_.contains(p, bytes), OFL_ERR_INVALID_ARGUMENT, what, " [", p, ", +", bytes,
                ") does not lie inside one live device buffer of this runtime");
+}
+
+bool Device::viewable(const void* p, std::uint64_t bytes) const {
+    if (ledger_.contains(p, bytes)) return true;  // the common case: one buffer or region
+    // Else piece by piece: space given back behind pending fences, and at most one live buffer or
+    // region (never a range from one into the next): an engine retired while its last step's kernels
+    // are queued, part of whose space the next engine already holds.
+    std::lock_guard<std::mutex> lock(arena_mutex_);  // nothing blocks under it (fences are queried)
+    const auto from = reinterpret_cast<std::uintptr_t>(p);
+    const auto base = reinterpret_cast<std::uintptr_t>(arena_);
+    if (!arena_ || from < base || from - base >= regions_->capacity() || bytes > regions_->capacity() - (from - base)) return false;
+    const std::uintptr_t end = from + bytes;
+    int live_pieces = 0;
+    for (std::uintptr_t at = from; at < end;) {
+        std::uintptr_t next = ledger_.live_end(reinterpret_cast<const void*>(at));
+        if (next != 0 && ++live_pieces > 1) return false;
+        if (next == 0) {
+            const std::uint64_t fenced = regions_->fenced_end(at - base);
+            if (fenced == 0) return false;
+            next = base + fenced;
+        }
+        at = next;
+    }
+    return true;
+}
+
+void Device::check_host_range(const void* p, std::uint64_t bytes, const char* what) const {
+    OFL_EXPECT(p != nullptr, OFL_ERR_INVALID_ARGUMENT, what, " is NULL");
+    bool device_address = ledger_.contains(p, 1) || DeviceArena::is_device_any(p);
+    if (!device_address) {  // another runtime's (cuda:N): walked under the list's lock, nothing allocated
+        std::lock_guard<std::mutex> lock(devices_mutex());
+        for (const std::weak_ptr<Device>& weak : devices()) {
+            std::shared_ptr<Device> d = weak.lock();
+            if (d && d.get() != this && d->ledger_.contains(p, 1)) device_address = true;
+        }
+    }
+    OFL_EXPECT(!device_address, OFL_ERR_INVALID_ARGUMENT, what, " [", p, ", +", bytes,
+               ") is device memory, not host memory: a copy's host side must be host memory (the other side is this "
+               "stream's device); to copy between two devices use ofl_copy_peer, within one device OFL_COPY_DEVICE_TO_DEVICE");
 }
 
 }  // namespace ofl

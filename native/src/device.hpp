@@ -15,9 +15,16 @@
 // fits); beyond that, or where free space is split, OUT_OF_DEVICE_MEMORY says "fragmented".
 //
 // Device-wide waits: ofl_device_buffer_destroy keeps cudaFree's meaning (it waits for the device,
-// so queued work never touches freed memory), and freeing pinned host memory waits as
-// cudaFreeHost does; both are counted (device_syncs, ofl_runtime_device_syncs). An engine's region
+// so queued work never touches freed memory). Destroying a host buffer (freeing pinned memory, or
+// unregistering caller memory that the caller then unmaps) waits for every runtime of the process
+// (release_host_buffer): pinned memory is pinned for the whole process (portable on cuda, the
+// process-wide table on host), so any device's copy stream may still be reading it, and neither
+// cudaFreeHost nor cudaHostUnregister waits for another device. Both are counted (device_syncs,
+// ofl_runtime_device_syncs); neither is on a turn (a turn frees no host copy). An engine's region
 // goes back without waiting (release_region): fenced by events at its last use.
+//
+// Live Devices are listed process-wide (weakly): for that wait, and so that the host side of a copy
+// is refused when it is a device address of any runtime (check_host_range).
 #pragma once
 
 #include <atomic>
@@ -51,7 +58,7 @@ private:
     std::atomic<std::uint64_t> peak_{0};
 };
 
-class Device {
+class Device final : public ViewableRanges, public std::enable_shared_from_this<Device> {
 public:
     // name: "auto", "host", "cuda", "cuda:N". budget 0 = the backend's default.
     static std::shared_ptr<Device> open(const std::string& name, std::uint64_t budget);
@@ -82,6 +89,9 @@ public:
     void release_region_parts(void* p, std::vector<RegionAllocator::Part> parts) noexcept;
     // Frees pinned host memory (backend host_free: it waits for the device, as cudaFreeHost does; counted).
     void free_host(void* p) noexcept;
+    // A host buffer's end (ofl_host_buffer_destroy): waits for every live runtime of the process, then
+    // frees p (host_alloc's) or, when registered, unregisters it (the caller unmaps it next). Counted once.
+    void release_host_buffer(void* p, bool registered) noexcept;
     // Device-wide waits this runtime made (buffer destroys, pinned host frees).
     std::uint64_t device_syncs() const noexcept { return device_syncs_.load(); }
     // The runtime's device clock: an event recorded once, on the compute stream of the runtime's first
@@ -90,6 +100,12 @@ public:
     Event& clock_origin(Stream& first_user);
     // Throws OFL_ERR_INVALID_ARGUMENT unless [p, p + bytes) lies inside one live device buffer.
     void check_device_range(const void* p, std::uint64_t bytes, const char* what) const;
+    // Throws OFL_ERR_INVALID_ARGUMENT when p, the host side of a copy, is NULL or a device address:
+    // of any live runtime's buffers or regions, or of any emulated device's arena (host:N), whose
+    // addresses fault on the host. A copy between devices is ofl_copy_peer.
+    void check_host_range(const void* p, std::uint64_t bytes, const char* what) const;
+    // ViewableRanges: inside one live buffer or region, or space given back behind a pending fence.
+    bool viewable(const void* p, std::uint64_t bytes) const override;
 
     Device(std::unique_ptr<Backend> backend, std::uint64_t budget, std::string note);
     ~Device();
@@ -103,7 +119,7 @@ private:
 
     std::unique_ptr<Backend> backend_;
     DeviceLedger ledger_;
-    std::mutex arena_mutex_;                   // the arena and its allocator
+    mutable std::mutex arena_mutex_;           // the arena and its allocator
     unsigned char* arena_ = nullptr;           // the one device allocation, made at the first need
     std::unique_ptr<RegionAllocator> regions_;
     std::unique_ptr<Event> clock_origin_;

@@ -26,8 +26,7 @@ struct ofl_host_buffer {
     std::uint64_t bytes = 0;
     bool registered = false;  // caller memory (ofl_host_register): unregistered, never freed
     ~ofl_host_buffer() {
-        if (registered) device->backend().host_unregister(address);
-        else device->free_host(address);
+        device->release_host_buffer(address, registered);  // waits for every runtime's streams (device.hpp)
         device->host_usage().release(bytes);
     }
 };

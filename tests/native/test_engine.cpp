@@ -34,7 +34,30 @@ struct Fixture {
         CHECK_OK(ofl_device_buffer_address(state_buffer, &state));
         CHECK_OK(ofl_device_buffer_address(scratch_buffer, &scratch));
     }
+    // The groups' bytes copied into pinned memory: the engine refuses pageable group memory on both
+    // backends (a copy from it would block the calling thread). Each call pins a copy of its own.
+    std::vector<ofl_group_desc> pinned_descs(const std::vector<std::vector<unsigned char>>& groups,
+                                             const std::vector<std::uint32_t>& resident) {
+        std::uint64_t total = 0;
+        for (const auto& g : groups) total += (g.size() + 4095) / 4096 * 4096;
+        ofl_host_buffer* buffer = nullptr;
+        void* base = nullptr;
+        CHECK_OK(ofl_host_buffer_create(rt, total, &buffer));
+        CHECK_OK(ofl_host_buffer_address(buffer, &base));
+        pinned.push_back(buffer);
+        std::vector<ofl_group_desc> desc;
+        auto* at = static_cast<unsigned char*>(base);
+        for (std::size_t g = 0; g < groups.size(); ++g) {
+            std::memcpy(at, groups[g].data(), groups[g].size());
+            desc.push_back({at, groups[g].size(), resident.empty() ? 0 : resident[g], 0});
+            at += (groups[g].size() + 4095) / 4096 * 4096;
+        }
+        return desc;
+    }
+    std::vector<ofl_host_buffer*> pinned;
+
     ~Fixture() {
+        for (ofl_host_buffer* b : pinned) ofl_host_buffer_destroy(b);
         ofl_device_buffer_destroy(state_buffer);
         ofl_device_buffer_destroy(scratch_buffer);
         ofl_stream_destroy(compute);
@@ -82,8 +105,7 @@ struct Run {
 // Runs `steps` steps through an engine; returns the final state and every step's figures.
 Run run_engine(Fixture& f, const std::vector<std::vector<unsigned char>>& groups, const std::vector<std::uint32_t>& resident,
                Shape shape, int steps) {
-    std::vector<ofl_group_desc> desc(groups.size());
-    for (std::size_t g = 0; g < groups.size(); ++g) desc[g] = {groups[g].data(), groups[g].size(), resident[g], 0};
+    std::vector<ofl_group_desc> desc = f.pinned_descs(groups, resident);
     ofl_engine_config config{sizeof(ofl_engine_config), shape.slots, shape.depth, shape.timing, shape.ahead, shape.trace};
     ofl_engine* engine = nullptr;
     CHECK_OK(ofl_engine_create(f.rt, desc.data(), static_cast<std::uint32_t>(desc.size()), &config, f.compute, f.copy, &engine));
@@ -214,8 +236,7 @@ int main() {
         step_timing.advance = true;
         CHECK(run_engine(f, groups, some, step_timing, steps).state == expected);
         // misuse: advancing from the last group, or from a group not held
-        std::vector<ofl_group_desc> desc;
-        for (const auto& g : groups) desc.push_back({g.data(), g.size(), 0, 0});
+        std::vector<ofl_group_desc> desc = f.pinned_descs(groups, {});
         ofl_engine_config config{sizeof(ofl_engine_config), 2, 1, OFL_TIMING_OFF, 1, 0};
         ofl_engine* engine = nullptr;
         CHECK_OK(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.copy, &engine));
@@ -258,8 +279,7 @@ int main() {
             }
         }
         // misuse: skipping out of order, or while a group is held
-        std::vector<ofl_group_desc> desc;
-        for (const auto& g : groups) desc.push_back({g.data(), g.size(), 0, 0});
+        std::vector<ofl_group_desc> desc = f.pinned_descs(groups, {});
         ofl_engine_config config{sizeof(ofl_engine_config), 2, 1, OFL_TIMING_OFF, 1, 0};
         ofl_engine* engine = nullptr;
         CHECK_OK(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.copy, &engine));
@@ -349,8 +369,7 @@ int main() {
     }
     {  // misuse
         Fixture f(768 << 10);
-        std::vector<ofl_group_desc> desc;
-        for (const auto& g : groups) desc.push_back({g.data(), g.size(), 0, 0});
+        std::vector<ofl_group_desc> desc = f.pinned_descs(groups, {});
         ofl_engine_config config{sizeof(ofl_engine_config), 2, 2, OFL_TIMING_OFF, 1, 0};
         ofl_engine* engine = nullptr;
         CHECK_STATUS(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.copy, &engine), OFL_ERR_INVALID_ARGUMENT);
@@ -364,6 +383,10 @@ int main() {
         CHECK_STATUS(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.compute, &engine), OFL_ERR_INVALID_ARGUMENT);
         CHECK_STATUS(ofl_stream_launch_host_func(f.compute, nullptr, nullptr), OFL_ERR_INVALID_ARGUMENT);
         config.slots = 2;
+        std::vector<ofl_group_desc> pageable = desc;  // group 2 in ordinary memory: refused, as on cuda
+        pageable[2].host_address = groups[2].data();
+        CHECK_STATUS(ofl_engine_create(f.rt, pageable.data(), 6, &config, f.compute, f.copy, &engine), OFL_ERR_INVALID_ARGUMENT);
+        CHECK(std::strstr(ofl_last_error(), "group 2 ") != nullptr && std::strstr(ofl_last_error(), "pageable host memory") != nullptr);
         CHECK_OK(ofl_engine_create(f.rt, desc.data(), 6, &config, f.compute, f.copy, &engine));
         void* p = nullptr;
         ofl_step_metrics m{};

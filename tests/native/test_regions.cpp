@@ -20,8 +20,11 @@ using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 void allocator() {
+    struct NoViews final : ofl::ViewableRanges {
+        bool viewable(const void*, std::uint64_t) const override { return false; }
+    } no_views;
     auto backend = ofl::make_host_backend();
-    backend->reserve_device(1 << 20);  // the arena its streams translate through (Device does this)
+    backend->reserve_device(1 << 20, no_views);  // the arena its streams translate through (Device does this)
     ofl::RegionAllocator a(4096);
     ofl::RegionAllocator::Taken low, high, mid;
     CHECK(a.take(1000, false, low) && low.offset == 0 && low.pieces.empty());   // rounded to 1024
@@ -158,8 +161,12 @@ void retire_refuses_stepping() {
     ofl_stream *compute = nullptr, *copy = nullptr;
     CHECK_OK(ofl_stream_create(rt, OFL_STREAM_COMPUTE, &compute));
     CHECK_OK(ofl_stream_create(rt, OFL_STREAM_COPY, &copy));
-    std::vector<unsigned char> bytes(4096, 5);
-    ofl_group_desc g{bytes.data(), bytes.size(), 1, 0};
+    ofl_host_buffer* pinned = nullptr;  // group memory must be pinned (both backends)
+    void* bytes = nullptr;
+    CHECK_OK(ofl_host_buffer_create(rt, 4096, &pinned));
+    CHECK_OK(ofl_host_buffer_address(pinned, &bytes));
+    std::memset(bytes, 5, 4096);
+    ofl_group_desc g{bytes, 4096, 1, 0};
     ofl_engine_config config{sizeof(ofl_engine_config), 0, 0, OFL_TIMING_STEP, 1, 0};
     ofl_engine* e = nullptr;
     CHECK_OK(ofl_engine_create(rt, &g, 1, &config, compute, copy, &e));
@@ -180,6 +187,7 @@ void retire_refuses_stepping() {
     CHECK_OK(ofl_engine_destroy(e));
     CHECK_OK(ofl_stream_destroy(copy));
     CHECK_OK(ofl_stream_destroy(compute));
+    CHECK_OK(ofl_host_buffer_destroy(pinned));
     CHECK_OK(ofl_runtime_destroy(rt));
 }
 

@@ -322,7 +322,6 @@ public:
         return std::make_unique<CudaStream>(device_, stream, false);
     }
     std::unique_ptr<Event> create_event(bool timing) override { return std::make_unique<CudaEvent>(device_, timing); }
-    bool requires_pinned_sources() const noexcept override { return true; }
     bool is_pinned(const void* p, std::size_t bytes) override {
         // Both ends: a range that starts in pinned memory may run past it.
         for (const char* at : {static_cast<const char*>(p), static_cast<const char*>(p) + bytes - 1}) {

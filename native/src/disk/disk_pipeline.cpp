@@ -143,6 +143,16 @@ void DiskReader::await_queued(std::uint64_t ticket) {
     }
 }
 
+void DiskReader::halt() noexcept {
+    std::unique_lock<std::mutex> lock(mutex_);
+    stopping_ = true;
+    changed_.notify_all();
+    // A unit being queued now (issue_read_units, outside the lock) finishes first: after this no
+    // copy is queued. Reads in progress are not waited for: they end on their own, queue nothing,
+    // and their threads are joined by stop().
+    changed_.wait(lock, [&] { return !issuing_; });
+}
+
 void DiskReader::stop() noexcept {
     {
         std::lock_guard<std::mutex> lock(mutex_);

@@ -58,9 +58,11 @@
 // its times set back: checked with fstat before each read),
 // sets a sticky error naming the file, the offset and the group; later units are marked read without
 // reading, so the copy stream never hangs; check() throws it (OFL_ERR_IO) at the engine's next call.
-// stop() ends the threads (an engine's retire: nothing is queued after its copy fence); the
-// destructor stops them and frees the staging ring; the engine waits for its copy fence first, so
-// no queued copy reads freed staging.
+// halt() makes the threads queue nothing more without waiting for a read in progress (an engine's
+// retire, on a model-level turn under the offloader's lock: nothing is queued after its copy fence,
+// and no pread or staging event is waited for); stop() ends and joins them (the destructor, which
+// then frees the staging ring; the engine waits for its copy fence first, so no queued copy reads
+// freed staging).
 #pragma once
 
 #include <sys/stat.h>
@@ -129,7 +131,10 @@ public:
     // Waits until every unit of ticket t is queued on the copy stream; throws the sticky error when
     // the pipeline stopped before (a copy that could not be queued).
     void await_queued(std::uint64_t ticket);
-    // Stops the reader threads (idempotent): nothing is read or queued afterwards.
+    // Stops queueing (idempotent): no unit's copy is queued after it returns; waits only for a unit
+    // being queued at that moment, never for a read. The threads end on their own.
+    void halt() noexcept;
+    // Stops and joins the reader threads (idempotent): nothing is read or queued afterwards.
     void stop() noexcept;
     // Keeps each ticket's read start and end (steady_clock ns) for the last `tickets` tickets (traces).
     void keep_times(std::size_t tickets);

@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "error.hpp"
+#include "backend.hpp"
 
 namespace ofl {
 namespace {
 
 constexpr std::uint64_t kAlign = 256;
 constexpr std::uint64_t kPage = 4096;
-constexpr std::uint64_t kSlack = 256ull << 20;
+constexpr std::uint64_t kSlack = 1ull << 20;  // beyond the budget: the Device's rounding (64 KiB), with room to spare
 
 std::uint64_t round_up(std::uint64_t n, std::uint64_t to) { return (n + to - 1) / to * to; }
 
@@ -47,7 +48,16 @@ void* DeviceArena::translate_any(const void* p) noexcept {
     return const_cast<void*>(p);
 }
 
-DeviceArena::DeviceArena(std::uint64_t budget) : size_(round_up(budget, kPage) * 2 + kSlack) {
+bool DeviceArena::is_device_any(const void* p) noexcept {
+    std::lock_guard<std::mutex> lock(arenas_mutex());
+    for (const DeviceArena* arena : arenas()) {
+        if (arena->is_device(p)) return true;
+    }
+    return false;
+}
+
+DeviceArena::DeviceArena(std::uint64_t budget, const ViewableRanges& ranges)
+    : size_(round_up(budget, kPage) + kSlack), ranges_(ranges) {
     data_fd_ = make_memfd("offload-device");
     int fault_fd = -1;
     void* device = MAP_FAILED;
@@ -139,15 +149,7 @@ void DeviceArena::free(void* device) noexcept {
 }
 
 bool DeviceArena::live(const void* p, std::uint64_t bytes) const {
-    const auto at = reinterpret_cast<std::uintptr_t>(p);
-    if (at - device_base_ >= size_) return false;
-    const std::uint64_t offset = at - device_base_;
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = used_.upper_bound(offset);
-    if (it == used_.begin()) return false;
-    --it;
-    const std::uint64_t inside = offset - it->first;
-    return inside <= it->second && bytes <= it->second - inside;
+    return is_device(p) && ranges_.viewable(p, bytes);
 }
 
 }  // namespace ofl

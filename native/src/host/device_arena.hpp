@@ -9,11 +9,14 @@
 //    base + off is view address view_base + off. Only the backend's copy engine (stream copies and
 //    fills) and host kernels, through ofl_device_view, use it.
 // Translation is one range check and an add, without a lock (the two bases never change), so the
-// step path's copies pay nothing for it. Allocation is first-fit over 256-byte-aligned ranges (the
-// alignment cudaMalloc gives), under a mutex: it is never on the step path (engines allocate once).
-// Freed whole pages are punched out of the memfd, so the RAM goes back to the system. The arena's
-// size is the runtime's budget, doubled plus 256 MiB of address space for alignment and
-// fragmentation: it costs address space only; the budget itself is enforced by the Device's ledger.
+// step path's copies pay nothing for it. The Device makes one allocation of it, at its first device
+// need, for the runtime's whole budget (device.hpp: engines' regions and device buffers are ranges of
+// that allocation, kept by the Device's ledger and region allocator); the arena is sized for that one
+// allocation: the budget, page-rounded, plus 1 MiB of slack for the Device's rounding (64 KiB). Its
+// pages are punched out of the memfd (the RAM goes back to the system) when the runtime ends and the
+// Device frees the allocation. A view is granted only for a range the Device calls viewable (live():
+// inside one live buffer or region of its ledger, or space still fenced by queued work): the arena
+// alone knows just the one allocation.
 #pragma once
 
 #include <cstddef>
@@ -23,9 +26,13 @@
 
 namespace ofl {
 
+class ViewableRanges;
+
 class DeviceArena {
 public:
-    explicit DeviceArena(std::uint64_t budget);
+    // ranges: what of the runtime's memory a host kernel may view (the Device), which live() asks; it
+    // outlives every use of the arena (the Device owns both).
+    DeviceArena(std::uint64_t budget, const ViewableRanges& ranges);
     ~DeviceArena();
     DeviceArena(const DeviceArena&) = delete;
     DeviceArena& operator=(const DeviceArena&) = delete;
@@ -45,7 +52,10 @@ public:
     // emulated device, host:N); takes the process-wide list's lock: never on the step path.
     static void* translate_any(const void* p) noexcept;
     bool is_device(const void* p) const noexcept { return reinterpret_cast<std::uintptr_t>(p) - device_base_ < size_; }
-    // Whether [p, p + bytes) lies inside one live allocation.
+    // Whether p is a device address of any arena of the process (another emulated device's
+    // included); takes the process-wide list's lock: never on the step path.
+    static bool is_device_any(const void* p) noexcept;
+    // Whether [p, p + bytes) is a range of this arena that a host kernel may view (ViewableRanges).
     bool live(const void* p, std::uint64_t bytes) const;
 
 private:
@@ -53,6 +63,7 @@ private:
     std::uintptr_t view_base_ = 0;
     std::uint64_t size_ = 0;
     int data_fd_ = -1;
+    const ViewableRanges& ranges_;
     mutable std::mutex mutex_;
     std::map<std::uint64_t, std::uint64_t> free_;  // offset -> length, coalesced
     std::map<std::uint64_t, std::uint64_t> used_;  // offset -> bytes asked (the range is that, 256-rounded)

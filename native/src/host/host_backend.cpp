@@ -55,7 +55,9 @@ public:
     }
     std::uint64_t default_budget() override { return memory().free_bytes / 2; }
 
-    void reserve_device(std::uint64_t budget) override { arena_ = std::make_unique<DeviceArena>(budget); }
+    void reserve_device(std::uint64_t budget, const ViewableRanges& ranges) override {
+        arena_ = std::make_unique<DeviceArena>(budget, ranges);
+    }
 
     void* host_alloc(std::size_t bytes) override {
         void* p = page_aligned(bytes, OFL_ERR_OUT_OF_HOST_MEMORY, "pinned host memory");

@@ -41,6 +41,15 @@ bool DeviceLedger::contains(const void* p, std::uint64_t bytes) const {
     return offset <= it->second && bytes <= it->second - offset;
 }
 
+std::uintptr_t DeviceLedger::live_end(const void* p) const {
+    auto addr = reinterpret_cast<std::uintptr_t>(p);
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = live_.upper_bound(addr);
+    if (it == live_.begin()) return 0;
+    --it;
+    return addr - it->first < it->second ? it->first + it->second : 0;
+}
+
 std::uint64_t DeviceLedger::used() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return used_;

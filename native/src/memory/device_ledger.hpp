@@ -28,6 +28,8 @@ public:
 
     // True when [p, p + bytes) lies inside one live buffer.
     bool contains(const void* p, std::uint64_t bytes) const;
+    // The end address of the live buffer holding p; 0 when none does.
+    std::uintptr_t live_end(const void* p) const;
 
     std::uint64_t used() const;
     std::uint64_t peak() const;

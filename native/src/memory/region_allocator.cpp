@@ -130,4 +130,14 @@ std::uint64_t RegionAllocator::fenced_bytes() const noexcept {
     return fenced;
 }
 
+std::uint64_t RegionAllocator::fenced_end(std::uint64_t offset) const {
+    auto it = free_.upper_bound(offset);
+    if (it == free_.begin()) return 0;
+    --it;
+    if (it->first + it->second.bytes <= offset) return 0;
+    const auto& fences = it->second.fences;
+    if (std::none_of(fences.begin(), fences.end(), [](const Fence& f) { return f && !f->query(); })) return 0;
+    return it->first + it->second.bytes;
+}
+
 }  // namespace ofl

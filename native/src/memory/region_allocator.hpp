@@ -63,6 +63,9 @@ public:
     std::size_t free_ranges() const noexcept { return free_.size(); }
     // Free bytes whose fences are still pending (as of the last time they were looked at).
     std::uint64_t fenced_bytes() const noexcept;
+    // The end of the free range holding `offset` when it was given back behind a fence still pending
+    // (queried now: work queued before the give-back may still use it); 0 when there is none.
+    std::uint64_t fenced_end(std::uint64_t offset) const;
 
 private:
     struct Range {

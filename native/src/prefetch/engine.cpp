@@ -35,7 +35,9 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
                config.timing, ")");
     OFL_EXPECT(ahead_ <= OFL_MAX_STEPS_AHEAD, OFL_ERR_INVALID_ARGUMENT, "steps_ahead ", ahead_, " is above the limit of ",
                OFL_MAX_STEPS_AHEAD);
-    const bool pinned_required = device_->backend().requires_pinned_sources() && !disk;
+    // Group memory must be pinned on both backends (the strict host backend as cuda): a copy from
+    // pageable memory would block the calling thread. A disk source reads through its pinned staging.
+    const bool pinned_required = !disk;
     const bool from_host = !disk || (disk->flags & OFL_DISK_FROM_HOST);  // groups' bytes at host_address
     std::uint64_t resident_bytes = 0;
     for (std::uint32_t g = 0; g < count; ++g) {

@@ -69,8 +69,9 @@
 // next component's first loads go into the space of groups the current one's last step has
 // finished with while its later groups still run (a layer-by-layer swap). The rest of the region
 // (the ring) is fenced by the step's end; every part by the copy fence too; the events stay alive until the engine is destroyed
-// (the fences share them). A disk source's reader is stopped first (no copy is queued after the
-// fence), and its staging is freed at destruction after its copy fence completes (an event wait).
+// (the fences share them). A disk source's reader is halted first (no copy is queued after the
+// fence; a read in progress is not waited for), and at destruction its threads are joined and its
+// staging freed after its copy fence completes (an event wait).
 //
 // Clock. Step 0's begin is placed on the runtime's device clock (Device::clock_origin, recorded once
 // before the runtime's first engine), so begin_ms of successive engines share one timeline. With a

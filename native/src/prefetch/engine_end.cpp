@@ -38,7 +38,7 @@ void Engine::retire() {
     std::vector<Fence> fences;
     std::vector<RegionAllocator::Part> parts;
     try {
-        if (disk_) disk_->stop();  // no copy into the region after the fence below
+        if (disk_) disk_->halt();  // no copy into the region after the fence below; the reads end on their own (joined at destruction)
         copy_fence_ = make_event(false);
         copy_fence_->record(*copy_);
         // The compute stream's last use of the region: the last step, recorded already, unless a

@@ -5,7 +5,6 @@ import dev.offload.Status;
 import dev.offload.checkpoint.FileBacking;
 import dev.offload.graph.TensorRef;
 import dev.offload.plan.PackedGroup;
-import dev.offload.runtime.Backend;
 import dev.offload.runtime.DeviceRuntime;
 import dev.offload.runtime.PinnedBuffer;
 import java.lang.foreign.Arena;
@@ -31,12 +30,12 @@ import java.util.Map;
  * <p>Host memory guard: before anything is allocated, the slabs' total must fit in the available
  * host memory less a margin ({@link HostMemory#require}); otherwise packing fails at once with
  * OUT_OF_HOST_MEMORY. A pinned allocation that still fails (page-locking is limited apart from
- * free memory: {@code ulimit -l}, cgroups) falls back, on the host backend, to ordinary native
- * memory with a WARNING, counted in {@link #pageableBytes()}. On cuda it fails instead: the engine
- * refuses pageable group memory (offload.h), because a copy from it would block the calling thread.
+ * free memory: {@code ulimit -l}, cgroups) fails packing too, naming the component, on both
+ * backends: the engine refuses pageable group memory (offload.h; the strict host backend as cuda),
+ * because a copy from it would block the calling thread. Only the LOWMEM source holds a pageable
+ * copy ({@link #packPageable}), which its engine stages through a pinned ring.
  */
 public final class HostPacking implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger("dev.offload.memory");
     private static final long GROUP_ALIGN = 4096;
     /** Test hook: allocates a pinned slab (runtime.allocatePinned when null). */
     static volatile java.util.function.BiFunction<DeviceRuntime, Long, PinnedBuffer> pinnedAllocator;
@@ -140,7 +139,7 @@ public final class HostPacking implements AutoCloseable {
         long pinned = 0, pageable = 0;
         try {
             for (long size : slabSizes) {
-                PinnedBuffer buffer = pin ? allocatePinned(runtime, component, size, total) : null;
+                PinnedBuffer buffer = pin ? allocatePinned(runtime, component, size, total) : null;  // pin: never null
                 if (buffer != null) {
                     slabs.add(buffer);
                     segments.add(buffer.segment());
@@ -208,9 +207,8 @@ public final class HostPacking implements AutoCloseable {
     }
 
     /**
-     * A pinned slab, or null when pinning failed for want of host memory on a backend that accepts
-     * pageable memory (then the caller uses ordinary memory; a WARNING says so). On cuda that
-     * failure is an error: the engine refuses pageable group memory.
+     * A pinned slab; a failed pinning is an error naming the component on every backend: the engine
+     * refuses pageable group memory (a copy from it would block the calling thread).
      */
     private static PinnedBuffer allocatePinned(DeviceRuntime runtime, String component, long size, long total) {
         try {
@@ -218,16 +216,12 @@ public final class HostPacking implements AutoCloseable {
             return hook != null ? hook.apply(runtime, size) : runtime.allocatePinned(size);
         } catch (OffloadException e) {
             if (e.status() != Status.OUT_OF_HOST_MEMORY) throw e;
-            if (runtime.info().backend() != Backend.HOST) {
-                throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "component '" + component + "': pinning a slab of " + size
-                        + " bytes (of " + total + " for the component) failed, and the " + runtime.info().backend()
-                        + " engine needs pinned (page-locked) group memory: a copy from pageable memory would block. Raise the "
-                        + "locked-memory limit (ulimit -l), free host memory, or stream the weights from disk (OffloadConfig.source(DISK), --source disk)",
-                        e);
-            }
-            LOG.log(System.Logger.Level.WARNING, "component ''{0}'': pinning {1} bytes failed ({2}); using ordinary (pageable) "
-                    + "host memory for this slab", component, size, e.getMessage());
-            return null;
+            throw new OffloadException(Status.OUT_OF_HOST_MEMORY, "component '" + component + "': pinning a slab of " + size
+                    + " bytes (of " + total + " for the component) failed, and the " + runtime.info().backend()
+                    + " engine needs pinned (page-locked) group memory: a copy from pageable memory would block. Raise the "
+                    + "locked-memory limit (ulimit -l), free host memory, or use the low-memory or disk source "
+                    + "(OffloadConfig.source(LOWMEM or DISK), --source lowmem|disk)",
+                    e);
         }
     }
 
@@ -271,7 +265,7 @@ public final class HostPacking implements AutoCloseable {
         return pinnedBytes;
     }
 
-    /** Bytes of the host copy in ordinary memory because pinning them failed (host backend only); 0 normally. */
+    /** Bytes of the host copy in ordinary memory: the LOWMEM source's whole copy ({@link #packPageable}); else 0. */
     public long pageableBytes() {
         return pageableBytes;
     }

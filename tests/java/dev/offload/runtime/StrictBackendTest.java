@@ -187,4 +187,26 @@ class StrictBackendTest {
             }
         }
     }
+
+    /** Another emulated device's address as a copy's host side: refused naming ofl_copy_peer (its memcpy would die of SIGBUS on a native thread). */
+    @org.junit.jupiter.api.Test
+    void anotherDevicesAddressIsNotAHostSideOfACopyAndTheJvmGoesOn() {
+        try (DeviceRuntime a = DeviceRuntime.open("host:0", 16L << 20);
+             DeviceRuntime b = DeviceRuntime.open("host:1", 16L << 20);
+             DeviceBuffer mine = a.allocateDevice(4096);
+             DeviceBuffer theirs = b.allocateDevice(4096);
+             PinnedBuffer back = a.allocatePinned(4096);
+             Stream stream = a.createStream(StreamKind.COPY)) {
+            MemorySegment other = theirs.devicePointer().reinterpret(4096);
+            OffloadException in = assertThrows(OffloadException.class, () -> stream.copyToDevice(other, mine, 0, 4096));
+            assertEquals(Status.INVALID_ARGUMENT, in.status());
+            assertTrue(in.getMessage().contains("ofl_copy_peer") && in.getMessage().contains("device memory"), in.getMessage());
+            OffloadException out = assertThrows(OffloadException.class, () -> stream.copyToHost(mine, 0, other, 4096));
+            assertEquals(Status.INVALID_ARGUMENT, out.status());
+            stream.fill(mine, 0, 4096, (byte) 9);  // the runtime goes on
+            stream.copyToHost(mine, 0, back.segment(), 4096);
+            stream.synchronize();
+            assertEquals((byte) 9, back.segment().get(ValueLayout.JAVA_BYTE, 4095));
+        }
+    }
 }

@@ -423,13 +423,18 @@ ofl_status ofl_copy_async(ofl_stream* stream, void* dst, const void* src, uint64
     return guarded("ofl_copy_async", [&] {
         auto s = live(stream);
         const ofl::Device& device = *s->device;
+        // The host side is looked up in the pinned table first: a pinned range is host memory, so
+        // the device-address refusal (check_host_range) is asked only of memory that is not pinned,
+        // whose copy makes the caller wait anyway (below). An empty copy is checked in full.
+        const void* host_side = kind == OFL_COPY_HOST_TO_DEVICE ? src : kind == OFL_COPY_DEVICE_TO_HOST ? dst : nullptr;
+        const bool pinned = host_side != nullptr && bytes > 0 && s->device->backend().is_pinned(host_side, bytes);
         switch (kind) {
             case OFL_COPY_HOST_TO_DEVICE:
-                device.check_host_range(src, bytes, "copy source");
+                if (!pinned) device.check_host_range(src, bytes, "copy source");
                 device.check_device_range(dst, bytes, "copy destination");
                 break;
             case OFL_COPY_DEVICE_TO_HOST:
-                device.check_host_range(dst, bytes, "copy destination");
+                if (!pinned) device.check_host_range(dst, bytes, "copy destination");
                 device.check_device_range(src, bytes, "copy source");
                 break;
             case OFL_COPY_DEVICE_TO_DEVICE:
@@ -444,8 +449,7 @@ ofl_status ofl_copy_async(ofl_stream* stream, void* dst, const void* src, uint64
         // Pageable host memory: the caller waits, as cudaMemcpyAsync makes it wait (CUDA stages a
         // pageable source, and returns from a copy into pageable memory once it is done); stricter
         // than CUDA's staging on both backends alike: the stream's earlier work, then the copy.
-        const void* host_side = kind == OFL_COPY_HOST_TO_DEVICE ? src : kind == OFL_COPY_DEVICE_TO_HOST ? dst : nullptr;
-        const bool pageable = host_side != nullptr && !s->device->backend().is_pinned(host_side, bytes);
+        const bool pageable = host_side != nullptr && !pinned;
         s->impl->copy(dst, src, bytes, kind);
         if (pageable) {
             s->device->count_pageable_copy();

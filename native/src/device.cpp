@@ -299,8 +299,12 @@ bool Device::viewable(const void* p, std::uint64_t bytes) const {
 
 void Device::check_host_range(const void* p, std::uint64_t bytes, const char* what) const {
     OFL_EXPECT(p != nullptr, OFL_ERR_INVALID_ARGUMENT, what, " is NULL");
-    bool device_address = ledger_.contains(p, 1) || DeviceArena::is_device_any(p);
-    if (!device_address) {  // another runtime's (cuda:N): walked under the list's lock, nothing allocated
+    // Asked of a user copy's host side only when it is not pinned (ofl_copy_async), a copy that makes
+    // its caller wait anyway. Every emulated device's addresses lie in an arena (a lock-free scan);
+    // another cuda runtime's buffers are known only to its ledger, so the list is walked (under its
+    // lock and each ledger's, nothing allocated) where no arena claims p.
+    bool device_address = DeviceArena::is_device_any(p) || ledger_.contains(p, 1);
+    if (!device_address) {
         std::lock_guard<std::mutex> lock(devices_mutex());
         for (const std::weak_ptr<Device>& weak : devices()) {
             std::shared_ptr<Device> d = weak.lock();

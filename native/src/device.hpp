@@ -102,7 +102,8 @@ public:
     void check_device_range(const void* p, std::uint64_t bytes, const char* what) const;
     // Throws OFL_ERR_INVALID_ARGUMENT when p, the host side of a copy, is NULL or a device address:
     // of any live runtime's buffers or regions, or of any emulated device's arena (host:N), whose
-    // addresses fault on the host. A copy between devices is ofl_copy_peer.
+    // addresses fault on the host. A copy between devices is ofl_copy_peer. ofl_copy_async asks it
+    // only of a host side that is not pinned (the pinned table first); the arenas' scan takes no lock.
     void check_host_range(const void* p, std::uint64_t bytes, const char* what) const;
     // ViewableRanges: inside one live buffer or region, or space given back behind a pending fence.
     bool viewable(const void* p, std::uint64_t bytes) const override;

@@ -4,7 +4,9 @@
 //    alone would grant a freed buffer, or a range running past a buffer into the next one;
 //  - the host side of ofl_copy_async must be host memory: a device address of another emulated
 //    device (host:N), or of the stream's own runtime, is refused naming ofl_copy_peer (the worker's
-//    memcpy would otherwise die of SIGBUS on a native thread, a JVM crash from Java).
+//    memcpy would otherwise die of SIGBUS on a native thread, a JVM crash from Java), with more
+//    emulated devices alive than the lock-free range table holds too; a pinned host side is looked
+//    up first and skips that check.
 #include <cstring>
 #include <string>
 #include <vector>
@@ -93,6 +95,54 @@ void device_addresses_are_not_a_host_side(ofl_runtime* a, ofl_runtime* b, ofl_st
     CHECK_OK(ofl_device_buffer_destroy(mine));
 }
 
+// More live emulated devices than is_device_any's lock-free table has slots (64): the ones left out
+// are still found (through the locked list), a slot freed by a closed runtime is taken by the next,
+// and a pinned host side (looked up first, skipping the device-address check) is still a host side.
+void many_devices_are_all_refused_as_a_host_side(ofl_runtime* a, ofl_stream* sa) {
+    constexpr int kCount = 70;
+    std::vector<ofl_runtime*> runtimes(kCount, nullptr);
+    std::vector<ofl_device_buffer*> buffers(kCount, nullptr);
+    for (int i = 0; i < kCount; i++) {
+        CHECK_OK(ofl_runtime_open("host:0", 1 << 20, &runtimes[i]));
+        CHECK_OK(ofl_device_buffer_create(runtimes[i], 4096, &buffers[i]));
+    }
+    ofl_device_buffer* mine = nullptr;
+    CHECK_OK(ofl_device_buffer_create(a, 4096, &mine));
+    void* m = address_of(mine);
+    for (int i : {0, 40, kCount - 2, kCount - 1}) {  // in the table and past it
+        CHECK_STATUS(ofl_copy_async(sa, m, address_of(buffers[i]), 4096, OFL_COPY_HOST_TO_DEVICE), OFL_ERR_INVALID_ARGUMENT);
+        CHECK(std::strstr(ofl_last_error(), "ofl_copy_peer") != nullptr);
+        void* outside_buffers = static_cast<unsigned char*>(address_of(buffers[i])) + 100000;  // the arena alone knows it
+        CHECK_STATUS(ofl_copy_async(sa, m, outside_buffers, 16, OFL_COPY_HOST_TO_DEVICE), OFL_ERR_INVALID_ARGUMENT);
+    }
+    CHECK_OK(ofl_device_buffer_destroy(buffers[3]));
+    CHECK_OK(ofl_runtime_destroy(runtimes[3]));  // frees a slot
+    ofl_runtime* late = nullptr;
+    ofl_device_buffer* late_buffer = nullptr;
+    CHECK_OK(ofl_runtime_open("host:0", 1 << 20, &late));
+    CHECK_OK(ofl_device_buffer_create(late, 4096, &late_buffer));
+    CHECK_STATUS(ofl_copy_async(sa, m, address_of(late_buffer), 4096, OFL_COPY_HOST_TO_DEVICE),
+                 OFL_ERR_INVALID_ARGUMENT);
+    ofl_host_buffer* pinned = nullptr;
+    void* host = nullptr;
+    CHECK_OK(ofl_host_buffer_create(a, 4096, &pinned));
+    CHECK_OK(ofl_host_buffer_address(pinned, &host));
+    std::memset(host, 0x3C, 4096);
+    CHECK_OK(ofl_copy_async(sa, m, host, 4096, OFL_COPY_HOST_TO_DEVICE));
+    CHECK_OK(ofl_copy_async(sa, static_cast<unsigned char*>(host) + 2048, m, 2048, OFL_COPY_DEVICE_TO_HOST));
+    CHECK_OK(ofl_stream_synchronize(sa));
+    CHECK(static_cast<unsigned char*>(host)[4095] == 0x3C);
+    CHECK_OK(ofl_host_buffer_destroy(pinned));
+    CHECK_OK(ofl_device_buffer_destroy(late_buffer));
+    CHECK_OK(ofl_runtime_destroy(late));
+    for (int i = 0; i < kCount; i++) {
+        if (i == 3) continue;
+        CHECK_OK(ofl_device_buffer_destroy(buffers[i]));
+        CHECK_OK(ofl_runtime_destroy(runtimes[i]));
+    }
+    CHECK_OK(ofl_device_buffer_destroy(mine));
+}
+
 }  // namespace
 
 int main() {
@@ -103,6 +153,7 @@ int main() {
     CHECK_OK(ofl_stream_create(a, OFL_STREAM_COMPUTE, &sa));
     views_follow_the_ledger(a, sa);
     device_addresses_are_not_a_host_side(a, b, sa);
+    many_devices_are_all_refused_as_a_host_side(a, sa);
     CHECK_OK(ofl_stream_destroy(sa));
     CHECK_OK(ofl_runtime_destroy(b));
     CHECK_OK(ofl_runtime_destroy(a));

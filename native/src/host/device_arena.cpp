@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
@@ -38,6 +39,20 @@ std::vector<const DeviceArena*>& arenas() {
     return list;
 }
 
+// The same arenas' device ranges [base, end), for is_device_any without a lock: a fixed table of
+// atomics, written under arenas_mutex (claim and release) and read by any thread. A slot is
+// published end first, then base (release), and withdrawn base first; a reader that races an
+// arena's end may pair a stale base with a new end, which only concerns addresses of an arena
+// being destroyed (a use after free by the caller anyway). More arenas than slots: `spilled`
+// counts those left out, and is_device_any asks the locked list while it is nonzero.
+constexpr int kRangeSlots = 64;
+struct RangeSlot {
+    std::atomic<std::uintptr_t> base{0};
+    std::atomic<std::uintptr_t> end{0};
+};
+RangeSlot g_ranges[kRangeSlots];
+std::atomic<int> g_spilled{0};
+
 }  // namespace
 
 void* DeviceArena::translate_any(const void* p) noexcept {
@@ -49,6 +64,12 @@ void* DeviceArena::translate_any(const void* p) noexcept {
 }
 
 bool DeviceArena::is_device_any(const void* p) noexcept {
+    const auto at = reinterpret_cast<std::uintptr_t>(p);
+    for (const RangeSlot& slot : g_ranges) {
+        const std::uintptr_t base = slot.base.load(std::memory_order_acquire);
+        if (base != 0 && at >= base && at < slot.end.load(std::memory_order_acquire)) return true;
+    }
+    if (g_spilled.load(std::memory_order_acquire) == 0) return false;
     std::lock_guard<std::mutex> lock(arenas_mutex());
     for (const DeviceArena* arena : arenas()) {
         if (arena->is_device(p)) return true;
@@ -84,6 +105,14 @@ DeviceArena::DeviceArena(std::uint64_t budget, const ViewableRanges& ranges)
     free_[0] = size_;
     std::lock_guard<std::mutex> lock(arenas_mutex());
     arenas().push_back(this);
+    for (RangeSlot& slot : g_ranges) {
+        if (slot.base.load(std::memory_order_relaxed) != 0) continue;
+        slot.end.store(device_base_ + size_, std::memory_order_release);
+        slot.base.store(device_base_, std::memory_order_release);
+        return;
+    }
+    g_spilled.fetch_add(1, std::memory_order_acq_rel);
+    spilled_ = true;
 }
 
 DeviceArena::~DeviceArena() {
@@ -95,6 +124,13 @@ DeviceArena::~DeviceArena() {
                 list.erase(it);
                 break;
             }
+        }
+        if (spilled_) g_spilled.fetch_sub(1, std::memory_order_acq_rel);
+        for (RangeSlot& slot : g_ranges) {
+            if (slot.base.load(std::memory_order_relaxed) != device_base_) continue;
+            slot.base.store(0, std::memory_order_release);
+            slot.end.store(0, std::memory_order_release);
+            break;
         }
     }
     munmap(reinterpret_cast<void*>(device_base_), size_);

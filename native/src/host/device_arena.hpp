@@ -49,11 +49,12 @@ public:
         return const_cast<void*>(p);
     }
     // As translate, for a device address of any arena of the process (a peer copy's source on another
-    // emulated device, host:N); takes the process-wide list's lock: never on the step path.
+    // emulated device, host:N); takes the process-wide list's lock (peer copies only).
     static void* translate_any(const void* p) noexcept;
     bool is_device(const void* p) const noexcept { return reinterpret_cast<std::uintptr_t>(p) - device_base_ < size_; }
     // Whether p is a device address of any arena of the process (another emulated device's
-    // included); takes the process-wide list's lock: never on the step path.
+    // included): a scan of a fixed table of atomic ranges, without a lock (the locked list only
+    // while more than 64 arenas live). A user copy's host side that is not pinned asks it.
     static bool is_device_any(const void* p) noexcept;
     // Whether [p, p + bytes) is a range of this arena that a host kernel may view (ViewableRanges).
     bool live(const void* p, std::uint64_t bytes) const;
@@ -63,6 +64,7 @@ private:
     std::uintptr_t view_base_ = 0;
     std::uint64_t size_ = 0;
     int data_fd_ = -1;
+    bool spilled_ = false;  // left out of the lock-free range table (more than 64 arenas)
     const ViewableRanges& ranges_;
     mutable std::mutex mutex_;
     std::map<std::uint64_t, std::uint64_t> free_;  // offset -> length, coalesced

@@ -1,17 +1,20 @@
 // pinned_registry.cpp: the process-wide table of pinned host ranges (pinned_registry.hpp).
-// Looked up when an engine starts (never per group), so a mutex and an ordered map are enough.
+// Looked up when an engine starts and by every user copy's host side (ofl_copy_async, the host
+// backend's is_pinned): lookups share a reader-writer lock (they exclude only an allocation or a
+// free of pinned memory, never each other) over an ordered map.
 #include "memory/pinned_registry.hpp"
 
 #include <cstdint>
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 
 namespace ofl::pinned {
 namespace {
 
 struct Table {
-    std::mutex mutex;
+    std::shared_mutex mutex;
     std::map<std::uintptr_t, std::size_t> ranges;  // start -> bytes
 };
 
@@ -24,20 +27,20 @@ Table& table() {
 
 void add(const void* p, std::size_t bytes) {
     Table& t = table();
-    std::lock_guard<std::mutex> lock(t.mutex);
+    std::unique_lock<std::shared_mutex> lock(t.mutex);
     t.ranges[reinterpret_cast<std::uintptr_t>(p)] = bytes;
 }
 
 void remove(const void* p) noexcept {
     Table& t = table();
-    std::lock_guard<std::mutex> lock(t.mutex);
+    std::unique_lock<std::shared_mutex> lock(t.mutex);
     t.ranges.erase(reinterpret_cast<std::uintptr_t>(p));
 }
 
 bool contains(const void* p, std::size_t bytes) {
     const auto start = reinterpret_cast<std::uintptr_t>(p);
     Table& t = table();
-    std::lock_guard<std::mutex> lock(t.mutex);
+    std::shared_lock<std::shared_mutex> lock(t.mutex);
     auto it = t.ranges.upper_bound(start);
     if (it == t.ranges.begin()) return false;
     it = std::prev(it);

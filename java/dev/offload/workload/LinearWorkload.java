@@ -37,8 +37,9 @@ import java.util.SplittableRandom;
  * liboffload_workload ({@link LinearKernels}); resets are fills. Host backend: one
  * {@link HostKernel} launch per tensor whose long argument indexes a table of (role, weight)
  * records, made when a Group view is first seen (device places are stable); the kernel views the
- * state and each weight (DeviceViews) at its first run and keeps the views, so the steady state
- * allocates nothing. The table is appended to under its lock; the kernel reads and views it there.
+ * state and its weight (DeviceViews) again at every run, since a view lives only as long as the run
+ * that took it (a few small objects per run on the stream's thread; the queueing thread's steady
+ * state allocates nothing). The table is appended to under its lock; the kernel reads it there.
  *
  * <p>Verification: every step's x (and logits, where the model has lm_head), copied to pinned
  * memory in stream order, against the Java reference in double with the same bf16 roundings;
@@ -62,12 +63,11 @@ public final class LinearWorkload implements Workload {
     private record Products(MemorySegment[] weights, int[] launch) {}
 
     private final Map<Group, Products> products = new IdentityHashMap<>();
-    private final List<MemorySegment> table = new ArrayList<>();  // host: each record's weight, a device address until viewed
+    private final List<MemorySegment> table = new ArrayList<>();  // host: each record's weight (its device address and size)
     private final List<Integer> tableRoles = new ArrayList<>();   // host: the role of each record
-    private final java.util.BitSet viewed = new java.util.BitSet();  // host: records whose weight is viewed
     private final HostKernel hostFn;
     private final float[] row;
-    private LinearMath.State views;  // host: the state's device views, made by the kernel's first run (stream thread)
+    private final int[] stateIds;  // host: the token ids the state starts from (null without embeddings)
     private final Arena arena = Arena.ofShared();
     private final Cublas cublas;
     private final LinearKernels kernels;
@@ -111,10 +111,12 @@ public final class LinearWorkload implements Workload {
         this.zero = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
         if (onHost) {
             row = new float[Math.max(shape.hidden(), Math.max(shape.qWidth(), shape.intermediate()))];
+            stateIds = shape.embedded() ? initialIds(tokens, shape.vocab(), 11) : null;
             hostFn = new HostKernel("linear product", this::runOp);
             handle = null;
         } else {
             row = null;
+            stateIds = null;
             hostFn = null;
             handle = cublas.createHandle(cudaStream);
         }
@@ -155,7 +157,7 @@ public final class LinearWorkload implements Workload {
     private LinearMath.State stateViews(DeviceViews dv) {
         MemorySegment xs = dv.view(x), as = dv.view(a), ns = n != null ? dv.view(n) : xs;
         return new LinearMath.State(xs, ns, f != null ? dv.view(f) : ns, as, c != null ? dv.view(c) : as, g != null ? dv.view(g) : null,
-                dv.view(m), l != null ? dv.view(l) : null, shape.embedded() ? initialIds(tokens, shape.vocab(), 11) : null);
+                dv.view(m), l != null ? dv.view(l) : null, stateIds);
     }
 
     /** Seeded activations: uniform in [-1, 1), rounded to bf16. */
@@ -265,18 +267,15 @@ public final class LinearWorkload implements Workload {
         return p;
     }
 
-    /** The host kernel's body, on the stream's thread: one tensor's operation, through device views. */
+    /** The host kernel's body, on the stream's thread: one tensor's operation, through this run's device views. */
     private void runOp(long index, DeviceViews dv) {
-        if (views == null) views = stateViews(dv);
         int i = (int) index, role;
-        MemorySegment w;
+        MemorySegment weight;
         synchronized (table) {
-            if (!viewed.get(i)) table.set(i, dv.view(table.get(i), table.get(i).byteSize()));
-            viewed.set(i);
-            w = table.get(i);
+            weight = table.get(i);
             role = tableRoles.get(i);
         }
-        LinearMath.op(role, views, w, shape, tokens, false, row);
+        LinearMath.op(role, stateViews(dv), dv.view(weight, weight.byteSize()), shape, tokens, false, row);
     }
 
     @Override

@@ -58,14 +58,15 @@ class StrictBackendTest {
              DeviceBuffer buffer = runtime.allocateDevice(8192);
              PinnedBuffer back = runtime.allocatePinned(8192);
              Stream stream = runtime.createStream(StreamKind.COMPUTE)) {
-            OffloadException outside = assertThrows(OffloadException.class, () -> DeviceViews.INSTANCE.view(buffer));
+            DeviceViews notAKernel = new DeviceViews(Arena.global());  // the native core refuses it all the same
+            OffloadException outside = assertThrows(OffloadException.class, () -> notAKernel.view(buffer));
             assertEquals(Status.NOT_SUPPORTED, outside.status());
             assertTrue(outside.getMessage().contains("outside a host kernel"), outside.getMessage());
 
             AtomicReference<Throwable> inFunction = new AtomicReference<>();
             try (HostFunction function = new HostFunction("viewer", arg -> {
                 try {
-                    DeviceViews.INSTANCE.view(buffer);
+                    notAKernel.view(buffer);
                 } catch (OffloadException e) {
                     inFunction.set(e);
                 }
@@ -102,6 +103,51 @@ class StrictBackendTest {
                 assertTrue(e.getMessage().contains("live device buffer"), e.getMessage());
             }
         }
+    }
+
+    /** A view kept past its run: IllegalStateException on the kernel's thread, WrongThreadException elsewhere, even after its runtime is closed (no SIGSEGV). */
+    @org.junit.jupiter.api.Test
+    void aViewKeptPastItsKernelRunThrowsWhenUsedAndTheJvmGoesOn() {
+        AtomicReference<MemorySegment> kept = new AtomicReference<>();
+        AtomicReference<DeviceViews> keptViews = new AtomicReference<>();
+        AtomicReference<Throwable> nextRun = new AtomicReference<>();
+        try (DeviceRuntime runtime = open("host");
+             DeviceBuffer buffer = runtime.allocateDevice(4096);
+             PinnedBuffer back = runtime.allocatePinned(4096);
+             Stream stream = runtime.createStream(StreamKind.COMPUTE)) {
+            try (HostKernel keeper = new HostKernel("keeper", (arg, views) -> {
+                if (arg == 0) {
+                    MemorySegment v = views.view(buffer);
+                    v.set(ValueLayout.JAVA_INT, 0, 0x5EED);
+                    kept.set(v);
+                    keptViews.set(views);
+                } else {
+                    try {
+                        kept.get().get(ValueLayout.JAVA_INT, 0);  // on the same thread, in a later run
+                    } catch (Throwable t) {
+                        nextRun.set(t);
+                    }
+                    views.view(buffer).set(ValueLayout.JAVA_INT, 4, 7);  // this run's own view works
+                }
+            })) {
+                keeper.launch(stream, 0);
+                keeper.launch(stream, 1);
+                stream.copyToHost(buffer, 0, back.segment(), 4096);
+                stream.synchronize();
+                keeper.check();
+            }
+            assertEquals(0x5EED, back.segment().get(ValueLayout.JAVA_INT, 0));
+            assertEquals(7, back.segment().get(ValueLayout.JAVA_INT, 4));
+            assertTrue(nextRun.get() instanceof IllegalStateException, "a later run: " + nextRun.get());
+            // Another thread: the run's arena is confined to the kernel's thread, so WrongThreadException (before and after the run).
+            assertThrows(WrongThreadException.class, () -> kept.get().get(ValueLayout.JAVA_INT, 0));
+            IllegalStateException again = assertThrows(IllegalStateException.class, () -> keptViews.get().view(buffer));
+            assertTrue(again.getMessage().contains("after its body returned"), again.getMessage());
+        }
+        // The runtime is closed: its mappings are gone. The kept view still only throws.
+        assertThrows(WrongThreadException.class, () -> kept.get().get(ValueLayout.JAVA_INT, 0));
+        assertThrows(WrongThreadException.class, () -> kept.get().set(ValueLayout.JAVA_INT, 0, 1));
+        assertTrue(nextRun.get() instanceof IllegalStateException && nextRun.get().getMessage().contains("closed"), nextRun.get().getMessage());
     }
 
     @ParameterizedTest

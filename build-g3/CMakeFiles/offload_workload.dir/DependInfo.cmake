@@ -1,0 +1,22 @@
+
+# Consider dependencies only in project.
+set(CMAKE_DEPENDS_IN_PROJECT_ONLY OFF)
+
+# The set of languages for which implicit dependencies are needed:
+set(CMAKE_DEPENDS_LANGUAGES
+  )
+
+# The set of dependency files which are needed:
+set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/wt-g3/native/workload/linear_cuda.cu" "CMakeFiles/offload_workload.dir/native/workload/linear_cuda.cu.o" "gcc" "CMakeFiles/offload_workload.dir/native/workload/linear_cuda.cu.o.d"
+  "/work/wt-g3/native/workload/mix_cuda.cu" "CMakeFiles/offload_workload.dir/native/workload/mix_cuda.cu.o" "gcc" "CMakeFiles/offload_workload.dir/native/workload/mix_cuda.cu.o.d"
+  "/work/wt-g3/native/workload/mix_host.cpp" "CMakeFiles/offload_workload.dir/native/workload/mix_host.cpp.o" "gcc" "CMakeFiles/offload_workload.dir/native/workload/mix_host.cpp.o.d"
+  )
+
+# Targets to which this target links.
+set(CMAKE_TARGET_LINKED_INFO_FILES
+  "/work/wt-g3/build-g3/CMakeFiles/offload.dir/DependInfo.cmake"
+  )
+
+# Fortran module output directory.
+set(CMAKE_Fortran_TARGET_MODULE_DIR "")

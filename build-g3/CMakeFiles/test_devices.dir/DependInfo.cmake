@@ -1,0 +1,21 @@
+
+# Consider dependencies only in project.
+set(CMAKE_DEPENDS_IN_PROJECT_ONLY OFF)
+
+# The set of languages for which implicit dependencies are needed:
+set(CMAKE_DEPENDS_LANGUAGES
+  )
+
+# The set of dependency files which are needed:
+set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/wt-g3/tests/native/test_devices.cpp" "CMakeFiles/test_devices.dir/tests/native/test_devices.cpp.o" "gcc" "CMakeFiles/test_devices.dir/tests/native/test_devices.cpp.o.d"
+  )
+
+# Targets to which this target links.
+set(CMAKE_TARGET_LINKED_INFO_FILES
+  "/work/wt-g3/build-g3/CMakeFiles/offload_workload.dir/DependInfo.cmake"
+  "/work/wt-g3/build-g3/CMakeFiles/offload.dir/DependInfo.cmake"
+  )
+
+# Fortran module output directory.
+set(CMAKE_Fortran_TARGET_MODULE_DIR "")

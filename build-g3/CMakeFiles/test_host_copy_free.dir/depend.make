@@ -1,0 +1,2 @@
+# Empty dependencies file for test_host_copy_free.
+# This may be replaced when dependencies are built.

@@ -5,7 +5,7 @@ import java.util.regex.Pattern;
 
 /**
  * A named shared host region ({@link OffloadConfig#sharedHost()}): a PINNED component's packed copy
- * kept in a shared-memory file, {@code FOLDER/offload-NAME.COMPONENT}, that every process on the node
+ * kept in a shared-memory file, {@code FOLDER/offload-NAME.COMPONENT.LAYOUT} (LAYOUT: 8 hex digits of the packed layout's hash, so another grouping gets a region of its own), that every process on the node
  * opening the same model under the same name maps instead of packing its own (memory/SharedHostRegion:
  * the header tying it to the source files and the layout, the rebuild of a stale or foreign one, the
  * reservation before packing). Host memory for N processes is one copy plus a constant per process.

@@ -123,18 +123,22 @@ final class DevicesRun {
                 ExecutorService threads = Executors.newFixedThreadPool(devices.size());
                 Map<String, Future<Stepped>> stepped = new LinkedHashMap<>();
                 Map<String, List<String>> onDevice = new LinkedHashMap<>();
-                for (String d : devices) {
-                    List<String> names = new ArrayList<>();
-                    registered.keySet().forEach(n -> {
-                        if (placement.get(n).devices().contains(d)) names.add(n);
-                    });
-                    onDevice.put(d, names);
-                    List<TensorRef> order = new ArrayList<>();
-                    for (String n : names) order.addAll(registered.get(n).graph().tensors());
-                    ReferenceWorkload w = workloads.get(d);
-                    stepped.put(d, threads.submit(() -> steps(off, d, names, w, order, steps, 1 + config.stepsAhead(), verify)));
+                try {
+                    for (String d : devices) {
+                        List<String> names = new ArrayList<>();
+                        registered.keySet().forEach(n -> {
+                            if (placement.get(n).devices().contains(d)) names.add(n);
+                        });
+                        onDevice.put(d, names);
+                        List<TensorRef> order = new ArrayList<>();
+                        for (String n : names) order.addAll(registered.get(n).graph().tensors());
+                        ReferenceWorkload w = workloads.get(d);
+                        stepped.put(d, threads.submit(() -> steps(off, d, names, w, order, steps, 1 + config.stepsAhead(), verify)));
+                    }
+                } finally {
+                    awaitAll(threads);  // also when a submit or the loop fails: no thread outlives the offloader, the pool is shut down
                 }
-                awaitAll(threads);  // a device's failure is reported once every device's thread is done with the offloader
+                // a device's failure is reported (result, below) once every device's thread is done with the offloader
                 List<DeviceOutcome> outcomes = new ArrayList<>();
                 Boolean all = verify ? Boolean.TRUE : null;
                 long hostPeak = 0;

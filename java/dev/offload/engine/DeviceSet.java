@@ -5,7 +5,6 @@ import dev.offload.Strategy;
 import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.Pipeline;
 import dev.offload.graph.BlockGraph;
-import dev.offload.plan.BudgetLedger;
 import dev.offload.plan.Placement;
 import dev.offload.plan.Plan;
 import dev.offload.runtime.DeviceInfo;
@@ -26,8 +25,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Placement: a component's devices come from plan.Placement (by hand, replicated, or largest
  * first by room) when it is first registered, and stay its devices until its last reference goes.
- * Registration, unregistration and placement take this object's lock, then a registry's (the lock
- * order's new first rung). A step takes neither this lock nor another device's: it reads the
+ * {@link Placements}' lock guards the placement only (deciding it, recording it, forgetting it);
+ * the registry calls that follow, which may wait for a device (a registration's evictions drain
+ * streams), are made outside it, so an unrelated call never waits for a device here; this class
+ * takes no lock of its own, and with one device no call takes Placements'. A step takes neither this lock nor another device's: it reads the
  * placement (a concurrent map) and goes to its device's registry, so steps on different devices
  * from different threads never wait for each other here.
  */
@@ -36,6 +37,7 @@ public final class DeviceSet implements AutoCloseable {
     private final List<String> names;
     private final List<Registry> registries;
     private final Map<String, Placement.Decision> placed = new ConcurrentHashMap<>();
+    private final Placements placements;
     private final HostCopies copies;
 
     private DeviceSet(Settings config, List<String> names, List<Registry> registries, HostCopies copies) {
@@ -43,6 +45,7 @@ public final class DeviceSet implements AutoCloseable {
         this.names = List.copyOf(names);
         this.registries = List.copyOf(registries);
         this.copies = copies;
+        this.placements = new Placements(config, this.names, this.registries, placed);
     }
 
     public static DeviceSet open(Settings config) {
@@ -97,54 +100,54 @@ public final class DeviceSet implements AutoCloseable {
         return device(d.device());
     }
 
-    /** Placement of components not placed yet (plan.Placement, each device's ledger now); placed ones keep their devices. */
-    private Map<String, Placement.Decision> decide(Map<String, Long> bytes) {
-        Map<String, Long> fresh = new LinkedHashMap<>();
-        bytes.forEach((name, b) -> {
-            if (!placed.containsKey(name)) fresh.put(name, b);
-        });
-        Map<String, BudgetLedger.DeviceRoom> rooms = new LinkedHashMap<>();
-        for (int i = 0; i < names.size(); i++) {
-            DeviceInfo info = registries.get(i).deviceInfo();
-            rooms.put(names.get(i), BudgetLedger.of(info.budgetBytes(), info.usedBytes(), config.activationReserve(), List.of()).placing());
-        }
-        Map<String, Placement.Decision> out = new LinkedHashMap<>(Placement.place(config.placement(), fresh, rooms));
-        bytes.keySet().forEach(name -> {
-            if (placed.containsKey(name)) out.put(name, placed.get(name));
-        });
-        return out;
-    }
-
-    public synchronized ComponentCore register(String name, Checkpoint checkpoint) {
+    public ComponentCore register(String name, Checkpoint checkpoint) {
         if (!several()) return primary().register(name, checkpoint);
-        return onEach(name, decide(Map.of(name, checkpoint.totalBytes())).get(name), r -> r.register(name, checkpoint));
+        Map<String, Placement.Decision> where = placements.reserve(Map.of(name, checkpoint.totalBytes()));
+        try {
+            return onEach(name, where.get(name), r -> r.register(name, checkpoint));
+        } finally {
+            placements.settle(where.keySet());
+        }
     }
 
-    public synchronized ComponentCore register(String name, BlockGraph graph) {
+    public ComponentCore register(String name, BlockGraph graph) {
         if (!several()) return primary().register(name, graph);
-        return onEach(name, decide(Map.of(name, graph.totalBytes())).get(name), r -> r.register(name, graph));
+        Map<String, Placement.Decision> where = placements.reserve(Map.of(name, graph.totalBytes()));
+        try {
+            return onEach(name, where.get(name), r -> r.register(name, graph));
+        } finally {
+            placements.settle(where.keySet());
+        }
     }
 
     /** With several devices each component is registered on its devices one by one (AUTO resolves it per device). */
-    public synchronized Map<String, ComponentCore> registerAll(Pipeline pipeline) {
+    public Map<String, ComponentCore> registerAll(Pipeline pipeline) {
         if (!several()) return primary().registerAll(pipeline);
         Map<String, Long> bytes = new LinkedHashMap<>();
         pipeline.components().forEach((name, checkpoint) -> bytes.put(name, checkpoint.totalBytes()));
-        Map<String, Placement.Decision> where = decide(bytes);
-        Map<String, ComponentCore> out = new LinkedHashMap<>();
-        pipeline.components().forEach((name, checkpoint) -> out.put(name, onEach(name, where.get(name), r -> r.register(name, checkpoint))));
-        return out;
+        Map<String, Placement.Decision> where = placements.reserve(bytes);
+        try {
+            Map<String, ComponentCore> out = new LinkedHashMap<>();
+            pipeline.components().forEach((name, checkpoint) -> out.put(name, onEach(name, where.get(name), r -> r.register(name, checkpoint))));
+            return out;
+        } finally {
+            placements.settle(where.keySet());
+        }
     }
 
     /** Each device registers its share of the graphs together (AUTO resolves them together there). */
-    public synchronized Map<String, ComponentCore> registerGraphs(Map<String, BlockGraph> graphs) {
+    public Map<String, ComponentCore> registerGraphs(Map<String, BlockGraph> graphs) {
         if (!several()) return primary().registerGraphs(graphs);
         Map<String, Long> bytes = new LinkedHashMap<>();
         graphs.forEach((name, graph) -> bytes.put(name, graph.totalBytes()));
-        Map<String, Placement.Decision> where = decide(bytes);
-        Map<String, ComponentCore> out = new LinkedHashMap<>();
-        for (String name : graphs.keySet()) out.put(name, onEach(name, where.get(name), r -> r.register(name, graphs.get(name))));
-        return out;
+        Map<String, Placement.Decision> where = placements.reserve(bytes);
+        try {
+            Map<String, ComponentCore> out = new LinkedHashMap<>();
+            for (String name : graphs.keySet()) out.put(name, onEach(name, where.get(name), r -> r.register(name, graphs.get(name))));
+            return out;
+        } finally {
+            placements.settle(where.keySet());
+        }
     }
 
     /** Registers on each of the decision's devices; a failure unregisters what this call registered, then throws. */
@@ -168,31 +171,33 @@ public final class DeviceSet implements AutoCloseable {
             }
             throw e;
         }
-        placed.putIfAbsent(name, decision);
         return first;
     }
 
-    public synchronized void unregister(String name) {
+    /** One reference less on each of its devices (outside this lock); the placement is forgotten with the last. */
+    public void unregister(String name) {
         if (!several()) {
             primary().unregister(name);
             return;
         }
-        Placement.Decision d = placed.get(name);
-        if (d == null) throw OffloadException.invalid("no component named '" + name + "'; registered: " + placed.keySet());
-        for (String device : d.devices()) device(device).unregister(name);
-        if (device(d.device()).components().stream().noneMatch(c -> c.name().equals(name))) placed.remove(name);
+        for (String device : placedOn(name)) device(device).unregister(name);
+        placements.forgetIfGone(name);
     }
 
-    public synchronized void unregisterAll(Pipeline pipeline) {
+    public void unregisterAll(Pipeline pipeline) {
+        if (!several()) {
+            primary().unregisterAll(pipeline);
+            return;
+        }
         for (String name : pipeline.components().keySet()) unregister(name);
     }
 
     /** {@code plan --devices}: each device previews its share; the plan says where each component goes and why. */
-    public synchronized Plan preview(Map<String, BlockGraph> graphs, java.util.OptionalLong hostAvailable) {
+    public Plan preview(Map<String, BlockGraph> graphs, java.util.OptionalLong hostAvailable) {
         if (!several()) return primary().preview(graphs, hostAvailable);
         Map<String, Long> bytes = new LinkedHashMap<>();
         graphs.forEach((name, graph) -> bytes.put(name, graph.totalBytes()));
-        Map<String, Placement.Decision> where = decide(bytes);
+        Map<String, Placement.Decision> where = placements.decide(bytes);  // under Placements' lock; each device's preview outside it
         Map<String, Plan> plans = new LinkedHashMap<>();
         for (String device : names) {
             Map<String, BlockGraph> share = new LinkedHashMap<>();

@@ -48,6 +48,7 @@ public final class HostPacking implements AutoCloseable {
     private final DiskSource.Registered disk;  // the DISK source's files, else null
     private final String sharedHost;  // a shared region's outcome (SharedHostRegion), else null
     private final java.util.concurrent.atomic.AtomicInteger holders = new java.util.concurrent.atomic.AtomicInteger(1);
+    private volatile Runnable lastClosed;
 
     private HostPacking(List<AutoCloseable> slabs, List<MemorySegment> groups, long pinnedBytes, long pageableBytes, PackedLayout layout,
                         DiskSource.Registered disk, String sharedHost) {
@@ -279,8 +280,19 @@ public final class HostPacking implements AutoCloseable {
         return holders.getAndUpdate(n -> n == 0 ? 0 : n + 1) > 0;
     }
 
+    /** Runs {@code then} once the last holder has closed this copy (engine.HostCopies forgets it); set once, by its maker. */
+    public void whenLastClosed(Runnable then) {
+        lastClosed = then;
+    }
+
     @Override
     public void close() {
-        if (holders.getAndUpdate(n -> Math.max(0, n - 1)) == 1) closeAll(slabs);
+        if (holders.getAndUpdate(n -> Math.max(0, n - 1)) != 1) return;
+        try {
+            closeAll(slabs);
+        } finally {
+            Runnable then = lastClosed;
+            if (then != null) then.run();
+        }
     }
 }

@@ -12,7 +12,7 @@ import java.util.Map;
 
 /**
  * Who uses a shared host region, across the processes of a node and within this JVM, through a lock
- * file beside it ({@code .offload-NAME.COMPONENT.lock}, never replaced) and two POSIX record locks
+ * file beside it ({@code .offload-NAME.COMPONENT.LAYOUT.lock}, never replaced) and two POSIX record locks
  * on it: byte 0, the <em>build</em> lock, held exclusively while a process checks, packs, renames or
  * removes the region (so two processes starting together pack it once: the second waits, then maps
  * the first's); byte 1, the <em>users</em> lock, held shared by every process that maps the region,

@@ -32,7 +32,11 @@ import java.util.function.LongConsumer;
  * first process and mapped by every later one on the node that opens the same model under the same
  * name: one copy of the weights in host memory for any number of processes.
  *
- * <p>File {@code FOLDER/offload-NAME.COMPONENT}: {@code OFLSHM01}, then 8 bytes that read
+ * <p>File {@code FOLDER/offload-NAME.COMPONENT.LAYOUT}, LAYOUT the first 8 hex digits of the
+ * layout's hash (groups, tensors, offsets: {@link RegionIdentity#layoutHash}), so processes or
+ * devices that plan the component with different groupings use regions of their own instead of
+ * rebuilding one name over each other, and those with the same layout map one region. Its bytes:
+ * {@code OFLSHM01}, then 8 bytes that read
  * {@code COMPLETE} once the groups are packed (zeros until then), the header's length (8 bytes,
  * little-endian), the header (JSON, {@link RegionIdentity}: the disk cache's identity, the source
  * files' {@link FileStamp}s and the layout with its hash), zero padding to 4 KiB, then the groups,
@@ -66,11 +70,14 @@ public final class SharedHostRegion {
 
     private SharedHostRegion() {}
 
-    /** The region's file for a component: {@code FOLDER/offload-NAME.COMPONENT} (the component's name made file-safe). */
-    public static Path file(SharedHost shared, String component) {
+    /**
+     * The region's file for a component packed with a layout: {@code FOLDER/offload-NAME.COMPONENT.LAYOUT}
+     * (the component's name made file-safe; LAYOUT the first 8 hex digits of {@code layoutHash}).
+     */
+    public static Path file(SharedHost shared, String component, String layoutHash) {
         String safe = component.replaceAll("[^A-Za-z0-9._-]", "_");
         if (safe.length() > 100) safe = safe.substring(0, 100);
-        return shared.folder().resolve("offload-" + shared.name() + "." + safe);
+        return shared.folder().resolve("offload-" + shared.name() + "." + safe + "." + layoutHash.substring(0, 8));
     }
 
     /**
@@ -102,7 +109,7 @@ public final class SharedHostRegion {
             groupAt[g] = size;
             size += DiskCache.alignUp(Math.max(packed.get(g).bytes(), 1));
         }
-        Path file = file(shared, component);
+        Path file = file(shared, component, identity.get("layout_hash").getAsString());
         Path lock = file.resolveSibling("." + file.getFileName() + ".lock");
         long bytes = size;
         return RegionUsers.open(lock, file, shared.removeAtClose(), what, use -> {

@@ -30,9 +30,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * 17, docs/ARCHITECTURE.md "Locks"): while the compute stream is held by a slow step (a host
  * function that blocks until the test lets it go), a registration, an override or a turn that must
  * close an engine waits for the device, and a third thread's unrelated Offloader calls
- * (components(), deviceInfo()) complete meanwhile, proven by a latch: they return while the device
+ * (deviceInfo(), preview(), components()) complete meanwhile, proven by a latch: they return while the device
  * is still held and the waiting call has not returned. On the old code they waited for the device
- * too. Also here: the free bytes a turn reports are the budget ledger's, and a closed offloader
+ * too (a registration held the device set's lock across its wait: a preview waited for the device).
+ * Also here: the free bytes a turn reports are the budget ledger's, and a closed offloader
  * reports CLOSED before it looks at a null argument.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -91,6 +92,9 @@ class DeviceWaitOutsideLockTest {
                 Thread.sleep(300);  // the call is waiting for the device now
                 Future<Integer> unrelated = threads.submit(() -> {
                     off.deviceInfo();
+                    // a preview takes the offloader's placement and the registry's lock, never waits for the device
+                    var preview = off.preview(java.util.Map.of("q", dev.offload.graph.BlockGraph.discover(cp)), java.util.OptionalLong.empty());
+                    assertEquals(java.util.List.of("q"), preview.components().stream().map(e -> e.component()).toList());
                     return off.components().size();
                 });
                 int seen = unrelated.get(20, TimeUnit.SECONDS);  // on the old code: blocked until the device was let go (never, here)

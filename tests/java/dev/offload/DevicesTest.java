@@ -115,6 +115,51 @@ class DevicesTest {
         }
     }
 
+    /**
+     * Issue 20: steps on different devices from different threads do not wait for each other. host:0's
+     * compute stream is held by a host function that blocks until the test lets it go, and a thread
+     * steps host:0's component into it; meanwhile another thread's 5 steps of a component on host:1
+     * complete and verify bit-exact, while host:0 is still held.
+     */
+    @Test
+    void aStepOnOneDeviceCompletesWhileAnotherDeviceIsHeld() throws Exception {
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try (Checkpoint a = Checkpoint.open(model("a", 32, 2, 13)); Checkpoint b = Checkpoint.open(model("b", 32, 2, 17))) {
+            OffloadConfig config = OffloadConfig.builder().devices("host:0", "host:1").place("a", "host:0").place("b", "host:1")
+                    .strategy(Strategy.GROUP_OFFLOAD).deviceBudget(8 << 20).build();
+            try (Offloader off = Offloader.open(config);
+                 ReferenceWorkload zero = new ReferenceWorkload(off, "host:0", TOKENS, HIDDEN, 1);
+                 ReferenceWorkload one = new ReferenceWorkload(off, "host:1", TOKENS, HIDDEN, 5);
+                 dev.offload.runtime.HostFunction hold = new dev.offload.runtime.HostFunction("held device",
+                         arg -> held.await(60, java.util.concurrent.TimeUnit.SECONDS))) {
+                try {
+                    off.register("a", a);
+                    Component cb = off.register("b", b);
+                    hold.launch(off.computeStream("host:0"), 0);  // host:0 is busy until the latch opens
+                    Future<Long> onZero = threads.submit(() -> zero.step("a"));
+                    Future<String> onOne = threads.submit(() -> {
+                        one.start(cb.graph().tensors());
+                        for (int s = 0; s < 5; s++) {
+                            one.step("b");
+                            one.snapshot(s);
+                        }
+                        return one.verify(5, cb.graph().tensors(), new dev.offload.workload.Workload.Expected());
+                    });
+                    assertNull(onOne.get(30, java.util.concurrent.TimeUnit.SECONDS));  // a shared lock on the step path: a timeout
+                    assertEquals(1, held.getCount(), "host:0 was let go before host:1's steps were done");
+                    held.countDown();
+                    assertEquals(0L, onZero.get(30, java.util.concurrent.TimeUnit.SECONDS));
+                } finally {
+                    held.countDown();
+                }
+            }
+        } finally {
+            threads.shutdownNow();
+            assertTrue(threads.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS));
+        }
+    }
+
     @Test
     void autoPlacesLargestFirstAndRefusesWhatItCannotRoute() {
         try (Checkpoint small = Checkpoint.open(model("small", 32, 1, 3));

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.offload.checkpoint.Checkpoint;
 import dev.offload.checkpoint.DType;
 import dev.offload.checkpoint.SafetensorsWriter;
-import dev.offload.memory.SharedHostRegion;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -92,13 +91,55 @@ class SharedHostTest {
         return new Opened(off, ckpt, c);
     }
 
+    /** The one region file of component "model" under {@code name} in the folder (its name ends in the layout's 8 hex digits). */
+    Path regionFile(String name) throws IOException {
+        try (Stream<Path> s = Files.list(shm)) {
+            List<Path> found = s.filter(p -> p.getFileName().toString().startsWith("offload-" + name + ".model.")).toList();
+            assertEquals(1, found.size(), "one region named " + name + ": " + found);
+            return found.get(0);
+        }
+    }
+
+    /**
+     * Two groupings of one model under one name (two processes or devices planning differently) keep
+     * a region each: neither rebuilds the other's, each maps its own again, and the files differ by
+     * the layout's hash only. On the old code (one file per name and component) each open rebuilt
+     * the other's region ("rebuilt: ... another layout").
+     */
+    @Test
+    void twoGroupingsUnderOneNameKeepARegionEach() throws Exception {
+        Path model = model("m.safetensors", 9);
+        SharedHost region = SharedHost.named("t6").in(shm);
+        List<String> outcomes = new ArrayList<>();
+        for (int round = 0; round < 2; round++) {
+            for (int blocks : new int[] {1, 2}) {
+                try (Checkpoint ckpt = Checkpoint.open(model);
+                     Offloader off = Offloader.open(OffloadConfig.builder().device(device).strategy(Strategy.GROUP_OFFLOAD).h2dGbps(10)
+                             .blocksPerGroup(blocks).sharedHost(region).build())) {
+                    Component c = off.register("model", ckpt);
+                    var expected = LifecycleTest.bytesOf(ckpt);
+                    assertEquals(expected.size(), LifecycleTest.stepAndCompare(off, "model", expected));
+                    outcomes.add(c.sharedHost().substring(0, c.sharedHost().indexOf(':')) + " " + c.plan().groups().size());
+                }
+            }
+        }
+        assertEquals("created", outcomes.get(0).split(" ")[0], outcomes.toString());
+        assertEquals(List.of("created", "created", "mapped", "mapped"), outcomes.stream().map(o -> o.split(" ")[0]).toList(), outcomes.toString());
+        assertFalse(outcomes.get(0).split(" ")[1].equals(outcomes.get(1).split(" ")[1]), "two groupings: " + outcomes);
+        try (Stream<Path> s = Files.list(shm)) {
+            List<String> regions = s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("offload-")).sorted().toList();
+            assertEquals(2, regions.size(), regions.toString());
+            for (String n : regions) assertTrue(n.matches("offload-t6\\.model\\.[0-9a-f]{8}"), n);
+        }
+    }
+
     @Test
     void theSecondOpenMapsTheFirstsRegionBitForBitAndItStaysAfterTheLastClose() throws Exception {
         Path model = model("m.safetensors", 1);
         SharedHost region = SharedHost.named("t1").in(shm);
-        Path file = SharedHostRegion.file(region, "model");
-        assertEquals(shm.resolve("offload-t1.model"), file);
         try (Opened a = open(model, region)) {
+            Path file = regionFile("t1");
+            assertTrue(file.getFileName().toString().matches("offload-t1\\.model\\.[0-9a-f]{8}"), file.toString());
             assertTrue(a.component().sharedHost().startsWith("created: " + file + " ("), a.component().sharedHost());
             assertEquals(0, a.component().hostBytesPageable());
             assertEquals(Files.size(file), a.component().hostBytes(), "the whole region, registered as pinned");
@@ -109,12 +150,14 @@ class SharedHostTest {
                 assertEquals(inode, Files.getAttribute(file, "unix:ino"), "mapped, not packed again");
             }
         }
+        Path file = regionFile("t1");
         assertTrue(Files.isRegularFile(file), "the last close leaves the region in place");
         try (Opened again = open(model, region)) {
             assertTrue(again.component().sharedHost().startsWith("mapped: "), again.component().sharedHost());
         }
         try (var list = Files.list(shm)) {
-            assertEquals(List.of(".offload-t1.model.lock", "offload-t1.model"), list.map(p -> p.getFileName().toString()).sorted().toList(),
+            String name = file.getFileName().toString();
+            assertEquals(List.of("." + name + ".lock", name), list.map(p -> p.getFileName().toString()).sorted().toList(),
                     "the region and its lock file, no temporary");
         }
     }
@@ -137,8 +180,8 @@ class SharedHostTest {
     void aStaleRegionIsRebuiltSayingWhyAndAProcessMappingTheOldOneKeepsIt() throws Exception {
         Path model = model("m.safetensors", 2);
         SharedHost region = SharedHost.named("t2").in(shm);
-        Path file = SharedHostRegion.file(region, "model");
         try (Opened old = open(model, region)) {
+            Path file = regionFile("t2");
             Object inode = Files.getAttribute(file, "unix:ino");
             Files.setLastModifiedTime(model, FileTime.fromMillis(Files.getLastModifiedTime(model).toMillis() + 5000));
             try (Opened rebuilt = open(model, region)) {
@@ -155,10 +198,10 @@ class SharedHostTest {
     void aForeignRegionUnderTheNameIsRebuiltSayingWhose() throws Exception {
         Path first = model("first.safetensors", 3), second = model("second.safetensors", 4);
         SharedHost region = SharedHost.named("t3").in(shm);
-        Path file = SharedHostRegion.file(region, "model");
         try (Opened a = open(first, region)) {
             assertTrue(a.component().sharedHost().startsWith("created: "));
         }
+        Path file = regionFile("t3");  // the second model has the same layout: the same region name
         try (Opened b = open(second, region)) {
             assertEquals("rebuilt: " + file + " was foreign: it was packed from other files (" + first.toAbsolutePath() + ")",
                     b.component().sharedHost());
@@ -173,10 +216,10 @@ class SharedHostTest {
     void aRegionWithoutItsCompleteMarkIsNeverMapped() throws Exception {
         Path model = model("m.safetensors", 5);
         SharedHost region = SharedHost.named("t4").in(shm);
-        Path file = SharedHostRegion.file(region, "model");
         try (Opened a = open(model, region)) {
             assertTrue(a.component().sharedHost().startsWith("created: "));
         }
+        Path file = regionFile("t4");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.allocate(8), 8);  // the mark a writer stopped while packing never wrote
         }
@@ -193,8 +236,8 @@ class SharedHostTest {
     void theLastCloseRemovesTheRegionWhenAsked() throws Exception {
         Path model = model("m.safetensors", 6);
         SharedHost region = SharedHost.named("t5").in(shm).removedAtClose();
-        Path file = SharedHostRegion.file(region, "model");
         try (Opened a = open(model, region)) {
+            Path file = regionFile("t5");
             try (Opened b = open(model, region)) {
                 assertTrue(b.component().sharedHost().startsWith("mapped: "));
             }

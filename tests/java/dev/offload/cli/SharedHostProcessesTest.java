@@ -62,6 +62,16 @@ class SharedHostProcessesTest {
         }
     }
 
+    /** The one region of component "model" under this test's name in {@code folder} (its file name ends in the layout's 8 hex digits). */
+    Path regionIn(Path folder) throws IOException {
+        try (Stream<Path> s = Files.list(folder)) {
+            List<Path> found = s.filter(p -> p.getFileName().toString().matches("offload-" + java.util.regex.Pattern.quote(name)
+                    + "\\.model\\.[0-9a-f]{8}")).toList();
+            assertEquals(1, found.size(), "one region: " + found);
+            return found.get(0);
+        }
+    }
+
     Path synth(String... sizes) {
         Path model = dir.resolve("model.safetensors");
         List<String> args = new ArrayList<>(List.of("synth", model.toString()));
@@ -99,10 +109,10 @@ class SharedHostProcessesTest {
     @Test
     void aSecondRunMapsTheFirstsRegionAndTheLastRemovesItWhenAsked() throws Exception {
         Path model = synth("--dim", "1024", "--blocks", "6", "--single-blocks", "2");  // about 220 MiB
-        Path region = Path.of("/dev/shm/offload-" + name + ".model");
         String[] run = {"run", model.toString(), "--device", "host", "--steps", "2", "--workload", "mix", "--verify", "--shared-host", name, "--json"};
         Run first = cli(run);
         assertEquals(0, first.exit(), first.stderr());
+        Path region = regionIn(Path.of("/dev/shm"));
         assertTrue(first.json().get("shared_host").getAsString().startsWith("created: " + region + " ("), first.json().toString());
         assertTrue(first.json().get("verified").getAsBoolean());
         assertTrue(Files.isRegularFile(region), "left in place by the last process to close it");
@@ -167,7 +177,7 @@ class SharedHostProcessesTest {
             b = Holder.start(model.toString(), shm.toString(), name);
             ready = b.line();
             assertTrue(ready.startsWith("ready mapped: "), ready);
-            Path region = shm.resolve("offload-" + name + ".model");
+            Path region = regionIn(shm);
             long bytes = Files.size(region), inode = ((Number) Files.getAttribute(region, "unix:ino")).longValue();
             long[] pa = pss(a.process().pid(), inode), pb = pss(b.process().pid(), inode);
             long shared = pa[0] + pb[0];
@@ -197,19 +207,20 @@ class SharedHostProcessesTest {
         } finally {
             killed.process().destroyForcibly();
         }
-        Path region = shm.resolve("offload-" + name + ".model");
-        assertFalse(Files.exists(region), "nothing at the region's name");
         List<String> left;
         try (Stream<Path> s = Files.list(shm)) {
             left = s.map(p -> p.getFileName().toString()).sorted().toList();
         }
-        assertTrue(left.stream().anyMatch(n -> n.startsWith(".offload-" + name + ".model.offload-tmp-")), "its temporary: " + left);
+        assertFalse(left.stream().anyMatch(n -> n.startsWith("offload-" + name + ".model.")), "nothing at the region's name: " + left);
+        assertTrue(left.stream().anyMatch(n -> n.startsWith(".offload-" + name + ".model.") && n.contains(".offload-tmp-")), "its temporary: " + left);
         Holder next = Holder.start(model.toString(), shm.toString(), name);
         try {
             String ready = next.line();
+            Path region = regionIn(shm);
             assertTrue(ready.startsWith("ready created: " + region + " ("), "packed again, not mapped: " + ready);
             try (Stream<Path> s = Files.list(shm)) {
-                assertEquals(List.of(".offload-" + name + ".model.lock", "offload-" + name + ".model"),
+                String file = region.getFileName().toString();
+                assertEquals(List.of("." + file + ".lock", file),
                         s.map(p -> p.getFileName().toString()).sorted().toList(), "the killed writer's temporary was removed");
             }
             assertEquals(0, next.release());
@@ -257,8 +268,10 @@ class SharedHostProcessesTest {
         assertEquals(0, p.exitValue(), out);
         List<String> lines = List.of(out.strip().split("\n"));
         assertEquals("exit=1", lines.get(0), Files.readString(stderr));
-        assertEquals("offload: cannot write the shared host region 'full' of component 'model' /dev/shm/offload-full.model: no space left on device",
-                Files.readString(stderr).strip());
-        assertEquals(List.of(".offload-full.model.lock"), lines.subList(1, lines.size()), "no region, no temporary");
+        String error = Files.readString(stderr).strip();
+        assertTrue(error.matches("offload: cannot write the shared host region 'full' of component 'model' /dev/shm/offload-full\\.model\\.[0-9a-f]{8}:"
+                + " no space left on device"), error);
+        assertEquals(1, lines.size() - 1, "no region, no temporary: " + lines);
+        assertTrue(lines.get(1).matches("\\.offload-full\\.model\\.[0-9a-f]{8}\\.lock"), "only its lock file: " + lines);
     }
 }

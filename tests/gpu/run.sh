@@ -61,7 +61,9 @@ else
     AUTO_ARGS="--block-mib 64 --steps 20 --repeats 3"
 fi
 TOTAL_S=${TOTAL_S:-280}
-CK=/tmp/ofl-lin-$DIM-$BLOCKS.safetensors SMALL=/tmp/ofl-small.safetensors
+WORK=/tmp
+[ $DRY = 1 ] && WORK=$ROOT/target/gpu-dry && mkdir -p "$WORK"  # this worktree's own: no other checkout's dry run shares it
+CK=$WORK/ofl-lin-$DIM-$BLOCKS.safetensors SMALL=$WORK/ofl-small.safetensors
 for d in /usr/local/cuda/bin /usr/local/cuda/compute-sanitizer; do [ -d "$d" ] && PATH=$PATH:$d; done
 export PATH PYTHONUNBUFFERED=1
 JAVA=$DEV/jre/bin/java
@@ -296,8 +298,8 @@ call2() {
     if [ ${#NOVERIFY[@]} -gt 0 ]; then
         md "The sweeps above are not verified (the Java reference would take hours at this size): every variant of a small" \
             "checkpoint's sweep is, on the same device." ""
-        [ -f /tmp/ofl-lin-small.safetensors ] || { jcmd synth-linear-small 30 synth /tmp/ofl-lin-small.safetensors --workload linear --dim 256 --blocks 4; key wrote; }
-        sweep sweep-verified 60 /tmp/ofl-lin-small.safetensors sweepv2 --counts 1 --probe-tokens 16
+        [ -f "$WORK/ofl-lin-small.safetensors" ] || { jcmd synth-linear-small 30 synth "$WORK/ofl-lin-small.safetensors" --workload linear --dim 256 --blocks 4; key wrote; }
+        sweep sweep-verified 60 "$WORK/ofl-lin-small.safetensors" sweepv2 --counts 1 --probe-tokens 16
     fi
 
     stage "disk source against dd"

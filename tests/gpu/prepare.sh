@@ -12,8 +12,13 @@
 #   .device/SOURCE             the commit bundled and when
 #
 # Usage: tests/gpu/prepare.sh [--host]. --host (the dry run's): no jlink'd runtime (the JDK here runs it)
-# and no nvcc; what the dry run needs, faster. Maven runs only when target/ is missing or older than the
-# sources. Fails when .device/ comes to 60 MiB or more (64 MiB travel in all, the tree included).
+# and no nvcc, into .device-host/ (so a dry run never overwrites a .device/ prepared for a GPU); what the dry
+# run needs, faster. Maven runs only when target/ is older than the sources: the newest file of java/,
+# native/, CMakeLists.txt, pom.xml newer than target/offload.jar, or of tests/java, tests/resources newer than
+# the newest file of target/test-classes (a find over a few hundred files: under a second; an up-to-date
+# `mvn -o package` takes 11 s here). The JUnit console launcher comes from target/junit-console/ or ~/.m2,
+# else from Maven Central (mvn dependency:copy). Fails when .device/ comes to 60 MiB or more (64 MiB travel
+# in all, the tree included).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -36,36 +41,48 @@ for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm
 done
 [ -n "$jdk" ] || { echo "prepare: no JDK 25 or newer with jlink (JAVA_HOME, /usr/lib/jvm)" >&2; exit 1; }
 
+newest() { find "$@" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -1; }
+older() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { exit !(a < b) }'; }  # older A B: mtime A < mtime B
 if [ ! -f target/offload.jar ] || [ ! -d target/lib ] || [ ! -d target/test-classes ] ||
-    [ -n "$(find java tests/java tests/resources native CMakeLists.txt pom.xml -newer target/offload.jar -print -quit)" ]; then
-    say "building (mvn -DskipTests package test-compile)"
+    older "$(newest target/offload.jar)" "$(newest java native CMakeLists.txt pom.xml)" ||
+    older "$(newest target/test-classes)" "$(newest tests/java tests/resources)"; then
+    say "building (mvn -DskipTests package test-compile): target/ is missing or older than the sources"
     mvn -q -B -DskipTests package test-compile >&2
+else
+    say "target/ is up to date with the sources: no build"
 fi
-junit_jar=$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.13.4/$junit
-[ -f "$junit_jar" ] || mvn -q -B dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:1.13.4 >&2
+junit_jar=target/junit-console/$junit
+[ -f "$junit_jar" ] || junit_jar=$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.13.4/$junit
+if [ ! -f "$junit_jar" ]; then
+    say "fetching $junit from Maven Central"
+    mvn -q -B dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.13.4 -DoutputDirectory=target/junit-console >&2
+    junit_jar=target/junit-console/$junit
+fi
 say "jar and tests built"
 
-rm -rf .device && mkdir -p .device
+dev=.device
+((host_only)) && dev=.device-host
+rm -rf "$dev" && mkdir -p "$dev"
 if ((host_only)); then
-    ln -s "$jdk" .device/jre  # the dry run: this machine's JDK
+    ln -s "$jdk" "$dev/jre"  # the dry run: this machine's JDK
 else
-    "$jdk/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output .device/jre
+    "$jdk/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$dev"/jre
     # The runtime's own native symbol tables are read only for crash reports: about 5 MiB.
-    if command -v strip >/dev/null; then find .device/jre -name '*.so' -exec chmod u+w {} + -exec strip --strip-unneeded {} +; fi
-    .device/jre/bin/java -version >/dev/null 2>&1 || { echo "prepare: the jlink'd runtime does not start" >&2; exit 1; }
+    if command -v strip >/dev/null; then find "$dev"/jre -name '*.so' -exec chmod u+w {} + -exec strip --strip-unneeded {} +; fi
+    "$dev"/jre/bin/java -version >/dev/null 2>&1 || { echo "prepare: the jlink'd runtime does not start" >&2; exit 1; }
     say "runtime linked ($modules)"
 fi
-cp target/offload.jar .device/
-cp -r target/lib .device/lib
-cp -r target/test-classes .device/test-classes
-rm -f .device/test-classes/dev/offload/checkpoint/SafetensorsJazzerTest*.class  # Jazzer is tens of MiB; the parser is no GPU's
-rm -rf .device/test-classes/dev/offload/bench                                   # JMH benchmarks: not run there
-cp "$junit_jar" .device/
+cp target/offload.jar "$dev"/
+cp -r target/lib "$dev"/lib
+cp -r target/test-classes "$dev"/test-classes
+rm -f "$dev"/test-classes/dev/offload/checkpoint/SafetensorsJazzerTest*.class  # Jazzer is tens of MiB; the parser is no GPU's
+rm -rf "$dev"/test-classes/dev/offload/bench                                   # JMH benchmarks: not run there
+cp "$junit_jar" "$dev"/
 
 if ((!host_only)); then
     if command -v nvcc >/dev/null; then
         nvcc -O2 -cudart static -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
-            -gencode arch=compute_90,code=compute_90 -o .device/raw_h2d tests/gpu/raw_h2d.cu
+            -gencode arch=compute_90,code=compute_90 -o "$dev"/raw_h2d tests/gpu/raw_h2d.cu
         say "raw_h2d built ($(nvcc --version | grep -o 'release [0-9.]*'))"
     else
         echo "prepare: no nvcc here: raw_h2d is built on the device by run.sh --call 1" >&2
@@ -76,22 +93,22 @@ if ((!host_only)); then
         git --git-dir="$DIFFUSERS_GIT" archive --format=tar HEAD src/diffusers | tar -x -C "$stage"
         find "$stage/src" -type f ! -name '*.py' -size +256k -delete
         git --git-dir="$DIFFUSERS_GIT" rev-parse HEAD >"$stage/COMMIT"
-        tar -czf .device/diffusers-src.tar.gz -C "$stage" src COMMIT
+        tar -czf "$dev"/diffusers-src.tar.gz -C "$stage" src COMMIT
         say "diffusers $(cat "$stage/COMMIT") packed"
     fi
 fi
 {
     echo "offload $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([ -n "$(git status --porcelain 2>/dev/null | grep -v '^??' || true)" ] && echo ' (dirty tree)')"
     echo "prepared $(date -u '+%Y-%m-%d %H:%M UTC') with $("$jdk/bin/java" -version 2>&1 | head -1)$( ((host_only)) && echo ' (--host: no runtime, no raw_h2d)')"
-} >.device/SOURCE
+} >"$dev"/SOURCE
 
-du -shL .device/* 2>/dev/null | sort -h >&2
-total=$(du -smL .device | cut -f1)
-((host_only)) && total=$(du -sm --exclude=jre .device | cut -f1)
+du -shL "$dev"/* 2>/dev/null | sort -h >&2
+total=$(du -smL "$dev" | cut -f1)
+((host_only)) && total=$(du -sm --exclude=jre "$dev" | cut -f1)
 tree=$(git ls-files -z | xargs -0 -r du -cm 2>/dev/null | tail -1 | cut -f1)
-say ".device is $total MiB (limit $limit_mib MiB); the tracked tree adds about $tree MiB (64 MiB travel in all)"
-echo 'carry: [".device"]'
+say "$dev is $total MiB (limit $limit_mib MiB); the tracked tree adds about $tree MiB (64 MiB travel in all)"
+((host_only)) || echo 'carry: [".device"]'
 if ((total >= limit_mib)); then
-    echo "prepare: .device is too large to carry" >&2
+    echo "prepare: $dev is too large to carry" >&2
     exit 1
 fi

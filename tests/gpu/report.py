@@ -8,6 +8,7 @@ makes its verdict FAIL with "no figure", never "n/a"):
   raw_h2d.jsonl  raw_h2d's lines {"memory","bytes","gbps"} (on the dry run, the host stand-in's)
   checks.tsv     verdicts run.sh took itself: CALL <TAB> NAME <TAB> PASS|FAIL <TAB> VALUE
   notes.tsv      stages not run here: CALL <TAB> STAGE <TAB> WHY (listed outside the verdict table)
+  moved.tsv      stages moved to another call: CALL <TAB> WHAT <TAB> WHY (the JUnit stage, after a device build)
   summary.tsv    every command: CALL <TAB> STAGE <TAB> NAME <TAB> EXIT <TAB> WALL S <TAB> STATUS
   peer.json      peer_compare.py's --json-out
   body.md        per command: its line, exit code, wall time, key output
@@ -222,6 +223,9 @@ def main():
     out += ["", "## Not run here", ""]
     listed = [n for n in notes if len(n) == 3 and int(n[0]) in calls]
     out += [f"- call {n[0]}, {n[1]}: not run here: {n[2]}" for n in listed] or ["- (every stage ran)"]
+    moves = [m for m in (line.split("\t") for line in lines(os.path.join(d, "moved.tsv"))) if len(m) == 3 and int(m[0]) in calls]
+    if moves:
+        out += ["", "## Moved between calls", ""] + [f"- call {m[0]}: {m[1]}: {m[2]}" for m in moves]
     out += ["", "## Commands", "", "| call | stage | command | exit | wall s | status |", "| --- | --- | --- | --- | --- | --- |"]
     for s in lines(os.path.join(d, "summary.tsv")):
         f = s.split("\t")

@@ -142,6 +142,12 @@ Device::Device(std::unique_ptr<Backend> backend, std::uint64_t budget, std::stri
 }
 
 Device::~Device() {
+    for (PooledStaging& ring : staging_pool_) {
+        ring.fence.reset();
+        backend_->host_free(ring.data);  // the runtime's end: waiting for the device is expected here
+        host_usage_.release(ring.bytes);
+    }
+    staging_pool_.clear();
     clock_origin_.reset();
     regions_.reset();  // its fences (events) before the backend that made them
     if (arena_) backend_->device_free(arena_);
@@ -235,6 +241,40 @@ void Device::synchronize_device_counted() noexcept {
 void Device::free_host(void* p) noexcept {
     device_syncs_.fetch_add(1);  // the backend's host_free waits for the device, as cudaFreeHost does
     backend_->host_free(p);
+}
+
+bool Device::take_staging(std::uint64_t bytes, PooledStaging& out) {
+    std::lock_guard<std::mutex> lock(staging_mutex_);
+    std::size_t best = staging_pool_.size();
+    for (std::size_t i = 0; i < staging_pool_.size(); ++i) {
+        if (staging_pool_[i].bytes >= bytes && (best == staging_pool_.size() || staging_pool_[i].bytes < staging_pool_[best].bytes)) best = i;
+    }
+    if (best == staging_pool_.size()) return false;
+    out = std::move(staging_pool_[best]);
+    staging_pool_.erase(staging_pool_.begin() + static_cast<std::ptrdiff_t>(best));
+    return true;
+}
+
+void Device::pool_staging(PooledStaging ring) noexcept {
+    if (!ring.data) return;
+    PooledStaging evicted;
+    try {
+        std::lock_guard<std::mutex> lock(staging_mutex_);
+        staging_pool_.push_back(std::move(ring));
+        if (staging_pool_.size() <= kStagingPool) return;
+        std::size_t smallest = 0;
+        for (std::size_t i = 1; i < staging_pool_.size(); ++i) {
+            if (staging_pool_[i].bytes < staging_pool_[smallest].bytes) smallest = i;
+        }
+        evicted = std::move(staging_pool_[smallest]);
+        staging_pool_.erase(staging_pool_.begin() + static_cast<std::ptrdiff_t>(smallest));
+    } catch (...) {
+        evicted = std::move(ring);  // no room to keep it: freed below
+    }
+    if (!evicted.data) return;
+    evicted.fence.reset();
+    free_host(evicted.data);
+    host_usage_.release(evicted.bytes);
 }
 
 void Device::release_host_buffer(void* p, bool registered) noexcept {

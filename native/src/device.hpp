@@ -89,6 +89,20 @@ public:
     void release_region_parts(void* p, std::vector<RegionAllocator::Part> parts) noexcept;
     // Frees pinned host memory (backend host_free: it waits for the device, as cudaFreeHost does; counted).
     void free_host(void* p) noexcept;
+    // Pinned staging rings of disk sources that ended, kept for the next one: freeing pinned memory
+    // waits for the whole device (cudaFreeHost), which a model-level turn must not. A ring comes back
+    // with the fence after which nothing reads it (null: nothing does); take_staging hands out the
+    // smallest one of at least `bytes` (false when none), whose taker waits for that fence on its own
+    // reader thread before writing into it. At most kStagingPool are kept (a further one is freed,
+    // counted); the rest go at the runtime's end. Pooled rings stay counted in host_usage.
+    struct PooledStaging {
+        unsigned char* data = nullptr;
+        std::uint64_t bytes = 0;
+        std::shared_ptr<Event> fence;
+    };
+    static constexpr std::size_t kStagingPool = 4;
+    bool take_staging(std::uint64_t bytes, PooledStaging& out);
+    void pool_staging(PooledStaging ring) noexcept;
     // A host buffer's end (ofl_host_buffer_destroy): waits for every live runtime of the process, then
     // frees p (host_alloc's) or, when registered, unregisters it (the caller unmaps it next). Counted once.
     void release_host_buffer(void* p, bool registered) noexcept;
@@ -126,6 +140,8 @@ private:
     std::unique_ptr<Event> clock_origin_;
     std::atomic<std::uint64_t> device_syncs_{0};
     HostUsage host_usage_;
+    std::mutex staging_mutex_;
+    std::vector<PooledStaging> staging_pool_;
     std::atomic<std::uint64_t> pageable_copies_{0};
     std::string note_;
 };

@@ -82,7 +82,7 @@ void DiskReader::run(Bounce& bounce) noexcept {
             // Unit j goes into staging unit j % units once unit j - units has been queued (its
             // copy's event recorded); the wait for that copy itself is made below, on this thread.
             changed_.wait(lock, [&] {
-                return stopping_ || poisoned_ || (next_ticket_ < requested_ && dispatched_ < queued_ + units_);
+                return stopping_ || poisoned_ || (resident_done_ && next_ticket_ < requested_ && dispatched_ < queued_ + units_);
             });
             if (stopping_ || poisoned_) return;
             ticket = next_ticket_;
@@ -103,7 +103,8 @@ void DiskReader::run(Bounce& bounce) noexcept {
             const std::uint32_t group = streamed_[ticket % streamed_.size()];
             const std::uint64_t from = part * unit_, to = std::min(group_bytes_[group], from + unit_);
             try {
-                if (unit >= units_) unit_copied_[unit % units_]->synchronize();  // its previous unit is copied out
+                // its previous unit (of this stream or of the resident load) is copied out
+                if (unit >= units_ || unit < resident_units_) unit_copied_[unit % units_]->synchronize();
                 if (to > from) read_range(group, from, to, staging_unit(unit), bounce.data ? &bounce : nullptr);
             } catch (const Error& e) {
                 std::lock_guard<std::mutex> lock(mutex_);

@@ -38,9 +38,10 @@ int popcount(std::uint32_t v) {
 }  // namespace
 
 DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& source, const std::vector<std::uint64_t>& group_bytes,
-                       std::vector<std::uint32_t> streamed, std::vector<const unsigned char*> hosts, Stream& copy, DiskCopySink& sink)
+                       std::vector<std::uint32_t> streamed, std::vector<const unsigned char*> hosts, Stream& copy, DiskCopySink& sink,
+                       std::vector<std::uint32_t> resident)
     : device_(std::move(device)), copy_(copy), sink_(sink), extents_(group_bytes.size()), group_bytes_(group_bytes),
-      hosts_(std::move(hosts)), streamed_(std::move(streamed)) {
+      hosts_(std::move(hosts)), streamed_(std::move(streamed)), resident_(std::move(resident)) {
     constexpr std::uint32_t io_flags = OFL_DISK_IO_BUFFERED | OFL_DISK_IO_DIRECT | OFL_DISK_IO_PROBE;
     OFL_EXPECT((source.flags & ~(OFL_DISK_FROM_HOST | io_flags)) == 0 && popcount(source.flags & io_flags) <= 1,
                OFL_ERR_INVALID_ARGUMENT,
@@ -123,8 +124,16 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
         }
         for (std::uint32_t u = 0; u < units_; ++u) unit_copied_.push_back(device_->backend().create_event(false));
         staging_bytes_ = unit_ * units_;
-        staging_ = static_cast<unsigned char*>(device_->backend().host_alloc(staging_bytes_));
-        device_->host_usage().claim(staging_bytes_);
+        Device::PooledStaging pooled;
+        if (device_->take_staging(staging_bytes_, pooled)) {  // a ring of an engine that ended (its copies behind its fence)
+            staging_ = pooled.data;
+            staging_capacity_ = pooled.bytes;
+            staging_fence_ = std::move(pooled.fence);
+        } else {
+            staging_ = static_cast<unsigned char*>(device_->backend().host_alloc(staging_bytes_));
+            staging_capacity_ = staging_bytes_;
+            device_->host_usage().claim(staging_bytes_);
+        }
         if (hosts_.empty()) choose_io(source.flags);
         if (direct_) {
             bounces_.resize(threads_);
@@ -132,14 +141,14 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
                 b = bounce();
             }
         }
-        if (!streamed_.empty()) {
-            for (std::uint32_t i = 0; i < threads_; ++i) {
-                Bounce* bounce = direct_ ? &bounces_[i] : nullptr;
-                workers_.emplace_back([this, bounce] {
-                    Bounce none;
-                    run(bounce ? *bounce : none);
-                });
-            }
+        const std::uint32_t workers = !streamed_.empty() ? threads_ : resident_.empty() ? 0 : 1;
+        for (std::uint32_t i = 0; i < workers; ++i) {
+            Bounce* bounce = direct_ ? &bounces_[i] : nullptr;
+            workers_.emplace_back([this, bounce, i] {
+                Bounce none;
+                if (i == 0) load_resident(bounce ? *bounce : none);
+                run(bounce ? *bounce : none);
+            });
         }
     } catch (...) {
         {
@@ -151,10 +160,7 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
         free_bounces();
         for (int fd : fds_) ::close(fd);
         for (int fd : direct_fds_) ::close(fd);
-        if (staging_) {
-            device_->free_host(staging_);
-            device_->host_usage().release(staging_bytes_);
-        }
+        if (staging_) device_->pool_staging(Device::PooledStaging{staging_, staging_capacity_, staging_fence_});  // nothing of ours read it
         throw;
     }
 }
@@ -164,8 +170,12 @@ DiskReader::~DiskReader() {
     free_bounces();
     for (int fd : fds_) ::close(fd);
     for (int fd : direct_fds_) ::close(fd);
-    device_->free_host(staging_);
-    device_->host_usage().release(staging_bytes_);
+    if (pool_) {
+        device_->pool_staging(Device::PooledStaging{staging_, staging_capacity_, std::move(pool_fence_)});
+    } else {
+        device_->free_host(staging_);
+        device_->host_usage().release(staging_capacity_);
+    }
 }
 
 DiskReader::Bounce DiskReader::bounce() {
@@ -207,6 +217,10 @@ void DiskReader::choose_io(std::uint32_t flags) {
     const std::uint32_t io = flags & (OFL_DISK_IO_BUFFERED | OFL_DISK_IO_DIRECT | OFL_DISK_IO_PROBE);
     if (io == OFL_DISK_IO_BUFFERED || paths_.empty()) return;
     if (io != OFL_DISK_IO_DIRECT && streamed_.empty()) return;  // resident groups alone: read once, nothing to probe
+    if (io != OFL_DISK_IO_DIRECT && staging_fence_) {  // the probe reads into a pooled ring: its last copies out first (an event)
+        staging_fence_->synchronize();
+        staging_fence_.reset();
+    }
     if (io == 0) {
         std::uint64_t streamed_bytes = 0;
         for (std::uint32_t g : streamed_) streamed_bytes += group_bytes_[g];  // each streamed group once
@@ -397,21 +411,6 @@ void DiskReader::read_range(std::uint32_t group, std::uint64_t from, std::uint64
         cursor = hi;
     }
     if (to > cursor) std::memset(dst + (cursor - from), 0, to - cursor);
-}
-
-void DiskReader::load(std::uint32_t group, std::uint64_t from, std::uint64_t to, unsigned char* dst) {
-    Bounce bounce;
-    if (direct_) bounce = this->bounce();
-    const auto t0 = std::chrono::steady_clock::now();
-    try {
-        read_range(group, from, to, dst, direct_ ? &bounce : nullptr);
-    } catch (...) {
-        std::free(bounce.data);
-        throw;
-    }
-    std::free(bounce.data);
-    read_ns_.fetch_add(ns_since(t0), std::memory_order_relaxed);
-    if (to == group_bytes_[group]) groups_read_.fetch_add(1, std::memory_order_relaxed);
 }
 
 std::uint64_t DiskReader::units_of_group(std::uint64_t bytes) const noexcept {

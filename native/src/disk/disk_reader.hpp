@@ -89,6 +89,9 @@ class DiskCopySink {
 public:
     virtual void queue_unit(std::uint64_t ticket, std::uint64_t part, std::uint64_t parts, const unsigned char* staging,
                             std::uint64_t from, std::uint64_t to) = 0;
+    // Bytes [from, to) of resident group `group`, now in staging (the resident load, in group order,
+    // before any streamed unit).
+    virtual void queue_resident(std::uint32_t group, std::uint64_t from, std::uint64_t to, const unsigned char* staging) = 0;
 
 protected:
     ~DiskCopySink() = default;
@@ -103,16 +106,27 @@ public:
 
     // group_bytes: every group's packed size; streamed: the streamed groups' indices in visit order;
     // hosts: with OFL_DISK_FROM_HOST,
-    // every group's bytes in host memory (read with memcpy instead of pread). Opens the files;
-    // throws OFL_ERR_IO naming one that does not open, OFL_ERR_INVALID_ARGUMENT for a bad extent.
+    // every group's bytes in host memory (read with memcpy instead of pread); resident: the groups
+    // (in order) that the first reader thread loads through the ring before any streamed unit
+    // (disk_resident.cpp). Opens the files; throws OFL_ERR_IO naming one that does not open,
+    // OFL_ERR_INVALID_ARGUMENT for a bad extent. The ring comes from the runtime's pool when one of
+    // its size is there (Device::take_staging), else is pinned here.
     DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& source, const std::vector<std::uint64_t>& group_bytes,
-               std::vector<std::uint32_t> streamed, std::vector<const unsigned char*> hosts, Stream& copy, DiskCopySink& sink);
+               std::vector<std::uint32_t> streamed, std::vector<const unsigned char*> hosts, Stream& copy, DiskCopySink& sink,
+               std::vector<std::uint32_t> resident = {});
     ~DiskReader();
     DiskReader(const DiskReader&) = delete;
     DiskReader& operator=(const DiskReader&) = delete;
 
-    // Reads bytes [from, to) of group's packed layout into dst on the calling thread (resident groups).
-    void load(std::uint32_t group, std::uint64_t from, std::uint64_t to, unsigned char* dst);
+    // Waits until every resident group up to `group` has its copies queued; throws the sticky error
+    // when the load stopped before (a read or a copy failed).
+    void await_resident(std::uint32_t group);
+    // At destruction, the ring goes to the runtime's pool behind `fence` (the last copy out of it;
+    // null: none is pending) instead of being freed (a pinned free waits for the whole device).
+    void pool_staging_after(std::shared_ptr<Event> fence) noexcept {
+        pool_ = true;
+        pool_fence_ = std::move(fence);
+    }
     unsigned char* staging_base() noexcept { return staging_; }
     std::uint64_t staging_bytes() const noexcept { return staging_bytes_; }
     std::uint64_t unit_bytes() const noexcept { return unit_; }
@@ -171,6 +185,7 @@ private:
     };
 
     void run(Bounce& bounce) noexcept;
+    void load_resident(Bounce& bounce) noexcept;  // disk_resident.cpp; first thread, before run()
     void read_range(std::uint32_t group, std::uint64_t from, std::uint64_t to, unsigned char* dst, Bounce* bounce);
     void pread_buffered(std::uint32_t group, const Extent& e, std::uint64_t skip, std::uint64_t bytes, unsigned char* dst);
     // ahead: the file offset up to which the extents after this one follow it in the file (read with it).
@@ -204,6 +219,14 @@ private:
     std::uint64_t staging_bytes_ = 0;
     std::vector<std::uint64_t> unit_prefix_;  // units of the streamed groups before each, in visit order (n + 1)
     unsigned char* staging_ = nullptr;
+    std::uint64_t staging_capacity_ = 0;      // bytes of the pinned ring (a pooled one may be larger)
+    std::shared_ptr<Event> staging_fence_;    // a pooled ring's fence: waited for before the first write
+    bool pool_ = false;
+    std::shared_ptr<Event> pool_fence_;
+    std::vector<std::uint32_t> resident_;     // groups to load first, in order
+    std::uint32_t resident_next_ = 0;         // groups below it have their resident copies queued (under mutex_)
+    bool resident_done_ = false;              // the ring is free for streamed units (under mutex_)
+    std::uint64_t resident_units_ = 0;        // staging units the resident load used (its last event per unit)
     bool direct_ = false;
     std::uint32_t threads_ = 1;
     double probe_buffered_gbps_ = 0, probe_direct_gbps_ = 0;

@@ -97,7 +97,6 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         // writes (wait_pieces), the ring for all of them, so a swap loads layer by layer behind the
         // previous component's groups that used the space.
         pieces_ = std::move(region.pieces);
-        if (disk) wait_pieces(UINT64_MAX);
         clock_origin_ = &device_->clock_origin(*compute_);
         sets_.resize(ahead_ + 4);
         const bool group_timing = level_ == OFL_TIMING_GROUP;
@@ -116,7 +115,8 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
         // Resident groups: copied once, in execution order, each with its own ready event that step
         // 0's acquire waits on, so the first step computes group g while later resident groups are
         // still being copied (a model-level swap streams layer by layer instead of load-then-run).
-        // A disk source reads and copies them through its staging ring here, before it returns.
+        // A disk source reads and copies them through its staging ring on its reader thread
+        // (engine_disk.cpp): creation returns at once.
         resident_ready_.resize(count);
         if (disk) open_disk(*disk);
         if (disk_ && trace_) disk_->keep_times(kHistory * std::max<std::size_t>(streamed_.size(), 1));
@@ -132,7 +132,7 @@ Engine::Engine(std::shared_ptr<Device> device, const ofl_group_desc* groups, std
             copy_->copy(region_ + group.offset, group.host, group.bytes, OFL_COPY_HOST_TO_DEVICE);
             resident_ready_[g]->record(*copy_);
         }
-        wait_pieces(UINT64_MAX);  // the ring's copies, queued later on this stream, come after every piece
+        if (!disk) wait_pieces(UINT64_MAX);  // the ring's copies, queued later on this stream, come after every piece (disk: queue_unit)
     } catch (...) {
         std::vector<Fence> fences;
         for (RegionAllocator::Piece& piece : pieces_) fences.insert(fences.end(), piece.fences.begin(), piece.fences.end());
@@ -219,6 +219,7 @@ void* Engine::acquire(std::uint32_t group) {
 void* Engine::place(std::uint32_t group, Event*& ready) {
     const Group& g = groups_[group];
     if (g.resident) {
+        if (step_ == 0 && disk_) disk_->await_resident(group);  // its load is queued (engine_disk.cpp)
         if (step_ == 0 && resident_ready_[group]) ready = resident_ready_[group].get();  // its one load
         return region_ + g.offset;
     }
@@ -250,6 +251,7 @@ void Engine::skip(std::uint32_t group) {
     const Group& g = groups_[group];
     Event* ready = nullptr;
     if (g.resident) {
+        if (step_ == 0 && disk_) disk_->await_resident(group);
         if (step_ == 0 && resident_ready_[group]) ready = resident_ready_[group].get();
     } else {
         const std::uint64_t visit = step_ * streamed_.size() + g.ordinal;

@@ -161,6 +161,7 @@ private:
     // Disk source (engine_disk.cpp): opens the reader and loads the resident groups through its
     // staging ring (blocking: creation time); queues visit's read wait, copy and ready record.
     void open_disk(const ofl_disk_source& source);
+    void queue_resident(std::uint32_t group, std::uint64_t from, std::uint64_t to, const unsigned char* staging) override;
     void issue_disk_copy(std::uint64_t visit);
     // DiskCopySink: a reader thread queues a unit of a visit's copy (engine_disk.cpp).
     void queue_unit(std::uint64_t visit, std::uint64_t part, std::uint64_t parts, const unsigned char* staging, std::uint64_t from,
@@ -197,6 +198,7 @@ private:
     std::vector<EventSet> sets_;
     std::vector<std::shared_ptr<Event>> resident_ready_;  // per group: its load into the permanent region (resident only)
     std::shared_ptr<Event> load_begin_;    // trace: the copy stream reached the resident loads (after the region's fences)
+    bool load_begun_ = false;              // disk source: load_begin_ recorded (by the reader thread)
     Event* clock_origin_ = nullptr;        // the runtime's device clock (Device::clock_origin)
     bool retired_ = false;
     std::vector<bool> fence_group_;        // resident groups that end a fenced part of the region (retire)

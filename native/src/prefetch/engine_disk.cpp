@@ -3,8 +3,11 @@
 // copy stream are ordered; this file is the engine's side of it:
 //  - with OFL_DISK_FROM_HOST the "files" are the groups' (pageable) host bytes, copied into staging
 //    by the same reader: the low-memory source;
-//  - at creation the reader opens the files and the resident groups are read through the staging
-//    ring, chunk by chunk, and copied to the permanent region (blocking: creation time);
+//  - at creation the reader opens the files; its first thread then reads the resident groups
+//    through the staging ring, unit by unit, and queues each unit's copy to the permanent region
+//    (queue_resident below), the group's ready record after its last: nothing waits at creation.
+//    Step 0's acquire (or skip) of a resident group waits on the host until its load is queued
+//    (DiskReader::await_resident), then the compute stream waits on its ready event;
 //  - issuing visit v's copy asks the reader for ticket v (never blocks). The reader threads queue
 //    its copies as its units are read (queue_unit below, called in unit order by one reader thread
 //    at a time): on the first unit the wait for the device slot's previous user (as for host
@@ -27,20 +30,28 @@ void Engine::open_disk(const ofl_disk_source& source) {
     if (source.flags & OFL_DISK_FROM_HOST) {
         for (const Group& g : groups_) hosts.push_back(static_cast<const unsigned char*>(g.host));
     }
-    disk_ = std::make_unique<DiskReader>(device_, source, bytes, streamed_, std::move(hosts), *copy_, *this);
-    Stream& copy = *copy_;
-    unsigned char* staging = disk_->staging_base();
-    const std::uint64_t chunk = disk_->staging_bytes();
+    std::vector<std::uint32_t> resident;
     for (std::uint32_t g = 0; g < groups_.size(); ++g) {
-        const Group& group = groups_[g];
-        if (!group.resident) continue;
-        for (std::uint64_t from = 0; from < group.bytes; from += chunk) {
-            const std::uint64_t to = std::min(group.bytes, from + chunk);
-            disk_->load(g, from, to, staging);
-            copy.copy(region_ + group.offset + from, staging, to - from, OFL_COPY_HOST_TO_DEVICE);
-            copy.synchronize();  // the staging is reused by the next chunk
+        if (groups_[g].resident && groups_[g].bytes > 0) {
+            resident.push_back(g);
+            resident_ready_[g] = make_event(trace_);  // recorded by the reader (queue_resident)
         }
     }
+    if (trace_ && !resident.empty()) load_begin_ = make_event(true);
+    disk_ = std::make_unique<DiskReader>(device_, source, bytes, streamed_, std::move(hosts), *copy_, *this, std::move(resident));
+}
+
+void Engine::queue_resident(std::uint32_t group, std::uint64_t from, std::uint64_t to, const unsigned char* staging) {
+    // Runs on the reader's first thread before any streamed unit; the engine's thread reads the
+    // group's ready event only after await_resident(group).
+    const Group& g = groups_[group];
+    if (from == 0) wait_pieces(g.offset + g.bytes);  // the space it writes, behind its previous user
+    if (from == 0 && load_begin_ && !load_begun_) {
+        load_begin_->record(*copy_);
+        load_begun_ = true;
+    }
+    copy_->copy(region_ + g.offset + from, staging, to - from, OFL_COPY_HOST_TO_DEVICE);
+    if (to == g.bytes) resident_ready_[group]->record(*copy_);
 }
 
 void Engine::issue_disk_copy(std::uint64_t visit) { disk_->request(visit); }
@@ -56,6 +67,7 @@ void Engine::queue_unit(std::uint64_t visit, std::uint64_t part, std::uint64_t p
     Stream& copy = *copy_;
     const bool timed = level_ >= OFL_TIMING_STEP;
     if (part == 0) {
+        if (visit == 0) wait_pieces(UINT64_MAX);  // the ring's space, behind every piece (the resident load is queued before)
         if (visit >= slots_) {  // the slot's previous user must have released it on the device
             const std::uint64_t before = visit - slots_;
             copy.wait_event(*set_of(before / per_step).done[streamed_[before % per_step]]);

@@ -23,11 +23,10 @@ Engine::~Engine() {
         // A failed device cannot be fenced; the region went back regardless (retire's note).
     }
     if (disk_) {
-        try {
-            if (copy_fence_) copy_fence_->synchronize();  // queued copies still read the staging ring
-        } catch (...) {
-            // a failed device runs nothing more
-        }
+        // Queued copies may still read the staging ring: it goes back to the runtime's pool behind
+        // the copy fence (null when retire synchronized the streams instead), not through a pinned
+        // free, which waits for the whole device (Device::pool_staging).
+        disk_->pool_staging_after(copy_fence_);
         disk_.reset();
     }
 }
@@ -39,6 +38,7 @@ void Engine::retire() {
     std::vector<RegionAllocator::Part> parts;
     try {
         if (disk_) disk_->halt();  // no copy into the region after the fence below; the reads end on their own (joined at destruction)
+        wait_pieces(UINT64_MAX);  // disk: pieces the reader had not reached yet; the fence comes after their users
         copy_fence_ = make_event(false);
         copy_fence_->record(*copy_);
         // The compute stream's last use of the region: the last step, recorded already, unless a

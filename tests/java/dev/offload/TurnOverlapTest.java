@@ -22,8 +22,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Issue 18's acceptance on the host backend: a MODEL_OFFLOAD pipeline of three components whose
@@ -36,7 +37,10 @@ import org.junit.jupiter.api.io.TempDir;
  * starts before the current one's last compute span ends; every step is verified bit for bit. Before
  * the fix, the eviction waited for that step's figures and its engine's end synchronized the shared
  * streams and freed its memory with a device-wide wait, so the transformer's loads began only after
- * the encoder's last step.
+ * the encoder's last step. The same holds for components read from their files (DISK) or from pageable
+ * memory (LOWMEM): their resident groups load through the staging ring on the reader thread, behind
+ * the region's fences on the device, and a retired engine's ring goes back to the runtime's pool
+ * behind its copy fence instead of through a pinned free (a device-wide wait).
  */
 class TurnOverlapTest {
     static final int TOKENS = 2, HIDDEN = 32, STEPS = 2;
@@ -46,8 +50,9 @@ class TurnOverlapTest {
     @TempDir
     Path dir;
 
-    @Test
-    void theNextComponentLoadsBehindTheCurrentOnesLastStepWithNoDeviceWideWait() throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = HostSource.class, names = {"PINNED", "DISK", "LOWMEM"})
+    void theNextComponentLoadsBehindTheCurrentOnesLastStepWithNoDeviceWideWait(HostSource source) throws Exception {
         SyntheticModel.write(Files.createDirectories(dir.resolve("text_encoder")).resolve("model.safetensors"), 48, 2, 2, 1);
         SyntheticModel.write(Files.createDirectories(dir.resolve("transformer")).resolve("diffusion_pytorch_model.safetensors"), 64, 4, 4, 2);
         SyntheticModel.write(Files.createDirectories(dir.resolve("vae")).resolve("diffusion_pytorch_model.safetensors"), 32, 1, 1, 3);
@@ -64,7 +69,7 @@ class TurnOverlapTest {
             long budget = sizes.get("transformer") + sizes.get("vae") + workloads;
             assertTrue(sizes.get("text_encoder") + sizes.get("transformer") + workloads > budget, "the encoder must not fit beside the transformer");
             OffloadConfig config = OffloadConfig.builder().device("host").h2dGbps(5).strategy(Strategy.MODEL_OFFLOAD).deviceBudget(budget)
-                    .trace(true).build();
+                    .source(source).trace(true).build();
             try (Offloader off = Offloader.open(config)) {
                 List<Workload> workloadsOf = new ArrayList<>();
                 try {

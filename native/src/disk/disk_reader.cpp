@@ -142,6 +142,7 @@ DiskReader::DiskReader(std::shared_ptr<Device> device, const ofl_disk_source& so
             }
         }
         const std::uint32_t workers = !streamed_.empty() ? threads_ : resident_.empty() ? 0 : 1;
+        if (resident_.empty()) resident_done_ = true;  // no resident load to wait for (no thread may run one)
         for (std::uint32_t i = 0; i < workers; ++i) {
             Bounce* bounce = direct_ ? &bounces_[i] : nullptr;
             workers_.emplace_back([this, bounce, i] {

@@ -30,6 +30,13 @@ void DiskReader::load_resident(Bounce& bounce) noexcept {
         for (std::size_t i = 0; i < resident_.size() && !failed && !stopped; ++i) {
             const std::uint32_t group = resident_[i];
             const std::uint64_t bytes = group_bytes_[group];
+            if (bytes == 0) {  // nothing to read or copy: loaded as it is (its ready event, never recorded, is complete)
+                std::lock_guard<std::mutex> lock(mutex_);
+                resident_next_ = group + 1;
+                groups_read_.fetch_add(1, std::memory_order_relaxed);
+                changed_.notify_all();
+                continue;
+            }
             for (std::uint64_t from = 0; from < bytes; from += unit_, ++unit) {
                 const std::uint64_t to = std::min(bytes, from + unit_);
                 unsigned char* staging = staging_unit(unit);
@@ -101,6 +108,9 @@ void DiskReader::await_resident(std::uint32_t group) {
                         std::memory_order_relaxed);
     if (resident_next_ <= group) {
         OFL_EXPECT(error_status_ == OFL_OK, error_status_, error_);
+        // Done, not stopped, and the group was not among those loaded: it had nothing to read (a
+        // zero-size group, or no worker at all: no group with bytes).
+        if (resident_done_ && !stopping_) return;
         fail(OFL_ERR_CLOSED, "disk source: stopped before resident group ", group, " was loaded");
     }
 }

@@ -1,2 +1,0 @@
-# Empty dependencies file for offload_workload.
-# This may be replaced when dependencies are built.

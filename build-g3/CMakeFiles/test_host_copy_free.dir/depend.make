@@ -1,2 +1,0 @@
-# Empty dependencies file for test_host_copy_free.
-# This may be replaced when dependencies are built.

@@ -55,11 +55,8 @@ void DiskReader::issue_read_units(std::unique_lock<std::mutex>& lock) {
             queued = true;
         } catch (const std::exception& e) {
             lock.lock();
-            if (error_status_ == OFL_OK) {
-                error_status_ = OFL_ERR_INTERNAL;
-                error_ = concat("disk source: queueing the copy of visit ", of.ticket, " (unit ", of.part, " of ", of.parts,
-                                ") failed: ", e.what());
-            }
+            keep_first_error(OFL_ERR_INTERNAL, concat("disk source: queueing the copy of visit ", of.ticket, " (unit ", of.part, " of ",
+                                                      of.parts, ") failed: ", e.what()));
             poisoned_ = true;  // a unit that cannot be queued: nothing after it is, and no one waits for it
             lock.unlock();
         }
@@ -108,16 +105,10 @@ void DiskReader::run(Bounce& bounce) noexcept {
                 if (to > from) read_range(group, from, to, staging_unit(unit), bounce.data ? &bounce : nullptr);
             } catch (const Error& e) {
                 std::lock_guard<std::mutex> lock(mutex_);
-                if (error_status_ == OFL_OK) {
-                    error_status_ = e.status();
-                    error_ = e.what();
-                }
+                keep_first_error(e.status(), e.what());
             } catch (...) {
                 std::lock_guard<std::mutex> lock(mutex_);
-                if (error_status_ == OFL_OK) {
-                    error_status_ = OFL_ERR_INTERNAL;
-                    error_ = concat("disk source: reading group ", group, " failed with an unknown exception");
-                }
+                keep_first_error(OFL_ERR_INTERNAL, concat("disk source: reading group ", group, " failed with an unknown exception"));
             }
         }
         {
@@ -133,11 +124,7 @@ void DiskReader::run(Bounce& bounce) noexcept {
 void DiskReader::await_queued(std::uint64_t ticket) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (tickets_queued_ > ticket) return;
-    const auto t0 = std::chrono::steady_clock::now();
-    changed_.wait(lock, [&] { return tickets_queued_ > ticket || poisoned_ || stopping_; });
-    stall_ns_.fetch_add(static_cast<std::uint64_t>(
-                            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count()),
-                        std::memory_order_relaxed);
+    wait_counted(lock, [&] { return tickets_queued_ > ticket || poisoned_ || stopping_; });
     if (tickets_queued_ <= ticket) {
         OFL_EXPECT(error_status_ == OFL_OK, error_status_, error_);
         fail(OFL_ERR_CLOSED, "disk source: stopped before visit ", ticket, " was queued");

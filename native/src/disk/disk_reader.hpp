@@ -68,6 +68,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -196,6 +197,21 @@ private:
     void open_direct();
     double probe_gbps(bool direct);
     void finish_unit(std::uint64_t ticket, std::uint64_t unit);  // under mutex_
+    // Under mutex_: keeps the first failure (the sticky error check() and the waits report); later ones are dropped.
+    void keep_first_error(ofl_status status, const std::string& message) {
+        if (error_status_ != OFL_OK) return;
+        error_status_ = status;
+        error_ = message;
+    }
+    // Waits on changed_ (lock held) until done(); the time waited counts in stall_ns_ (an engine waiting for the reader).
+    template <typename Done>
+    void wait_counted(std::unique_lock<std::mutex>& lock, Done done) {
+        const auto t0 = std::chrono::steady_clock::now();
+        changed_.wait(lock, done);
+        stall_ns_.fetch_add(static_cast<std::uint64_t>(
+                                std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count()),
+                            std::memory_order_relaxed);
+    }
     void issue_read_units(std::unique_lock<std::mutex>& lock);     // queues the units read, in order (lock held on entry and exit)
     Bounce bounce();  // a bounce buffer for direct reads (caller frees its data)
     void free_bounces() noexcept;

@@ -76,17 +76,11 @@ void DiskReader::load_resident(Bounce& bounce) noexcept {
         }
     } catch (const Error& e) {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (error_status_ == OFL_OK) {
-            error_status_ = e.status();
-            error_ = e.what();
-        }
+        keep_first_error(e.status(), e.what());
         failed = true;
     } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (error_status_ == OFL_OK) {
-            error_status_ = OFL_ERR_INTERNAL;
-            error_ = concat("disk source: loading the resident groups failed: ", e.what());
-        }
+        keep_first_error(OFL_ERR_INTERNAL, concat("disk source: loading the resident groups failed: ", e.what()));
         failed = true;
     }
     {
@@ -101,11 +95,7 @@ void DiskReader::load_resident(Bounce& bounce) noexcept {
 void DiskReader::await_resident(std::uint32_t group) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (resident_next_ > group) return;
-    const auto t0 = std::chrono::steady_clock::now();
-    changed_.wait(lock, [&] { return resident_next_ > group || resident_done_ || stopping_; });
-    stall_ns_.fetch_add(static_cast<std::uint64_t>(
-                            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count()),
-                        std::memory_order_relaxed);
+    wait_counted(lock, [&] { return resident_next_ > group || resident_done_ || stopping_; });
     if (resident_next_ <= group) {
         OFL_EXPECT(error_status_ == OFL_OK, error_status_, error_);
         // Done, not stopped, and the group was not among those loaded: it had nothing to read (a
